@@ -1,0 +1,72 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test migrate demo lint test-sqlite test-postgres test-browser translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/pledge db upgrade
+
+# The demo is seeded once; delete var/ to start again from an empty database.
+var/.demo-seeded: | migrate
+	$(BIN)/pledge demo
+	touch $@
+
+demo: migrate
+	$(BIN)/pledge demo
+
+run: migrate var/.demo-seeded
+	@echo "Serving on http://$(HOST):$(PORT)/c/suarakan-cintamu"
+	$(BIN)/pledge serve --host $(HOST) --port $(PORT)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy pledge
+
+test-sqlite: install-test
+	$(BIN)/pytest -m "not browser"
+
+test-postgres: install-test
+	bash scripts/system-deps.sh
+	$(BIN)/pytest --db=postgres -m "not browser"
+
+test-browser: install-test
+	bash scripts/system-deps.sh
+	$(BIN)/pytest -m browser
+
+# Everything, as CI runs it: lint, the suite on SQLite (with the browser journeys)
+# and again on a throwaway PostgreSQL server.
+test: install-test
+	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+	$(BIN)/pytest --db=postgres -m "not browser"
+
+translations: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+	  --sort-output --project=pledge -o pledge/translations/messages.pot .
+	$(BIN)/pybabel update -i pledge/translations/messages.pot -d pledge/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Civic campaign platform: pledges, live supporter counts, hoax reporting and moderation."""

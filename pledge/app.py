@@ -1,0 +1,60 @@
+"""The application factory: settings, database, middleware, routers, static files, errors."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.middleware.gzip import GZipMiddleware
+
+from pledge import errors
+from pledge.campaigns.routes import router as campaigns_router
+from pledge.config import Settings, get_settings
+from pledge.db import create_db_engine, ping
+from pledge.embeds.routes import router as embeds_router
+from pledge.ratelimit import limiter
+from pledge.supporters.routes import router as supporters_router
+from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Pledge platform API",
+        summary="Live supporter counts of civic campaigns, open to every website.",
+        version="1",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or create_db_engine(settings)
+    app.state.limiter = limiter
+
+    errors.install(app)
+    app.add_middleware(WebMiddleware, settings=settings)
+    app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
+
+    app.include_router(campaigns_router)
+    app.include_router(supporters_router)
+    app.include_router(embeds_router)
+    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        ready = ping(request.app.state.engine)
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "database": ready},
+            status_code=200 if ready else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return app

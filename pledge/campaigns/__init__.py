@@ -1,0 +1,1 @@
+"""Campaigns, their pledge statements, partner organisations and referral codes."""

@@ -1,0 +1,111 @@
+"""Campaign tables, their states, and the read models the pages and the API use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from pledge.db import utcnow
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+# Named groups of states.
+PUBLIC_STATUSES = frozenset({CampaignStatus.LIVE, CampaignStatus.CLOSED})
+SIGNABLE_STATUSES = frozenset({CampaignStatus.LIVE})
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    title: str = Field(max_length=160)
+    summary: str = Field(default="", max_length=500)
+    body: str = Field(default="", sa_type=sa.Text)
+    lead_org_id: int = Field(foreign_key="organization.id", index=True)
+    goal: int = Field(default=1000, ge=1)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    status: CampaignStatus = Field(
+        default=CampaignStatus.DRAFT,
+        sa_type=sa.Enum(
+            CampaignStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda enum: [member.value for member in enum],
+        ),
+        index=True,
+    )
+    locale: str = Field(default="id", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Pledge(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    slug: str = Field(max_length=64)
+    text: str = Field(max_length=200)
+    position: int = Field(default=0)
+
+
+class CampaignPartner(SQLModel, table=True):
+    __tablename__ = "campaign_partner"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "org_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    referral_code: str = Field(max_length=32, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerView:
+    id: int
+    slug: str
+    name: str
+    website: str | None
+    referral_code: str
+    is_lead: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignView:
+    """A campaign with its pledges and partners, as the public pages need it."""
+
+    campaign: Campaign
+    pledges: list[Pledge] = field(default_factory=list)
+    partners: list[PartnerView] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        assert self.campaign.id is not None
+        return self.campaign.id
+
+    @property
+    def slug(self) -> str:
+        return self.campaign.slug
+
+    @property
+    def lead(self) -> PartnerView | None:
+        return next((partner for partner in self.partners if partner.is_lead), None)
+
+    def pledge_by_slug(self, slug: str) -> Pledge | None:
+        return next((pledge for pledge in self.pledges if pledge.slug == slug), None)
+
+    def partner_by_code(self, code: str) -> PartnerView | None:
+        code = code.strip()
+        return next((p for p in self.partners if p.referral_code == code), None)
+
+    def partner_by_slug(self, slug: str) -> PartnerView | None:
+        return next((p for p in self.partners if p.slug == slug), None)

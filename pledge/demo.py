@@ -1,0 +1,113 @@
+"""The demo: a live #SuarakanCintamu-style campaign with partners and supporters. Idempotent."""
+
+from __future__ import annotations
+
+import random
+
+from sqlmodel import Session, select
+
+from pledge.accounts.models import Organization
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import Campaign, CampaignStatus, Pledge
+from pledge.supporters import service as supporters
+from pledge.supporters.models import SignForm
+
+CAMPAIGN_SLUG = "suarakan-cintamu"
+
+ORGANIZATIONS = [
+    # slug, name, website, referral code
+    ("jaringan-pemilih-muda", "Jaringan Pemilih Muda", "https://pemilihmuda.example.org", "jpm2029"),
+    ("sekolah-demokrasi", "Sekolah Demokrasi Nusantara", "https://sekolahdemokrasi.example.org", "sdn2029"),
+    ("cek-fakta-muda", "Cek Fakta Muda", "https://cekfaktamuda.example.org", "cfm2029"),
+    ("perempuan-bersuara", "Perempuan Bersuara", "https://perempuanbersuara.example.org", "pb2029"),
+    ("forum-pelajar-peduli", "Forum Pelajar Peduli Pemilu", "https://fp3.example.org", "fp32029"),
+]
+
+PLEDGES = [
+    ("tolak-politik-uang", "Saya menolak politik uang: suara saya tidak dijual."),
+    ("gunakan-hak-pilih", "Saya akan datang ke TPS dan menggunakan hak pilih saya."),
+    ("lawan-hoaks", "Saya akan memeriksa dan melaporkan hoaks, bukan menyebarkannya."),
+]
+
+BODY = """\
+Pemilu adalah cara kita menyuarakan cinta untuk Indonesia. Tapi cinta itu diuji:
+amplop serangan fajar, hoaks tentang kandidat, dan gambar buatan AI yang menyesatkan.
+
+**#SuarakanCintamu** mengajak anak muda untuk berjanji bersama:
+
+- menolak politik uang, dalam bentuk apa pun;
+- datang ke TPS dan menggunakan hak pilih;
+- memeriksa informasi sebelum membagikannya, dan melaporkan hoaks.
+
+Setiap nama dihitung. Ajak teman-temanmu, dan mari kita tunjukkan bahwa suara
+anak muda tidak bisa dibeli.
+
+Kampanye ini dijalankan bersama organisasi masyarakat sipil di seluruh Indonesia.
+Baca [pemberitahuan privasi](/privacy) untuk tahu data apa yang kami simpan.
+"""
+
+FIRST_NAMES = [
+    "Rina", "Budi", "Siti", "Agus", "Dewi", "Putri", "Rizky", "Ayu", "Fajar", "Nur",
+    "Intan", "Dimas", "Wulan", "Yusuf", "Maya", "Andi", "Sari", "Bayu", "Lestari", "Gilang",
+    "Nabila", "Ketut", "Made", "Tiara", "Rahmat", "Aisyah", "Hendra", "Citra", "Reza", "Melati",
+]
+PROVINCE_CODES = ["ID-JK", "ID-JB", "ID-JT", "ID-JI", "ID-YO", "ID-BA", "ID-SN", "ID-SU", "ID-KI", "ID-NT", "ID-PA", "ID-AC"]
+
+
+def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
+    """Create the demo if it is missing; running it again changes nothing."""
+    orgs = []
+    for slug, name, website, _code in ORGANIZATIONS:
+        org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+        if org is None:
+            org = Organization(slug=slug, name=name, website=website, verified=True)
+            session.add(org)
+            session.flush()
+        orgs.append(org)
+
+    campaign = session.exec(select(Campaign).where(Campaign.slug == CAMPAIGN_SLUG)).first()
+    if campaign is None:
+        campaign = campaigns.create(
+            session,
+            slug=CAMPAIGN_SLUG,
+            title="#SuarakanCintamu: Suara Anak Muda Tidak Dijual",
+            summary=(
+                "Berjanjilah bersama ribuan anak muda: tolak politik uang, gunakan hak pilihmu, "
+                "dan lawan hoaks menjelang pemilu."
+            ),
+            body=BODY,
+            lead_org=orgs[0],
+            goal=10_000,
+        )
+    existing = {p.slug for p in session.exec(select(Pledge).where(Pledge.campaign_id == campaign.id))}
+    for slug, text in PLEDGES:
+        if slug not in existing:
+            campaigns.add_pledge(session, campaign=campaign, slug=slug, text=text)
+    for org, (_slug, _name, _website, code) in zip(orgs, ORGANIZATIONS, strict=True):
+        campaigns.add_partner(session, campaign=campaign, org=org, referral_code=code)
+    if campaign.status == CampaignStatus.DRAFT:
+        campaigns.set_status(session, campaign=campaign, status=CampaignStatus.LIVE)
+    session.commit()
+
+    view = campaigns.get_view(session, slug=CAMPAIGN_SLUG)
+    rng = random.Random(2029)  # noqa: S311 - the same demo people every time
+    pledge_slugs = [slug for slug, _text in PLEDGES]
+    for i in range(supporters_count):
+        name = FIRST_NAMES[i % len(FIRST_NAMES)]
+        chosen = tuple(s for s in pledge_slugs if rng.random() < 0.75) or (pledge_slugs[0],)
+        supporters.sign(
+            session,
+            view=view,
+            form=SignForm(
+                name=f"{name} {chr(65 + i % 26)}.",
+                contact=f"demo{i:04d}@contoh.id",
+                province=rng.choice(PROVINCE_CODES),
+                age_band=rng.choice(("17-19", "20-24", "20-24", "25-29", "")),
+                age_ok="on",
+                consent="on",
+                pledges=chosen,
+                show_name="on" if rng.random() < 0.6 else "",
+                ref=rng.choice([code for *_rest, code in ORGANIZATIONS] + ["", ""]),
+            ),
+        )
+    return campaign

@@ -1,0 +1,48 @@
+"""Building the public counts of a campaign from its cached tallies."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import CampaignView
+from pledge.embeds.models import CampaignCounts, PartnerCount, PledgeCount
+from pledge.supporters import service as supporters
+from pledge.supporters.models import Counts
+
+
+def counts_of(view: CampaignView, counts: Counts, url: str) -> CampaignCounts:
+    return CampaignCounts(
+        slug=view.slug,
+        title=view.campaign.title,
+        status=view.campaign.status.value,
+        supporters=counts.total,
+        goal=view.campaign.goal,
+        pledges=[
+            PledgeCount(slug=p.slug, text=p.text, supporters=counts.pledge(p.id))
+            for p in view.pledges
+        ],
+        partners=sorted(
+            (
+                PartnerCount(slug=p.slug, name=p.name, supporters=counts.partner(p.id))
+                for p in view.partners
+            ),
+            key=lambda partner: (-partner.supporters, partner.name.lower()),
+        ),
+        url=url,
+        updated_at=counts.read_at,
+    )
+
+
+def get_campaign(session: Session, *, slug: str, base_url: str) -> CampaignCounts:
+    view = campaigns.get_view(session, slug=slug)
+    counts = supporters.get_counts(session, campaign_id=view.id)
+    return counts_of(view, counts, f"{base_url}/c/{view.slug}")
+
+
+def list_campaigns(session: Session, *, base_url: str) -> list[CampaignCounts]:
+    views = campaigns.list_views(session)
+    return [
+        counts_of(view, counts, f"{base_url}/c/{view.slug}")
+        for view, counts in supporters.list_with_counts(session, views=views)
+    ]

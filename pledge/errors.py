@@ -1,0 +1,133 @@
+"""Domain errors, and the one place that turns them into an HTML page or a JSON body."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from slowapi.errors import RateLimitExceeded
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pledge.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+
+class PledgeError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str = "", **data: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.data = data
+
+
+class NotFound(PledgeError):
+    status_code = 404
+
+
+class Forbidden(PledgeError):
+    status_code = 403
+
+
+class Conflict(PledgeError):
+    status_code = 409
+
+
+class Invalid(PledgeError):
+    """Bad input. ``errors`` maps a form field to the message shown beside it."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str], detail: str = "") -> None:
+        super().__init__(detail or next(iter(errors.values()), ""))
+        self.errors = errors
+
+
+class TooLarge(PledgeError):
+    status_code = 413
+
+
+class ServiceUnavailable(PledgeError):
+    status_code = 503
+
+
+def _default_detail(status: int) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("You are not allowed to do this."),
+        404: _("We could not find that page."),
+        405: _("This address does not accept that kind of request."),
+        409: _("That conflicts with what is already stored."),
+        413: _("What you sent is too large."),
+        422: _("Some of what you sent is not valid."),
+        429: _("Too many requests. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Please try again."),
+        503: _("The site is busy or under maintenance. Please try again shortly."),
+    }
+    return messages.get(status, messages[400] if status < 500 else messages[500])
+
+
+def error_response(request: Request, status: int, detail: str = "", kind: str = "") -> Response:
+    detail = detail or _default_detail(status)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(
+            {"error": kind or type_name(status), "detail": detail},
+            status_code=status,
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
+    from pledge.web import render  # the page renderer needs the template environment
+
+    template = f"errors/{status}.html" if status in (404, 429, 503) else "errors/error.html"
+    return render(request, template, {"status": status, "detail": detail}, status_code=status)
+
+
+def type_name(status: int) -> str:
+    return {
+        400: "BadRequest",
+        403: "Forbidden",
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        409: "Conflict",
+        413: "PayloadTooLarge",
+        422: "Invalid",
+        429: "TooManyRequests",
+        503: "ServiceUnavailable",
+    }.get(status, "Error")
+
+
+def install(app: FastAPI) -> None:
+    async def pledge_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PledgeError)
+        return error_response(request, exc.status_code, exc.detail, type(exc).__name__)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else ""
+        if exc.status_code == 405:
+            detail = ""
+        response = error_response(request, exc.status_code, detail)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        return error_response(request, 422)
+
+    async def rate_limited(request: Request, exc: Exception) -> Response:
+        response = error_response(request, 429)
+        response.headers["Retry-After"] = "60"
+        return response
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500)
+
+    app.add_exception_handler(PledgeError, pledge_error)
+    app.add_exception_handler(RateLimitExceeded, rate_limited)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)

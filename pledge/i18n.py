@@ -1,0 +1,62 @@
+"""Translations: Babel catalogues loaded from .po files, the current locale per request."""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from contextvars import ContextVar
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LOCALES = ("id", "en")
+DEFAULT_LOCALE = "id"
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+_locale: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations(locale: str) -> _gettext.NullTranslations:
+    """Compile the locale's .po file in memory: no build step, never out of date."""
+    po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return _gettext.NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+def set_locale(locale: str) -> None:
+    _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def negotiate(requested: str | None) -> str | None:
+    if not requested:
+        return None
+    code = requested.strip().lower()[:5].replace("_", "-").split("-")[0]
+    return code if code in LOCALES else None
+
+
+def gettext(message: str) -> str:
+    return translations(get_locale()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(get_locale()).ngettext(singular, plural, n)
+
+
+def number(value: int | float) -> str:
+    """A count written the way readers of the current language expect: 8.215 or 8,215."""
+    return format_decimal(value, locale=get_locale())

@@ -1,0 +1,1 @@
+"""Signing, supporters, signatures, tallies and withdrawal."""

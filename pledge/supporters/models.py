@@ -1,0 +1,121 @@
+"""Supporters, their signatures, the sharded tallies, and the sign-up form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from pledge.db import utcnow
+
+
+class Supporter(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "contact_digest"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    # HMAC-SHA256 of the normalised contact: recognises a returning person without storing them.
+    contact_digest: str = Field(max_length=64)
+    # Secret handle in the supporter's own thank-you and withdrawal links.
+    token: str = Field(max_length=32, unique=True)
+    display_name: str = Field(max_length=80)
+    province: str = Field(max_length=8)
+    age_band: str | None = Field(default=None, max_length=8)
+    show_name: bool = Field(default=False)
+    referrer_id: int | None = Field(
+        default=None, foreign_key="campaign_partner.id", ondelete="SET NULL", index=True
+    )
+    updates_partner_id: int | None = Field(
+        default=None, foreign_key="campaign_partner.id", ondelete="SET NULL", index=True
+    )
+    # Kept only when the supporter asked a partner for updates; encrypted at rest.
+    contact_encrypted: str | None = Field(default=None, max_length=500)
+    number: int = Field(default=0)
+    locale: str = Field(default="id", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Signature(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("supporter_id", "pledge_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    supporter_id: int = Field(foreign_key="supporter.id", ondelete="CASCADE")
+    pledge_id: int = Field(foreign_key="pledge.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Tally(SQLModel, table=True):
+    """One shard of one counter. The count is the sum of a key's shards."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "key", "shard"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    # "total", "pledge:<pledge id>" or "partner:<campaign_partner id>"
+    key: str = Field(max_length=40)
+    pledge_id: int | None = Field(default=None, foreign_key="pledge.id", ondelete="CASCADE")
+    partner_id: int | None = Field(
+        default=None, foreign_key="campaign_partner.id", ondelete="CASCADE"
+    )
+    shard: int = Field(default=0)
+    value: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+TOTAL = "total"
+
+
+def pledge_key(pledge_id: int) -> str:
+    return f"pledge:{pledge_id}"
+
+
+def partner_key(partner_id: int) -> str:
+    return f"partner:{partner_id}"
+
+
+class SignOutcome(StrEnum):
+    NEW = "new"  # a new supporter
+    ADDED = "added"  # a returning supporter who added pledges
+    UNCHANGED = "unchanged"  # a returning supporter who had signed all of these already
+
+
+@dataclass(frozen=True, slots=True)
+class SignForm:
+    """The sign-up form as posted; every field a string so that bad input can be shown back."""
+
+    name: str = ""
+    contact: str = ""
+    province: str = ""
+    age_band: str = ""
+    age_ok: str = ""
+    consent: str = ""
+    pledges: tuple[str, ...] = ()
+    show_name: str = ""
+    updates_org: str = ""
+    ref: str = ""
+    website: str = ""  # honeypot: people never see it, bots fill it
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    outcome: SignOutcome
+    supporter: Supporter | None  # None when the honeypot caught a bot
+    added: tuple[str, ...] = ()  # slugs of the pledges this signing added
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A campaign's counters as read from the tallies."""
+
+    total: int
+    by_key: dict[str, int]
+    read_at: datetime
+
+    def pledge(self, pledge_id: int | None) -> int:
+        return self.by_key.get(pledge_key(pledge_id or 0), 0)
+
+    def partner(self, partner_id: int | None) -> int:
+        return self.by_key.get(partner_key(partner_id or 0), 0)

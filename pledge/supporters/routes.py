@@ -1,0 +1,129 @@
+"""Signing a campaign, the thank-you page, and withdrawing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from pledge import i18n
+from pledge.campaigns.routes import render_campaign
+from pledge.db import SessionDep
+from pledge.deps import CampaignDep
+from pledge.errors import Invalid
+from pledge.ratelimit import limiter, sign_limit
+from pledge.supporters import service as supporters
+from pledge.supporters.models import SignForm, SignOutcome
+from pledge.web import CheckedForm, absolute_url, render, share_links
+
+router = APIRouter()
+
+FIELD_MAX = 500  # longer than any valid value; keeps a hostile post from being echoed back
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value[:FIELD_MAX] if isinstance(value, str) else ""
+
+
+def sign_form(form: FormData) -> SignForm:
+    return SignForm(
+        name=_text(form, "name"),
+        contact=_text(form, "contact"),
+        province=_text(form, "province"),
+        age_band=_text(form, "age_band"),
+        age_ok=_text(form, "age_ok"),
+        consent=_text(form, "consent"),
+        pledges=tuple(v[:100] for v in form.getlist("pledges") if isinstance(v, str))[:50],
+        show_name=_text(form, "show_name"),
+        updates_org=_text(form, "updates_org"),
+        ref=_text(form, "ref")[:40],
+        website=_text(form, "website"),
+    )
+
+
+@router.post("/c/{slug}/sign", response_model=None)
+@limiter.limit(sign_limit)
+def supporters_sign(
+    request: Request, session: SessionDep, view: CampaignDep, form: CheckedForm
+) -> Response:
+    posted = sign_form(form)
+    try:
+        signing = supporters.sign(session, view=view, form=posted, locale=i18n.get_locale())
+    except Invalid as error:
+        return render_campaign(request, session, view, form=posted, errors=error.errors, status_code=422)
+    if signing.supporter is None:
+        url = request.app.url_path_for("supporters_thanks_generic", slug=view.slug)
+    else:
+        url = request.app.url_path_for(
+            "supporters_thanks", slug=view.slug, token=signing.supporter.token
+        )
+        url += f"?outcome={signing.outcome.value}"
+        if signing.added:
+            url += "&added=" + ",".join(signing.added)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/c/{slug}/thanks", response_class=HTMLResponse)
+def supporters_thanks_generic(request: Request, view: CampaignDep) -> HTMLResponse:
+    return render(
+        request,
+        "supporters/thanks.html",
+        {"view": view, "campaign": view.campaign, "thanks": None, "outcome": SignOutcome.NEW,
+         "share": share_links(absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title)},
+    )
+
+
+@router.get("/c/{slug}/thanks/{token}", response_class=HTMLResponse)
+def supporters_thanks(
+    request: Request, session: SessionDep, view: CampaignDep, token: str
+) -> HTMLResponse:
+    thanks = supporters.thank_you(session, view=view, token=token)
+    try:
+        outcome = SignOutcome(request.query_params.get("outcome", "new"))
+    except ValueError:
+        outcome = SignOutcome.NEW
+    added = set(request.query_params.get("added", "").split(","))
+    share_url = absolute_url(request, "campaigns_show", slug=view.slug)
+    if thanks.referral_code:
+        share_url += f"?ref={thanks.referral_code}"
+    return render(
+        request,
+        "supporters/thanks.html",
+        {
+            "view": view,
+            "campaign": view.campaign,
+            "thanks": thanks,
+            "outcome": outcome,
+            "added": [p for p in view.pledges if p.slug in added],
+            "share": share_links(share_url, view.campaign.title),
+        },
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.get("/c/{slug}/withdraw/{token}", response_class=HTMLResponse)
+def supporters_withdraw_form(
+    request: Request, session: SessionDep, view: CampaignDep, token: str
+) -> HTMLResponse:
+    thanks = supporters.thank_you(session, view=view, token=token)
+    return render(
+        request,
+        "supporters/withdraw.html",
+        {"view": view, "campaign": view.campaign, "thanks": thanks, "token": token},
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.post("/c/{slug}/withdraw/{token}", response_model=None)
+def supporters_withdraw(
+    request: Request, session: SessionDep, view: CampaignDep, token: str, form: CheckedForm
+) -> Response:
+    supporters.withdraw(session, campaign=view.campaign, token=token)
+    url = request.app.url_path_for("supporters_withdrawn", slug=view.slug)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/c/{slug}/withdrawn", response_class=HTMLResponse)
+def supporters_withdrawn(request: Request, view: CampaignDep) -> HTMLResponse:
+    return render(request, "supporters/withdrawn.html", {"view": view, "campaign": view.campaign})

@@ -1,0 +1,327 @@
+"""The web layer shared by every domain: templates, language, session cookie, CSRF, headers."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+from functools import cache
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pledge import i18n
+from pledge.config import Settings
+from pledge.errors import Forbidden, TooLarge, error_response
+from pledge.i18n import gettext as _
+from pledge.provinces import AGE_BANDS, PROVINCES
+
+def _project_root() -> Path:
+    """The folder with templates/ and static/: beside the package, or the working directory
+    when the package is installed into site-packages (as in the container image)."""
+    beside = Path(__file__).resolve().parent.parent
+    return beside if (beside / "templates").is_dir() else Path.cwd()
+
+
+ROOT = _project_root()
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+SESSION_COOKIE = "pledge_session"
+LANG_COOKIE = "lang"
+SESSION_MAX_AGE = 60 * 60 * 24 * 30
+LANG_MAX_AGE = 60 * 60 * 24 * 365
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; manifest-src 'self'; "
+)
+# Paths that answer without cookies: partner sites and caches use them.
+COOKIELESS_PREFIXES = ("/embed/", "/api/", "/static/", "/healthz", "/readyz", "/metrics")
+
+
+# --- templates -----------------------------------------------------------------------
+
+
+@cache
+def static_version(path: str) -> str:
+    """A short content hash, so a changed file gets a new URL and the old one can be cached."""
+    try:
+        return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_url(path: str) -> str:
+    return f"/static/{path}?v={static_version(path)}"
+
+
+def _make_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml", "svg"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.globals.update(
+        static_url=static_url,
+        number=i18n.number,
+        get_locale=i18n.get_locale,
+        LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+        PROVINCES=PROVINCES,
+        AGE_BANDS=AGE_BANDS,
+    )
+    return env
+
+
+templates = Jinja2Templates(env=_make_environment())
+
+
+@pass_context
+def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
+    """A path, not an absolute URL: right behind any proxy, and shorter."""
+    return str(context["request"].app.url_path_for(name, **params))
+
+
+templates.env.globals["url_for"] = _url_for
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    ctx = {
+        "locale": i18n.get_locale(),
+        "site_name": request.app.state.settings.site_name,
+        "csrf_token": lambda: csrf_token(request),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+
+
+def lang_url(request: Request, locale: str) -> str:
+    """The current page in another language."""
+    url = request.url.include_query_params(lang=locale)
+    return f"{url.path}?{url.query}"
+
+
+templates.env.globals["lang_url"] = lang_url
+
+
+def public_base_url(request: Request) -> str:
+    configured = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def absolute_url(request: Request, name: str, /, **params: object) -> str:
+    """A full URL for sharing outside the site, behind a proxy too."""
+    return public_base_url(request) + request.app.url_path_for(name, **params)
+
+
+def share_links(url: str, title: str) -> dict[str, str]:
+    """Links that open each app's own share screen on a phone, with ready text."""
+    text = _("I just signed “%(title)s”. Add your name too:") % {"title": title}
+    return {
+        "url": url,
+        "text": text,
+        "whatsapp": "https://wa.me/?" + urlencode({"text": f"{text} {url}"}),
+        "telegram": "https://t.me/share/url?" + urlencode({"url": url, "text": text}),
+        "x": "https://x.com/intent/tweet?" + urlencode({"text": text, "url": url}),
+        "facebook": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
+    }
+
+
+# --- session cookie and CSRF -----------------------------------------------------------
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="session")
+
+
+def session_data(request: Request) -> dict[str, Any]:
+    """The signed session cookie's contents, loaded once per request."""
+    state = request.state
+    if not hasattr(state, "session"):
+        data: dict[str, Any] = {}
+        raw = request.cookies.get(SESSION_COOKIE)
+        if raw:
+            try:
+                loaded = _serializer(request.app.state.settings).loads(raw, max_age=SESSION_MAX_AGE)
+                if isinstance(loaded, dict):
+                    data = loaded
+            except BadSignature:
+                data = {}
+        state.session = data
+        state.session_dirty = False
+    return state.session  # type: ignore[no-any-return]
+
+
+def csrf_token(request: Request) -> str:
+    data = session_data(request)
+    token = data.get("csrf")
+    if not isinstance(token, str) or len(token) < 20:
+        token = secrets.token_urlsafe(24)
+        data["csrf"] = token
+        request.state.session_dirty = True
+    return token
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a state-changing request sent by another site's page."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site and fetch_site not in ("same-origin", "none"):
+        raise Forbidden(_("This form was sent from another website, so it was refused."))
+    origin = request.headers.get("origin")
+    if origin is not None:
+        host = request.headers.get("host", "")
+        if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+            raise Forbidden(_("This form was sent from another website, so it was refused."))
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    check_origin(request)
+    expected = session_data(request).get("csrf")
+    if (
+        not submitted
+        or not isinstance(expected, str)
+        or not hmac.compare_digest(submitted.encode(), expected.encode())
+    ):
+        raise Forbidden(
+            _("This form has expired or was not sent from our site. Reload the page and try again.")
+        )
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, after the CSRF and origin checks."""
+    form = await request.form(max_files=0, max_fields=200)
+    token = form.get("csrf_token")
+    check_csrf(request, token if isinstance(token, str) else None)
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- middleware ------------------------------------------------------------------------
+
+
+class WebMiddleware:
+    """Per request: the language, the size cap on bodies, the session cookie and the headers."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.serializer = _serializer(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        path: str = scope["path"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        cookies = SimpleCookie()
+        with contextlib.suppress(Exception):  # a malformed header counts as no cookies
+            cookies.load(headers.get("cookie", ""))
+        cookieless = path.startswith(COOKIELESS_PREFIXES)
+
+        requested = i18n.negotiate((query.get("lang") or [None])[0])
+        remembered = i18n.negotiate(cookies[LANG_COOKIE].value if LANG_COOKIE in cookies else None)
+        locale = requested or remembered or i18n.DEFAULT_LOCALE
+        i18n.set_locale(locale)
+        remember_lang = requested is not None and requested != remembered and not cookieless
+
+        limit = self.settings.max_form_bytes
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise TooLarge(_("What you sent is too large."))
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                self._security_headers(path, out)
+                if not cookieless:
+                    state = scope.get("state", {})
+                    if state.get("session_dirty"):
+                        out.append("set-cookie", self._session_cookie(state["session"]))
+                    if remember_lang:
+                        out.append("set-cookie", self._lang_cookie(locale))
+                    out.append("vary", "Cookie")
+            await send(message)
+
+        await self.app(scope, limited_receive, send_with_headers)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = error_response(request, 413)
+        await response(scope, receive, send)
+
+    def _security_headers(self, path: str, headers: MutableHeaders) -> None:
+        headers.setdefault("x-content-type-options", "nosniff")
+        headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
+        headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=()")
+        if path.startswith("/embed/"):
+            headers.setdefault("content-security-policy", CSP + "frame-ancestors *")
+        else:
+            headers.setdefault("content-security-policy", CSP + "frame-ancestors 'none'")
+            headers.setdefault("x-frame-options", "DENY")
+            headers.setdefault("cross-origin-opener-policy", "same-origin")
+        if self.settings.secure_cookies:
+            headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
+
+    def _cookie(self, name: str, value: str, max_age: int, httponly: bool) -> str:
+        parts = [f"{name}={value}", "Path=/", f"Max-Age={max_age}", "SameSite=Lax"]
+        if httponly:
+            parts.append("HttpOnly")
+        if self.settings.secure_cookies:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def _session_cookie(self, data: dict[str, Any]) -> str:
+        return self._cookie(SESSION_COOKIE, self.serializer.dumps(data), SESSION_MAX_AGE, True)
+
+    def _lang_cookie(self, locale: str) -> str:
+        return self._cookie(LANG_COOKIE, locale, LANG_MAX_AGE, True)
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static files with a long cache life: their URLs change with their content."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=31536000, immutable"
+        return response

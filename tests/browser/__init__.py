@@ -1,0 +1,1 @@
+"""Browser journeys in a real headless Chromium."""
