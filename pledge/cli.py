@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from pledge.config import get_settings
@@ -69,7 +70,9 @@ def _tallies_reconcile(_args: argparse.Namespace) -> int:
         fixes = supporters.reconcile(session)
     for fix in fixes:
         print(f"{fix.campaign} {fix.key}: {fix.was} -> {fix.now}")
-    print(f"{len(fixes)} counter(s) repaired." if fixes else "All counters agree with the signatures.")
+    print(
+        f"{len(fixes)} counter(s) repaired." if fixes else "All counters agree with the signatures."
+    )
     return 0
 
 
@@ -108,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ValueError as error:  # bad settings are explained, not dumped as a traceback
-        print(f"pledge: {error}", file=sys.stderr)
+    except ValidationError as error:  # bad settings are explained, not dumped as a traceback
+        print(f"pledge: invalid settings: {error}", file=sys.stderr)
         return 2
 
 

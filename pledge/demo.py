@@ -16,8 +16,18 @@ CAMPAIGN_SLUG = "suarakan-cintamu"
 
 ORGANIZATIONS = [
     # slug, name, website, referral code
-    ("jaringan-pemilih-muda", "Jaringan Pemilih Muda", "https://pemilihmuda.example.org", "jpm2029"),
-    ("sekolah-demokrasi", "Sekolah Demokrasi Nusantara", "https://sekolahdemokrasi.example.org", "sdn2029"),
+    (
+        "jaringan-pemilih-muda",
+        "Jaringan Pemilih Muda",
+        "https://pemilihmuda.example.org",
+        "jpm2029",
+    ),
+    (
+        "sekolah-demokrasi",
+        "Sekolah Demokrasi Nusantara",
+        "https://sekolahdemokrasi.example.org",
+        "sdn2029",
+    ),
     ("cek-fakta-muda", "Cek Fakta Muda", "https://cekfaktamuda.example.org", "cfm2029"),
     ("perempuan-bersuara", "Perempuan Bersuara", "https://perempuanbersuara.example.org", "pb2029"),
     ("forum-pelajar-peduli", "Forum Pelajar Peduli Pemilu", "https://fp3.example.org", "fp32029"),
@@ -47,11 +57,51 @@ Baca [pemberitahuan privasi](/privacy) untuk tahu data apa yang kami simpan.
 """
 
 FIRST_NAMES = [
-    "Rina", "Budi", "Siti", "Agus", "Dewi", "Putri", "Rizky", "Ayu", "Fajar", "Nur",
-    "Intan", "Dimas", "Wulan", "Yusuf", "Maya", "Andi", "Sari", "Bayu", "Lestari", "Gilang",
-    "Nabila", "Ketut", "Made", "Tiara", "Rahmat", "Aisyah", "Hendra", "Citra", "Reza", "Melati",
+    "Rina",
+    "Budi",
+    "Siti",
+    "Agus",
+    "Dewi",
+    "Putri",
+    "Rizky",
+    "Ayu",
+    "Fajar",
+    "Nur",
+    "Intan",
+    "Dimas",
+    "Wulan",
+    "Yusuf",
+    "Maya",
+    "Andi",
+    "Sari",
+    "Bayu",
+    "Lestari",
+    "Gilang",
+    "Nabila",
+    "Ketut",
+    "Made",
+    "Tiara",
+    "Rahmat",
+    "Aisyah",
+    "Hendra",
+    "Citra",
+    "Reza",
+    "Melati",
 ]
-PROVINCE_CODES = ["ID-JK", "ID-JB", "ID-JT", "ID-JI", "ID-YO", "ID-BA", "ID-SN", "ID-SU", "ID-KI", "ID-NT", "ID-PA", "ID-AC"]
+PROVINCE_CODES = [
+    "ID-JK",
+    "ID-JB",
+    "ID-JT",
+    "ID-JI",
+    "ID-YO",
+    "ID-BA",
+    "ID-SN",
+    "ID-SU",
+    "ID-KI",
+    "ID-NT",
+    "ID-PA",
+    "ID-AC",
+]
 
 
 def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
@@ -79,7 +129,9 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
             lead_org=orgs[0],
             goal=10_000,
         )
-    existing = {p.slug for p in session.exec(select(Pledge).where(Pledge.campaign_id == campaign.id))}
+    existing = {
+        p.slug for p in session.exec(select(Pledge).where(Pledge.campaign_id == campaign.id))
+    }
     for slug, text in PLEDGES:
         if slug not in existing:
             campaigns.add_pledge(session, campaign=campaign, slug=slug, text=text)

@@ -27,6 +27,7 @@ from pledge.errors import Forbidden, TooLarge, error_response
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
 
+
 def _project_root() -> Path:
     """The folder with templates/ and static/: beside the package, or the working directory
     when the package is installed into site-packages (as in the container image)."""

@@ -51,7 +51,9 @@ def supporters_sign(
     try:
         signing = supporters.sign(session, view=view, form=posted, locale=i18n.get_locale())
     except Invalid as error:
-        return render_campaign(request, session, view, form=posted, errors=error.errors, status_code=422)
+        return render_campaign(
+            request, session, view, form=posted, errors=error.errors, status_code=422
+        )
     if signing.supporter is None:
         url = request.app.url_path_for("supporters_thanks_generic", slug=view.slug)
     else:
@@ -69,8 +71,15 @@ def supporters_thanks_generic(request: Request, view: CampaignDep) -> HTMLRespon
     return render(
         request,
         "supporters/thanks.html",
-        {"view": view, "campaign": view.campaign, "thanks": None, "outcome": SignOutcome.NEW,
-         "share": share_links(absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title)},
+        {
+            "view": view,
+            "campaign": view.campaign,
+            "thanks": None,
+            "outcome": SignOutcome.NEW,
+            "share": share_links(
+                absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title
+            ),
+        },
     )
 
 

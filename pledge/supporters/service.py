@@ -48,6 +48,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 supporter_t = Supporter.__table__  # type: ignore[attr-defined]
 signature_t = Signature.__table__  # type: ignore[attr-defined]
 tally_t = Tally.__table__  # type: ignore[attr-defined]
+campaign_t = Campaign.__table__  # type: ignore[attr-defined]
 
 
 # --- the form ------------------------------------------------------------------------
@@ -486,9 +487,7 @@ def true_counts(session: Session, *, campaign_id: int) -> dict[str, int]:
 def reconcile(session: Session) -> list[TallyFix]:
     """Recount every campaign from its signatures and repair the tallies that disagree."""
     fixes: list[TallyFix] = []
-    campaign_rows = session.execute(
-        sa.select(Campaign.__table__.c.id, Campaign.__table__.c.slug)
-    ).all()  # type: ignore[attr-defined]
+    campaign_rows = session.execute(sa.select(campaign_t.c.id, campaign_t.c.slug)).all()
     for campaign_id, slug in campaign_rows:
         with writing(session):
             if session.get_bind().dialect.name == "postgresql":

@@ -22,9 +22,9 @@ def test_sign_two_pledges_on_a_phone(
     third_party: list[str] = []
     page.on(
         "request",
-        lambda request: third_party.append(request.url)
-        if not request.url.startswith(live_server.url)
-        else None,
+        lambda request: (
+            third_party.append(request.url) if not request.url.startswith(live_server.url) else None
+        ),
     )
     try:
         page.goto(f"{live_server.url}/c/{view.slug}")
