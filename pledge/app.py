@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Pledge platform API",
         summary="Live supporter counts of civic campaigns, open to every website.",
         version="1",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is rendered by the site itself: no CDN, no inline script
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from pledge.i18n import gettext as _
 
-_PHONE_CHARS = re.compile(r"^[+\d][\d\s().\-]*$")
+_PHONE_CHARS = re.compile(r"^[+(\d][\d\s().\-]*$")
 MOBILE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -54,6 +54,9 @@ def _normalise_email(value: str) -> str:
 
 def _normalise_phone(value: str) -> str:
     digits = re.sub(r"\D", "", value)
+    if digits.startswith("00"):  # the international prefix dialled from a phone: 0062...
+        digits = digits[2:]
+        value = "+" + digits
     if value.startswith("+") and not digits.startswith("62"):
         raise ContactError(_("Only Indonesian mobile numbers (+62) are accepted."))
     if digits.startswith("62"):

@@ -128,6 +128,7 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
             body=BODY,
             lead_org=orgs[0],
             goal=10_000,
+            referral_code=ORGANIZATIONS[0][3],
         )
     existing = {
         p.slug for p in session.exec(select(Pledge).where(Pledge.campaign_id == campaign.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 from functools import cache
 from http.cookies import SimpleCookie
@@ -36,6 +37,7 @@ def _project_root() -> Path:
 
 
 ROOT = _project_root()
+log = logging.getLogger(__name__)
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 
@@ -256,11 +258,8 @@ class WebMiddleware:
         remember_lang = requested is not None and requested != remembered and not cookieless
 
         limit = self.settings.max_form_bytes
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            await self._too_large(scope, receive, send)
-            return
         received = 0
+        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -272,7 +271,9 @@ class WebMiddleware:
             return message
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 out = MutableHeaders(scope=message)
                 self._security_headers(path, out)
                 if not cookieless:
@@ -284,12 +285,21 @@ class WebMiddleware:
                     out.append("vary", "Cookie")
             await send(message)
 
-        await self.app(scope, limited_receive, send_with_headers)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = error_response(request, 413)
-        await response(scope, receive, send)
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            # Refused before a byte of the body is read.
+            response = error_response(Request(scope, receive), 413)
+            await response(scope, receive, send_with_headers)
+            return
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), path)
+            if started:
+                raise
+            # The error page carries the same headers as every other page.
+            response = error_response(Request(scope, receive), 500)
+            await response(scope, receive, send_with_headers)
 
     def _security_headers(self, path: str, headers: MutableHeaders) -> None:
         headers.setdefault("x-content-type-options", "nosniff")

@@ -106,8 +106,10 @@ def create(
     locale: str = "id",
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    referral_code: str | None = None,
 ) -> Campaign:
-    if not SLUG_RE.match(slug) or len(slug) > 64:
+    """A draft campaign led by an organisation, which is its first partner."""
+    if not SLUG_RE.fullmatch(slug) or len(slug) > 64:
         raise Invalid({"slug": _("Use lower-case letters, digits and dashes only.")})
     if session.exec(select(Campaign).where(Campaign.slug == slug)).first():
         raise Conflict(_("A campaign with this address already exists."))
@@ -124,12 +126,12 @@ def create(
     )
     session.add(campaign)
     session.flush()
-    add_partner(session, campaign=campaign, org=lead_org)
+    add_partner(session, campaign=campaign, org=lead_org, referral_code=referral_code)
     return campaign
 
 
 def add_pledge(session: Session, *, campaign: Campaign, slug: str, text: str) -> Pledge:
-    if not SLUG_RE.match(slug) or len(slug) > 64:
+    if not SLUG_RE.fullmatch(slug) or len(slug) > 64:
         raise Invalid({"slug": _("Use lower-case letters, digits and dashes only.")})
     existing = session.exec(
         select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.slug == slug)
@@ -181,19 +183,22 @@ def set_status(session: Session, *, campaign: Campaign, status: CampaignStatus) 
         raise Invalid(
             {"status": _("A campaign cannot move from this status to that one.")},
         )
+    now = utcnow()
     if status == CampaignStatus.LIVE:
+        reopening = campaign.status == CampaignStatus.CLOSED
+        if reopening and campaign.ends_at is not None and campaign.ends_at <= now:
+            campaign.ends_at = None  # the end date set by closing would refuse everyone
         has_pledges = session.exec(
             select(Pledge.id).where(Pledge.campaign_id == campaign.id)
         ).first()
         if not has_pledges:
             raise Invalid({"status": _("Add at least one pledge before going live.")})
         if campaign.starts_at is None:
-            campaign.starts_at = utcnow()
+            campaign.starts_at = now
     if status == CampaignStatus.CLOSED:
-        now = utcnow()
         campaign.ends_at = min(campaign.ends_at, now) if campaign.ends_at else now
     campaign.status = status
-    campaign.updated_at = utcnow()
+    campaign.updated_at = now
     session.add(campaign)
     session.flush()
     return campaign

@@ -30,7 +30,7 @@ def counts_of(view: CampaignView, counts: Counts, url: str) -> CampaignCounts:
             key=lambda partner: (-partner.supporters, partner.name.lower()),
         ),
         url=url,
-        updated_at=counts.read_at,
+        updated_at=counts.changed_at or view.campaign.updated_at,
     )
 
 

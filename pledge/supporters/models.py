@@ -13,7 +13,10 @@ from pledge.db import utcnow
 
 
 class Supporter(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("campaign_id", "contact_digest"),)
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "contact_digest"),
+        sa.Index("ix_supporter_campaign_id_number", "campaign_id", "number"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
@@ -112,7 +115,7 @@ class Counts:
 
     total: int
     by_key: dict[str, int]
-    read_at: datetime
+    changed_at: datetime | None  # when a signature last changed a count
 
     def pledge(self, pledge_id: int | None) -> int:
         return self.by_key.get(pledge_key(pledge_id or 0), 0)

@@ -192,9 +192,10 @@ def _sign_in_transaction(
     ).first()
 
     if existing is None:
-        total = session.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(tally_t.c.value), 0)).where(
-                tally_t.c.campaign_id == view.id, tally_t.c.key == TOTAL
+        # The supporter's place in the campaign: one more than the last one ever given.
+        last = session.execute(
+            sa.select(sa.func.coalesce(sa.func.max(supporter_t.c.number), 0)).where(
+                supporter_t.c.campaign_id == view.id
             )
         ).scalar_one()
         token = random_token(16)
@@ -211,7 +212,7 @@ def _sign_in_transaction(
                 referrer_id=clean.referrer_id,
                 updates_partner_id=clean.updates_partner_id,
                 contact_encrypted=encrypted,
-                number=int(total) + 1,
+                number=int(last) + 1,
                 locale=locale,
                 created_at=now,
             )
@@ -333,12 +334,15 @@ def invalidate_counts(campaign_id: int | None = None) -> None:
 def read_counts(session: Session, *, campaign_id: int) -> Counts:
     """The counts straight from the tallies."""
     rows = session.execute(
-        sa.select(tally_t.c.key, sa.func.sum(tally_t.c.value))
+        sa.select(tally_t.c.key, sa.func.sum(tally_t.c.value), sa.func.max(tally_t.c.updated_at))
         .where(tally_t.c.campaign_id == campaign_id)
         .group_by(tally_t.c.key)
     ).all()
-    by_key = {key: int(value or 0) for key, value in rows}
-    return Counts(total=by_key.get(TOTAL, 0), by_key=by_key, read_at=utcnow())
+    by_key = {key: int(value or 0) for key, value, _changed in rows}
+    changed = [changed for _key, _value, changed in rows if changed is not None]
+    return Counts(
+        total=by_key.get(TOTAL, 0), by_key=by_key, changed_at=max(changed) if changed else None
+    )
 
 
 def get_counts(session: Session, *, campaign_id: int) -> Counts:

@@ -1,8 +1,8 @@
 """campaigns, pledges, partners, supporters, signatures and tallies
 
-Revision ID: 6c25bbad0810
+Revision ID: 681b04181baf
 Revises:
-Create Date: 2026-11-28 09:29:42.000501
+Create Date: 2026-11-28 09:39:59.482325
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "6c25bbad0810"
+revision: str = "681b04181baf"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -150,6 +150,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("supporter", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_supporter_campaign_id"), ["campaign_id"], unique=False)
+        batch_op.create_index(
+            "ix_supporter_campaign_id_number", ["campaign_id", "number"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_supporter_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_supporter_referrer_id"), ["referrer_id"], unique=False)
         batch_op.create_index(
@@ -226,6 +229,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_supporter_updates_partner_id"))
         batch_op.drop_index(batch_op.f("ix_supporter_referrer_id"))
         batch_op.drop_index(batch_op.f("ix_supporter_created_at"))
+        batch_op.drop_index("ix_supporter_campaign_id_number")
         batch_op.drop_index(batch_op.f("ix_supporter_campaign_id"))
 
     op.drop_table("supporter")
