@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from pledge import errors
+from pledge.accounts.routes import router as accounts_router
 from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings
 from pledge.db import create_db_engine, ping
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(WebMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 
+    app.include_router(accounts_router)
     app.include_router(campaigns_router)
     app.include_router(supporters_router)
     app.include_router(embeds_router)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     ratelimit_storage: str = "memory://"
     # Generous per-IP limits: many young supporters share one carrier IP (CGNAT).
     ratelimit_sign: str = "300/minute"
+    ratelimit_login: str = "30/minute"  # per IP address
+    ratelimit_login_email: str = "10/15 minutes"  # per account, from anywhere
 
     # Counter rows per tally key; more shards keep PostgreSQL writers off one row.
     tally_shards: int = Field(default=0, ge=0, le=64)

@@ -31,7 +31,7 @@ def normalise_contact(raw: str) -> str:
     if len(value) > 254:
         raise ContactError(_("That is too long for an email address or a phone number."))
     if "@" in value:
-        return _normalise_email(value)
+        return normalise_email(value)
     if _PHONE_CHARS.match(value):
         return _normalise_phone(value)
     raise ContactError(
@@ -41,7 +41,7 @@ def normalise_contact(raw: str) -> str:
     )
 
 
-def _normalise_email(value: str) -> str:
+def normalise_email(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError:

@@ -1,14 +1,26 @@
-"""Dependency aliases shared by the routes of several domains."""
+"""Dependency aliases shared by the routes of several domains.
+
+Every /dashboard and /admin route takes one of the access aliases below, which check the
+permission table (pledge.accounts.permissions) before the route runs: one place enforces it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Organization, Role, User
+from pledge.accounts.permissions import Action, Principal, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.db import SessionDep
+from pledge.errors import Forbidden, LoginRequired
+from pledge.i18n import gettext as _
+from pledge.web import session_data
 
 
 def public_campaign(slug: str, session: SessionDep) -> CampaignView:
@@ -16,3 +28,72 @@ def public_campaign(slug: str, session: SessionDep) -> CampaignView:
 
 
 CampaignDep = Annotated[CampaignView, Depends(public_campaign)]
+
+
+# --- who is signed in ----------------------------------------------------------------
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    if not hasattr(request.state, "user"):
+        data = session_data(request)
+        request.state.user = accounts.session_user(
+            session, user_id=data.get("uid"), version=data.get("sv")
+        )
+    user: User | None = request.state.user
+    return user
+
+
+def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise LoginRequired(_("Please sign in first."))
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(required_user)]
+
+
+# --- what they may do ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrgContext:
+    """The signed-in user acting for an organisation, after the permission check."""
+
+    user: User
+    org: Organization
+    role: Role | None
+    principals: frozenset[Principal]
+
+    def can(self, action: Action) -> bool:
+        return allowed(set(self.principals), action)
+
+
+def org_access(action: Action) -> Callable[..., OrgContext]:
+    def check(org: str, user: CurrentUser, session: SessionDep) -> OrgContext:
+        organization = accounts.get_org_by_slug(session, org)
+        role = accounts.role_in(session, user_id=user.id or 0, org_id=organization.id or 0)
+        found = principals(role=role, is_site_admin=user.is_site_admin)
+        if not allowed(found, action):
+            raise Forbidden(_("You are not allowed to do this for this organisation."))
+        return OrgContext(user=user, org=organization, role=role, principals=frozenset(found))
+
+    return check
+
+
+def site_access(action: Action) -> Callable[..., User]:
+    def check(user: CurrentUser) -> User:
+        if not allowed(principals(role=None, is_site_admin=user.is_site_admin), action):
+            raise Forbidden(_("Only the site's administrators can do this."))
+        return user
+
+    return check
+
+
+OrgViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_DASHBOARD))]
+OrgEditor = Annotated[OrgContext, Depends(org_access(Action.EDIT_ORGANIZATION))]
+MemberManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_MEMBERS))]
+CampaignManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_CAMPAIGNS))]
+StatisticsViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_STATISTICS))]
+SupporterExporter = Annotated[OrgContext, Depends(org_access(Action.EXPORT_SUPPORTERS))]
+SiteAdmin = Annotated[User, Depends(site_access(Action.ADMINISTER_SITE))]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +28,14 @@ class PledgeError(Exception):
 
 class NotFound(PledgeError):
     status_code = 404
+
+
+class LoginRequired(PledgeError):
+    status_code = 401
+
+
+class TooManyRequests(PledgeError):
+    status_code = 429
 
 
 class Forbidden(PledgeError):
@@ -58,6 +67,7 @@ class ServiceUnavailable(PledgeError):
 def _default_detail(status: int) -> str:
     messages = {
         400: _("The request could not be understood."),
+        401: _("Please sign in first."),
         403: _("You are not allowed to do this."),
         404: _("We could not find that page."),
         405: _("This address does not accept that kind of request."),
@@ -88,6 +98,7 @@ def error_response(request: Request, status: int, detail: str = "", kind: str = 
 def type_name(status: int) -> str:
     return {
         400: "BadRequest",
+        401: "LoginRequired",
         403: "Forbidden",
         404: "NotFound",
         405: "MethodNotAllowed",
@@ -102,6 +113,10 @@ def type_name(status: int) -> str:
 def install(app: FastAPI) -> None:
     async def pledge_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PledgeError)
+        if isinstance(exc, LoginRequired) and not request.url.path.startswith("/api/"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            login = request.app.url_path_for("accounts_login_form")
+            return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
         return error_response(request, exc.status_code, exc.detail, type(exc).__name__)
 
     async def http_error(request: Request, exc: Exception) -> Response:

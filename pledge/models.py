@@ -1,15 +1,22 @@
 """Imports every domain's tables, so that the metadata is complete for migrations and tests."""
 
-from pledge.accounts.models import Organization
+from pledge.accounts.models import Membership, Organization, User, UserToken
+from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
+from pledge.mail import OutboxMessage
 from pledge.supporters.models import Signature, Supporter, Tally
 
 __all__ = [
+    "AuditEvent",
     "Campaign",
     "CampaignPartner",
+    "Membership",
     "Organization",
+    "OutboxMessage",
     "Pledge",
     "Signature",
     "Supporter",
     "Tally",
+    "User",
+    "UserToken",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from limits import parse
 from slowapi import Limiter
 from starlette.requests import Request
 
@@ -29,3 +30,14 @@ def _make_limiter() -> Limiter:
 
 
 limiter = _make_limiter()
+
+
+def login_limit() -> str:
+    return get_settings().ratelimit_login
+
+
+def hit(limit: str, *identifiers: str) -> bool:
+    """Count one attempt against a limit keyed by anything (an email, say); False when over."""
+    if not limiter.enabled:
+        return True
+    return limiter.limiter.hit(parse(limit), *identifiers)

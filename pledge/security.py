@@ -1,4 +1,4 @@
-"""Secrets in use: HMAC digests of contacts, signed tokens, and field encryption at rest."""
+"""Secrets in use: contact digests, passwords, one-time links and field encryption at rest."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import secrets
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -43,3 +45,33 @@ class FieldCipher:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
             return None
+
+
+# --- passwords and one-time links ----------------------------------------------------
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when an email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("a password nobody has")
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def hash_token(token: str) -> str:
+    """One-time link secrets are stored hashed; they are random, so SHA-256 suffices."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -114,6 +114,8 @@ def render(
     ctx = {
         "locale": i18n.get_locale(),
         "site_name": request.app.state.settings.site_name,
+        # Set by the routes that need to know who is signed in; public pages never look.
+        "current_user": getattr(request.state, "user", None),
         "csrf_token": lambda: csrf_token(request),
     }
     ctx.update(context or {})
@@ -185,6 +187,17 @@ def csrf_token(request: Request) -> str:
         data["csrf"] = token
         request.state.session_dirty = True
     return token
+
+
+def start_user_session(request: Request, user_id: int, version: int) -> None:
+    """A fresh session on sign-in: a new CSRF secret, so no earlier token carries over."""
+    request.state.session = {"csrf": secrets.token_urlsafe(24), "uid": user_id, "sv": version}
+    request.state.session_dirty = True
+
+
+def end_user_session(request: Request) -> None:
+    request.state.session = {"csrf": secrets.token_urlsafe(24)}
+    request.state.session_dirty = True
 
 
 def check_origin(request: Request) -> None:

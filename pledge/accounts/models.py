@@ -1,12 +1,33 @@
-"""Organisations: the partner civil-society organisations that run campaigns."""
+"""Organisations, users, their memberships, and one-time links for invitations and resets."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from pledge.db import utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+
+
+class TokenKind(StrEnum):
+    INVITE = "invite"
+    RESET = "reset"
+
+
+def _enum(enum: type[StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class Organization(SQLModel, table=True):
@@ -14,5 +35,49 @@ class Organization(SQLModel, table=True):
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=160)
     website: str | None = Field(default=None, max_length=300)
+    # Approved by a site admin; only approved organisations can put a campaign live.
     verified: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)  # stored lower-cased
+    display_name: str = Field(default="", max_length=80)
+    # None until the person sets a password through their invitation link.
+    password_hash: str | None = Field(default=None, max_length=200)
+    is_site_admin: bool = Field(default=False)
+    is_active: bool = Field(default=True)
+    # Part of every session cookie; raising it ends all of the user's sessions.
+    session_version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("user_id", "org_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    org_id: int = Field(foreign_key="organization.id", ondelete="CASCADE", index=True)
+    role: Role = Field(sa_type=_enum(Role))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserToken(SQLModel, table=True):
+    """A one-time link: an invitation to an organisation, or a password reset."""
+
+    __tablename__ = "user_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: TokenKind = Field(sa_type=_enum(TokenKind))
+    # SHA-256 of the secret in the link: a leaked table does not leak usable links.
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=254, index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
+    org_id: int | None = Field(default=None, foreign_key="organization.id", ondelete="CASCADE")
+    role: Role | None = Field(default=None, sa_type=_enum(Role))
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""The site administrators' pages: approving organisations, managing users and memberships."""

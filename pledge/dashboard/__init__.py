@@ -1,0 +1,1 @@
+"""Partner statistics, charts rendered as SVG on the server, and exports."""
