@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from pledge import errors
 from pledge.accounts.routes import router as accounts_router
+from pledge.admin.routes import router as admin_router
 from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings
+from pledge.dashboard.routes import router as dashboard_router
 from pledge.db import create_db_engine, ping
 from pledge.embeds.routes import router as embeds_router
 from pledge.ratelimit import limiter
@@ -20,6 +22,15 @@ from pledge.supporters.routes import router as supporters_router
 from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
 
 log = logging.getLogger(__name__)
+
+# Every router of HTML pages, in the order they are matched.
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    accounts_router,
+    campaigns_router,
+    supporters_router,
+    dashboard_router,
+    admin_router,
+)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -40,9 +51,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(WebMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 
-    app.include_router(accounts_router)
-    app.include_router(campaigns_router)
-    app.include_router(supporters_router)
+    for router in PAGE_ROUTERS:
+        # Pages and forms are not part of the JSON API that OpenAPI describes.
+        app.include_router(router, include_in_schema=False)
     app.include_router(embeds_router)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
 

@@ -1,8 +1,10 @@
-"""The ``pledge`` command: serve the site, migrate the database, seed the demo, repair tallies."""
+"""The ``pledge`` command: serve the site, migrate the database, seed the demo, repair tallies,
+create users and organisations, send the mail waiting in the outbox."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
@@ -11,8 +13,10 @@ from alembic.config import Config
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from pledge.config import get_settings
+from pledge import i18n
+from pledge.config import Environment, get_settings
 from pledge.db import create_db_engine
+from pledge.errors import Invalid, PledgeError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -53,12 +57,103 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pledge.demo import CAMPAIGN_SLUG, seed
+    from pledge.demo import CAMPAIGN_SLUG, DEMO_PASSWORD, DEMO_USERS, seed
 
-    engine = create_db_engine(get_settings())
+    settings = get_settings()
+    engine = create_db_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
         seed(session, supporters_count=args.supporters)
     print(f"Demo campaign ready at /c/{CAMPAIGN_SLUG}")
+    if settings.env == Environment.PRODUCTION:
+        print(
+            "warning: PLEDGE_ENV=production, so the demo users (with their published password) "
+            "were not created. Use `pledge users create` instead.",
+            file=sys.stderr,
+        )
+        return 0
+    login = (settings.public_url or "").rstrip("/") + "/login"
+    print(f"Sign in at {login} with the password {DEMO_PASSWORD} as:")
+    for email, _name, org, role, site_admin in DEMO_USERS:
+        extra = " and site admin" if site_admin else ""
+        print(f"  {email}  ({role.value} of {org}{extra})")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password (at least 10 characters): ")
+    if getpass.getpass("The same password again: ") != password:
+        raise Invalid({"password": "The two passwords are not the same."})
+    return password
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from pledge.accounts import service as accounts
+
+    if (args.org is None) != (args.role is None):
+        print("pledge: give --org and --role together", file=sys.stderr)
+        return 2
+    if args.org is None and not args.site_admin:
+        print(
+            "pledge: give --org SLUG and --role admin|moderator (or --site-admin)", file=sys.stderr
+        )
+        return 2
+    engine = create_db_engine(get_settings())
+    with Session(engine, expire_on_commit=False) as session:
+        done = accounts.provision_user(
+            session,
+            email=args.email,
+            org_slug=args.org,
+            role=args.role,
+            display_name=args.name or "",
+            site_admin=args.site_admin,
+            read_password=lambda: _read_password(args),
+        )
+    user = done.user
+    print(f"{'Created' if done.created else 'Updated'} user {user.email}.")
+    if not done.created:
+        print("Password set." if done.password_set else "Password left unchanged.")
+    if done.org is not None and done.role is not None:
+        print(f"{done.role.value.capitalize()} of {done.org.slug} ({done.org.name}).")
+    if user.is_site_admin:
+        print("Site admin.")
+    return 0
+
+
+def _orgs_create(args: argparse.Namespace) -> int:
+    from pledge.accounts import service as accounts
+
+    engine = create_db_engine(get_settings())
+    with Session(engine, expire_on_commit=False) as session:
+        org = accounts.register_org(
+            session,
+            slug=args.slug,
+            name=args.name,
+            website=args.website or "",
+            verified=args.verified,
+        )
+    state = "approved" if org.verified else "waiting for a site admin's approval"
+    print(f"Created organisation {org.slug} ({org.name}), {state}.")
+    return 0
+
+
+def _mail_send(args: argparse.Namespace) -> int:
+    from pledge import mail
+
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        if mail.default_sender(settings) is None:
+            waiting = mail.pending_count(session)
+            print(
+                f"pledge: PLEDGE_SMTP_URL is not set; {waiting} message(s) waiting in the outbox.",
+                file=sys.stderr,
+            )
+            return 1
+        sent = mail.deliver_pending(session, limit=args.limit)
+        waiting = mail.pending_count(session)
+    print(f"{sent} message(s) sent, {waiting} still waiting.")
     return 0
 
 
@@ -99,6 +194,41 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--supporters", type=int, default=60)
     demo.set_defaults(func=_demo)
 
+    users = sub.add_parser("users", help="staff accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create_user = users_sub.add_parser(
+        "create",
+        help="create a user, or give an existing one a role in an organisation",
+        description="The password is read from the terminal, or from the first line of "
+        "standard input with --password-stdin. An existing account keeps its password.",
+    )
+    create_user.add_argument("email")
+    create_user.add_argument("--role", choices=("admin", "moderator"))
+    create_user.add_argument("--org", metavar="SLUG", help="the organisation's short name")
+    create_user.add_argument("--name", help="the name shown to other members")
+    create_user.add_argument("--site-admin", action="store_true", help="also a site admin")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create_user.set_defaults(func=_users_create)
+
+    orgs = sub.add_parser("orgs", help="partner organisations")
+    orgs_sub = orgs.add_subparsers(dest="orgs_command", required=True)
+    create_org = orgs_sub.add_parser("create", help="create an organisation")
+    create_org.add_argument("slug", help="short name used in addresses: lower-case, digits, dashes")
+    create_org.add_argument("name")
+    create_org.add_argument("--website", help="https://...")
+    create_org.add_argument(
+        "--verified", action="store_true", help="approved at once (may put campaigns live)"
+    )
+    create_org.set_defaults(func=_orgs_create)
+
+    mail_cmd = sub.add_parser("mail", help="outgoing email")
+    mail_sub = mail_cmd.add_subparsers(dest="mail_command", required=True)
+    send = mail_sub.add_parser("send", help="send the messages waiting in the outbox (for cron)")
+    send.add_argument("--limit", type=int, default=500)
+    send.set_defaults(func=_mail_send)
+
     tallies = sub.add_parser("tallies", help="supporter counters")
     tallies_sub = tallies.add_subparsers(dest="tallies_command", required=True)
     tallies_sub.add_parser(
@@ -109,11 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    i18n.set_locale("en")  # the command speaks English, like its --help
     try:
         return int(args.func(args))
     except ValidationError as error:  # bad settings are explained, not dumped as a traceback
         print(f"pledge: invalid settings: {error}", file=sys.stderr)
         return 2
+    except Invalid as error:
+        for message in error.errors.values():
+            print(f"pledge: {message}", file=sys.stderr)
+        return 1
+    except PledgeError as error:
+        print(f"pledge: {error.detail}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, EOFError):
+        print("pledge: cancelled", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

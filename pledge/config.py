@@ -5,12 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside development
 VAR_DIR = Path("var")
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
 class Environment(StrEnum):
@@ -43,6 +45,39 @@ class Settings(BaseSettings):
     tally_cache_seconds: float = Field(default=1.0, ge=0)
 
     max_form_bytes: int = 64 * 1024
+
+    # argon2id costs for staff passwords; the defaults are RFC 9106's low-memory profile.
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=64 * 1024, ge=8)
+    password_parallelism: int = Field(default=4, ge=1)
+
+    # Outgoing email. smtp://user:pass@host:25 (plain), smtp+starttls://user:pass@host:587
+    # (upgraded with STARTTLS) or smtps://user:pass@host:465 (TLS from the start); unset, a
+    # development server writes messages to the log and production keeps them in the outbox.
+    smtp_url: str | None = None
+    mail_from: str = "Suara Kita <no-reply@localhost>"
+    smtp_timeout: float = Field(default=20.0, gt=0)
+    # A message that failed this many times stays in the outbox for an operator to look at.
+    mail_max_attempts: int = Field(default=8, ge=1)
+
+    # One-time links.
+    invite_days: int = Field(default=7, ge=1)
+    reset_minutes: int = Field(default=60, ge=5)
+    ratelimit_reset: str = "20/hour"  # reset requests per IP address
+    ratelimit_reset_email: str = "5/hour"  # reset requests per email address, from anywhere
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in SMTP_SCHEMES or not parts.hostname:
+            raise ValueError(
+                "PLEDGE_SMTP_URL must be smtp://, smtp+starttls:// or smtps:// "
+                "followed by [user:password@]host[:port]"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:

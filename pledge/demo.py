@@ -1,18 +1,32 @@
-"""The demo: a live #SuarakanCintamu-style campaign with partners and supporters. Idempotent."""
+"""The demo: a live #SuarakanCintamu-style campaign with partners, supporters and two staff
+accounts to sign in with. Idempotent."""
 
 from __future__ import annotations
 
+import logging
 import random
 
 from sqlmodel import Session, select
 
-from pledge.accounts.models import Organization
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Organization, Role
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, Pledge
+from pledge.config import Environment, get_settings
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm
 
 CAMPAIGN_SLUG = "suarakan-cintamu"
+
+log = logging.getLogger(__name__)
+
+# Known to everyone who reads this file: never created on a production site.
+DEMO_PASSWORD = "demo-password-2029"  # noqa: S105
+DEMO_USERS = [
+    # email, display name, organisation, role, site admin
+    ("admin@contoh.id", "Admin Demo", "jaringan-pemilih-muda", Role.ADMIN, True),
+    ("moderator@contoh.id", "Moderator Demo", "cek-fakta-muda", Role.MODERATOR, False),
+]
 
 ORGANIZATIONS = [
     # slug, name, website, referral code
@@ -141,6 +155,7 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
     if campaign.status == CampaignStatus.DRAFT:
         campaigns.set_status(session, campaign=campaign, status=CampaignStatus.LIVE)
     session.commit()
+    seed_users(session)
 
     view = campaigns.get_view(session, slug=CAMPAIGN_SLUG)
     rng = random.Random(2029)  # noqa: S311 - the same demo people every time
@@ -164,3 +179,26 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
             ),
         )
     return campaign
+
+
+def seed_users(session: Session) -> bool:
+    """The demo admin and moderator, with the well-known demo password; False (and nothing
+    created) on a production site, where a published password would be a way in."""
+    if get_settings().env == Environment.PRODUCTION:
+        log.warning("PLEDGE_ENV=production: the demo users were not created")
+        return False
+    for email, name, org_slug, role, site_admin in DEMO_USERS:
+        org = accounts.get_org_by_slug(session, org_slug)
+        user = accounts.get_by_email(session, email)
+        if user is None:
+            user = accounts.create(
+                session,
+                email=email,
+                password=DEMO_PASSWORD,
+                display_name=name,
+                is_site_admin=site_admin,
+            )
+        if accounts.role_in(session, user_id=user.id or 0, org_id=org.id or 0) is None:
+            accounts.add_member(session, user=user, org=org, role=role)
+    session.commit()
+    return True

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, Role, User
+from pledge.accounts.models import Organization, Role, User, Viewer
 from pledge.accounts.permissions import Action, Principal, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
@@ -39,6 +39,8 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
         request.state.user = accounts.session_user(
             session, user_id=data.get("uid"), version=data.get("sv")
         )
+        if request.state.user is not None:
+            request.state.viewer = Viewer.of(request.state.user)
     user: User | None = request.state.user
     return user
 

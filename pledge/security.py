@@ -6,12 +6,15 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from pledge.config import get_settings
 
 
 def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
@@ -49,27 +52,46 @@ class FieldCipher:
 
 # --- passwords and one-time links ----------------------------------------------------
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when an email is unknown, so a wrong email takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("a password nobody has")
+
+@cache
+def _hasher_with(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the costs from the settings (the library's RFC 9106 profile by default)."""
+    settings = get_settings()
+    return _hasher_with(
+        settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+    )
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # Verified against when an email is unknown, so that a wrong email takes as long as a
+    # wrong password.
+    return hasher.hash("a password nobody has")
+
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    hasher = _hasher()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matched = hasher.verify(password_hash or _dummy_hash(hasher), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+    return matched and password_hash is not None
 
 
 def password_needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def hash_token(token: str) -> str:

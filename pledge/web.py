@@ -115,7 +115,7 @@ def render(
         "locale": i18n.get_locale(),
         "site_name": request.app.state.settings.site_name,
         # Set by the routes that need to know who is signed in; public pages never look.
-        "current_user": getattr(request.state, "user", None),
+        "current_user": getattr(request.state, "viewer", None),
         "csrf_token": lambda: csrf_token(request),
     }
     ctx.update(context or {})
@@ -234,6 +234,15 @@ async def checked_form(request: Request) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+# Longer than any valid value: a hostile post is cut before it is validated or shown back.
+FIELD_MAX = 1000
+
+
+def form_text(form: FormData, name: str, limit: int = FIELD_MAX) -> str:
+    """A text field of a posted form, cut to a length; a file or a missing field is ""."""
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def client_ip(request: Request) -> str:

@@ -22,6 +22,10 @@ os.environ.update(
         "PLEDGE_SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
         "PLEDGE_RATELIMIT_STORAGE": "memory://",
         "PLEDGE_RATELIMIT_ENABLED": "true",
+        # The cheapest argon2id: the same code paths, a hundred times faster than production.
+        "PLEDGE_PASSWORD_TIME_COST": "1",
+        "PLEDGE_PASSWORD_MEMORY_KIB": "8",
+        "PLEDGE_PASSWORD_PARALLELISM": "1",
     }
 )
 
@@ -161,9 +165,8 @@ def make_org(session: Session) -> Callable[..., Organization]:
 
     def make(slug: str | None = None, name: str | None = None, **fields: Any) -> Organization:
         n = next(counter)
-        org = Organization(
-            slug=slug or f"org-{n}", name=name or f"Organisasi {n}", verified=True, **fields
-        )
+        fields.setdefault("verified", True)
+        org = Organization(slug=slug or f"org-{n}", name=name or f"Organisasi {n}", **fields)
         session.add(org)
         session.commit()
         return org

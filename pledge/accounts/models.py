@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -52,6 +53,26 @@ class User(SQLModel, table=True):
     session_version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is signed in, as the page header shows it: a plain copy, so an error page can be
+    drawn after the request's transaction was rolled back and its session closed."""
+
+    id: int
+    email: str
+    display_name: str
+    is_site_admin: bool
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(
+            id=user.id or 0,
+            email=user.email,
+            display_name=user.display_name,
+            is_site_admin=user.is_site_admin,
+        )
 
 
 class Membership(SQLModel, table=True):

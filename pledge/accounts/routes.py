@@ -1,23 +1,119 @@
-"""Signing in and out."""
+"""Signing in and out, invitations, password resets, the account page, an organisation's
+members and profile."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+import logging
+from typing import Annotated, Any
 
+from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from pledge import mail
 from pledge.accounts import service as accounts
+from pledge.accounts.models import Role, User
+from pledge.config import Environment, get_settings
 from pledge.db import SessionDep
-from pledge.deps import OptionalUser
-from pledge.errors import Invalid
+from pledge.deps import CurrentUser, MemberManager, OptionalUser, OrgContext, OrgEditor
+from pledge.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PledgeError,
+    ServiceUnavailable,
+    error_response,
+)
+from pledge.i18n import gettext as _
 from pledge.ratelimit import client_address, limiter, login_limit
-from pledge.web import CheckedForm, end_user_session, render, start_user_session
+from pledge.web import (
+    CheckedForm,
+    end_user_session,
+    form_text,
+    public_base_url,
+    render,
+    start_user_session,
+)
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+
+PASSWORD_FIELD_MAX = 1000
+# Pages whose address holds a one-time secret: never cached, never sent on as a Referer.
+SECRET_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+ID_MAX = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=ID_MAX)]
+
+
+def _password(form: FormData, name: str) -> str:
+    return form_text(form, name, PASSWORD_FIELD_MAX)
+
+
+def _done(request: Request, allowed: tuple[str, ...]) -> str | None:
+    """Which confirmation to show after a redirect; only known values."""
+    done = request.query_params.get("done")
+    return done if done in allowed else None
+
+
+def _path(request: Request, name: str, query: str = "", **params: Any) -> str:
+    path = str(request.app.url_path_for(name, **params))
+    return f"{path}?{query}" if query else path
+
+
+def _deliver_mail(request: Request) -> BackgroundTasks:
+    """Send queued mail after the response has gone out: no page waits on SMTP."""
+    tasks = BackgroundTasks()
+    tasks.add_task(mail.deliver_in_new_session, request.app.state.engine)
+    return tasks
+
+
+def _mail_base_url(request: Request) -> str:
+    """The origin for links in emails. Taken from the request only outside production:
+    there, a forged Host header would put an attacker's site into a reset link."""
+    settings = request.app.state.settings
+    if settings.public_url:
+        return str(settings.public_url).rstrip("/")
+    if settings.env == Environment.PRODUCTION:
+        log.error("set PLEDGE_PUBLIC_URL: emails with links are refused without it in production")
+        raise ServiceUnavailable(
+            _("This site cannot send links by email yet. Please tell the site's administrators.")
+        )
+    return public_base_url(request)
+
+
+def _error_page(request: Request, error: PledgeError) -> Response:
+    """The error page, drawn while the request's database session is still open: a refused
+    write rolls back, which expires the signed-in user that the page header shows, and the
+    app-wide handler runs only after the session has closed."""
+    return error_response(request, error.status_code, error.detail, type(error).__name__)
+
+
+def _link_problem(request: Request, error: NotFound | accounts.LinkGone, kind: str) -> Response:
+    """The page for a one-time link that is unknown (404), used or expired (410)."""
+    return render(
+        request,
+        "accounts/link_problem.html",
+        {"detail": error.detail, "kind": kind, "status": error.status_code},
+        status_code=error.status_code,
+        headers=SECRET_PAGE_HEADERS,
+    )
+
+
+# --- signing in and out --------------------------------------------------------------
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to another one."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """Only a path on this site: never an open redirect to another one. Browsers drop tabs
+    and newlines from URLs and read a backslash as a slash, so "/\\t/x" would be "//x"."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
         return target[:500]
     return "/dashboard"
 
@@ -55,3 +151,432 @@ def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> 
 def accounts_logout(request: Request, form: CheckedForm) -> Response:
     end_user_session(request)
     return RedirectResponse(request.app.url_path_for("campaigns_index"), status_code=303)
+
+
+# --- password reset ------------------------------------------------------------------
+
+
+def reset_limit() -> str:
+    return get_settings().ratelimit_reset
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def accounts_password_forgot(request: Request, user: OptionalUser) -> HTMLResponse:
+    return render(request, "accounts/forgot.html", {"email": "", "errors": {}})
+
+
+@router.post("/password/forgot", response_model=None)
+@limiter.limit(reset_limit)
+def accounts_password_forgot_send(
+    request: Request, session: SessionDep, form: CheckedForm
+) -> Response:
+    email = form_text(form, "email", 300)
+    try:
+        accounts.request_password_reset(session, email=email, base_url=_mail_base_url(request))
+    except Invalid as error:
+        return render(
+            request,
+            "accounts/forgot.html",
+            {"email": email, "errors": error.errors},
+            status_code=422,
+        )
+    # The same answer whether or not the address has an account.
+    return RedirectResponse(
+        _path(request, "accounts_password_forgot_sent"),
+        status_code=303,
+        background=_deliver_mail(request),
+    )
+
+
+@router.get("/password/forgot/sent", response_class=HTMLResponse)
+def accounts_password_forgot_sent(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "accounts/forgot_sent.html",
+        {"minutes": request.app.state.settings.reset_minutes},
+    )
+
+
+@router.get("/password/reset/{token}", response_class=HTMLResponse, response_model=None)
+def accounts_password_reset_form(request: Request, session: SessionDep, token: str) -> Response:
+    try:
+        reset = accounts.get_reset(session, secret=token)
+    except (NotFound, accounts.LinkGone) as error:
+        return _link_problem(request, error, "reset")
+    return render(
+        request,
+        "accounts/reset.html",
+        {"token": token, "email": reset.email, "errors": {}},
+        headers=SECRET_PAGE_HEADERS,
+    )
+
+
+@router.post("/password/reset/{token}", response_model=None)
+@limiter.limit(login_limit)
+def accounts_password_reset(
+    request: Request, session: SessionDep, token: str, form: CheckedForm
+) -> Response:
+    try:
+        user = accounts.reset_password(
+            session,
+            secret=token,
+            password=_password(form, "password"),
+            password_confirm=_password(form, "password_confirm"),
+        )
+    except (NotFound, accounts.LinkGone) as error:
+        return _link_problem(request, error, "reset")
+    except Invalid as error:
+        return render(
+            request,
+            "accounts/reset.html",
+            {"token": token, "email": "", "errors": error.errors},
+            status_code=422,
+            headers=SECRET_PAGE_HEADERS,
+        )
+    start_user_session(request, user.id or 0, user.session_version)
+    return RedirectResponse(_path(request, "accounts_account", "done=reset"), status_code=303)
+
+
+# --- invitations ---------------------------------------------------------------------
+
+
+def _render_invite(
+    request: Request,
+    invitation: accounts.Invitation,
+    token: str,
+    user: User | None,
+    *,
+    display_name: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "accounts/invite.html",
+        {
+            "invitation": invitation,
+            "role_label": accounts.role_label(invitation.role),
+            "token": token,
+            "signed_in_as": user,
+            "display_name": display_name,
+            "errors": errors or {},
+            "login_url": _path(request, "accounts_login_form", f"next=/invite/{token}"),
+        },
+        status_code=status_code,
+        headers=SECRET_PAGE_HEADERS,
+    )
+
+
+@router.get("/invite/{token}", response_class=HTMLResponse, response_model=None)
+def accounts_invite_form(
+    request: Request, session: SessionDep, user: OptionalUser, token: str
+) -> Response:
+    try:
+        invitation = accounts.get_invitation(session, secret=token)
+    except (NotFound, accounts.LinkGone) as error:
+        return _link_problem(request, error, "invite")
+    return _render_invite(request, invitation, token, user)
+
+
+@router.post("/invite/{token}", response_model=None)
+@limiter.limit(login_limit)
+def accounts_invite_accept(
+    request: Request, session: SessionDep, user: OptionalUser, token: str, form: CheckedForm
+) -> Response:
+    display_name = form_text(form, "display_name", 200)
+    try:
+        member, org = accounts.accept_invite(
+            session,
+            secret=token,
+            current_user=user,
+            display_name=display_name,
+            password=_password(form, "password"),
+            password_confirm=_password(form, "password_confirm"),
+        )
+    except (NotFound, accounts.LinkGone) as error:
+        return _link_problem(request, error, "invite")
+    except Forbidden as error:
+        return _error_page(request, error)
+    except Invalid as error:
+        try:
+            invitation = accounts.get_invitation(session, secret=token)
+        except (NotFound, accounts.LinkGone) as gone:
+            return _link_problem(request, gone, "invite")
+        return _render_invite(
+            request,
+            invitation,
+            token,
+            user,
+            display_name=display_name,
+            errors=error.errors,
+            status_code=422,
+        )
+    start_user_session(request, member.id or 0, member.session_version)
+    return RedirectResponse(_path(request, "dashboard_org", org=org.slug), status_code=303)
+
+
+# --- the signed-in person's account --------------------------------------------------
+
+
+def _render_account(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    display_name: str | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "user": user,
+            "memberships": accounts.list_memberships(session, user_id=user.id or 0),
+            "role_label": accounts.role_label,
+            "display_name": user.display_name if display_name is None else display_name,
+            "errors": errors or {},
+            "done": _done(request, ("name", "password", "reset")),
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def accounts_account(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    return _render_account(request, session, user)
+
+
+@router.post("/account/name", response_model=None)
+def accounts_account_name(
+    request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
+) -> Response:
+    display_name = form_text(form, "display_name", 200)
+    try:
+        accounts.update_display_name(session, user=user, display_name=display_name)
+    except Invalid as error:
+        return _render_account(
+            request, session, user, display_name=display_name, errors=error.errors, status_code=422
+        )
+    return RedirectResponse(_path(request, "accounts_account", "done=name"), status_code=303)
+
+
+@router.post("/account/password", response_model=None)
+@limiter.limit(login_limit)
+def accounts_account_password(
+    request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
+) -> Response:
+    try:
+        accounts.change_password(
+            session,
+            user=user,
+            current_password=_password(form, "current_password"),
+            password=_password(form, "password"),
+            password_confirm=_password(form, "password_confirm"),
+        )
+    except Invalid as error:
+        return _render_account(request, session, user, errors=error.errors, status_code=422)
+    # Every other session ended with the new password; this one goes on with the new version.
+    start_user_session(request, user.id or 0, user.session_version)
+    return RedirectResponse(_path(request, "accounts_account", "done=password"), status_code=303)
+
+
+# --- an organisation's members -------------------------------------------------------
+
+
+def _render_members(
+    request: Request,
+    session: Session,
+    access: OrgContext,
+    *,
+    errors: dict[str, str] | None = None,
+    email: str = "",
+    role: str = Role.MODERATOR.value,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "org": access.org,
+            "me": access.user,
+            "members": accounts.list_members(session, org=access.org),
+            "invitations": accounts.list_invitations(session, org=access.org),
+            "roles": [(r.value, accounts.role_label(r)) for r in Role],
+            "role_label": accounts.role_label,
+            "errors": errors or {},
+            "email": email,
+            "role": role,
+            "done": _done(request, ("invited", "role", "removed", "revoked")),
+            "invite_days": request.app.state.settings.invite_days,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _members_path(request: Request, access: OrgContext, done: str) -> str:
+    return _path(request, "accounts_members", f"done={done}", org=access.org.slug)
+
+
+@router.get("/dashboard/{org}/members", response_class=HTMLResponse)
+def accounts_members(request: Request, session: SessionDep, access: MemberManager) -> HTMLResponse:
+    return _render_members(request, session, access)
+
+
+@router.post("/dashboard/{org}/members/invite", response_model=None)
+def accounts_member_invite(
+    request: Request, session: SessionDep, access: MemberManager, form: CheckedForm
+) -> Response:
+    email = form_text(form, "email", 300)
+    role = form_text(form, "role", 20)
+    try:
+        accounts.invite_member(
+            session,
+            org=access.org,
+            email=email,
+            role=role,
+            actor=access.user,
+            base_url=_mail_base_url(request),
+        )
+    except Invalid as error:
+        return _render_members(
+            request, session, access, errors=error.errors, email=email, role=role, status_code=422
+        )
+    except Conflict as error:
+        return _render_members(
+            request,
+            session,
+            access,
+            errors={"email": error.detail},
+            email=email,
+            role=role,
+            status_code=409,
+        )
+    return RedirectResponse(
+        _members_path(request, access, "invited"),
+        status_code=303,
+        background=_deliver_mail(request),
+    )
+
+
+@router.post("/dashboard/{org}/members/{user_id}/role", response_model=None)
+def accounts_member_role(
+    request: Request,
+    session: SessionDep,
+    access: MemberManager,
+    user_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    try:
+        accounts.change_role(
+            session,
+            org=access.org,
+            user_id=user_id,
+            role=form_text(form, "role", 20),
+            actor=access.user,
+        )
+    except Invalid as error:
+        return _render_members(
+            request,
+            session,
+            access,
+            errors={f"role-{user_id}": error.detail},
+            status_code=422,
+        )
+    except NotFound as error:
+        return _error_page(request, error)
+    return RedirectResponse(_members_path(request, access, "role"), status_code=303)
+
+
+@router.post("/dashboard/{org}/members/{user_id}/remove", response_model=None)
+def accounts_member_remove(
+    request: Request,
+    session: SessionDep,
+    access: MemberManager,
+    user_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    try:
+        accounts.remove_member(session, org=access.org, user_id=user_id, actor=access.user)
+    except Invalid as error:
+        return _render_members(
+            request,
+            session,
+            access,
+            errors={f"remove-{user_id}": error.detail},
+            status_code=422,
+        )
+    except NotFound as error:
+        return _error_page(request, error)
+    if user_id == access.user.id:
+        # Removing oneself ends one's own sessions too.
+        end_user_session(request)
+        return RedirectResponse(_path(request, "accounts_login_form"), status_code=303)
+    return RedirectResponse(_members_path(request, access, "removed"), status_code=303)
+
+
+@router.post("/dashboard/{org}/members/invitations/revoke", response_model=None)
+def accounts_invitation_revoke(
+    request: Request, session: SessionDep, access: MemberManager, form: CheckedForm
+) -> Response:
+    raw = form_text(form, "invitation_id", 12)
+    try:
+        accounts.revoke_invitation(
+            session,
+            org=access.org,
+            token_id=int(raw) if raw.isascii() and raw.isdigit() else 0,
+            actor=access.user,
+        )
+    except NotFound as error:
+        return _error_page(request, error)
+    return RedirectResponse(_members_path(request, access, "revoked"), status_code=303)
+
+
+# --- an organisation's profile -------------------------------------------------------
+
+
+def _render_profile(
+    request: Request,
+    access: OrgContext,
+    *,
+    name: str | None = None,
+    website: str | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "accounts/org_profile.html",
+        {
+            "org": access.org,
+            "name": access.org.name if name is None else name,
+            "website": (access.org.website or "") if website is None else website,
+            "errors": errors or {},
+            "done": _done(request, ("saved",)),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/dashboard/{org}/profile", response_class=HTMLResponse)
+def accounts_org_profile(request: Request, access: OrgEditor) -> HTMLResponse:
+    return _render_profile(request, access)
+
+
+@router.post("/dashboard/{org}/profile", response_model=None)
+def accounts_org_profile_update(
+    request: Request, session: SessionDep, access: OrgEditor, form: CheckedForm
+) -> Response:
+    name = form_text(form, "name", 300)
+    website = form_text(form, "website", 400)
+    try:
+        accounts.update_org(session, org=access.org, name=name, website=website, actor=access.user)
+    except Invalid as error:
+        return _render_profile(
+            request, access, name=name, website=website, errors=error.errors, status_code=422
+        )
+    return RedirectResponse(
+        _path(request, "accounts_org_profile", "done=saved", org=access.org.slug), status_code=303
+    )

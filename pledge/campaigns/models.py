@@ -109,3 +109,84 @@ class CampaignView:
 
     def partner_by_slug(self, slug: str) -> PartnerView | None:
         return next((p for p in self.partners if p.slug == slug), None)
+
+
+# --- managing a campaign ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignForm:
+    """The campaign form as posted; every field a string so that bad input can be shown back.
+
+    Dates are as typed in a ``datetime-local`` field, in Jakarta time (WIB)."""
+
+    title: str = ""
+    slug: str = ""
+    summary: str = ""
+    body: str = ""
+    goal: str = "1000"
+    starts_at: str = ""
+    ends_at: str = ""
+    locale: str = "id"
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeForm:
+    text: str = ""
+    slug: str = ""
+
+
+class PartnerFormKind(StrEnum):
+    EXISTING = "existing"  # an organisation already on the site, named by its short name
+    INVITE = "invite"  # a new organisation, created here, whose first admin gets an invitation
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerForm:
+    kind: str = PartnerFormKind.EXISTING.value
+    org_slug: str = ""
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPledge:
+    pledge: Pledge
+    signatures: int
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPartner:
+    partner: PartnerView
+    referrals: int  # supporters who arrived through this partner's link
+    updates: int  # supporters who asked this partner for news
+
+    @property
+    def removable(self) -> bool:
+        return not self.partner.is_lead and self.referrals == 0 and self.updates == 0
+
+
+@dataclass(frozen=True, slots=True)
+class ManagePage:
+    """What the campaign's edit page shows besides the form."""
+
+    view: CampaignView
+    pledges: list[ManagedPledge]
+    partners: list[ManagedPartner]
+    next_statuses: list[CampaignStatus]
+
+    @property
+    def campaign(self) -> Campaign:
+        return self.view.campaign
+
+    @property
+    def pledges_deletable(self) -> bool:
+        # Once people could sign, a pledge may carry signatures: it must not vanish.
+        return self.view.campaign.status == CampaignStatus.DRAFT
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerAdded:
+    partner: CampaignPartner
+    org_name: str
+    invited: bool  # a new organisation whose first admin was invited by email

@@ -14,31 +14,24 @@ from pledge.errors import Invalid
 from pledge.ratelimit import limiter, sign_limit
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm, SignOutcome
-from pledge.web import CheckedForm, absolute_url, render, share_links
+from pledge.web import CheckedForm, absolute_url, form_text, render, share_links
 
 router = APIRouter()
-
-FIELD_MAX = 500  # longer than any valid value; keeps a hostile post from being echoed back
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value[:FIELD_MAX] if isinstance(value, str) else ""
 
 
 def sign_form(form: FormData) -> SignForm:
     return SignForm(
-        name=_text(form, "name"),
-        contact=_text(form, "contact"),
-        province=_text(form, "province"),
-        age_band=_text(form, "age_band"),
-        age_ok=_text(form, "age_ok"),
-        consent=_text(form, "consent"),
+        name=form_text(form, "name"),
+        contact=form_text(form, "contact"),
+        province=form_text(form, "province"),
+        age_band=form_text(form, "age_band"),
+        age_ok=form_text(form, "age_ok"),
+        consent=form_text(form, "consent"),
         pledges=tuple(v[:100] for v in form.getlist("pledges") if isinstance(v, str))[:50],
-        show_name=_text(form, "show_name"),
-        updates_org=_text(form, "updates_org"),
-        ref=_text(form, "ref")[:40],
-        website=_text(form, "website"),
+        show_name=form_text(form, "show_name"),
+        updates_org=form_text(form, "updates_org"),
+        ref=form_text(form, "ref")[:40],
+        website=form_text(form, "website"),
     )
 
 

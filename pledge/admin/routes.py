@@ -1,0 +1,257 @@
+"""Site administration: approving organisations, managing users and memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from pledge.accounts.models import Role, User
+from pledge.admin import service as admin
+from pledge.db import SessionDep
+from pledge.deps import SiteAdmin
+from pledge.errors import Invalid
+from pledge.web import CheckedForm, form_text, render
+
+router = APIRouter()
+
+
+def _page_number(raw: str | None) -> int:
+    """A page number from the query; anything else is the first page."""
+    return int(raw) if raw and raw.isdigit() and len(raw) < 7 else 1
+
+
+def _filter(raw: str | None) -> admin.OrgFilter:
+    try:
+        return admin.parse_org_filter(raw)
+    except Invalid:
+        return admin.OrgFilter.ALL
+
+
+def _see_other(
+    request: Request, name: str, query: dict[str, Any] | None = None, **params: Any
+) -> Response:
+    url = str(request.app.url_path_for(name, **params))
+    if query:
+        url += "?" + urlencode(query)
+    return RedirectResponse(url, status_code=303)
+
+
+# --- home ----------------------------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_home(request: Request, user: SiteAdmin, session: SessionDep) -> HTMLResponse:
+    return render(request, "admin/home.html", {"overview": admin.overview(session)})
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+def _orgs_page(
+    request: Request,
+    session: Session,
+    *,
+    status: admin.OrgFilter,
+    page: int,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin/orgs.html",
+        {
+            "page": admin.list_orgs(session, status=status, page=page),
+            "status": status,
+            "filters": list(admin.OrgFilter),
+            "errors": errors or {},
+            "form": form or {"slug": "", "name": "", "website": ""},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/orgs", response_class=HTMLResponse)
+def admin_orgs(
+    request: Request,
+    user: SiteAdmin,
+    session: SessionDep,
+    status: str | None = None,
+    page: str | None = None,
+) -> HTMLResponse:
+    try:
+        chosen = admin.parse_org_filter(status)
+    except Invalid as error:
+        return _orgs_page(
+            request,
+            session,
+            status=admin.OrgFilter.ALL,
+            page=1,
+            errors=error.errors,
+            status_code=422,
+        )
+    return _orgs_page(request, session, status=chosen, page=_page_number(page))
+
+
+@router.post("/admin/orgs", response_model=None)
+def admin_org_create(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
+) -> Response:
+    posted = {name: form_text(form, name) for name in ("slug", "name", "website")}
+    try:
+        admin.create_org(session, actor=user, **posted)
+    except Invalid as error:
+        return _orgs_page(
+            request,
+            session,
+            status=admin.OrgFilter.ALL,
+            page=1,
+            errors=error.errors,
+            form=posted,
+            status_code=422,
+        )
+    return _see_other(request, "admin_orgs", {"status": admin.OrgFilter.ALL.value})
+
+
+def _set_approval(
+    request: Request, session: Session, user: User, form: FormData, org: str, approved: bool
+) -> Response:
+    admin.set_org_approved(session, actor=user, slug=org, approved=approved)
+    back = {"status": _filter(form_text(form, "status")).value}
+    page = _page_number(form_text(form, "page"))
+    if page > 1:
+        back["page"] = str(page)
+    return _see_other(request, "admin_orgs", back)
+
+
+@router.post("/admin/orgs/{org}/approve", response_model=None)
+def admin_org_approve(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, org: str
+) -> Response:
+    return _set_approval(request, session, user, form, org, approved=True)
+
+
+@router.post("/admin/orgs/{org}/revoke", response_model=None)
+def admin_org_revoke(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, org: str
+) -> Response:
+    return _set_approval(request, session, user, form, org, approved=False)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def admin_users(
+    request: Request,
+    user: SiteAdmin,
+    session: SessionDep,
+    q: str | None = None,
+    page: str | None = None,
+) -> HTMLResponse:
+    query = (q or "").strip()[:254]
+    return render(
+        request,
+        "admin/users.html",
+        {"page": admin.list_users(session, q=query, page=_page_number(page)), "q": query},
+    )
+
+
+def _user_page(
+    request: Request,
+    session: Session,
+    user_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin/user.html",
+        {
+            "detail": admin.user_detail(session, user_id=user_id),
+            "roles": list(Role),
+            "errors": errors or {},
+            "form": {"reason": "", "org": "", "role": "", **(form or {})},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def admin_user(
+    request: Request, user: SiteAdmin, session: SessionDep, user_id: int
+) -> HTMLResponse:
+    return _user_page(request, session, user_id)
+
+
+@router.post("/admin/users/{user_id}/deactivate", response_model=None)
+def admin_user_deactivate(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
+) -> Response:
+    reason = form_text(form, "reason")
+    try:
+        admin.deactivate_user(session, actor=user, user_id=user_id, reason=reason)
+    except Invalid as error:
+        return _user_page(
+            request, session, user_id, errors=error.errors, form={"reason": reason}, status_code=422
+        )
+    return _see_other(request, "admin_user", user_id=user_id)
+
+
+@router.post("/admin/users/{user_id}/activate", response_model=None)
+def admin_user_activate(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
+) -> Response:
+    admin.activate_user(session, actor=user, user_id=user_id)
+    return _see_other(request, "admin_user", user_id=user_id)
+
+
+@router.post("/admin/users/{user_id}/site-admin", response_model=None)
+def admin_user_site_admin(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
+) -> Response:
+    try:
+        grant = admin.parse_flag(form_text(form, "is_site_admin"))
+        admin.set_site_admin(session, actor=user, user_id=user_id, grant=grant)
+    except Invalid as error:
+        return _user_page(request, session, user_id, errors=error.errors, status_code=422)
+    return _see_other(request, "admin_user", user_id=user_id)
+
+
+# --- memberships ---------------------------------------------------------------------------
+
+
+@router.post("/admin/users/{user_id}/memberships", response_model=None)
+def admin_membership_set(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
+) -> Response:
+    posted = {"org": form_text(form, "org")[:64], "role": form_text(form, "role")[:16]}
+    try:
+        admin.set_membership(
+            session, actor=user, user_id=user_id, org_slug=posted["org"], role=posted["role"]
+        )
+    except Invalid as error:
+        return _user_page(
+            request, session, user_id, errors=error.errors, form=posted, status_code=422
+        )
+    return _see_other(request, "admin_user", user_id=user_id)
+
+
+@router.post("/admin/users/{user_id}/memberships/{org}/remove", response_model=None)
+def admin_membership_remove(
+    request: Request,
+    user: SiteAdmin,
+    session: SessionDep,
+    form: CheckedForm,
+    user_id: int,
+    org: str,
+) -> Response:
+    admin.remove_membership(session, actor=user, user_id=user_id, org_slug=org)
+    return _see_other(request, "admin_user", user_id=user_id)

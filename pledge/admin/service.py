@@ -1,0 +1,447 @@
+"""The site administrators' rules: approving organisations, managing users and memberships.
+
+Every change here is written to the audit log in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from pledge import audit
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Membership, Organization, Role, User
+from pledge.campaigns.models import Campaign, CampaignStatus
+from pledge.db import writing
+from pledge.errors import Conflict, Invalid, NotFound
+from pledge.i18n import gettext as _
+
+PAGE_SIZE = 50
+REASON_MAX = 500
+WEBSITE_MAX = 300
+# Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to even compare them.
+ID_MAX = 2**31 - 1
+
+T = TypeVar("T")
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class OrgFilter(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    number: int  # 1-based
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _page_of(total: int, number: int) -> tuple[int, int]:
+    """The page count, and the asked-for page kept within 1..pages."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    return pages, min(max(1, number), pages)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    pending_orgs: int
+    orgs: int
+    users: int
+    inactive_users: int
+    site_admins: int
+    live_campaigns: int
+
+
+def _count(session: Session, query: SelectOfScalar[int]) -> int:
+    return int(session.exec(query).one())
+
+
+def overview(session: Session) -> Overview:
+    count = select(func.count())
+    return Overview(
+        pending_orgs=_count(
+            session,
+            count.select_from(Organization).where(col(Organization.verified).is_(False)),
+        ),
+        orgs=_count(session, count.select_from(Organization)),
+        users=_count(session, count.select_from(User)),
+        inactive_users=_count(
+            session, count.select_from(User).where(col(User.is_active).is_(False))
+        ),
+        site_admins=_count(
+            session, count.select_from(User).where(col(User.is_site_admin).is_(True))
+        ),
+        live_campaigns=_count(
+            session,
+            count.select_from(Campaign).where(Campaign.status == CampaignStatus.LIVE),
+        ),
+    )
+
+
+def parse_org_filter(raw: str | None) -> OrgFilter:
+    try:
+        return OrgFilter(raw or OrgFilter.ALL)
+    except ValueError:
+        raise Invalid({"status": _("Choose one of the filters in the list.")}) from None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRow:
+    org: Organization
+    members: int
+
+
+def list_orgs(session: Session, *, status: OrgFilter, page: int = 1) -> Page[OrgRow]:
+    """Organisations, newest first, with how many members each has."""
+    where = []
+    if status is OrgFilter.PENDING:
+        where.append(col(Organization.verified).is_(False))
+    elif status is OrgFilter.APPROVED:
+        where.append(col(Organization.verified).is_(True))
+    total = _count(session, select(func.count()).select_from(Organization).where(*where))
+    pages, number = _page_of(total, page)
+    members = (
+        select(Membership.org_id, func.count().label("members"))
+        .group_by(col(Membership.org_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Organization, func.coalesce(members.c.members, 0))
+        .outerjoin(members, members.c.org_id == Organization.id)
+        .where(*where)
+        .order_by(col(Organization.created_at).desc(), col(Organization.id).desc())
+        .offset((number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    items = [OrgRow(org=org, members=int(count)) for org, count in rows]
+    return Page(items=items, number=number, pages=pages, total=total)
+
+
+def list_users(session: Session, *, q: str = "", page: int = 1) -> Page[User]:
+    """Users whose email contains q, in email order."""
+    where = []
+    needle = q.strip().lower()
+    if needle:
+        where.append(col(User.email).contains(needle, autoescape=True))
+    total = _count(session, select(func.count()).select_from(User).where(*where))
+    pages, number = _page_of(total, page)
+    users = session.exec(
+        select(User)
+        .where(*where)
+        .order_by(col(User.email))
+        .offset((number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    return Page(items=list(users), number=number, pages=pages, total=total)
+
+
+def get_user(session: Session, user_id: int) -> User:
+    if not 0 < user_id <= ID_MAX:
+        raise NotFound(_("We could not find that user."))
+    return accounts.get(session, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    event: audit.AuditEvent
+    actor_email: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UserDetail:
+    user: User
+    memberships: list[accounts.OrgRole]
+    history: list[HistoryEntry]
+
+
+def _json(raw: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(raw)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def user_detail(session: Session, *, user_id: int) -> UserDetail:
+    """A user, their roles, and the latest changes made to their account."""
+    user = get_user(session, user_id)
+    events = audit.list_events(session, subject=f"user:{user_id}", limit=20)
+    actor_ids = {event.actor_id for event in events if event.actor_id is not None}
+    emails = (
+        dict(session.exec(select(User.id, User.email).where(col(User.id).in_(actor_ids))).all())
+        if actor_ids
+        else {}
+    )
+    return UserDetail(
+        user=user,
+        memberships=accounts.list_memberships(session, user_id=user_id),
+        history=[
+            HistoryEntry(event=e, actor_email=emails.get(e.actor_id), data=_json(e.data))
+            for e in events
+        ],
+    )
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+def _check_website(raw: str) -> str | None:
+    website = raw.strip()
+    if not website:
+        return None
+    parts = urlsplit(website)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(website) > WEBSITE_MAX:
+        raise Invalid(
+            {"website": _("Enter the full address of the website, like https://contoh.or.id.")}
+        )
+    return website
+
+
+def create_org(
+    session: Session, *, actor: User, slug: str, name: str, website: str
+) -> Organization:
+    """An organisation made by a site admin is approved at once."""
+    slug = slug.strip().lower()
+    errors: dict[str, str] = {}
+    checked_website: str | None = None
+    try:
+        checked_website = _check_website(website)
+    except Invalid as error:
+        errors.update(error.errors)
+    taken = _("An organisation with this short name already exists.")
+    # accounts.create_org checks and inserts in one go, so its refusals come from inside the
+    # transaction; the route catches them and renders the form while the session is open.
+    try:
+        with writing(session):
+            try:
+                org = accounts.create_org(
+                    session, slug=slug, name=name, website=checked_website, verified=True
+                )
+            except Invalid as error:
+                raise Invalid({**error.errors, **errors}) from None
+            except Conflict:
+                raise Invalid({"slug": taken, **errors}) from None
+            if errors:
+                raise Invalid(errors)
+            audit.record(
+                session,
+                actor_id=actor.id,
+                action="admin.org.create",
+                subject=f"org:{org.id}",
+                data={"slug": org.slug, "name": org.name, "website": org.website},
+            )
+    except IntegrityError:
+        # Another request made the same slug between the check and the insert.
+        raise Invalid({"slug": taken}) from None
+    return org
+
+
+def set_org_approved(session: Session, *, actor: User, slug: str, approved: bool) -> Organization:
+    """Approve an organisation, or take its approval back: only approved ones go live."""
+    org = accounts.get_org_by_slug(session, slug)
+    if org.verified == approved:
+        return org
+    with writing(session):
+        org.verified = approved
+        session.add(org)
+        audit.record(
+            session,
+            actor_id=actor.id,
+            action="admin.org.approve" if approved else "admin.org.revoke",
+            subject=f"org:{org.id}",
+            data={"slug": org.slug, "verified": approved},
+        )
+    return org
+
+
+# --- users ---------------------------------------------------------------------------------
+#
+# Lookups and checks come before the write transaction: an error raised inside one rolls
+# back, which would also expire the signed-in user the error page still has to show.
+
+
+def deactivate_user(session: Session, *, actor: User, user_id: int, reason: str) -> User:
+    """Stop a user from signing in, and end the sessions they have open."""
+    user = get_user(session, user_id)
+    if user.id == actor.id:
+        raise Invalid(
+            {
+                "deactivate": _(
+                    "You cannot deactivate your own account: ask another site administrator."
+                )
+            }
+        )
+    reason = reason.strip()
+    if not reason:
+        raise Invalid({"reason": _("Write a short reason for deactivating this account.")})
+    if len(reason) > REASON_MAX:
+        raise Invalid({"reason": _("Use at most 500 characters for the reason.")})
+    if not user.is_active:
+        return user
+    with writing(session):
+        user.is_active = False
+        accounts.end_sessions(session, user=user)
+        audit.record(
+            session,
+            actor_id=actor.id,
+            action="admin.user.deactivate",
+            subject=f"user:{user.id}",
+            reason=reason,
+            data={"email": user.email},
+        )
+    return user
+
+
+def activate_user(session: Session, *, actor: User, user_id: int) -> User:
+    user = get_user(session, user_id)
+    if user.is_active:
+        return user
+    with writing(session):
+        user.is_active = True
+        session.add(user)
+        audit.record(
+            session,
+            actor_id=actor.id,
+            action="admin.user.activate",
+            subject=f"user:{user.id}",
+            data={"email": user.email},
+        )
+    return user
+
+
+def parse_flag(raw: str | None) -> bool:
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise Invalid({"site_admin": _("Choose whether this person is a site administrator.")})
+
+
+def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) -> User:
+    """Grant or revoke the site-admin flag. Nobody revokes their own, so the site always
+    keeps at least one administrator: the one doing the revoking."""
+    user = get_user(session, user_id)
+    if user.id == actor.id and not grant:
+        raise Invalid(
+            {
+                "site_admin": _(
+                    "You cannot remove your own site administrator role: "
+                    "ask another site administrator."
+                )
+            }
+        )
+    if user.is_site_admin == grant:
+        return user
+    with writing(session):
+        user.is_site_admin = grant
+        session.add(user)
+        audit.record(
+            session,
+            actor_id=actor.id,
+            action="admin.user.site_admin.grant" if grant else "admin.user.site_admin.revoke",
+            subject=f"user:{user.id}",
+            data={"email": user.email, "is_site_admin": grant},
+        )
+    return user
+
+
+# --- memberships ---------------------------------------------------------------------------
+
+
+def parse_role(raw: str | None) -> Role:
+    try:
+        return Role(raw or "")
+    except ValueError:
+        raise Invalid({"role": _("Choose a role: admin or moderator.")}) from None
+
+
+def set_membership(
+    session: Session, *, actor: User, user_id: int, org_slug: str, role: str
+) -> Membership | None:
+    """Give a user a role in an organisation, or change the one they have.
+    None when they already had that role: nothing changed."""
+    user = get_user(session, user_id)
+    errors: dict[str, str] = {}
+    try:
+        checked_role = parse_role(role)
+    except Invalid as error:
+        errors.update(error.errors)
+    slug = org_slug.strip().lower()
+    org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+    if org is None:
+        errors["org"] = (
+            _("There is no organisation with this short name.")
+            if slug
+            else _("Enter the organisation's short name.")
+        )
+    if errors:
+        raise Invalid(errors)
+    assert org is not None
+    previous = accounts.role_in(session, user_id=user_id, org_id=org.id or 0)
+    if previous == checked_role:
+        return None
+    try:
+        with writing(session):
+            membership = accounts.add_member(session, user=user, org=org, role=checked_role)
+            audit.record(
+                session,
+                actor_id=actor.id,
+                action="admin.membership.set",
+                subject=f"user:{user.id}",
+                data={
+                    "org": org.slug,
+                    "org_id": org.id,
+                    "role": checked_role.value,
+                    "previous": previous.value if previous else None,
+                },
+            )
+    except IntegrityError:
+        # The same membership was added by another request at the same moment.
+        raise Invalid({"org": _("This person was just added to that organisation.")}) from None
+    return membership
+
+
+def remove_membership(session: Session, *, actor: User, user_id: int, org_slug: str) -> None:
+    """Take a user out of an organisation; their sessions end, so no open page keeps access."""
+    user = get_user(session, user_id)
+    org = accounts.get_org_by_slug(session, org_slug)
+    role = accounts.role_in(session, user_id=user_id, org_id=org.id or 0)
+    if role is None:
+        raise NotFound(_("This person is not a member of that organisation."))
+    with writing(session):
+        removed = session.exec(
+            delete(Membership).where(
+                col(Membership.user_id) == user_id, col(Membership.org_id) == org.id
+            )
+        ).rowcount
+        if removed:  # not already removed by a request a moment ago
+            accounts.end_sessions(session, user=user)
+            audit.record(
+                session,
+                actor_id=actor.id,
+                action="admin.membership.remove",
+                subject=f"user:{user.id}",
+                data={"org": org.slug, "org_id": org.id, "role": role.value},
+            )

@@ -1,0 +1,71 @@
+"""Partner dashboard: the organisation's home, campaign statistics and exports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from pledge.dashboard import charts
+from pledge.dashboard import service as dashboard
+from pledge.db import SessionDep
+from pledge.deps import CurrentUser, OrgViewer, StatisticsViewer, SupporterExporter
+from pledge.web import public_base_url, render
+
+router = APIRouter()
+
+
+@router.get("/dashboard", response_class=HTMLResponse, response_model=None)
+def dashboard_home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    memberships = dashboard.home(session, user=user)
+    # A site admin has two places to go (the organisation and /admin), so is shown the list.
+    if len(memberships) == 1 and not user.is_site_admin:
+        target = request.app.url_path_for("dashboard_org", org=memberships[0].org.slug)
+        return RedirectResponse(str(target), status_code=303)
+    return render(request, "dashboard/home.html", {"memberships": memberships})
+
+
+@router.get("/dashboard/{org}", response_class=HTMLResponse)
+def dashboard_org(request: Request, session: SessionDep, access: OrgViewer) -> HTMLResponse:
+    page = dashboard.org_home(session, org=access.org)
+    return render(
+        request,
+        "dashboard/org.html",
+        {"page": page, "access": access, "base_url": public_base_url(request)},
+    )
+
+
+@router.get("/dashboard/{org}/campaigns/{slug}/statistics", response_class=HTMLResponse)
+def dashboard_statistics(
+    request: Request, session: SessionDep, access: StatisticsViewer, slug: str
+) -> HTMLResponse:
+    stats = dashboard.statistics(
+        session, org=access.org, slug=slug, days=request.query_params.get("days")
+    )
+    return render(
+        request,
+        "dashboard/statistics.html",
+        {
+            "stats": stats,
+            "access": access,
+            "org": access.org,
+            "day_chart": charts.per_day_chart(stats.per_day, days=stats.days),
+            "hour_chart": charts.per_hour_chart(stats.per_hour, hours=len(stats.per_hour)),
+            "day_windows": dashboard.DAY_WINDOWS,
+            "min_bucket": dashboard.MIN_BUCKET,
+        },
+    )
+
+
+@router.get("/dashboard/{org}/campaigns/{slug}/export.csv", response_class=StreamingResponse)
+def dashboard_export(
+    session: SessionDep, access: SupporterExporter, slug: str
+) -> StreamingResponse:
+    export = dashboard.export_supporters(session, org=access.org, slug=slug, actor=access.user)
+    return StreamingResponse(
+        export.lines,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

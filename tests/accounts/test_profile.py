@@ -1,0 +1,163 @@
+"""An organisation's profile: its name and website, kept by its admins."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from pledge.accounts.models import Organization
+from pledge.audit import AuditEvent
+from tests.accounts.conftest import MakeUser, fresh, post_form, signed_in
+from tests.conftest import csrf_token, errors_of, html
+
+MakeOrg = Callable[..., Organization]
+BAD_WEBSITE = "Enter the full address of the website, like https://contoh.or.id."
+
+
+@pytest.fixture
+def org(make_org: MakeOrg) -> Organization:
+    return make_org(slug="cek-fakta", name="Cek Fakta Muda", website="https://cfm.example.org")
+
+
+PATH = "/dashboard/cek-fakta/profile"
+
+
+def save(client: TestClient, **fields: str):
+    return post_form(client, PATH, PATH, **fields)
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(client: TestClient, org: Organization):
+    response = client.get(PATH)
+
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("role", "site_admin", "status"),
+    [("moderator", False, 403), ("admin", False, 200), (None, True, 200), (None, False, 403)],
+)
+def test_who_may_see_the_profile_form(
+    client: TestClient,
+    make_user: MakeUser,
+    org: Organization,
+    role: str | None,
+    site_admin: bool,
+    status: int,
+):
+    signed_in(client, make_user(org=org if role else None, role=role, site_admin=site_admin))
+
+    assert client.get(PATH).status_code == status
+
+
+def test_a_moderator_cannot_save_the_profile(
+    client: TestClient, session: Session, make_user: MakeUser, org: Organization
+):
+    signed_in(client, make_user(org=org, role="moderator"))
+    token = csrf_token(client, "/account")
+
+    response = client.post(PATH, data={"csrf_token": token, "name": "Diambil Alih"})
+
+    assert response.status_code == 403
+    fresh(session)
+    assert org.name == "Cek Fakta Muda"
+
+
+def test_the_form_shows_the_current_values(
+    client: TestClient, make_user: MakeUser, org: Organization
+):
+    signed_in(client, make_user(org=org, role="admin"))
+
+    soup = html(client.get(PATH))
+
+    assert soup.select_one("input[name=name]")["value"] == "Cek Fakta Muda"
+    assert soup.select_one("input[name=website]")["value"] == "https://cfm.example.org"
+    for field in soup.select("form input:not([type=hidden])"):
+        assert soup.select_one(f"label[for={field['id']}]") is not None
+
+
+def test_an_admin_saves_the_name_and_website(
+    client: TestClient, session: Session, make_user: MakeUser, org: Organization
+):
+    admin = make_user(org=org, role="admin")
+    signed_in(client, admin)
+
+    response = save(client, name="  Cek Fakta  Anak Muda ", website="https://cekfakta.or.id/")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{PATH}?done=saved"
+    fresh(session)
+    assert org.name == "Cek Fakta Anak Muda"
+    assert org.website == "https://cekfakta.or.id/"
+    [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "org.update")).all()
+    assert event.actor_id == admin.id
+    assert event.subject == f"org:{org.id}"
+    assert json.loads(event.data) == {
+        "name": ["Cek Fakta Muda", "Cek Fakta Anak Muda"],
+        "website": ["https://cfm.example.org", "https://cekfakta.or.id/"],
+    }
+
+
+def test_the_website_may_be_left_empty(
+    client: TestClient, session: Session, make_user: MakeUser, org: Organization
+):
+    signed_in(client, make_user(org=org, role="admin"))
+
+    assert save(client, name="Cek Fakta Muda", website=" ").status_code == 303
+    fresh(session)
+    assert org.website is None
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "javascript:alert(1)",
+        "ftp://cekfakta.or.id",
+        "cekfakta.or.id",
+        "https://",
+        "https://orang@evil.example",
+        "https://cek fakta.or.id",
+        "https://cekfakta.or.id:99999/",
+        "https://" + "a" * 300 + ".id",
+    ],
+)
+def test_a_website_that_is_not_an_http_address_is_refused(
+    client: TestClient, session: Session, make_user: MakeUser, org: Organization, website: str
+):
+    signed_in(client, make_user(org=org, role="admin"))
+
+    response = save(client, name="Cek Fakta Muda", website=website)
+
+    assert response.status_code == 422
+    assert errors_of(response) == {"website": BAD_WEBSITE}
+    assert html(response).select_one("input[name=website]")["value"] == website
+    fresh(session)
+    assert org.website == "https://cfm.example.org"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 161])
+def test_the_name_is_required_and_bounded(
+    client: TestClient, make_user: MakeUser, org: Organization, name: str
+):
+    signed_in(client, make_user(org=org, role="admin"))
+
+    response = save(client, name=name, website="")
+
+    assert response.status_code == 422
+    assert errors_of(response) == {
+        "name": "Enter the organisation's name (at most 160 characters)."
+    }
+
+
+def test_saving_unchanged_values_writes_no_audit_event(
+    client: TestClient, session: Session, make_user: MakeUser, org: Organization
+):
+    signed_in(client, make_user(org=org, role="admin"))
+
+    assert save(client, name="Cek Fakta Muda", website="https://cfm.example.org").status_code == 303
+    fresh(session)
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "org.update")).all() == []

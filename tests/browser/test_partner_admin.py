@@ -1,0 +1,102 @@
+"""A partner admin runs a campaign from a phone: sign in, create, add pledges, go live,
+invite a co-partner, read the statistics and take home the supporters who asked for news."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Role
+from pledge.campaigns import service as campaigns
+from pledge.supporters import service as supporters
+from tests.conftest import LiveServer, sign_form
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+PASSWORD = "kata-sandi-mitra-2029"
+
+
+@pytest.mark.browser
+def test_partner_admin_runs_a_campaign(
+    browser: Any, live_server: LiveServer, session: Session, make_org: Any
+) -> None:
+    org = make_org(slug="lembaga-muda", name="Lembaga Muda")
+    admin = accounts.create(session, email="admin@lembaga.id", password=PASSWORD)
+    accounts.add_member(session, user=admin, org=org, role=Role.ADMIN)
+    session.commit()
+
+    context = browser.new_context(**PHONE, accept_downloads=True)
+    page = context.new_page()
+    url = live_server.url
+    try:
+        page.goto(f"{url}/login?lang=en")
+        page.locator("#email").fill("admin@lembaga.id")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form button[type=submit]").click()
+        page.wait_for_url(f"{url}/dashboard/lembaga-muda")
+
+        page.locator("a.new-campaign").click()
+        page.locator("#title").fill("Pemilih Muda Bersuara")
+        page.locator("#summary").fill("Janji anak muda untuk pemilu yang bersih.")
+        page.locator("#body").fill("Ayo **bersuara**.")
+        page.locator("#goal").fill("5000")
+        page.get_by_role("button", name="Create the draft").click()
+        page.wait_for_url("**/campaigns/pemilih-muda-bersuara/edit?*")
+
+        for text in ("Saya menolak politik uang.", "Saya akan memilih."):
+            page.locator("#new-pledge-text").fill(text)
+            page.get_by_role("button", name="Add the pledge").click()
+            page.wait_for_load_state()
+        assert page.locator(".manage-pledges > li").count() == 2
+
+        page.get_by_role("button", name="Put the campaign live").click()
+        page.get_by_role("button", name="Close the campaign").wait_for()
+        session.rollback()
+        view = campaigns.get_view(session, slug="pemilih-muda-bersuara")
+        assert view.campaign.status == "live"
+
+        page.locator("#partner-name").fill("Komunitas Cek Fakta")
+        page.locator("#partner-email").fill("ketua@cekfakta.id")
+        page.get_by_role("button", name="Invite and add").click()
+        page.locator(".manage-partners > li").nth(1).wait_for()
+        links = page.locator(".manage-partners input.referral-link")
+        assert links.count() == 2
+        assert all("?ref=" in (link.input_value()) for link in links.all())
+        session.rollback()  # see what the server committed
+        view = campaigns.get_view(session, slug="pemilih-muda-bersuara")
+        assert {p.name for p in view.partners} == {"Lembaga Muda", "Komunitas Cek Fakta"}
+
+        # Supporters sign; one asks the lead organisation for news.
+        supporters.sign(session, view=view, form=sign_form(pledges=(view.pledges[0].slug,)))
+        supporters.sign(
+            session,
+            view=view,
+            form=sign_form(
+                contact="0812 1111 2222",
+                name="Budi",
+                pledges=(view.pledges[1].slug,),
+                updates_org="lembaga-muda",
+            ),
+        )
+
+        page.goto(f"{url}/c/pemilih-muda-bersuara")
+        assert page.locator("h1").inner_text() == "Pemilih Muda Bersuara"
+
+        page.goto(f"{url}/dashboard/lembaga-muda")
+        page.locator("a.statistics").first.click()
+        assert page.locator("svg[role=img]").count() >= 2
+        assert "2" in page.locator("main").inner_text()
+
+        page.goto(f"{url}/dashboard/lembaga-muda")
+        with page.expect_download() as download:
+            page.locator("a.export").first.click()
+        text = download.value.path().read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        assert len(rows) == 2  # the header and the one supporter who asked for news
+        assert "'+6281211112222" in rows[1]
+    finally:
+        context.close()

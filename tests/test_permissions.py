@@ -1,0 +1,186 @@
+"""The permission matrix: every /dashboard, /admin and /account route, for every visitor.
+
+A route added without an entry in EXPECTED fails `test_every_route_has_an_entry`, so no
+page can be added without deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlmodel import Session
+
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Organization, Role, User
+from pledge.app import PAGE_ROUTERS
+from pledge.config import get_settings
+from pledge.web import SESSION_COOKIE
+
+PERSONAS = ("anonymous", "moderator", "other_admin", "site_admin", "admin")
+
+LOGIN, FORBIDDEN, ALLOWED = "login", "forbidden", "allowed"
+
+# Who may use a page, written out by hand so that the table in
+# pledge/accounts/permissions.py and its wiring are checked against intent.
+SIGNED_IN = dict.fromkeys(PERSONAS[1:], ALLOWED) | {"anonymous": LOGIN}
+MEMBERS = {
+    "anonymous": LOGIN,
+    "moderator": ALLOWED,
+    "other_admin": FORBIDDEN,
+    "site_admin": ALLOWED,
+    "admin": ALLOWED,
+}
+ORG_ADMINS = MEMBERS | {"moderator": FORBIDDEN, "site_admin": FORBIDDEN}
+ORG_ADMINS_AND_SITE = ORG_ADMINS | {"site_admin": ALLOWED}
+SITE_ADMINS = dict.fromkeys(PERSONAS[1:], FORBIDDEN) | {"anonymous": LOGIN, "site_admin": ALLOWED}
+
+EXPECTED: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/dashboard"): SIGNED_IN,
+    ("GET", "/account"): SIGNED_IN,
+    ("POST", "/account/name"): SIGNED_IN,
+    ("POST", "/account/password"): SIGNED_IN,
+    ("GET", "/dashboard/{org}"): MEMBERS,
+    ("GET", "/dashboard/{org}/members"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/profile"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/campaigns/new"): ORG_ADMINS,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/edit"): ORG_ADMINS,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/statistics"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/export.csv"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/profile"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/members/invite"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/members/invitations/revoke"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/members/{user_id}/role"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/members/{user_id}/remove"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/campaigns"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/edit"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/status"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/pledges"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/move"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/delete"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/partners"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/partners/{partner_id}/remove"): ORG_ADMINS,
+    ("GET", "/admin"): SITE_ADMINS,
+    ("GET", "/admin/orgs"): SITE_ADMINS,
+    ("POST", "/admin/orgs"): SITE_ADMINS,
+    ("POST", "/admin/orgs/{org}/approve"): SITE_ADMINS,
+    ("POST", "/admin/orgs/{org}/revoke"): SITE_ADMINS,
+    ("GET", "/admin/users"): SITE_ADMINS,
+    ("GET", "/admin/users/{user_id}"): SITE_ADMINS,
+    ("POST", "/admin/users/{user_id}/activate"): SITE_ADMINS,
+    ("POST", "/admin/users/{user_id}/deactivate"): SITE_ADMINS,
+    ("POST", "/admin/users/{user_id}/site-admin"): SITE_ADMINS,
+    ("POST", "/admin/users/{user_id}/memberships"): SITE_ADMINS,
+    ("POST", "/admin/users/{user_id}/memberships/{org}/remove"): SITE_ADMINS,
+}
+
+
+def guarded_routes() -> list[tuple[str, str]]:
+    found = []
+    for router in PAGE_ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.path.startswith(
+                ("/dashboard", "/admin", "/account")
+            ):
+                found.extend((method, route.path) for method in sorted(route.methods))
+    return sorted(found)
+
+
+def test_every_route_has_an_entry() -> None:
+    routes = set(guarded_routes())
+    assert routes, "no /dashboard or /admin routes found"
+    missing = sorted(routes - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - routes)
+    assert missing == [], f"add these routes to EXPECTED: {missing}"
+    assert stale == [], f"these entries name no route: {stale}"
+
+
+@dataclass
+class World:
+    org_slug: str
+    campaign_slug: str
+    ids: dict[str, int]
+    users: dict[str, User]
+
+
+@pytest.fixture
+def world(session: Session, make_org: Any, make_campaign: Any) -> World:
+    view = make_campaign(status="draft", partners=1)
+    org = session.get(Organization, view.campaign.lead_org_id)
+    assert org is not None
+    other = make_org(slug="organisasi-lain")
+    users = {
+        "moderator": accounts.create(session, email="moderator@example.org"),
+        "other_admin": accounts.create(session, email="other@example.org"),
+        "site_admin": accounts.create(session, email="site@example.org", is_site_admin=True),
+        "admin": accounts.create(session, email="admin@example.org"),
+    }
+    member = accounts.create(session, email="member@example.org")
+    accounts.add_member(session, user=users["moderator"], org=org, role=Role.MODERATOR)
+    accounts.add_member(session, user=member, org=org, role=Role.MODERATOR)
+    accounts.add_member(session, user=users["admin"], org=org, role=Role.ADMIN)
+    accounts.add_member(session, user=users["other_admin"], org=other, role=Role.ADMIN)
+    session.commit()
+    co_partner = next(p for p in view.partners if not p.is_lead)
+    return World(
+        org_slug=org.slug,
+        campaign_slug=view.slug,
+        ids={
+            "user_id": member.id or 0,
+            "pledge_id": view.pledges[0].id or 0,
+            "partner_id": co_partner.id,
+        },
+        users=users,
+    )
+
+
+def sign_in(client: TestClient, user: User | None) -> str:
+    """Give the client a session as the user would have after signing in; returns its CSRF token."""
+    csrf = "matrix-csrf-token-0123456789"
+    data: dict[str, Any] = {"csrf": csrf}
+    if user is not None:
+        data |= {"uid": user.id, "sv": user.session_version}
+    cookie = URLSafeTimedSerializer(get_settings().secret_key, salt="session").dumps(data)
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, cookie)
+    return csrf
+
+
+def concrete(path: str, world: World) -> str:
+    values = {"org": world.org_slug, "slug": world.campaign_slug, **world.ids}
+
+    def fill(match: re.Match[str]) -> str:
+        return str(values[match.group(1)])
+
+    return re.sub(r"\{(\w+)\}", fill, path)
+
+
+def outcome(response: Any) -> str:
+    if response.status_code == 303 and "/login" in response.headers.get("location", ""):
+        return LOGIN
+    if response.status_code == 403:
+        return FORBIDDEN
+    assert response.status_code < 500, response.text[:500]
+    return ALLOWED
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
+def test_route_admits_exactly_the_expected_visitors(
+    client: TestClient, world: World, method: str, path: str
+) -> None:
+    url = concrete(path, world)
+    seen = {}
+    for persona in PERSONAS:  # the org's own admin last: it may change what it acts on
+        csrf = sign_in(client, world.users.get(persona))
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.request(method, url, data={"csrf_token": csrf})
+        seen[persona] = outcome(response)
+    assert seen == EXPECTED[(method, path)]
