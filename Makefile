@@ -44,11 +44,11 @@ lint: install-test
 	$(BIN)/mypy pledge
 
 test-sqlite: install-test
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -n 2 -m "not browser"
 
 test-postgres: install-test
 	bash scripts/system-deps.sh
-	$(BIN)/pytest --db=postgres -m "not browser"
+	$(BIN)/pytest -n 2 --db=postgres -m "not browser"
 
 test-browser: install-test
 	bash scripts/system-deps.sh
@@ -59,8 +59,8 @@ test-browser: install-test
 test: install-test
 	bash scripts/system-deps.sh
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
-	$(BIN)/pytest --db=postgres -m "not browser"
+	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --db=postgres -m "not browser"
 
 translations: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \

@@ -17,6 +17,9 @@ from pledge.config import Settings, get_settings
 from pledge.dashboard.routes import router as dashboard_router
 from pledge.db import create_db_engine, ping
 from pledge.embeds.routes import router as embeds_router
+from pledge.hoaxes.routes import api_router as hoaxes_api_router
+from pledge.hoaxes.routes import router as hoaxes_router
+from pledge.moderation.routes import router as moderation_router
 from pledge.ratelimit import limiter
 from pledge.supporters.routes import router as supporters_router
 from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
@@ -28,6 +31,8 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     accounts_router,
     campaigns_router,
     supporters_router,
+    hoaxes_router,
+    moderation_router,
     dashboard_router,
     admin_router,
 )
@@ -55,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Pages and forms are not part of the JSON API that OpenAPI describes.
         app.include_router(router, include_in_schema=False)
     app.include_router(embeds_router)
+    app.include_router(hoaxes_api_router)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)

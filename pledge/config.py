@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     tally_cache_seconds: float = Field(default=1.0, ge=0)
 
     max_form_bytes: int = 64 * 1024
+    # The hoax report form carries a screenshot: its body may be this large, no more.
+    max_upload_bytes: int = 10 * 1024 * 1024
 
     # argon2id costs for staff passwords; the defaults are RFC 9106's low-memory profile.
     password_time_cost: int = Field(default=3, ge=1)

@@ -34,14 +34,22 @@ CampaignDep = Annotated[CampaignView, Depends(public_campaign)]
 
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
-    if not hasattr(request.state, "user"):
-        data = session_data(request)
-        request.state.user = accounts.session_user(
-            session, user_id=data.get("uid"), version=data.get("sv")
+    """The signed-in user, read once per request; also the copy the page header shows."""
+    if hasattr(request.state, "user"):
+        known: User | None = request.state.user
+        return known
+    data = session_data(request)
+    user = accounts.session_user(session, user_id=data.get("uid"), version=data.get("sv"))
+    request.state.user = user
+    if user is not None:
+        roles = {m.role for m in accounts.list_memberships(session, user_id=user.id or 0)}
+        request.state.viewer = Viewer.of(
+            user,
+            is_moderator=any(
+                allowed(principals(role=role, is_site_admin=False), Action.MODERATE)
+                for role in roles
+            ),
         )
-        if request.state.user is not None:
-            request.state.viewer = Viewer.of(request.state.user)
-    user: User | None = request.state.user
     return user
 
 
@@ -92,6 +100,32 @@ def site_access(action: Action) -> Callable[..., User]:
     return check
 
 
+@dataclass(frozen=True, slots=True)
+class ModeratorContext:
+    """A signed-in moderator: the organisations whose campaigns they may moderate, and those
+    in which they may also release another moderator's claim."""
+
+    user: User
+    moderate_org_ids: frozenset[int]
+    break_claim_org_ids: frozenset[int]
+
+
+def moderator_access(user: CurrentUser, session: SessionDep) -> ModeratorContext:
+    moderate: set[int] = set()
+    break_claim: set[int] = set()
+    for membership in accounts.list_memberships(session, user_id=user.id or 0):
+        found = principals(role=membership.role, is_site_admin=user.is_site_admin)
+        if allowed(found, Action.MODERATE):
+            moderate.add(membership.org.id or 0)
+        if allowed(found, Action.BREAK_CLAIM):
+            break_claim.add(membership.org.id or 0)
+    if not moderate:
+        raise Forbidden(_("Only moderators of partner organisations can open the queue."))
+    return ModeratorContext(
+        user=user, moderate_org_ids=frozenset(moderate), break_claim_org_ids=frozenset(break_claim)
+    )
+
+
 OrgViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_DASHBOARD))]
 OrgEditor = Annotated[OrgContext, Depends(org_access(Action.EDIT_ORGANIZATION))]
 MemberManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_MEMBERS))]
@@ -99,3 +133,4 @@ CampaignManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_CAMPAIG
 StatisticsViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_STATISTICS))]
 SupporterExporter = Annotated[OrgContext, Depends(org_access(Action.EXPORT_SUPPORTERS))]
 SiteAdmin = Annotated[User, Depends(site_access(Action.ADMINISTER_SITE))]
+Moderator = Annotated[ModeratorContext, Depends(moderator_access)]

@@ -3,6 +3,7 @@
 from pledge.accounts.models import Membership, Organization, User, UserToken
 from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
+from pledge.hoaxes.models import HoaxCase, HoaxReport, Media, MediaBand
 from pledge.mail import OutboxMessage
 from pledge.supporters.models import Signature, Supporter, Tally
 
@@ -10,6 +11,10 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "CampaignPartner",
+    "HoaxCase",
+    "HoaxReport",
+    "Media",
+    "MediaBand",
     "Membership",
     "Organization",
     "OutboxMessage",

@@ -50,6 +50,9 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; manifest-src 'self'; "
 )
+# Paths whose forms carry a file, and so may have a larger body.
+UPLOAD_PREFIXES: tuple[str, ...] = ("/mod/",)
+UPLOAD_SUFFIXES: tuple[str, ...] = ("/report",)
 # Paths that answer without cookies: partner sites and caches use them.
 COOKIELESS_PREFIXES = ("/embed/", "/api/", "/static/", "/healthz", "/readyz", "/metrics")
 
@@ -235,6 +238,19 @@ async def checked_form(request: Request) -> FormData:
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 
+
+async def checked_upload(request: Request) -> FormData:
+    """A posted multipart form with at most one file, after the CSRF and origin checks.
+    The body's size was capped by WebMiddleware before a byte of it was parsed."""
+    limit = request.app.state.settings.max_upload_bytes
+    form = await request.form(max_files=1, max_fields=50, max_part_size=limit)
+    token = form.get("csrf_token")
+    check_csrf(request, token if isinstance(token, str) else None)
+    return form
+
+
+CheckedUpload = Annotated[FormData, Depends(checked_upload)]
+
 # Longer than any valid value: a hostile post is cut before it is validated or shown back.
 FIELD_MAX = 1000
 
@@ -279,7 +295,11 @@ class WebMiddleware:
         i18n.set_locale(locale)
         remember_lang = requested is not None and requested != remembered and not cookieless
 
-        limit = self.settings.max_form_bytes
+        limit = (
+            self.settings.max_upload_bytes
+            if path.startswith(UPLOAD_PREFIXES) or path.endswith(UPLOAD_SUFFIXES)
+            else self.settings.max_form_bytes
+        )
         received = 0
         started = False
 

@@ -36,6 +36,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from pledge import i18n
 from pledge.accounts.models import Organization
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
@@ -100,7 +101,9 @@ def _empty_tables(engine: sa.Engine) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts with empty tables, empty caches and fresh rate limits."""
+    """Every test starts with empty tables, empty caches and fresh rate limits, and calls
+    services in English (pages choose their language per request, as in production)."""
+    i18n.set_locale("en")
     yield
     supporters.invalidate_counts()
     limiter.reset()

@@ -1,4 +1,4 @@
-"""The permission matrix: every /dashboard, /admin and /account route, for every visitor.
+"""The permission matrix: every /dashboard, /admin, /account and /mod route, for every visitor.
 
 A route added without an entry in EXPECTED fails `test_every_route_has_an_entry`, so no
 page can be added without deciding who may use it.
@@ -14,17 +14,18 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, Role, User
+from pledge.accounts.models import Organization, Role, User, UserToken
 from pledge.app import PAGE_ROUTERS
 from pledge.config import get_settings
+from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
 from pledge.web import SESSION_COOKIE
 
 PERSONAS = ("anonymous", "moderator", "other_admin", "site_admin", "admin")
 
-LOGIN, FORBIDDEN, ALLOWED = "login", "forbidden", "allowed"
+LOGIN, FORBIDDEN, HIDDEN, ALLOWED = "login", "forbidden", "hidden", "allowed"
 
 # Who may use a page, written out by hand so that the table in
 # pledge/accounts/permissions.py and its wiring are checked against intent.
@@ -39,6 +40,12 @@ MEMBERS = {
 ORG_ADMINS = MEMBERS | {"moderator": FORBIDDEN, "site_admin": FORBIDDEN}
 ORG_ADMINS_AND_SITE = ORG_ADMINS | {"site_admin": ALLOWED}
 SITE_ADMINS = dict.fromkeys(PERSONAS[1:], FORBIDDEN) | {"anonymous": LOGIN, "site_admin": ALLOWED}
+# Moderators of any organisation open the queue; a case is theirs only when their
+# organisation partners in its campaign (the admin of another organisation gets a 404).
+MODERATORS = MEMBERS | {"site_admin": FORBIDDEN, "other_admin": ALLOWED}
+CASE_MODERATORS = MODERATORS | {"other_admin": HIDDEN}
+# Breaking another moderator's claim is for the admins of a partner organisation.
+CASE_ADMINS = CASE_MODERATORS | {"moderator": FORBIDDEN}
 
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/dashboard"): SIGNED_IN,
@@ -66,6 +73,15 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/delete"): ORG_ADMINS,
     ("POST", "/dashboard/{org}/campaigns/{slug}/partners"): ORG_ADMINS,
     ("POST", "/dashboard/{org}/campaigns/{slug}/partners/{partner_id}/remove"): ORG_ADMINS,
+    ("GET", "/mod"): MODERATORS,
+    ("POST", "/mod/bulk-reject"): MODERATORS,
+    ("GET", "/mod/cases/{case_id}"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/claim"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/release"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/break"): CASE_ADMINS,
+    ("POST", "/mod/cases/{case_id}/decide"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/approve"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/send-back"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -86,7 +102,7 @@ def guarded_routes() -> list[tuple[str, str]]:
     for router in PAGE_ROUTERS:
         for route in router.routes:
             if isinstance(route, APIRoute) and route.path.startswith(
-                ("/dashboard", "/admin", "/account")
+                ("/dashboard", "/admin", "/account", "/mod")
             ):
                 found.extend((method, route.path) for method in sorted(route.methods))
     return sorted(found)
@@ -126,7 +142,29 @@ def world(session: Session, make_org: Any, make_campaign: Any) -> World:
     accounts.add_member(session, user=member, org=org, role=Role.MODERATOR)
     accounts.add_member(session, user=users["admin"], org=org, role=Role.ADMIN)
     accounts.add_member(session, user=users["other_admin"], org=other, role=Role.ADMIN)
+    case = HoaxCase(campaign_id=view.id, platform=Platform.WHATSAPP, category=Category.FALSE_CLAIM)
+    session.add(case)
+    session.flush()
+    session.add(
+        HoaxReport(
+            campaign_id=view.id,
+            case_id=case.id or 0,
+            tracking_code="matrixcode",
+            url="https://example.org/hoaks",
+            platform=Platform.WHATSAPP,
+            category=Category.FALSE_CLAIM,
+        )
+    )
+    accounts.invite(
+        session,
+        org=org,
+        email="invited@example.org",
+        role=Role.MODERATOR,
+        invited_by=users["admin"],
+        base_url="http://testserver",
+    )
     session.commit()
+    invitation = session.exec(select(UserToken)).one()
     co_partner = next(p for p in view.partners if not p.is_lead)
     return World(
         org_slug=org.slug,
@@ -135,6 +173,8 @@ def world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "user_id": member.id or 0,
             "pledge_id": view.pledges[0].id or 0,
             "partner_id": co_partner.id,
+            "case_id": case.id or 0,
+            "invitation_id": invitation.id or 0,
         },
         users=users,
     )
@@ -166,21 +206,24 @@ def outcome(response: Any) -> str:
         return LOGIN
     if response.status_code == 403:
         return FORBIDDEN
+    if response.status_code == 404:
+        return HIDDEN
     assert response.status_code < 500, response.text[:500]
     return ALLOWED
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
+@pytest.mark.parametrize(
+    ("method", "path", "persona"),
+    [(method, path, persona) for method, path in sorted(EXPECTED) for persona in PERSONAS],
+)
 def test_route_admits_exactly_the_expected_visitors(
-    client: TestClient, world: World, method: str, path: str
+    client: TestClient, world: World, method: str, path: str, persona: str
 ) -> None:
     url = concrete(path, world)
-    seen = {}
-    for persona in PERSONAS:  # the org's own admin last: it may change what it acts on
-        csrf = sign_in(client, world.users.get(persona))
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.request(method, url, data={"csrf_token": csrf})
-        seen[persona] = outcome(response)
-    assert seen == EXPECTED[(method, path)]
+    csrf = sign_in(client, world.users.get(persona))
+    if method == "GET":
+        response = client.get(url)
+    else:
+        data = {"csrf_token": csrf, "invitation_id": str(world.ids["invitation_id"])}
+        response = client.request(method, url, data=data)
+    assert outcome(response) == EXPECTED[(method, path)][persona]

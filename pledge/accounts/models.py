@@ -64,14 +64,16 @@ class Viewer:
     email: str
     display_name: str
     is_site_admin: bool
+    is_moderator: bool  # may open the moderation queue
 
     @classmethod
-    def of(cls, user: User) -> Viewer:
+    def of(cls, user: User, *, is_moderator: bool) -> Viewer:
         return cls(
             id=user.id or 0,
             email=user.email,
             display_name=user.display_name,
             is_site_admin=user.is_site_admin,
+            is_moderator=is_moderator,
         )
 
 

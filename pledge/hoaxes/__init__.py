@@ -1,0 +1,1 @@
+"""Hoax reports from supporters, their images, duplicate clustering and the public gallery."""

@@ -1,0 +1,527 @@
+"""Uploaded screenshots: refused or re-encoded safely, hashed for near-duplicates, stamped."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from dataclasses import dataclass
+from io import BytesIO
+from typing import TypeAlias
+
+from PIL import Image, ImageDraw, ImageFont
+
+from pledge.i18n import gettext as _
+
+# Longest side of a stored image: enough to read any screenshot, small enough to serve.
+MAX_SIDE = 2048
+# Pixels an upload may have, whatever its type, read from the header before anything is decoded.
+MAX_PIXELS = 40_000_000
+# Memory the decoder may need for one upload, estimated from the header before decoding. With the
+# upload itself (at most 10 MiB), one strip and the output, a request stays well under 150 MB.
+# In practice: baseline JPEG up to MAX_PIXELS; progressive JPEG up to 12 megapixels, more when
+# it is large enough to decode at half size; PNG up to 23 megapixels in colour (MAX_PIXELS
+# with a palette or in grey); WebP up to 5.7 megapixels.
+DECODE_BUDGET = 88 * 1024 * 1024
+# Each scan of a progressive JPEG walks every block again: a small file with thousands of scans
+# costs minutes of CPU. Real encoders write about ten.
+MAX_JPEG_SCANS = 100
+# At most this many differing bits of two dhashes = the same picture.
+SIMILAR_BITS = 6
+
+JPEG_QUALITY = 85
+# Pillow keeps "RGB" and every mode with alpha at four bytes a pixel.
+_WIDE_PIXEL = 4
+# Measured: Pillow's WebP decoder holds libwebp's two canvases, a bytes copy and the image.
+_WEBP_BYTES_PER_PIXEL = 16
+# Pixels of the source flattened at once while shrinking (a few 4 MiB copies).
+_STRIP_PIXELS = 1 << 18
+# Lanczos reads three source pixels either side, times the reduction factor.
+_LANCZOS_SUPPORT = 3.0
+_WHITE = (255, 255, 255, 255)
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Chunks that make the pixels. Text, colour profiles and animation are dropped before Pillow
+# parses the file: compressed text alone may expand to 64 MiB in Pillow, and none of it is kept.
+_PNG_PIXEL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"eXIf"})
+# Start-of-frame markers (baseline, extended, progressive, lossless; Huffman or arithmetic).
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+_JPEG_SOS = 0xDA
+# What Image.open may report for each sniffed type (phone cameras write MPO: JPEG frames).
+_FORMATS = {
+    "JPEG": frozenset({"JPEG", "MPO"}),
+    "PNG": frozenset({"PNG"}),
+    "WEBP": frozenset({"WEBP"}),
+}
+# EXIF orientation -> the transposition that stands the picture upright (as ImageOps.exif_transpose).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION = 0x0112
+# Pillow raises all of these for damaged data, depending on the format and where it breaks.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error)
+_MASK64 = (1 << 64) - 1
+# In grey levels (0..255): smaller differences between neighbouring cells are noise.
+_HASH_TOLERANCE = 0.1
+
+
+class MediaError(ValueError):
+    """An upload that is refused; str(error) is a message for the reporter, in their language."""
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    sha256: str
+    phash: int
+
+
+@dataclass(frozen=True)
+class _Header:
+    width: int
+    height: int
+    # JPEG: bytes libjpeg holds for every DCT coefficient of the picture when it decodes in
+    # several passes (progressive, or components in separate scans); 0 when it streams.
+    coefficient_bytes: int = 0
+    scans: int = 1
+
+
+def _not_an_image() -> MediaError:
+    return MediaError(_("Only JPEG, PNG and WebP images can be uploaded."))
+
+
+def _damaged() -> MediaError:
+    return MediaError(_("The image is damaged or incomplete."))
+
+
+def _too_large(width: int, height: int) -> MediaError:
+    return MediaError(
+        _(
+            "The image is too large (%(width)s × %(height)s pixels). "
+            "Please send a screenshot or a smaller photo."
+        )
+        % {"width": width, "height": height}
+    )
+
+
+def process_upload(raw: bytes) -> ProcessedImage:
+    """Check an upload from its bytes alone and re-encode it as a metadata-free JPEG."""
+    if not raw:
+        raise MediaError(_("The file is empty."))
+    kind = _sniff(raw)
+    if kind is None:
+        raise _not_an_image()
+    header = _read_header(kind, raw)
+    if header is None:
+        raise _not_an_image()
+    if header.width < 1 or header.height < 1:
+        raise _damaged()
+    pixels = header.width * header.height
+    if pixels > MAX_PIXELS:
+        raise _too_large(header.width, header.height)
+    if kind == "WEBP" and pixels * _WEBP_BYTES_PER_PIXEL > DECODE_BUDGET:
+        # Pillow's WebP reader allocates its canvas while opening, so this must come first.
+        raise _too_large(header.width, header.height)
+    if header.scans > MAX_JPEG_SCANS:
+        raise _damaged()
+    if kind == "PNG":
+        raw = _png_pixel_chunks(raw)
+
+    try:
+        image = Image.open(BytesIO(raw), formats=[kind])
+    except Image.DecompressionBombError as error:
+        raise _too_large(header.width, header.height) from error
+    except _DECODE_ERRORS as error:
+        # The header was right, what follows is not.
+        raise _damaged() from error
+    # Image's context manager does not release the pixels; close() does, before encoding.
+    try:
+        # Our header reading and Pillow's must agree, or the limits above checked something else.
+        if image.format not in _FORMATS[kind] or image.size != (header.width, header.height):
+            raise _not_an_image()
+        if kind == "JPEG":
+            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a large photo never exists at
+            # full size in memory. Asking for the final size keeps at least that much detail.
+            image.draft(None, _fit(header.width, header.height))
+        decoded = image.width * image.height * _bytes_per_pixel(image.mode)
+        if header.coefficient_bytes + decoded > DECODE_BUDGET:
+            raise _too_large(header.width, header.height)
+        try:
+            image.load()
+        except Image.DecompressionBombError as error:
+            raise _too_large(header.width, header.height) from error
+        except _DECODE_ERRORS as error:
+            # Truncated data is refused, never padded with grey (LOAD_TRUNCATED_IMAGES stays off).
+            raise _damaged() from error
+        picture = _shrink_flat(image)
+        orientation = _orientation(image)
+    finally:
+        image.close()
+    if orientation in _ORIENTATION:
+        # Phone photos store the sensor's rows and a rotation tag; the tag is not kept, so turn
+        # the pixels. Done after shrinking, where it moves a few megabytes at most.
+        picture = picture.transpose(_ORIENTATION[orientation])
+
+    data = _encode_jpeg(picture)
+    return ProcessedImage(
+        data=data,
+        mime="image/jpeg",
+        width=picture.width,
+        height=picture.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+        phash=dhash(picture),
+    )
+
+
+def _sniff(raw: bytes) -> str | None:
+    """The type from the first bytes: names and Content-Type headers are the sender's claims."""
+    if raw.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if raw.startswith(_PNG_SIGNATURE):
+        return "PNG"
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _read_header(kind: str, raw: bytes) -> _Header | None:
+    if kind == "JPEG":
+        return _jpeg_header(raw)
+    if kind == "PNG":
+        return _png_header(raw)
+    return _webp_header(raw)
+
+
+def _png_header(raw: bytes) -> _Header | None:
+    # IHDR must be the first chunk, 13 bytes long, width and height first.
+    if len(raw) < 33 or raw[8:16] != b"\x00\x00\x00\x0dIHDR":
+        return None
+    width, height = struct.unpack(">II", raw[16:24])
+    return _Header(width, height)
+
+
+def _webp_header(raw: bytes) -> _Header | None:
+    chunk = raw[12:16]
+    if chunk == b"VP8 " and len(raw) >= 30 and raw[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", raw[26:30])
+        return _Header(width & 0x3FFF, height & 0x3FFF)
+    if chunk == b"VP8L" and len(raw) >= 25 and raw[20] == 0x2F:
+        (bits,) = struct.unpack("<I", raw[21:25])
+        return _Header((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if chunk == b"VP8X" and len(raw) >= 30:
+        # The canvas of an extended (possibly animated) file: what the decoder allocates.
+        width = int.from_bytes(raw[24:27], "little") + 1
+        height = int.from_bytes(raw[27:30], "little") + 1
+        return _Header(width, height)
+    return None
+
+
+def _jpeg_header(raw: bytes) -> _Header | None:
+    """Walk the markers up to the first scan: the frame size and how libjpeg will decode it."""
+    position = 2
+    frame: tuple[int, int, bool, list[tuple[int, int]]] | None = None
+    while position + 4 <= len(raw):
+        if raw[position] != 0xFF:
+            return None
+        marker = raw[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in _JPEG_STANDALONE:
+            position += 2
+            continue
+        if marker in (0xD8, 0xD9):  # a second start, or the end, before any scan
+            return None
+        length = int.from_bytes(raw[position + 2 : position + 4], "big")
+        segment = raw[position + 4 : position + 2 + length]
+        if length < 2 or len(segment) != length - 2:
+            return None
+        if marker in _JPEG_SOF:
+            if frame is not None or len(segment) < 6:
+                return None
+            height, width = struct.unpack(">HH", segment[1:5])
+            count = segment[5]
+            if count == 0 or len(segment) < 6 + 3 * count:
+                return None
+            factors = [(b >> 4, b & 0x0F) for b in segment[7 : 6 + 3 * count : 3]]
+            if any(not (1 <= h <= 4 and 1 <= v <= 4) for h, v in factors):
+                return None
+            frame = (width, height, marker in _JPEG_PROGRESSIVE_SOF, factors)
+        elif marker == _JPEG_SOS:
+            if frame is None or not segment:
+                return None
+            width, height, progressive, factors = frame
+            # libjpeg streams only a single scan holding every component; otherwise it keeps
+            # the coefficients of the whole picture until the last scan.
+            buffered = progressive or segment[0] < len(factors)
+            coefficients = _coefficient_bytes(width, height, factors) if buffered else 0
+            # Inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker,
+            # so every FF DA from here on starts a scan.
+            return _Header(width, height, coefficients, raw.count(b"\xff\xda", position))
+        position += 2 + length
+    return None
+
+
+def _coefficient_bytes(width: int, height: int, factors: list[tuple[int, int]]) -> int:
+    max_h = max(h for h, _v in factors)
+    max_v = max(v for _h, v in factors)
+    total = 0
+    for h, v in factors:
+        # As jdcoefct.c allocates: blocks per component, rounded up to whole MCUs,
+        # 64 coefficients of two bytes each.
+        blocks_x = math.ceil(math.ceil(width * h / max_h / 8) / h) * h
+        blocks_y = math.ceil(math.ceil(height * v / max_v / 8) / v) * v
+        total += blocks_x * blocks_y * 64 * 2
+    return total
+
+
+def _png_pixel_chunks(raw: bytes) -> bytes:
+    """The PNG with only the chunks that make its first frame; anything after IEND goes too."""
+    view = memoryview(raw)
+    parts = [view[:8]]
+    position = 8
+    while position + 12 <= len(raw):
+        length = int.from_bytes(raw[position : position + 4], "big")
+        kind = raw[position + 4 : position + 8]
+        end = position + 12 + length
+        if kind in _PNG_PIXEL_CHUNKS:
+            parts.append(view[position:end])  # a chunk cut short stays cut: Pillow refuses it
+        if kind == b"IEND" or end > len(raw):
+            break
+        position = end
+    return b"".join(parts)
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return _WIDE_PIXEL
+
+
+def _fit(width: int, height: int, limit: int = MAX_SIDE) -> tuple[int, int]:
+    """The size within limit × limit with the same proportions (never below one pixel)."""
+    longest = max(width, height)
+    if longest <= limit:
+        return width, height
+    if width >= height:
+        return limit, max(1, round(height * limit / width))
+    return max(1, round(width * limit / height)), limit
+
+
+def _shrink_flat(image: Image.Image) -> Image.Image:
+    """A new RGB image on white, longest side at most MAX_SIDE, with no metadata.
+
+    Built strip by strip across the long side: converting or resizing a whole large image
+    makes full-size copies (Pillow resizes RGBA through a premultiplied copy), which would
+    double the memory of the decoded picture. A strip carries enough neighbouring pixels for
+    the Lanczos filter, so there are no seams: the result is one resize of the whole image up
+    to rounding (Pillow may run its two passes in the other order for a strip).
+    """
+    width, height = image.size
+    out_width, out_height = _fit(width, height)
+    canvas = Image.new("RGB", (out_width, out_height))
+    across_x = width > height
+    source_length, out_length = (width, out_width) if across_x else (height, out_height)
+    other_length = height if across_x else width
+    scale = source_length / out_length
+    resizing = (out_width, out_height) != (width, height)
+    margin = math.ceil(_LANCZOS_SUPPORT * scale) + 2 if resizing else 0
+    step = max(1, int(_STRIP_PIXELS / (other_length * scale)))
+    for start in range(0, out_length, step):
+        stop = min(out_length, start + step)
+        low = max(0, math.floor(start * scale) - margin)
+        high = min(source_length, math.ceil(stop * scale) + margin)
+        if across_x:
+            part = _flatten(image.crop((low, 0, high, height)))
+            size = (stop - start, out_height)
+            box = (start * scale - low, 0.0, stop * scale - low, float(height))
+            offset = (start, 0)
+        else:
+            part = _flatten(image.crop((0, low, width, high)))
+            size = (out_width, stop - start)
+            box = (0.0, start * scale - low, float(width), stop * scale - low)
+            offset = (0, start)
+        if resizing:
+            part = part.resize(size, Image.Resampling.LANCZOS, box=box)
+        canvas.paste(part, offset)
+    return canvas
+
+
+def _flatten(part: Image.Image) -> Image.Image:
+    """RGB, with any transparency laid on white (a screenshot's page colour)."""
+    if part.mode.startswith("I"):
+        # 16-bit grey: scale to 8 bits, where a plain convert would clip everything to white.
+        part = part.point(lambda value: value / 256).convert("L")
+    if part.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in part.info:
+        backdrop = Image.new("RGBA", part.size, _WHITE)
+        backdrop.alpha_composite(part.convert("RGBA"))
+        return backdrop.convert("RGB")
+    return part.convert("RGB")
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:
+        # EXIF is discarded anyway: a damaged tag must not refuse a good picture.
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _encode_jpeg(picture: Image.Image) -> bytes:
+    """Baseline choice: every stored image is a JPEG. One type to serve, label and hash, and no
+    path keeps transparency or metadata. Text stays legible through full-resolution colour
+    (no chroma subsampling), which is what blurs coloured text in screenshots saved as JPEG."""
+    picture.info.clear()  # Pillow writes a comment found in info; nothing of the upload remains
+    buffer = BytesIO()
+    picture.save(
+        buffer,
+        "JPEG",
+        quality=JPEG_QUALITY,
+        optimize=True,
+        progressive=True,
+        subsampling=0,
+    )
+    return buffer.getvalue()
+
+
+def dhash(image: Image.Image) -> int:
+    """64-bit difference hash as a signed integer (it fits a PostgreSQL BIGINT).
+
+    Grey levels are averaged to 9 x 8 cells and each bit says whether a cell is brighter than
+    its right neighbour by more than _HASH_TOLERANCE. The averages stay in floating point, and
+    the tolerance makes near-equal neighbours count as equal: in flat areas with grain (skies,
+    walls) re-compression moves averages by a fraction of a grey level, and without it a
+    half-size, quality-60 copy of such a photo differed by up to 16 bits. Measured on
+    generated screenshots, text, shapes and photos: copies within 3 bits, and distinct
+    pictures at least 6 apart, the closest being sparse text on plain white.
+    """
+    grey = image.convert("L").convert("F").resize((9, 8), Image.Resampling.BICUBIC)
+    values = struct.unpack(f"={9 * 8}f", grey.tobytes())
+    bits = 0
+    for row in range(8):
+        for column in range(8):
+            left = values[row * 9 + column]
+            right = values[row * 9 + column + 1]
+            bits = (bits << 1) | (left > right + _HASH_TOLERANCE)
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
+def bands(phash: int) -> list[int]:
+    """The 8 bytes of the hash (two's complement), most significant first, for the band index."""
+    return list((phash & _MASK64).to_bytes(8, "big"))
+
+
+def hamming(a: int, b: int) -> int:
+    """Differing bits between two 64-bit hashes, signed or not."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+def labelled(data: bytes, label: str) -> bytes:
+    """The stored image with a dark band across its middle and the verdict in a red box, so a
+    shared copy carries the verdict with it."""
+    # Stored images were made by process_upload, so at most MAX_SIDE a side; anything else in
+    # the column is refused rather than decoded.
+    try:
+        with Image.open(BytesIO(data), formats=["JPEG", "PNG", "WEBP"]) as source:
+            if max(source.size) > MAX_SIDE:
+                raise _damaged()
+            source.load()
+            picture = _flatten(source)
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, *_DECODE_ERRORS) as error:
+        raise _damaged() from error
+
+    width, height = picture.size
+    overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    # A third of the picture: too much to crop away and re-share the image as unlabelled.
+    # Wide, short banners get a taller share, or the label would be too small to read.
+    band = max(1, min(height, round(max(height * 0.36, width * 0.12))))
+    top = (height - band) // 2
+    draw.rectangle((0, top, width, top + band), fill=(0, 0, 0, 150))
+
+    text, font, stroke = _fit_label(draw, label.upper(), width * 0.84, band * 0.7)
+    left, upper, right, lower = draw.multiline_textbbox(
+        (0, 0), text, font=font, align="center", stroke_width=stroke
+    )
+    padding = max(1, round((lower - upper) * 0.18))
+    box_width = right - left + 2 * padding
+    box_height = lower - upper + 2 * padding
+    box_left = (width - box_width) // 2
+    box_top = (height - box_height) // 2
+    draw.rounded_rectangle(
+        (box_left, box_top, box_left + box_width, box_top + box_height),
+        radius=padding,
+        fill=(200, 16, 32, 235),
+        outline=(255, 255, 255, 255),
+        width=max(1, padding // 3),
+    )
+    draw.multiline_text(
+        (box_left + padding - left, box_top + padding - upper),
+        text,
+        font=font,
+        fill=(255, 255, 255, 255),
+        align="center",
+        stroke_width=stroke,
+        stroke_fill=(255, 255, 255, 255),
+    )
+    stamped = Image.alpha_composite(picture.convert("RGBA"), overlay).convert("RGB")
+    return _encode_jpeg(stamped)
+
+
+_LabelFont: TypeAlias = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def _fit_label(
+    draw: ImageDraw.ImageDraw, text: str, max_width: float, max_height: float
+) -> tuple[str, _LabelFont, int]:
+    """The largest bold-looking label that fits, on one line or one word per line (which
+    suits tall, narrow screenshots)."""
+    layouts = [text] + ([text.replace(" ", "\n")] if " " in text else [])
+    fitted = [_fit_layout(draw, layout, max_width, max_height) for layout in layouts]
+    _size, layout, font, stroke = max(fitted, key=lambda candidate: candidate[0])
+    return layout, font, stroke
+
+
+def _fit_layout(
+    draw: ImageDraw.ImageDraw, layout: str, max_width: float, max_height: float
+) -> tuple[float, str, _LabelFont, int]:
+    size = max(1.0, max_height)
+    for _attempt in range(6):
+        font, stroke = _label_font(size)
+        left, top, right, bottom = draw.multiline_textbbox(
+            (0, 0), layout, font=font, align="center", stroke_width=stroke
+        )
+        text_width, text_height = max(1, right - left), max(1, bottom - top)
+        # The box adds padding of 0.18 of the text's height on every side.
+        shrink = min(
+            max_width / (text_width + 0.36 * text_height), max_height / (1.36 * text_height)
+        )
+        if shrink >= 1 or size <= 1:
+            break
+        # Text scales almost linearly with the font size; a little under, to converge.
+        size = max(1.0, size * shrink * 0.98)
+    return size, layout, font, stroke
+
+
+def _label_font(size: float) -> tuple[_LabelFont, int]:
+    font = ImageFont.load_default(size=max(1, int(size)))
+    # The built-in font is regular; a stroke in the text colour makes it bold. Without
+    # FreeType Pillow falls back to a fixed bitmap font, which cannot be stroked.
+    stroke = max(1, int(size) // 22) if isinstance(font, ImageFont.FreeTypeFont) else 0
+    return font, stroke

@@ -1,0 +1,179 @@
+"""Hoax reports, the cases that group reports of the same thing, and stored images."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from pledge.db import utcnow
+
+
+def _enum(enum: type[StrEnum], length: int = 24) -> sa.Enum:
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Platform(StrEnum):
+    WHATSAPP = "whatsapp"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    TIKTOK = "tiktok"
+    X = "x"
+    YOUTUBE = "youtube"
+    TELEGRAM = "telegram"
+    WEBSITE = "website"
+    OTHER = "other"
+
+
+class Category(StrEnum):
+    AI_GENERATED = "ai_generated"  # AI-generated image or video
+    MANIPULATED = "manipulated"  # manipulated photo or video
+    FALSE_CLAIM = "false_claim"  # false claim about a candidate
+    VOTING_INFO = "voting_info"  # false voting information
+    MONEY_POLITICS = "money_politics"
+    OTHER = "other"
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    NEEDS_INFO = "needs_info"
+    AWAITING_APPROVAL = "awaiting_approval"
+    PUBLISHED = "published"
+    NOT_HOAX = "not_hoax"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+# Named groups of states.
+OPEN_STATUSES = frozenset({CaseStatus.NEW, CaseStatus.NEEDS_INFO})
+IN_QUEUE_STATUSES = OPEN_STATUSES | {CaseStatus.AWAITING_APPROVAL}
+CLOSED_STATUSES = frozenset(
+    {CaseStatus.PUBLISHED, CaseStatus.NOT_HOAX, CaseStatus.REJECTED, CaseStatus.DUPLICATE}
+)
+
+# Which status may follow which; moderation.service refuses every other move.
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.NEW: frozenset(
+        {
+            CaseStatus.AWAITING_APPROVAL,
+            CaseStatus.NOT_HOAX,
+            CaseStatus.NEEDS_INFO,
+            CaseStatus.REJECTED,
+            CaseStatus.DUPLICATE,
+        }
+    ),
+    CaseStatus.NEEDS_INFO: frozenset(
+        {
+            CaseStatus.AWAITING_APPROVAL,
+            CaseStatus.NOT_HOAX,
+            CaseStatus.NEW,
+            CaseStatus.REJECTED,
+            CaseStatus.DUPLICATE,
+        }
+    ),
+    # Approved by a second moderator, or sent back for another look.
+    CaseStatus.AWAITING_APPROVAL: frozenset({CaseStatus.PUBLISHED, CaseStatus.NEW}),
+    CaseStatus.PUBLISHED: frozenset(),
+    CaseStatus.NOT_HOAX: frozenset({CaseStatus.NEW}),
+    CaseStatus.REJECTED: frozenset({CaseStatus.NEW}),
+    CaseStatus.DUPLICATE: frozenset(),
+}
+
+
+class Verdict(StrEnum):
+    """The label a published hoax carries, in the words Indonesian fact-checkers use."""
+
+    SALAH = "SALAH"  # false
+    MENYESATKAN = "MENYESATKAN"  # misleading
+    DIMANIPULASI = "DIMANIPULASI"  # manipulated
+    BUATAN_AI = "BUATAN AI"  # AI-generated
+    KONTEKS_KELIRU = "KONTEKS KELIRU"  # false context
+    PENIPUAN = "PENIPUAN"  # scam
+    SATIRE = "SATIRE"
+
+
+class Media(SQLModel, table=True):
+    """A re-encoded image, stored in the database so that every app host can serve it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)  # of the stored (re-encoded) bytes
+    mime: str = Field(max_length=32)
+    width: int
+    height: int
+    size: int
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    # 64-bit difference hash of the picture, as a signed integer: near copies differ in few bits.
+    phash: int = Field(sa_type=sa.BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MediaBand(SQLModel, table=True):
+    """One byte of a media's perceptual hash. Two hashes within 7 bits of each other share at
+    least one of their 8 bytes, so near copies are found by exact lookups on this index."""
+
+    __tablename__ = "media_band"
+    __table_args__ = (sa.Index("ix_media_band_band_value", "band", "value"),)
+
+    media_id: int = Field(foreign_key="media.id", ondelete="CASCADE", primary_key=True)
+    band: int = Field(primary_key=True)
+    value: int
+
+
+class HoaxCase(SQLModel, table=True):
+    __tablename__ = "hoax_case"
+    __table_args__ = (
+        # The queue: open cases of a campaign, most reported first, oldest first.
+        sa.Index("ix_hoax_case_queue", "campaign_id", "status", "report_count", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    status: CaseStatus = Field(default=CaseStatus.NEW, sa_type=_enum(CaseStatus), index=True)
+    platform: Platform = Field(sa_type=_enum(Platform))
+    category: Category = Field(sa_type=_enum(Category))
+    canonical_url: str | None = Field(default=None, max_length=2048, index=True)
+    media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
+    report_count: int = Field(default=1)
+    label: Verdict | None = Field(default=None, sa_type=_enum(Verdict))
+    public_title: str = Field(default="", max_length=200)
+    public_explanation: str = Field(default="", sa_type=sa.Text)
+    fact_check_url: str | None = Field(default=None, max_length=2048)
+    claimed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    claim_expires_at: datetime | None = None
+    proposed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    approved_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    merged_into_id: int | None = Field(
+        default=None, foreign_key="hoax_case.id", ondelete="SET NULL"
+    )
+    published_at: datetime | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class HoaxReport(SQLModel, table=True):
+    __tablename__ = "hoax_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
+    # Short and unguessable: the reporter's only key to the status page.
+    tracking_code: str = Field(max_length=16, unique=True)
+    url: str | None = Field(default=None, max_length=2048)
+    canonical_url: str | None = Field(default=None, max_length=2048, index=True)
+    platform: Platform = Field(sa_type=_enum(Platform))
+    category: Category = Field(sa_type=_enum(Category))
+    description: str = Field(default="", max_length=1000)
+    province: str | None = Field(default=None, max_length=8)
+    seen_on: date | None = None
+    media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
+    # Only when the reporter left one; encrypted at rest, removed when the case closes.
+    contact_encrypted: str | None = Field(default=None, max_length=500)
+    locale: str = Field(default="id", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, index=True)

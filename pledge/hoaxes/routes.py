@@ -1,0 +1,224 @@
+"""Reporting a hoax, following a report, and the public gallery of verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from pledge import i18n
+from pledge.campaigns.models import CampaignView
+from pledge.db import SessionDep
+from pledge.deps import CampaignDep, OptionalUser
+from pledge.embeds.models import ApiError
+from pledge.embeds.routes import cached_json
+from pledge.errors import Invalid
+from pledge.hoaxes import service as hoaxes
+from pledge.ratelimit import limiter
+from pledge.web import CheckedUpload, absolute_url, form_text, public_base_url, render
+
+router = APIRouter()
+# The open-data JSON API, described by OpenAPI.
+api_router = APIRouter(tags=["hoaxes"])
+
+PRIVATE_PAGE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+API_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60"
+
+
+# --- reporting ------------------------------------------------------------------------
+
+
+def _screenshot(form: FormData) -> bytes | None:
+    value = form.get("screenshot")
+    if isinstance(value, UploadFile):
+        # Spooled to a temporary file by the parser; the body's size was capped before.
+        data = value.file.read()
+        return data or None  # a form sent without a chosen file has an empty part
+    return None
+
+
+def report_form(form: FormData) -> hoaxes.ReportForm:
+    return hoaxes.ReportForm(
+        url=form_text(form, "url", hoaxes.URL_MAX + 1),
+        platform=form_text(form, "platform", 40),
+        category=form_text(form, "category", 40),
+        description=form_text(form, "description", hoaxes.DESCRIPTION_MAX * 2),
+        province=form_text(form, "province", 16),
+        contact=form_text(form, "contact", 300),
+        consent=form_text(form, "consent", 10),
+        website=form_text(form, "website"),
+        screenshot=_screenshot(form),
+    )
+
+
+def render_report_form(
+    request: Request,
+    view: CampaignView,
+    *,
+    form: hoaxes.ReportForm | None = None,
+    errors: Mapping[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "view": view,
+        "campaign": view.campaign,
+        "accepting": hoaxes.is_accepting_reports(view.campaign),
+        "form": form or hoaxes.ReportForm(),
+        "errors": errors or {},
+        # A browser never sends a file back: the reporter must choose it again.
+        "choose_again": bool(form and form.screenshot and errors and "screenshot" not in errors),
+        "platforms": hoaxes.platform_labels(),
+        "categories": hoaxes.category_labels(),
+    }
+    return render(request, "hoaxes/report.html", context, status_code=status_code)
+
+
+@router.get("/c/{slug}/report", response_class=HTMLResponse)
+def hoaxes_report_form(request: Request, view: CampaignDep) -> HTMLResponse:
+    return render_report_form(request, view)
+
+
+@router.post("/c/{slug}/report", response_model=None)
+@limiter.limit(hoaxes.report_limit)
+def hoaxes_report(
+    request: Request, session: SessionDep, view: CampaignDep, form: CheckedUpload
+) -> Response:
+    posted = report_form(form)
+    try:
+        report = hoaxes.submit(session, view=view, form=posted, locale=i18n.get_locale())
+    except Invalid as error:
+        return render_report_form(request, view, form=posted, errors=error.errors, status_code=422)
+    if report is None:
+        url = request.app.url_path_for("hoaxes_received", slug=view.slug)
+    else:
+        url = request.app.url_path_for("hoaxes_status", code=report.tracking_code)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/c/{slug}/report/received", response_class=HTMLResponse)
+def hoaxes_received(request: Request, view: CampaignDep) -> HTMLResponse:
+    return render(request, "hoaxes/received.html", {"view": view, "campaign": view.campaign})
+
+
+@router.get("/reports/{code}", response_class=HTMLResponse)
+def hoaxes_status(request: Request, session: SessionDep, code: str) -> HTMLResponse:
+    status = hoaxes.get_status(session, code=code)
+    context = {
+        "status": status,
+        "report": status.report,
+        "case": status.case,
+        "campaign": status.campaign,
+        "platforms": hoaxes.platform_labels(),
+        "categories": hoaxes.category_labels(),
+        "meanings": hoaxes.verdict_meanings(),
+    }
+    return render(request, "hoaxes/status.html", context, headers=PRIVATE_PAGE)
+
+
+# --- uploaded images ------------------------------------------------------------------
+
+
+@router.get("/media/{media_id}", response_model=None)
+def hoaxes_media(
+    request: Request, session: SessionDep, user: OptionalUser, media_id: int
+) -> Response:
+    found = hoaxes.get_media(session, media_id=media_id, user=user)
+    return Response(
+        found.media.data,
+        media_type=found.media.mime,
+        headers={
+            "Cache-Control": "public, max-age=86400" if found.public else "private, max-age=600",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Content-Disposition": "inline",
+        },
+    )
+
+
+# --- published verdicts ---------------------------------------------------------------
+
+
+@router.get("/hoaxes", response_class=HTMLResponse)
+def hoaxes_gallery(
+    request: Request, session: SessionDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+) -> HTMLResponse:
+    gallery = hoaxes.list_published(session, page=page)
+    return render(
+        request,
+        "hoaxes/gallery.html",
+        {"gallery": gallery, "meanings": hoaxes.verdict_meanings()},
+    )
+
+
+@router.get("/hoaxes/{case_id}", response_class=HTMLResponse)
+def hoaxes_show(request: Request, session: SessionDep, case_id: int) -> HTMLResponse:
+    hoax = hoaxes.get_published(session, case_id=case_id)
+    page_url = absolute_url(request, "hoaxes_show", case_id=hoax.id)
+    image_url = absolute_url(request, "hoaxes_image", case_id=hoax.id) if hoax.has_image else None
+    review = hoaxes.claim_review(
+        hoax,
+        page_url=page_url,
+        site_name=request.app.state.settings.site_name,
+        base_url=public_base_url(request),
+        first_seen=hoaxes.first_reported(session, case_id=hoax.id),
+        image_url=image_url,
+    )
+    context = {
+        "hoax": hoax,
+        "case": hoax.case,
+        "campaign": hoax.campaign,
+        "page_url": page_url,
+        "image_url": image_url,
+        "claim_review": review,
+        "meanings": hoaxes.verdict_meanings(),
+        "platforms": hoaxes.platform_labels(),
+        "categories": hoaxes.category_labels(),
+    }
+    return render(request, "hoaxes/show.html", context)
+
+
+@router.get("/hoaxes/{case_id}/image.jpg", response_model=None)
+def hoaxes_image(session: SessionDep, case_id: int) -> Response:
+    data = hoaxes.labelled_image(session, case_id=case_id)
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={
+            "Cache-Control": "public, max-age=3600",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+# --- open data ------------------------------------------------------------------------
+
+
+@api_router.get(
+    "/api/v1/hoaxes",
+    response_model=hoaxes.HoaxPage,
+    responses={422: {"model": ApiError, "description": "A bad limit or cursor"}},
+    summary="Published hoax verdicts, newest first, a page at a time",
+)
+def hoaxes_api_list(
+    request: Request,
+    session: SessionDep,
+    limit: Annotated[
+        int, Query(ge=1, le=hoaxes.API_LIMIT_MAX, description="Verdicts per page")
+    ] = hoaxes.API_LIMIT_DEFAULT,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="The `next` value of the previous page")
+    ] = None,
+) -> Response:
+    page = hoaxes.list_open_data(
+        session, base_url=public_base_url(request), limit=limit, cursor=cursor
+    )
+    response = cached_json(request, page.model_dump_json().encode())
+    response.headers["Cache-Control"] = API_CACHE_CONTROL
+    return response

@@ -1,0 +1,1 @@
+"""The moderation queue: claims, decisions, two-person publishing."""

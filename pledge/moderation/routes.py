@@ -1,0 +1,350 @@
+"""The moderators' pages: the queue, a case, claims and decisions.
+
+Every route takes Moderator: anonymous visitors are sent to sign in, people who moderate
+for no organisation get a 403, and a case of a campaign none of the moderator's
+organisations partners in answers 404, as if it did not exist.
+
+Answers: success is a 303 back to the page with a ?done= notice; bad input re-renders the
+page with the messages beside the fields (422); a refusal that depends on the case's state
+or on who holds it (409), or on who the moderator is (403), re-renders the case page with
+the message at the top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from pledge.campaigns import service as campaigns
+from pledge.db import SessionDep, utcnow
+from pledge.deps import Moderator, ModeratorContext
+from pledge.errors import Conflict, Forbidden, Invalid
+from pledge.hoaxes import service as hoaxes
+from pledge.hoaxes.models import CaseStatus
+from pledge.i18n import gettext as _
+from pledge.i18n import ngettext
+from pledge.moderation import service as moderation
+from pledge.web import CheckedForm, form_text, render
+
+router = APIRouter()
+
+CaseId = Annotated[int, Path(ge=1, le=moderation.ID_MAX)]
+NO_STORE = {"Cache-Control": "no-store"}
+# Longer than any valid value, so that "too long" is reported rather than cut silently.
+REASON_FIELD_MAX = moderation.REASON_MAX * 2
+EXPLANATION_FIELD_MAX = moderation.EXPLANATION_MAX * 2
+
+CASE_DONE = (
+    "claimed",
+    "renewed",
+    "released",
+    "broken",
+    "approved",
+    "sent-back",
+    *(f"decided-{decision.value}" for decision in moderation.Decision),
+)
+
+
+def age(moment: datetime, now: datetime | None = None) -> str:
+    """How long ago, in the largest whole unit: 5 minutes, 3 hours, 2 days."""
+    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if minutes < 1:
+        return _("less than a minute")
+    if hours < 1:
+        return ngettext("%(num)s minute", "%(num)s minutes", minutes) % {"num": minutes}
+    if days < 2:
+        return ngettext("%(num)s hour", "%(num)s hours", hours) % {"num": hours}
+    return ngettext("%(num)s day", "%(num)s days", days) % {"num": days}
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "local_time": campaigns.local_display,
+        "age": age,
+        "statuses": list(CaseStatus),
+        "platform_labels": hoaxes.platform_labels(),
+        "category_labels": hoaxes.category_labels(),
+        "verdict_meanings": hoaxes.verdict_meanings(),
+    }
+
+
+def _int_param(request: Request, name: str) -> int:
+    raw = request.query_params.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 0
+
+
+# --- the queue -------------------------------------------------------------------------
+
+
+def _queue_filters(values: Mapping[str, Any]) -> moderation.QueueFilters:
+    """The queue's filters, from the address or from the bulk form that carries them."""
+
+    def text(name: str, limit: int = 40) -> str:
+        value = values.get(name)
+        return value[:limit] if isinstance(value, str) else ""
+
+    return moderation.QueueFilters(
+        status=text("status"),
+        platform=text("platform"),
+        category=text("category"),
+        campaign=text("campaign", 80),
+        after=text("after"),
+    )
+
+
+def _render_queue(
+    request: Request,
+    session: Session,
+    access: ModeratorContext,
+    *,
+    filters: moderation.QueueFilters,
+    errors: dict[str, str] | None = None,
+    posted: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    page = moderation.queue(session, access=access, filters=filters)
+    path = request.app.url_path_for("moderation_queue")
+    next_url = (
+        f"{path}?{urlencode(filters.query(after=page.next_after))}" if page.next_after else None
+    )
+    first_url = f"{path}?{urlencode(filters.query(after=''))}" if filters.after else None
+    done = request.query_params.get("done") if status_code == 200 else None
+    return render(
+        request,
+        "moderation/queue.html",
+        {
+            "page": page,
+            "next_url": next_url,
+            "first_url": first_url,
+            "errors": {**page.errors, **(errors or {})},
+            "posted": posted or {},
+            "done": done if done == "bulk-rejected" else None,
+            "rejected": _int_param(request, "rejected"),
+            "skipped": _int_param(request, "skipped"),
+            "reason_max": moderation.REASON_MAX,
+            **_helpers(),
+        },
+        status_code=422 if page.errors else status_code,
+        headers=NO_STORE,
+    )
+
+
+@router.get("/mod", response_class=HTMLResponse)
+def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
+    return _render_queue(request, session, access, filters=_queue_filters(request.query_params))
+
+
+@router.post("/mod/bulk-reject", response_model=None)
+def moderation_bulk_reject(
+    request: Request, session: SessionDep, access: Moderator, form: CheckedForm
+) -> Response:
+    case_ids = [value[:20] for value in form.getlist("case_ids") if isinstance(value, str)]
+    reason = form_text(form, "reason", REASON_FIELD_MAX)
+    filters = _queue_filters(form)
+    try:
+        result = moderation.bulk_reject(session, access=access, case_ids=case_ids, reason=reason)
+    except Invalid as error:
+        return _render_queue(
+            request,
+            session,
+            access,
+            filters=filters,
+            errors={f"bulk-{name}": message for name, message in error.errors.items()},
+            posted={"reason": reason, "case_ids": set(case_ids)},
+            status_code=422,
+        )
+    # Back to the same filters, where the rejected cases no longer show.
+    query = urlencode(
+        {
+            **filters.query(),
+            "done": "bulk-rejected",
+            "rejected": result.rejected,
+            "skipped": result.skipped,
+        }
+    )
+    return RedirectResponse(f"{request.app.url_path_for('moderation_queue')}?{query}", 303)
+
+
+# --- one case --------------------------------------------------------------------------
+
+
+def _render_case(
+    request: Request,
+    session: Session,
+    access: ModeratorContext,
+    case_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    failed: str = "",
+    posted: dict[str, str] | None = None,
+    problem: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    page = moderation.case_page(session, access=access, case_id=case_id)
+    done = request.query_params.get("done") if status_code == 200 else None
+    return render(
+        request,
+        "moderation/case.html",
+        {
+            "page": page,
+            "case": page.case,
+            "errors": errors or {},
+            "failed": failed,
+            "posted": posted or {},
+            "problem": problem,
+            "done": done if done in CASE_DONE else None,
+            "reason_max": moderation.REASON_MAX,
+            "title_max": moderation.TITLE_MAX,
+            "explanation_max": moderation.EXPLANATION_MAX,
+            "claim_minutes": moderation.CLAIM_MINUTES,
+            **_helpers(),
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+def _act(
+    request: Request,
+    session: Session,
+    access: ModeratorContext,
+    case_id: int,
+    change: Callable[[], str],
+    *,
+    failed: str,
+    posted: dict[str, str] | None = None,
+) -> Response:
+    """Run one service call; 303 to the case with its notice, or re-render the case page
+    with the messages (422 beside the failed form's fields; 403 and 409 at the top)."""
+    try:
+        done = change()
+    except Invalid as error:
+        return _render_case(
+            request,
+            session,
+            access,
+            case_id,
+            errors={f"{failed}-{name}": message for name, message in error.errors.items()},
+            failed=failed,
+            posted=posted,
+            status_code=422,
+        )
+    except (Conflict, Forbidden) as error:
+        return _render_case(
+            request, session, access, case_id, problem=error.detail, status_code=error.status_code
+        )
+    path = request.app.url_path_for("moderation_case", case_id=case_id)
+    return RedirectResponse(f"{path}?done={done}", status_code=303)
+
+
+@router.get("/mod/cases/{case_id}", response_class=HTMLResponse)
+def moderation_case(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId
+) -> HTMLResponse:
+    return _render_case(request, session, access, case_id)
+
+
+@router.post("/mod/cases/{case_id}/claim", response_model=None)
+def moderation_claim(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    def change() -> str:
+        held = moderation.claim(session, access=access, case_id=case_id)
+        return "renewed" if held.renewed else "claimed"
+
+    return _act(request, session, access, case_id, change, failed="claim")
+
+
+@router.post("/mod/cases/{case_id}/release", response_model=None)
+def moderation_release(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    def change() -> str:
+        moderation.release(session, access=access, case_id=case_id)
+        return "released"
+
+    return _act(request, session, access, case_id, change, failed="release")
+
+
+@router.post("/mod/cases/{case_id}/break", response_model=None)
+def moderation_break_claim(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    reason = form_text(form, "reason", REASON_FIELD_MAX)
+
+    def change() -> str:
+        moderation.break_claim(session, access=access, case_id=case_id, reason=reason)
+        return "broken"
+
+    return _act(
+        request, session, access, case_id, change, failed="break", posted={"reason": reason}
+    )
+
+
+@router.post("/mod/cases/{case_id}/decide", response_model=None)
+def moderation_decide(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    posted = moderation.DecisionForm(
+        decision=form_text(form, "decision", 40),
+        reason=form_text(form, "reason", REASON_FIELD_MAX),
+        label=form_text(form, "label", 40),
+        public_title=form_text(form, "public_title", moderation.TITLE_MAX * 2),
+        public_explanation=form_text(form, "public_explanation", EXPLANATION_FIELD_MAX),
+        fact_check_url=form_text(form, "fact_check_url", moderation.URL_MAX * 2),
+        target_case_id=form_text(form, "target_case_id", 40),
+    )
+
+    def change() -> str:
+        moderation.decide(session, access=access, case_id=case_id, form=posted)
+        return f"decided-{posted.decision}"
+
+    # An unknown decision has no form of its own: its message goes to the top of the page.
+    known = posted.decision in {d.value for d in moderation.Decision}
+    return _act(
+        request,
+        session,
+        access,
+        case_id,
+        change,
+        failed=posted.decision if known else "decision",
+        posted=asdict(posted),
+    )
+
+
+@router.post("/mod/cases/{case_id}/approve", response_model=None)
+def moderation_approve(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    reason = form_text(form, "reason", REASON_FIELD_MAX)
+
+    def change() -> str:
+        moderation.approve(session, access=access, case_id=case_id, reason=reason)
+        return "approved"
+
+    return _act(
+        request, session, access, case_id, change, failed="approve", posted={"reason": reason}
+    )
+
+
+@router.post("/mod/cases/{case_id}/send-back", response_model=None)
+def moderation_send_back(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    reason = form_text(form, "reason", REASON_FIELD_MAX)
+
+    def change() -> str:
+        moderation.send_back(session, access=access, case_id=case_id, reason=reason)
+        return "sent-back"
+
+    return _act(
+        request, session, access, case_id, change, failed="send_back", posted={"reason": reason}
+    )

@@ -1,0 +1,110 @@
+"""From a supporter's hoax report to a published verdict, in a real browser: the reporter
+sends a link and a screenshot from the phone's file picker, one moderator proposes a verdict,
+a second approves it, and it appears in the public gallery and on the reporter's page."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+from sqlmodel import Session
+
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Organization, Role
+from tests.conftest import LiveServer
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+PASSWORD = "kata-sandi-moderator-2029"
+
+
+def screenshot(path: Path) -> Path:
+    image = Image.new("RGB", (720, 1280), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 200, 680, 700), fill="navy")
+    draw.text((60, 760), "Kandidat X membagikan uang!", fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def signed_in(browser: Any, url: str, email: str) -> Any:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{url}/login?lang=en")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_load_state()
+    return page
+
+
+@pytest.mark.browser
+def test_report_to_published_verdict(
+    browser: Any, live_server: LiveServer, session: Session, make_campaign: Any, tmp_path: Path
+) -> None:
+    view = make_campaign(title="Pemilu Damai")
+    org = session.get(Organization, view.campaign.lead_org_id)
+    assert org is not None
+    for email in ("mod1@contoh.id", "mod2@contoh.id"):
+        user = accounts.create(session, email=email, password=PASSWORD)
+        accounts.add_member(session, user=user, org=org, role=Role.MODERATOR)
+    session.commit()
+    url = live_server.url
+
+    reporter = browser.new_context(**PHONE).new_page()
+    reporter.goto(f"{url}/c/{view.slug}?lang=en")
+    reporter.locator(".report-link a").click()
+    reporter.locator("#url").fill("https://www.facebook.com/posts/123?fbclid=abc")
+    with reporter.expect_file_chooser() as chooser:
+        reporter.locator("#screenshot").click()
+    chooser.value.set_files(screenshot(tmp_path / "tangkapan.jpg"))
+    reporter.locator("#platform").select_option("facebook")
+    reporter.locator("#category").select_option("money_politics")
+    reporter.locator("#description").fill("Foto kandidat bagi-bagi uang, sepertinya palsu.")
+    reporter.locator("input[name=consent]").check()
+    reporter.locator("form button[type=submit]").click()
+    reporter.wait_for_url(f"{url}/reports/**")
+    status_url = reporter.url
+    report_text = reporter.locator("main").inner_text()
+    assert "facebook.com/posts/123" in report_text
+    assert "Attached" in report_text
+
+    first = signed_in(browser, url, "mod1@contoh.id")
+    first.goto(f"{url}/mod")
+    first.locator("main a[href^='/mod/cases/']").first.click()
+    case_url = first.url
+    first.get_by_role("button", name="Claim this case").click()
+    first.locator("#form-hoax summary").click()
+    first.locator("#hoax-label").select_option("SALAH")
+    first.locator("#hoax-public_title").fill("Foto kandidat membagikan uang adalah rekayasa")
+    first.locator("#hoax-public_explanation").fill("Foto ini hasil suntingan dari foto lama.")
+    first.locator("#hoax-reason").fill("Sumber asli ditemukan lewat pencarian gambar.")
+    first.locator("#form-hoax button[type=submit]").click()
+    first.locator("#own-proposal, #claim-to-approve").first.wait_for()
+
+    second = signed_in(browser, url, "mod2@contoh.id")
+    second.goto(case_url)
+    second.get_by_role("button", name="Claim this case").click()
+    second.locator("#approve-reason").fill("Sudah saya periksa: benar hasil suntingan.")
+    second.get_by_role("button", name="Approve and publish").click()
+    second.wait_for_load_state()
+
+    gallery = browser.new_context(**PHONE).new_page()
+    gallery.goto(f"{url}/hoaxes?lang=en")
+    gallery.get_by_text("Foto kandidat membagikan uang adalah rekayasa").first.click()
+    data = json.loads(gallery.locator("script[type='application/ld+json']").inner_text())
+    assert data["@type"] == "ClaimReview"
+    assert data["reviewRating"]["alternateName"] == "SALAH"
+    source = gallery.locator("main img").first.get_attribute("src") or ""
+    assert source.endswith("/image.jpg")
+    picture = gallery.request.get(f"{url}{source}")
+    assert picture.status == 200
+    assert picture.headers["content-type"] == "image/jpeg"
+
+    reporter.goto(status_url)
+    assert "SALAH" in reporter.locator("main").inner_text()
