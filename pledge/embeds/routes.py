@@ -1,9 +1,10 @@
-"""The public JSON API: open to every origin, cacheable, validated by ETag."""
+"""The public JSON API, the widget, the badge and the share card: cacheable, validated by ETag."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -11,34 +12,57 @@ from pydantic import TypeAdapter
 
 from pledge.db import SessionDep
 from pledge.embeds import service as embeds
+from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
 from pledge.embeds.models import ApiError, CampaignCounts
-from pledge.web import public_base_url, render
+from pledge.i18n import ngettext, number
+from pledge.web import absolute_url, public_base_url, render
 
 router = APIRouter(tags=["campaigns"])
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
+SHARE_CACHE_CONTROL = "public, max-age=300"
+THEMES = ("light", "dark")
 
 
 _campaign_list = TypeAdapter(list[CampaignCounts])
 
 
-def cached_json(request: Request, body: bytes) -> Response:
-    """The JSON body with a strong ETag; a matching If-None-Match gets an empty 304."""
-    # Weak: the same JSON may travel gzipped or not.
-    etag = 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": CACHE_CONTROL,
-        "Access-Control-Allow-Origin": "*",
-        "Vary": "Accept-Encoding",
-    }
+def etag_response(
+    request: Request,
+    body: bytes,
+    *,
+    etag: str,
+    media_type: str,
+    headers: dict[str, str],
+) -> Response:
+    """The body with its ETag; a matching If-None-Match (weak or strong) gets an empty 304."""
+    headers = {"ETag": etag, **headers}
     candidates = {
         tag.strip().removeprefix("W/")
         for tag in request.headers.get("if-none-match", "").split(",")
     }
     if etag.removeprefix("W/") in candidates or "*" in candidates:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _weak_etag(body: bytes) -> str:
+    # Weak: the same body may travel gzipped or not.
+    return 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+OPEN_HEADERS = {
+    "Cache-Control": CACHE_CONTROL,
+    "Access-Control-Allow-Origin": "*",
+    "Vary": "Accept-Encoding",
+}
+
+
+def cached_json(request: Request, body: bytes) -> Response:
+    """The JSON body with a weak ETag, open to every origin."""
+    return etag_response(
+        request, body, etag=_weak_etag(body), media_type="application/json", headers=OPEN_HEADERS
+    )
 
 
 @router.get(
@@ -60,6 +84,68 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
 def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Response:
     campaign = embeds.get_campaign(session, slug=slug, base_url=public_base_url(request))
     return cached_json(request, campaign.model_dump_json().encode())
+
+
+# --- the widget, the badge and the share card ----------------------------------------------
+#
+# The badge route comes before the widget's: "/embed/{slug}" would take "x.svg" as a slug.
+
+
+@router.get("/embed/{slug}.svg", include_in_schema=False)
+def embeds_badge(
+    request: Request, session: SessionDep, slug: str, partner: str | None = None
+) -> Response:
+    counter = embeds.get_counter(session, slug=slug, partner=partner)
+    label = ngettext("supporter", "supporters", counter.count)
+    value = number(counter.count)
+    name = f"{counter.title} ({counter.partner.name})" if counter.partner else counter.title
+    svg = badge_svg(label=label, value=value, title=f"{name}: {value} {label}").encode()
+    return etag_response(
+        request,
+        svg,
+        etag=_weak_etag(svg),
+        media_type="image/svg+xml; charset=utf-8",
+        headers=OPEN_HEADERS,
+    )
+
+
+@router.get("/embed/{slug}", response_class=HTMLResponse, include_in_schema=False)
+def embeds_widget(
+    request: Request,
+    session: SessionDep,
+    slug: str,
+    partner: str | None = None,
+    theme: str = "light",
+) -> HTMLResponse:
+    counter = embeds.get_counter(session, slug=slug, partner=partner)
+    link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
+    if counter.partner is not None:
+        link += "?" + urlencode({"ref": counter.partner.referral_code})
+    context = {
+        "counter": counter,
+        "link": link,
+        "theme": theme if theme in THEMES else "light",
+    }
+    return render(request, "embeds/widget.html", context, headers={"Cache-Control": CACHE_CONTROL})
+
+
+@router.get("/c/{slug}/share.png", include_in_schema=False)
+def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Response:
+    counter = embeds.get_counter(session, slug=slug)
+    shown, at_least = rounded_count(counter.count)
+    headline = f"{number(shown)}{'+' if at_least else ''} " + ngettext(
+        "supporter", "supporters", shown
+    )
+    site_name = request.app.state.settings.site_name
+    key = (counter.view.id, counter.title, headline, site_name)
+    png = share_png(title=counter.title, headline=headline, site_name=site_name)
+    return etag_response(
+        request,
+        png,
+        etag=share_etag(*key),
+        media_type="image/png",
+        headers={"Cache-Control": SHARE_CACHE_CONTROL},
+    )
 
 
 def _schema_name(schema: dict[str, Any]) -> str:
