@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import utcnow
+from pledge.db import enum_column, utcnow
 
 
 class Role(StrEnum):
@@ -20,15 +20,6 @@ class Role(StrEnum):
 class TokenKind(StrEnum):
     INVITE = "invite"
     RESET = "reset"
-
-
-def _enum(enum: type[StrEnum]) -> sa.Enum:
-    return sa.Enum(
-        enum,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class Organization(SQLModel, table=True):
@@ -83,7 +74,7 @@ class Membership(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
     org_id: int = Field(foreign_key="organization.id", ondelete="CASCADE", index=True)
-    role: Role = Field(sa_type=_enum(Role))
+    role: Role = Field(sa_type=enum_column(Role))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -93,13 +84,13 @@ class UserToken(SQLModel, table=True):
     __tablename__ = "user_token"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: TokenKind = Field(sa_type=_enum(TokenKind))
+    kind: TokenKind = Field(sa_type=enum_column(TokenKind))
     # SHA-256 of the secret in the link: a leaked table does not leak usable links.
     token_hash: str = Field(max_length=64, unique=True)
     email: str = Field(max_length=254, index=True)
     user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
     org_id: int | None = Field(default=None, foreign_key="organization.id", ondelete="CASCADE")
-    role: Role | None = Field(default=None, sa_type=_enum(Role))
+    role: Role | None = Field(default=None, sa_type=enum_column(Role))
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime

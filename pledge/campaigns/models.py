@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import utcnow
+from pledge.db import enum_column, utcnow
 
 
 class CampaignStatus(StrEnum):
@@ -35,12 +35,7 @@ class Campaign(SQLModel, table=True):
     ends_at: datetime | None = None
     status: CampaignStatus = Field(
         default=CampaignStatus.DRAFT,
-        sa_type=sa.Enum(
-            CampaignStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda enum: [member.value for member in enum],
-        ),
+        sa_type=enum_column(CampaignStatus),
         index=True,
     )
     locale: str = Field(default="id", max_length=8)

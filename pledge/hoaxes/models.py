@@ -8,16 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import utcnow
-
-
-def _enum(enum: type[StrEnum], length: int = 24) -> sa.Enum:
-    return sa.Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-    )
+from pledge.db import enum_column, utcnow
 
 
 class Platform(StrEnum):
@@ -135,13 +126,15 @@ class HoaxCase(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
-    status: CaseStatus = Field(default=CaseStatus.NEW, sa_type=_enum(CaseStatus), index=True)
-    platform: Platform = Field(sa_type=_enum(Platform))
-    category: Category = Field(sa_type=_enum(Category))
+    status: CaseStatus = Field(
+        default=CaseStatus.NEW, sa_type=enum_column(CaseStatus, 24), index=True
+    )
+    platform: Platform = Field(sa_type=enum_column(Platform, 24))
+    category: Category = Field(sa_type=enum_column(Category, 24))
     canonical_url: str | None = Field(default=None, max_length=2048, index=True)
     media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
     report_count: int = Field(default=1)
-    label: Verdict | None = Field(default=None, sa_type=_enum(Verdict))
+    label: Verdict | None = Field(default=None, sa_type=enum_column(Verdict, 24))
     public_title: str = Field(default="", max_length=200)
     public_explanation: str = Field(default="", sa_type=sa.Text)
     fact_check_url: str | None = Field(default=None, max_length=2048)
@@ -167,8 +160,8 @@ class HoaxReport(SQLModel, table=True):
     tracking_code: str = Field(max_length=16, unique=True)
     url: str | None = Field(default=None, max_length=2048)
     canonical_url: str | None = Field(default=None, max_length=2048, index=True)
-    platform: Platform = Field(sa_type=_enum(Platform))
-    category: Category = Field(sa_type=_enum(Category))
+    platform: Platform = Field(sa_type=enum_column(Platform, 24))
+    category: Category = Field(sa_type=enum_column(Category, 24))
     description: str = Field(default="", max_length=1000)
     province: str | None = Field(default=None, max_length=8)
     seen_on: date | None = None
