@@ -16,6 +16,7 @@ from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings
 from pledge.dashboard.routes import router as dashboard_router
 from pledge.db import create_db_engine, ping
+from pledge.embeds.live import LiveCounts
 from pledge.embeds.routes import router as embeds_router
 from pledge.hoaxes.routes import api_router as hoaxes_api_router
 from pledge.hoaxes.routes import router as hoaxes_router
@@ -51,6 +52,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings)
     app.state.limiter = limiter
+    app.state.live = LiveCounts(
+        app.state.engine,
+        interval=settings.live_interval_seconds,
+        keepalive=settings.live_keepalive_seconds,
+        max_streams=settings.live_streams_max,
+    )
 
     errors.install(app)
     app.add_middleware(WebMiddleware, settings=settings)

@@ -4,6 +4,7 @@ create users and organisations, send the mail waiting in the outbox."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     get_settings()  # refuse a bad configuration before any worker starts
+    _raise_open_files_limit()
     uvicorn.run(
         "pledge.app:create_app",
         factory=True,
@@ -46,8 +48,20 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
         server_header=False,
+        # Live count streams never end by themselves: a restart closes them after this.
+        timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _raise_open_files_limit() -> None:
+    """Every open live-count stream is a socket: allow as many as the system lets us."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     tally_shards: int = Field(default=0, ge=0, le=64)
     # How long a process may serve a count before reading the tallies again.
     tally_cache_seconds: float = Field(default=1.0, ge=0)
+    # Live counts (/c/{slug}/events): how often each process reads the tallies it streams,
+    # the comment line that keeps idle connections open, and the open streams a process
+    # accepts before answering 503.
+    live_interval_seconds: float = Field(default=1.0, gt=0)
+    live_keepalive_seconds: float = Field(default=15.0, gt=0)
+    live_streams_max: int = Field(default=10_000, ge=1)
 
     max_form_bytes: int = 64 * 1024
     # The hoax report form carries a screenshot: its body may be this large, no more.

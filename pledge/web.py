@@ -48,13 +48,15 @@ LANG_MAX_AGE = 60 * 60 * 24 * 365
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; manifest-src 'self'; "
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
+    "manifest-src 'self'; "
 )
 # Paths whose forms carry a file, and so may have a larger body.
 UPLOAD_PREFIXES: tuple[str, ...] = ("/mod/",)
 UPLOAD_SUFFIXES: tuple[str, ...] = ("/report",)
 # Paths that answer without cookies: partner sites and caches use them.
 COOKIELESS_PREFIXES = ("/embed/", "/api/", "/static/", "/healthz", "/readyz", "/metrics")
+COOKIELESS_SUFFIXES = ("/events",)  # live counts, also read by the embedded widget
 
 
 # --- templates -----------------------------------------------------------------------
@@ -287,7 +289,7 @@ class WebMiddleware:
         cookies = SimpleCookie()
         with contextlib.suppress(Exception):  # a malformed header counts as no cookies
             cookies.load(headers.get("cookie", ""))
-        cookieless = path.startswith(COOKIELESS_PREFIXES)
+        cookieless = path.startswith(COOKIELESS_PREFIXES) or path.endswith(COOKIELESS_SUFFIXES)
 
         requested = i18n.negotiate((query.get("lang") or [None])[0])
         remembered = i18n.negotiate(cookies[LANG_COOKIE].value if LANG_COOKIE in cookies else None)

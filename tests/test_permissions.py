@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/dashboard/{org}/campaigns/new"): ORG_ADMINS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/edit"): ORG_ADMINS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/statistics"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/embed"): MEMBERS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.csv"): ORG_ADMINS,
     ("POST", "/dashboard/{org}/profile"): ORG_ADMINS_AND_SITE,
     ("POST", "/dashboard/{org}/members/invite"): ORG_ADMINS_AND_SITE,

@@ -50,6 +50,7 @@ def render_campaign(
     page = supporters.campaign_page(session, view=view)
     ref = form.ref if form else request.query_params.get("ref", "")
     referrer = view.partner_by_code(ref) if ref else None
+    invite = form.invite if form else request.query_params.get("invite", "")
     context = {
         "view": view,
         "campaign": view.campaign,
@@ -59,6 +60,7 @@ def render_campaign(
         "form": form or SignForm(),
         "errors": errors or {},
         "ref": referrer.referral_code if referrer else "",
+        "invite": invite if supporters.INVITE_CODE.match(invite) else "",
         "referrer": referrer,
         "share_url": absolute_url(request, "campaigns_show", slug=view.slug),
     }

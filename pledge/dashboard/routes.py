@@ -9,6 +9,7 @@ from pledge.dashboard import charts
 from pledge.dashboard import service as dashboard
 from pledge.db import SessionDep
 from pledge.deps import CurrentUser, OrgViewer, StatisticsViewer, SupporterExporter
+from pledge.embeds import service as embeds
 from pledge.web import public_base_url, render
 
 router = APIRouter()
@@ -53,6 +54,23 @@ def dashboard_statistics(
             "day_windows": dashboard.DAY_WINDOWS,
             "min_bucket": dashboard.MIN_BUCKET,
         },
+    )
+
+
+@router.get("/dashboard/{org}/campaigns/{slug}/embed", response_class=HTMLResponse)
+def dashboard_embed(
+    request: Request, session: SessionDep, access: OrgViewer, slug: str
+) -> HTMLResponse:
+    """Copy-ready code that shows the campaign's live count on the organisation's website."""
+    item = dashboard.campaign_for_org(session, org=access.org, slug=slug)
+    choice = embeds.EmbedChoice.parse(request.query_params, can_narrow=item.partner is not None)
+    code = embeds.snippets(
+        item.view, item.partner, base_url=public_base_url(request), choice=choice
+    )
+    return render(
+        request,
+        "dashboard/embed.html",
+        {"item": item, "org": access.org, "choice": choice, "code": code},
     )
 
 

@@ -9,19 +9,26 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import CampaignView
 from pledge.db import SessionDep
 from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
+from pledge.embeds.live import EventStream, LiveCounts, busy_response
 from pledge.embeds.models import ApiError, CampaignCounts
 from pledge.i18n import ngettext, number
+from pledge.supporters import service as supporters
+from pledge.supporters.models import Counts
 from pledge.web import absolute_url, public_base_url, render
 
 router = APIRouter(tags=["campaigns"])
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 SHARE_CACHE_CONTROL = "public, max-age=300"
-THEMES = ("light", "dark")
 
 
 _campaign_list = TypeAdapter(list[CampaignCounts])
@@ -124,7 +131,7 @@ def embeds_widget(
     context = {
         "counter": counter,
         "link": link,
-        "theme": theme if theme in THEMES else "light",
+        "theme": theme if theme in embeds.THEMES else "light",
     }
     return render(request, "embeds/widget.html", context, headers={"Cache-Control": CACHE_CONTROL})
 
@@ -146,6 +153,23 @@ def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Resp
         media_type="image/png",
         headers={"Cache-Control": SHARE_CACHE_CONTROL},
     )
+
+
+def _watched(engine: Engine, slug: str) -> tuple[CampaignView, Counts]:
+    # Its own short session: a stream stays open for hours and must not hold a connection.
+    with Session(engine, expire_on_commit=False) as session:
+        view = campaigns.get_view(session, slug=slug)
+        return view, supporters.get_counts(session, campaign_id=view.id)
+
+
+@router.get("/c/{slug}/events", include_in_schema=False)
+async def embeds_events(request: Request, slug: str) -> Response:
+    """Server-Sent Events: the campaign's counts now, then a ``count`` event at each change."""
+    live: LiveCounts = request.app.state.live
+    if live.full:
+        return busy_response()
+    view, counts = await run_in_threadpool(_watched, request.app.state.engine, slug)
+    return EventStream(live, view, counts)
 
 
 def _schema_name(schema: dict[str, Any]) -> str:

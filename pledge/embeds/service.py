@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from markupsafe import escape
 from sqlmodel import Session
 
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView, PartnerView
 from pledge.embeds.models import CampaignCounts, PartnerCount, PledgeCount
 from pledge.errors import NotFound
+from pledge.i18n import LOCALES
 from pledge.i18n import gettext as _
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Counts
@@ -26,13 +31,10 @@ def counts_of(view: CampaignView, counts: Counts, url: str) -> CampaignCounts:
             PledgeCount(slug=p.slug, text=p.text, supporters=counts.pledge(p.id))
             for p in view.pledges
         ],
-        partners=sorted(
-            (
-                PartnerCount(slug=p.slug, name=p.name, supporters=counts.partner(p.id))
-                for p in view.partners
-            ),
-            key=lambda partner: (-partner.supporters, partner.name.lower()),
-        ),
+        partners=[
+            PartnerCount(slug=partner.slug, name=partner.name, supporters=count)
+            for partner, count in supporters.leaderboard(view, counts)
+        ],
         url=url,
         updated_at=counts.changed_at or view.campaign.updated_at,
     )
@@ -83,3 +85,79 @@ def get_counter(session: Session, *, slug: str, partner: str | None = None) -> C
     if found is None:
         raise NotFound(_("This organisation is not a partner of this campaign."))
     return Counter(view=view, count=counts.partner(found.id), partner=found)
+
+
+# --- snippets for partner websites ------------------------------------------------------
+
+SCOPES = ("all", "ours")
+THEMES = ("light", "dark")
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedChoice:
+    """What the partner wants to show: whose supporters, in which colours and language."""
+
+    scope: str = "all"  # "ours": only the supporters this organisation brought in
+    theme: str = "light"
+    lang: str = "id"
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str], *, can_narrow: bool) -> EmbedChoice:
+        scope = params.get("scope", "all")
+        theme = params.get("theme", "light")
+        lang = params.get("language", "id")  # not "lang": that switches the page's own language
+        return cls(
+            scope=scope if scope in SCOPES and (can_narrow or scope == "all") else "all",
+            theme=theme if theme in THEMES else "light",
+            lang=lang if lang in LOCALES else "id",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Snippets:
+    widget_url: str
+    badge_url: str
+    campaign_url: str
+    api_url: str
+    events_url: str
+    iframe: str
+    badge_html: str
+    badge_markdown: str
+
+
+def snippets(
+    view: CampaignView, partner: PartnerView | None, *, base_url: str, choice: EmbedChoice
+) -> Snippets:
+    """Copy-ready code for the widget, the badge and the JSON, for one campaign and choice."""
+    ours = partner if choice.scope == "ours" else None
+    widget_query: dict[str, str] = {"lang": choice.lang}
+    if ours is not None:
+        widget_query["partner"] = ours.slug
+    badge_url = f"{base_url}/embed/{view.slug}.svg?{urlencode(widget_query)}"
+    if choice.theme != "light":
+        widget_query["theme"] = choice.theme
+    widget_url = f"{base_url}/embed/{view.slug}?{urlencode(widget_query)}"
+    campaign_url = f"{base_url}/c/{view.slug}"
+    if partner is not None:
+        # Whoever follows the badge from this partner's site is counted for it.
+        campaign_url += "?" + urlencode({"ref": partner.referral_code})
+    title = view.campaign.title
+    iframe = (
+        f'<iframe src="{escape(widget_url)}" title="{escape(title)}" width="320" height="230" '
+        'style="border:0;max-width:100%" loading="lazy"></iframe>'
+    )
+    badge_html = (
+        f'<a href="{escape(campaign_url)}"><img src="{escape(badge_url)}" '
+        f'alt="{escape(title)}" height="20"></a>'
+    )
+    alt = re.sub(r"[\[\]\\]", "", title)
+    return Snippets(
+        widget_url=widget_url,
+        badge_url=badge_url,
+        campaign_url=campaign_url,
+        api_url=f"{base_url}/api/v1/campaigns/{view.slug}",
+        events_url=f"{base_url}/c/{view.slug}/events",
+        iframe=iframe,
+        badge_html=badge_html,
+        badge_markdown=f"[![{alt}]({badge_url})]({campaign_url})",
+    )

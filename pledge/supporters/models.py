@@ -36,6 +36,11 @@ class Supporter(SQLModel, table=True):
     )
     # Kept only when the supporter asked a partner for updates; encrypted at rest.
     contact_encrypted: str | None = Field(default=None, max_length=500)
+    # Public code in the supporter's personal invite link, and who invited this supporter.
+    invite_code: str | None = Field(default=None, max_length=16, unique=True)
+    invited_by_id: int | None = Field(
+        default=None, foreign_key="supporter.id", ondelete="SET NULL", index=True
+    )
     number: int = Field(default=0)
     locale: str = Field(default="id", max_length=8)
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -99,6 +104,7 @@ class SignForm:
     show_name: str = ""
     updates_org: str = ""
     ref: str = ""
+    invite: str = ""  # a supporter's personal invite code
     website: str = ""  # honeypot: people never see it, bots fill it
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -31,6 +33,7 @@ def sign_form(form: FormData) -> SignForm:
         show_name=form_text(form, "show_name"),
         updates_org=form_text(form, "updates_org"),
         ref=form_text(form, "ref")[:40],
+        invite=form_text(form, "invite")[:40],
         website=form_text(form, "website"),
     )
 
@@ -86,9 +89,11 @@ def supporters_thanks(
     except ValueError:
         outcome = SignOutcome.NEW
     added = set(request.query_params.get("added", "").split(","))
+    # The personal invite link: it credits the partner who brought this supporter, and
+    # counts the friends who sign through it.
     share_url = absolute_url(request, "campaigns_show", slug=view.slug)
-    if thanks.referral_code:
-        share_url += f"?ref={thanks.referral_code}"
+    query = {"ref": thanks.referral_code, "invite": thanks.supporter.invite_code}
+    share_url += "?" + urlencode({k: v for k, v in query.items() if v})
     return render(
         request,
         "supporters/thanks.html",

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from pledge import contacts
 from pledge.campaigns import service as campaigns
-from pledge.campaigns.models import Campaign, CampaignView
+from pledge.campaigns.models import Campaign, CampaignView, PartnerView
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Invalid, NotFound
@@ -64,6 +64,10 @@ class CleanSignature:
     show_name: bool
     referrer_id: int | None
     updates_partner_id: int | None
+    invite: str | None = None  # the personal invite code this supporter came through
+
+
+INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{4,16}$")
 
 
 def clean_name(raw: str) -> str:
@@ -133,6 +137,7 @@ def validate(view: CampaignView, form: SignForm) -> CleanSignature:
         show_name=bool(form.show_name),
         referrer_id=referrer.id if referrer else None,
         updates_partner_id=updates_partner_id,
+        invite=form.invite if INVITE_CODE.match(form.invite) else None,
     )
 
 
@@ -199,6 +204,17 @@ def _sign_in_transaction(
             )
         ).scalar_one()
         token = random_token(16)
+        invited_by = None
+        if clean.invite is not None:
+            # The inviter, looked up inside the insert: an unknown code credits no one.
+            invited_by = (
+                sa.select(supporter_t.c.id)
+                .where(
+                    supporter_t.c.campaign_id == view.id,
+                    supporter_t.c.invite_code == clean.invite,
+                )
+                .scalar_subquery()
+            )
         supporter_id = session.execute(
             sa.insert(supporter_t)
             .values(
@@ -212,6 +228,8 @@ def _sign_in_transaction(
                 referrer_id=clean.referrer_id,
                 updates_partner_id=clean.updates_partner_id,
                 contact_encrypted=encrypted,
+                invite_code=random_token(6),
+                invited_by_id=invited_by,
                 number=int(last) + 1,
                 locale=locale,
                 created_at=now,
@@ -333,16 +351,41 @@ def invalidate_counts(campaign_id: int | None = None) -> None:
 
 def read_counts(session: Session, *, campaign_id: int) -> Counts:
     """The counts straight from the tallies."""
+    return read_counts_of(session, campaign_ids=[campaign_id])[campaign_id]
+
+
+def read_counts_of(session: Session, *, campaign_ids: Iterable[int]) -> dict[int, Counts]:
+    """The counts of several campaigns straight from the tallies, in one query."""
+    ids = list(campaign_ids)
     rows = session.execute(
-        sa.select(tally_t.c.key, sa.func.sum(tally_t.c.value), sa.func.max(tally_t.c.updated_at))
-        .where(tally_t.c.campaign_id == campaign_id)
-        .group_by(tally_t.c.key)
+        sa.select(
+            tally_t.c.campaign_id,
+            tally_t.c.key,
+            sa.func.sum(tally_t.c.value),
+            sa.func.max(tally_t.c.updated_at),
+        )
+        .where(tally_t.c.campaign_id.in_(ids))
+        .group_by(tally_t.c.campaign_id, tally_t.c.key)
     ).all()
-    by_key = {key: int(value or 0) for key, value, _changed in rows}
-    changed = [changed for _key, _value, changed in rows if changed is not None]
-    return Counts(
-        total=by_key.get(TOTAL, 0), by_key=by_key, changed_at=max(changed) if changed else None
-    )
+    by_campaign: dict[int, dict[str, int]] = {campaign_id: {} for campaign_id in ids}
+    changed_at: dict[int, Any] = {}
+    for campaign_id, key, value, changed in rows:
+        by_campaign[campaign_id][key] = int(value or 0)
+        if changed is not None and (
+            campaign_id not in changed_at or changed > changed_at[campaign_id]
+        ):
+            changed_at[campaign_id] = changed
+    return {
+        campaign_id: Counts(
+            total=by_key.get(TOTAL, 0), by_key=by_key, changed_at=changed_at.get(campaign_id)
+        )
+        for campaign_id, by_key in by_campaign.items()
+    }
+
+
+def remember_counts(campaign_id: int, counts: Counts) -> None:
+    """Keep counts just read, so that pages and embeds in this process serve them."""
+    _counts_cache.put(campaign_id, counts)
 
 
 def get_counts(session: Session, *, campaign_id: int) -> Counts:
@@ -380,16 +423,27 @@ def list_recent_public(
     ]
 
 
+def leaderboard(view: CampaignView, counts: Counts) -> list[tuple[PartnerView, int]]:
+    """The partners with the supporters each brought in, most first, ties by name."""
+    return sorted(
+        ((partner, counts.partner(partner.id)) for partner in view.partners),
+        key=lambda ranked: (-ranked[1], ranked[0].name.lower()),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignPage:
     counts: Counts
     recent: list[PublicSupporter]
+    partners: list[tuple[PartnerView, int]]
 
 
 def campaign_page(session: Session, *, view: CampaignView) -> CampaignPage:
+    counts = get_counts(session, campaign_id=view.id)
     return CampaignPage(
-        counts=get_counts(session, campaign_id=view.id),
+        counts=counts,
         recent=list_recent_public(session, campaign_id=view.id),
+        partners=leaderboard(view, counts),
     )
 
 
@@ -406,6 +460,7 @@ class ThankYou:
     signed: list[str]  # texts of every pledge this supporter has signed
     counts: Counts
     referral_code: str | None
+    friends: int  # supporters who signed through this supporter's personal invite link
 
 
 def thank_you(session: Session, *, view: CampaignView, token: str) -> ThankYou:
@@ -419,6 +474,15 @@ def thank_you(session: Session, *, view: CampaignView, token: str) -> ThankYou:
         # Straight from the tallies: the supporter must see their own signature counted.
         counts=read_counts(session, campaign_id=view.id),
         referral_code=referrer.referral_code if referrer else None,
+        friends=count_friends(session, supporter_id=supporter.id or 0),
+    )
+
+
+def count_friends(session: Session, *, supporter_id: int) -> int:
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).where(supporter_t.c.invited_by_id == supporter_id)
+        ).scalar_one()
     )
 
 

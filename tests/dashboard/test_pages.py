@@ -171,6 +171,7 @@ def test_an_admin_sees_every_link(world: World, as_user: AsUser, sign: Sign) -> 
         "public": f"/c/{slug}",
         "statistics": f"/dashboard/{org}/campaigns/{slug}/statistics",
         "export": f"/dashboard/{org}/campaigns/{slug}/export.csv",
+        "embed": f"/dashboard/{org}/campaigns/{slug}/embed",
     }
     assert one(page, "a.new-campaign")["href"] == f"/dashboard/{org}/campaigns/new"
     assert one(page, "a.members")["href"] == f"/dashboard/{org}/members"
@@ -181,7 +182,10 @@ def test_a_moderator_sees_the_campaigns_without_management_links(
     world: World, as_user: AsUser
 ) -> None:
     page = html(as_user(world.lead, Role.MODERATOR).get(world.path("org")))
-    assert campaign_links(page, f"led-{world.view.slug}") == {"public": f"/c/{world.view.slug}"}
+    assert campaign_links(page, f"led-{world.view.slug}") == {
+        "public": f"/c/{world.view.slug}",
+        "embed": f"/dashboard/{world.lead.slug}/campaigns/{world.view.slug}/embed",
+    }
     for selector in ("a.new-campaign", "a.members", "a.profile"):
         assert page.select_one(selector) is None
 
@@ -190,7 +194,7 @@ def test_a_site_admin_sees_statistics_but_no_editing_or_export(
     world: World, as_user: AsUser
 ) -> None:
     page = html(as_user(None, site_admin=True).get(world.path("org")))
-    assert set(campaign_links(page, f"led-{world.view.slug}")) == {"public", "statistics"}
+    assert set(campaign_links(page, f"led-{world.view.slug}")) == {"public", "statistics", "embed"}
     assert page.select_one("a.new-campaign") is None
     assert page.select_one("a.members") is not None
     assert page.select_one("a.profile") is not None
@@ -212,7 +216,12 @@ def test_the_page_shows_status_count_goal_and_drafts_without_a_public_page(
     assert one(card, "progress")["max"] == str(world.view.campaign.goal)
     draft_card = one(page, f"#led-{draft.slug}")
     assert one(draft_card, ".status")["data-status"] == "draft"
-    assert set(campaign_links(page, f"led-{draft.slug}")) == {"edit", "statistics", "export"}
+    assert set(campaign_links(page, f"led-{draft.slug}")) == {
+        "edit",
+        "statistics",
+        "export",
+        "embed",
+    }
     assert draft_card.select_one(".referral-link") is None
 
 

@@ -43,9 +43,11 @@ def widget(client: TestClient, path: str) -> BeautifulSoup:
 
 
 def count_of(page: BeautifulSoup) -> tuple[str, str]:
-    count = page.select_one(".count[data-count]")
+    """Which counter the big number follows live ("total" or "partner:<slug>"), and its text."""
+    count = page.select_one(".count")
     assert count is not None
-    return str(count["data-count"]), count.get_text(strip=True)
+    live = "total" if count.has_attr("data-count") else f"partner:{count['data-partner']}"
+    return live, count.get_text(strip=True)
 
 
 # --- the widget -------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def test_widget_shows_the_count_title_progress_and_link(
     client: TestClient, signed: CampaignView, sign: Sign
 ) -> None:
     page = widget(client, f"/embed/{signed.slug}")
-    assert count_of(page) == ("3", "3")
+    assert count_of(page) == ("total", "3")
     assert page.select_one(".title").get_text(strip=True) == "Tolak <Politik> & Uang"
     progress = page.select_one("progress")
     assert progress is not None and (progress["value"], progress["max"]) == ("3", "10")
@@ -68,7 +70,7 @@ def test_widget_shows_the_count_title_progress_and_link(
 
     sign(signed, contact="d@example.com")
 
-    assert count_of(widget(client, f"/embed/{signed.slug}")) == ("4", "4")
+    assert count_of(widget(client, f"/embed/{signed.slug}")) == ("total", "4")
 
 
 def test_widget_counts_only_one_partners_referrals(
@@ -76,14 +78,14 @@ def test_widget_counts_only_one_partners_referrals(
 ) -> None:
     partner = signed.partners[1]
     page = widget(client, f"/embed/{signed.slug}?partner={partner.slug}")
-    assert count_of(page) == ("1", "1")
+    assert count_of(page) == (f"partner:{partner.slug}", "1")
     assert partner.name in page.select_one(".via").get_text()
     href = str(page.select_one("a.sign")["href"])
     assert urlsplit(href).path == f"/c/{signed.slug}"
     assert parse_qs(urlsplit(href).query) == {"ref": [partner.referral_code]}
 
     other = widget(client, f"/embed/{signed.slug}?partner={signed.partners[0].slug}")
-    assert count_of(other) == ("0", "0")
+    assert count_of(other) == (f"partner:{signed.partners[0].slug}", "0")
 
 
 def test_widget_with_an_unknown_partner_is_404(client: TestClient, signed: CampaignView) -> None:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignStatus, CampaignView
@@ -130,12 +130,19 @@ def test_signing_redirects_to_a_thank_you_page_with_number_pledges_and_count(
     assert api(english, live)["supporters"] == 2
 
 
-def test_thank_you_page_has_share_links_with_the_campaign_url(
-    english: TestClient, live: CampaignView
+def newest_invite_code(engine: sa.Engine) -> str:
+    with Session(engine) as session:
+        supporter = session.exec(select(Supporter).order_by(col(Supporter.id).desc())).first()
+    assert supporter is not None and supporter.invite_code
+    return supporter.invite_code
+
+
+def test_thank_you_page_has_share_links_with_the_personal_invite_link(
+    english: TestClient, live: CampaignView, engine: sa.Engine
 ) -> None:
     soup = html(english.get(thanks_path(post_sign(english, live))))
 
-    campaign_url = f"{BASE}/c/{live.slug}"
+    campaign_url = f"{BASE}/c/{live.slug}?invite={newest_invite_code(engine)}"
     encoded = quote(campaign_url, safe="")
     links = {
         "https://wa.me/": "text",
@@ -161,14 +168,14 @@ def test_thank_you_page_has_share_links_with_the_campaign_url(
 
 
 def test_share_links_of_a_referred_supporter_keep_the_partner_code(
-    english: TestClient, live: CampaignView
+    english: TestClient, live: CampaignView, engine: sa.Engine
 ) -> None:
     partner = next(p for p in live.partners if not p.is_lead)
 
     soup = html(english.get(thanks_path(post_sign(english, live, ref=partner.referral_code))))
 
     assert one(soup, "input#share-url")["value"] == (
-        f"{BASE}/c/{live.slug}?ref={partner.referral_code}"
+        f"{BASE}/c/{live.slug}?ref={partner.referral_code}&invite={newest_invite_code(engine)}"
     )
     counts = {p["slug"]: p["supporters"] for p in api(english, live)["partners"]}
     assert counts[partner.slug] == 1
@@ -412,7 +419,9 @@ def test_a_hostile_value_is_shown_back_escaped(
 
     assert response.status_code == 422
     soup = html(response)
-    assert soup.select("script") == []
+    assert [s.get("src", "inline").split("?")[0] for s in soup.select("script")] == [
+        "/static/js/live.js"
+    ]
     assert one(soup, 'input[name="name"]')["value"] == name
     assert stored(engine) == (0, 0)
 
