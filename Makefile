@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test migrate demo lint test-sqlite test-postgres test-browser translations clean
+.PHONY: run test install install-test migrate demo lint test-sqlite test-postgres test-browser bench bench-quick translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,16 @@ test: install-test
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -n 2
 	$(BIN)/pytest -n 2 --db=postgres -m "not browser"
+
+# The benchmarks (bench/run.py): the server as in production under wrk; results in
+# bench/RESULTS.md (quick: bench/RESULTS-quick.md). BENCH_ARGS="--db postgres" for PostgreSQL.
+bench: install-test
+	bash scripts/system-deps.sh
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: install-test
+	bash scripts/system-deps.sh
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
 translations: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
-from pledge import errors
+from pledge import errors, observability
 from pledge.accounts.routes import router as accounts_router
 from pledge.admin.routes import router as admin_router
 from pledge.campaigns.routes import router as campaigns_router
@@ -21,6 +21,7 @@ from pledge.embeds.routes import router as embeds_router
 from pledge.hoaxes.routes import api_router as hoaxes_api_router
 from pledge.hoaxes.routes import router as hoaxes_router
 from pledge.moderation.routes import router as moderation_router
+from pledge.privacy.routes import router as privacy_router
 from pledge.ratelimit import limiter
 from pledge.supporters.routes import router as supporters_router
 from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
@@ -36,6 +37,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     moderation_router,
     dashboard_router,
     admin_router,
+    privacy_router,
 )
 
 
@@ -62,6 +64,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.add_middleware(WebMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
+    # Outermost: the request id is set before anything else runs, and every answer is counted.
+    app.state.metrics = observability.Metrics()
+    app.add_middleware(observability.ObservabilityMiddleware, metrics=app.state.metrics)
 
     for router in PAGE_ROUTERS:
         # Pages and forms are not part of the JSON API that OpenAPI describes.
@@ -82,5 +87,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             status_code=200 if ready else 503,
             headers={"Cache-Control": "no-store"},
         )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        return await observability.metrics_response(request)
 
     return app

@@ -36,21 +36,29 @@ def upgrade(database_url: str | None = None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    get_settings()  # refuse a bad configuration before any worker starts
+    from pledge import observability
+
+    settings = get_settings()  # refuse a bad configuration before any worker starts
     _raise_open_files_limit()
-    uvicorn.run(
-        "pledge.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        log_level="info",
-        server_header=False,
-        # Live count streams never end by themselves: a restart closes them after this.
-        timeout_graceful_shutdown=10,
-    )
+    # Several workers share their metrics through files in one folder, named in the
+    # environment before uvicorn starts them.
+    with observability.multiprocess_metrics(args.workers):
+        uvicorn.run(
+            "pledge.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            log_config=observability.log_config(settings),
+            log_level=settings.log_level,
+            # The app writes the access line itself, with the route and the request id.
+            access_log=False,
+            server_header=False,
+            # Live count streams never end by themselves: a restart closes them after this.
+            timeout_graceful_shutdown=10,
+        )
     return 0
 
 
@@ -185,6 +193,24 @@ def _tallies_reconcile(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pledge.backup import backup
+
+    result = backup(get_settings().database_url, Path(args.dest), force=args.force)
+    print(result)
+    return 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from pledge.privacy import retention
+
+    engine = create_db_engine(get_settings())
+    with Session(engine, expire_on_commit=False) as session:
+        report = retention.run(session)
+    print(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pledge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +274,23 @@ def build_parser() -> argparse.ArgumentParser:
     tallies_sub.add_parser(
         "reconcile", help="recount from the signatures and repair the counters"
     ).set_defaults(func=_tallies_reconcile)
+
+    backup_cmd = sub.add_parser(
+        "backup",
+        help="copy the SQLite database consistently while the site serves",
+        description="Uses SQLite's online backup API. For PostgreSQL use pg_dump "
+        "(see docs/deploy.md).",
+    )
+    backup_cmd.add_argument("dest", help="the file to write")
+    backup_cmd.add_argument("--force", action="store_true", help="replace DEST if it exists")
+    backup_cmd.set_defaults(func=_backup)
+
+    retention_cmd = sub.add_parser("retention", help="personal data retention (for cron)")
+    retention_sub = retention_cmd.add_subparsers(dest="retention_command", required=True)
+    retention_sub.add_parser(
+        "run",
+        help="anonymise supporters of long-closed campaigns, drop closed cases' contacts",
+    ).set_defaults(func=_retention_run)
     return parser
 
 

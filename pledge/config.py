@@ -5,14 +5,19 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside development
 VAR_DIR = Path("var")
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+# INFO and info are the same level to an operator.
+LowerCase = BeforeValidator(
+    lambda value: value.strip().lower() if isinstance(value, str) else value
+)
 
 
 class Environment(StrEnum):
@@ -32,6 +37,15 @@ class Settings(BaseSettings):
     # Absolute origin used in share links when the app sits behind a proxy.
     public_url: str | None = None
 
+    # Who may read /metrics: with a token, only "Authorization: Bearer <token>"; without one,
+    # only clients on loopback. Logs: "json" (one object per line; the default in production)
+    # or "text", and the lowest level written.
+    metrics_token: str | None = None
+    log_format: Annotated[Literal["json", "text"] | None, LowerCase] = None
+    log_level: Annotated[Literal["debug", "info", "warning", "error", "critical"], LowerCase] = (
+        "info"
+    )
+
     ratelimit_enabled: bool = True
     ratelimit_storage: str = "memory://"
     # Generous per-IP limits: many young supporters share one carrier IP (CGNAT).
@@ -39,6 +53,10 @@ class Settings(BaseSettings):
     ratelimit_login: str = "30/minute"  # per IP address
     ratelimit_login_email: str = "10/15 minutes"  # per account, from anywhere
 
+    # SQLite: "normal" keeps every committed signature through a crash of the app, and may
+    # lose the last moments before a power cut; "full" also survives the power cut, at the
+    # cost of one disk flush per signature.
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
     # Counter rows per tally key; more shards keep PostgreSQL writers off one row.
     tally_shards: int = Field(default=0, ge=0, le=64)
     # How long a process may serve a count before reading the tallies again.
@@ -73,6 +91,10 @@ class Settings(BaseSettings):
     reset_minutes: int = Field(default=60, ge=5)
     ratelimit_reset: str = "20/hour"  # reset requests per IP address
     ratelimit_reset_email: str = "5/hour"  # reset requests per email address, from anywhere
+
+    # Supporters' personal data is anonymised this many months after their campaign closed
+    # (`pledge retention run`, from cron); their counts and statistics stay.
+    retention_months: int = Field(default=6, ge=1)
 
     @field_validator("smtp_url")
     @classmethod

@@ -47,9 +47,16 @@ def create_db_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800
+            url,
+            pool_pre_ping=True,  # a connection the server dropped is replaced, not used
+            pool_size=10,
+            max_overflow=20,
+            pool_recycle=1800,
+            pool_timeout=10,
+            hide_parameters=True,  # errors and logs never show names or contacts
         )
 
+    synchronous = settings.sqlite_synchronous.upper()
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -57,6 +64,7 @@ def create_db_engine(settings: Settings) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=20,
         max_overflow=20,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -65,7 +73,7 @@ def create_db_engine(settings: Settings) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from slowapi.errors import RateLimitExceeded
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pledge.i18n import gettext as _
@@ -62,6 +63,15 @@ class TooLarge(PledgeError):
 
 class ServiceUnavailable(PledgeError):
     status_code = 503
+
+
+# What a database that is down, restarting or out of connections raises.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+)
 
 
 def _default_detail(status: int) -> str:
@@ -137,6 +147,23 @@ def install(app: FastAPI) -> None:
         response.headers["Retry-After"] = "60"
         return response
 
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database is down, restarting or overloaded: a friendly 503, and the
+        # transaction was rolled back, so nothing is half-written. The pool reconnects
+        # by itself when the database is back.
+        cause = getattr(exc, "orig", None) or exc
+        first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+        log.warning(
+            "database unavailable on %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(cause).__name__,
+            first_line,
+        )
+        response = error_response(request, 503)
+        response.headers["Retry-After"] = "5"
+        return response
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500)
@@ -145,4 +172,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RateLimitExceeded, rate_limited)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, database_unavailable)
     app.add_exception_handler(Exception, unexpected)

@@ -134,13 +134,13 @@ class SmtpSender:
 
 
 class LogSender:
-    """Development without an SMTP server: the message goes to the log, link included."""
+    """Development without an SMTP server: the message goes to the log, link included, but
+    not the address it is for (no contact is ever written to a log)."""
 
     def send(self, message: EmailMessage) -> None:
         log.warning(
             "No PLEDGE_SMTP_URL, so this email was written to the log instead of being sent.\n"
-            "To: %s\nSubject: %s\n\n%s",
-            message["To"],
+            "Subject: %s\n\n%s",
             message["Subject"],
             message.get_content(),
         )
@@ -251,7 +251,7 @@ def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None 
             )
         except Exception as error:
             text = f"{type(error).__name__}: {error}".strip()
-            log.warning("email %s to %s failed: %s", row.id, row.to, text)
+            log.warning("email %s failed: %s", row.id, text)
             _finish(session, message_id=row.id, error=text)
             continue
         _finish(session, message_id=row.id, error=None)

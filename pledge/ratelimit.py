@@ -1,12 +1,31 @@
-"""Rate limits (slowapi), counted in memory or, with several processes, in Redis."""
+"""Rate limits (slowapi), counted in memory or, with several processes, in Redis.
+
+With Redis (``PLEDGE_RATELIMIT_STORAGE=redis://...``) every process and host counts against
+the same limits. When Redis cannot be reached the site keeps serving: each process counts in
+its own memory, logs a warning, and goes back to Redis once it answers again.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from typing import Any
+
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from slowapi import Limiter
 from starlette.requests import Request
 
 from pledge.config import get_settings
+
+log = logging.getLogger(__name__)
+
+# How long a process counts in memory before it tries Redis again.
+RETRY_SHARED_AFTER = 10.0
+# A Redis that does not answer within this is treated as down: requests must not hang on it.
+REDIS_TIMEOUT = 0.5
 
 
 def client_address(request: Request) -> str:
@@ -20,12 +39,19 @@ def sign_limit() -> str:
 
 def _make_limiter() -> Limiter:
     settings = get_settings()
+    shared = not settings.ratelimit_storage.startswith("memory://")
+    # Passed on to redis-py, which wants numbers (slowapi's annotation says strings).
+    options: Any = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
     return Limiter(
         key_func=client_address,
         storage_uri=settings.ratelimit_storage,
+        storage_options=options if shared else {},
         enabled=settings.ratelimit_enabled,
         headers_enabled=False,
         strategy="moving-window",
+        # slowapi counts the routes' limits in memory while the shared storage is down,
+        # logs a warning, and checks the storage again every few requests.
+        in_memory_fallback_enabled=shared,
     )
 
 
@@ -36,8 +62,55 @@ def login_limit() -> str:
     return get_settings().ratelimit_login
 
 
+class _LocalFallback:
+    """Per-process counting for hit() while the shared storage is down."""
+
+    def __init__(self) -> None:
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.down_since: float | None = None
+        self.lock = threading.Lock()
+
+    def shared_is_down(self) -> bool:
+        return self.down_since is not None and (
+            time.monotonic() - self.down_since < RETRY_SHARED_AFTER
+        )
+
+    def mark_down(self, error: Exception) -> None:
+        with self.lock:
+            if self.down_since is None:
+                log.warning(
+                    "rate-limit storage unreachable, counting in this process only: %s", error
+                )
+            self.down_since = time.monotonic()
+
+    def mark_up(self) -> None:
+        if self.down_since is not None:
+            with self.lock:
+                self.down_since = None
+            log.warning("rate-limit storage reachable again, counting there")
+
+
+_fallback = _LocalFallback()
+
+
 def hit(limit: str, *identifiers: str) -> bool:
     """Count one attempt against a limit keyed by anything (an email, say); False when over."""
     if not limiter.enabled:
         return True
-    return limiter.limiter.hit(parse(limit), *identifiers)
+    item = parse(limit)
+    if _fallback.shared_is_down():
+        return _fallback.limiter.hit(item, *identifiers)
+    try:
+        allowed = limiter.limiter.hit(item, *identifiers)
+    except Exception as error:  # any storage failure: the limit is kept locally instead
+        _fallback.mark_down(error)
+        return _fallback.limiter.hit(item, *identifiers)
+    _fallback.mark_up()
+    return allowed
+
+
+def reset() -> None:
+    """Forget every count (tests, and an operator clearing a lock-out)."""
+    limiter.reset()
+    _fallback.limiter = MovingWindowRateLimiter(MemoryStorage())
+    _fallback.down_since = None

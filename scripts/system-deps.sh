@@ -17,9 +17,10 @@ $have_initdb || missing+=(postgresql)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the load generator of make bench
 
 if ((${#missing[@]} == 0)); then
-    echo "system-deps: all present (postgresql, chromium, redis-server, fonts-dejavu-core)"
+    echo "system-deps: all present (postgresql, chromium, redis-server, fonts-dejavu-core, wrk)"
     exit 0
 fi
 

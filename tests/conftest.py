@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,16 +35,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from pledge import i18n
+from pledge import i18n, ratelimit
 from pledge.accounts.models import Organization
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.cli import upgrade
 from pledge.config import get_settings
 from pledge.db import create_db_engine, metadata
-from pledge.ratelimit import limiter
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm, Signing
+from tests.support.appserver import free_port
 from tests.support.pgserver import running_postgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -59,6 +58,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="database to run the suite on; postgres starts a throwaway server "
         "unless PLEDGE_TEST_DATABASE_URL names one",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests about one database only are left out of the run on the other (deselected, not
+    skipped: both runs together run every test)."""
+    other = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
+    left_out = [item for item in items if item.get_closest_marker(other)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
 
 
 # --- database ------------------------------------------------------------------------
@@ -106,7 +115,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     i18n.set_locale("en")
     yield
     supporters.invalidate_counts()
-    limiter.reset()
+    ratelimit.reset()
     if "engine" in request.fixturenames:
         _empty_tables(request.getfixturevalue("engine"))
 
@@ -266,26 +275,24 @@ def form_data(**fields: Any) -> dict[str, Any]:
 # --- a real server on loopback -------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     url: str
     app: FastAPI
 
 
-@pytest.fixture
-def live_server(engine: sa.Engine) -> Iterator[LiveServer]:
+@contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[LiveServer]:
     """The app served by uvicorn on a loopback port, in a thread of the test process."""
-    from pledge.app import create_app
-
-    app = create_app(get_settings(), engine=engine)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=2,  # open event streams do not hold the teardown up
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -299,6 +306,14 @@ def live_server(engine: sa.Engine) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(engine: sa.Engine) -> Iterator[LiveServer]:
+    from pledge.app import create_app
+
+    with serve_in_thread(create_app(get_settings(), engine=engine)) as server:
+        yield server
 
 
 # --- a real browser ------------------------------------------------------------------

@@ -95,6 +95,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/users/{user_id}/site-admin"): SITE_ADMINS,
     ("POST", "/admin/users/{user_id}/memberships"): SITE_ADMINS,
     ("POST", "/admin/users/{user_id}/memberships/{org}/remove"): SITE_ADMINS,
+    ("GET", "/admin/contacts"): SITE_ADMINS,
+    ("POST", "/admin/contacts"): SITE_ADMINS,
+    ("POST", "/admin/contacts/export"): SITE_ADMINS,
+    ("POST", "/admin/contacts/erase"): SITE_ADMINS,
 }
 
 

@@ -33,6 +33,8 @@ class Campaign(SQLModel, table=True):
     goal: int = Field(default=1000, ge=1)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    # When the campaign was last closed by hand; None while it is open (see set_status).
+    closed_at: datetime | None = None
     status: CampaignStatus = Field(
         default=CampaignStatus.DRAFT,
         sa_type=enum_column(CampaignStatus),

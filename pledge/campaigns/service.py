@@ -232,8 +232,10 @@ def set_status(
             campaign.ends_at = None  # the end date set by closing would refuse everyone
         if campaign.starts_at is None:
             campaign.starts_at = now
+        campaign.closed_at = None  # retention counts from the next closing
     if status == CampaignStatus.CLOSED:
         campaign.ends_at = min(campaign.ends_at, now) if campaign.ends_at else now
+        campaign.closed_at = now
     campaign.status = status
     campaign.updated_at = now
     session.add(campaign)

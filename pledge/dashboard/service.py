@@ -267,7 +267,10 @@ def count_opted_in(session: Session, *, partner: PartnerView | None) -> int:
         return 0
     return int(
         session.execute(
-            sa.select(sa.func.count()).where(supporter_t.c.updates_partner_id == partner.id)
+            sa.select(sa.func.count()).where(
+                supporter_t.c.updates_partner_id == partner.id,
+                supporter_t.c.anonymised_at.is_(None),  # retention removed their contact
+            )
         ).scalar_one()
     )
 
@@ -387,6 +390,7 @@ def export_supporters(session: Session, *, org: Organization, slug: str, actor: 
             sa.select(sa.func.count(), sa.func.max(supporter_t.c.id)).where(
                 supporter_t.c.campaign_id == view.id,
                 supporter_t.c.updates_partner_id == partner_id,
+                supporter_t.c.anonymised_at.is_(None),
             )
         ).one()
         rows, last_id = int(n), int(top or 0)
@@ -462,6 +466,7 @@ def _csv_lines(
                 .where(
                     supporter_t.c.campaign_id == campaign_id,
                     supporter_t.c.updates_partner_id == partner_id,
+                    supporter_t.c.anonymised_at.is_(None),
                     supporter_t.c.id > after,
                     supporter_t.c.id <= last_id,
                 )

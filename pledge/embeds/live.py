@@ -9,6 +9,7 @@ the database, so a signature taken by any process on any host reaches every stre
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 from collections.abc import Iterable
@@ -99,7 +100,10 @@ class LiveCounts:
         channel.subscribers += 1
         self.streams += 1
         if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read_forever(), name="live-counts")
+            # A context of its own: the reader outlives the request that started it.
+            self._reader = asyncio.create_task(
+                self._read_forever(), name="live-counts", context=contextvars.Context()
+            )
         return channel
 
     def unsubscribe(self, channel: Channel) -> None:

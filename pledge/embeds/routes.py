@@ -166,9 +166,9 @@ def _watched(engine: Engine, slug: str) -> tuple[CampaignView, Counts]:
 async def embeds_events(request: Request, slug: str) -> Response:
     """Server-Sent Events: the campaign's counts now, then a ``count`` event at each change."""
     live: LiveCounts = request.app.state.live
+    view, counts = await run_in_threadpool(_watched, request.app.state.engine, slug)
     if live.full:
         return busy_response()
-    view, counts = await run_in_threadpool(_watched, request.app.state.engine, slug)
     return EventStream(live, view, counts)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from pledge import i18n
+from pledge import i18n, observability
 from pledge.campaigns.models import CampaignView
 from pledge.db import SessionDep
 from pledge.deps import CampaignDep, OptionalUser
@@ -95,6 +95,7 @@ def hoaxes_report(
         report = hoaxes.submit(session, view=view, form=posted, locale=i18n.get_locale())
     except Invalid as error:
         return render_report_form(request, view, form=posted, errors=error.errors, status_code=422)
+    observability.reported(request, report)
     if report is None:
         url = request.app.url_path_for("hoaxes_received", slug=view.slug)
     else:

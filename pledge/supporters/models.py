@@ -44,6 +44,8 @@ class Supporter(SQLModel, table=True):
     number: int = Field(default=0)
     locale: str = Field(default="id", max_length=8)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # Set when retention removed the personal data; the counts and statistics stay.
+    anonymised_at: datetime | None = None
 
 
 class Signature(SQLModel, table=True):

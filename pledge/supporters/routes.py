@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from pledge import i18n
+from pledge import i18n, observability
 from pledge.campaigns.routes import render_campaign
 from pledge.db import SessionDep
 from pledge.deps import CampaignDep
@@ -50,6 +50,7 @@ def supporters_sign(
         return render_campaign(
             request, session, view, form=posted, errors=error.errors, status_code=422
         )
+    observability.signed(request, signing)
     if signing.supporter is None:
         url = request.app.url_path_for("supporters_thanks_generic", slug=view.slug)
     else:
@@ -93,7 +94,8 @@ def supporters_thanks(
     # counts the friends who sign through it.
     share_url = absolute_url(request, "campaigns_show", slug=view.slug)
     query = {"ref": thanks.referral_code, "invite": thanks.supporter.invite_code}
-    share_url += "?" + urlencode({k: v for k, v in query.items() if v})
+    if any(query.values()):
+        share_url += "?" + urlencode({k: v for k, v in query.items() if v})
     return render(
         request,
         "supporters/thanks.html",

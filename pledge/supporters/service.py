@@ -67,7 +67,8 @@ class CleanSignature:
     invite: str | None = None  # the personal invite code this supporter came through
 
 
-INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{4,16}$")
+# \Z, not $: "$" would also accept a code followed by a line break.
+INVITE_CODE = re.compile(r"\A[A-Za-z0-9_-]{4,16}\Z")
 
 
 def clean_name(raw: str) -> str:

@@ -151,11 +151,11 @@ def _initdb(pg_bin: Path, tmp: Path, data: Path) -> None:
     raise RuntimeError("initdb failed:\n" + "\n\n".join(errors))
 
 
-def _start(pg_bin: Path, tmp: Path, data: Path, logfile: Path) -> int:
-    """Start the server on a free port and return that port."""
+def _start(pg_bin: Path, tmp: Path, data: Path, logfile: Path, port: int | None = None) -> int:
+    """Start the server on the given port, or a free one, and return that port."""
     failures: list[str] = []
-    for _ in range(_START_ATTEMPTS):
-        port = _free_port()
+    for _ in range(_START_ATTEMPTS if port is None else 1):
+        port = port or _free_port()
         logfile.unlink(missing_ok=True)
         options = f"-p {port} -k {tmp} -h {HOST} {_SERVER_SETTINGS}"
         result = _run(
@@ -194,6 +194,22 @@ def _create_role_and_database(port: int) -> None:
         conn.execute(f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}")
 
 
+# The running servers by URL, so that a test can stop one and start it again (an outage).
+_SERVERS: dict[str, tuple[Path, Path, Path, Path, int]] = {}
+
+
+def stop_server(url: str) -> None:
+    """Stop a server started by running_postgres, as an outage would."""
+    pg_bin, tmp, data, _logfile, _port = _SERVERS[url]
+    _stop(pg_bin, tmp, data)
+
+
+def start_server(url: str) -> None:
+    """Start a stopped server again on its own port."""
+    pg_bin, tmp, data, logfile, port = _SERVERS[url]
+    _start(pg_bin, tmp, data, logfile, port)
+
+
 @contextlib.contextmanager
 def running_postgres() -> Iterator[str]:
     """Run a throwaway PostgreSQL server; yield its SQLAlchemy URL.
@@ -210,6 +226,7 @@ def running_postgres() -> Iterator[str]:
     tmp = _make_tempdir()
     data = tmp / "data"
     logfile = tmp / "postgres.log"
+    url = ""
     try:
         _initdb(pg_bin, tmp, data)
         port = _start(pg_bin, tmp, data, logfile)
@@ -219,8 +236,11 @@ def running_postgres() -> Iterator[str]:
             raise RuntimeError(
                 f"could not create the {DB_NAME!r} role and database: {exc}\n{_log_tail(logfile)}"
             ) from exc
-        yield f"postgresql+psycopg://{DB_USER}:{DB_PASSWORD}@{HOST}:{port}/{DB_NAME}"
+        url = f"postgresql+psycopg://{DB_USER}:{DB_PASSWORD}@{HOST}:{port}/{DB_NAME}"
+        _SERVERS[url] = (pg_bin, tmp, data, logfile, port)
+        yield url
     finally:
+        _SERVERS.pop(url, None)
         _stop(pg_bin, tmp, data)
         shutil.rmtree(tmp, ignore_errors=True)
 

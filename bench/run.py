@@ -1,0 +1,643 @@
+"""The benchmarks: the server started as in production, loaded by wrk on loopback.
+
+    python -m bench.run                 # the full run, SQLite (about 15 minutes)
+    python -m bench.run --quick         # the same routes, shorter (under two minutes)
+    python -m bench.run --db postgres   # on a throwaway PostgreSQL server
+
+Every route's throughput is compared with /healthz measured in the same run, on the same
+machine: the ratios, not the absolute numbers, are the targets. The results are written to
+bench/RESULTS.md (or --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import os
+import platform
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+from bench import seed as seeding
+from bench.streams import StreamResult, measure_streams
+from bench.upload_memory import Measured
+from bench.upload_memory import measure as measure_uploads
+from tests.support.appserver import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = ROOT / "bench" / "lua"
+
+
+# --- the server -------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        return pids or [self.process.pid]
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], workers: int, logfile: Path) -> Iterator[Server]:
+    """``pledge serve`` as in production, on a free loopback port."""
+    port = free_port()
+    env = {**env, "PLEDGE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    with logfile.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pledge.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited; see {logfile}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {logfile}")
+            time.sleep(0.2)
+        if workers > 1:
+            time.sleep(1.5)  # every worker up, not only the first
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- a browser's session: cookie and CSRF token --------------------------------------------
+
+
+def session_cookie(response: httpx.Response, cookie: str = "") -> str:
+    # Production cookies are Secure, which an http:// client keeps to itself: read them here.
+    jar = dict(part.split("=", 1) for part in cookie.split("; ") if "=" in part)
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        jar[name] = rest.split(";", 1)[0]
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def form_token(server: Server, path: str, cookie: str = "") -> tuple[str, str]:
+    response = httpx.get(server.url + path, headers={"Cookie": cookie} if cookie else {})
+    response.raise_for_status()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match, f"no form on {path}"
+    return session_cookie(response, cookie), match[1]
+
+
+def signed_in(server: Server, email: str, password: str) -> str:
+    cookie, token = form_token(server, "/login")
+    response = httpx.post(
+        server.url + "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        headers={"Cookie": cookie},
+    )
+    assert response.status_code == 303, response.text[:300]
+    return session_cookie(response, cookie)
+
+
+# --- wrk ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    bad: int  # answers that were not 2xx or 3xx, plus socket errors
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    script: str = "get.lua",
+    args: tuple[str, ...] = (),
+) -> Load:
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds:.0f}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA / script),
+        url,
+    ]
+    if args:
+        command += ["--", *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    try:
+        return _parse_wrk(out)
+    except (TypeError, AttributeError, ValueError):
+        raise RuntimeError(f"could not read wrk's output for {url}:\n{out}") from None
+
+
+def _parse_wrk(out: str) -> Load:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out)[1])  # type: ignore[index]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out)[1])  # type: ignore[index]
+    requests = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    bad = int(m[1]) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        bad += sum(int(g) for g in m.groups())
+    return Load(rps, p50, p99, requests, bad)
+
+
+# --- the routes -------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    key: str
+    name: str
+    target: float | None  # the least ratio to /healthz this route must reach
+    load: Load | None = None
+
+
+@dataclass
+class Run:
+    label: str
+    routes: list[Route] = field(default_factory=list)
+
+    def get(self, key: str) -> Route:
+        return next(r for r in self.routes if r.key == key)
+
+    @property
+    def ceiling(self) -> Load:
+        load = self.get("healthz").load
+        assert load is not None
+        return load
+
+
+def screenshot_body(boundary: str, token: str, n: int) -> bytes:
+    """A report form with a screenshot of about 300 KB, as a phone sends it."""
+    noise = Image.effect_noise((270, 585), 40).convert("L").resize((1080, 2340))
+    image = Image.merge("RGB", (noise, noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT), noise))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    picture = out.getvalue()
+    fields = {
+        "csrf_token": token,
+        "url": f"https://www.facebook.com/bench/posts/{n}",
+        "platform": "facebook",
+        "category": "false_claim",
+        "description": "Benchmark report.",
+        "province": "ID-JK",
+        "contact": "",
+        "consent": "on",
+        "website": "",
+    }
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="screenshot"; '
+        f'filename="layar.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+        + picture
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts)
+
+
+def measure_routes(
+    server: Server,
+    world: seeding.World,
+    *,
+    seconds: float,
+    label: str,
+    work: Path,
+    only: tuple[str, ...] | None = None,
+) -> Run:
+    slug, url = world.slug, server.url
+    admin = signed_in(server, world.admin_email, world.password)
+    moderator = signed_in(server, world.moderator_email, world.password)
+    etag = httpx.get(f"{url}/api/v1/campaigns/{slug}").headers["etag"]
+    queue_100 = queue_page(server, moderator, 100)
+    sign_cookie, sign_token = form_token(server, f"/c/{slug}")
+    report_cookie, report_token = form_token(server, f"/c/{slug}/report")
+    boundary = "bench" + secrets.token_hex(8)
+    body = work / "report.body"
+    body.write_bytes(screenshot_body(boundary, report_token, 1))
+    prefix = secrets.token_hex(3)
+
+    plans: list[tuple[Route, str, int, str, tuple[str, ...]]] = [
+        (Route("healthz", "`/healthz` (the ceiling)", None), "/healthz", 64, "get.lua", ()),
+        (Route("page", "campaign page", 0.5), f"/c/{slug}", 64, "get.lua", ()),
+        (Route("api", "API JSON, 200", 0.8), f"/api/v1/campaigns/{slug}", 64, "get.lua", ()),
+        (
+            Route("api304", "API JSON, 304", 0.9),
+            f"/api/v1/campaigns/{slug}",
+            64,
+            "get.lua",
+            (f"If-None-Match: {etag}",),
+        ),
+        (Route("badge", "SVG badge", 0.8), f"/embed/{slug}.svg", 64, "get.lua", ()),
+        (Route("embed", "embed widget page", 0.8), f"/embed/{slug}", 64, "get.lua", ()),
+        (
+            Route("sign", "signing (new contact each time)", 0.25),
+            f"/c/{slug}/sign",
+            64,
+            "sign.lua",
+            (sign_cookie, sign_token, f"/c/{slug}/sign", prefix),
+        ),
+        (
+            Route("report", "reporting with a 300 KB screenshot", None),
+            f"/c/{slug}/report",
+            8,
+            "report.lua",
+            (report_cookie, f"/c/{slug}/report", str(body), boundary),
+        ),
+        (
+            Route("queue1", "moderation queue, first page", None),
+            "/mod",
+            16,
+            "get.lua",
+            (f"Cookie: {moderator}",),
+        ),
+        (
+            Route("queue100", "moderation queue, page 100", None),
+            queue_100,
+            16,
+            "get.lua",
+            (f"Cookie: {moderator}",),
+        ),
+        (
+            Route("stats", "statistics page", None),
+            f"/dashboard/{world.lead_org}/campaigns/{slug}/statistics",
+            16,
+            "get.lua",
+            (f"Cookie: {admin}",),
+        ),
+    ]
+    run = Run(label)
+    for route, path, connections, script, args in plans:
+        if only is not None and route.key not in only and route.key != "healthz":
+            continue
+        wrk(url + path, seconds=1, connections=connections, script=script, args=args)  # warm
+        route.load = wrk(
+            url + path, seconds=seconds, connections=connections, script=script, args=args
+        )
+        run.routes.append(route)
+        print(
+            f"  {route.name}: {route.load.rps:.0f}/s, p50 {route.load.p50_ms:.1f} ms, "
+            f"p99 {route.load.p99_ms:.1f} ms, {route.load.bad} bad",
+            flush=True,
+        )
+    return run
+
+
+def queue_page(server: Server, cookie: str, number: int) -> str:
+    """The address of the queue's nth page, found by following its Next links."""
+    path = "/mod"
+    for _ in range(number - 1):
+        response = httpx.get(server.url + path, headers={"Cookie": cookie})
+        match = re.search(r'href="([^"]+)" id="next-page"', response.text)
+        if match is None:
+            break
+        path = match[1].replace("&amp;", "&")
+    return path
+
+
+# --- the whole run ----------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    args: argparse.Namespace
+    empty: Run
+    grown: Run | None
+    streams: StreamResult | None
+    uploads: list[Measured]
+    upload_server_mib: float | None
+    started: datetime
+    seconds: float
+
+
+def run_seed(env: dict[str, str], supporters: int, reports: int) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.seed",
+            "--supporters",
+            str(supporters),
+            "--reports",
+            str(reports),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+def server_peak_for_upload(env: dict[str, str], work: Path, world: seeding.World) -> float:
+    """Peak resident memory of a one-worker server while it takes the largest PNG upload."""
+    from bench.upload_memory import CASES, image_bytes
+
+    png = image_bytes(next(c for c in CASES if c.fmt == "PNG"))
+    with serving(env, 1, work / "server-upload.log") as server:
+        pid = server.worker_pids()[0]
+        cookie, token = form_token(server, f"/c/{world.slug}/report")
+        fields = {
+            "csrf_token": token,
+            "url": "",
+            "platform": "whatsapp",
+            "category": "ai_generated",
+            "description": "",
+            "province": "ID-JK",
+            "contact": "",
+            "consent": "on",
+            "website": "",
+        }
+        response = httpx.post(
+            f"{server.url}/c/{world.slug}/report",
+            data=fields,
+            files={"screenshot": ("besar.png", png, "image/png")},
+            headers={"Cookie": cookie},
+            timeout=60,
+        )
+        assert response.status_code == 303, response.text[:300]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--quick", action="store_true", help="short runs, no growth test")
+    parser.add_argument("--seconds", type=float, help="length of each measurement")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--streams", type=int, help="open event streams to hold")
+    parser.add_argument("--supporters", type=int, default=1_000_000, help="for the growth test")
+    parser.add_argument("--reports", type=int, default=100_000, help="for the growth test")
+    parser.add_argument("--out", type=Path, help="default: bench/RESULTS.md, or RESULTS-quick.md")
+    args = parser.parse_args()
+    args.out = args.out or ROOT / "bench" / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
+    if shutil.which("wrk") is None:
+        sys.exit("bench: wrk is not installed (apt-get install wrk, or: make bench)")
+    seconds = args.seconds or (3 if args.quick else 10)
+    streams = args.streams or (1000 if args.quick else 5000)
+    started, clock = datetime.now(UTC), time.monotonic()
+
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pledge-bench-")))
+        if args.db == "postgres":
+            from tests.support.pgserver import running_postgres
+
+            database_url = stack.enter_context(running_postgres())
+        else:
+            database_url = f"sqlite:///{work / 'bench.db'}"
+        env = {
+            **os.environ,
+            "PLEDGE_ENV": "production",
+            "PLEDGE_SECRET_KEY": secrets.token_urlsafe(48),
+            "PLEDGE_DATABASE_URL": database_url,
+            "PLEDGE_RATELIMIT_ENABLED": "false",
+            "PLEDGE_LOG_LEVEL": "warning",
+            "PYTHONUNBUFFERED": "1",
+        }
+        print(f"Seeding a nearly empty database ({args.db})...", flush=True)
+        run_seed(env, 1000, 300)
+        world = seeding.World(
+            seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
+        )
+        print(f"Measuring every route, {seconds:.0f} s each, --workers {args.workers}:")
+        with serving(env, args.workers, work / "server.log") as server:
+            empty = measure_routes(server, world, seconds=seconds, label="empty", work=work)
+
+        print(f"Holding {streams} event streams on one process...", flush=True)
+        with serving(env, 1, work / "server-streams.log") as server:
+            stream_result = asyncio.run(
+                measure_streams(
+                    server.url,
+                    world.slug,
+                    streams,
+                    pid=server.worker_pids()[0],
+                    sign=lambda: sign_once(server, world),
+                )
+            )
+        print(f"  {stream_result}")
+
+        print("Upload memory...", flush=True)
+        uploads = measure_uploads()
+        upload_server = server_peak_for_upload(env, work, world)
+
+        grown = None
+        if not args.quick:
+            print(f"Seeding {args.supporters} supporters and {args.reports} reports...", flush=True)
+            run_seed(env, args.supporters, args.reports)
+            with serving(env, args.workers, work / "server-grown.log") as server:
+                grown = measure_routes(
+                    server,
+                    world,
+                    seconds=seconds,
+                    label="grown",
+                    work=work,
+                    only=("sign", "api", "api304", "badge", "embed", "stats", "queue1", "queue100"),
+                )
+
+    results = Results(
+        args,
+        empty,
+        grown,
+        stream_result,
+        uploads,
+        upload_server,
+        started,
+        time.monotonic() - clock,
+    )
+    args.out.write_text(report(results))
+    print(f"Wrote {args.out}")
+
+
+def sign_once(server: Server, world: seeding.World) -> None:
+    cookie, token = form_token(server, f"/c/{world.slug}")
+    response = httpx.post(
+        f"{server.url}/c/{world.slug}/sign",
+        data={
+            "csrf_token": token,
+            "name": "Live",
+            "contact": f"{secrets.token_hex(6)}@contoh.id",
+            "province": "ID-JK",
+            "age_ok": "on",
+            "consent": "on",
+            "pledges": ["lawan-hoaks"],
+            "website": "",
+        },
+        headers={"Cookie": cookie},
+    )
+    assert response.status_code == 303, response.status_code
+
+
+# --- RESULTS.md -----------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+def report(results: Results) -> str:
+    empty = results.empty
+    ceiling = empty.ceiling
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run on {results.started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, "
+        f"{'quick run' if results.args.quick else 'full run'}, database: {results.args.db}, "
+        f"`pledge serve --workers {results.args.workers}` with `PLEDGE_ENV=production` and rate "
+        f"limits off; load from `wrk` on the same machine ({os.cpu_count()} cores, {cpu}). "
+        f"The whole run took {results.seconds / 60:.1f} minutes. Rerun with `make bench` "
+        "(or `make bench-quick`); see the README.",
+        "",
+        "## Routes, on a nearly empty database",
+        "",
+        "| route | requests/s | p50 ms | p99 ms | ratio to /healthz | target | |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for route in empty.routes:
+        load = route.load
+        assert load is not None
+        ratio = load.rps / ceiling.rps
+        target = f">= {route.target}" if route.target else ""
+        ok = "" if route.target is None else verdict(ratio >= route.target)
+        if route.key == "sign":
+            extra = load.p99_ms <= 10 * ceiling.p99_ms and load.rps >= 2000
+            ok = verdict(ratio >= 0.25 and extra)
+            target = ">= 0.25, >= 2,000/s, p99 <= 10 x /healthz p99"
+        bad = f" ({load.bad} errors)" if load.bad else ""
+        lines.append(
+            f"| {route.name}{bad} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
+            f"| {ratio:.2f} | {target} | {ok} |"
+        )
+    if results.grown:
+        lines += [
+            "",
+            f"## After growth: {results.args.supporters:,} supporters and "
+            f"{results.args.reports:,} hoax reports",
+            "",
+            "| route | requests/s | p50 ms | p99 ms | compared with the empty database | target | |",
+            "| --- | ---: | ---: | ---: | --- | --- | --- |",
+        ]
+        for route in results.grown.routes:
+            if route.key == "healthz":
+                continue
+            load, before = route.load, empty.get(route.key).load
+            assert load is not None and before is not None
+            if route.key == "sign":
+                ratio = load.rps / before.rps
+                text, target, ok = f"{ratio:.2f} of the rate", ">= 0.8 of the rate", ratio >= 0.8
+            elif route.key in ("stats", "queue1", "queue100"):
+                ratio = load.p50_ms / before.p50_ms
+                text, target, ok = f"{ratio:.2f} x the time", "<= 2 x the time", ratio <= 2
+            else:
+                ratio = load.rps / before.rps
+                text, target, ok = f"{ratio:.2f} of the rate", "no slower", ratio >= 0.9
+            lines.append(
+                f"| {route.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
+                f"| {text} | {target} | {verdict(ok)} |"
+            )
+    if results.streams:
+        s = results.streams
+        lines += [
+            "",
+            "## Live counts: open event streams on one process",
+            "",
+            f"- Streams held: {s.opened:,} of {s.wanted:,} asked ({s.refused} refused).",
+            f"- Memory of the server process: {s.rss_before_mib:.0f} MiB before, "
+            f"{s.rss_after_mib:.0f} MiB with the streams open: "
+            f"**{s.kib_per_stream:.1f} KiB per stream** (target: at most 20 KB) "
+            f"{verdict(s.kib_per_stream * 1.024 <= 20)}.",
+            f"- After one signature, {s.updated:,} streams received the new count; the last "
+            f"one after **{s.slowest_s:.2f} s** (median {s.median_s:.2f} s; target: within 2 s) "
+            f"{verdict(s.updated == s.opened and s.slowest_s <= 2)}.",
+        ]
+    lines += [
+        "",
+        "## Uploads: peak memory while re-encoding the largest allowed images",
+        "",
+        "Each image in a fresh Python process (peak resident memory, VmHWM):",
+        "",
+        "| image | file | peak of the process | added by the upload |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for m in results.uploads:
+        lines.append(
+            f"| {m.name} | {m.file_mib:.1f} MiB | {m.peak_mib:.0f} MiB | {m.added_mib:.0f} MiB |"
+        )
+    if results.upload_server_mib is not None:
+        mb = results.upload_server_mib * 1.048576
+        lines += [
+            "",
+            f"A one-worker server taking the largest PNG upload through the report form peaked "
+            f"at **{results.upload_server_mib:.0f} MiB ({mb:.0f} MB)** resident (target: under "
+            f"150 MB) {verdict(mb < 150)}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

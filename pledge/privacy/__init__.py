@@ -1,0 +1,1 @@
+"""Personal data duties: retention, and the requests people make about their own data."""

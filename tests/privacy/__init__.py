@@ -1,0 +1,1 @@
+"""Tests of personal data retention and requests."""

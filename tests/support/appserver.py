@@ -1,0 +1,116 @@
+"""Run the app as its own server process, as production runs it, for tests across processes.
+
+Usage::
+
+    with app_process(PLEDGE_DATABASE_URL=url) as server:
+        httpx.get(server.url + "/healthz")
+        server.log()   # what the process wrote to its log so far
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class AppProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    logfile: Path
+
+    def log(self) -> str:
+        return self.logfile.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def app_process(port: int | None = None, **env: str) -> Iterator[AppProcess]:
+    """``pledge serve`` on a loopback port (a free one unless given), with the test environment
+    plus ``env``; stopped (and killed if need be) on exit."""
+    port = port or free_port()
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    with tempfile.NamedTemporaryFile(prefix="pledge-app-", suffix=".log", delete=False) as log:
+        logfile = Path(log.name)
+    with logfile.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pledge.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = AppProcess(url=f"http://127.0.0.1:{port}", process=process, logfile=logfile)
+    try:
+        _wait_until_up(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        logfile.unlink(missing_ok=True)
+
+
+def _wait_until_up(server: AppProcess, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the app process exited:\n{server.log()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the app process did not start:\n{server.log()[-3000:]}")
+
+
+# --- a visitor's browser, by hand -------------------------------------------------------------
+
+
+def form_token(client: httpx.Client, path: str) -> str:
+    """Open a page with a form, keeping its session cookie, and read its CSRF token."""
+    response = client.get(path)
+    assert response.status_code == 200, response.text[:500]
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match is not None, f"no form on {path}"
+    return match[1]
+
+
+def sign_through(
+    client: httpx.Client, slug: str, token: str, contact: str, **fields: Any
+) -> httpx.Response:
+    """Post the sign-up form as a browser does."""
+    data = {
+        "csrf_token": token,
+        "name": "Sari",
+        "contact": contact,
+        "province": "ID-JT",
+        "age_ok": "on",
+        "consent": "on",
+        "pledges": ["tolak-politik-uang"],
+        "website": "",
+        **fields,
+    }
+    return client.post(f"/c/{slug}/sign", data=data)
