@@ -28,12 +28,13 @@ from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
 
 log = logging.getLogger(__name__)
 
-# Every router of HTML pages, in the order they are matched.
+# Every router of HTML pages, in the order they are matched: a request is compared with each
+# route in turn, so the public pages that carry the load come before the staff pages.
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
-    accounts_router,
     campaigns_router,
     supporters_router,
     hoaxes_router,
+    accounts_router,
     moderation_router,
     dashboard_router,
     admin_router,
@@ -68,13 +69,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.metrics = observability.Metrics()
     app.add_middleware(observability.ObservabilityMiddleware, metrics=app.state.metrics)
 
-    for router in PAGE_ROUTERS:
-        # Pages and forms are not part of the JSON API that OpenAPI describes.
-        app.include_router(router, include_in_schema=False)
-    app.include_router(embeds_router)
-    app.include_router(hoaxes_api_router)
-    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
-
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
@@ -91,5 +85,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         return await observability.metrics_response(request)
+
+    # The cheapest and busiest routes first: health checks, static files, counters and API.
+    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(embeds_router)
+    app.include_router(hoaxes_api_router)
+    for router in PAGE_ROUTERS:
+        # Pages and forms are not part of the JSON API that OpenAPI describes.
+        app.include_router(router, include_in_schema=False)
 
     return app

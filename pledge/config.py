@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["normal", "full"] = "normal"
     # Counter rows per tally key; more shards keep PostgreSQL writers off one row.
     tally_shards: int = Field(default=0, ge=0, le=64)
+    # How long a process may keep a public campaign (title, pledges, partners, status) before
+    # reading it again; changes made through the same process are seen at once.
+    campaign_cache_seconds: float = Field(default=2.0, ge=0)
     # How long a process may serve a count before reading the tallies again.
     tally_cache_seconds: float = Field(default=1.0, ge=0)
     # Live counts (/c/{slug}/events): how often each process reads the tallies it streams,

@@ -24,7 +24,7 @@ from pledge.web import session_data
 
 
 def public_campaign(slug: str, session: SessionDep) -> CampaignView:
-    return campaigns.get_view(session, slug=slug, public=True)
+    return campaigns.get_public_view(session, slug=slug)
 
 
 CampaignDep = Annotated[CampaignView, Depends(public_campaign)]

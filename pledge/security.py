@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pledge.config import get_settings
 
 
+@cache  # the same inputs always give the same key: derived once per process
 def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
     """A separate key per purpose, so that one leaked use does not expose the others."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(

@@ -100,10 +100,30 @@ def _make_environment() -> Environment:
 templates = Jinja2Templates(env=_make_environment())
 
 
+def _route_index(app: Any) -> dict[str, Any]:
+    """Each route by its name, found once per app: a page builds dozens of links, and the
+    app's own lookup walks every route for each of them."""
+    index: dict[str, Any] | None = getattr(app.state, "route_index", None)
+    if index is None:
+        index = {}
+        for route in app.routes:
+            walk = getattr(route, "effective_route_contexts", None)
+            for found in walk() if walk else (route,):
+                name = getattr(found, "name", None)
+                if name and name not in index:
+                    index[name] = found
+        app.state.route_index = index
+    return index
+
+
 @pass_context
 def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
     """A path, not an absolute URL: right behind any proxy, and shorter."""
-    return str(context["request"].app.url_path_for(name, **params))
+    app = context["request"].app
+    route = _route_index(app).get(name)
+    if route is None:
+        return str(app.url_path_for(name, **params))
+    return str(route.url_path_for(name, **params))
 
 
 templates.env.globals["url_for"] = _url_for

@@ -115,6 +115,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     i18n.set_locale("en")
     yield
     supporters.invalidate_counts()
+    campaigns.forget_views()
     ratelimit.reset()
     if "engine" in request.fixturenames:
         _empty_tables(request.getfixturevalue("engine"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+import time as time_module
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -11,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event
 from sqlmodel import Session, col, func, select
 
 from pledge import audit
@@ -33,6 +36,7 @@ from pledge.campaigns.models import (
     Pledge,
     PledgeForm,
 )
+from pledge.config import get_settings
 from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.i18n import LOCALES, number
@@ -68,6 +72,72 @@ def get_view(session: Session, *, slug: str, public: bool = True) -> CampaignVie
     if public and campaign.status not in PUBLIC_STATUSES:
         raise NotFound(_("We could not find that campaign."))
     return _view(session, campaign)
+
+
+# --- public campaigns, kept for a moment per process ------------------------------------
+#
+# Every public request needs the campaign with its pledges and partners: three queries. A
+# process keeps each public view for PLEDGE_CAMPAIGN_CACHE_SECONDS. A change committed through
+# this process (a campaign, pledge, partner or organisation saved) empties the cache at once;
+# another process sees it when its copy expires.
+
+_CACHED_TYPES = (Campaign, Pledge, CampaignPartner, Organization)
+
+
+class _ViewCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._views: dict[str, tuple[float, CampaignView]] = {}
+
+    def get(self, slug: str, max_age: float) -> CampaignView | None:
+        entry = self._views.get(slug)
+        if entry is not None and time_module.monotonic() - entry[0] < max_age:
+            return entry[1]
+        return None
+
+    def put(self, slug: str, view: CampaignView) -> None:
+        with self._lock:
+            self._views[slug] = (time_module.monotonic(), view)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+
+
+_views = _ViewCache()
+
+
+def forget_views() -> None:
+    _views.clear()
+
+
+def get_public_view(session: Session, *, slug: str) -> CampaignView:
+    """A public campaign as get_view gives it, from this process's cache when fresh."""
+    max_age = get_settings().campaign_cache_seconds
+    view = _views.get(slug, max_age) if max_age > 0 else None
+    if view is None:
+        view = get_view(session, slug=slug, public=True)
+        if max_age > 0:
+            _views.put(slug, view)
+    return view
+
+
+@event.listens_for(Session, "before_flush")
+def _note_campaign_changes(session: Session, _context: Any, _instances: Any) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, _CACHED_TYPES) for obj in changed):
+        session.info["campaigns_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_campaigns(session: Session) -> None:
+    if session.info.pop("campaigns_changed", False):
+        _views.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_views_after_rollback(session: Session) -> None:
+    session.info.pop("campaigns_changed", None)
 
 
 def _view(session: Session, campaign: Campaign) -> CampaignView:

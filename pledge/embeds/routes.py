@@ -158,7 +158,7 @@ def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Resp
 def _watched(engine: Engine, slug: str) -> tuple[CampaignView, Counts]:
     # Its own short session: a stream stays open for hours and must not hold a connection.
     with Session(engine, expire_on_commit=False) as session:
-        view = campaigns.get_view(session, slug=slug)
+        view = campaigns.get_public_view(session, slug=slug)
         return view, supporters.get_counts(session, campaign_id=view.id)
 
 

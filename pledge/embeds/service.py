@@ -41,7 +41,7 @@ def counts_of(view: CampaignView, counts: Counts, url: str) -> CampaignCounts:
 
 
 def get_campaign(session: Session, *, slug: str, base_url: str) -> CampaignCounts:
-    view = campaigns.get_view(session, slug=slug)
+    view = campaigns.get_public_view(session, slug=slug)
     counts = supporters.get_counts(session, campaign_id=view.id)
     return counts_of(view, counts, f"{base_url}/c/{view.slug}")
 
@@ -77,7 +77,7 @@ class Counter:
 def get_counter(session: Session, *, slug: str, partner: str | None = None) -> Counter:
     """The public campaign's count; with ``partner`` (an organisation's short name), only
     the supporters that partner referred. An unknown partner is NotFound."""
-    view = campaigns.get_view(session, slug=slug)
+    view = campaigns.get_public_view(session, slug=slug)
     counts = supporters.get_counts(session, campaign_id=view.id)
     if partner is None:
         return Counter(view=view, count=counts.total, partner=None)

@@ -181,6 +181,48 @@ def sign(session: Session, *, view: CampaignView, form: SignForm, locale: str = 
     raise AssertionError("unreachable")
 
 
+# The statements of the signing path, built once: SQLAlchemy compiles each of them once per
+# process and then only binds the values.
+_FIND_SUPPORTER = sa.select(supporter_t.c.id, supporter_t.c.token).where(
+    supporter_t.c.campaign_id == sa.bindparam("campaign_id"),
+    supporter_t.c.contact_digest == sa.bindparam("digest"),
+)
+_LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_t.c.number), 0)).where(
+    supporter_t.c.campaign_id == sa.bindparam("campaign_id")
+)
+_INVITER = (
+    sa.select(supporter_t.c.id)
+    .where(
+        supporter_t.c.campaign_id == sa.bindparam("invite_campaign_id"),
+        supporter_t.c.invite_code == sa.bindparam("invite"),
+    )
+    .scalar_subquery()
+)
+_INSERT_SUPPORTER = sa.insert(supporter_t).returning(supporter_t.c.id)
+_INSERT_SUPPORTER_INVITED = (
+    sa.insert(supporter_t).values(invited_by_id=_INVITER).returning(supporter_t.c.id)
+)
+_SIGNED_PLEDGES = sa.select(signature_t.c.pledge_id).where(
+    signature_t.c.supporter_id == sa.bindparam("supporter_id")
+)
+_INSERT_SIGNATURE = sa.insert(signature_t)
+
+
+def _tally_upsert(dialect: str) -> Any:
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(tally_t)
+    return stmt.on_conflict_do_update(
+        index_elements=["campaign_id", "key", "shard"],
+        set_={
+            "value": tally_t.c.value + stmt.excluded.value,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+_TALLY_UPSERT = {dialect: _tally_upsert(dialect) for dialect in ("sqlite", "postgresql")}
+
+
 def _sign_in_transaction(
     session: Session,
     *,
@@ -191,67 +233,46 @@ def _sign_in_transaction(
     locale: str,
 ) -> Signing:
     now = utcnow()
-    existing = session.execute(
-        sa.select(supporter_t.c.id, supporter_t.c.token).where(
-            supporter_t.c.campaign_id == view.id, supporter_t.c.contact_digest == digest
-        )
-    ).first()
+    conn = session.connection()
+    existing = conn.execute(_FIND_SUPPORTER, {"campaign_id": view.id, "digest": digest}).first()
 
     if existing is None:
         # The supporter's place in the campaign: one more than the last one ever given.
-        last = session.execute(
-            sa.select(sa.func.coalesce(sa.func.max(supporter_t.c.number), 0)).where(
-                supporter_t.c.campaign_id == view.id
-            )
-        ).scalar_one()
+        last = conn.execute(_LAST_NUMBER, {"campaign_id": view.id}).scalar_one()
         token = random_token(16)
-        invited_by = None
-        if clean.invite is not None:
-            # The inviter, looked up inside the insert: an unknown code credits no one.
-            invited_by = (
-                sa.select(supporter_t.c.id)
-                .where(
-                    supporter_t.c.campaign_id == view.id,
-                    supporter_t.c.invite_code == clean.invite,
-                )
-                .scalar_subquery()
-            )
-        supporter_id = session.execute(
-            sa.insert(supporter_t)
-            .values(
-                campaign_id=view.id,
-                contact_digest=digest,
-                token=token,
-                display_name=clean.display_name,
-                province=clean.province,
-                age_band=clean.age_band,
-                show_name=clean.show_name,
-                referrer_id=clean.referrer_id,
-                updates_partner_id=clean.updates_partner_id,
-                contact_encrypted=encrypted,
-                invite_code=random_token(6),
-                invited_by_id=invited_by,
-                number=int(last) + 1,
-                locale=locale,
-                created_at=now,
-            )
-            .returning(supporter_t.c.id)
-        ).scalar_one()
+        row = {
+            "campaign_id": view.id,
+            "contact_digest": digest,
+            "token": token,
+            "display_name": clean.display_name,
+            "province": clean.province,
+            "age_band": clean.age_band,
+            "show_name": clean.show_name,
+            "referrer_id": clean.referrer_id,
+            "updates_partner_id": clean.updates_partner_id,
+            "contact_encrypted": encrypted,
+            "invite_code": random_token(6),
+            "number": int(last) + 1,
+            "locale": locale,
+            "created_at": now,
+        }
+        if clean.invite is None:
+            supporter_id = conn.execute(_INSERT_SUPPORTER, row).scalar_one()
+        else:
+            # The inviter is looked up inside the insert: an unknown code credits no one.
+            row.update(invite=clean.invite, invite_campaign_id=view.id)
+            supporter_id = conn.execute(_INSERT_SUPPORTER_INVITED, row).scalar_one()
         new_pledges = clean.pledge_ids
         outcome = SignOutcome.NEW
     else:
         supporter_id, token = existing
-        already = set(
-            session.execute(
-                sa.select(signature_t.c.pledge_id).where(signature_t.c.supporter_id == supporter_id)
-            ).scalars()
-        )
+        already = set(conn.execute(_SIGNED_PLEDGES, {"supporter_id": supporter_id}).scalars())
         new_pledges = tuple(pid for pid in clean.pledge_ids if pid not in already)
         outcome = SignOutcome.ADDED if new_pledges else SignOutcome.UNCHANGED
 
     if new_pledges:
-        session.execute(
-            sa.insert(signature_t),
+        conn.execute(
+            _INSERT_SIGNATURE,
             [
                 {"supporter_id": supporter_id, "pledge_id": pid, "created_at": now}
                 for pid in new_pledges
@@ -267,7 +288,8 @@ def _sign_in_transaction(
         _bump(session, campaign_id=view.id, changes=changes, delta=1)
 
     slugs = tuple(p.slug for p in view.pledges if p.id in new_pledges)
-    supporter = Supporter(
+    # Not validated again: every value was checked above or comes from the database.
+    supporter = Supporter.model_construct(
         id=supporter_id,
         campaign_id=view.id,
         token=token,
@@ -302,17 +324,8 @@ def _bump(
     ]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(tally_t).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["campaign_id", "key", "shard"],
-        set_={
-            "value": tally_t.c.value + stmt.excluded.value,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    session.execute(stmt)
+    conn = session.connection()
+    conn.execute(_TALLY_UPSERT[conn.dialect.name], rows)
 
 
 # --- counts --------------------------------------------------------------------------
