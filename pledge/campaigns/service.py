@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from pledge import audit
@@ -109,6 +109,11 @@ _views = _ViewCache()
 
 def forget_views() -> None:
     _views.clear()
+
+
+def cached_public_view(slug: str) -> CampaignView | None:
+    max_age = get_settings().campaign_cache_seconds
+    return _views.get(slug, max_age) if max_age > 0 else None
 
 
 def get_public_view(session: Session, *, slug: str) -> CampaignView:

@@ -16,7 +16,7 @@ from pledge.errors import Invalid
 from pledge.ratelimit import limiter, sign_limit
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm, SignOutcome
-from pledge.web import CheckedForm, absolute_url, form_text, render, share_links
+from pledge.web import CheckedForm, absolute_url, form_text, path_for, render, share_links
 
 router = APIRouter()
 
@@ -52,11 +52,9 @@ def supporters_sign(
         )
     observability.signed(request, signing)
     if signing.supporter is None:
-        url = request.app.url_path_for("supporters_thanks_generic", slug=view.slug)
+        url = path_for(request, "supporters_thanks_generic", slug=view.slug)
     else:
-        url = request.app.url_path_for(
-            "supporters_thanks", slug=view.slug, token=signing.supporter.token
-        )
+        url = path_for(request, "supporters_thanks", slug=view.slug, token=signing.supporter.token)
         url += f"?outcome={signing.outcome.value}"
         if signing.added:
             url += "&added=" + ",".join(signing.added)
