@@ -16,7 +16,7 @@ from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings
 from pledge.dashboard.routes import router as dashboard_router
 from pledge.db import create_db_engine, ping
-from pledge.embeds.live import LiveCounts
+from pledge.embeds.live import LiveCounts, StreamsFirst
 from pledge.embeds.routes import router as embeds_router
 from pledge.hoaxes.routes import api_router as hoaxes_api_router
 from pledge.hoaxes.routes import router as hoaxes_router
@@ -60,11 +60,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         interval=settings.live_interval_seconds,
         keepalive=settings.live_keepalive_seconds,
         max_streams=settings.live_streams_max,
+        secure=settings.secure_cookies,
     )
 
     errors.install(app)
     app.add_middleware(WebMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
+    # Live-count streams are taken before the page machinery, which they would otherwise
+    # carry for hours; they are still counted and logged.
+    app.add_middleware(StreamsFirst, live=app.state.live)
     # Outermost: the request id is set before anything else runs, and every answer is counted.
     app.state.metrics = observability.Metrics()
     app.add_middleware(observability.ObservabilityMiddleware, metrics=app.state.metrics)

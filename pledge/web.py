@@ -295,6 +295,21 @@ def client_ip(request: Request) -> str:
 # --- middleware ------------------------------------------------------------------------
 
 
+def security_headers(path: str, headers: MutableHeaders, *, secure: bool) -> None:
+    """The headers every answer carries: no sniffing, no framing (but for embeds), the CSP."""
+    headers.setdefault("x-content-type-options", "nosniff")
+    headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
+    headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=()")
+    if path.startswith("/embed/"):
+        headers.setdefault("content-security-policy", CSP + "frame-ancestors *")
+    else:
+        headers.setdefault("content-security-policy", CSP + "frame-ancestors 'none'")
+        headers.setdefault("x-frame-options", "DENY")
+        headers.setdefault("cross-origin-opener-policy", "same-origin")
+    if secure:
+        headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
+
+
 class WebMiddleware:
     """Per request: the language, the size cap on bodies, the session cookie and the headers."""
 
@@ -371,17 +386,7 @@ class WebMiddleware:
             await response(scope, receive, send_with_headers)
 
     def _security_headers(self, path: str, headers: MutableHeaders) -> None:
-        headers.setdefault("x-content-type-options", "nosniff")
-        headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
-        headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=()")
-        if path.startswith("/embed/"):
-            headers.setdefault("content-security-policy", CSP + "frame-ancestors *")
-        else:
-            headers.setdefault("content-security-policy", CSP + "frame-ancestors 'none'")
-            headers.setdefault("x-frame-options", "DENY")
-            headers.setdefault("cross-origin-opener-policy", "same-origin")
-        if self.settings.secure_cookies:
-            headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
+        security_headers(path, headers, secure=self.settings.secure_cookies)
 
     def _cookie(self, name: str, value: str, max_age: int, httponly: bool) -> str:
         parts = [f"{name}={value}", "Path=/", f"Max-Age={max_age}", "SameSite=Lax"]

@@ -9,20 +9,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
-from sqlalchemy import Engine
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from pledge.campaigns import service as campaigns
-from pledge.campaigns.models import CampaignView
 from pledge.db import SessionDep
 from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
-from pledge.embeds.live import EventStream, LiveCounts, busy_response
+from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
 from pledge.embeds.models import ApiError, CampaignCounts
 from pledge.i18n import ngettext, number
-from pledge.supporters import service as supporters
-from pledge.supporters.models import Counts
 from pledge.web import absolute_url, public_base_url, render
 
 router = APIRouter(tags=["campaigns"])
@@ -155,18 +149,11 @@ def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Resp
     )
 
 
-def _watched(engine: Engine, slug: str) -> tuple[CampaignView, Counts]:
-    # Its own short session: a stream stays open for hours and must not hold a connection.
-    with Session(engine, expire_on_commit=False) as session:
-        view = campaigns.get_public_view(session, slug=slug)
-        return view, supporters.get_counts(session, campaign_id=view.id)
-
-
 @router.get("/c/{slug}/events", include_in_schema=False)
 async def embeds_events(request: Request, slug: str) -> Response:
     """Server-Sent Events: the campaign's counts now, then a ``count`` event at each change."""
     live: LiveCounts = request.app.state.live
-    view, counts = await run_in_threadpool(_watched, request.app.state.engine, slug)
+    view, counts = await run_in_threadpool(watched, request.app.state.engine, slug)
     if live.full:
         return busy_response()
     return EventStream(live, view, counts)

@@ -397,6 +397,11 @@ def read_counts_of(session: Session, *, campaign_ids: Iterable[int]) -> dict[int
     }
 
 
+def cached_counts(campaign_id: int) -> Counts | None:
+    """The counts this process read less than PLEDGE_TALLY_CACHE_SECONDS ago, if any."""
+    return _counts_cache.get(campaign_id, get_settings().tally_cache_seconds)
+
+
 def remember_counts(campaign_id: int, counts: Counts) -> None:
     """Keep counts just read, so that pages and embeds in this process serve them."""
     _counts_cache.put(campaign_id, counts)
