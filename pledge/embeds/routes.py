@@ -82,8 +82,9 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
     responses={404: {"model": ApiError, "description": "No public campaign has this slug"}},
     summary="One campaign's supporters in total, per pledge and per partner",
 )
-def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Response:
-    campaign = embeds.get_campaign(session, slug=slug, base_url=public_base_url(request))
+async def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Response:
+    view, counts = await embeds.view_and_counts_soon(session, slug=slug)
+    campaign = embeds.counts_of(view, counts, f"{public_base_url(request)}/c/{view.slug}")
     return cached_json(request, campaign.model_dump_json().encode())
 
 
@@ -93,10 +94,11 @@ def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Res
 
 
 @router.get("/embed/{slug}.svg", include_in_schema=False)
-def embeds_badge(
+async def embeds_badge(
     request: Request, session: SessionDep, slug: str, partner: str | None = None
 ) -> Response:
-    counter = embeds.get_counter(session, slug=slug, partner=partner)
+    view, counts = await embeds.view_and_counts_soon(session, slug=slug)
+    counter = embeds.counter_of(view, counts, partner=partner)
     label = ngettext("supporter", "supporters", counter.count)
     value = number(counter.count)
     name = f"{counter.title} ({counter.partner.name})" if counter.partner else counter.title
@@ -111,14 +113,15 @@ def embeds_badge(
 
 
 @router.get("/embed/{slug}", response_class=HTMLResponse, include_in_schema=False)
-def embeds_widget(
+async def embeds_widget(
     request: Request,
     session: SessionDep,
     slug: str,
     partner: str | None = None,
     theme: str = "light",
 ) -> HTMLResponse:
-    counter = embeds.get_counter(session, slug=slug, partner=partner)
+    view, counts = await embeds.view_and_counts_soon(session, slug=slug)
+    counter = embeds.counter_of(view, counts, partner=partner)
     link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
     if counter.partner is not None:
         link += "?" + urlencode({"ref": counter.partner.referral_code})

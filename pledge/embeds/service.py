@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from markupsafe import escape
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView, PartnerView
@@ -41,9 +42,29 @@ def counts_of(view: CampaignView, counts: Counts, url: str) -> CampaignCounts:
 
 
 def get_campaign(session: Session, *, slug: str, base_url: str) -> CampaignCounts:
-    view = campaigns.get_public_view(session, slug=slug)
-    counts = supporters.get_counts(session, campaign_id=view.id)
+    view, counts = view_and_counts(session, slug=slug)
     return counts_of(view, counts, f"{base_url}/c/{view.slug}")
+
+
+def view_and_counts(session: Session, *, slug: str) -> tuple[CampaignView, Counts]:
+    view = campaigns.get_public_view(session, slug=slug)
+    return view, supporters.get_counts(session, campaign_id=view.id)
+
+
+def cached_view_and_counts(slug: str) -> tuple[CampaignView, Counts] | None:
+    """A public campaign and its counts as this process holds them, with no I/O, or None."""
+    view = campaigns.cached_public_view(slug)
+    counts = supporters.cached_counts(view.id) if view is not None else None
+    return (view, counts) if view is not None and counts is not None else None
+
+
+async def view_and_counts_soon(session: Session, *, slug: str) -> tuple[CampaignView, Counts]:
+    """view_and_counts, answered on the event loop when this process holds both (the usual
+    case for counters that many pages show), and from the database in the thread pool else."""
+    cached = cached_view_and_counts(slug)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(view_and_counts, session, slug=slug)
 
 
 def list_campaigns(session: Session, *, base_url: str) -> list[CampaignCounts]:
@@ -77,8 +98,11 @@ class Counter:
 def get_counter(session: Session, *, slug: str, partner: str | None = None) -> Counter:
     """The public campaign's count; with ``partner`` (an organisation's short name), only
     the supporters that partner referred. An unknown partner is NotFound."""
-    view = campaigns.get_public_view(session, slug=slug)
-    counts = supporters.get_counts(session, campaign_id=view.id)
+    view, counts = view_and_counts(session, slug=slug)
+    return counter_of(view, counts, partner=partner)
+
+
+def counter_of(view: CampaignView, counts: Counts, *, partner: str | None = None) -> Counter:
     if partner is None:
         return Counter(view=view, count=counts.total, partner=None)
     found = view.partner_by_slug(partner)
