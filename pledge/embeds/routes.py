@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +18,7 @@ from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
 from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
 from pledge.embeds.models import ApiError, CampaignCounts
-from pledge.i18n import ngettext, number
+from pledge.i18n import get_locale, ngettext, number
 from pledge.web import absolute_url, public_base_url, render
 
 router = APIRouter(tags=["campaigns"])
@@ -26,6 +28,39 @@ SHARE_CACHE_CONTROL = "public, max-age=300"
 
 
 _campaign_list = TypeAdapter(list[CampaignCounts])
+
+
+class Rendered:
+    """Bodies already built for a campaign view and its counts, kept while both are current.
+
+    A process holds one view and one counts object per campaign until either changes, so
+    those objects (with the language, the partner, the address...) name a body exactly. Many
+    pages show the same counter: it is drawn once per change instead of once per request.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[object, ...], bytes, str]] = (
+            OrderedDict()
+        )
+
+    def get(
+        self, sources: tuple[object, ...], extra: tuple[Any, ...], make: Callable[[], bytes]
+    ) -> tuple[bytes, str]:
+        key = (*map(id, sources), *extra)
+        found = self._items.get(key)
+        # Holding the sources keeps their ids from being reused while the entry lives.
+        if found is not None and all(a is b for a, b in zip(found[0], sources, strict=True)):
+            self._items.move_to_end(key)
+            return found[1], found[2]
+        body = make()
+        self._items[key] = (sources, body, _weak_etag(body))
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return body, self._items[key][2]
+
+
+_rendered = Rendered()
 
 
 def etag_response(
@@ -84,8 +119,17 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
 )
 async def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Response:
     view, counts = await embeds.view_and_counts_soon(session, slug=slug)
-    campaign = embeds.counts_of(view, counts, f"{public_base_url(request)}/c/{view.slug}")
-    return cached_json(request, campaign.model_dump_json().encode())
+    base_url = public_base_url(request)
+    body, etag = _rendered.get(
+        (view, counts),
+        ("json", base_url),
+        lambda: (
+            embeds.counts_of(view, counts, f"{base_url}/c/{view.slug}").model_dump_json().encode()
+        ),
+    )
+    return etag_response(
+        request, body, etag=etag, media_type="application/json", headers=OPEN_HEADERS
+    )
 
 
 # --- the widget, the badge and the share card ----------------------------------------------
@@ -99,14 +143,18 @@ async def embeds_badge(
 ) -> Response:
     view, counts = await embeds.view_and_counts_soon(session, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
-    label = ngettext("supporter", "supporters", counter.count)
-    value = number(counter.count)
-    name = f"{counter.title} ({counter.partner.name})" if counter.partner else counter.title
-    svg = badge_svg(label=label, value=value, title=f"{name}: {value} {label}").encode()
+
+    def draw() -> bytes:
+        label = ngettext("supporter", "supporters", counter.count)
+        value = number(counter.count)
+        name = f"{counter.title} ({counter.partner.name})" if counter.partner else counter.title
+        return badge_svg(label=label, value=value, title=f"{name}: {value} {label}").encode()
+
+    svg, etag = _rendered.get((view, counts), ("svg", partner, get_locale()), draw)
     return etag_response(
         request,
         svg,
-        etag=_weak_etag(svg),
+        etag=etag,
         media_type="image/svg+xml; charset=utf-8",
         headers=OPEN_HEADERS,
     )
@@ -130,7 +178,13 @@ async def embeds_widget(
         "link": link,
         "theme": theme if theme in embeds.THEMES else "light",
     }
-    return render(request, "embeds/widget.html", context, headers={"Cache-Control": CACHE_CONTROL})
+    # The widget is the same for every visitor (no cookie, no form): drawn once per change.
+    page, _etag = _rendered.get(
+        (view, counts),
+        ("widget", link, context["theme"], get_locale()),
+        lambda: bytes(render(request, "embeds/widget.html", context).body),
+    )
+    return HTMLResponse(page, headers={"Cache-Control": CACHE_CONTROL})
 
 
 @router.get("/c/{slug}/share.png", include_in_schema=False)
