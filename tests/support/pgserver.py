@@ -171,13 +171,13 @@ def _start(pg_bin: Path, tmp: Path, data: Path, logfile: Path, port: int | None 
     raise RuntimeError("PostgreSQL failed to start:\n" + "\n\n".join(failures))
 
 
-def _stop(pg_bin: Path, tmp: Path, data: Path) -> None:
+def _stop(pg_bin: Path, tmp: Path, data: Path, mode: str = "immediate") -> None:
     """Stop the server if it runs; never raises."""
     pidfile = data / "postmaster.pid"
     if not pidfile.exists():
         return
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        result = _run([pg_bin / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"], cwd=tmp)
+        result = _run([pg_bin / "pg_ctl", "-D", data, "-m", mode, "-w", "stop"], cwd=tmp)
         if result.returncode == 0:
             return
     # pg_ctl could not stop it: kill the postmaster ourselves.
@@ -199,9 +199,11 @@ _SERVERS: dict[str, tuple[Path, Path, Path, Path, int]] = {}
 
 
 def stop_server(url: str) -> None:
-    """Stop a server started by running_postgres, as an outage would."""
+    """Stop a server started by running_postgres, as an outage would. A clean stop: this
+    server runs without synchronous commits (fast, disposable), so a crash would lose the
+    last commits, which a real server, committing synchronously, keeps."""
     pg_bin, tmp, data, _logfile, _port = _SERVERS[url]
-    _stop(pg_bin, tmp, data)
+    _stop(pg_bin, tmp, data, mode="fast")
 
 
 def start_server(url: str) -> None:
