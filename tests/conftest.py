@@ -37,6 +37,7 @@ from sqlmodel import Session
 
 from pledge import i18n, ratelimit
 from pledge.accounts.models import Organization
+from pledge.campaigns import routes as campaign_routes
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.cli import upgrade
@@ -116,6 +117,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     supporters.invalidate_counts()
     campaigns.forget_views()
+    campaign_routes._pages.clear()
     ratelimit.reset()
     if "engine" in request.fixturenames:
         _empty_tables(request.getfixturevalue("engine"))

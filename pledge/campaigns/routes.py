@@ -3,6 +3,8 @@ the partner dashboard's pages where a lead organisation creates and runs its cam
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -18,9 +20,10 @@ from pledge.campaigns.models import Campaign, CampaignForm, CampaignView, Partne
 from pledge.db import SessionDep, writing
 from pledge.deps import CampaignDep, CampaignManager, OrgContext
 from pledge.errors import Invalid, PledgeError
+from pledge.i18n import get_locale
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm
-from pledge.web import CheckedForm, absolute_url, form_text, public_base_url, render
+from pledge.web import CheckedForm, absolute_url, csrf_token, form_text, public_base_url, render
 
 router = APIRouter()
 
@@ -64,7 +67,27 @@ def render_campaign(
         "referrer": referrer,
         "share_url": absolute_url(request, "campaigns_show", slug=view.slug),
     }
-    return render(request, "campaigns/show.html", context, status_code=status_code)
+    if form is not None or errors or request.url.query:
+        return render(request, "campaigns/show.html", context, status_code=status_code)
+    # The plain page is the same for every visitor but for the form's CSRF token: drawn once
+    # per change of the campaign or its counts, with a hole where each visitor's token goes.
+    key = (id(view), id(page), get_locale(), context["signable"], context["share_url"])
+    found = _pages.get(key)
+    if found is None or found[0] is not view or found[1] is not page:
+        context["csrf_token"] = lambda: CSRF_HOLE
+        html = bytes(render(request, "campaigns/show.html", context).body).decode()
+        found = (view, page, html)
+        with _pages_lock:
+            _pages[key] = found
+            while len(_pages) > 256:
+                _pages.popitem(last=False)
+    return HTMLResponse(found[2].replace(CSRF_HOLE, csrf_token(request)))
+
+
+# Stands for the visitor's CSRF token in a stored page: URL-safe like a token, and never one.
+CSRF_HOLE = "csrf-token-of-this-visitor"
+_pages: OrderedDict[tuple[Any, ...], tuple[CampaignView, Any, str]] = OrderedDict()
+_pages_lock = threading.Lock()
 
 
 @router.get("/c/{slug}", response_class=HTMLResponse)

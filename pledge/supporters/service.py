@@ -457,13 +457,23 @@ class CampaignPage:
     partners: list[tuple[PartnerView, int]]
 
 
+# The last page built per campaign, with the view and counts it was built from: while both
+# are the ones this process holds, nobody new has signed, and the page stays as it is.
+_pages: dict[int, tuple[CampaignView, CampaignPage]] = {}
+
+
 def campaign_page(session: Session, *, view: CampaignView) -> CampaignPage:
     counts = get_counts(session, campaign_id=view.id)
-    return CampaignPage(
+    built = _pages.get(view.id)
+    if built is not None and built[0] is view and built[1].counts is counts:
+        return built[1]
+    page = CampaignPage(
         counts=counts,
         recent=list_recent_public(session, campaign_id=view.id),
         partners=leaderboard(view, counts),
     )
+    _pages[view.id] = (view, page)
+    return page
 
 
 def list_with_counts(
