@@ -127,7 +127,7 @@ def supporters_withdraw(
     request: Request, session: SessionDep, view: CampaignDep, token: str, form: CheckedForm
 ) -> Response:
     supporters.withdraw(session, campaign=view.campaign, token=token)
-    url = request.app.url_path_for("supporters_withdrawn", slug=view.slug)
+    url = path_for(request, "supporters_withdrawn", slug=view.slug)
     return RedirectResponse(url, status_code=303)
 
 
