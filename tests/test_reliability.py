@@ -158,14 +158,20 @@ def test_every_answered_signature_survives_the_server_being_killed_five_times(
             workers = [threading.Thread(target=load, args=(server, stop)) for _ in range(8)]
             for worker in workers:
                 worker.start()
-            time.sleep(1.0 + random.random())
+            # Kill in the middle of the load, however slow this machine is right now: once
+            # this round has had some answers, at a random moment after that.
+            before = len(answered)
+            deadline = time.monotonic() + 30
+            while len(answered) - before < 15 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(random.random() / 2)
             os.kill(server.process.pid, signal.SIGKILL)
             server.process.wait(timeout=10)
             stop.set()
             for worker in workers:
                 worker.join(timeout=30)
 
-    assert len(answered) > 50
+    assert len(answered) >= 75
     secret = get_settings().secret_key
     session.rollback()
     stored = set(
