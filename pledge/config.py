@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     campaign_cache_seconds: float = Field(default=2.0, ge=0)
     # How long a process may serve a count before reading the tallies again.
     tally_cache_seconds: float = Field(default=1.0, ge=0)
+    # The statistics page's breakdowns (province, age group, signatures over time) read every
+    # supporter of a campaign: each process recounts them at most this often once the number
+    # of supporters changed, and at least every ten minutes.
+    statistics_cache_seconds: float = Field(default=60.0, ge=0)
     # Live counts (/c/{slug}/events): how often each process reads the tallies it streams,
     # the comment line that keeps idle connections open, and the open streams a process
     # accepts before answering 503.

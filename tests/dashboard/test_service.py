@@ -394,3 +394,115 @@ def test_export_of_a_campaign_the_organisation_has_no_part_in_is_not_found(
 )
 def test_neutralise(cell: str, safe: str) -> None:
     assert dashboard.neutralise(cell) == safe
+
+
+# --- recounts kept per process ---------------------------------------------------------
+
+
+def test_an_unchanged_campaign_is_not_recounted(
+    session: Session, world: World, sign: Sign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(10):
+        sign(world.view, contact=f"aceh{i}@example.com", province="ID-AC")
+    first = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    recounted: list[int] = []
+    real = dashboard.recount
+    monkeypatch.setattr(dashboard, "recount", lambda *a, **k: recounted.append(1) or real(*a, **k))
+    monkeypatch.setattr(dashboard.get_settings(), "statistics_cache_seconds", 0.0)
+
+    again = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    assert recounted == []
+    assert again.provinces == first.provinces
+    assert again.generated_at == first.generated_at
+
+    # Another supporter changes the number: with no grace period, it is recounted at once.
+    sign(world.view, contact="aceh10@example.com", province="ID-AC")
+    changed = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    assert recounted == [1]
+    assert by_key(changed.provinces.buckets) == {"ID-AC": 11}
+
+
+def test_a_recent_recount_serves_while_the_number_moves(
+    session: Session, world: World, sign: Sign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(10):
+        sign(world.view, contact=f"aceh{i}@example.com", province="ID-AC")
+    monkeypatch.setattr(dashboard.get_settings(), "statistics_cache_seconds", 60.0)
+    first = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    sign(world.view, contact="aceh10@example.com", province="ID-AC")
+
+    later = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    # The tallies are live; the breakdowns are those of the recount, and say when it was.
+    assert later.counts.total == 11
+    assert by_key(later.provinces.buckets) == {"ID-AC": 10}
+    assert later.generated_at == first.generated_at
+
+    clock = dashboard.time.monotonic() + 61
+    monkeypatch.setattr(dashboard.time, "monotonic", lambda: clock)
+    fresh = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    assert by_key(fresh.provinces.buckets) == {"ID-AC": 11}
+
+
+def test_a_recount_is_never_kept_past_ten_minutes(
+    session: Session, world: World, sign: Sign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign(world.view, contact="a@example.com", province="ID-AC")
+    dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    # A change the tallies do not show (here: written straight to the table).
+    session.execute(sa.update(supporter_t).values(province="ID-BA"))
+    session.commit()
+    clock = dashboard.time.monotonic() + dashboard.Recounts.KEEP_UNCHANGED + 1
+    monkeypatch.setattr(dashboard.time, "monotonic", lambda: clock)
+    stats = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    assert [b.label for b in stats.provinces.buckets] == [
+        "Other (groups of fewer than 10)"
+    ] and stats.provinces.folded == 1
+    assert dashboard.recounts.get(
+        session, campaign_id=world.view.id, total=1, now=NOW.astimezone(dashboard.WIB)
+    ).provinces == [Bucket(key="ID-BA", label="Bali", count=1)]
+
+
+def test_a_new_day_is_recounted(session: Session, world: World, timed: dict[str, int]) -> None:
+    today = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
+    tomorrow = dashboard.statistics(
+        session, org=world.lead, slug=world.view.slug, now=NOW + dashboard.timedelta(days=1)
+    )
+    assert list(by_key(tomorrow.per_day))[-1] == "2026-03-11"
+    assert tomorrow.generated_at > today.generated_at
+
+
+def test_requests_that_find_a_stale_recount_wait_for_one_recount(
+    session: Session, world: World, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    calls: list[int] = []
+    started = threading.Event()
+    release = threading.Event()
+    real = dashboard.recount
+
+    def slow(*args: Any, **kwargs: Any) -> dashboard.Recount:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard, "recount", slow)
+    now = NOW.astimezone(dashboard.WIB)
+    results: list[dashboard.Recount] = []
+
+    def ask() -> None:
+        with Session(engine) as own:
+            results.append(dashboard.recounts.get(own, campaign_id=world.view.id, total=0, now=now))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    threads[0].start()
+    assert started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 6
+    assert calls == [1]
+    assert len({id(result) for result in results}) == 1
