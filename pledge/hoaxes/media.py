@@ -17,12 +17,13 @@ from pledge.i18n import gettext as _
 MAX_SIDE = 2048
 # Pixels an upload may have, whatever its type, read from the header before anything is decoded.
 MAX_PIXELS = 40_000_000
-# Memory the decoder may need for one upload, estimated from the header before decoding. With the
-# upload itself (at most 10 MiB), one strip and the output, a request stays well under 150 MB.
+# Memory one upload may hold while it is decoded: the upload itself (and the copy of its pixel
+# data, for a PNG) and what the decoder needs, estimated from the header before decoding. With
+# the interpreter, one strip and the output, the decoder process stays under 150 MB.
 # In practice: baseline JPEG up to MAX_PIXELS; progressive JPEG up to 12 megapixels, more when
-# it is large enough to decode at half size; PNG up to 23 megapixels in colour (MAX_PIXELS
-# with a palette or in grey); WebP up to 5.7 megapixels.
-DECODE_BUDGET = 88 * 1024 * 1024
+# it is large enough to decode at half size; PNG up to 21 megapixels in colour (MAX_PIXELS
+# with a palette or in grey), less for a file of several megabytes; WebP up to 5.5 megapixels.
+DECODE_BUDGET = 84 * 1024 * 1024
 # Each scan of a progressive JPEG walks every block again: a small file with thousands of scans
 # costs minutes of CPU. Real encoders write about ten.
 MAX_JPEG_SCANS = 100
@@ -101,7 +102,7 @@ def _not_an_image() -> MediaError:
     return MediaError(_("Only JPEG, PNG and WebP images can be uploaded."))
 
 
-def _damaged() -> MediaError:
+def damaged() -> MediaError:
     return MediaError(_("The image is damaged or incomplete."))
 
 
@@ -126,17 +127,19 @@ def process_upload(raw: bytes) -> ProcessedImage:
     if header is None:
         raise _not_an_image()
     if header.width < 1 or header.height < 1:
-        raise _damaged()
+        raise damaged()
     pixels = header.width * header.height
     if pixels > MAX_PIXELS:
         raise _too_large(header.width, header.height)
-    if kind == "WEBP" and pixels * _WEBP_BYTES_PER_PIXEL > DECODE_BUDGET:
+    if kind == "WEBP" and pixels * _WEBP_BYTES_PER_PIXEL + len(raw) > DECODE_BUDGET:
         # Pillow's WebP reader allocates its canvas while opening, so this must come first.
         raise _too_large(header.width, header.height)
     if header.scans > MAX_JPEG_SCANS:
-        raise _damaged()
+        raise damaged()
+    held = len(raw)  # the caller keeps the upload until the answer
     if kind == "PNG":
         raw = _png_pixel_chunks(raw)
+        held += len(raw)
 
     try:
         image = Image.open(BytesIO(raw), formats=[kind])
@@ -144,7 +147,7 @@ def process_upload(raw: bytes) -> ProcessedImage:
         raise _too_large(header.width, header.height) from error
     except _DECODE_ERRORS as error:
         # The header was right, what follows is not.
-        raise _damaged() from error
+        raise damaged() from error
     # Image's context manager does not release the pixels; close() does, before encoding.
     try:
         # Our header reading and Pillow's must agree, or the limits above checked something else.
@@ -155,7 +158,7 @@ def process_upload(raw: bytes) -> ProcessedImage:
             # full size in memory. Asking for the final size keeps at least that much detail.
             image.draft(None, _fit(header.width, header.height))
         decoded = image.width * image.height * _bytes_per_pixel(image.mode)
-        if header.coefficient_bytes + decoded > DECODE_BUDGET:
+        if held + header.coefficient_bytes + decoded > DECODE_BUDGET:
             raise _too_large(header.width, header.height)
         try:
             image.load()
@@ -163,7 +166,7 @@ def process_upload(raw: bytes) -> ProcessedImage:
             raise _too_large(header.width, header.height) from error
         except _DECODE_ERRORS as error:
             # Truncated data is refused, never padded with grey (LOAD_TRUNCATED_IMAGES stays off).
-            raise _damaged() from error
+            raise damaged() from error
         picture = _shrink_flat(image)
         orientation = _orientation(image)
     finally:
@@ -438,13 +441,13 @@ def labelled(data: bytes, label: str) -> bytes:
     try:
         with Image.open(BytesIO(data), formats=["JPEG", "PNG", "WEBP"]) as source:
             if max(source.size) > MAX_SIDE:
-                raise _damaged()
+                raise damaged()
             source.load()
             picture = _flatten(source)
     except MediaError:
         raise
     except (Image.DecompressionBombError, *_DECODE_ERRORS) as error:
-        raise _damaged() from error
+        raise damaged() from error
 
     width, height = picture.size
     overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))

@@ -29,7 +29,7 @@ from pledge.campaigns.models import PUBLIC_STATUSES, Campaign, CampaignPartner, 
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Invalid, NotFound
-from pledge.hoaxes import media
+from pledge.hoaxes import decoder, media
 from pledge.hoaxes.models import (
     OPEN_STATUSES,
     CaseStatus,
@@ -50,6 +50,8 @@ DESCRIPTION_MAX = 1000
 GALLERY_PAGE_SIZE = 20
 API_LIMIT_DEFAULT = 20
 API_LIMIT_MAX = 100
+# Case ids are 32-bit integers in the database: a cursor naming a larger one is not valid.
+CURSOR_ID_MAX = 2**31 - 1
 
 # Tracking codes are read from a screen and typed by hand: no 0/o, no 1/l/i.
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -302,7 +304,7 @@ def validate(form: ReportForm) -> _CleanReport:
     image = None
     if form.screenshot:
         try:
-            image = media.process_upload(form.screenshot)
+            image = decoder.process_upload(form.screenshot)
         except media.MediaError as error:
             errors["screenshot"] = str(error)
     if not form.url.strip() and not form.screenshot:
@@ -889,10 +891,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         stamp, _sep, number = raw.partition("|")
         moment = datetime.fromisoformat(stamp)
         case_id = int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        if moment.tzinfo is None or not 1 <= case_id <= CURSOR_ID_MAX:
+            raise ValueError(cursor)
+        # A time near the ends of the calendar has no UTC equivalent; the database's
+        # columns could not compare with it either.
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise bad from None
-    if moment.tzinfo is None or case_id < 1:
-        raise bad
     return moment, case_id
 
 

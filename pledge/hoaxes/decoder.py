@@ -1,0 +1,247 @@
+"""Uploaded images are decoded in small child processes, never in the web process.
+
+Decoding the largest image an upload may carry takes about a hundred megabytes for a moment.
+In a web process that already holds the app, that moment would push it well past its usual
+size, once per worker; a decoder crash would take the requests of that worker with it. A
+decoder process imports only Pillow and pledge.hoaxes.media, so its peak is what the image
+needs on top of a small interpreter, and the web process never holds more than the upload.
+
+Each web process keeps up to DECODERS children, started on the first upload. A child that
+grew past RETIRE_ABOVE_KIB after an image leaves once it has answered, and one that waited
+IDLE_SECONDS with nothing to do leaves too, so an idle site holds no decoder.
+
+The protocol on the child's stdin and stdout, between processes of the same install:
+a request is the locale and the upload, each preceded by its length; the answer is a
+pickled (kind, value, retiring, peak_kib) tuple, preceded by its length.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pickle
+import queue
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from pledge.hoaxes import media
+from pledge.i18n import get_locale, set_locale
+
+DECODERS = 2
+# An image must be decoded within this time, or its decoder is stopped and the upload refused.
+TIMEOUT_SECONDS = 60.0
+IDLE_SECONDS = 60.0
+RETIRE_ABOVE_KIB = 64 * 1024
+_LENGTH = struct.Struct(">Q")
+
+
+class _Child:
+    """One decoder process, answering one image at a time."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pledge.hoaxes.decoder"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def decode(self, raw: bytes, *, locale: str, timeout: float) -> tuple[str, object, bool, int]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        language = locale.encode()
+        stdin = self.process.stdin
+        stdin.write(_LENGTH.pack(len(language)) + language + _LENGTH.pack(len(raw)))
+        stdin.write(raw)
+        stdin.flush()
+        out = self.process.stdout.fileno()
+        (size,) = _LENGTH.unpack(_read(out, _LENGTH.size, deadline))
+        kind, value, retiring, peak = pickle.loads(_read(out, size, deadline))  # noqa: S301
+        return kind, value, retiring, peak
+
+    def close(self) -> None:
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.close()
+
+
+def _read(fd: int, size: int, deadline: float) -> bytes:
+    parts: list[bytes] = []
+    left = size
+    while left:
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            raise TimeoutError("the decoder did not answer in time")
+        part = os.read(fd, min(left, 1 << 20))
+        if not part:
+            raise EOFError("the decoder stopped")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    image: media.ProcessedImage | None
+    refusal: str | None  # why the image was refused, in the request's language
+    peak_kib: int  # the decoder process's peak resident memory so far (VmHWM)
+
+
+class Decoders:
+    """The decoder processes of this web process."""
+
+    def __init__(self, size: int = DECODERS) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: queue.LifoQueue[_Child] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def decode(self, raw: bytes, *, timeout: float = TIMEOUT_SECONDS) -> Decoded:
+        """media.process_upload in a decoder process, with the decoder's peak memory."""
+        with self._slots:
+            child = self._take()
+            try:
+                kind, value, retiring, peak = child.decode(
+                    raw, locale=get_locale(), timeout=timeout
+                )
+            except (OSError, EOFError, TimeoutError, pickle.UnpicklingError, struct.error):
+                # Killed by the system (out of memory), crashed in the decoder, or too slow:
+                # the image is refused and the next upload gets a new decoder.
+                child.kill()
+                return Decoded(image=None, refusal=str(media.damaged()), peak_kib=0)
+            if retiring:
+                child.close()
+            else:
+                self._idle.put(child)
+        if kind == "image" and isinstance(value, media.ProcessedImage):
+            return Decoded(image=value, refusal=None, peak_kib=peak)
+        return Decoded(image=None, refusal=str(value), peak_kib=peak)
+
+    def process_upload(self, raw: bytes) -> media.ProcessedImage:
+        """media.process_upload, in a decoder process: the same answers and refusals."""
+        decoded = self.decode(raw)
+        if decoded.image is None:
+            raise media.MediaError(decoded.refusal or str(media.damaged()))
+        return decoded.image
+
+    def _take(self) -> _Child:
+        if os.getpid() != self._pid:
+            # A forked copy of this process: the children belong to the parent.
+            self._idle = queue.LifoQueue()
+            self._pid = os.getpid()
+        while True:
+            try:
+                child = self._idle.get_nowait()
+            except queue.Empty:
+                return _Child()
+            if child.alive():
+                return child
+            child.close()  # it left after waiting idle
+
+    def close(self) -> None:
+        while True:
+            try:
+                child = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            child.close()
+
+
+decoders = Decoders()
+atexit.register(decoders.close)
+
+
+def process_upload(raw: bytes) -> media.ProcessedImage:
+    return decoders.process_upload(raw)
+
+
+# --- the child ---------------------------------------------------------------------------
+
+
+def _status_kib(field: str) -> int:
+    """A memory figure of this process from Linux's /proc (0 where there is none)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    parts: list[bytes] = []
+    left = size
+    while left:
+        part = stream.read(left)
+        if not part:
+            return None  # the web process closed the pipe
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """Answer images until the web process closes the pipe or none came for a while."""
+    while True:
+        if not select.select([requests], [], [], IDLE_SECONDS)[0]:
+            return
+        head = _read_exactly(requests, _LENGTH.size)
+        if head is None:
+            return
+        language = _read_exactly(requests, _LENGTH.unpack(head)[0])
+        head = _read_exactly(requests, _LENGTH.size)
+        if language is None or head is None:
+            return
+        raw = _read_exactly(requests, _LENGTH.unpack(head)[0])
+        if raw is None:
+            return
+        set_locale(language.decode())
+        answer: tuple[str, object]
+        try:
+            answer = ("image", media.process_upload(raw))
+        except media.MediaError as error:
+            answer = ("refused", str(error))
+        del raw
+        retiring = _status_kib("VmRSS") > RETIRE_ABOVE_KIB
+        data = pickle.dumps((*answer, retiring, _status_kib("VmHWM")))
+        answers.write(_LENGTH.pack(len(data)) + data)
+        answers.flush()
+        if retiring:
+            return
+
+
+def main() -> None:
+    # Answers go to a copy of stdout; anything a library prints goes to stderr instead.
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    # Unbuffered: select() must see every byte that is waiting.
+    requests = os.fdopen(0, "rb", buffering=0)
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+        serve(requests, answers)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
