@@ -21,6 +21,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# The outside checkers the suite runs: axe-core (in the browser) and the Nu Html Checker (Java).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
 install-test: $(VENV)/.installed-test
 
 migrate: install
@@ -44,20 +49,25 @@ lint: install-test
 	$(BIN)/mypy pledge
 
 test-sqlite: install-test
+	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory node_modules/.installed
 	$(BIN)/pytest -n 2 -m "not browser"
 
 test-postgres: install-test
 	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory node_modules/.installed
 	$(BIN)/pytest -n 2 --db=postgres -m "not browser"
 
 test-browser: install-test
 	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory node_modules/.installed
 	$(BIN)/pytest -m browser
 
 # Everything, as CI runs it: lint, the suite on SQLite (with the browser journeys)
 # and again on a throwaway PostgreSQL server.
 test: install-test
 	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory node_modules/.installed
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -n 2
 	$(BIN)/pytest -n 2 --db=postgres -m "not browser"

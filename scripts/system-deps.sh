@@ -18,9 +18,11 @@ $have_initdb || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the load generator of make bench
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)  # installs axe-core and vnu-jar
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)  # runs the Nu Html Checker
 
 if ((${#missing[@]} == 0)); then
-    echo "system-deps: all present (postgresql, chromium, redis-server, fonts-dejavu-core, wrk)"
+    echo "system-deps: all present (postgresql, chromium, redis-server, fonts-dejavu-core, wrk, npm, java)"
     exit 0
 fi
 
