@@ -111,6 +111,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 # instead of each asking SQLite and sleeping in its busy handler (1, 2, 5, 10... ms) between
 # tries: under load that sleeping, not the writing, would set the pace.
 _sqlite_writer = threading.RLock()
+# The largest row id: an INTEGER column on PostgreSQL. A larger number from an address or a form
+# finds nothing, and must never reach the database, which would refuse it with an error.
+ID_MAX = 2**31 - 1
 WRITER_WAIT_SECONDS = 30.0  # as long as SQLite's own busy timeout
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pledge import i18n
 from pledge.config import Settings
+from pledge.db import ID_MAX
 from pledge.errors import Forbidden, TooLarge, error_response
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
@@ -235,10 +237,20 @@ def check_origin(request: Request) -> None:
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site and fetch_site not in ("same-origin", "none"):
         raise Forbidden(_("This form was sent from another website, so it was refused."))
+    host = request.headers.get("host", "").lower()
     origin = request.headers.get("origin")
-    if origin is not None:
-        host = request.headers.get("host", "")
-        if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+    if origin == "null" and fetch_site == "same-origin":
+        # A page sent with "Referrer-Policy: no-referrer" (the withdrawal and password pages,
+        # whose address is a secret) makes the browser post "Origin: null"; the browser's own
+        # Sec-Fetch-Site, which no page can set, still says the form is ours.
+        pass
+    elif origin is not None:
+        if origin == "null" or urlsplit(origin).netloc.lower() != host:
+            raise Forbidden(_("This form was sent from another website, so it was refused."))
+    else:
+        # Older browsers send no Origin with a form; the page it came from still tells.
+        referer = request.headers.get("referer")
+        if referer and urlsplit(referer).netloc.lower() != host:
             raise Forbidden(_("This form was sent from another website, so it was refused."))
 
 
@@ -264,6 +276,8 @@ async def checked_form(request: Request) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+# A row id in an address: a number the database can hold, or the request is refused (422).
+RowId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 
 
 async def checked_upload(request: Request) -> FormData:
@@ -283,9 +297,11 @@ FIELD_MAX = 1000
 
 
 def form_text(form: FormData, name: str, limit: int = FIELD_MAX) -> str:
-    """A text field of a posted form, cut to a length; a file or a missing field is ""."""
+    """A text field of a posted form, cut to a length; a file or a missing field is "".
+    A NUL reads as a space, as other control characters do in names: nobody types one, and
+    PostgreSQL refuses it in any text (a 500 instead of the form's own answer)."""
     value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    return value[:limit].replace("\x00", " ") if isinstance(value, str) else ""
 
 
 def client_ip(request: Request) -> str:

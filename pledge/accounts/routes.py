@@ -4,9 +4,9 @@ members and profile."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -30,6 +30,7 @@ from pledge.i18n import gettext as _
 from pledge.ratelimit import client_address, limiter, login_limit
 from pledge.web import (
     CheckedForm,
+    RowId,
     end_user_session,
     form_text,
     public_base_url,
@@ -43,8 +44,9 @@ log = logging.getLogger(__name__)
 PASSWORD_FIELD_MAX = 1000
 # Pages whose address holds a one-time secret: never cached, never sent on as a Referer.
 SECRET_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-ID_MAX = 2**31 - 1
-RowId = Annotated[int, Path(ge=1, le=ID_MAX)]
+# The forms behind one-time links count together per address: a limit per link (each path
+# its own count) would let anyone try as many made-up links as they like.
+ONE_TIME_LINKS = "one-time-links"
 
 
 def _password(form: FormData, name: str) -> str:
@@ -212,7 +214,7 @@ def accounts_password_reset_form(request: Request, session: SessionDep, token: s
 
 
 @router.post("/password/reset/{token}", response_model=None)
-@limiter.limit(login_limit)
+@limiter.shared_limit(login_limit, scope=ONE_TIME_LINKS)
 def accounts_password_reset(
     request: Request, session: SessionDep, token: str, form: CheckedForm
 ) -> Response:
@@ -279,7 +281,7 @@ def accounts_invite_form(
 
 
 @router.post("/invite/{token}", response_model=None)
-@limiter.limit(login_limit)
+@limiter.shared_limit(login_limit, scope=ONE_TIME_LINKS)
 def accounts_invite_accept(
     request: Request, session: SessionDep, user: OptionalUser, token: str, form: CheckedForm
 ) -> Response:

@@ -60,6 +60,8 @@ def get(session: Session, user_id: int) -> User:
 
 
 def get_by_email(session: Session, email: str) -> User | None:
+    if "\x00" in email:  # PostgreSQL refuses a NUL in any text; no address holds one
+        return None
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 

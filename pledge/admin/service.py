@@ -21,7 +21,7 @@ from pledge import audit
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Membership, Organization, Role, User
 from pledge.campaigns.models import Campaign, CampaignStatus
-from pledge.db import writing
+from pledge.db import ID_MAX, writing
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.i18n import gettext as _
 
@@ -29,7 +29,6 @@ PAGE_SIZE = 50
 REASON_MAX = 500
 WEBSITE_MAX = 300
 # Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to even compare them.
-ID_MAX = 2**31 - 1
 
 T = TypeVar("T")
 

@@ -60,6 +60,9 @@ def new_referral_code() -> str:
 
 
 def get_by_slug(session: Session, slug: str) -> Campaign:
+    # PostgreSQL refuses a NUL in any text it is sent; no slug holds one.
+    if "\x00" in slug:
+        raise NotFound(_("We could not find that campaign."))
     campaign = session.exec(select(Campaign).where(Campaign.slug == slug)).first()
     if campaign is None:
         raise NotFound(_("We could not find that campaign."))

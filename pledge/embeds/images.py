@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from io import BytesIO
 from xml.sax.saxutils import escape, quoteattr
@@ -15,12 +16,17 @@ CHAR_WIDTH = 7  # px per character of Verdana 11 px, near enough for a badge
 PADDING = 6
 
 
+# Characters XML 1.0 does not allow even escaped: one in a title would make the badge invalid.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text_width(text: str) -> int:
     return len(text) * CHAR_WIDTH + 2 * PADDING
 
 
 def badge_svg(*, label: str, value: str, title: str) -> str:
     """A shields-style badge: the label on grey, the value on colour; text is XML-escaped."""
+    label, value, title = (_NOT_XML.sub("", text) for text in (label, value, title))
     left = _text_width(label)
     right = _text_width(value)
     width = left + right

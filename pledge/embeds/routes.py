@@ -114,7 +114,11 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
 @router.get(
     "/api/v1/campaigns/{slug}",
     response_model=CampaignCounts,
-    responses={404: {"model": ApiError, "description": "No public campaign has this slug"}},
+    responses={
+        404: {"model": ApiError, "description": "No public campaign has this slug"},
+        # Every error under /api/ has this shape; without this, FastAPI documents its own.
+        422: {"model": ApiError, "description": "A request the API cannot read"},
+    },
     summary="One campaign's supporters in total, per pledge and per partner",
 )
 async def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Response:

@@ -18,7 +18,7 @@ from pledge.embeds.routes import cached_json
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
 from pledge.ratelimit import limiter
-from pledge.web import CheckedUpload, absolute_url, form_text, public_base_url, render
+from pledge.web import CheckedUpload, RowId, absolute_url, form_text, public_base_url, render
 
 router = APIRouter()
 # The open-data JSON API, described by OpenAPI.
@@ -128,7 +128,7 @@ def hoaxes_status(request: Request, session: SessionDep, code: str) -> HTMLRespo
 
 @router.get("/media/{media_id}", response_model=None)
 def hoaxes_media(
-    request: Request, session: SessionDep, user: OptionalUser, media_id: int
+    request: Request, session: SessionDep, user: OptionalUser, media_id: RowId
 ) -> Response:
     found = hoaxes.get_media(session, media_id=media_id, user=user)
     return Response(
@@ -159,7 +159,7 @@ def hoaxes_gallery(
 
 
 @router.get("/hoaxes/{case_id}", response_class=HTMLResponse)
-def hoaxes_show(request: Request, session: SessionDep, case_id: int) -> HTMLResponse:
+def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLResponse:
     hoax = hoaxes.get_published(session, case_id=case_id)
     page_url = absolute_url(request, "hoaxes_show", case_id=hoax.id)
     image_url = absolute_url(request, "hoaxes_image", case_id=hoax.id) if hoax.has_image else None
@@ -186,7 +186,7 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: int) -> HTMLResp
 
 
 @router.get("/hoaxes/{case_id}/image.jpg", response_model=None)
-def hoaxes_image(session: SessionDep, case_id: int) -> Response:
+def hoaxes_image(session: SessionDep, case_id: RowId) -> Response:
     data = hoaxes.labelled_image(session, case_id=case_id)
     return Response(
         data,

@@ -27,7 +27,7 @@ from pledge.accounts.permissions import Action, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES, Campaign, CampaignPartner, CampaignView
 from pledge.config import get_settings
-from pledge.db import utcnow, writing
+from pledge.db import ID_MAX, utcnow, writing
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.hoaxes import decoder, media
 from pledge.hoaxes.models import (
@@ -51,7 +51,6 @@ GALLERY_PAGE_SIZE = 20
 API_LIMIT_DEFAULT = 20
 API_LIMIT_MAX = 100
 # Case ids are 32-bit integers in the database: a cursor naming a larger one is not valid.
-CURSOR_ID_MAX = 2**31 - 1
 
 # Tracking codes are read from a screen and typed by hand: no 0/o, no 1/l/i.
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -891,7 +890,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         stamp, _sep, number = raw.partition("|")
         moment = datetime.fromisoformat(stamp)
         case_id = int(number)
-        if moment.tzinfo is None or not 1 <= case_id <= CURSOR_ID_MAX:
+        if moment.tzinfo is None or not 1 <= case_id <= ID_MAX:
             raise ValueError(cursor)
         # A time near the ends of the calendar has no UTC equivalent; the database's
         # columns could not compare with it either.

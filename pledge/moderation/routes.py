@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -31,11 +31,11 @@ from pledge.hoaxes.models import CaseStatus
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
-from pledge.web import CheckedForm, form_text, render
+from pledge.web import CheckedForm, RowId, form_text, render
 
 router = APIRouter()
 
-CaseId = Annotated[int, Path(ge=1, le=moderation.ID_MAX)]
+CaseId = RowId
 NO_STORE = {"Cache-Control": "no-store"}
 # Longer than any valid value, so that "too long" is reported rather than cut silently.
 REASON_FIELD_MAX = moderation.REASON_MAX * 2

@@ -17,7 +17,7 @@ from pledge import audit
 from pledge.accounts.models import User
 from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner
-from pledge.db import utcnow, writing
+from pledge.db import ID_MAX, utcnow, writing
 from pledge.errors import Conflict, Forbidden, Invalid, NotFound
 from pledge.hoaxes.models import (
     CLOSED_STATUSES,
@@ -46,7 +46,6 @@ SNIPPET_MAX = 140
 REPORTS_SHOWN = 200  # a case page lists this many reports; a viral hoax can have thousands
 EVENTS_SHOWN = 200
 CANDIDATES_SHOWN = 10
-ID_MAX = 2**31 - 1
 
 case_t: sa.Table = HoaxCase.__table__  # type: ignore[attr-defined]
 report_t: sa.Table = HoaxReport.__table__  # type: ignore[attr-defined]

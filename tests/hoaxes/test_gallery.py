@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import Session
@@ -279,3 +280,25 @@ def test_a_fact_check_link_that_is_not_a_web_link_is_not_shown(
     page = html(client.get(f"/hoaxes/{report.case_id}"))
     assert page.select_one("a[href^='javascript']") is None
     assert "javascript:" not in str(page.select_one("main"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/hoaxes/2147483648",
+        "/hoaxes/2147483648/image.jpg",
+        "/hoaxes/99999999999999999999",
+        "/media/2147483648",
+        "/media/99999999999999999999",
+        "/hoaxes/0",
+        "/media/-1",
+    ],
+)
+def test_a_number_no_row_can_have_is_refused_before_the_database(
+    client: TestClient, path: str
+) -> None:
+    """PostgreSQL refuses an integer beyond its column with an error: such a number must be
+    answered as a bad address, never reach the query."""
+    response = client.get(path)
+    assert response.status_code == 422
+    assert "422" in html(response).title.get_text()

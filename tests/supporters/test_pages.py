@@ -680,6 +680,29 @@ def test_withdrawal_without_csrf_token_is_refused(
     assert english.get(path).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        # What Chromium sends from a page with "Referrer-Policy: no-referrer".
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, 303),
+        ({"Origin": "null"}, 403),  # a sandboxed frame or a file anywhere
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Origin": "https://elsewhere.example"}, 403),
+    ],
+)
+def test_withdrawal_from_a_page_that_sends_no_referrer(
+    english: TestClient, live: CampaignView, engine: sa.Engine, headers: dict[str, str], status: int
+) -> None:
+    path = thanks_path(post_sign(english, live))
+    link = f"/c/{live.slug}/withdraw/{token_of(path)}"
+    token = str(one(html(english.get(link)), 'input[name="csrf_token"]')["value"])
+
+    response = english.post(link, data={"csrf_token": token}, headers=headers)
+
+    assert response.status_code == status
+    assert stored(engine) == ((0, 0) if status == 303 else (1, 1))
+
+
 @pytest.mark.parametrize("token", ["abcdefghijklmnop", "x", "a" * 200])
 def test_a_made_up_withdrawal_token_is_not_found(
     english: TestClient, live: CampaignView, sign: Sign, token: str
