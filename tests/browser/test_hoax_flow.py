@@ -1,6 +1,8 @@
-"""From a supporter's hoax report to a published verdict, in a real browser: the reporter
-sends a link and a screenshot from the phone's file picker, one moderator proposes a verdict,
-a second approves it, and it appears in the public gallery and on the reporter's page."""
+"""From a supporter's hoax report to a published verdict, in a real browser on phones on a slow
+3G network: the reporter sends a link and a screenshot from the phone's file picker and lands on
+the report's status page, one moderator claims the case and proposes a verdict, a second approves
+it, and it appears in the public gallery and on the reporter's status page, whose link leads to
+the verdict's own page."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
+from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role
+from tests.browser.conftest import OpenPhone
 from tests.conftest import LiveServer
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 PASSWORD = "kata-sandi-moderator-2029"
 
 
@@ -32,20 +35,23 @@ def screenshot(path: Path) -> Path:
     return path
 
 
-def signed_in(browser: Any, url: str, email: str) -> Any:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
+def signed_in(phone: OpenPhone, url: str, email: str) -> Page:
+    page = phone().new_page()
     page.goto(f"{url}/login?lang=en")
     page.locator("#email").fill(email)
     page.locator("#password").fill(PASSWORD)
     page.locator("form button[type=submit]").click()
-    page.wait_for_load_state()
+    page.wait_for_url(f"{url}/dashboard**")
     return page
 
 
 @pytest.mark.browser
 def test_report_to_published_verdict(
-    browser: Any, live_server: LiveServer, session: Session, make_campaign: Any, tmp_path: Path
+    phone: OpenPhone,
+    live_server: LiveServer,
+    session: Session,
+    make_campaign: Any,
+    tmp_path: Path,
 ) -> None:
     view = make_campaign(title="Pemilu Damai")
     org = session.get(Organization, view.campaign.lead_org_id)
@@ -56,7 +62,7 @@ def test_report_to_published_verdict(
     session.commit()
     url = live_server.url
 
-    reporter = browser.new_context(**PHONE).new_page()
+    reporter = phone().new_page()
     reporter.goto(f"{url}/c/{view.slug}?lang=en")
     reporter.locator(".report-link a").click()
     reporter.locator("#url").fill(
@@ -75,8 +81,13 @@ def test_report_to_published_verdict(
     report_text = reporter.locator("main").inner_text()
     assert "facebook.com/groups/relawanpemilubersih" in report_text
     assert "Attached" in report_text
+    # The status page is the report's own: its code is in the address to bookmark.
+    code = reporter.locator(".tracking-code").inner_text()
+    assert status_url == f"{url}/reports/{code}"
+    assert reporter.locator(".status").get_attribute("data-status") == "new"
+    assert reporter.locator(".status-text strong").inner_text() == "Being reviewed."
 
-    first = signed_in(browser, url, "mod1@contoh.id")
+    first = signed_in(phone, url, "mod1@contoh.id")
     first.goto(f"{url}/mod")
     first.locator("main a[href^='/mod/cases/']").first.click()
     case_url = first.url
@@ -91,24 +102,45 @@ def test_report_to_published_verdict(
     first.locator("#form-hoax button[type=submit]").click()
     first.locator("#own-proposal, #claim-to-approve").first.wait_for()
 
-    second = signed_in(browser, url, "mod2@contoh.id")
+    # Until a second moderator approves, the reporter reads that a verdict is being checked.
+    reporter.reload()
+    assert reporter.locator(".status").get_attribute("data-status") == "awaiting_approval"
+    assert "SALAH" not in reporter.locator("main").inner_text()
+
+    second = signed_in(phone, url, "mod2@contoh.id")
     second.goto(case_url)
     second.get_by_role("button", name="Claim this case").click()
     second.locator("#approve-reason").fill("Sudah saya periksa: benar hasil suntingan.")
-    second.get_by_role("button", name="Approve and publish").click()
-    second.wait_for_load_state()
+    with second.expect_navigation():
+        second.get_by_role("button", name="Approve and publish").click()
 
-    gallery = browser.new_context(**PHONE).new_page()
-    gallery.goto(f"{url}/hoaxes?lang=en")
-    gallery.get_by_text("Foto kandidat membagikan uang adalah rekayasa").first.click()
-    data = json.loads(gallery.locator("script[type='application/ld+json']").inner_text())
+    # The verdict in the public gallery, seen from the reporter's phone.
+    title = "Foto kandidat membagikan uang adalah rekayasa"
+    reporter.goto(f"{url}/hoaxes?lang=en")
+    in_gallery = reporter.get_by_role("link", name=title)
+    expect(in_gallery).to_be_visible()
+    verdict_path = in_gallery.get_attribute("href")
+    assert verdict_path is not None and verdict_path.startswith("/hoaxes/")
+
+    # And on the reporter's status page, with a link to the verdict's page to share.
+    reporter.goto(status_url)
+    assert reporter.locator(".status").get_attribute("data-status") == "published"
+    box = reporter.locator(".verdict-box")
+    assert "SALAH" in box.inner_text()
+    assert box.locator("h3").inner_text() == title
+    box.get_by_role("link", name="See the verdict page to share it").tap()
+    reporter.wait_for_url(f"{url}{verdict_path}")
+    assert reporter.locator("h1").inner_text() == title
+    data = json.loads(reporter.locator("script[type='application/ld+json']").inner_text())
     assert data["@type"] == "ClaimReview"
     assert data["reviewRating"]["alternateName"] == "SALAH"
-    source = gallery.locator("main img").first.get_attribute("src") or ""
+    image = reporter.locator("main img").first
+    source = image.get_attribute("src") or ""
     assert source.endswith("/image.jpg")
-    picture = gallery.request.get(f"{url}{source}")
+    # The stamped picture loads when scrolled to (it is lazy), on the phone's slow network.
+    image.scroll_into_view_if_needed()
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("img => img.naturalWidth") > 0
+    picture = reporter.request.get(f"{url}{source}")
     assert picture.status == 200
     assert picture.headers["content-type"] == "image/jpeg"
-
-    reporter.goto(status_url)
-    assert "SALAH" in reporter.locator("main").inner_text()

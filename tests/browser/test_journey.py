@@ -1,36 +1,51 @@
-"""A supporter on a phone opens the campaign, signs two pledges and sees the count go up."""
+"""Supporters on phones on a slow 3G network: one signs two pledges in Indonesian and sees the
+count go up, signs again with the same number written another way and is counted once, then
+withdraws and sees the count go down; another switches to English and signs there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from playwright.sync_api import Page
 
+from tests.browser.conftest import OpenPhone
 from tests.conftest import LiveServer, digits
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+def fill_in(page: Page, *, pledges: tuple[str, ...], name: str, contact: str) -> None:
+    """The sign-up form as a thumb fills it: pledges, name, contact, province, two ticks."""
+    for slug in pledges:
+        page.locator(f"input[name=pledges][value={slug}]").check()
+    page.locator("#name").fill(name)
+    page.locator("#contact").fill(contact)
+    page.locator("#province").select_option("ID-JT")
+    page.locator("input[name=age_ok]").check()
+    page.locator("input[name=consent]").check()
 
 
 @pytest.mark.browser
 def test_sign_two_pledges_on_a_phone(
-    browser: Any, live_server: LiveServer, make_campaign, sign
+    phone: OpenPhone, live_server: LiveServer, make_campaign, sign
 ) -> None:
     view = make_campaign(title="Suara Anak Muda")
     sign(view, contact="teman@contoh.id")  # someone signed before
-    context = browser.new_context(**PHONE, locale="id-ID")
-    page = context.new_page()
-    third_party: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            third_party.append(request.url) if not request.url.startswith(live_server.url) else None
-        ),
-    )
-    try:
-        page.goto(f"{live_server.url}/c/{view.slug}")
+    campaign_url = f"{live_server.url}/c/{view.slug}"
+    with phone(locale="id-ID") as supporter:
+        page = supporter.new_page()
+        third_party: list[str] = []
+        page.on(
+            "request",
+            lambda request: (
+                third_party.append(request.url)
+                if not request.url.startswith(live_server.url)
+                else None
+            ),
+        )
+        count = page.locator(".tally strong.count")
+
+        page.goto(campaign_url)
         assert page.locator("html").get_attribute("lang") == "id"
         assert page.locator("h1").inner_text() == "Suara Anak Muda"
-        before = digits(page.locator(".tally strong.count").inner_text())
+        before = digits(count.inner_text())
         assert before == 1
 
         # The form fits the phone's width: nothing scrolls sideways.
@@ -39,13 +54,13 @@ def test_sign_two_pledges_on_a_phone(
         page.locator("input[name=pledges][value=tolak-politik-uang]").check()
         page.locator("input[name=pledges][value=lawan-hoaks]").check()
         page.get_by_label("Namamu", exact=True).fill("Rina Putri")
-        page.locator("#contact").fill("0812 3456 7890")
+        page.locator("#contact").fill("0812-3456-7890")
         page.locator("#province").select_option("ID-JT")
         page.locator("input[name=age_ok]").check()
         page.locator("input[name=consent]").check()
         page.locator("form button[type=submit]").tap()
 
-        page.wait_for_url(f"{live_server.url}/c/{view.slug}/thanks/**")
+        page.wait_for_url(f"{campaign_url}/thanks/**")
         assert "Rina" in page.locator("h1").inner_text()
         assert "#2" in page.locator(".number").inner_text()
         assert digits(page.locator(".thanks [data-count]").inner_text()) == before + 1
@@ -54,8 +69,71 @@ def test_sign_two_pledges_on_a_phone(
         whatsapp = page.locator("a.whatsapp").get_attribute("href") or ""
         assert whatsapp.startswith("https://wa.me/?text=")
 
-        page.goto(f"{live_server.url}/c/{view.slug}")
-        assert digits(page.locator(".tally strong.count").inner_text()) == before + 1
+        page.goto(campaign_url)
+        assert digits(count.inner_text()) == before + 1
+
+        # Later she signs again, writing the same number the international way: she is told she
+        # had signed already, and nobody is counted twice.
+        fill_in(
+            page,
+            pledges=("tolak-politik-uang", "lawan-hoaks"),
+            name="Rina",
+            contact="+62 812 3456 7890",
+        )
+        page.locator("form button[type=submit]").tap()
+        page.wait_for_url(f"{campaign_url}/thanks/**")
+        assert (
+            page.locator(".number")
+            .inner_text()
+            .startswith("Kamu sudah pernah menandatangani janji-janji ini. Kamu tetap dihitung")
+        )
+        assert digits(page.locator(".thanks [data-count]").inner_text()) == before + 1
+        assert page.locator(".signed li").all_inner_texts() == signed
+        page.goto(campaign_url)
+        assert digits(count.inner_text()) == before + 1
+        assert page.locator(".tally [data-pledge=lawan-hoaks]").inner_text() == "1"
+
+        # She changes her mind: the link on her thank-you page takes her signature back.
+        page.go_back()
+        page.get_by_role("link", name="Tarik dukunganku").tap()
+        assert page.locator("h1").inner_text() == "Tarik dukunganmu"
+        page.get_by_role("button", name="Tarik dukungan dan hapus dataku").tap()
+        page.wait_for_url(f"{campaign_url}/withdrawn")
+        assert page.locator("h1").inner_text() == "Dukunganmu sudah ditarik"
+        page.get_by_role("link", name="Kembali ke kampanye").tap()
+        page.wait_for_url(campaign_url)
+        assert digits(count.inner_text()) == before
+        assert page.locator(".tally [data-pledge=lawan-hoaks]").inner_text() == "0"
         assert third_party == []
-    finally:
-        context.close()
+
+
+@pytest.mark.browser
+def test_sign_in_english_after_switching_language(
+    phone: OpenPhone, live_server: LiveServer, make_campaign
+) -> None:
+    view = make_campaign(title="Suara Anak Muda")
+    page = phone(locale="en-US").new_page()
+    campaign_url = f"{live_server.url}/c/{view.slug}"
+
+    # Indonesian first, whatever the phone's own language; the switch is in the page header.
+    page.goto(campaign_url)
+    assert page.locator("html").get_attribute("lang") == "id"
+    page.locator("nav.lang").get_by_role("link", name="English").tap()
+    page.wait_for_url(f"{campaign_url}?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("form button[type=submit]").inner_text() == "Sign the pledge"
+    assert page.locator("nav.lang [aria-current]").inner_text() == "English"
+
+    # The choice is remembered: the same address without ?lang stays in English.
+    page.goto(campaign_url)
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_label("Your name", exact=True).wait_for()
+    fill_in(page, pledges=("gunakan-hak-pilih",), name="Budi Santoso", contact="budi@contoh.id")
+    page.locator("form button[type=submit]").tap()
+
+    page.wait_for_url(f"{campaign_url}/thanks/**")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Thank you, Budi!"
+    assert page.locator(".number").inner_text() == "You are supporter #1 of Suara Anak Muda."
+    assert page.locator(".signed li").all_inner_texts() == ["Janji gunakan-hak-pilih"]
+    assert page.get_by_role("link", name="Withdraw my signature").is_visible()

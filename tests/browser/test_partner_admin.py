@@ -1,38 +1,40 @@
-"""A partner admin runs a campaign from a phone: sign in, create, add pledges, go live,
-invite a co-partner, read the statistics and take home the supporters who asked for news."""
+"""A partner admin runs a campaign from a phone on a slow 3G network: sign in, create, add
+pledges, go live, invite a co-partner, copy the embed snippets for the partner's own website,
+read the statistics and take home the supporters who asked for news."""
 
 from __future__ import annotations
 
 import csv
 import io
+from html import escape
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Role
 from pledge.campaigns import service as campaigns
 from pledge.supporters import service as supporters
+from tests.browser.conftest import OpenPhone
 from tests.conftest import LiveServer, sign_form
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 PASSWORD = "kata-sandi-mitra-2029"
 
 
 @pytest.mark.browser
 def test_partner_admin_runs_a_campaign(
-    browser: Any, live_server: LiveServer, session: Session, make_org: Any
+    phone: OpenPhone, live_server: LiveServer, session: Session, make_org: Any
 ) -> None:
     org = make_org(slug="lembaga-muda", name="Lembaga Muda")
     admin = accounts.create(session, email="admin@lembaga.id", password=PASSWORD)
     accounts.add_member(session, user=admin, org=org, role=Role.ADMIN)
     session.commit()
 
-    context = browser.new_context(**PHONE, accept_downloads=True)
-    page = context.new_page()
     url = live_server.url
-    try:
+    with phone(accept_downloads=True) as admin_phone:
+        page = admin_phone.new_page()
         page.goto(f"{url}/login?lang=en")
         page.locator("#email").fill("admin@lembaga.id")
         page.locator("#password").fill(PASSWORD)
@@ -49,8 +51,8 @@ def test_partner_admin_runs_a_campaign(
 
         for text in ("Saya menolak politik uang.", "Saya akan memilih."):
             page.locator("#new-pledge-text").fill(text)
-            page.get_by_role("button", name="Add the pledge").click()
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                page.get_by_role("button", name="Add the pledge").click()
         assert page.locator(".manage-pledges > li").count() == 2
 
         page.get_by_role("button", name="Put the campaign live").click()
@@ -86,6 +88,40 @@ def test_partner_admin_runs_a_campaign(
         page.goto(f"{url}/c/pemilih-muda-bersuara")
         assert page.locator("h1").inner_text() == "Pemilih Muda Bersuara"
 
+        # The snippets for the organisation's website: an English counter on dark colours,
+        # copied with the page's own button and pasted back from the phone's clipboard.
+        admin_phone.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+        page.goto(f"{url}/dashboard/lembaga-muda")
+        page.locator("a.embed").first.tap()
+        page.wait_for_url(f"{url}/dashboard/lembaga-muda/campaigns/pemilih-muda-bersuara/embed")
+        page.locator("input[name=language][value=en]").check()
+        page.locator("input[name=theme][value=dark]").check()
+        page.get_by_role("button", name="Update the snippets").tap()
+        page.wait_for_url("**/embed?*theme=dark*")
+        widget_url = f"{url}/embed/pemilih-muda-bersuara?lang=en&theme=dark"
+        snippet = (
+            f'<iframe src="{escape(widget_url)}" title="Pemilih Muda Bersuara" width="320" '
+            'height="230" style="border:0;max-width:100%" loading="lazy"></iframe>'
+        )
+        assert page.locator("#code-iframe").input_value() == snippet
+        copy = page.locator("button[data-copy=code-iframe]")
+        expect(copy).to_be_visible()  # the script has put the button in
+        expect(copy).to_have_text("Copy")
+        copy.tap()
+        expect(page.locator("#code-iframe-copied")).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == snippet
+
+        badge = page.locator("#code-badge").input_value()
+        assert f'<img src="{url}/embed/pemilih-muda-bersuara.svg?lang=en"' in badge
+        page.locator("button[data-copy=code-badge]").tap()
+        expect(page.locator("#code-badge-copied")).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == badge
+        # What was copied works: the widget it frames shows the campaign's count.
+        page.goto(widget_url)
+        assert page.locator("html").get_attribute("class") == "theme-dark"
+        assert page.locator(".count").inner_text() == "2"
+        assert page.locator(".label").inner_text() == "supporters"
+
         page.goto(f"{url}/dashboard/lembaga-muda")
         page.locator("a.statistics").first.click()
         assert page.locator("svg[role=img]").count() >= 2
@@ -98,5 +134,3 @@ def test_partner_admin_runs_a_campaign(
         rows = list(csv.reader(io.StringIO(text)))
         assert len(rows) == 2  # the header and the one supporter who asked for news
         assert "'+6281211112222" in rows[1]
-    finally:
-        context.close()
