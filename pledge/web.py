@@ -170,7 +170,7 @@ def public_base_url(request: Request) -> str:
 
 def absolute_url(request: Request, name: str, /, **params: object) -> str:
     """A full URL for sharing outside the site, behind a proxy too."""
-    return public_base_url(request) + request.app.url_path_for(name, **params)
+    return public_base_url(request) + path_for(request, name, **params)
 
 
 def share_links(url: str, title: str) -> dict[str, str]:

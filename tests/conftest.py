@@ -63,13 +63,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests about one database only are left out of the run on the other (deselected, not
-    skipped: both runs together run every test)."""
-    other = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
-    left_out = [item for item in items if item.get_closest_marker(other)]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+    """Tests about one database only are left out of the run on the other, and tests that use
+    no database fixture (the same whatever --db says) run once, on SQLite: deselected, not
+    skipped, so that both runs together run every test."""
+    on_postgres = config.getoption("--db") == "postgres"
+    other = "sqlite_only" if on_postgres else "postgres_only"
+
+    def left_out(item: pytest.Item) -> bool:
+        if item.get_closest_marker(other):
+            return True
+        return on_postgres and "database_url" not in getattr(item, "fixturenames", ())
+
+    dropped = [item for item in items if left_out(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not left_out(item)]
 
 
 # --- database ------------------------------------------------------------------------

@@ -121,8 +121,8 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
     },
     summary="One campaign's supporters in total, per pledge and per partner",
 )
-async def embeds_api_campaign(request: Request, session: SessionDep, slug: str) -> Response:
-    view, counts = await embeds.view_and_counts_soon(session, slug=slug)
+async def embeds_api_campaign(request: Request, slug: str) -> Response:
+    view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     base_url = public_base_url(request)
     body, etag = _rendered.get(
         (view, counts),
@@ -142,10 +142,8 @@ async def embeds_api_campaign(request: Request, session: SessionDep, slug: str) 
 
 
 @router.get("/embed/{slug}.svg", include_in_schema=False)
-async def embeds_badge(
-    request: Request, session: SessionDep, slug: str, partner: str | None = None
-) -> Response:
-    view, counts = await embeds.view_and_counts_soon(session, slug=slug)
+async def embeds_badge(request: Request, slug: str, partner: str | None = None) -> Response:
+    view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
 
     def draw() -> bytes:
@@ -167,12 +165,11 @@ async def embeds_badge(
 @router.get("/embed/{slug}", response_class=HTMLResponse, include_in_schema=False)
 async def embeds_widget(
     request: Request,
-    session: SessionDep,
     slug: str,
     partner: str | None = None,
     theme: str = "light",
 ) -> HTMLResponse:
-    view, counts = await embeds.view_and_counts_soon(session, slug=slug)
+    view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
     link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
     if counter.partner is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from markupsafe import escape
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -58,13 +59,19 @@ def cached_view_and_counts(slug: str) -> tuple[CampaignView, Counts] | None:
     return (view, counts) if view is not None and counts is not None else None
 
 
-async def view_and_counts_soon(session: Session, *, slug: str) -> tuple[CampaignView, Counts]:
+async def view_and_counts_soon(engine: Engine, *, slug: str) -> tuple[CampaignView, Counts]:
     """view_and_counts, answered on the event loop when this process holds both (the usual
-    case for counters that many pages show), and from the database in the thread pool else."""
+    case for counters that many pages show), and from the database in the thread pool else.
+    The session is opened only then: most requests for a counter need none."""
     cached = cached_view_and_counts(slug)
     if cached is not None:
         return cached
-    return await run_in_threadpool(view_and_counts, session, slug=slug)
+    return await run_in_threadpool(_read_view_and_counts, engine, slug)
+
+
+def _read_view_and_counts(engine: Engine, slug: str) -> tuple[CampaignView, Counts]:
+    with Session(engine, expire_on_commit=False) as session:
+        return view_and_counts(session, slug=slug)
 
 
 def list_campaigns(session: Session, *, base_url: str) -> list[CampaignCounts]:
