@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from pledge.accounts import service as accounts
@@ -24,12 +26,18 @@ from pledge.i18n import gettext as _
 from pledge.web import session_data
 
 
-async def public_campaign(slug: str, session: SessionDep) -> CampaignView:
-    # Most requests find the campaign in this process's cache, with no I/O at all.
+async def public_campaign(slug: str, request: Request) -> CampaignView:
+    # Most requests find the campaign in this process's cache, with no I/O at all, and open
+    # no session; the others read it with a session of their own, in the thread pool.
     cached = campaigns.cached_public_view(slug)
     if cached is not None:
         return cached
-    return await run_in_threadpool(campaigns.get_public_view, session, slug=slug)
+    return await run_in_threadpool(_read_public_view, request.app.state.engine, slug)
+
+
+def _read_public_view(engine: Engine, slug: str) -> CampaignView:
+    with Session(engine, expire_on_commit=False) as session:
+        return campaigns.get_public_view(session, slug=slug)
 
 
 CampaignDep = Annotated[CampaignView, Depends(public_campaign)]

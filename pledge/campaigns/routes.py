@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pledge.campaigns import service as campaigns
@@ -60,10 +61,24 @@ def render_campaign(
     status_code: int = 200,
 ) -> HTMLResponse:
     page = supporters.campaign_page(session, view=view)
+    if form is None and not errors and not request.url.query:
+        return _plain_page(request, view, page)
+    context = _page_context(request, view, page, form=form, errors=errors)
+    return render(request, "campaigns/show.html", context, status_code=status_code)
+
+
+def _page_context(
+    request: Request,
+    view: CampaignView,
+    page: supporters.CampaignPage,
+    *,
+    form: SignForm | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     ref = form.ref if form else request.query_params.get("ref", "")
     referrer = view.partner_by_code(ref) if ref else None
     invite = form.invite if form else request.query_params.get("invite", "")
-    context = {
+    return {
         "view": view,
         "campaign": view.campaign,
         "page": page,
@@ -76,21 +91,42 @@ def render_campaign(
         "referrer": referrer,
         "share_url": absolute_url(request, "campaigns_show", slug=view.slug),
     }
-    if form is not None or errors or request.url.query:
-        return render(request, "campaigns/show.html", context, status_code=status_code)
+
+
+def _plain_key(
+    request: Request, view: CampaignView, page: supporters.CampaignPage
+) -> tuple[Any, ...]:
+    share_url = absolute_url(request, "campaigns_show", slug=view.slug)
+    return (id(view), id(page), get_locale(), campaigns.is_signable(view.campaign), share_url)
+
+
+def _stored_plain_page(
+    request: Request, view: CampaignView, page: supporters.CampaignPage
+) -> HTMLResponse | None:
+    """The plain page (no form posted, nothing in the address) as already drawn, with this
+    visitor's token put in, or None."""
+    found = _pages.get(_plain_key(request, view, page))
+    if found is None or found[0] is not view or found[1] is not page:
+        return None
+    return HTMLResponse(found[2].replace(CSRF_HOLE, csrf_token(request)))
+
+
+def _plain_page(
+    request: Request, view: CampaignView, page: supporters.CampaignPage
+) -> HTMLResponse:
     # The plain page is the same for every visitor but for the form's CSRF token: drawn once
     # per change of the campaign or its counts, with a hole where each visitor's token goes.
-    key = (id(view), id(page), get_locale(), context["signable"], context["share_url"])
-    found = _pages.get(key)
-    if found is None or found[0] is not view or found[1] is not page:
-        context["csrf_token"] = lambda: Markup(CSRF_HOLE)  # noqa: S704 - a constant
-        html = bytes(render(request, "campaigns/show.html", context).body).decode()
-        found = (view, page, html)
-        with _pages_lock:
-            _pages[key] = found
-            while len(_pages) > 256:
-                _pages.popitem(last=False)
-    return HTMLResponse(found[2].replace(CSRF_HOLE, csrf_token(request)))
+    stored = _stored_plain_page(request, view, page)
+    if stored is not None:
+        return stored
+    context = _page_context(request, view, page)
+    context["csrf_token"] = lambda: Markup(CSRF_HOLE)  # noqa: S704 - a constant
+    html = bytes(render(request, "campaigns/show.html", context).body).decode()
+    with _pages_lock:
+        _pages[_plain_key(request, view, page)] = (view, page, html)
+        while len(_pages) > 256:
+            _pages.popitem(last=False)
+    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)))
 
 
 # Stands for the visitor's CSRF token in a stored page. Written unescaped, its "<" cannot come
@@ -101,8 +137,20 @@ _pages_lock = threading.Lock()
 
 
 @router.get("/c/{slug}", response_class=HTMLResponse)
-def campaigns_show(request: Request, session: SessionDep, view: CampaignDep) -> HTMLResponse:
-    return render_campaign(request, session, view)
+async def campaigns_show(request: Request, view: CampaignDep) -> HTMLResponse:
+    # Most visits find the page drawn and its counts current: answered on the event loop,
+    # with no session and no trip through the thread pool.
+    page = supporters.cached_campaign_page(view)
+    if page is not None and not request.url.query:
+        stored = _stored_plain_page(request, view, page)
+        if stored is not None:
+            return stored
+    return await run_in_threadpool(_show, request, view)
+
+
+def _show(request: Request, view: CampaignView) -> HTMLResponse:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        return render_campaign(request, session, view)
 
 
 @router.get("/privacy", response_class=HTMLResponse)

@@ -462,6 +462,16 @@ class CampaignPage:
 _pages: dict[int, tuple[CampaignView, CampaignPage]] = {}
 
 
+def cached_campaign_page(view: CampaignView) -> CampaignPage | None:
+    """The campaign page's data as this process last built it, if its counts are still
+    current; no I/O."""
+    counts = cached_counts(view.id)
+    built = _pages.get(view.id)
+    if counts is not None and built is not None and built[0] is view and built[1].counts is counts:
+        return built[1]
+    return None
+
+
 def campaign_page(session: Session, *, view: CampaignView) -> CampaignPage:
     counts = get_counts(session, campaign_id=view.id)
     built = _pages.get(view.id)
