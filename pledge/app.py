@@ -8,14 +8,17 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import BaseRoute
 
 from pledge import errors, observability
 from pledge.accounts.routes import router as accounts_router
 from pledge.admin.routes import router as admin_router
+from pledge.campaigns import routes as campaigns_routes
 from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings
 from pledge.dashboard.routes import router as dashboard_router
 from pledge.db import create_db_engine, ping
+from pledge.embeds import routes as embeds_routes
 from pledge.embeds.live import LiveCounts, StreamsFirst
 from pledge.embeds.routes import router as embeds_router
 from pledge.hoaxes.routes import api_router as hoaxes_api_router
@@ -23,6 +26,8 @@ from pledge.hoaxes.routes import router as hoaxes_router
 from pledge.moderation.routes import router as moderation_router
 from pledge.privacy.routes import router as privacy_router
 from pledge.ratelimit import limiter
+from pledge.supporters import routes as supporters_routes
+from pledge.supporters import service as supporters
 from pledge.supporters.routes import router as supporters_router
 from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
 
@@ -42,6 +47,13 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
+HOT_ROUTES: tuple[BaseRoute, ...] = (
+    *embeds_routes.hot_routes,
+    *campaigns_routes.hot_routes,
+    *supporters_routes.hot_routes,
+)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -51,10 +63,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url=None,  # /api/docs is rendered by the site itself: no CDN, no inline script
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # Prometheus metrics and our own access log cover what OpenTelemetry would: FastAPI
+        # need not look for a tracer or meter provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings)
     app.state.limiter = limiter
+    # Signatures are written in group commits: one queue per process.
+    app.state.signings = supporters.signing_queue(app.state.engine)
     app.state.live = LiveCounts(
         app.state.engine,
         interval=settings.live_interval_seconds,
@@ -91,7 +108,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def metrics(request: Request) -> Response:
         return await observability.metrics_response(request)
 
-    # The cheapest and busiest routes first: health checks, static files, counters and API.
+    # The cheapest and busiest routes first: health checks, the lean routes that carry the
+    # load (counters, the campaign page, signing), static files, then the routers.
+    app.router.routes.extend(HOT_ROUTES)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(embeds_router)
     app.include_router(hoaxes_api_router)

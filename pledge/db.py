@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
+import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
@@ -18,6 +24,8 @@ from sqlmodel import Session, SQLModel
 from starlette.concurrency import run_in_threadpool
 
 from pledge.config import Settings
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so that migrations can refer to them on every database.
 SQLModel.metadata.naming_convention = {
@@ -43,6 +51,10 @@ def enum_column(enum: type[StrEnum], length: int = 16) -> sa.Enum:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# How long a writer in a thread waits for SQLite's write lock before it gives up.
+BUSY_TIMEOUT_MS = 30_000
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -76,7 +88,7 @@ def create_db_engine(settings: Settings) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -114,7 +126,7 @@ _sqlite_writer = threading.RLock()
 # The largest row id: an INTEGER column on PostgreSQL. A larger number from an address or a form
 # finds nothing, and must never reach the database, which would refuse it with an error.
 ID_MAX = 2**31 - 1
-WRITER_WAIT_SECONDS = 30.0  # as long as SQLite's own busy timeout
+WRITER_WAIT_SECONDS = BUSY_TIMEOUT_MS / 1000  # as long as SQLite's own busy timeout
 
 
 @contextmanager
@@ -142,6 +154,323 @@ def writing(session: Session) -> Iterator[Session]:
             session.rollback()
             raise
         session.commit()
+
+
+# --- reads shared by concurrent requests ----------------------------------------------------
+
+T = TypeVar("T")
+
+
+class SharedReads:
+    """Reads in the thread pool that concurrent requests share.
+
+    When a process's copy of something (a campaign, its counts, its drawn page) expires, every
+    request that arrives before it is read again would read it again, a few dozen at once
+    under load. Here the first one reads it and the others wait for its result, or its error.
+    """
+
+    def __init__(self) -> None:
+        self._reading: dict[Hashable, asyncio.Task[Any]] = {}
+
+    async def read(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        task = self._reading.get(key)
+        if task is None or task.get_loop() is not loop:
+            # A task of its own, in a context of its own: a reader whose client goes away
+            # does not cancel the read the others wait for.
+            task = loop.create_task(
+                anyio.to_thread.run_sync(fn, *args), context=contextvars.copy_context()
+            )
+            self._reading[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        result: T = await asyncio.shield(task)
+        return result
+
+    def _forget(self, key: Hashable, task: asyncio.Task[Any]) -> None:
+        if self._reading.get(key) is task:
+            del self._reading[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: an error nobody waited for is not logged as lost
+
+
+shared_reads = SharedReads()
+
+
+# --- group commit ------------------------------------------------------------------------
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
+# Writes a batch of jobs inside an open write transaction, one result per job, in order.
+BatchWriter = Callable[[Session, Sequence[Job]], list[Result]]
+# What makes a whole batch fail however it is cut: the database itself is not answering.
+_WHOLE_BATCH_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    sa.exc.DisconnectionError,
+)
+RETRIES = 3
+# How often the event loop asks again for SQLite's write lock while another process holds it.
+LOCK_POLL_SECONDS = 0.0005
+# How often the WAL is copied back into the database file while signatures pour in.
+CHECKPOINT_SECONDS = 0.5
+
+
+def write_batch(
+    session: Session, jobs: Sequence[Job], write: BatchWriter[Job, Result]
+) -> list[Result | Exception]:
+    """The jobs written inside the session's open write transaction, each try in a savepoint.
+
+    A unique key that another transaction took first fails the try; it is tried again, and
+    the next try sees the other transaction's row. Any other failure of a batch of several is
+    tried again job by job, so that only the job at fault fails. A database that does not
+    answer fails them all: that error is raised.
+    """
+    failure: Exception | None = None
+    for _attempt in range(RETRIES):
+        try:
+            with session.begin_nested():
+                return list(write(session, jobs))
+        except _WHOLE_BATCH_ERRORS:
+            raise
+        except sa.exc.IntegrityError as error:
+            failure = error
+        except Exception as error:
+            failure = error
+            break
+    assert failure is not None
+    if len(jobs) == 1:
+        return [failure]
+    results: list[Result | Exception] = []
+    for job in jobs:
+        alone = write_batch(session, [job], write)
+        results.extend(alone)
+    return results
+
+
+def commit_batch(
+    session: Session, jobs: Sequence[Job], write: BatchWriter[Job, Result]
+) -> list[Result | Exception]:
+    """The jobs written in one write transaction (``writing``) and committed once: a result
+    or an exception per job, in order. Blocks while another writer holds the database."""
+    try:
+        with writing(session):
+            return write_batch(session, jobs, write)
+    except _WHOLE_BATCH_ERRORS as error:
+        session.rollback()
+        return [error] * len(jobs)
+
+
+def _is_busy(error: sa.exc.OperationalError) -> bool:
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class GroupCommit(Generic[Job, Result]):
+    """Writes that requests queue on the event loop, committed together.
+
+    While one batch is being written, the jobs that arrive wait for the next one: under load,
+    many requests share one transaction and one commit, and the process takes the database's
+    write lock once per batch instead of once per request. A request is answered only after
+    the commit that holds its job, so nothing acknowledged can be lost.
+
+    On SQLite the batches are written on the event loop itself, on a connection kept for
+    them: a batch of a hundred signatures is a few milliseconds of local work, less than
+    handing it to a thread would cost in lock traffic with the loop. The loop never waits for
+    the write lock: while another process (or a thread of this one) holds it, the batch asks
+    again every LOCK_POLL_SECONDS and the loop serves other requests meanwhile. That
+    connection does not copy the WAL back into the database file at commit
+    (``wal_autocheckpoint=0``, a disk flush); a thread does it every CHECKPOINT_SECONDS.
+    On PostgreSQL, whose every statement is a network round trip, batches go to the thread
+    pool.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        write: BatchWriter[Job, Result],
+        *,
+        committed: Callable[[Sequence[Job]], None] | None = None,
+        max_batch: int = 128,
+    ) -> None:
+        self.engine = engine
+        self.write = write
+        self.committed = committed
+        self.max_batch = max_batch
+        self.on_loop = engine.dialect.name == "sqlite"
+        self.batches = 0  # written so far, for tests and the curious
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[tuple[Job, asyncio.Future[Result]]] = []
+        self._draining: asyncio.Task[None] | None = None
+        self._connection: sa.Connection | None = None
+        self._configured: object = None  # the DB-API connection the pragmas were set on
+        self._checkpointed_at = 0.0
+        self._checkpointing: asyncio.Task[None] | None = None
+
+    async def submit(self, job: Job) -> Result:
+        """The job's result once its batch is committed; its exception if it failed."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A new event loop (a test's, or a restarted server's): nothing of the old one
+            # can be waited for here.
+            self._loop, self._pending, self._draining = loop, [], None
+            self._checkpointing = None
+        future: asyncio.Future[Result] = loop.create_future()
+        self._pending.append((job, future))
+        if self._draining is None:
+            # A context of its own: the batch outlives the request that started it.
+            self._draining = loop.create_task(
+                self._drain(), name="group-commit", context=contextvars.Context()
+            )
+        return await future
+
+    async def _drain(self) -> None:
+        batch: list[tuple[Job, asyncio.Future[Result]]] = []
+        try:
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                jobs = [job for job, _future in batch]
+                if self.on_loop:
+                    results = await self._write_on_loop(jobs)
+                else:
+                    results = await anyio.to_thread.run_sync(self._write_in_thread, jobs)
+                self.batches += 1
+                if self.committed is not None:
+                    self.committed(jobs)
+                for (_job, future), result in zip(batch, results, strict=True):
+                    if future.done():  # the request was cancelled; its job is written
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+                batch = []
+                if self._pending:
+                    await asyncio.sleep(0)  # the requests that wait get a turn first
+        except BaseException as error:
+            # The loop is shutting down, or writing failed in a way no job caused: nobody
+            # may be left waiting.
+            for _job, future in [*batch, *self._pending]:
+                if future.done():
+                    continue
+                if isinstance(error, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(error)
+            self._pending = []
+            raise
+        finally:
+            self._draining = None
+
+    def _write_in_thread(self, jobs: list[Job]) -> list[Result | Exception]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return commit_batch(session, jobs, self.write)
+
+    async def _write_on_loop(self, jobs: list[Job]) -> list[Result | Exception]:
+        session = Session(bind=self._writer_connection(), expire_on_commit=False)
+        try:
+            deadline = time.monotonic() + WRITER_WAIT_SECONDS
+            while not self._take_write_lock(session):
+                if time.monotonic() > deadline:
+                    raise sa.exc.TimeoutError("waited too long for the database's write lock")
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+            try:
+                results = write_batch(session, jobs, self.write)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                _sqlite_writer.release()
+        except _WHOLE_BATCH_ERRORS as error:
+            return [error] * len(jobs)
+        finally:
+            session.close()
+        self._checkpoint_soon()
+        return results
+
+    def _take_write_lock(self, session: Session) -> bool:
+        """This process's writer lock and SQLite's (BEGIN IMMEDIATE) without waiting for
+        either: True when both are held, False when someone else has one of them."""
+        if not _sqlite_writer.acquire(blocking=False):
+            return False
+        try:
+            session.connection()  # BEGIN IMMEDIATE, refused at once while the lock is taken
+        except sa.exc.OperationalError as error:
+            session.rollback()
+            _sqlite_writer.release()
+            if _is_busy(error):
+                return False
+            raise
+        except BaseException:
+            session.rollback()
+            _sqlite_writer.release()
+            raise
+        return True
+
+    def _writer_connection(self) -> sa.Connection:
+        if self._connection is None or self._connection.invalidated or self._connection.closed:
+            conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            # Out of the pool for good: with the pragmas below it must never serve anyone else.
+            conn.detach()
+            self._connection, self._configured = conn, None
+        dbapi = self._connection.connection.dbapi_connection
+        if dbapi is not self._configured:
+            # Never wait in SQLite's busy handler (the loop would stop), never flush the WAL
+            # at commit (a thread does it).
+            assert dbapi is not None
+            dbapi.execute("PRAGMA busy_timeout=0")
+            dbapi.execute("PRAGMA wal_autocheckpoint=0")
+            self._configured = dbapi
+        return self._connection
+
+    def _checkpoint_soon(self) -> None:
+        now = time.monotonic()
+        if self._checkpointing is None and now - self._checkpointed_at >= CHECKPOINT_SECONDS:
+            self._checkpointed_at = now
+            loop = asyncio.get_running_loop()
+            self._checkpointing = loop.create_task(
+                self._checkpoint(), name="wal-checkpoint", context=contextvars.Context()
+            )
+
+    async def _checkpoint(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(checkpoint, self.engine)
+        except Exception as error:  # the next one will try again
+            log.warning("WAL checkpoint failed: %s", error)
+        finally:
+            self._checkpointing = None
+
+
+# A WAL longer than this (frames of a page each, 16 MB) is started over at the next checkpoint.
+RESTART_FRAMES = 4096
+# How long that restart waits for other writers and for readers of older pages.
+CHECKPOINT_WAIT_MS = 50
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy what the WAL holds back into the database file (PASSIVE: beside the writers,
+    waiting for nobody).
+
+    SQLite starts the WAL over only once all of it is copied, which a checkpoint beside
+    writers that keep appending may never see: the WAL would grow without end. Once it is
+    longer than RESTART_FRAMES, the checkpoint holds writers back while it copies the rest
+    and starts the WAL over (RESTART): this process's by its writer lock, the others' by
+    SQLite's. It waits at most CHECKPOINT_WAIT_MS for them and for readers of older pages,
+    and else leaves the restart to the next checkpoint."""
+    with engine.connect() as conn:
+        _busy, frames, _copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    if frames < RESTART_FRAMES:
+        return
+    with _sqlite_write_turn(), engine.connect() as conn:
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            dbapi.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+        finally:
+            dbapi.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def ping(engine: Engine) -> bool:

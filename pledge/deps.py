@@ -13,14 +13,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User, Viewer
 from pledge.accounts.permissions import Action, Principal, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
-from pledge.db import SessionDep
+from pledge.db import SessionDep, shared_reads
 from pledge.errors import Forbidden, LoginRequired
 from pledge.i18n import gettext as _
 from pledge.web import session_data
@@ -32,7 +31,8 @@ async def public_campaign(slug: str, request: Request) -> CampaignView:
     cached = campaigns.cached_public_view(slug)
     if cached is not None:
         return cached
-    return await run_in_threadpool(_read_public_view, request.app.state.engine, slug)
+    engine = request.app.state.engine
+    return await shared_reads.read(("campaign", engine, slug), _read_public_view, engine, slug)
 
 
 def _read_public_view(engine: Engine, slug: str) -> CampaignView:

@@ -127,7 +127,10 @@ def install(app: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             login = request.app.url_path_for("accounts_login_form")
             return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
-        return error_response(request, exc.status_code, exc.detail, type(exc).__name__)
+        response = error_response(request, exc.status_code, exc.detail, type(exc).__name__)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = "60"
+        return response
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

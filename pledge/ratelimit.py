@@ -16,9 +16,12 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from slowapi import Limiter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from pledge.config import get_settings
+from pledge.errors import TooManyRequests
+from pledge.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,21 @@ def hit(limit: str, *identifiers: str) -> bool:
         return _fallback.limiter.hit(item, *identifiers)
     _fallback.mark_up()
     return allowed
+
+
+async def limit_request(request: Request, limit: str, scope: str) -> None:
+    """Count one request against a per-address limit of a route on the event loop; raise
+    TooManyRequests when it is over. A shared storage is a network round trip (and, when it
+    is down, a timeout): that count is made in the thread pool, so the loop never waits."""
+    if not limiter.enabled:
+        return
+    address = client_address(request)
+    if get_settings().ratelimit_storage.startswith("memory://"):
+        allowed = hit(limit, address, scope)
+    else:
+        allowed = await run_in_threadpool(hit, limit, address, scope)
+    if not allowed:
+        raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
 
 
 def reset() -> None:

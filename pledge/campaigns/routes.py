@@ -13,20 +13,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignForm, CampaignView, PartnerForm, PledgeForm
-from pledge.db import SessionDep, writing
-from pledge.deps import CampaignDep, CampaignManager, OrgContext
+from pledge.db import SessionDep, shared_reads, writing
+from pledge.deps import CampaignManager, OrgContext, public_campaign
 from pledge.errors import Invalid, PledgeError
 from pledge.i18n import get_locale
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm
 from pledge.web import (
     CheckedForm,
+    LeanRoute,
     RowId,
     absolute_url,
     csrf_token,
@@ -119,6 +121,12 @@ def _plain_page(
     stored = _stored_plain_page(request, view, page)
     if stored is not None:
         return stored
+    html = _draw_plain_page(request, view, page)
+    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)))
+
+
+def _draw_plain_page(request: Request, view: CampaignView, page: supporters.CampaignPage) -> str:
+    """Draw the plain page with a hole for the token, and keep it."""
     context = _page_context(request, view, page)
     context["csrf_token"] = lambda: Markup(CSRF_HOLE)  # noqa: S704 - a constant
     html = bytes(render(request, "campaigns/show.html", context).body).decode()
@@ -126,7 +134,7 @@ def _plain_page(
         _pages[_plain_key(request, view, page)] = (view, page, html)
         while len(_pages) > 256:
             _pages.popitem(last=False)
-    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)))
+    return html
 
 
 # Stands for the visitor's CSRF token in a stored page. Written unescaped, its "<" cannot come
@@ -136,16 +144,30 @@ _pages: OrderedDict[tuple[Any, ...], tuple[CampaignView, Any, str]] = OrderedDic
 _pages_lock = threading.Lock()
 
 
-@router.get("/c/{slug}", response_class=HTMLResponse)
-async def campaigns_show(request: Request, view: CampaignDep) -> HTMLResponse:
-    # Most visits find the page drawn and its counts current: answered on the event loop,
-    # with no session and no trip through the thread pool.
+async def campaigns_show(request: Request) -> HTMLResponse:
+    """``GET /c/{slug}`` (a lean route, see ``hot_routes``). Most visits find the page drawn
+    and its counts current: answered on the event loop, with no session and no trip through
+    the thread pool. When the counts have changed, one request reads them and draws the page
+    again while the others that arrive meanwhile wait for it."""
+    view = await public_campaign(request.path_params["slug"], request)
+    if request.scope.get("query_string"):
+        # A shared link's query (a partner's code, a friend's invitation): drawn for this one.
+        return await run_in_threadpool(_show, request, view)
+    engine = request.app.state.engine
     page = supporters.cached_campaign_page(view)
-    if page is not None and not request.url.query:
-        stored = _stored_plain_page(request, view, page)
-        if stored is not None:
-            return stored
-    return await run_in_threadpool(_show, request, view)
+    if page is None:
+        page = await shared_reads.read(("campaign-page", engine, view.id), _read_page, engine, view)
+    stored = _stored_plain_page(request, view, page)
+    if stored is not None:
+        return stored
+    drawn = ("drawn-page", *_plain_key(request, view, page))
+    html = await shared_reads.read(drawn, _draw_plain_page, request, view, page)
+    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)))
+
+
+def _read_page(engine: Engine, view: CampaignView) -> supporters.CampaignPage:
+    with Session(engine, expire_on_commit=False) as session:
+        return supporters.campaign_page(session, view=view)
 
 
 def _show(request: Request, view: CampaignView) -> HTMLResponse:
@@ -156,6 +178,10 @@ def _show(request: Request, view: CampaignView) -> HTMLResponse:
 @router.get("/privacy", response_class=HTMLResponse)
 def campaigns_privacy(request: Request) -> HTMLResponse:
     return render(request, "pages/privacy.html")
+
+
+# Matched before every router (pledge.app): the page every supporter opens.
+hot_routes = [LeanRoute("/c/{slug}", campaigns_show)]
 
 
 # --- the partner dashboard: creating and running campaigns -------------------------------

@@ -98,13 +98,28 @@ class _ViewCache:
             return entry[1]
         return None
 
-    def put(self, slug: str, view: CampaignView) -> None:
+    def put(self, slug: str, view: CampaignView) -> CampaignView:
+        """Keep a view just read. One equal to the view kept already keeps the older object,
+        so that the pages and bodies drawn from it stay valid."""
         with self._lock:
+            entry = self._views.get(slug)
+            if entry is not None and _same_view(entry[1], view):
+                view = entry[1]
             self._views[slug] = (time_module.monotonic(), view)
+        return view
 
     def clear(self) -> None:
         with self._lock:
             self._views.clear()
+
+
+def _same_view(kept: CampaignView, read: CampaignView) -> bool:
+    """The same campaign, pledges and partners, column by column."""
+    return (
+        kept.campaign.model_dump() == read.campaign.model_dump()
+        and [p.model_dump() for p in kept.pledges] == [p.model_dump() for p in read.pledges]
+        and kept.partners == read.partners
+    )
 
 
 _views = _ViewCache()
@@ -126,7 +141,7 @@ def get_public_view(session: Session, *, slug: str) -> CampaignView:
     if view is None:
         view = get_view(session, slug=slug, public=True)
         if max_age > 0:
-            _views.put(slug, view)
+            view = _views.put(slug, view)
     return view
 
 

@@ -129,9 +129,10 @@ class LiveCounts:
     def _read(self, campaign_ids: Iterable[int]) -> dict[int, Counts]:
         with Session(self.engine) as session:
             found = supporters.read_counts_of(session, campaign_ids=campaign_ids)
-        for campaign_id, counts in found.items():
-            supporters.remember_counts(campaign_id, counts)
-        return found
+        return {
+            campaign_id: supporters.remember_counts(campaign_id, counts)
+            for campaign_id, counts in found.items()
+        }
 
     async def _read_forever(self) -> None:
         """Read the watched campaigns' tallies once per interval while anyone watches."""
@@ -257,7 +258,9 @@ class StreamsFirst:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = (
             EVENTS_PATH.match(scope["path"])
-            if scope["type"] == "http" and scope["method"] == "GET"
+            if scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"].endswith("/events")  # the cheap test first: most requests fail it
             else None
         )
         if match is None or self.live.full:

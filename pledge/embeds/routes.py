@@ -19,7 +19,7 @@ from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
 from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
 from pledge.embeds.models import ApiError, CampaignCounts
 from pledge.i18n import get_locale, ngettext, number
-from pledge.web import absolute_url, public_base_url, render
+from pledge.web import LeanRoute, absolute_url, public_base_url, render
 
 router = APIRouter(tags=["campaigns"])
 
@@ -122,6 +122,8 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
     summary="One campaign's supporters in total, per pledge and per partner",
 )
 async def embeds_api_campaign(request: Request, slug: str) -> Response:
+    # Declared here for the API's description; answered through the lean route in front of
+    # the routers (hot_routes), which calls this same function.
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     base_url = public_base_url(request)
     body, etag = _rendered.get(
@@ -136,13 +138,16 @@ async def embeds_api_campaign(request: Request, slug: str) -> Response:
     )
 
 
+async def embeds_api_campaign_lean(request: Request) -> Response:
+    return await embeds_api_campaign(request, request.path_params["slug"])
+
+
 # --- the widget, the badge and the share card ----------------------------------------------
-#
-# The badge route comes before the widget's: "/embed/{slug}" would take "x.svg" as a slug.
 
 
-@router.get("/embed/{slug}.svg", include_in_schema=False)
-async def embeds_badge(request: Request, slug: str, partner: str | None = None) -> Response:
+async def embeds_badge(request: Request) -> Response:
+    """``GET /embed/{slug}.svg?partner=`` (a lean route, see ``hot_routes``)."""
+    slug, partner = request.path_params["slug"], request.query_params.get("partner")
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
 
@@ -162,13 +167,10 @@ async def embeds_badge(request: Request, slug: str, partner: str | None = None) 
     )
 
 
-@router.get("/embed/{slug}", response_class=HTMLResponse, include_in_schema=False)
-async def embeds_widget(
-    request: Request,
-    slug: str,
-    partner: str | None = None,
-    theme: str = "light",
-) -> HTMLResponse:
+async def embeds_widget(request: Request) -> HTMLResponse:
+    """``GET /embed/{slug}?partner=&theme=`` (a lean route, see ``hot_routes``)."""
+    slug, query = request.path_params["slug"], request.query_params
+    partner, theme = query.get("partner"), query.get("theme", "light")
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
     link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
@@ -186,6 +188,15 @@ async def embeds_widget(
         lambda: bytes(render(request, "embeds/widget.html", context).body),
     )
     return HTMLResponse(page, headers={"Cache-Control": CACHE_CONTROL})
+
+
+# Matched before every router (pledge.app): the counters that partner sites show on every
+# page view. The badge comes before the widget: "/embed/{slug}" would take "x.svg" as a slug.
+hot_routes = [
+    LeanRoute("/api/v1/campaigns/{slug}", embeds_api_campaign_lean),
+    LeanRoute("/embed/{slug}.svg", embeds_badge),
+    LeanRoute("/embed/{slug}", embeds_widget),
+]
 
 
 @router.get("/c/{slug}/share.png", include_in_schema=False)

@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 from markupsafe import escape
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView, PartnerView
+from pledge.db import shared_reads
 from pledge.embeds.models import CampaignCounts, PartnerCount, PledgeCount
 from pledge.errors import NotFound
 from pledge.i18n import LOCALES
@@ -66,7 +66,7 @@ async def view_and_counts_soon(engine: Engine, *, slug: str) -> tuple[CampaignVi
     cached = cached_view_and_counts(slug)
     if cached is not None:
         return cached
-    return await run_in_threadpool(_read_view_and_counts, engine, slug)
+    return await shared_reads.read(("counts", engine, slug), _read_view_and_counts, engine, slug)
 
 
 def _read_view_and_counts(engine: Engine, slug: str) -> tuple[CampaignView, Counts]:

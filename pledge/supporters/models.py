@@ -120,9 +120,18 @@ class SignForm:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedSupporter:
+    """The supporter a signature belongs to: the row, and the secret of their thank-you and
+    withdrawal links."""
+
+    id: int
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class Signing:
     outcome: SignOutcome
-    supporter: Supporter | None  # None when the honeypot caught a bot
+    supporter: SignedSupporter | None  # None when the honeypot caught a bot
     added: tuple[str, ...] = ()  # slugs of the pledges this signing added
 
 

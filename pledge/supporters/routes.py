@@ -6,17 +6,28 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from pledge import i18n, observability
+from pledge.campaigns.models import CampaignView
 from pledge.campaigns.routes import render_campaign
 from pledge.db import SessionDep
-from pledge.deps import CampaignDep
+from pledge.deps import CampaignDep, public_campaign
 from pledge.errors import Invalid
-from pledge.ratelimit import limiter, sign_limit
+from pledge.ratelimit import limit_request, sign_limit
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm, SignOutcome
-from pledge.web import CheckedForm, absolute_url, form_text, path_for, render, share_links
+from pledge.web import (
+    CheckedForm,
+    LeanFormRoute,
+    absolute_url,
+    form_text,
+    path_for,
+    render,
+    share_links,
+)
 
 router = APIRouter()
 
@@ -38,18 +49,19 @@ def sign_form(form: FormData) -> SignForm:
     )
 
 
-@router.post("/c/{slug}/sign", response_model=None)
-@limiter.limit(sign_limit)
-def supporters_sign(
-    request: Request, session: SessionDep, view: CampaignDep, form: CheckedForm
-) -> Response:
+async def supporters_sign(request: Request, form: FormData) -> Response:
+    """``POST /c/{slug}/sign`` (a lean route, see ``hot_routes``). On the event loop: the form
+    is checked here, and its write joins the process's next group commit; the answer waits
+    for that commit."""
+    view = await public_campaign(request.path_params["slug"], request)
+    await limit_request(request, sign_limit(), "sign")
     posted = sign_form(form)
     try:
-        signing = supporters.sign(session, view=view, form=posted, locale=i18n.get_locale())
-    except Invalid as error:
-        return render_campaign(
-            request, session, view, form=posted, errors=error.errors, status_code=422
+        signing = await supporters.sign_soon(
+            request.app.state.signings, view=view, form=posted, locale=i18n.get_locale()
         )
+    except Invalid as error:
+        return await run_in_threadpool(_refused, request, view, posted, error.errors)
     observability.signed(request, signing)
     if signing.supporter is None:
         url = path_for(request, "supporters_thanks_generic", slug=view.slug)
@@ -59,6 +71,14 @@ def supporters_sign(
         if signing.added:
             url += "&added=" + ",".join(signing.added)
     return RedirectResponse(url, status_code=303)
+
+
+def _refused(
+    request: Request, view: CampaignView, posted: SignForm, errors: dict[str, str]
+) -> HTMLResponse:
+    """The form again, with what was typed and a message beside each field to fix."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        return render_campaign(request, session, view, form=posted, errors=errors, status_code=422)
 
 
 @router.get("/c/{slug}/thanks", response_class=HTMLResponse)
@@ -134,3 +154,7 @@ def supporters_withdraw(
 @router.get("/c/{slug}/withdrawn", response_class=HTMLResponse)
 def supporters_withdrawn(request: Request, view: CampaignDep) -> HTMLResponse:
     return render(request, "supporters/withdrawn.html", {"view": view, "campaign": view.campaign})
+
+
+# Matched before every router (pledge.app): signing is the busiest form of the site.
+hot_routes = [LeanFormRoute("/c/{slug}/sign", supporters_sign)]

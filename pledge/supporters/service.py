@@ -10,20 +10,20 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from pledge import contacts
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignView, PartnerView
 from pledge.config import get_settings
-from pledge.db import utcnow, writing
+from pledge.db import GroupCommit, commit_batch, utcnow, writing
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
@@ -32,6 +32,7 @@ from pledge.supporters.models import (
     TOTAL,
     Counts,
     Signature,
+    SignedSupporter,
     SignForm,
     Signing,
     SignOutcome,
@@ -145,65 +146,118 @@ def validate(view: CampaignView, form: SignForm) -> CleanSignature:
 # --- signing -------------------------------------------------------------------------
 
 
-def sign(session: Session, *, view: CampaignView, form: SignForm, locale: str = "id") -> Signing:
-    """Count a supporter once, however often and however differently they sign."""
+@dataclass(frozen=True, slots=True)
+class PendingSigning:
+    """A checked signature on its way to the database: everything but the I/O is done."""
+
+    campaign_id: int
+    clean: CleanSignature
+    digest: str
+    encrypted: str | None  # the contact, only when the supporter asked a partner for updates
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What the database made of one signature."""
+
+    outcome: SignOutcome
+    supporter: SignedSupporter
+    pledge_ids: tuple[int, ...]  # the pledges this signature added
+
+
+def prepare(view: CampaignView, form: SignForm, *, locale: str = "id") -> PendingSigning | None:
+    """Check a posted form and compute its digest; None when the honeypot caught a bot."""
     if form.website:
-        # The honeypot: nothing is stored, and the bot is shown the usual success.
-        return Signing(outcome=SignOutcome.NEW, supporter=None)
+        return None
     if not campaigns.is_signable(view.campaign):
         raise Conflict(_("This campaign is not taking signatures."))
     clean = validate(view, form)
     settings = get_settings()
-    digest = contact_digest(settings.secret_key, clean.contact)
     encrypted = None
     if clean.updates_partner_id is not None:
         encrypted = FieldCipher(settings.secret_key).encrypt(clean.contact)
+    return PendingSigning(
+        campaign_id=view.id,
+        clean=clean,
+        digest=contact_digest(settings.secret_key, clean.contact),
+        encrypted=encrypted,
+        locale=locale,
+    )
 
-    for attempt in range(3):
-        try:
-            with writing(session):
-                signing = _sign_in_transaction(
-                    session,
-                    view=view,
-                    clean=clean,
-                    digest=digest,
-                    encrypted=encrypted,
-                    locale=locale,
-                )
-        except IntegrityError:
-            # Two first signatures with one contact raced on PostgreSQL: the loser
-            # finds the winner's row on the next try and is counted as returning.
-            if attempt == 2:
-                raise
-            continue
-        invalidate_counts(view.id)
-        return signing
-    raise AssertionError("unreachable")
+
+# The honeypot's answer: nothing is stored, and the bot is shown the usual success.
+CAUGHT = Signing(outcome=SignOutcome.NEW, supporter=None)
+
+
+def signing_of(view: CampaignView, written: Written) -> Signing:
+    slugs = tuple(p.slug for p in view.pledges if p.id in written.pledge_ids)
+    return Signing(outcome=written.outcome, supporter=written.supporter, added=slugs)
+
+
+def sign(session: Session, *, view: CampaignView, form: SignForm, locale: str = "id") -> Signing:
+    """Count a supporter once, however often and however differently they sign."""
+    pending = prepare(view, form, locale=locale)
+    if pending is None:
+        return CAUGHT
+    (written,) = commit_signings(session, [pending])
+    if isinstance(written, Exception):
+        raise written
+    return signing_of(view, written)
+
+
+async def sign_soon(
+    queue: GroupCommit[PendingSigning, Written],
+    *,
+    view: CampaignView,
+    form: SignForm,
+    locale: str = "id",
+) -> Signing:
+    """sign(), with the write queued for the process's next group commit: many signatures
+    share one short transaction, and the answer comes once it is committed."""
+    pending = prepare(view, form, locale=locale)
+    if pending is None:
+        return CAUGHT
+    return signing_of(view, await queue.submit(pending))
+
+
+def signing_queue(engine: sa.Engine) -> GroupCommit[PendingSigning, Written]:
+    """The process's queue of signatures waiting for their group commit."""
+    return GroupCommit(engine, _write_signings, committed=_counts_changed)
+
+
+def commit_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Written | Exception]:
+    """Write signatures in one transaction; the counts of their campaigns are read anew."""
+    results = commit_batch(session, jobs, _write_signings)
+    _counts_changed(jobs)
+    return results
+
+
+def _counts_changed(jobs: Sequence[PendingSigning]) -> None:
+    for campaign_id in {job.campaign_id for job in jobs}:
+        invalidate_counts(campaign_id)
 
 
 # The statements of the signing path, built once: SQLAlchemy compiles each of them once per
-# process and then only binds the values.
-_FIND_SUPPORTER = sa.select(supporter_t.c.id, supporter_t.c.token).where(
+# process and then only binds the values. Each is run once per batch, whatever its size.
+_FIND_SUPPORTERS = sa.select(
+    supporter_t.c.contact_digest, supporter_t.c.id, supporter_t.c.token
+).where(
     supporter_t.c.campaign_id == sa.bindparam("campaign_id"),
-    supporter_t.c.contact_digest == sa.bindparam("digest"),
+    supporter_t.c.contact_digest.in_(sa.bindparam("digests", expanding=True)),
+)
+_SIGNED_BY = sa.select(signature_t.c.supporter_id, signature_t.c.pledge_id).where(
+    signature_t.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True))
+)
+_INVITERS = sa.select(supporter_t.c.invite_code, supporter_t.c.id).where(
+    supporter_t.c.campaign_id == sa.bindparam("campaign_id"),
+    supporter_t.c.invite_code.in_(sa.bindparam("codes", expanding=True)),
 )
 _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_t.c.number), 0)).where(
     supporter_t.c.campaign_id == sa.bindparam("campaign_id")
 )
-_INVITER = (
-    sa.select(supporter_t.c.id)
-    .where(
-        supporter_t.c.campaign_id == sa.bindparam("invite_campaign_id"),
-        supporter_t.c.invite_code == sa.bindparam("invite"),
-    )
-    .scalar_subquery()
-)
-_INSERT_SUPPORTER = sa.insert(supporter_t).returning(supporter_t.c.id)
-_INSERT_SUPPORTER_INVITED = (
-    sa.insert(supporter_t).values(invited_by_id=_INVITER).returning(supporter_t.c.id)
-)
-_SIGNED_PLEDGES = sa.select(signature_t.c.pledge_id).where(
-    signature_t.c.supporter_id == sa.bindparam("supporter_id")
+_INSERT_SUPPORTERS = sa.insert(supporter_t).returning(
+    supporter_t.c.id, sort_by_parameter_order=True
 )
 _INSERT_SIGNATURE = sa.insert(signature_t)
 
@@ -223,81 +277,128 @@ def _tally_upsert(dialect: str) -> Any:
 _TALLY_UPSERT = {dialect: _tally_upsert(dialect) for dialect in ("sqlite", "postgresql")}
 
 
-def _sign_in_transaction(
-    session: Session,
-    *,
-    view: CampaignView,
-    clean: CleanSignature,
-    digest: str,
-    encrypted: str | None,
-    locale: str,
-) -> Signing:
-    now = utcnow()
+class _Known:
+    """A supporter met in this batch: found in the database, or about to be inserted."""
+
+    __slots__ = ("id", "signed", "token")
+
+    def __init__(self, supporter_id: int | None, token: str) -> None:
+        self.id = supporter_id
+        self.token = token
+        self.signed: set[int] = set()
+
+
+def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Written]:
+    """The signatures of a batch, in order, as a few statements per campaign: one query for
+    the supporters already known, one insert for the new ones, one for their signatures and
+    one upsert for every counter they change."""
     conn = session.connection()
-    existing = conn.execute(_FIND_SUPPORTER, {"campaign_id": view.id, "digest": digest}).first()
+    now = utcnow()
+    outcomes: list[tuple[SignOutcome, _Known, tuple[int, ...]]] = []
+    new_rows: list[tuple[_Known, dict[str, Any]]] = []
+    deltas: dict[tuple[int, str], list[Any]] = {}
 
-    if existing is None:
-        # The supporter's place in the campaign: one more than the last one ever given.
-        last = conn.execute(_LAST_NUMBER, {"campaign_id": view.id}).scalar_one()
-        token = random_token(16)
-        row = {
-            "campaign_id": view.id,
-            "contact_digest": digest,
-            "token": token,
-            "display_name": clean.display_name,
-            "province": clean.province,
-            "age_band": clean.age_band,
-            "show_name": clean.show_name,
-            "referrer_id": clean.referrer_id,
-            "updates_partner_id": clean.updates_partner_id,
-            "contact_encrypted": encrypted,
-            "invite_code": random_token(6),
-            "number": int(last) + 1,
-            "locale": locale,
-            "created_at": now,
-        }
-        if clean.invite is None:
-            supporter_id = conn.execute(_INSERT_SUPPORTER, row).scalar_one()
-        else:
-            # The inviter is looked up inside the insert: an unknown code credits no one.
-            row.update(invite=clean.invite, invite_campaign_id=view.id)
-            supporter_id = conn.execute(_INSERT_SUPPORTER_INVITED, row).scalar_one()
-        new_pledges = clean.pledge_ids
-        outcome = SignOutcome.NEW
-    else:
-        supporter_id, token = existing
-        already = set(conn.execute(_SIGNED_PLEDGES, {"supporter_id": supporter_id}).scalars())
-        new_pledges = tuple(pid for pid in clean.pledge_ids if pid not in already)
-        outcome = SignOutcome.ADDED if new_pledges else SignOutcome.UNCHANGED
+    def count(campaign_id: int, key: str, pledge_id: int | None, partner_id: int | None) -> None:
+        entry = deltas.setdefault((campaign_id, key), [pledge_id, partner_id, 0])
+        entry[2] += 1
 
-    if new_pledges:
-        conn.execute(
-            _INSERT_SIGNATURE,
-            [
-                {"supporter_id": supporter_id, "pledge_id": pid, "created_at": now}
-                for pid in new_pledges
-            ],
+    known_by_campaign: dict[int, dict[str, _Known]] = {}
+    inviters_by_campaign: dict[int, dict[str, int]] = {}
+    last_number: dict[int, int] = {}
+    for campaign_id in dict.fromkeys(job.campaign_id for job in jobs):
+        mine = [job for job in jobs if job.campaign_id == campaign_id]
+        known: dict[str, _Known] = {}
+        found = conn.execute(
+            _FIND_SUPPORTERS,
+            {"campaign_id": campaign_id, "digests": sorted({job.digest for job in mine})},
         )
-        changes: list[tuple[str, int | None, int | None]] = [
-            (pledge_key(pid), pid, None) for pid in new_pledges
-        ]
-        if outcome == SignOutcome.NEW:
-            changes.append((TOTAL, None, None))
-            if clean.referrer_id is not None:
-                changes.append((partner_key(clean.referrer_id), None, clean.referrer_id))
-        _bump(session, campaign_id=view.id, changes=changes, delta=1)
+        for digest, supporter_id, token in found:
+            known[digest] = _Known(supporter_id, token)
+        by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
+        if by_id:
+            for supporter_id, pledge_id in conn.execute(
+                _SIGNED_BY, {"supporter_ids": sorted(by_id)}
+            ):
+                by_id[supporter_id].signed.add(pledge_id)
+        codes = sorted({job.clean.invite for job in mine if job.clean.invite})
+        inviters: dict[str, int] = {}
+        if codes:
+            found = conn.execute(_INVITERS, {"campaign_id": campaign_id, "codes": codes})
+            inviters = {code: inviter_id for code, inviter_id in found}
+        known_by_campaign[campaign_id] = known
+        inviters_by_campaign[campaign_id] = inviters
 
-    slugs = tuple(p.slug for p in view.pledges if p.id in new_pledges)
-    # Not validated again: every value was checked above or comes from the database.
-    supporter = Supporter.model_construct(
-        id=supporter_id,
-        campaign_id=view.id,
-        token=token,
-        contact_digest=digest,
-        display_name=clean.display_name,
-        province=clean.province,
+    for job in jobs:
+        clean, campaign_id = job.clean, job.campaign_id
+        known = known_by_campaign[campaign_id]
+        entry = known.get(job.digest)
+        if entry is None:
+            if campaign_id not in last_number:
+                # The supporter's place in the campaign: one more than the last one ever given.
+                last_number[campaign_id] = int(
+                    conn.execute(_LAST_NUMBER, {"campaign_id": campaign_id}).scalar_one()
+                )
+            last_number[campaign_id] += 1
+            entry = known[job.digest] = _Known(None, random_token(16))
+            new_rows.append(
+                (
+                    entry,
+                    {
+                        "campaign_id": campaign_id,
+                        "contact_digest": job.digest,
+                        "token": entry.token,
+                        "display_name": clean.display_name,
+                        "province": clean.province,
+                        "age_band": clean.age_band,
+                        "show_name": clean.show_name,
+                        "referrer_id": clean.referrer_id,
+                        "updates_partner_id": clean.updates_partner_id,
+                        "contact_encrypted": job.encrypted,
+                        "invite_code": random_token(6),
+                        # An unknown invite code credits no one.
+                        "invited_by_id": inviters_by_campaign[campaign_id].get(clean.invite or ""),
+                        "number": last_number[campaign_id],
+                        "locale": job.locale,
+                        "created_at": now,
+                    },
+                )
+            )
+            added = clean.pledge_ids
+            outcome = SignOutcome.NEW
+            count(campaign_id, TOTAL, None, None)
+            if clean.referrer_id is not None:
+                count(campaign_id, partner_key(clean.referrer_id), None, clean.referrer_id)
+        else:
+            added = tuple(pid for pid in clean.pledge_ids if pid not in entry.signed)
+            outcome = SignOutcome.ADDED if added else SignOutcome.UNCHANGED
+        entry.signed.update(added)
+        for pid in added:
+            count(campaign_id, pledge_key(pid), pid, None)
+        outcomes.append((outcome, entry, added))
+
+    if new_rows:
+        ids = conn.execute(_INSERT_SUPPORTERS, [row for _entry, row in new_rows]).scalars().all()
+        for (entry, _row), supporter_id in zip(new_rows, ids, strict=True):
+            entry.id = supporter_id
+    signatures = [
+        {"supporter_id": entry.id, "pledge_id": pid, "created_at": now}
+        for _outcome, entry, added in outcomes
+        for pid in added
+    ]
+    if signatures:
+        conn.execute(_INSERT_SIGNATURE, signatures)
+    _add_to_tallies(
+        conn,
+        [
+            (campaign_id, key, pledge_id, partner_id, delta)
+            for (campaign_id, key), (pledge_id, partner_id, delta) in sorted(deltas.items())
+        ],
+        now=now,
     )
-    return Signing(outcome=outcome, supporter=supporter, added=slugs)
+    return [
+        Written(outcome, SignedSupporter(id=entry.id or 0, token=entry.token), added)
+        for outcome, entry, added in outcomes
+    ]
 
 
 def _bump(
@@ -307,9 +408,29 @@ def _bump(
     changes: Iterable[tuple[str, int | None, int | None]],
     delta: int,
 ) -> None:
-    """Add delta to one random shard of each counter, in one statement."""
+    """Add delta to each of a campaign's counters."""
+    _add_to_tallies(
+        session.connection(),
+        [
+            (campaign_id, key, pledge_id, partner_id, delta)
+            for key, pledge_id, partner_id in changes
+        ],
+        now=utcnow(),
+    )
+
+
+def _add_to_tallies(
+    conn: sa.Connection,
+    changes: Sequence[tuple[int, str, int | None, int | None, int]],
+    *,
+    now: datetime,
+) -> None:
+    """Add to one random shard of each counter, in one statement. Callers give the counters
+    in one order (sorted), so that two PostgreSQL writers never wait for each other in a
+    circle."""
+    if not changes:
+        return
     shards = get_settings().shards
-    now = utcnow()
     rows = [
         {
             "campaign_id": campaign_id,
@@ -320,11 +441,8 @@ def _bump(
             "value": delta,
             "updated_at": now,
         }
-        for key, pledge_id, partner_id in changes
+        for campaign_id, key, pledge_id, partner_id, delta in changes
     ]
-    if not rows:
-        return
-    conn = session.connection()
     conn.execute(_TALLY_UPSERT[conn.dialect.name], rows)
 
 
@@ -344,9 +462,15 @@ class _CountsCache:
             return entry[1]
         return None
 
-    def put(self, campaign_id: int, counts: Counts) -> None:
+    def put(self, campaign_id: int, counts: Counts) -> Counts:
+        """Keep counts just read. Counts equal to those kept already keep the older object,
+        so that the pages and bodies drawn from it stay valid."""
         with self._lock:
+            entry = self._entries.get(campaign_id)
+            if entry is not None and entry[1] == counts:
+                counts = entry[1]
             self._entries[campaign_id] = (time.monotonic(), counts)
+        return counts
 
     def drop(self, campaign_id: int | None = None) -> None:
         with self._lock:
@@ -402,9 +526,10 @@ def cached_counts(campaign_id: int) -> Counts | None:
     return _counts_cache.get(campaign_id, get_settings().tally_cache_seconds)
 
 
-def remember_counts(campaign_id: int, counts: Counts) -> None:
-    """Keep counts just read, so that pages and embeds in this process serve them."""
-    _counts_cache.put(campaign_id, counts)
+def remember_counts(campaign_id: int, counts: Counts) -> Counts:
+    """Keep counts just read, so that pages and embeds in this process serve them; the
+    object kept (an equal one kept before, if any) is returned."""
+    return _counts_cache.put(campaign_id, counts)
 
 
 def get_counts(session: Session, *, campaign_id: int) -> Counts:
@@ -412,8 +537,7 @@ def get_counts(session: Session, *, campaign_id: int) -> Counts:
     max_age = get_settings().tally_cache_seconds
     counts = _counts_cache.get(campaign_id, max_age)
     if counts is None:
-        counts = read_counts(session, campaign_id=campaign_id)
-        _counts_cache.put(campaign_id, counts)
+        counts = _counts_cache.put(campaign_id, read_counts(session, campaign_id=campaign_id))
     return counts
 
 

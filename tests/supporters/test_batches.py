@@ -1,0 +1,305 @@
+"""Signatures written in group commits: many signatures in one transaction, each counted
+exactly as if it had been written alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from pledge import db
+from pledge.campaigns.models import CampaignView
+from pledge.i18n import get_locale, set_locale
+from pledge.supporters import service as supporters
+from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
+from tests.conftest import sign_form
+
+MakeCampaign = Callable[..., CampaignView]
+P1, P2, P3 = "tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    before = get_locale()
+    set_locale("en")
+    yield
+    set_locale(before)
+
+
+def run_together(
+    queue: db.GroupCommit[Any, Any], view: CampaignView, forms: Sequence[Any]
+) -> list[Any]:
+    """Sign every form at once on one event loop, as concurrent requests do; each result is
+    a Signing or the exception its signer got."""
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(supporters.sign_soon(queue, view=view, form=form) for form in forms),
+            return_exceptions=True,
+        )
+
+    return asyncio.run(main())
+
+
+def stored(session: Session, view: CampaignView) -> tuple[int, dict[str, int]]:
+    session.rollback()  # what is committed now, not an older snapshot
+    supporters_n = session.execute(
+        sa.select(sa.func.count()).where(Supporter.__table__.c.campaign_id == view.id)  # type: ignore[attr-defined]
+    ).scalar_one()
+    tally_t = Tally.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(tally_t.c.key, sa.func.sum(tally_t.c.value))
+        .where(tally_t.c.campaign_id == view.id)
+        .group_by(tally_t.c.key)
+    ).all()
+    return supporters_n, {key: int(value) for key, value in rows}
+
+
+def test_signatures_that_arrive_together_share_a_transaction_and_are_each_counted(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+    forms = [sign_form(contact=f"orang{n}@example.com", pledges=(P1, P3)) for n in range(60)]
+
+    results = run_together(queue, view, forms)
+
+    assert all(isinstance(r, Signing) and r.outcome == SignOutcome.NEW for r in results)
+    assert queue.batches < 10  # not one transaction each
+    assert len({r.supporter.token for r in results}) == 60
+    assert stored(session, view) == (
+        60,
+        {
+            "total": 60,
+            f"pledge:{view.pledge_by_slug(P1).id}": 60,
+            f"pledge:{view.pledge_by_slug(P3).id}": 60,
+        },  # type: ignore[union-attr]
+    )
+    assert supporters.true_counts(session, campaign_id=view.id) == stored(session, view)[1]
+
+
+def test_one_person_twice_in_one_batch_is_one_supporter_with_both_choices(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+    forms = [
+        sign_form(contact="0812 3456 7890", pledges=(P1,)),
+        sign_form(contact="+62 812-3456-7890", pledges=(P1, P2)),
+        sign_form(contact="+6281234567890", pledges=(P2,)),
+    ]
+
+    first, second, third = run_together(queue, view, forms)
+
+    assert queue.batches == 1
+    assert (first.outcome, second.outcome, third.outcome) == (
+        SignOutcome.NEW,
+        SignOutcome.ADDED,
+        SignOutcome.UNCHANGED,
+    )
+    assert first.supporter.token == second.supporter.token == third.supporter.token
+    assert second.added == (P2,)
+    assert third.added == ()
+    total, tallies = stored(session, view)
+    assert total == 1
+    assert tallies["total"] == 1
+    assert tallies[f"pledge:{view.pledge_by_slug(P1).id}"] == 1  # type: ignore[union-attr]
+    assert tallies[f"pledge:{view.pledge_by_slug(P2).id}"] == 1  # type: ignore[union-attr]
+
+
+def test_a_batch_numbers_its_new_supporters_after_those_already_stored(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    supporters.sign(session, view=view, form=sign_form(contact="pertama@example.com"))
+    queue = supporters.signing_queue(engine)
+
+    run_together(queue, view, [sign_form(contact=f"orang{n}@example.com") for n in range(5)])
+
+    session.rollback()
+    numbers = (
+        session.execute(
+            sa.select(Supporter.__table__.c.number)  # type: ignore[attr-defined]
+            .where(Supporter.__table__.c.campaign_id == view.id)  # type: ignore[attr-defined]
+            .order_by(Supporter.__table__.c.number)  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .all()
+    )
+    assert numbers == [1, 2, 3, 4, 5, 6]
+
+
+def test_signatures_of_two_campaigns_in_one_batch_count_for_their_own(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    one, other = make_campaign(), make_campaign()
+    queue = supporters.signing_queue(engine)
+
+    async def main() -> list[Signing]:
+        return await asyncio.gather(
+            supporters.sign_soon(queue, view=one, form=sign_form(contact="a@example.com")),
+            supporters.sign_soon(queue, view=other, form=sign_form(contact="a@example.com")),
+            supporters.sign_soon(queue, view=other, form=sign_form(contact="b@example.com")),
+        )
+
+    results = asyncio.run(main())
+
+    assert queue.batches == 1
+    assert [r.outcome for r in results] == [SignOutcome.NEW] * 3  # one person, two campaigns
+    assert stored(session, one)[0] == 1
+    assert stored(session, other)[0] == 2
+
+
+def test_a_signature_that_fails_fails_alone_and_the_rest_of_its_batch_is_kept(
+    engine: sa.Engine,
+    make_campaign: MakeCampaign,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = make_campaign()
+    real = supporters._write_signings
+
+    def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
+        if any(job.clean.display_name == "Boom" for job in jobs):
+            raise ValueError("a bug that one signature sets off")
+        return real(session, jobs)
+
+    queue = db.GroupCommit(engine, write, committed=supporters._counts_changed)
+    forms = [
+        sign_form(contact="satu@example.com"),
+        sign_form(contact="dua@example.com", name="Boom"),
+        sign_form(contact="tiga@example.com"),
+    ]
+
+    first, failed, third = run_together(queue, view, forms)
+
+    assert isinstance(failed, ValueError)
+    assert first.outcome == third.outcome == SignOutcome.NEW
+    assert stored(session, view)[0] == 2
+    assert stored(session, view)[1]["total"] == 2
+
+
+def test_a_database_that_fails_the_commit_fails_every_signature_of_the_batch(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    real = supporters._write_signings
+
+    def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
+        real(session, jobs)
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    queue = db.GroupCommit(engine, write)
+    results = run_together(queue, view, [sign_form(contact=f"o{n}@example.com") for n in range(4)])
+
+    assert all(isinstance(r, sa.exc.OperationalError) for r in results)
+    assert stored(session, view) == (0, {})  # nothing half-written
+
+
+def test_a_signer_who_goes_away_is_still_counted(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+
+    async def main() -> None:
+        leaving = asyncio.ensure_future(
+            supporters.sign_soon(queue, view=view, form=sign_form(contact="pergi@example.com"))
+        )
+        staying = asyncio.ensure_future(
+            supporters.sign_soon(queue, view=view, form=sign_form(contact="tinggal@example.com"))
+        )
+        await asyncio.sleep(0)  # both are queued
+        leaving.cancel()
+        await staying
+
+    asyncio.run(main())
+
+    assert stored(session, view)[0] == 2
+
+
+@pytest.mark.sqlite_only
+def test_while_another_writer_holds_the_database_the_event_loop_keeps_serving(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        # Another process's writer, as SQLite sees it: a connection holding the write lock.
+        with engine.connect() as conn:
+            conn.execution_options(sqlite_begin="IMMEDIATE").begin()
+            held.set()
+            release.wait(5)
+            conn.rollback()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert held.wait(5)
+
+    async def main() -> tuple[Signing, int]:
+        signing = asyncio.ensure_future(
+            supporters.sign_soon(queue, view=view, form=sign_form(contact="sabar@example.com"))
+        )
+        ticks = 0
+        for _ in range(20):  # the loop turns while the signature waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not signing.done()
+        release.set()
+        return await asyncio.wait_for(signing, 10), ticks
+
+    signing, ticks = asyncio.run(main())
+    thread.join(5)
+
+    assert ticks == 20
+    assert signing.outcome == SignOutcome.NEW
+    assert stored(session, view)[0] == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_write_lock_held_too_long_fails_the_batch_instead_of_waiting_for_ever(
+    engine: sa.Engine,
+    make_campaign: MakeCampaign,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = make_campaign()
+    monkeypatch.setattr(db, "WRITER_WAIT_SECONDS", 0.2)
+    queue = supporters.signing_queue(engine)
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_begin="IMMEDIATE").begin()
+        started = time.monotonic()
+        (result,) = run_together(queue, view, [sign_form(contact="lama@example.com")])
+        waited = time.monotonic() - started
+        conn.rollback()
+
+    assert isinstance(result, sa.exc.TimeoutError)
+    assert 0.2 <= waited < 5
+    assert stored(session, view)[0] == 0
+
+
+@pytest.mark.sqlite_only
+def test_the_writers_own_connection_settings_stay_off_the_pool(
+    engine: sa.Engine, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+    run_together(queue, view, [sign_form(contact="x@example.com")])
+
+    # Every pooled connection still waits for a busy database and checkpoints by itself.
+    conns = [engine.connect() for _ in range(3)]
+    try:
+        for conn in conns:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.BUSY_TIMEOUT_MS
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        for conn in conns:
+            conn.close()

@@ -1,0 +1,167 @@
+"""The database layer's shared machinery: reads that concurrent requests share, and the WAL
+kept short while signatures pour in."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from pledge import db
+from pledge.campaigns.models import CampaignView
+from pledge.supporters import service as supporters
+from tests.conftest import sign_form
+
+MakeCampaign = Callable[..., CampaignView]
+
+
+# --- shared reads ----------------------------------------------------------------------
+
+
+def test_concurrent_reads_of_one_key_read_once_and_all_get_the_result() -> None:
+    reads = db.SharedReads()
+    calls: list[str] = []
+    gate = threading.Event()
+
+    def read(key: str) -> str:
+        calls.append(key)
+        gate.wait(5)
+        return f"value of {key}"
+
+    async def main() -> list[str]:
+        waiting = [asyncio.ensure_future(reads.read("k", read, "k")) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.gather(*waiting)
+
+    assert asyncio.run(main()) == ["value of k"] * 20
+    assert calls == ["k"]
+
+
+def test_reads_of_other_keys_and_later_reads_are_their_own() -> None:
+    reads = db.SharedReads()
+    calls: list[str] = []
+
+    def read(key: str) -> str:
+        calls.append(key)
+        return key.upper()
+
+    async def main() -> list[str]:
+        together = await asyncio.gather(reads.read("a", read, "a"), reads.read("b", read, "b"))
+        later = await reads.read("a", read, "a")
+        return [*together, later]
+
+    assert asyncio.run(main()) == ["A", "B", "A"]
+    assert sorted(calls) == ["a", "a", "b"]
+
+
+def test_an_error_reaches_every_reader_and_the_next_read_tries_again() -> None:
+    reads = db.SharedReads()
+    attempts = []
+
+    def read() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise LookupError("not there yet")
+        return "there"
+
+    async def main() -> tuple[list[object], str]:
+        first = await asyncio.gather(
+            *(reads.read("k", read) for _ in range(3)), return_exceptions=True
+        )
+        return first, await reads.read("k", read)
+
+    first, second = asyncio.run(main())
+    assert [type(e) for e in first] == [LookupError] * 3
+    assert second == "there"
+
+
+def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others() -> None:
+    reads = db.SharedReads()
+    gate = threading.Event()
+
+    def read() -> str:
+        gate.wait(5)
+        return "done"
+
+    async def main() -> str:
+        leaving = asyncio.ensure_future(reads.read("k", read))
+        staying = asyncio.ensure_future(reads.read("k", read))
+        await asyncio.sleep(0.02)
+        leaving.cancel()
+        gate.set()
+        return await staying
+
+    assert asyncio.run(main()) == "done"
+
+
+# --- the WAL -----------------------------------------------------------------------------
+
+
+def wal_size(engine: sa.Engine) -> int:
+    database = engine.url.database
+    assert database
+    wal = Path(f"{database}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+@pytest.mark.sqlite_only
+def test_checkpoints_start_the_wal_over_while_signatures_keep_coming(
+    engine: sa.Engine,
+    make_campaign: MakeCampaign,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A checkpoint after every batch, in its thread, while the next batches are written.
+    monkeypatch.setattr(db, "CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(db, "RESTART_FRAMES", 64)
+    view = make_campaign()
+    session.commit()  # no reader holds older pages (and the view is not expired)
+    queue = supporters.signing_queue(engine)
+    sizes: list[int] = []
+
+    async def sign_without_pause() -> None:
+        for round_ in range(30):
+            await asyncio.gather(
+                *(
+                    supporters.sign_soon(
+                        queue, view=view, form=sign_form(contact=f"o{round_}-{n}@example.com")
+                    )
+                    for n in range(20)
+                )
+            )
+            sizes.append(wal_size(engine))
+
+    asyncio.run(sign_without_pause())
+
+    assert queue.batches >= 30
+    # The WAL is started over again and again: it stays near the size of a few batches
+    # instead of holding all 600 signatures.
+    assert max(sizes[10:]) <= 3 * max(sizes[:10]), sizes
+
+
+@pytest.mark.sqlite_only
+def test_a_checkpoint_does_not_wait_for_a_reader_of_older_pages(
+    engine: sa.Engine,
+    make_campaign: MakeCampaign,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db, "RESTART_FRAMES", 1)
+    view = make_campaign()
+    supporters.sign(session, view=view, form=sign_form(contact="a@example.com"))
+    with engine.connect() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM supporter").scalar()  # holds a snapshot
+        supporters.sign(session, view=view, form=sign_form(contact="b@example.com"))
+        started = time.monotonic()
+        db.checkpoint(engine)
+        waited = time.monotonic() - started
+        reader.rollback()
+
+    assert waited < 1  # at most CHECKPOINT_WAIT_MS, not the 30 s of a writer's busy timeout
