@@ -44,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     # environment before uvicorn starts them.
     with observability.multiprocess_metrics(args.workers):
         uvicorn.run(
-            "pledge.app:create_app",
+            "pledge.app:create_served_app",
             factory=True,
             host=args.host,
             port=args.port,

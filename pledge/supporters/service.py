@@ -256,9 +256,9 @@ _INVITERS = sa.select(supporter_t.c.invite_code, supporter_t.c.id).where(
 _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_t.c.number), 0)).where(
     supporter_t.c.campaign_id == sa.bindparam("campaign_id")
 )
-_INSERT_SUPPORTERS = sa.insert(supporter_t).returning(
-    supporter_t.c.id, sort_by_parameter_order=True
-)
+# Without RETURNING: one executemany, where SQLite would insert row by row to return ids;
+# the ids are read back with _FIND_SUPPORTERS.
+_INSERT_SUPPORTERS = sa.insert(supporter_t)
 _INSERT_SIGNATURE = sa.insert(signature_t)
 
 
@@ -377,9 +377,18 @@ def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Wr
         outcomes.append((outcome, entry, added))
 
     if new_rows:
-        ids = conn.execute(_INSERT_SUPPORTERS, [row for _entry, row in new_rows]).scalars().all()
-        for (entry, _row), supporter_id in zip(new_rows, ids, strict=True):
-            entry.id = supporter_id
+        conn.execute(_INSERT_SUPPORTERS, [row for _entry, row in new_rows])
+        for campaign_id in dict.fromkeys(row["campaign_id"] for _entry, row in new_rows):
+            inserted = {
+                row["contact_digest"]: entry
+                for entry, row in new_rows
+                if row["campaign_id"] == campaign_id
+            }
+            found = conn.execute(
+                _FIND_SUPPORTERS, {"campaign_id": campaign_id, "digests": sorted(inserted)}
+            )
+            for digest, supporter_id, _token in found:
+                inserted[digest].id = supporter_id
     signatures = [
         {"supporter_id": entry.id, "pledge_id": pid, "created_at": now}
         for _outcome, entry, added in outcomes
