@@ -1,7 +1,7 @@
 """The benchmarks: the server started as in production, loaded by wrk on loopback.
 
     python -m bench.run                 # the full run, SQLite (about 15 minutes)
-    python -m bench.run --quick         # the same routes, shorter (under two minutes)
+    python -m bench.run --quick         # the same, shorter, without the growth test
     python -m bench.run --db postgres   # on a throwaway PostgreSQL server
 
 Every route's throughput is compared with /healthz measured in the same run, on the same
@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx2 as httpx
 from PIL import Image
 
+from bench import reliability
 from bench import seed as seeding
 from bench.streams import StreamResult, measure_streams
 from bench.upload_memory import Measured
@@ -357,6 +358,8 @@ class Results:
     args: argparse.Namespace
     empty: Run
     grown: Run | None
+    exactness: reliability.Exactness | None
+    crashes: reliability.CrashSafety | None
     streams: StreamResult | None
     uploads: list[Measured]
     upload_server_mib: float | None
@@ -429,7 +432,7 @@ def main() -> None:
     args.out = args.out or ROOT / "bench" / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk, or: make bench)")
-    seconds = args.seconds or (3 if args.quick else 10)
+    seconds = args.seconds or (2 if args.quick else 10)
     streams = args.streams or (1000 if args.quick else 5000)
     started, clock = datetime.now(UTC), time.monotonic()
 
@@ -458,6 +461,33 @@ def main() -> None:
         print(f"Measuring every route, {seconds:.0f} s each, --workers {args.workers}:")
         with serving(env, args.workers, work / "server.log") as server:
             empty = measure_routes(server, world, seconds=seconds, label="empty", work=work)
+
+        people, connections = (1500, 150) if args.quick else (20_000, 400)
+        kills = 2 if args.quick else 5
+        print(
+            f"Exactness: {people + (people + 2) // 3:,} signatures ({people:,} people) from "
+            f"{connections} connections, --workers {args.workers}...",
+            flush=True,
+        )
+        with serving(env, args.workers, work / "server-exact.log") as server:
+            exactness = reliability.measure_exactness(
+                server.url,
+                work / "server-exact.log",
+                database_url,
+                world.slug,
+                people=people,
+                connections=connections,
+            )
+        print(f"  {exactness}", flush=True)
+        print(f"Crash safety: SIGKILL {kills} times under a signing load...", flush=True)
+        crashes = reliability.measure_crash_safety(
+            lambda: serving(env, args.workers, work / "server-crash.log"),
+            database_url,
+            world.slug,
+            secret_key=env["PLEDGE_SECRET_KEY"],
+            kills=kills,
+        )
+        print(f"  {crashes}", flush=True)
 
         print(f"Holding {streams} event streams on one process...", flush=True)
         with serving(env, 1, work / "server-streams.log") as server:
@@ -494,6 +524,8 @@ def main() -> None:
         args,
         empty,
         grown,
+        exactness,
+        crashes,
         stream_result,
         uploads,
         upload_server,
@@ -603,6 +635,29 @@ def report(results: Results) -> str:
                 f"| {route.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
                 f"| {text} | {target} | {verdict(ok)} |"
             )
+    if results.exactness and results.crashes:
+        e, c = results.exactness, results.crashes
+        answers = ", ".join(
+            f"{n:,} × {status or 'no answer'}" for status, n in sorted(e.statuses.items())
+        )
+        lines += [
+            "",
+            "## Reliability",
+            "",
+            f"- **Exact under load:** {e.requests:,} signing requests ({e.people:,} people, a "
+            f"third of them signing again with their phone number written another way) from "
+            f"{e.connections} connections to `--workers {results.args.workers}`, in "
+            f"{e.seconds:.0f} s ({e.requests / e.seconds:,.0f}/s). Answers: {answers}. "
+            f'"database is locked" in the log: {e.locked}; tracebacks: {e.tracebacks}. '
+            f"Supporters added: {e.added:,} of {e.people:,}; tallies equal a recount: "
+            f"{'yes' if e.tallies_agree else 'no'}. {verdict(e.ok)}",
+            f"- **Crash safety:** the server (every process of it) killed with SIGKILL "
+            f"{c.kills} times in the middle of a signing load from 64 connections, and started "
+            f"again. Signatures answered `303`: {c.answered:,}; of those missing afterwards: "
+            f"{c.missing}; supporters stored: {c.stored:,} (some were stored but their answer "
+            f"died with the process); tallies equal a recount: "
+            f"{'yes' if c.tallies_agree else 'no'}. {verdict(c.ok)}",
+        ]
     if results.streams:
         s = results.streams
         lines += [

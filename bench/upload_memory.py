@@ -33,7 +33,17 @@ CASES = (
 )
 
 
+_made: dict[str, bytes] = {}
+
+
 def image_bytes(case: Case) -> bytes:
+    """The case's image file, made once per process (the 7 MiB PNG takes half a minute)."""
+    if case.name not in _made:
+        _made[case.name] = _make(case)
+    return _made[case.name]
+
+
+def _make(case: Case) -> bytes:
     # A gradient with noise compresses like a photo, not like a blank page.
     small = Image.effect_noise((case.size[0] // 64, case.size[1] // 64), 48).convert("L")
     image = Image.merge("RGB", (small, small.rotate(90, expand=False), small)).resize(case.size)

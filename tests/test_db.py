@@ -165,3 +165,40 @@ def test_a_checkpoint_does_not_wait_for_a_reader_of_older_pages(
         reader.rollback()
 
     assert waited < 1  # at most CHECKPOINT_WAIT_MS, not the 30 s of a writer's busy timeout
+
+
+@pytest.mark.sqlite_only
+def test_every_commit_is_followed_by_a_checkpoint_that_flushes_it(
+    engine: sa.Engine, make_campaign: MakeCampaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With synchronous=NORMAL, what a power cut may lose is what no checkpoint flushed yet."""
+    monkeypatch.setattr(db, "CHECKPOINT_SECONDS", 0.05)
+    real = db.checkpoint
+    checkpoints: list[float] = []
+    commits: list[float] = []
+
+    def timed(engine: sa.Engine) -> None:
+        checkpoints.append(time.monotonic())
+        time.sleep(0.1)  # a slow disk: the next commits arrive while it runs
+        real(engine)
+
+    monkeypatch.setattr(db, "checkpoint", timed)
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+    queue.committed = lambda jobs: commits.append(time.monotonic())
+
+    async def main() -> None:
+        for n in range(8):
+            await supporters.sign_soon(
+                queue, view=view, form=sign_form(contact=f"o{n}@example.com")
+            )
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.5)  # the last one's checkpoint
+
+    asyncio.run(main())
+
+    assert len(commits) == 8
+    assert checkpoints and checkpoints[-1] >= commits[-1]
+    # Every commit has a checkpoint that began after it, never more than one pending at once.
+    assert all(any(c >= t for c in checkpoints) for t in commits)
+    assert len(checkpoints) < len(commits)
