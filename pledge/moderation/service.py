@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -871,26 +873,40 @@ def queue(
         return QueuePage(filters=filters, campaigns=campaigns, errors=errors)
     assert statuses is not None
 
-    query = select(HoaxCase).where(
-        col(HoaxCase.campaign_id).in_([c.id for c in campaigns]),
-        col(HoaxCase.status).in_(statuses),
-    )
-    if campaign is not None:
-        query = query.where(HoaxCase.campaign_id == campaign.id)
+    conditions: list[Any] = []
     if filters.platform:
-        query = query.where(HoaxCase.platform == Platform(filters.platform))
+        conditions.append(case_t.c.platform == Platform(filters.platform))
     if filters.category:
-        query = query.where(HoaxCase.category == Category(filters.category))
+        conditions.append(case_t.c.category == Category(filters.category))
     if cursor is not None:
         count, last_id = cursor
-        query = query.where(
+        conditions.append(
             sa.or_(
-                col(HoaxCase.report_count) < count,
-                sa.and_(col(HoaxCase.report_count) == count, col(HoaxCase.id) > last_id),
+                case_t.c.report_count < count,
+                sa.and_(case_t.c.report_count == count, case_t.c.id > last_id),
             )
         )
-    query = query.order_by(col(HoaxCase.report_count).desc(), col(HoaxCase.id)).limit(limit + 1)
-    found = list(session.exec(query))
+    # One range of the queue index (campaign, status, report count, id) per campaign and
+    # status, each read in queue order and only as far as a page, merged here: a single query
+    # over several of them would sort every case they hold, for every page.
+    ranges = [
+        session.execute(
+            sa.select(case_t.c.report_count, case_t.c.id)
+            .where(case_t.c.campaign_id == campaign_id, case_t.c.status == status, *conditions)
+            .order_by(case_t.c.report_count.desc(), case_t.c.id)
+            .limit(limit + 1)
+        ).all()
+        for campaign_id in ([campaign.id] if campaign is not None else [c.id for c in campaigns])
+        for status in sorted(statuses)
+    ]
+    ids = [
+        case_id
+        for _count, case_id in islice(
+            heapq.merge(*ranges, key=lambda row: (-row[0], row[1])), limit + 1
+        )
+    ]
+    loaded = {c.id: c for c in session.exec(select(HoaxCase).where(col(HoaxCase.id).in_(ids)))}
+    found = [loaded[case_id] for case_id in ids]
     more = len(found) > limit
     cases = found[:limit]
 

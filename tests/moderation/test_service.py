@@ -11,11 +11,18 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from pledge.accounts.models import User
+from pledge.accounts import service as accounts
+from pledge.accounts.models import Role, User
 from pledge.db import utcnow, writing
 from pledge.deps import moderator_access
 from pledge.errors import Conflict, Forbidden, Invalid, NotFound
-from pledge.hoaxes.models import TRANSITIONS, CaseStatus, HoaxCase, HoaxReport
+from pledge.hoaxes.models import (
+    IN_QUEUE_STATUSES,
+    TRANSITIONS,
+    CaseStatus,
+    HoaxCase,
+    HoaxReport,
+)
 from pledge.moderation import service as moderation
 from pledge.moderation.service import Decision, DecisionForm
 from tests.moderation.conftest import (
@@ -606,6 +613,45 @@ def test_queue_asks_for_a_key_range_not_an_offset(
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert [row.case.id for row in page.rows] == [2]
-    [query] = [s for s in statements if "FROM hoax_case" in s and "ORDER BY" in s]
-    # The page starts where the key says (SQLite spells out a zero OFFSET with every LIMIT).
-    assert "report_count <" in query and "hoax_case.id >" in query
+    queries = [s for s in statements if "FROM hoax_case" in s and "ORDER BY" in s]
+    # One range of the queue index per status the queue shows, each starting where the key
+    # says (SQLite spells out a zero OFFSET with every LIMIT).
+    assert len(queries) == len(IN_QUEUE_STATUSES)
+    for query in queries:
+        assert "report_count <" in query and "hoax_case.id >" in query
+        assert "status =" in query and "campaign_id =" in query
+
+
+def test_queue_pages_merge_statuses_and_campaigns_in_queue_order(
+    session: Session, world: World, make_case: MakeCase, access: Access
+) -> None:
+    """Cases of several campaigns and statuses, read range by range, come out as one queue:
+    most reported first, oldest first among equals, page after page with no case twice."""
+    # Ayu moderates for both organisations: both campaigns are in her queue.
+    accounts.add_member(session, user=world.mod_a, org=world.org_b, role=Role.MODERATOR)
+    made = [
+        make_case(
+            world.a if n % 2 else world.b,
+            status="needs_info" if n % 3 == 0 else "new",
+            report_count=count,
+        )
+        for n, count in enumerate([3, 7, 7, 1, 7, 3, 12, 1])
+    ]
+    make_case(world.a, status="not_hoax", report_count=50)  # closed: not in the open queue
+    session.commit()
+    expected = [c.id for c in sorted(made, key=lambda c: (-c.report_count, c.id))]
+
+    seen: list[int | None] = []
+    after = ""
+    for _page in range(10):
+        page = moderation.queue(
+            session,
+            access=access(world.mod_a),
+            filters=moderation.QueueFilters(status="open", after=after),
+            limit=3,
+        )
+        seen += [row.case.id for row in page.rows]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == expected
