@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -63,7 +64,7 @@ def render_campaign(
     status_code: int = 200,
 ) -> HTMLResponse:
     page = supporters.campaign_page(session, view=view)
-    if form is None and not errors and not request.url.query:
+    if form is None and not errors and _drawn_once(request):
         return _plain_page(request, view, page)
     context = _page_context(request, view, page, form=form, errors=errors)
     return render(request, "campaigns/show.html", context, status_code=status_code)
@@ -95,18 +96,38 @@ def _page_context(
     }
 
 
+# What the address of a shared link may carry for its page to be drawn once for everyone who
+# opens that link: a partner's referral code, a friend's invitation, the language. A page
+# with anything else in its address is drawn for its visitor alone.
+SHARED_LINK_PARAMS = frozenset({"ref", "invite", "lang"})
+SHARED_LINK_QUERY_MAX = 200
+
+
+def _drawn_once(request: Request) -> bool:
+    raw: bytes = request.scope.get("query_string", b"")
+    if not raw:
+        return True
+    if len(raw) > SHARED_LINK_QUERY_MAX:
+        return False
+    names = [name for name, _value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True)]
+    return len(names) == len(set(names)) and set(names) <= SHARED_LINK_PARAMS
+
+
 def _plain_key(
     request: Request, view: CampaignView, page: supporters.CampaignPage
 ) -> tuple[Any, ...]:
     share_url = absolute_url(request, "campaigns_show", slug=view.slug)
-    return (id(view), id(page), get_locale(), campaigns.is_signable(view.campaign), share_url)
+    # The address as given: the page's own links (the language switch) repeat it.
+    query = request.scope.get("query_string", b"")
+    signable = campaigns.is_signable(view.campaign)
+    return (id(view), id(page), get_locale(), signable, share_url, query)
 
 
 def _stored_plain_page(
     request: Request, view: CampaignView, page: supporters.CampaignPage
 ) -> HTMLResponse | None:
-    """The plain page (no form posted, nothing in the address) as already drawn, with this
-    visitor's token put in, or None."""
+    """The plain page (no form posted, nothing in the address but a shared link's query) as
+    already drawn, with this visitor's token put in, or None."""
     found = _pages.get(_plain_key(request, view, page))
     if found is None or found[0] is not view or found[1] is not page:
         return None
@@ -150,8 +171,7 @@ async def campaigns_show(request: Request) -> HTMLResponse:
     the thread pool. When the counts have changed, one request reads them and draws the page
     again while the others that arrive meanwhile wait for it."""
     view = await public_campaign(request.path_params["slug"], request)
-    if request.scope.get("query_string"):
-        # A shared link's query (a partner's code, a friend's invitation): drawn for this one.
+    if not _drawn_once(request):
         return await run_in_threadpool(_show, request, view)
     engine = request.app.state.engine
     page = supporters.cached_campaign_page(view)

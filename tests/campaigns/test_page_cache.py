@@ -77,3 +77,52 @@ def test_pages_with_a_query_or_errors_are_drawn_for_the_request(
     assert refused.status_code == 422
     assert html(refused).select_one("#name-error") is not None
     assert routes.CSRF_HOLE not in referred.text + plain.text + refused.text
+
+
+def test_a_shared_links_page_is_drawn_once_for_everyone_who_opens_it(
+    app: FastAPI, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign()
+    partner = view.partners[1]
+    link = f"/c/{view.slug}?ref={partner.referral_code}"
+    with TestClient(app) as first, TestClient(app) as second:
+        one, two = first.get(link), second.get(link)
+        plain = first.get(f"/c/{view.slug}")
+
+    assert token_of(one) != token_of(two)
+    assert one.text.replace(token_of(one), "T") == two.text.replace(token_of(two), "T")
+    assert html(one).select_one("input[name=ref]")["value"] == partner.referral_code
+    assert html(plain).select_one("input[name=ref]")["value"] == ""
+    assert len(routes._pages) == 2  # the link's drawing and the plain page's
+    # The language switch keeps the partner's code.
+    switch = html(one).select_one('a[hreflang="en"]')
+    assert switch is not None and switch["href"] == f"{link}&lang=en"
+
+
+def test_a_friends_invitation_and_a_language_are_drawn_once_too(
+    client: TestClient, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign()
+    for _ in range(3):
+        invited = client.get(f"/c/{view.slug}?invite=Abcd1234&lang=en")
+    assert html(invited).select_one("input[name=invite]")["value"] == "Abcd1234"
+    assert html(invited).select_one("html")["lang"] == "en"
+    assert len(routes._pages) == 1
+
+
+def test_other_addresses_are_drawn_for_their_visitor_alone(
+    client: TestClient, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign()
+    partner = view.partners[1]
+    for query in (
+        "utm_source=whatsapp",
+        f"ref={partner.referral_code}&ref=other",
+        f"ref={partner.referral_code}&fbclid=x",
+        "ref=" + "x" * 300,
+    ):
+        response = client.get(f"/c/{view.slug}?{query}")
+        assert response.status_code == 200
+        assert routes.CSRF_HOLE not in response.text
+        assert html(response).select_one("form input[name=csrf_token]") is not None
+    assert len(routes._pages) == 0
