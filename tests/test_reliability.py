@@ -1,6 +1,7 @@
 """Exact under load, and safe when the server is killed: real server processes, real sockets.
 
-`make bench` runs the same at full size; here the sizes keep the suite quick.
+`make bench` runs the same at full size (bench/reliability.py, whose helpers these share);
+here the sizes keep the suite quick.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from bench.reliability import form, phone
 from pledge import contacts
 from pledge.campaigns.models import CampaignView
 from pledge.config import Settings, get_settings
@@ -40,25 +42,6 @@ def in_thread(work: Callable[[], T]) -> T:
     """Run asyncio code in a thread of its own: the browser tests keep a loop in this one."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(work).result()
-
-
-def phone(n: int, style: int) -> str:
-    """The same Indonesian mobile number, written three ways."""
-    digits = f"81{n:09d}"
-    return (f"0{digits}", f"+62 {digits[:3]}-{digits[3:7]}-{digits[7:]}", f"62{digits}")[style]
-
-
-def form(token: str, contact: str) -> dict[str, Any]:
-    return {
-        "csrf_token": token,
-        "name": "Beban",
-        "contact": contact,
-        "province": "ID-JB",
-        "age_ok": "on",
-        "consent": "on",
-        "pledges": ["tolak-politik-uang", "lawan-hoaks"],
-        "website": "",
-    }
 
 
 def recount_agrees(session: Session, view: CampaignView) -> dict[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -15,21 +15,12 @@ from sqlmodel import Session
 
 from pledge import db
 from pledge.campaigns.models import CampaignView
-from pledge.i18n import get_locale, set_locale
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
 from tests.conftest import sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 P1, P2, P3 = "tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    before = get_locale()
-    set_locale("en")
-    yield
-    set_locale(before)
 
 
 def run_together(
