@@ -16,7 +16,7 @@ from sqlmodel import Session
 from pledge import db
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
-from tests.conftest import sign_form
+from tests.conftest import run_async, sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -40,7 +40,7 @@ def test_concurrent_reads_of_one_key_read_once_and_all_get_the_result() -> None:
         gate.set()
         return await asyncio.gather(*waiting)
 
-    assert asyncio.run(main()) == ["value of k"] * 20
+    assert run_async(main) == ["value of k"] * 20
     assert calls == ["k"]
 
 
@@ -57,7 +57,7 @@ def test_reads_of_other_keys_and_later_reads_are_their_own() -> None:
         later = await reads.read("a", read, "a")
         return [*together, later]
 
-    assert asyncio.run(main()) == ["A", "B", "A"]
+    assert run_async(main) == ["A", "B", "A"]
     assert sorted(calls) == ["a", "a", "b"]
 
 
@@ -77,7 +77,7 @@ def test_an_error_reaches_every_reader_and_the_next_read_tries_again() -> None:
         )
         return first, await reads.read("k", read)
 
-    first, second = asyncio.run(main())
+    first, second = run_async(main)
     assert [type(e) for e in first] == [LookupError] * 3
     assert second == "there"
 
@@ -98,7 +98,7 @@ def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others() -> No
         gate.set()
         return await staying
 
-    assert asyncio.run(main()) == "done"
+    assert run_async(main) == "done"
 
 
 # --- the WAL -----------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_checkpoints_start_the_wal_over_while_signatures_keep_coming(
             )
             sizes.append(wal_size(engine))
 
-    asyncio.run(sign_without_pause())
+    run_async(sign_without_pause)
 
     assert queue.batches >= 30
     # The WAL is started over again and again: it stays near the size of a few batches
@@ -195,7 +195,7 @@ def test_every_commit_is_followed_by_a_checkpoint_that_flushes_it(
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.5)  # the last one's checkpoint
 
-    asyncio.run(main())
+    run_async(main)
 
     assert len(commits) == 8
     assert checkpoints and checkpoints[-1] >= commits[-1]

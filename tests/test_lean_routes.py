@@ -3,7 +3,6 @@ standard library's parser: the same answers as every other route gives."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +16,7 @@ from starlette.requests import Request
 
 from pledge.campaigns.models import CampaignView
 from pledge.web import FORM_FIELDS_MAX, LeanRoute, read_form
-from tests.conftest import csrf_token, form_data, html
+from tests.conftest import csrf_token, form_data, html, run_async
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -144,14 +143,14 @@ def test_a_urlencoded_form_reads_as_starlettes_parser_reads_it(body: bytes) -> N
         ours = await read_form(request_with(body))
         return list(ours.multi_items()), await starlette_fields(body)
 
-    ours, theirs = asyncio.run(both())
+    ours, theirs = run_async(both)
     assert ours == theirs
 
 
 def test_a_form_with_a_charset_in_its_type_is_read_the_same() -> None:
     body = b"name=" + quote("Ayu Lestari").encode()
-    form = asyncio.run(
-        read_form(request_with(body, "application/x-www-form-urlencoded; charset=UTF-8"))
+    form = run_async(
+        lambda: read_form(request_with(body, "application/x-www-form-urlencoded; charset=UTF-8"))
     )
 
     assert form["name"] == "Ayu Lestari"

@@ -12,7 +12,6 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,16 +31,11 @@ from pledge.db import create_db_engine
 from pledge.security import contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
+from tests.conftest import run_async
 from tests.support.appserver import AppProcess, app_process, form_token, free_port
 
 T = TypeVar("T")
 LOAD_ENV = {"PLEDGE_RATELIMIT_SIGN": "1000000/minute"}
-
-
-def in_thread(work: Callable[[], T]) -> T:
-    """Run asyncio code in a thread of its own: the browser tests keep a loop in this one."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(work).result()
 
 
 def recount_agrees(session: Session, view: CampaignView) -> dict[str, int]:
@@ -93,7 +87,7 @@ def test_thousands_of_signatures_from_hundreds_of_connections_on_two_processes_a
                 for client in clients:
                     await client.aclose()
 
-        statuses = in_thread(lambda: asyncio.run(load()))
+        statuses = run_async(load)
         logs = first.log() + second.log()
 
     assert len(statuses) == len(attempts) == 2000

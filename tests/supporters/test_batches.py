@@ -17,7 +17,7 @@ from pledge import db
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
-from tests.conftest import sign_form
+from tests.conftest import run_async, sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 P1, P2, P3 = "tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"
@@ -35,7 +35,7 @@ def run_together(
             return_exceptions=True,
         )
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
 def stored(session: Session, view: CampaignView) -> tuple[int, dict[str, int]]:
@@ -139,7 +139,7 @@ def test_signatures_of_two_campaigns_in_one_batch_count_for_their_own(
             supporters.sign_soon(queue, view=other, form=sign_form(contact="b@example.com")),
         )
 
-    results = asyncio.run(main())
+    results = run_async(main)
 
     assert queue.batches == 1
     assert [r.outcome for r in results] == [SignOutcome.NEW] * 3  # one person, two campaigns
@@ -210,7 +210,7 @@ def test_a_signer_who_goes_away_is_still_counted(
         leaving.cancel()
         await staying
 
-    asyncio.run(main())
+    run_async(main)
 
     assert stored(session, view)[0] == 2
 
@@ -247,7 +247,7 @@ def test_while_another_writer_holds_the_database_the_event_loop_keeps_serving(
         release.set()
         return await asyncio.wait_for(signing, 10), ticks
 
-    signing, ticks = asyncio.run(main())
+    signing, ticks = run_async(main)
     thread.join(5)
 
     assert ticks == 20
