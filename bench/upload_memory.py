@@ -27,8 +27,8 @@ class Case:
 # The largest of each kind that the upload rules accept (see pledge/hoaxes/media.py).
 CASES = (
     Case("JPEG 6000 × 6000 (36 MP, baseline)", "JPEG", (6000, 6000), "RGB", {"quality": 60}),
-    # A photo-like PNG of 7 MiB: the upload and its pixel data count in the budget as well.
-    Case("PNG 4800 × 3700 RGBA (17.8 MP)", "PNG", (4800, 3700), "RGBA", {"compress_level": 9}),
+    # A photo-like PNG of 7.9 MiB: the upload and its pixel data count in the budget as well.
+    Case("PNG 4800 × 3700 RGBA (17.8 MP)", "PNG", (4800, 3700), "RGBA", {"compress_level": 7}),
     Case("WebP 2800 × 1950 (5.5 MP)", "WEBP", (2800, 1950), "RGB", {"quality": 60}),
 )
 
@@ -37,7 +37,7 @@ _made: dict[str, bytes] = {}
 
 
 def image_bytes(case: Case) -> bytes:
-    """The case's image file, made once per process (the 7 MiB PNG takes half a minute)."""
+    """The case's image file, made once per process (the PNG takes seconds to compress)."""
     if case.name not in _made:
         _made[case.name] = _make(case)
     return _made[case.name]
