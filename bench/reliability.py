@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx2 as httpx
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from pledge import contacts
 from pledge.campaigns import service as campaigns
@@ -105,7 +105,9 @@ def _census(database_url: str, slug: str) -> tuple[int, set[str], bool]:
             tallies = supporters.read_counts(session, campaign_id=view.id).by_key
             digests = set(
                 session.execute(
-                    sa.select(Supporter.contact_digest).where(Supporter.campaign_id == view.id)  # type: ignore[arg-type]
+                    sa.select(col(Supporter.contact_digest)).where(
+                        col(Supporter.campaign_id) == view.id
+                    )
                 ).scalars()
             )
     finally:

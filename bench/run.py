@@ -1,6 +1,6 @@
 """The benchmarks: the server started as in production, loaded by wrk on loopback.
 
-    python -m bench.run                 # the full run, SQLite (about 15 minutes)
+    python -m bench.run                 # the full run, SQLite (about 16 minutes)
     python -m bench.run --quick         # the same, shorter, without the growth test
     python -m bench.run --db postgres   # on a throwaway PostgreSQL server
 
@@ -20,6 +20,7 @@ import platform
 import re
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -263,105 +264,165 @@ def screenshot_body(boundary: str, token: str, n: int) -> bytes:
     return b"".join(parts)
 
 
-def measure_routes(
-    server: Server,
-    world: seeding.World,
-    *,
-    seconds: float,
-    ceiling_seconds: float,
-    label: str,
-    work: Path,
-    only: tuple[str, ...] | None = None,
-) -> Run:
+@dataclass
+class Plan:
+    """How one route is loaded on one server."""
+
+    key: str
+    name: str
+    target: float | None  # the least ratio to /healthz this route must reach
+    path: str
+    connections: int
+    script: str
+    args: tuple[str, ...] = ()
+
+
+def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, Plan]:
+    """Every route, with the sessions, tokens and bodies its load needs on this server."""
     slug, url = world.slug, server.url
     admin = signed_in(server, world.admin_email, world.password)
     moderator = signed_in(server, world.moderator_email, world.password)
     etag = httpx.get(f"{url}/api/v1/campaigns/{slug}").headers["etag"]
-    queue_100 = queue_page(server, moderator, 100)
     sign_cookie, sign_token = form_token(server, f"/c/{slug}")
     report_cookie, report_token = form_token(server, f"/c/{slug}/report")
     boundary = "bench" + secrets.token_hex(8)
-    body = work / "report.body"
+    body = work / f"report-{boundary}.body"
     body.write_bytes(screenshot_body(boundary, report_token, 1))
-    prefix = secrets.token_hex(3)
-
-    plans: list[tuple[Route, str, int, str, tuple[str, ...]]] = [
-        (Route("page", "campaign page", 0.5), f"/c/{slug}", 64, "get.lua", ()),
-        (Route("api", "API JSON, 200", 0.8), f"/api/v1/campaigns/{slug}", 64, "get.lua", ()),
-        (
-            Route("api304", "API JSON, 304", 0.9),
+    plans = [
+        Plan("page", "campaign page", 0.5, f"/c/{slug}", 64, "get.lua"),
+        Plan("api", "API JSON, 200", 0.8, f"/api/v1/campaigns/{slug}", 64, "get.lua"),
+        Plan(
+            "api304",
+            "API JSON, 304",
+            0.9,
             f"/api/v1/campaigns/{slug}",
             64,
             "get.lua",
             (f"If-None-Match: {etag}",),
         ),
-        (Route("badge", "SVG badge", 0.8), f"/embed/{slug}.svg", 64, "get.lua", ()),
-        (Route("embed", "embed widget page", 0.8), f"/embed/{slug}", 64, "get.lua", ()),
-        (
-            Route("sign", "signing (new contact each time)", 0.25),
+        Plan("badge", "SVG badge", 0.8, f"/embed/{slug}.svg", 64, "get.lua"),
+        Plan("embed", "embed widget page", 0.8, f"/embed/{slug}", 64, "get.lua"),
+        Plan(
+            "sign",
+            "signing (new contact each time)",
+            0.25,
             f"/c/{slug}/sign",
             64,
             "sign.lua",
-            (sign_cookie, sign_token, f"/c/{slug}/sign", prefix),
+            (sign_cookie, sign_token, f"/c/{slug}/sign", secrets.token_hex(3)),
         ),
-        (
-            Route("report", "reporting with a 300 KB screenshot", None),
+        Plan(
+            "report",
+            "reporting with a 300 KB screenshot",
+            None,
             f"/c/{slug}/report",
             8,
             "report.lua",
             (report_cookie, f"/c/{slug}/report", str(body), boundary),
         ),
-        (
-            Route("queue1", "moderation queue, first page", None),
+        Plan(
+            "queue1",
+            "moderation queue, first page",
+            None,
             "/mod",
             16,
             "get.lua",
             (f"Cookie: {moderator}",),
         ),
-        (
-            Route("queue100", "moderation queue, page 100", None),
-            queue_100,
+        Plan(
+            "queue100",
+            "moderation queue, page 100",
+            None,
+            queue_page(server, moderator, 100),
             16,
             "get.lua",
             (f"Cookie: {moderator}",),
         ),
-        (
-            Route("stats", "statistics page", None),
+        Plan(
+            "stats",
+            "statistics page",
+            None,
             f"/dashboard/{world.lead_org}/campaigns/{slug}/statistics",
             16,
             "get.lua",
             (f"Cookie: {admin}",),
         ),
     ]
-    run = Run(label)
+    return {plan.key: plan for plan in plans}
 
-    def ceiling() -> Load:
-        load = wrk(url + "/healthz", seconds=ceiling_seconds, connections=64)
-        run.ceilings.append(load)
+
+class Ceilings:
+    """/healthz, measured before and after every route: the machine is shared, and its speed
+    drifts by tens of percent within minutes. Every server of a run answers /healthz alike
+    (the same code, no database), so one series serves routes on several servers."""
+
+    def __init__(self, url: str, seconds: float) -> None:
+        self.url, self.seconds = url, seconds
+        self.loads: list[Load] = []
+        wrk(url + "/healthz", seconds=1, connections=64)  # warm
+
+    def measure(self) -> Load:
+        load = wrk(self.url + "/healthz", seconds=self.seconds, connections=64)
+        self.loads.append(load)
         print(f"  `/healthz`: {load.rps:.0f}/s, p99 {load.p99_ms:.1f} ms", flush=True)
         return load
 
-    # The machine is shared, and its speed drifts by tens of percent within minutes: each
-    # route is compared with /healthz measured just before and just after it.
-    wrk(url + "/healthz", seconds=1, connections=64)  # warm
-    before = ceiling()
-    for route, path, connections, script, args in plans:
-        if only is not None and route.key not in only:
-            continue
-        wrk(url + path, seconds=1, connections=connections, script=script, args=args)  # warm
-        route.load = wrk(
-            url + path, seconds=seconds, connections=connections, script=script, args=args
-        )
-        after = ceiling()
-        route.beside, before = (before, after), after
-        run.routes.append(route)
+    def beside(self, server: Server, plan: Plan, seconds: float) -> Route:
+        """The route loaded on the server, with /healthz just before and just after it."""
+        before = self.loads[-1] if self.loads else self.measure()
+        url = server.url + plan.path
+        for length in (1, seconds):  # the first to warm up
+            load = wrk(
+                url,
+                seconds=length,
+                connections=plan.connections,
+                script=plan.script,
+                args=plan.args,
+            )
+        route = Route(plan.key, plan.name, plan.target, load, (before, self.measure()))
         print(
-            f"  {route.name}: {route.load.rps:.0f}/s, p50 {route.load.p50_ms:.1f} ms, "
-            f"p99 {route.load.p99_ms:.1f} ms, {route.load.bad} bad; "
-            f"{route.ratio:.2f} of /healthz",
+            f"  {route.name}: {load.rps:.0f}/s, p50 {load.p50_ms:.1f} ms, "
+            f"p99 {load.p99_ms:.1f} ms, {load.bad} bad; {route.ratio:.2f} of /healthz",
             flush=True,
         )
+        return route
+
+
+def measure_routes(
+    server: Server, world: seeding.World, *, seconds: float, ceiling_seconds: float, work: Path
+) -> Run:
+    """Every route on one server, in turn."""
+    ceilings = Ceilings(server.url, ceiling_seconds)
+    run = Run("empty")
+    for plan in route_plans(server, world, work).values():
+        run.routes.append(ceilings.beside(server, plan, seconds))
+    run.ceilings = ceilings.loads
     return run
+
+
+def measure_growth(
+    empty: Server,
+    grown: Server,
+    world: seeding.World,
+    *,
+    rounds: int,
+    seconds: float,
+    ceiling_seconds: float,
+    work: Path,
+) -> Growth:
+    """The growth routes in rounds: each route on the nearly empty and on the grown database
+    one just after the other (in turn, which first), both servers running."""
+    servers = {"empty": empty, "grown": grown}
+    plans = {label: route_plans(server, world, work) for label, server in servers.items()}
+    ceilings = Ceilings(empty.url, ceiling_seconds)
+    pairs = [(Run("empty"), Run("grown")) for _ in range(rounds)]
+    for key in GROWTH_ROUTES:
+        for n, pair in enumerate(pairs):
+            for run in reversed(pair) if n % 2 else pair:
+                print(f"Round {n + 1} of {rounds}, {run.label} database:", flush=True)
+                plan = plans[run.label][key]
+                run.routes.append(ceilings.beside(servers[run.label], plan, seconds))
+    return Growth(pairs, seconds)
 
 
 def queue_page(server: Server, cookie: str, number: int) -> str:
@@ -379,11 +440,53 @@ def queue_page(server: Server, cookie: str, number: int) -> str:
 # --- the whole run ----------------------------------------------------------------------------
 
 
+# The routes whose speed may depend on the size of the database.
+# Signing last: it adds supporters to the nearly empty database.
+GROWTH_ROUTES = ("api", "api304", "badge", "embed", "stats", "queue1", "queue100", "sign")
+PAGES = ("stats", "queue1", "queue100")
+
+
+@dataclass
+class Growth:
+    """The growth routes measured in rounds on a fresh copy of the nearly empty database and on
+    the grown one, one server just after the other (in turn, which first), so that the
+    machine's drift over minutes does not count."""
+
+    rounds: list[tuple[Run, Run]]  # (nearly empty, grown)
+    seconds: float  # of each route's measurement
+
+    def compared(self, key: str) -> list[float]:
+        """Each round's grown route against the nearly empty one, both as ratios to the
+        /healthz beside them: for the counters and signing, the ratio of the rates; for the
+        pages, of the times (p50), since at a fixed number of connections a page's time is
+        the inverse of its rate."""
+        ratios = []
+        for empty, grown in self.rounds:
+            before, after = empty.get(key), grown.get(key)
+            assert before.load is not None and after.load is not None
+            if key not in PAGES:
+                ratios.append(after.ratio / before.ratio)
+            elif after.load.requests == 0:
+                ratios.append(float("inf"))
+            else:
+                ratios.append(
+                    (after.load.p50_ms / before.load.p50_ms)
+                    * (after.ceiling_rps / before.ceiling_rps)
+                )
+        return ratios
+
+    def median(self, key: str) -> tuple[float, Route]:
+        """The median comparison of a route, and the grown measurement it comes from."""
+        ratios = self.compared(key)
+        middle = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]
+        return ratios[middle], self.rounds[middle][1].get(key)
+
+
 @dataclass
 class Results:
     args: argparse.Namespace
     empty: Run
-    grown: Run | None
+    growth: Growth | None
     exactness: reliability.Exactness | None
     crashes: reliability.CrashSafety | None
     streams: StreamResult | None
@@ -391,6 +494,40 @@ class Results:
     upload_server_mib: float | None
     started: datetime
     seconds: float
+
+
+def clone_database(url: str, name: str) -> str:
+    """A copy of the database at ``url`` named ``name``, replacing an earlier copy; its URL.
+
+    Nothing may be connected to the source: SQLite's copy is taken with the backup API,
+    PostgreSQL's from the source as a template."""
+    from sqlalchemy.engine import make_url
+
+    source = make_url(url)
+    if source.get_backend_name() == "sqlite":
+        assert source.database is not None
+        path = Path(source.database).with_name(f"{name}.db")
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+        with (
+            contextlib.closing(sqlite3.connect(source.database)) as src,
+            contextlib.closing(sqlite3.connect(path)) as dst,
+        ):
+            src.backup(dst)
+        return source.set(database=str(path)).render_as_string(hide_password=False)
+    import psycopg
+
+    with psycopg.connect(
+        host=source.host,
+        port=source.port,
+        user=source.username,
+        password=source.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
+    return source.set(database=name).render_as_string(hide_password=False)
 
 
 def run_seed(env: dict[str, str], supporters: int, reports: int) -> None:
@@ -453,12 +590,14 @@ def main() -> None:
     parser.add_argument("--streams", type=int, help="open event streams to hold")
     parser.add_argument("--supporters", type=int, default=1_000_000, help="for the growth test")
     parser.add_argument("--reports", type=int, default=100_000, help="for the growth test")
+    parser.add_argument("--rounds", type=int, default=3, help="of the growth test")
     parser.add_argument("--out", type=Path, help="default: bench/RESULTS.md, or RESULTS-quick.md")
     args = parser.parse_args()
     args.out = args.out or ROOT / "bench" / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk, or: make bench)")
     seconds = args.seconds or (2 if args.quick else 10)
+    growth_seconds = seconds / 2
     ceiling_seconds = 1 if args.quick else 3
     streams = args.streams or (1000 if args.quick else 5000)
     started, clock = datetime.now(UTC), time.monotonic()
@@ -482,6 +621,8 @@ def main() -> None:
         }
         print(f"Seeding a nearly empty database ({args.db})...", flush=True)
         run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
+        # Untouched from here on: the growth test starts from copies of it.
+        pristine = clone_database(database_url, "bench_pristine")
         world = seeding.World(
             seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
         )
@@ -492,7 +633,6 @@ def main() -> None:
                 world,
                 seconds=seconds,
                 ceiling_seconds=ceiling_seconds,
-                label="empty",
                 work=work,
             )
 
@@ -540,25 +680,30 @@ def main() -> None:
         uploads = measure_uploads()
         upload_server = server_peak_for_upload(env, work, world)
 
-        grown = None
+        growth = None
         if not args.quick:
             print(f"Seeding {args.supporters} supporters and {args.reports} reports...", flush=True)
-            run_seed(env, args.supporters, args.reports)
-            with serving(env, args.workers, work / "server-grown.log") as server:
-                grown = measure_routes(
-                    server,
+            grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
+            run_seed(grown_env, args.supporters, args.reports)
+            empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
+            with (
+                serving(empty_env, args.workers, work / "server-empty.log") as empty_server,
+                serving(grown_env, args.workers, work / "server-grown.log") as grown_server,
+            ):
+                growth = measure_growth(
+                    empty_server,
+                    grown_server,
                     world,
-                    seconds=seconds,
+                    rounds=args.rounds,
+                    seconds=growth_seconds,
                     ceiling_seconds=ceiling_seconds,
-                    label="grown",
                     work=work,
-                    only=("sign", "api", "api304", "badge", "embed", "stats", "queue1", "queue100"),
                 )
 
     results = Results(
         args,
         empty,
-        grown,
+        growth,
         exactness,
         crashes,
         stream_result,
@@ -649,41 +794,41 @@ def report(results: Results) -> str:
             f"| {route.name}{bad} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
             f"| {route.ceiling_rps:,.0f} | {ratio:.2f} | {target} | {ok} |"
         )
-    if results.grown:
+    if results.growth:
+        rounds = len(results.growth.rounds)
         lines += [
             "",
             f"## After growth: {results.args.supporters:,} supporters and "
             f"{results.args.reports:,} hoax reports",
             "",
-            "Each route against itself on the nearly empty database, both as ratios to the "
-            "`/healthz` beside them, so that the machine's drift between the two parts of the "
-            "run does not count: the rate's ratio for the counters and signing, and for the "
-            "pages the time (p50) scaled by the same ratio.",
+            "Two servers run side by side, one on a copy of the nearly empty database (1,000 "
+            "supporters and 2,600 reports to start with) and one on the grown database. Each "
+            f"route is loaded {rounds} times on each, {results.growth.seconds:.0f} s at a time, "
+            "the two servers one just after the other (in turn, which first), and compared "
+            "with itself on the nearly empty database, both as ratios to the `/healthz` beside "
+            "them, so that the machine's drift does not count: the rate's ratio for the "
+            "counters and signing, and for the pages the time (p50) scaled by the same ratio. "
+            "Signing comes last, as it adds supporters to the nearly empty database. The table "
+            "shows the median of each route's rounds, and every round in brackets.",
             "",
             "| route | requests/s | p50 ms | p99 ms | `/healthz` beside it "
-            "| compared with the empty database | target | |",
+            "| compared with the nearly empty database | target | |",
             "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
         ]
-        for route in results.grown.routes:
-            load, before = route.load, empty.get(route.key)
-            assert load is not None and before.load is not None
-            rate = route.ratio / before.ratio
-            # At a fixed number of connections a page's time is the inverse of its rate.
-            time_ratio = (load.p50_ms / before.load.p50_ms) * (
-                route.ceiling_rps / before.ceiling_rps
-            )
-            if route.key == "sign":
-                text, target, ok = f"{rate:.2f} of the rate", ">= 0.8 of the rate", rate >= 0.8
-            elif load.requests == 0:
-                text, target, ok = "no answer within 10 s", "<= 2 x the time", False
-            elif route.key in ("stats", "queue1", "queue100"):
-                text, target = f"{time_ratio:.2f} x the time", "<= 2 x the time"
-                ok = time_ratio <= 2
+        for key in GROWTH_ROUTES:
+            ratio, route = results.growth.median(key)
+            load = route.load
+            assert load is not None
+            each = ", ".join(f"{r:.2f}" for r in results.growth.compared(key))
+            if key == "sign":
+                text, target, met = f"{ratio:.2f} of the rate", ">= 0.8 of the rate", ratio >= 0.8
+            elif key in PAGES:
+                text, target, met = f"{ratio:.2f} x the time", "<= 2 x the time", ratio <= 2
             else:
-                text, target, ok = f"{rate:.2f} of the rate", "no slower", rate >= 0.9
+                text, target, met = f"{ratio:.2f} of the rate", "no slower", ratio >= 0.9
             lines.append(
                 f"| {route.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
-                f"| {route.ceiling_rps:,.0f} | {text} | {target} | {verdict(ok)} |"
+                f"| {route.ceiling_rps:,.0f} | {text} ({each}) | {target} | {verdict(met)} |"
             )
     if results.exactness and results.crashes:
         e, c = results.exactness, results.crashes
