@@ -282,6 +282,7 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
     slug, url = world.slug, server.url
     admin = signed_in(server, world.admin_email, world.password)
     moderator = signed_in(server, world.moderator_email, world.password)
+    as_moderator = (f"Cookie: {moderator}",)
     etag = httpx.get(f"{url}/api/v1/campaigns/{slug}").headers["etag"]
     sign_cookie, sign_token = form_token(server, f"/c/{slug}")
     report_cookie, report_token = form_token(server, f"/c/{slug}/report")
@@ -327,7 +328,7 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
             "/mod",
             16,
             "get.lua",
-            (f"Cookie: {moderator}",),
+            as_moderator,
         ),
         Plan(
             "queue100",
@@ -336,7 +337,7 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
             queue_page(server, moderator, 100),
             16,
             "get.lua",
-            (f"Cookie: {moderator}",),
+            as_moderator,
         ),
         Plan(
             "stats",

@@ -246,11 +246,7 @@ def write_batch(
     assert failure is not None
     if len(jobs) == 1:
         return [failure]
-    results: list[Result | Exception] = []
-    for job in jobs:
-        alone = write_batch(session, [job], write)
-        results.extend(alone)
-    return results
+    return [result for job in jobs for result in write_batch(session, [job], write)]
 
 
 def commit_batch(
@@ -403,15 +399,11 @@ class GroupCommit(Generic[Job, Result]):
             return False
         try:
             session.connection()  # BEGIN IMMEDIATE, refused at once while the lock is taken
-        except sa.exc.OperationalError as error:
+        except BaseException as error:
             session.rollback()
             _sqlite_writer.release()
-            if _is_busy(error):
+            if isinstance(error, sa.exc.OperationalError) and _is_busy(error):
                 return False
-            raise
-        except BaseException:
-            session.rollback()
-            _sqlite_writer.release()
             raise
         return True
 

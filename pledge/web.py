@@ -366,8 +366,10 @@ class LeanFormRoute(LeanRoute):
     def __init__(
         self, path: str, endpoint: Callable[[Request, FormData], Awaitable[Response]]
     ) -> None:
+        form_check = self.form_check
+
         async def checked(request: Request) -> Response:
-            return await endpoint(request, await checked_form(request))
+            return await endpoint(request, await form_check(request))
 
         functools.update_wrapper(checked, endpoint)
         super().__init__(path, checked, methods=("POST",))

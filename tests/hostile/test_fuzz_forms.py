@@ -365,7 +365,8 @@ def check_signing_stored(
     # Every single-valued field as posted (with a repeated field, one of the values sent).
     names = [supporters.clean_name(v[:1000]) for v in fields["name"]]
     assert supporter["display_name"] in names
-    assert 1 <= len(supporter["display_name"]) <= supporters.NAME_MAX
+    assert supporter["display_name"], "stored without a name"
+    assert len(supporter["display_name"]) <= supporters.NAME_MAX
     assert not re.search(r"[\x00-\x1f\x7f]", supporter["display_name"])
     assert supporter["province"] in fields["province"]
     assert supporter["province"] in PROVINCES
