@@ -53,6 +53,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a model. Each models module declares its handles once with it
+    (``supporter_table = table(Supporter)``) for the statements that run on hot paths and the
+    set-based updates; see CONTRIBUTING.md for when to use which."""
+    found = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(found, sa.Table)
+    return found
+
+
 # How long a writer in a thread waits for SQLite's write lock before it gives up.
 BUSY_TIMEOUT_MS = 30_000
 

@@ -100,7 +100,14 @@ def _make_environment() -> Environment:
         PROVINCES=PROVINCES,
         AGE_BANDS=AGE_BANDS,
     )
+    env.filters["label"] = label
     return env
+
+
+def label(member: Any) -> str:
+    """``{{ case.status|label }}``: the display name of an enum member in the reader's
+    language. Every enum shown on a page names its members in one ``label`` property."""
+    return str(member.label)
 
 
 templates = Jinja2Templates(env=_make_environment())

@@ -37,7 +37,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from pledge import i18n, ratelimit
+from pledge import cache, i18n, ratelimit
 from pledge.accounts.models import Organization
 from pledge.campaigns import routes as campaign_routes
 from pledge.campaigns import service as campaigns
@@ -126,6 +126,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     services in English (pages choose their language per request, as in production)."""
     i18n.set_locale("en")
     yield
+    cache.clear_all()
     supporters.invalidate_counts()
     campaigns.forget_views()
     campaign_routes._pages.clear()

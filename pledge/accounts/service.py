@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 
 from pledge import audit, contacts, mail, ratelimit
 from pledge.accounts.models import Membership, Organization, Role, TokenKind, User, UserToken
-from pledge.campaigns.service import SLUG_RE
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import (
@@ -34,6 +33,7 @@ from pledge.security import (
     random_token,
     verify_password,
 )
+from pledge.slugs import SLUG_RE
 
 # --- users ---------------------------------------------------------------------------
 

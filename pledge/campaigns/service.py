@@ -6,7 +6,6 @@ import re
 import secrets
 import threading
 import time as time_module
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from pledge import audit
+from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
 from pledge.campaigns.models import (
     PUBLIC_STATUSES,
@@ -41,9 +41,10 @@ from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.i18n import LOCALES, number
 from pledge.i18n import gettext as _
+from pledge.slugs import SLUG_MAX, SLUG_RE, suggest_slug
+from pledge.slugs import numbered as _numbered
 from pledge.supporters.models import Signature, Supporter
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Referral codes are typed by hand and read aloud: no 0/O or 1/l/I.
 REFERRAL_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
@@ -356,7 +357,6 @@ def _refused_move(current: CampaignStatus, wanted: CampaignStatus) -> str:
 TITLE_MAX = 160
 SUMMARY_MAX = 500
 BODY_MAX = 20_000
-SLUG_MAX = 64
 GOAL_MIN = 1
 GOAL_MAX = 100_000_000
 PLEDGE_TEXT_MAX = 200
@@ -368,35 +368,6 @@ ORG_NAME_MAX = 160
 WIB = timezone(timedelta(hours=7), "WIB")
 _LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 _GOAL_GROUPED = re.compile(r"^\d{1,3}(?:[.,\s]\d{3})+$")
-
-
-def suggest_slug(text: str, *, max_length: int = SLUG_MAX) -> str:
-    """An address from a title: lower-case ASCII letters and digits joined by dashes.
-
-    Accents are dropped ("Pemilu Damai Ké-2" gives "pemilu-damai-ke-2"); letters with no
-    ASCII form are left out, so the result may be empty."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    if len(slug) > max_length:
-        cut = slug[:max_length]
-        # End on a whole word when the cut fell inside one and there is one to end on.
-        if slug[max_length] != "-" and "-" in cut:
-            cut = cut.rsplit("-", 1)[0]
-        slug = cut
-    return slug.strip("-")
-
-
-def _numbered(base: str, taken: set[str], *, max_length: int = SLUG_MAX) -> str:
-    """base, or base-2, base-3, ... : the first one not taken."""
-    if base not in taken:
-        return base
-    n = 2
-    while True:
-        suffix = f"-{n}"
-        candidate = base[: max_length - len(suffix)].rstrip("-") + suffix
-        if candidate not in taken:
-            return candidate
-        n += 1
 
 
 def local_input_value(moment: datetime | None) -> str:
@@ -856,9 +827,6 @@ def _invite_partner(
     invited_by: User | None,
     base_url: str,
 ) -> PartnerAdded:
-    # Imported here: the accounts service imports this module for SLUG_RE.
-    from pledge.accounts import service as accounts
-
     errors: dict[str, str] = {}
     name = " ".join(form.name.split())
     if not name:
