@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import enum_column, utcnow
+from pledge.db import enum_column, table, utcnow
 
 
 class Role(StrEnum):
@@ -95,3 +95,10 @@ class UserToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: datetime | None = None
+
+
+# Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
+organization_table = table(Organization)
+user_table = table(User)
+membership_table = table(Membership)
+user_token_table = table(UserToken)

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import enum_column, utcnow
+from pledge.db import enum_column, table, utcnow
 
 
 class CampaignStatus(StrEnum):
@@ -187,3 +187,9 @@ class PartnerAdded:
     partner: CampaignPartner
     org_name: str
     invited: bool  # a new organisation whose first admin was invited by email
+
+
+# Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
+campaign_table = table(Campaign)
+pledge_table = table(Pledge)
+campaign_partner_table = table(CampaignPartner)

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import enum_column, utcnow
+from pledge.db import enum_column, table, utcnow
 
 
 class Platform(StrEnum):
@@ -170,3 +170,10 @@ class HoaxReport(SQLModel, table=True):
     contact_encrypted: str | None = Field(default=None, max_length=500)
     locale: str = Field(default="id", max_length=8)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
+media_table = table(Media)
+media_band_table = table(MediaBand)
+hoax_case_table = table(HoaxCase)
+hoax_report_table = table(HoaxReport)

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import utcnow
+from pledge.db import table, utcnow
 
 
 class Supporter(SQLModel, table=True):
@@ -148,3 +148,9 @@ class Counts:
 
     def partner(self, partner_id: int | None) -> int:
         return self.by_key.get(partner_key(partner_id or 0), 0)
+
+
+# Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
+supporter_table = table(Supporter)
+signature_table = table(Signature)
+tally_table = table(Tally)
