@@ -765,7 +765,7 @@ def report(results: Results) -> str:
         f"`pledge serve --workers {results.args.workers}` with `PLEDGE_ENV=production` and rate "
         f"limits off; load from `wrk` on the same machine ({os.cpu_count()} cores, {cpu}). "
         f"The whole run took {results.seconds / 60:.1f} minutes. Rerun with `make bench` "
-        "(or `make bench-quick`); see the README.",
+        "(or `make bench-quick`); see [docs/developers.md](../docs/developers.md#benchmarks).",
         "",
         "## Routes, on a nearly empty database",
         "",
