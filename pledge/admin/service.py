@@ -41,6 +41,15 @@ class OrgFilter(StrEnum):
     APPROVED = "approved"
     ALL = "all"
 
+    @property
+    def label(self) -> str:
+        """The filter as the organisations page names it, in the current language."""
+        return {
+            OrgFilter.PENDING: _("Waiting for approval"),
+            OrgFilter.APPROVED: _("Approved"),
+            OrgFilter.ALL: _("All organisations"),
+        }[self]
+
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
@@ -168,6 +177,12 @@ class HistoryEntry:
     event: audit.AuditEvent
     actor_email: str | None
     data: dict[str, Any]
+
+    @property
+    def role(self) -> Role | None:
+        """The role the event names, when it names one this site still knows."""
+        raw = self.data.get("role")
+        return Role(raw) if isinstance(raw, str) and raw in {r.value for r in Role} else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from pledge import audit, contacts
 from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, User
+from pledge.accounts.models import Organization, Role, User
 from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
 from pledge.config import get_settings
@@ -100,7 +100,7 @@ class FoundStaff:
     is_site_admin: bool
     created_at: datetime
     last_login_at: datetime | None
-    organisations: list[tuple[str, str]] = field(default_factory=list)  # (name, role)
+    organisations: list[tuple[str, Role]] = field(default_factory=list)  # (name, role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +345,7 @@ def _find_staff(session: Session, *, email: str) -> list[FoundStaff]:
             created_at=user.created_at,
             last_login_at=user.last_login_at,
             organisations=[
-                (item.org.name, item.role.value)
+                (item.org.name, item.role)
                 for item in accounts.list_memberships(session, user_id=user.id or 0)
             ],
         )
@@ -452,7 +452,9 @@ def export(session: Session, *, actor: User, raw: str) -> DataExport:
                 "site_administrator": u.is_site_admin,
                 "created_at": u.created_at.isoformat(),
                 "last_sign_in": u.last_login_at.isoformat() if u.last_login_at else None,
-                "organisations": [{"name": name, "role": role} for name, role in u.organisations],
+                "organisations": [
+                    {"name": name, "role": role.value} for name, role in u.organisations
+                ],
             }
             for u in findings.staff
         ],
