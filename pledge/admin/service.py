@@ -384,13 +384,6 @@ def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) 
 # --- memberships ---------------------------------------------------------------------------
 
 
-def parse_role(raw: str | None) -> Role:
-    try:
-        return Role(raw or "")
-    except ValueError:
-        raise Invalid({"role": _("Choose a role: admin or moderator.")}) from None
-
-
 def set_membership(
     session: Session, *, actor: User, user_id: int, org_slug: str, role: str
 ) -> Membership | None:
@@ -399,7 +392,7 @@ def set_membership(
     user = get_user(session, user_id)
     errors: dict[str, str] = {}
     try:
-        checked_role = parse_role(role)
+        checked_role = accounts.parse_role(role)
     except Invalid as error:
         errors.update(error.errors)
     slug = org_slug.strip().lower()
