@@ -211,10 +211,30 @@ def _retention_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# What add_subparsers() returns: each command group below adds its commands to it.
+Subparsers = argparse._SubParsersAction
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pledge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for add_commands in (
+        _add_serve,
+        _add_db,
+        _add_demo,
+        _add_users,
+        _add_orgs,
+        _add_mail,
+        _add_tallies,
+        _add_backup,
+        _add_retention,
+    ):
+        add_commands(sub)
+    return parser
 
+
+def _add_serve(sub: Subparsers) -> None:
+    """The `pledge serve` command."""
     serve = sub.add_parser("serve", help="serve the site")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -226,14 +246,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_serve)
 
+
+def _add_db(sub: Subparsers) -> None:
+    """The `pledge db` commands: upgrade."""
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate to the latest schema").set_defaults(func=_db_upgrade)
 
+
+def _add_demo(sub: Subparsers) -> None:
+    """The `pledge demo` command."""
     demo = sub.add_parser("demo", help="seed the demo campaign (safe to run again)")
     demo.add_argument("--supporters", type=int, default=60)
     demo.set_defaults(func=_demo)
 
+
+def _add_users(sub: Subparsers) -> None:
+    """The `pledge users create` command."""
     users = sub.add_parser("users", help="staff accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     create_user = users_sub.add_parser(
@@ -252,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_user.set_defaults(func=_users_create)
 
+
+def _add_orgs(sub: Subparsers) -> None:
+    """The `pledge orgs create` command."""
     orgs = sub.add_parser("orgs", help="partner organisations")
     orgs_sub = orgs.add_subparsers(dest="orgs_command", required=True)
     create_org = orgs_sub.add_parser("create", help="create an organisation")
@@ -263,18 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_org.set_defaults(func=_orgs_create)
 
+
+def _add_mail(sub: Subparsers) -> None:
+    """The `pledge mail send` command."""
     mail_cmd = sub.add_parser("mail", help="outgoing email")
     mail_sub = mail_cmd.add_subparsers(dest="mail_command", required=True)
     send = mail_sub.add_parser("send", help="send the messages waiting in the outbox (for cron)")
     send.add_argument("--limit", type=int, default=500)
     send.set_defaults(func=_mail_send)
 
+
+def _add_tallies(sub: Subparsers) -> None:
+    """The `pledge tallies reconcile` command."""
     tallies = sub.add_parser("tallies", help="supporter counters")
     tallies_sub = tallies.add_subparsers(dest="tallies_command", required=True)
     tallies_sub.add_parser(
         "reconcile", help="recount from the signatures and repair the counters"
     ).set_defaults(func=_tallies_reconcile)
 
+
+def _add_backup(sub: Subparsers) -> None:
+    """The `pledge backup DEST` command."""
     backup_cmd = sub.add_parser(
         "backup",
         help="copy the SQLite database consistently while the site serves",
@@ -285,13 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cmd.add_argument("--force", action="store_true", help="replace DEST if it exists")
     backup_cmd.set_defaults(func=_backup)
 
+
+def _add_retention(sub: Subparsers) -> None:
+    """The `pledge retention run` command."""
     retention_cmd = sub.add_parser("retention", help="personal data retention (for cron)")
     retention_sub = retention_cmd.add_subparsers(dest="retention_command", required=True)
     retention_sub.add_parser(
         "run",
         help="anonymise supporters of long-closed campaigns, drop closed cases' contacts",
     ).set_defaults(func=_retention_run)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,6 +120,16 @@ PROVINCE_CODES = [
 
 def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
     """Create the demo if it is missing; running it again changes nothing."""
+    orgs = _seed_orgs(session)
+    campaign = _seed_campaign(session, orgs)
+    session.commit()
+    seed_users(session)
+    _seed_supporters(session, count=supporters_count)
+    return campaign
+
+
+def _seed_orgs(session: Session) -> list[Organization]:
+    """The demo's partner organisations, approved, the lead first."""
     orgs = []
     for slug, name, website, _code in ORGANIZATIONS:
         org = session.exec(select(Organization).where(Organization.slug == slug)).first()
@@ -128,7 +138,11 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
             session.add(org)
             session.flush()
         orgs.append(org)
+    return orgs
 
+
+def _seed_campaign(session: Session, orgs: list[Organization]) -> Campaign:
+    """The live demo campaign with its pledges and every demo organisation as a partner."""
     campaign = session.exec(select(Campaign).where(Campaign.slug == CAMPAIGN_SLUG)).first()
     if campaign is None:
         campaign = campaigns.create(
@@ -154,13 +168,16 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
         campaigns.add_partner(session, campaign=campaign, org=org, referral_code=code)
     if campaign.status == CampaignStatus.DRAFT:
         campaigns.set_status(session, campaign=campaign, status=CampaignStatus.LIVE)
-    session.commit()
-    seed_users(session)
+    return campaign
 
+
+def _seed_supporters(session: Session, *, count: int) -> None:
+    """Demo supporters, signed through the public path: the same people on every run, so
+    running it again adds nobody."""
     view = campaigns.get_view(session, slug=CAMPAIGN_SLUG)
     rng = random.Random(2029)  # noqa: S311 - the same demo people every time
     pledge_slugs = [slug for slug, _text in PLEDGES]
-    for i in range(supporters_count):
+    for i in range(count):
         name = FIRST_NAMES[i % len(FIRST_NAMES)]
         chosen = tuple(s for s in pledge_slugs if rng.random() < 0.75) or (pledge_slugs[0],)
         supporters.sign(
@@ -178,7 +195,6 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
                 ref=rng.choice([code for *_rest, code in ORGANIZATIONS] + ["", ""]),
             ),
         )
-    return campaign
 
 
 def seed_users(session: Session) -> bool:

@@ -1,13 +1,14 @@
 """Dependency aliases shared by the routes of several domains.
 
 Every /dashboard and /admin route takes one of the access aliases below, which check the
-permission table (pledge.accounts.permissions) before the route runs: one place enforces it.
+permission table (pledge.accounts.permissions, read by pledge.accounts.access) before the
+route runs: one place enforces it. What they hand the route (OrgContext, ModeratorContext)
+is defined there too, and importable from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,8 +16,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, Role, User, Viewer
-from pledge.accounts.permissions import Action, Principal, allowed, principals
+from pledge.accounts.access import ModeratorContext, OrgContext, moderator_context, org_context
+from pledge.accounts.models import User, Viewer
+from pledge.accounts.permissions import Action, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.db import SessionDep, shared_reads
@@ -79,27 +81,9 @@ CurrentUser = Annotated[User, Depends(required_user)]
 # --- what they may do ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OrgContext:
-    """The signed-in user acting for an organisation, after the permission check."""
-
-    user: User
-    org: Organization
-    role: Role | None
-    principals: frozenset[Principal]
-
-    def can(self, action: Action) -> bool:
-        return allowed(set(self.principals), action)
-
-
 def org_access(action: Action) -> Callable[..., OrgContext]:
     def check(org: str, user: CurrentUser, session: SessionDep) -> OrgContext:
-        organization = accounts.get_org_by_slug(session, org)
-        role = accounts.role_in(session, user_id=user.id or 0, org_id=organization.id or 0)
-        found = principals(role=role, is_site_admin=user.is_site_admin)
-        if not allowed(found, action):
-            raise Forbidden(_("You are not allowed to do this for this organisation."))
-        return OrgContext(user=user, org=organization, role=role, principals=frozenset(found))
+        return org_context(session, user=user, org_slug=org, action=action)
 
     return check
 
@@ -113,30 +97,8 @@ def site_access(action: Action) -> Callable[..., User]:
     return check
 
 
-@dataclass(frozen=True, slots=True)
-class ModeratorContext:
-    """A signed-in moderator: the organisations whose campaigns they may moderate, and those
-    in which they may also release another moderator's claim."""
-
-    user: User
-    moderate_org_ids: frozenset[int]
-    break_claim_org_ids: frozenset[int]
-
-
 def moderator_access(user: CurrentUser, session: SessionDep) -> ModeratorContext:
-    moderate: set[int] = set()
-    break_claim: set[int] = set()
-    for membership in accounts.list_memberships(session, user_id=user.id or 0):
-        found = principals(role=membership.role, is_site_admin=user.is_site_admin)
-        if allowed(found, Action.MODERATE):
-            moderate.add(membership.org.id or 0)
-        if allowed(found, Action.BREAK_CLAIM):
-            break_claim.add(membership.org.id or 0)
-    if not moderate:
-        raise Forbidden(_("Only moderators of partner organisations can open the queue."))
-    return ModeratorContext(
-        user=user, moderate_org_ids=frozenset(moderate), break_claim_org_ids=frozenset(break_claim)
-    )
+    return moderator_context(session, user=user)
 
 
 OrgViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_DASHBOARD))]

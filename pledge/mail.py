@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel
 
 from pledge.config import Environment, Settings, get_settings
-from pledge.db import utcnow, writing
+from pledge.db import table, utcnow, writing
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
 
 
-outbox_t: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+outbox_message_table = table(OutboxMessage)
 
 
 def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
@@ -174,7 +174,9 @@ def build_email(*, settings: Settings, to: str, subject: str, body: str) -> Emai
 
 def pending_count(session: Session) -> int:
     count = session.execute(
-        sa.select(sa.func.count()).select_from(outbox_t).where(outbox_t.c.sent_at.is_(None))
+        sa.select(sa.func.count())
+        .select_from(outbox_message_table)
+        .where(outbox_message_table.c.sent_at.is_(None))
     ).scalar_one()
     return int(count)
 
@@ -182,10 +184,10 @@ def pending_count(session: Session) -> int:
 def _release_stale_claims(session: Session) -> None:
     with writing(session):
         session.execute(
-            sa.update(outbox_t)
+            sa.update(outbox_message_table)
             .where(
-                outbox_t.c.last_error == SENDING,
-                outbox_t.c.sent_at < utcnow() - STALE_CLAIM,
+                outbox_message_table.c.last_error == SENDING,
+                outbox_message_table.c.sent_at < utcnow() - STALE_CLAIM,
             )
             .values(sent_at=None, last_error="interrupted while sending")
         )
@@ -194,13 +196,15 @@ def _release_stale_claims(session: Session) -> None:
 def _claim(session: Session, *, message_id: int, seen_attempts: int) -> bool:
     with writing(session):
         claimed = session.execute(
-            sa.update(outbox_t)
+            sa.update(outbox_message_table)
             .where(
-                outbox_t.c.id == message_id,
-                outbox_t.c.sent_at.is_(None),
-                outbox_t.c.attempts == seen_attempts,
+                outbox_message_table.c.id == message_id,
+                outbox_message_table.c.sent_at.is_(None),
+                outbox_message_table.c.attempts == seen_attempts,
             )
-            .values(sent_at=utcnow(), attempts=outbox_t.c.attempts + 1, last_error=SENDING)
+            .values(
+                sent_at=utcnow(), attempts=outbox_message_table.c.attempts + 1, last_error=SENDING
+            )
         )
     return claimed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
@@ -212,7 +216,11 @@ def _finish(session: Session, *, message_id: int, error: str | None) -> None:
             if error is None
             else {"sent_at": None, "last_error": error[:ERROR_MAX]}
         )
-        session.execute(sa.update(outbox_t).where(outbox_t.c.id == message_id).values(**values))
+        session.execute(
+            sa.update(outbox_message_table)
+            .where(outbox_message_table.c.id == message_id)
+            .values(**values)
+        )
 
 
 def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None = None) -> int:
@@ -233,10 +241,17 @@ def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None 
     _release_stale_claims(session)
     rows = session.execute(
         sa.select(
-            outbox_t.c.id, outbox_t.c.to, outbox_t.c.subject, outbox_t.c.body, outbox_t.c.attempts
+            outbox_message_table.c.id,
+            outbox_message_table.c.to,
+            outbox_message_table.c.subject,
+            outbox_message_table.c.body,
+            outbox_message_table.c.attempts,
         )
-        .where(outbox_t.c.sent_at.is_(None), outbox_t.c.attempts < settings.mail_max_attempts)
-        .order_by(outbox_t.c.id)
+        .where(
+            outbox_message_table.c.sent_at.is_(None),
+            outbox_message_table.c.attempts < settings.mail_max_attempts,
+        )
+        .order_by(outbox_message_table.c.id)
         .limit(limit)
     ).all()
     session.commit()  # no read transaction held open while talking to the SMTP server

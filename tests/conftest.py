@@ -44,7 +44,6 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.cli import upgrade
 from pledge.config import get_settings
-from pledge.dashboard import service as dashboard
 from pledge.db import create_db_engine, metadata
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm, Signing
@@ -130,7 +129,6 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     supporters.invalidate_counts()
     campaigns.forget_views()
     campaign_routes._pages.clear()
-    dashboard.forget_statistics()
     ratelimit.reset()
     if "engine" in request.fixturenames:
         _empty_tables(request.getfixturevalue("engine"))

@@ -10,11 +10,17 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from pledge.db import enum_column, table, utcnow
+from pledge.i18n import gettext as _
 
 
 class Role(StrEnum):
     ADMIN = "admin"
     MODERATOR = "moderator"
+
+    @property
+    def label(self) -> str:
+        """The role as people read it, in the current language."""
+        return {Role.ADMIN: _("Admin"), Role.MODERATOR: _("Moderator")}[self]
 
 
 class TokenKind(StrEnum):

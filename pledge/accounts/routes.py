@@ -257,7 +257,6 @@ def _render_invite(
         "accounts/invite.html",
         {
             "invitation": invitation,
-            "role_label": accounts.role_label(invitation.role),
             "token": token,
             "signed_in_as": user,
             "display_name": display_name,
@@ -335,7 +334,6 @@ def _render_account(
         {
             "user": user,
             "memberships": accounts.list_memberships(session, user_id=user.id or 0),
-            "role_label": accounts.role_label,
             "display_name": user.display_name if display_name is None else display_name,
             "errors": errors or {},
             "done": _done(request, ("name", "password", "reset")),
@@ -405,8 +403,7 @@ def _render_members(
             "me": access.user,
             "members": accounts.list_members(session, org=access.org),
             "invitations": accounts.list_invitations(session, org=access.org),
-            "roles": [(r.value, accounts.role_label(r)) for r in Role],
-            "role_label": accounts.role_label,
+            "roles": list(Role),
             "errors": errors or {},
             "email": email,
             "role": role,

@@ -41,6 +41,15 @@ class OrgFilter(StrEnum):
     APPROVED = "approved"
     ALL = "all"
 
+    @property
+    def label(self) -> str:
+        """The filter as the organisations page names it, in the current language."""
+        return {
+            OrgFilter.PENDING: _("Waiting for approval"),
+            OrgFilter.APPROVED: _("Approved"),
+            OrgFilter.ALL: _("All organisations"),
+        }[self]
+
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
@@ -168,6 +177,12 @@ class HistoryEntry:
     event: audit.AuditEvent
     actor_email: str | None
     data: dict[str, Any]
+
+    @property
+    def role(self) -> Role | None:
+        """The role the event names, when it names one this site still knows."""
+        raw = self.data.get("role")
+        return Role(raw) if isinstance(raw, str) and raw in {r.value for r in Role} else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,13 +384,6 @@ def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) 
 # --- memberships ---------------------------------------------------------------------------
 
 
-def parse_role(raw: str | None) -> Role:
-    try:
-        return Role(raw or "")
-    except ValueError:
-        raise Invalid({"role": _("Choose a role: admin or moderator.")}) from None
-
-
 def set_membership(
     session: Session, *, actor: User, user_id: int, org_slug: str, role: str
 ) -> Membership | None:
@@ -384,7 +392,7 @@ def set_membership(
     user = get_user(session, user_id)
     errors: dict[str, str] = {}
     try:
-        checked_role = parse_role(role)
+        checked_role = accounts.parse_role(role)
     except Invalid as error:
         errors.update(error.errors)
     slug = org_slug.strip().lower()

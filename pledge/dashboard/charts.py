@@ -20,6 +20,9 @@ from pledge.i18n import ngettext, number
 WIDTH = 480
 HEIGHT = 240
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 14, 56
+PLOT_W = WIDTH - LEFT - RIGHT
+PLOT_H = HEIGHT - TOP - BOTTOM
+BASE = TOP + PLOT_H  # the y of the value 0
 BAR_COLOUR = "#b3123b"
 GRID_COLOUR = "#d8d8de"
 AXIS_COLOUR = "#5a5a62"
@@ -60,6 +63,31 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """Where a chart's bars go: the scale's top and step, and the slot each bar gets."""
+
+    top: int  # the value at the top of the plot
+    step: int  # between two grid lines
+    slot: float  # the width given to each bar, gap included
+    bar_w: float
+
+    @classmethod
+    def of(cls, bars: Sequence[BarData]) -> _Frame:
+        largest = max((bar.count for bar in bars), default=0)
+        step = nice_step(largest)
+        slot = PLOT_W / max(len(bars), 1)
+        return cls(
+            top=max(step, step * math.ceil(largest / step)),
+            step=step,
+            slot=slot,
+            bar_w=max(slot * 0.8, 1.0),
+        )
+
+    def y(self, value: float) -> float:
+        return BASE - PLOT_H * value / self.top
+
+
 def bar_chart(
     bars: Sequence[BarData],
     *,
@@ -70,18 +98,7 @@ def bar_chart(
     y_label: str,
 ) -> Markup:
     """A vertical bar chart, one <rect class="bar"> per bar, with axes and their labels."""
-    largest = max((bar.count for bar in bars), default=0)
-    step = nice_step(largest)
-    top = max(step, step * math.ceil(largest / step))
-    plot_w = WIDTH - LEFT - RIGHT
-    plot_h = HEIGHT - TOP - BOTTOM
-    base = TOP + plot_h
-    slot = plot_w / max(len(bars), 1)
-    bar_w = max(slot * 0.8, 1.0)
-
-    def y(value: float) -> float:
-        return base - plot_h * value / top
-
+    frame = _Frame.of(bars)
     e = escape
     parts: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{e(chart_id)}" '
@@ -90,52 +107,65 @@ def bar_chart(
         f'font-family="system-ui, sans-serif" font-size="{FONT_SIZE}">',
         f'<title id="{e(chart_id)}-title">{e(title)}</title>',
         f'<desc id="{e(chart_id)}-desc">{e(desc)}</desc>',
-        f'<g class="grid" stroke="{GRID_COLOUR}" stroke-width="1">',
+        *_grid(frame),
+        *_bars(bars, frame),
+        *_axes(x_label=x_label, y_label=y_label),
+        "</svg>",
     ]
-    for tick in range(0, top + 1, step):
-        parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_fmt(y(tick))}" y2="{_fmt(y(tick))}"/>'
-        )
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute here is escaped
+
+
+def _grid(frame: _Frame) -> list[str]:
+    """The horizontal grid lines and the values beside them."""
+    ticks = range(0, frame.top + 1, frame.step)
+    parts = [f'<g class="grid" stroke="{GRID_COLOUR}" stroke-width="1">']
+    for tick in ticks:
+        y = _fmt(frame.y(tick))
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
     parts.append("</g>")
     parts.append(f'<g class="y-ticks" fill="{AXIS_COLOUR}" text-anchor="end">')
-    for tick in range(0, top + 1, step):
-        parts.append(f'<text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}">{e(number(tick))}</text>')
-    parts.append("</g>")
-
-    parts.append(f'<g class="bars" fill="{BAR_COLOUR}">')
-    for i, bar in enumerate(bars):
-        x = LEFT + slot * i + (slot - bar_w) / 2
-        height = base - y(bar.count)
+    for tick in ticks:
         parts.append(
-            f'<rect class="bar" x="{_fmt(x)}" y="{_fmt(base - height)}" '
-            f'width="{_fmt(bar_w)}" height="{_fmt(height)}" '
+            f'<text x="{LEFT - 6}" y="{_fmt(frame.y(tick) + 4)}">{escape(number(tick))}</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def _bars(bars: Sequence[BarData], frame: _Frame) -> list[str]:
+    """One rectangle per bar, with its value in a tooltip, then the labels under them."""
+    e = escape
+    parts = [f'<g class="bars" fill="{BAR_COLOUR}">']
+    for i, bar in enumerate(bars):
+        x = LEFT + frame.slot * i + (frame.slot - frame.bar_w) / 2
+        height = BASE - frame.y(bar.count)
+        parts.append(
+            f'<rect class="bar" x="{_fmt(x)}" y="{_fmt(BASE - height)}" '
+            f'width="{_fmt(frame.bar_w)}" height="{_fmt(height)}" '
             f'data-label="{e(bar.label)}" data-value="{bar.count}">'
             f"<title>{e(bar.label)}: {e(number(bar.count))}</title></rect>"
         )
     parts.append("</g>")
-
     parts.append(f'<g class="x-ticks" fill="{AXIS_COLOUR}" text-anchor="middle">')
     for i, bar in enumerate(bars):
         if bar.short:
-            x = LEFT + slot * i + slot / 2
-            parts.append(f'<text x="{_fmt(x)}" y="{base + 16}">{e(bar.short)}</text>')
+            x = LEFT + frame.slot * i + frame.slot / 2
+            parts.append(f'<text x="{_fmt(x)}" y="{BASE + 16}">{e(bar.short)}</text>')
     parts.append("</g>")
+    return parts
 
-    parts.append(
+
+def _axes(*, x_label: str, y_label: str) -> list[str]:
+    """The two axis lines and their titles."""
+    return [
         f'<g class="axes" stroke="{AXIS_COLOUR}" stroke-width="1">'
-        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}"/>'
-        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{base}"/></g>'
-    )
-    parts.append(
-        f'<text class="axis-title" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 8}" '
-        f'text-anchor="middle" fill="{TEXT_COLOUR}">{e(x_label)}</text>'
-    )
-    parts.append(
-        f'<text class="axis-title" transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" '
-        f'text-anchor="middle" fill="{TEXT_COLOUR}">{e(y_label)}</text>'
-    )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
+        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{BASE}" y2="{BASE}"/>'
+        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{BASE}"/></g>',
+        f'<text class="axis-title" x="{LEFT + PLOT_W / 2:.0f}" y="{HEIGHT - 8}" '
+        f'text-anchor="middle" fill="{TEXT_COLOUR}">{escape(x_label)}</text>',
+        f'<text class="axis-title" transform="translate(14 {TOP + PLOT_H / 2:.0f}) '
+        f'rotate(-90)" text-anchor="middle" fill="{TEXT_COLOUR}">{escape(y_label)}</text>',
+    ]
 
 
 def describe(bars: Sequence[BarData], *, period: str) -> str:

@@ -9,135 +9,26 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pledge import audit, contacts
-from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, User
+from pledge.accounts.models import User
 from pledge.audit import AuditEvent
-from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
+from pledge.campaigns.models import Campaign
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import Invalid, NotFound
-from pledge.hoaxes.models import HoaxCase, HoaxReport
+from pledge.hoaxes.models import hoax_report_table
 from pledge.i18n import gettext as _
-from pledge.mail import OutboxMessage
-from pledge.provinces import PROVINCES
-from pledge.security import FieldCipher, contact_digest
+from pledge.mail import outbox_message_table
+from pledge.privacy.findings import Findings, FoundReport, FoundStaff, FoundSupporter, find
 from pledge.supporters import service as supporters
-from pledge.supporters.models import Signature, Supporter
 
-BATCH = 1000
 REASON_MAX = 500
-REFERENCE_LENGTH = 12  # hex digits of the contact's digest kept in the audit log
-
-campaign_t: sa.Table = Campaign.__table__  # type: ignore[attr-defined]
-partner_t: sa.Table = CampaignPartner.__table__  # type: ignore[attr-defined]
-org_t: sa.Table = Organization.__table__  # type: ignore[attr-defined]
-pledge_t: sa.Table = Pledge.__table__  # type: ignore[attr-defined]
-supporter_t: sa.Table = Supporter.__table__  # type: ignore[attr-defined]
-signature_t: sa.Table = Signature.__table__  # type: ignore[attr-defined]
-case_t: sa.Table = HoaxCase.__table__  # type: ignore[attr-defined]
-report_t: sa.Table = HoaxReport.__table__  # type: ignore[attr-defined]
-outbox_t: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-
-
-# --- what was found ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FoundSupporter:
-    id: int
-    campaign_id: int
-    campaign_slug: str
-    campaign_title: str
-    token: str  # the supporter's own withdrawal handle: used to withdraw, never shown
-    name: str
-    province: str
-    age_band: str | None
-    show_name: bool
-    pledges: list[str]
-    created_at: datetime
-    referred_by: str | None  # the partner organisation whose link they came through
-    updates_from: str | None  # the partner organisation they asked for news
-    contact_for_updates: str | None  # kept (encrypted) for that partner, decrypted here
-    friends: int  # supporters who signed through their personal invite link
-
-    @property
-    def province_name(self) -> str:
-        return PROVINCES.get(self.province, self.province)
-
-
-@dataclass(frozen=True, slots=True)
-class FoundReport:
-    id: int
-    tracking_code: str
-    campaign_slug: str
-    campaign_title: str
-    case_id: int
-    case_status: str
-    url: str | None
-    platform: str
-    category: str
-    description: str
-    province: str | None
-    seen_on: date | None
-    created_at: datetime
-    contact: str
-
-
-@dataclass(frozen=True, slots=True)
-class FoundStaff:
-    id: int
-    email: str
-    display_name: str
-    is_active: bool
-    is_site_admin: bool
-    created_at: datetime
-    last_login_at: datetime | None
-    organisations: list[tuple[str, str]] = field(default_factory=list)  # (name, role)
-
-
-@dataclass(frozen=True, slots=True)
-class FoundMessage:
-    id: int
-    subject: str
-    created_at: datetime
-    sent_at: datetime | None
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Findings:
-    contact: str  # normalised
-    digest: str
-    supporters: list[FoundSupporter]
-    reports: list[FoundReport]
-    staff: list[FoundStaff]
-    messages: list[FoundMessage]
-
-    @property
-    def reference(self) -> str:
-        """How the audit log names this contact."""
-        return self.digest[:REFERENCE_LENGTH]
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.supporters or self.reports or self.staff or self.messages)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "supporters": len(self.supporters),
-            "campaigns": len({s.campaign_id for s in self.supporters}),
-            "reports": len(self.reports),
-            "staff": len(self.staff),
-            "messages": len(self.messages),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,192 +82,6 @@ def scrub(text: str) -> str:
     )
 
 
-# --- finding -----------------------------------------------------------------------------
-
-
-def find(session: Session, *, contact: str) -> Findings:
-    """Everything stored about a normalised contact. Reads only; not audited by itself."""
-    settings = get_settings()
-    digest = contact_digest(settings.secret_key, contact)
-    cipher = FieldCipher(settings.secret_key)
-    is_email = "@" in contact
-    findings = Findings(
-        contact=contact,
-        digest=digest,
-        supporters=_find_supporters(session, digest=digest, cipher=cipher),
-        reports=_find_reports(session, contact=contact, cipher=cipher),
-        staff=_find_staff(session, email=contact) if is_email else [],
-        messages=_find_messages(session, email=contact) if is_email else [],
-    )
-    session.commit()  # end the read
-    return findings
-
-
-def _find_supporters(session: Session, *, digest: str, cipher: FieldCipher) -> list[FoundSupporter]:
-    # Supporters are indexed by (campaign, digest): naming every campaign lets the database
-    # look the digest up in that index instead of reading the whole table.
-    campaign_ids = list(session.execute(sa.select(campaign_t.c.id)).scalars())
-    if not campaign_ids:
-        return []
-    rows = session.execute(
-        sa.select(
-            supporter_t, campaign_t.c.slug.label("c_slug"), campaign_t.c.title.label("c_title")
-        )
-        .join(campaign_t, campaign_t.c.id == supporter_t.c.campaign_id)
-        .where(supporter_t.c.campaign_id.in_(campaign_ids), supporter_t.c.contact_digest == digest)
-        .order_by(supporter_t.c.created_at, supporter_t.c.id)
-    ).all()
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    partner_ids = {
-        pid for row in rows for pid in (row.referrer_id, row.updates_partner_id) if pid is not None
-    }
-    partner_names = (
-        dict(
-            session.execute(
-                sa.select(partner_t.c.id, org_t.c.name)
-                .join(org_t, org_t.c.id == partner_t.c.org_id)
-                .where(partner_t.c.id.in_(partner_ids))
-            ).all()
-        )
-        if partner_ids
-        else {}
-    )
-    pledges: dict[int, list[str]] = {}
-    for supporter_id, text in session.execute(
-        sa.select(signature_t.c.supporter_id, pledge_t.c.text)
-        .join(pledge_t, pledge_t.c.id == signature_t.c.pledge_id)
-        .where(signature_t.c.supporter_id.in_(ids))
-        .order_by(pledge_t.c.position, pledge_t.c.id)
-    ):
-        pledges.setdefault(supporter_id, []).append(text)
-    friends = dict(
-        session.execute(
-            sa.select(supporter_t.c.invited_by_id, sa.func.count())
-            .where(supporter_t.c.invited_by_id.in_(ids))
-            .group_by(supporter_t.c.invited_by_id)
-        ).all()
-    )
-    return [
-        FoundSupporter(
-            id=row.id,
-            campaign_id=row.campaign_id,
-            campaign_slug=row.c_slug,
-            campaign_title=row.c_title,
-            token=row.token,
-            name=row.display_name,
-            province=row.province,
-            age_band=row.age_band,
-            show_name=bool(row.show_name),
-            pledges=pledges.get(row.id, []),
-            created_at=row.created_at,
-            referred_by=partner_names.get(row.referrer_id),
-            updates_from=partner_names.get(row.updates_partner_id),
-            contact_for_updates=(
-                cipher.decrypt(row.contact_encrypted) if row.contact_encrypted else None
-            ),
-            friends=int(friends.get(row.id, 0)),
-        )
-        for row in rows
-    ]
-
-
-def _find_reports(session: Session, *, contact: str, cipher: FieldCipher) -> list[FoundReport]:
-    # Reporters' contacts are encrypted with a random IV, so they cannot be looked up: every
-    # stored one is decrypted and compared. Only open cases keep contacts, so there are few.
-    matched: list[int] = []
-    after = 0
-    while True:
-        batch = session.execute(
-            sa.select(report_t.c.id, report_t.c.contact_encrypted)
-            .where(report_t.c.contact_encrypted.is_not(None), report_t.c.id > after)
-            .order_by(report_t.c.id)
-            .limit(BATCH)
-        ).all()
-        if not batch:
-            break
-        matched += [row.id for row in batch if cipher.decrypt(row.contact_encrypted) == contact]
-        after = batch[-1].id
-    if not matched:
-        return []
-    rows = session.execute(
-        sa.select(
-            report_t,
-            campaign_t.c.slug.label("c_slug"),
-            campaign_t.c.title.label("c_title"),
-            case_t.c.status.label("case_status"),
-        )
-        .join(campaign_t, campaign_t.c.id == report_t.c.campaign_id)
-        .join(case_t, case_t.c.id == report_t.c.case_id)
-        .where(report_t.c.id.in_(matched))
-        .order_by(report_t.c.id)
-    ).all()
-    return [
-        FoundReport(
-            id=row.id,
-            tracking_code=row.tracking_code,
-            campaign_slug=row.c_slug,
-            campaign_title=row.c_title,
-            case_id=row.case_id,
-            case_status=str(getattr(row.case_status, "value", row.case_status)),
-            url=row.url,
-            platform=str(getattr(row.platform, "value", row.platform)),
-            category=str(getattr(row.category, "value", row.category)),
-            description=row.description,
-            province=row.province,
-            seen_on=row.seen_on,
-            created_at=row.created_at,
-            contact=contact,
-        )
-        for row in rows
-    ]
-
-
-def _find_staff(session: Session, *, email: str) -> list[FoundStaff]:
-    users = session.exec(select(User).where(User.email == email)).all()  # stored lower-cased
-    return [
-        FoundStaff(
-            id=user.id or 0,
-            email=user.email,
-            display_name=user.display_name,
-            is_active=user.is_active,
-            is_site_admin=user.is_site_admin,
-            created_at=user.created_at,
-            last_login_at=user.last_login_at,
-            organisations=[
-                (item.org.name, item.role.value)
-                for item in accounts.list_memberships(session, user_id=user.id or 0)
-            ],
-        )
-        for user in users
-    ]
-
-
-def _find_messages(session: Session, *, email: str) -> list[FoundMessage]:
-    rows = session.execute(
-        sa.select(
-            outbox_t.c.id,
-            outbox_t.c.subject,
-            outbox_t.c.created_at,
-            outbox_t.c.sent_at,
-            outbox_t.c.attempts,
-        )
-        .where(sa.func.lower(sa.func.trim(outbox_t.c.to)) == email)
-        .order_by(outbox_t.c.id)
-    ).all()
-    return [
-        FoundMessage(
-            id=row.id,
-            subject=row.subject,
-            created_at=row.created_at,
-            sent_at=row.sent_at,
-            attempts=row.attempts,
-        )
-        for row in rows
-    ]
-
-
 # --- the three requests ------------------------------------------------------------------
 
 
@@ -412,50 +117,9 @@ def export(session: Session, *, actor: User, raw: str) -> DataExport:
         "site": get_settings().site_name,
         "generated_at": now.isoformat(),
         "contact": findings.contact,
-        "signatures": [
-            {
-                "campaign": {"slug": s.campaign_slug, "title": s.campaign_title},
-                "name": s.name,
-                "province": {"code": s.province, "name": s.province_name},
-                "age_group": s.age_band,
-                "name_shown_publicly": s.show_name,
-                "pledges": s.pledges,
-                "signed_at": s.created_at.isoformat(),
-                "came_through_partner": s.referred_by,
-                "updates_from_partner": s.updates_from,
-                "contact_kept_for_updates": s.contact_for_updates,
-                "friends_invited": s.friends,
-            }
-            for s in findings.supporters
-        ],
-        "hoax_reports": [
-            {
-                "tracking_code": r.tracking_code,
-                "campaign": {"slug": r.campaign_slug, "title": r.campaign_title},
-                "case_status": r.case_status,
-                "url": r.url,
-                "platform": r.platform,
-                "category": r.category,
-                "description": r.description,
-                "province": r.province,
-                "seen_on": r.seen_on.isoformat() if r.seen_on else None,
-                "sent_at": r.created_at.isoformat(),
-                "contact": r.contact,
-            }
-            for r in findings.reports
-        ],
-        "staff_accounts": [
-            {
-                "email": u.email,
-                "name": u.display_name,
-                "active": u.is_active,
-                "site_administrator": u.is_site_admin,
-                "created_at": u.created_at.isoformat(),
-                "last_sign_in": u.last_login_at.isoformat() if u.last_login_at else None,
-                "organisations": [{"name": name, "role": role} for name, role in u.organisations],
-            }
-            for u in findings.staff
-        ],
+        "signatures": [_signature_entry(s) for s in findings.supporters],
+        "hoax_reports": [_report_entry(r) for r in findings.reports],
+        "staff_accounts": [_staff_entry(u) for u in findings.staff],
         # Subjects and times only: an unsent body holds a working one-time link, which is
         # for the mailbox's owner and not for whoever handles the file.
         "emails": [
@@ -472,10 +136,90 @@ def export(session: Session, *, actor: User, raw: str) -> DataExport:
     return DataExport(filename=filename, content=content)
 
 
+def _signature_entry(s: FoundSupporter) -> dict[str, Any]:
+    """One signature as the person's copy of their data shows it."""
+    return {
+        "campaign": {"slug": s.campaign_slug, "title": s.campaign_title},
+        "name": s.name,
+        "province": {"code": s.province, "name": s.province_name},
+        "age_group": s.age_band,
+        "name_shown_publicly": s.show_name,
+        "pledges": s.pledges,
+        "signed_at": s.created_at.isoformat(),
+        "came_through_partner": s.referred_by,
+        "updates_from_partner": s.updates_from,
+        "contact_kept_for_updates": s.contact_for_updates,
+        "friends_invited": s.friends,
+    }
+
+
+def _report_entry(r: FoundReport) -> dict[str, Any]:
+    """One hoax report as the person's copy of their data shows it."""
+    return {
+        "tracking_code": r.tracking_code,
+        "campaign": {"slug": r.campaign_slug, "title": r.campaign_title},
+        "case_status": r.case_status,
+        "url": r.url,
+        "platform": r.platform,
+        "category": r.category,
+        "description": r.description,
+        "province": r.province,
+        "seen_on": r.seen_on.isoformat() if r.seen_on else None,
+        "sent_at": r.created_at.isoformat(),
+        "contact": r.contact,
+    }
+
+
+def _staff_entry(u: FoundStaff) -> dict[str, Any]:
+    """One staff account as the person's copy of their data shows it."""
+    return {
+        "email": u.email,
+        "name": u.display_name,
+        "active": u.is_active,
+        "site_administrator": u.is_site_admin,
+        "created_at": u.created_at.isoformat(),
+        "last_sign_in": u.last_login_at.isoformat() if u.last_login_at else None,
+        "organisations": [{"name": name, "role": role.value} for name, role in u.organisations],
+    }
+
+
 def erase(session: Session, *, actor: User, raw: str, reason: str) -> Erasure:
     """Withdraw every signature of a contact (the counts go down), remove it from hoax reports
     and delete the emails to it not sent yet. Staff accounts stay, for an administrator to
     deactivate on their own page. Safe to repeat: a second erasure finds what is left."""
+    contact, reason = _erasure_input(raw, reason)
+    findings = find(session, contact=contact)
+    withdrawn, campaign_ids = _withdraw_all(session, findings)
+    with writing(session):
+        cleared = _clear_reporter_contacts(session, [r.id for r in findings.reports])
+        deleted = _delete_unsent(session, [m.id for m in findings.messages])
+        event = _record(
+            session,
+            actor=actor,
+            action="privacy.erase",
+            findings=findings,
+            reason=scrub(reason),
+            withdrawn=withdrawn,
+            campaign_ids=sorted(campaign_ids),
+            reporter_contacts=cleared,
+            messages_deleted=deleted,
+            staff_user_ids=[u.id for u in findings.staff],
+        )
+        session.flush()
+        event_id = event.id or 0
+    return Erasure(
+        event_id=event_id,
+        reference=findings.reference,
+        supporters=withdrawn,
+        campaigns=len(campaign_ids),
+        reporter_contacts=cleared,
+        messages=deleted,
+        staff=[StaffLink(id=u.id, email=u.email) for u in findings.staff],
+    )
+
+
+def _erasure_input(raw: str, reason: str) -> tuple[str, str]:
+    """The contact and the reason of an erasure request, or Invalid naming what is wrong."""
     errors: dict[str, str] = {}
     contact = ""
     try:
@@ -489,8 +233,12 @@ def erase(session: Session, *, actor: User, raw: str, reason: str) -> Erasure:
         errors["reason"] = _("Keep the reason to at most 500 characters.")
     if errors:
         raise Invalid(errors)
+    return contact, reason
 
-    findings = find(session, contact=contact)
+
+def _withdraw_all(session: Session, findings: Findings) -> tuple[int, set[int]]:
+    """Withdraw each signature found, as the person could themselves; how many were withdrawn
+    and in which campaigns."""
     withdrawn = 0
     campaign_ids: set[int] = set()
     for found in findings.supporters:
@@ -503,48 +251,35 @@ def erase(session: Session, *, actor: User, raw: str, reason: str) -> Erasure:
             continue
         withdrawn += 1
         campaign_ids.add(found.campaign_id)
+    return withdrawn, campaign_ids
 
-    with writing(session):
-        report_ids = [r.id for r in findings.reports]
-        cleared = 0
-        if report_ids:
-            cleared = session.execute(
-                sa.update(report_t)
-                .where(report_t.c.id.in_(report_ids), report_t.c.contact_encrypted.is_not(None))
-                .values(contact_encrypted=None)
-            ).rowcount  # type: ignore[attr-defined]
-        message_ids = [m.id for m in findings.messages]
-        deleted = 0
-        if message_ids:
-            # A message being sent right now (sent_at set by its sender's claim) is let go.
-            deleted = session.execute(
-                sa.delete(outbox_t).where(
-                    outbox_t.c.id.in_(message_ids), outbox_t.c.sent_at.is_(None)
-                )
-            ).rowcount  # type: ignore[attr-defined]
-        event = _record(
-            session,
-            actor=actor,
-            action="privacy.erase",
-            findings=findings,
-            reason=scrub(reason),
-            withdrawn=withdrawn,
-            campaign_ids=sorted(campaign_ids),
-            reporter_contacts=int(cleared),
-            messages_deleted=int(deleted),
-            staff_user_ids=[u.id for u in findings.staff],
+
+def _clear_reporter_contacts(session: Session, report_ids: list[int]) -> int:
+    """Remove the stored contact from these hoax reports; how many still had one."""
+    if not report_ids:
+        return 0
+    cleared = session.execute(
+        sa.update(hoax_report_table)
+        .where(
+            hoax_report_table.c.id.in_(report_ids),
+            hoax_report_table.c.contact_encrypted.is_not(None),
         )
-        session.flush()
-        event_id = event.id or 0
-    return Erasure(
-        event_id=event_id,
-        reference=findings.reference,
-        supporters=withdrawn,
-        campaigns=len(campaign_ids),
-        reporter_contacts=int(cleared),
-        messages=int(deleted),
-        staff=[StaffLink(id=u.id, email=u.email) for u in findings.staff],
-    )
+        .values(contact_encrypted=None)
+    ).rowcount  # type: ignore[attr-defined]
+    return int(cleared)
+
+
+def _delete_unsent(session: Session, message_ids: list[int]) -> int:
+    """Delete these emails if they are not sent yet; how many were deleted."""
+    if not message_ids:
+        return 0
+    # A message being sent right now (sent_at set by its sender's claim) is let go.
+    deleted = session.execute(
+        sa.delete(outbox_message_table).where(
+            outbox_message_table.c.id.in_(message_ids), outbox_message_table.c.sent_at.is_(None)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    return int(deleted)
 
 
 def get_erasure(session: Session, *, event_id: int) -> Erasure | None:

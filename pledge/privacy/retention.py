@@ -21,20 +21,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pledge import audit
-from pledge.campaigns.models import Campaign
+from pledge.campaigns.models import campaign_table
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
-from pledge.hoaxes.models import CLOSED_STATUSES, HoaxCase, HoaxReport
-from pledge.supporters.models import Supporter
+from pledge.hoaxes.models import CLOSED_STATUSES, hoax_case_table, hoax_report_table
+from pledge.supporters.models import supporter_table
 
 BATCH = 1000
 # pg_try_advisory_lock key shared by every host's run: "pledgeRD" as a 64-bit number.
 LOCK_KEY = 0x706C_6564_6765_5244
-
-campaign_t: sa.Table = Campaign.__table__  # type: ignore[attr-defined]
-supporter_t: sa.Table = Supporter.__table__  # type: ignore[attr-defined]
-case_t: sa.Table = HoaxCase.__table__  # type: ignore[attr-defined]
-report_t: sa.Table = HoaxReport.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +113,9 @@ def due_campaigns(session: Session, *, cutoff: datetime) -> list[tuple[int, str]
     whichever is earlier; the earlier of two is before the cutoff when either is, and an
     ends_at before the cutoff has passed. A reopened campaign has neither (see set_status)."""
     rows = session.execute(
-        sa.select(campaign_t.c.id, campaign_t.c.slug)
-        .where(sa.or_(campaign_t.c.closed_at <= cutoff, campaign_t.c.ends_at <= cutoff))
-        .order_by(campaign_t.c.id)
+        sa.select(campaign_table.c.id, campaign_table.c.slug)
+        .where(sa.or_(campaign_table.c.closed_at <= cutoff, campaign_table.c.ends_at <= cutoff))
+        .order_by(campaign_table.c.id)
     ).all()
     session.commit()  # end the read before the write transactions
     return [(int(campaign_id), str(slug)) for campaign_id, slug in rows]
@@ -134,7 +129,7 @@ def _placeholder(dialect: str) -> Any:
         seed = (
             sa.cast(sa.func.random(), sa.Text)
             + sa.cast(sa.func.clock_timestamp(), sa.Text)
-            + sa.cast(supporter_t.c.id, sa.Text)
+            + sa.cast(supporter_table.c.id, sa.Text)
         )
         return sa.literal("anon:", sa.String) + sa.func.md5(seed)
     return sa.literal("anon:", sa.String) + sa.func.lower(sa.func.hex(sa.func.randomblob(16)))
@@ -153,22 +148,22 @@ def anonymise_supporters(
         with writing(session):
             ids = list(
                 session.execute(
-                    sa.select(supporter_t.c.id)
+                    sa.select(supporter_table.c.id)
                     .where(
-                        supporter_t.c.campaign_id == campaign_id,
-                        supporter_t.c.anonymised_at.is_(None),
-                        supporter_t.c.id > after,
+                        supporter_table.c.campaign_id == campaign_id,
+                        supporter_table.c.anonymised_at.is_(None),
+                        supporter_table.c.id > after,
                     )
-                    .order_by(supporter_t.c.id)
+                    .order_by(supporter_table.c.id)
                     .limit(batch)
                 ).scalars()
             )
             if not ids:
                 break
             result = session.execute(
-                sa.update(supporter_t)
+                sa.update(supporter_table)
                 # Re-checked here: a row another run got to first is left alone.
-                .where(supporter_t.c.id.in_(ids), supporter_t.c.anonymised_at.is_(None))
+                .where(supporter_table.c.id.in_(ids), supporter_table.c.anonymised_at.is_(None))
                 .values(
                     display_name="",
                     contact_encrypted=None,
@@ -191,18 +186,24 @@ def forget_reporter_contacts(session: Session, *, batch: int = BATCH) -> int:
         with writing(session):
             ids = list(
                 session.execute(
-                    sa.select(report_t.c.id)
-                    .join(case_t, case_t.c.id == report_t.c.case_id)
-                    .where(report_t.c.contact_encrypted.is_not(None), case_t.c.status.in_(closed))
-                    .order_by(report_t.c.id)
+                    sa.select(hoax_report_table.c.id)
+                    .join(hoax_case_table, hoax_case_table.c.id == hoax_report_table.c.case_id)
+                    .where(
+                        hoax_report_table.c.contact_encrypted.is_not(None),
+                        hoax_case_table.c.status.in_(closed),
+                    )
+                    .order_by(hoax_report_table.c.id)
                     .limit(batch)
                 ).scalars()
             )
             if not ids:
                 break
             result = session.execute(
-                sa.update(report_t)
-                .where(report_t.c.id.in_(ids), report_t.c.contact_encrypted.is_not(None))
+                sa.update(hoax_report_table)
+                .where(
+                    hoax_report_table.c.id.in_(ids),
+                    hoax_report_table.c.contact_encrypted.is_not(None),
+                )
                 .values(contact_encrypted=None)
             )
             done += int(result.rowcount)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import io
 import json
 import types
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -332,7 +332,7 @@ def test_each_export_is_in_the_audit_log_before_it_is_read(
 def test_export_reads_in_batches_and_stops_at_the_rows_it_counted(
     session: Session, world: World, sign: Sign, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dashboard, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(dashboard.exports, "EXPORT_BATCH", 2)
     for i in range(5):
         sign(
             world.view, name=f"Orang {i}", contact=f"o{i}@example.com", updates_org=world.lead.slug
@@ -407,8 +407,10 @@ def test_an_unchanged_campaign_is_not_recounted(
     first = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
     recounted: list[int] = []
     real = dashboard.recount
-    monkeypatch.setattr(dashboard, "recount", lambda *a, **k: recounted.append(1) or real(*a, **k))
-    monkeypatch.setattr(dashboard.get_settings(), "statistics_cache_seconds", 0.0)
+    monkeypatch.setattr(
+        dashboard.recounting, "recount", lambda *a, **k: recounted.append(1) or real(*a, **k)
+    )
+    monkeypatch.setattr(dashboard.recounting.get_settings(), "statistics_cache_seconds", 0.0)
 
     again = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
     assert recounted == []
@@ -427,7 +429,7 @@ def test_a_recent_recount_serves_while_the_number_moves(
 ) -> None:
     for i in range(10):
         sign(world.view, contact=f"aceh{i}@example.com", province="ID-AC")
-    monkeypatch.setattr(dashboard.get_settings(), "statistics_cache_seconds", 60.0)
+    monkeypatch.setattr(dashboard.recounting.get_settings(), "statistics_cache_seconds", 60.0)
     first = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
     sign(world.view, contact="aceh10@example.com", province="ID-AC")
 
@@ -437,8 +439,8 @@ def test_a_recent_recount_serves_while_the_number_moves(
     assert by_key(later.provinces.buckets) == {"ID-AC": 10}
     assert later.generated_at == first.generated_at
 
-    clock = dashboard.time.monotonic() + 61
-    monkeypatch.setattr(dashboard.time, "monotonic", lambda: clock)
+    clock = dashboard.recounting.time.monotonic() + 61
+    monkeypatch.setattr(dashboard.recounting.time, "monotonic", lambda: clock)
     fresh = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
     assert by_key(fresh.provinces.buckets) == {"ID-AC": 11}
 
@@ -451,8 +453,8 @@ def test_a_recount_is_never_kept_past_ten_minutes(
     # A change the tallies do not show (here: written straight to the table).
     session.execute(sa.update(supporter_t).values(province="ID-BA"))
     session.commit()
-    clock = dashboard.time.monotonic() + dashboard.Recounts.KEEP_UNCHANGED + 1
-    monkeypatch.setattr(dashboard.time, "monotonic", lambda: clock)
+    clock = dashboard.recounting.time.monotonic() + dashboard.Recounts.KEEP_UNCHANGED + 1
+    monkeypatch.setattr(dashboard.recounting.time, "monotonic", lambda: clock)
     stats = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
     assert [b.label for b in stats.provinces.buckets] == [
         "Other (groups of fewer than 10)"
@@ -465,7 +467,7 @@ def test_a_recount_is_never_kept_past_ten_minutes(
 def test_a_new_day_is_recounted(session: Session, world: World, timed: dict[str, int]) -> None:
     today = dashboard.statistics(session, org=world.lead, slug=world.view.slug, now=NOW)
     tomorrow = dashboard.statistics(
-        session, org=world.lead, slug=world.view.slug, now=NOW + dashboard.timedelta(days=1)
+        session, org=world.lead, slug=world.view.slug, now=NOW + timedelta(days=1)
     )
     assert list(by_key(tomorrow.per_day))[-1] == "2026-03-11"
     assert tomorrow.generated_at > today.generated_at
@@ -487,7 +489,7 @@ def test_requests_that_find_a_stale_recount_wait_for_one_recount(
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dashboard, "recount", slow)
+    monkeypatch.setattr(dashboard.recounting, "recount", slow)
     now = NOW.astimezone(dashboard.WIB)
     results: list[dashboard.Recount] = []
 

@@ -1,0 +1,48 @@
+"""The signed-in person's own account: their name and their password."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from pledge import audit, ratelimit
+from pledge.accounts.models import User
+from pledge.accounts.service.users import display_name_errors, new_password_errors, set_password
+from pledge.config import get_settings
+from pledge.db import writing
+from pledge.errors import Invalid, TooManyRequests
+from pledge.i18n import gettext as _
+from pledge.security import verify_password
+
+
+def update_display_name(session: Session, *, user: User, display_name: str) -> User:
+    name = " ".join(display_name.split())
+    errors = display_name_errors(name)
+    if errors:
+        raise Invalid(errors)
+    with writing(session):
+        user.display_name = name
+        session.add(user)
+    return user
+
+
+def change_password(
+    session: Session, *, user: User, current_password: str, password: str, password_confirm: str
+) -> User:
+    """A new password ends every session of the user; the caller starts a new one."""
+    settings = get_settings()
+    # Guesses at the current password count against the same limit as sign-in attempts.
+    if not ratelimit.hit(settings.ratelimit_login_email, "login-email", user.email):
+        raise TooManyRequests(
+            _("Too many sign-in attempts for this account. Wait a few minutes and try again.")
+        )
+    if not verify_password(user.password_hash, current_password):
+        raise Invalid({"current_password": _("That is not your current password.")})
+    errors = new_password_errors(password, password_confirm)
+    if errors:
+        raise Invalid(errors)
+    with writing(session):
+        set_password(session, user=user, password=password)
+        audit.record(
+            session, actor_id=user.id, action="user.password_change", subject=f"user:{user.id}"
+        )
+    return user

@@ -1,0 +1,77 @@
+"""Every query behind the partner dashboard: an organisation's campaigns, statistics, exports.
+
+One module per part: `orgs` (an organisation's campaigns), `breakdowns` (folding small
+groups, WIB day and hour windows), `recounting` (the breakdowns read from every supporter
+row, kept a while per process), `stats` (the statistics page) and `exports` (the CSV of
+opted-in supporters). The breakdowns that describe people (province, age group) fold every
+group smaller than MIN_BUCKET into one row, so that nobody can be singled out. Callers
+import the package (`from pledge.dashboard import service as dashboard`).
+"""
+
+from __future__ import annotations
+
+from pledge.dashboard.service.breakdowns import (
+    DAY_WINDOWS,
+    DEFAULT_DAYS,
+    HOUR_WINDOW,
+    MIN_BUCKET,
+    NOT_GIVEN,
+    OTHER,
+    WIB,
+    Breakdown,
+    Bucket,
+    fold_small,
+    over_time,
+    parse_days,
+)
+from pledge.dashboard.service.exports import Export, export_supporters, neutralise
+from pledge.dashboard.service.orgs import (
+    OrgCampaign,
+    OrgHome,
+    campaign_for_org,
+    home,
+    org_home,
+)
+from pledge.dashboard.service.recounting import (
+    Recount,
+    Recounts,
+    by_age_band,
+    by_province,
+    hourly_counts,
+    recount,
+    recounts,
+)
+from pledge.dashboard.service.stats import Statistics, count_opted_in, statistics
+
+__all__ = [
+    "DAY_WINDOWS",
+    "DEFAULT_DAYS",
+    "HOUR_WINDOW",
+    "MIN_BUCKET",
+    "NOT_GIVEN",
+    "OTHER",
+    "WIB",
+    "Breakdown",
+    "Bucket",
+    "Export",
+    "OrgCampaign",
+    "OrgHome",
+    "Recount",
+    "Recounts",
+    "Statistics",
+    "by_age_band",
+    "by_province",
+    "campaign_for_org",
+    "count_opted_in",
+    "export_supporters",
+    "fold_small",
+    "home",
+    "hourly_counts",
+    "neutralise",
+    "org_home",
+    "over_time",
+    "parse_days",
+    "recount",
+    "recounts",
+    "statistics",
+]

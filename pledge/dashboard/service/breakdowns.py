@@ -1,0 +1,121 @@
+"""Groups of supporters as the statistics page shows them: small groups folded into one, and
+counts per WIB hour laid out as the day and hour windows of the charts.
+
+Times are grouped in Western Indonesian Time (WIB, UTC+7, no daylight saving).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from babel.dates import format_date
+
+from pledge.errors import Invalid
+from pledge.i18n import get_locale
+from pledge.i18n import gettext as _
+
+WIB = timezone(timedelta(hours=7), "WIB")
+# Breakdowns about people never show a group smaller than this.
+MIN_BUCKET = 10
+DAY_WINDOWS = (7, 30, 90)
+DEFAULT_DAYS = 30
+HOUR_WINDOW = 48
+OTHER = "other"
+NOT_GIVEN = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    key: str  # stable: a pledge or partner slug, a province code, an ISO date or hour
+    label: str  # as shown in tables
+    count: int
+    short: str = ""  # the label under a chart's bar; empty means no label under it
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Groups of supporters, with the small ones folded into one "other" row."""
+
+    buckets: list[Bucket]
+    folded: int  # how many groups went into the "other" row
+
+    @property
+    def total(self) -> int:
+        return sum(bucket.count for bucket in self.buckets)
+
+
+def fold_small(rows: Sequence[Bucket], *, minimum: int = MIN_BUCKET) -> Breakdown:
+    """Keep the groups of at least `minimum`; add up the others in one row."""
+    shown = [row for row in rows if row.count >= minimum]
+    small = [row for row in rows if 0 < row.count < minimum]
+    if small:
+        shown.append(
+            Bucket(
+                key=OTHER,
+                label=_("Other (groups of fewer than %(n)s)") % {"n": minimum},
+                count=sum(row.count for row in small),
+            )
+        )
+    return Breakdown(buckets=shown, folded=len(small))
+
+
+def parse_days(raw: str | None) -> int:
+    """The day window asked for in the address: 7, 30 or 90."""
+    if raw is None or raw == "":
+        return DEFAULT_DAYS
+    if raw.strip().isdigit() and int(raw) in DAY_WINDOWS:
+        return int(raw)
+    raise Invalid({"days": _("Choose a period of 7, 30 or 90 days.")})
+
+
+def _day_label(day: date, locale: str) -> str:
+    return format_date(day, format="d MMM", locale=locale)
+
+
+def over_time(
+    hourly: dict[datetime, int], *, days: int, now: datetime
+) -> tuple[list[Bucket], list[Bucket]]:
+    """Supporters per WIB day over the last `days` days (today included), and per WIB hour
+    over the last 48 hours (this hour included), from the counts per WIB hour. Each supporter
+    is counted once, at the time they first signed."""
+    now = now.astimezone(WIB)
+    locale = get_locale()
+    first_day = now.date() - timedelta(days=days - 1)
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    hour_start = this_hour - timedelta(hours=HOUR_WINDOW - 1)
+
+    per_date: dict[date, int] = {}
+    for hour, n in hourly.items():
+        per_date[hour.date()] = per_date.get(hour.date(), 0) + n
+    tick_every = max(1, -(-days // 8))  # about eight labels under the bars, whatever the window
+    per_day = []
+    for i in range(days):
+        day = first_day + timedelta(days=i)
+        label = _day_label(day, locale)
+        short = label if (days - 1 - i) % tick_every == 0 else ""
+        per_day.append(
+            Bucket(key=day.isoformat(), label=label, count=per_date.get(day, 0), short=short)
+        )
+
+    per_hour = []
+    for i in range(HOUR_WINDOW):
+        hour = hour_start + timedelta(hours=i)
+        clock = hour.strftime("%H:00")
+        label = f"{_day_label(hour.date(), locale)} {clock}"
+        if hour.hour == 0:
+            short = _day_label(hour.date(), locale)
+        elif hour.hour % 6 == 0:
+            short = clock
+        else:
+            short = ""
+        per_hour.append(
+            Bucket(
+                key=hour.strftime("%Y-%m-%dT%H:00"),
+                label=label,
+                count=hourly.get(hour, 0),
+                short=short,
+            )
+        )
+    return per_day, per_hour
