@@ -351,7 +351,7 @@ def test_an_expired_session_carries_no_usable_token(
 
 def issued_at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
     """The clock the accounts service reads when it issues a link."""
-    monkeypatch.setattr("pledge.accounts.service.utcnow", lambda: moment)
+    monkeypatch.setattr("pledge.accounts.service.links.utcnow", lambda: moment)
 
 
 @pytest.fixture
