@@ -6,8 +6,10 @@ import re
 import secrets
 
 import pytest
+import sqlalchemy as sa
 from pydantic import ValidationError
 
+from pledge.app import create_app
 from pledge.config import DEV_SECRET_KEY, Environment, Settings, get_settings, use_settings
 from pledge.security import FieldCipher, contact_digest, derive_key
 
@@ -148,6 +150,15 @@ def test_shards_out_of_range_are_refused(shards: int) -> None:
 
 
 # --- one source of settings ------------------------------------------------------------
+
+
+def test_an_app_makes_its_settings_the_ones_every_reader_gets(engine: sa.Engine) -> None:
+    settings = get_settings().model_copy(update={"site_name": "Janji Kita"})
+
+    app = create_app(settings, engine=engine)
+
+    assert get_settings() is settings
+    assert app.state.engine is engine
 
 
 def test_clearing_the_settings_reads_the_environment_again(

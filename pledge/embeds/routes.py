@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -13,17 +11,28 @@ from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
+from pledge.cache import Cache
+from pledge.config import get_settings
 from pledge.db import SessionDep
 from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
 from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
 from pledge.embeds.models import ApiError, CampaignCounts
 from pledge.i18n import get_locale, ngettext, number
-from pledge.web import LeanRoute, absolute_url, public_base_url, render
+from pledge.web import (
+    CACHE_CONTROL,
+    OPEN_HEADERS,
+    LeanRoute,
+    absolute_url,
+    cached_json,
+    etag_response,
+    public_base_url,
+    render,
+    weak_etag,
+)
 
 router = APIRouter(tags=["campaigns"])
 
-CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 SHARE_CACHE_CONTROL = "public, max-age=300"
 
 
@@ -39,66 +48,25 @@ class Rendered:
     """
 
     def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[object, ...], bytes, str]] = (
-            OrderedDict()
+        self._bodies: Cache[tuple[Any, ...], tuple[tuple[object, ...], bytes, str]] = Cache(
+            "embeds.rendered", size=size
         )
 
     def get(
         self, sources: tuple[object, ...], extra: tuple[Any, ...], make: Callable[[], bytes]
     ) -> tuple[bytes, str]:
         key = (*map(id, sources), *extra)
-        found = self._items.get(key)
+        found = self._bodies.get(key)
         # Holding the sources keeps their ids from being reused while the entry lives.
         if found is not None and all(a is b for a, b in zip(found[0], sources, strict=True)):
-            self._items.move_to_end(key)
             return found[1], found[2]
         body = make()
-        self._items[key] = (sources, body, _weak_etag(body))
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return body, self._items[key][2]
+        etag = weak_etag(body)
+        self._bodies.put(key, (sources, body, etag))
+        return body, etag
 
 
 _rendered = Rendered()
-
-
-def etag_response(
-    request: Request,
-    body: bytes,
-    *,
-    etag: str,
-    media_type: str,
-    headers: dict[str, str],
-) -> Response:
-    """The body with its ETag; a matching If-None-Match (weak or strong) gets an empty 304."""
-    headers = {"ETag": etag, **headers}
-    candidates = {
-        tag.strip().removeprefix("W/")
-        for tag in request.headers.get("if-none-match", "").split(",")
-    }
-    if etag.removeprefix("W/") in candidates or "*" in candidates:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def _weak_etag(body: bytes) -> str:
-    # Weak: the same body may travel gzipped or not.
-    return 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-OPEN_HEADERS = {
-    "Cache-Control": CACHE_CONTROL,
-    "Access-Control-Allow-Origin": "*",
-    "Vary": "Accept-Encoding",
-}
-
-
-def cached_json(request: Request, body: bytes) -> Response:
-    """The JSON body with a weak ETag, open to every origin."""
-    return etag_response(
-        request, body, etag=_weak_etag(body), media_type="application/json", headers=OPEN_HEADERS
-    )
 
 
 @router.get(
@@ -206,7 +174,7 @@ def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Resp
     headline = f"{number(shown)}{'+' if at_least else ''} " + ngettext(
         "supporter", "supporters", shown
     )
-    site_name = request.app.state.settings.site_name
+    site_name = get_settings().site_name
     key = (counter.view.id, counter.title, headline, site_name)
     png = share_png(title=counter.title, headline=headline, site_name=site_name)
     return etag_response(
