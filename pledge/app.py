@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from pledge.ratelimit import limiter
 from pledge.supporters import routes as supporters_routes
 from pledge.supporters import service as supporters
 from pledge.supporters.routes import router as supporters_router
-from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware, render
+from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware, api_description, render
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # need not look for a tracer or meter provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
+    # The lean routes of the public API are described beside FastAPI's own.
+    app.openapi = functools.partial(api_description, app)  # type: ignore[method-assign]
     # Read by code that has not moved to get_settings() yet: the same object.
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings)

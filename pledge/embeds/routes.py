@@ -79,20 +79,11 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
     return cached_json(request, _campaign_list.dump_json(campaigns))
 
 
-@router.get(
-    "/api/v1/campaigns/{slug}",
-    response_model=CampaignCounts,
-    responses={
-        404: {"model": ApiError, "description": "No public campaign has this slug"},
-        # Every error under /api/ has this shape; without this, FastAPI documents its own.
-        422: {"model": ApiError, "description": "A request the API cannot read"},
-    },
-    summary="One campaign's supporters in total, per pledge and per partner",
-)
-async def embeds_api_campaign(request: Request, slug: str) -> Response:
-    # Declared here for the API's description; answered through the lean route in front of
-    # the routers (hot_routes), which calls this same function.
-    view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
+async def embeds_api_campaign(request: Request) -> Response:
+    """``GET /api/v1/campaigns/{slug}`` (a lean route, see ``hot_routes``)."""
+    view, counts = await embeds.view_and_counts_soon(
+        request.app.state.engine, slug=request.path_params["slug"]
+    )
     base_url = public_base_url(request)
     body, etag = _rendered.get(
         (view, counts),
@@ -104,10 +95,6 @@ async def embeds_api_campaign(request: Request, slug: str) -> Response:
     return etag_response(
         request, body, etag=etag, media_type="application/json", headers=OPEN_HEADERS
     )
-
-
-async def embeds_api_campaign_lean(request: Request) -> Response:
-    return await embeds_api_campaign(request, request.path_params["slug"])
 
 
 # --- the widget, the badge and the share card ----------------------------------------------
@@ -161,7 +148,21 @@ async def embeds_widget(request: Request) -> HTMLResponse:
 # Matched before every router (pledge.app): the counters that partner sites show on every
 # page view. The badge comes before the widget: "/embed/{slug}" would take "x.svg" as a slug.
 hot_routes = [
-    LeanRoute("/api/v1/campaigns/{slug}", embeds_api_campaign_lean),
+    LeanRoute(
+        "/api/v1/campaigns/{slug}",
+        embeds_api_campaign,
+        # Its entry in /api/openapi.json, as FastAPI would write it for this route.
+        openapi={
+            "summary": "One campaign's supporters in total, per pledge and per partner",
+            "tags": ["campaigns"],
+            "response_model": CampaignCounts,
+            "responses": {
+                404: {"model": ApiError, "description": "No public campaign has this slug"},
+                # Every error under /api/ has this shape; without this, FastAPI documents its own.
+                422: {"model": ApiError, "description": "A request the API cannot read"},
+            },
+        },
+    ),
     LeanRoute("/embed/{slug}.svg", embeds_badge),
     LeanRoute("/embed/{slug}", embeds_widget),
 ]

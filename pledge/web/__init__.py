@@ -3,7 +3,7 @@
 - ``templates``: the Jinja environment, ``render``, static file URLs, links, share links;
 - ``session``: the signed session cookie;
 - ``forms``: the CSRF token and origin checks, reading posted forms and their fields;
-- ``routing``: the lean routes that carry the load, the route index;
+- ``routing``: the lean routes that carry the load, the route index, the API description;
 - ``middleware``: language, body size cap, cookies and security headers of every request;
 - ``responses``: answers validated by ETag.
 
@@ -41,7 +41,7 @@ from pledge.web.responses import (
     etag_response,
     weak_etag,
 )
-from pledge.web.routing import LeanFormRoute, LeanRoute, route_index
+from pledge.web.routing import LeanFormRoute, LeanRoute, api_description, route_index
 from pledge.web.session import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -83,6 +83,7 @@ __all__ = [
     "WebMiddleware",
     "_serializer",
     "absolute_url",
+    "api_description",
     "cached_json",
     "check_csrf",
     "check_origin",

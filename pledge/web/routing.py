@@ -1,18 +1,26 @@
-"""Routes: the lean routes that carry the load, and the route index links are built from."""
+"""Routes: the lean routes that carry the load, the route index links are built from, and the
+API description that includes the lean routes."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.convertors import FloatConvertor, IntegerConvertor
 from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from pledge.web.forms import checked_form
+
+# What a path parameter's convertor reads it as, for the API's description.
+_PARAMETER_TYPES: dict[type[Any], type[Any]] = {IntegerConvertor: int, FloatConvertor: float}
 
 
 def route_index(app: Any) -> dict[str, Any]:
@@ -40,6 +48,11 @@ class LeanRoute(Route):
     and validation machinery, which costs more than a counter's own work. Errors are the same
     domain errors, answered by the same handlers; links come from the same route index, under
     the endpoint's name; metrics and logs name the route's template, as for any other route.
+
+    A lean route of the public API passes ``openapi``: what a FastAPI route of the same path
+    would be given (``summary``, ``response_model``, ``responses``, ``tags``...). The API's
+    description (``api_description``) then lists it as FastAPI would list that route, with
+    the path's own parameters.
     """
 
     def __init__(
@@ -48,16 +61,33 @@ class LeanRoute(Route):
         endpoint: Callable[[Request], Awaitable[Response]],
         *,
         methods: tuple[str, ...] = ("GET",),
+        openapi: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             path, endpoint, methods=list(methods), name=endpoint.__name__, include_in_schema=False
         )
+        self.described = None if openapi is None else self._described(methods, openapi)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
         if match is not Match.NONE:
             child_scope["route"] = self  # what FastAPI's own routes note for the access log
         return match, child_scope
+
+    def _described(self, methods: tuple[str, ...], openapi: dict[str, Any]) -> APIRoute:
+        """The FastAPI route FastAPI would describe for this one; it is never matched."""
+        parameters = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, annotation=_PARAMETER_TYPES.get(type(c), str)
+            )
+            for name, c in self.param_convertors.items()
+        ]
+
+        def endpoint(**_parameters: Any) -> None:
+            pass  # pragma: no cover - described, never called
+
+        endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        return APIRoute(self.path, endpoint, methods=list(methods), name=self.name, **openapi)
 
 
 class LeanFormRoute(LeanRoute):
@@ -76,3 +106,31 @@ class LeanFormRoute(LeanRoute):
 
         functools.update_wrapper(checked, endpoint)
         super().__init__(path, checked, methods=("POST",))
+
+
+def api_description(app: FastAPI) -> dict[str, Any]:
+    """``app.openapi()``: what FastAPI describes, and the lean routes given ``openapi``.
+
+    Paths are listed in order: the lean routes, matched before all others, would otherwise
+    come first, away from the other operations on the same resource."""
+    if app.openapi_schema is None:
+        routes = [getattr(route, "described", None) or route for route in app.routes]
+        description = get_openapi(
+            title=app.title,
+            version=app.version,
+            openapi_version=app.openapi_version,
+            summary=app.summary,
+            description=app.description,
+            terms_of_service=app.terms_of_service,
+            contact=app.contact,
+            license_info=app.license_info,
+            routes=routes,
+            webhooks=app.webhooks.routes,
+            tags=app.openapi_tags,
+            servers=app.servers,
+            separate_input_output_schemas=app.separate_input_output_schemas,
+            external_docs=app.openapi_external_docs,
+        )
+        description["paths"] = dict(sorted(description.get("paths", {}).items()))
+        app.openapi_schema = description
+    return app.openapi_schema
