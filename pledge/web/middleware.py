@@ -37,6 +37,7 @@ COOKIELESS_SUFFIXES = ("/events",)  # live counts, also read by the embedded wid
 
 
 def client_ip(request: Request) -> str:
+    """The client's address; behind a proxy, uvicorn's --proxy-headers has put it there."""
     return request.client.host if request.client else "unknown"
 
 

@@ -66,7 +66,9 @@ class LeanRoute(Route):
         super().__init__(
             path, endpoint, methods=list(methods), name=endpoint.__name__, include_in_schema=False
         )
-        self.described = None if openapi is None else self._described(methods, openapi)
+        self.described: APIRoute | None = (
+            None if openapi is None else self._described(methods, openapi)
+        )
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
@@ -75,16 +77,19 @@ class LeanRoute(Route):
         return match, child_scope
 
     def _described(self, methods: tuple[str, ...], openapi: dict[str, Any]) -> APIRoute:
-        """The FastAPI route FastAPI would describe for this one; it is never matched."""
+        """A FastAPI route of the same path, name and parameters, for the description only:
+        it is never matched, and its endpoint never called."""
         parameters = [
             inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, annotation=_PARAMETER_TYPES.get(type(c), str)
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_PARAMETER_TYPES.get(type(convertor), str),
             )
-            for name, c in self.param_convertors.items()
+            for name, convertor in self.param_convertors.items()
         ]
 
         def endpoint(**_parameters: Any) -> None:
-            pass  # pragma: no cover - described, never called
+            pass  # pragma: no cover
 
         endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         return APIRoute(self.path, endpoint, methods=list(methods), name=self.name, **openapi)
@@ -111,8 +116,8 @@ class LeanFormRoute(LeanRoute):
 def api_description(app: FastAPI) -> dict[str, Any]:
     """``app.openapi()``: what FastAPI describes, and the lean routes given ``openapi``.
 
-    Paths are listed in order: the lean routes, matched before all others, would otherwise
-    come first, away from the other operations on the same resource."""
+    Paths are listed in alphabetical order: the lean routes, matched before all others,
+    would otherwise come first, away from the other operations on the same resource."""
     if app.openapi_schema is None:
         routes = [getattr(route, "described", None) or route for route in app.routes]
         description = get_openapi(
