@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -16,7 +19,7 @@ from pledge.accounts.routes import router as accounts_router
 from pledge.admin.routes import router as admin_router
 from pledge.campaigns import routes as campaigns_routes
 from pledge.campaigns.routes import router as campaigns_router
-from pledge.config import Settings, get_settings
+from pledge.config import Settings, get_settings, use_settings
 from pledge.dashboard.routes import router as dashboard_router
 from pledge.db import create_db_engine, ping
 from pledge.embeds import routes as embeds_routes
@@ -30,7 +33,7 @@ from pledge.ratelimit import limiter
 from pledge.supporters import routes as supporters_routes
 from pledge.supporters import service as supporters
 from pledge.supporters.routes import router as supporters_router
-from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware
+from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware, api_description, render
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,39 @@ HOT_ROUTES: tuple[BaseRoute, ...] = (
 )
 
 
+async def healthz() -> JSONResponse:
+    """The process is alive. No I/O: answered on the event loop, never queued behind the
+    thread pool."""
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+def readyz(request: Request) -> JSONResponse:
+    """The database answers: the process can serve."""
+    ready = ping(request.app.state.engine)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "database": ready},
+        status_code=200 if ready else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def metrics(request: Request) -> Response:
+    """The Prometheus text, for whom may read it (pledge.observability)."""
+    return await observability.metrics_response(request)
+
+
+# For the operator and the load balancer, not part of the public API.
+OPERATIONS_ROUTES: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("/healthz", healthz),
+    ("/readyz", readyz),
+    ("/metrics", metrics),
+)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The app, with these settings (else the environment's) as the process's settings."""
     settings = settings or get_settings()
+    use_settings(settings)
     app = FastAPI(
         title="Pledge platform API",
         summary="Live supporter counts of civic campaigns, open to every website.",
@@ -68,6 +102,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # need not look for a tracer or meter provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
+    # The lean routes of the public API are described beside FastAPI's own.
+    app.openapi = functools.partial(api_description, app)  # type: ignore[method-assign]
+    # Read by code that has not moved to get_settings() yet: the same object.
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings)
     app.state.limiter = limiter
@@ -80,8 +117,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_streams=settings.live_streams_max,
         secure=settings.secure_cookies,
     )
+    errors.install(app, render_page=render)
+    _add_middleware(app, settings)
+    _add_routes(app)
+    return app
 
-    errors.install(app)
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware, innermost first: each one added wraps those added before it."""
     app.add_middleware(WebMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
     # Live-count streams are taken before the page machinery, which they would otherwise
@@ -91,26 +134,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.metrics = observability.Metrics()
     app.add_middleware(observability.ObservabilityMiddleware, metrics=app.state.metrics)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        # No I/O: answered on the event loop, never queued behind the thread pool.
-        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
-    @app.get("/readyz", include_in_schema=False)
-    def readyz(request: Request) -> JSONResponse:
-        ready = ping(request.app.state.engine)
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "database": ready},
-            status_code=200 if ready else 503,
-            headers={"Cache-Control": "no-store"},
-        )
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        return await observability.metrics_response(request)
-
-    # The cheapest and busiest routes first: health checks, the lean routes that carry the
-    # load (counters, the campaign page, signing), static files, then the routers.
+def _add_routes(app: FastAPI) -> None:
+    """The routes in the order they are matched: the cheapest and busiest first (health
+    checks, then the lean routes that carry the load: counters, the campaign page, signing),
+    static files, then the routers."""
+    for path, endpoint in OPERATIONS_ROUTES:
+        app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
     app.router.routes.extend(HOT_ROUTES)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(embeds_router)
@@ -118,8 +148,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in PAGE_ROUTERS:
         # Pages and forms are not part of the JSON API that OpenAPI describes.
         app.include_router(router, include_in_schema=False)
-
-    return app
 
 
 def create_served_app() -> FastAPI:

@@ -1,4 +1,5 @@
-"""Settings read from the environment (prefix ``PLEDGE_``), validated once per process."""
+"""Settings read from the environment (prefix ``PLEDGE_``), validated once per process, and
+read everywhere through ``get_settings()``."""
 
 from __future__ import annotations
 
@@ -142,6 +143,21 @@ class Settings(BaseSettings):
         return self.env == Environment.PRODUCTION
 
 
-@lru_cache
+# The settings given to use_settings(), until get_settings() takes them up.
+_given: list[Settings] = []
+
+
+@lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings: the ones its app was made with (``use_settings``), else read
+    from the environment. ``get_settings.cache_clear()`` forgets them: the next call reads
+    the environment again."""
+    return _given.pop() if _given else Settings()
+
+
+def use_settings(settings: Settings) -> None:
+    """Make these the settings every ``get_settings()`` of the process returns from now on:
+    ``create_app`` calls it, so that the app and everything it calls read the same ones."""
+    get_settings.cache_clear()
+    _given[:] = [settings]
+    get_settings()

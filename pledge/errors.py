@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -91,7 +92,13 @@ def _default_detail(status: int) -> str:
     return messages.get(status, messages[400] if status < 500 else messages[500])
 
 
+# Draws an error page: pledge.web.render, given to install(). Every service imports this module,
+# and the web layer raises its errors: this module does not import the web layer.
+PageRenderer = Callable[..., Response]
+
+
 def error_response(request: Request, status: int, detail: str = "", kind: str = "") -> Response:
+    """The answer to an error: a JSON body under /api/, else the site's error page."""
     detail = detail or _default_detail(status)
     if request.url.path.startswith("/api/"):
         return JSONResponse(
@@ -99,8 +106,7 @@ def error_response(request: Request, status: int, detail: str = "", kind: str = 
             status_code=status,
             headers={"Access-Control-Allow-Origin": "*"},
         )
-    from pledge.web import render  # the page renderer needs the template environment
-
+    render: PageRenderer = request.app.state.render_error_page
     template = f"errors/{status}.html" if status in (404, 429, 503) else "errors/error.html"
     return render(request, template, {"status": status, "detail": detail}, status_code=status)
 
@@ -120,61 +126,75 @@ def type_name(status: int) -> str:
     }.get(status, "Error")
 
 
-def install(app: FastAPI) -> None:
-    async def pledge_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, PledgeError)
-        if isinstance(exc, LoginRequired) and not request.url.path.startswith("/api/"):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            login = request.app.url_path_for("accounts_login_form")
-            return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
-        response = error_response(request, exc.status_code, exc.detail, type(exc).__name__)
-        if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = "60"
-        return response
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else ""
-        if exc.status_code == 405:
-            detail = ""
-        response = error_response(request, exc.status_code, detail)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
-
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        return error_response(request, 422)
-
-    async def rate_limited(request: Request, exc: Exception) -> Response:
-        response = error_response(request, 429)
+async def _pledge_error(request: Request, exc: Exception) -> Response:
+    """A domain error: its own status and message; a sign-in first for LoginRequired."""
+    assert isinstance(exc, PledgeError)
+    if isinstance(exc, LoginRequired) and not request.url.path.startswith("/api/"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = request.app.url_path_for("accounts_login_form")
+        return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
+    response = error_response(request, exc.status_code, exc.detail, type(exc).__name__)
+    if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = "60"
-        return response
+    return response
 
-    async def database_unavailable(request: Request, exc: Exception) -> Response:
-        # The database is down, restarting or overloaded: a friendly 503, and the
-        # transaction was rolled back, so nothing is half-written. The pool reconnects
-        # by itself when the database is back.
-        cause = getattr(exc, "orig", None) or exc
-        first_line = (str(cause).strip().splitlines() or [""])[0][:200]
-        log.warning(
-            "database unavailable on %s %s: %s: %s",
-            request.method,
-            request.url.path,
-            type(cause).__name__,
-            first_line,
-        )
-        response = error_response(request, 503)
-        response.headers["Retry-After"] = "5"
-        return response
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500)
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no such route, method not allowed...), in the site's words."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else ""
+    if exc.status_code == 405:
+        detail = ""
+    response = error_response(request, exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
-    app.add_exception_handler(PledgeError, pledge_error)
-    app.add_exception_handler(RateLimitExceeded, rate_limited)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """A request FastAPI could not read into a route's parameters."""
+    return error_response(request, 422)
+
+
+async def _rate_limited(request: Request, exc: Exception) -> Response:
+    """Over a route's rate limit (slowapi)."""
+    response = error_response(request, 429)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is down, restarting or overloaded: a friendly 503.
+
+    The transaction was rolled back, so nothing is half-written; the pool reconnects by
+    itself when the database is back."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+    log.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(cause).__name__,
+        first_line,
+    )
+    response = error_response(request, 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A bug: logged with its traceback, and a plain 500 page for the visitor."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500)
+
+
+def install(app: FastAPI, *, render_page: PageRenderer) -> None:
+    """Answer every error of the app through error_response, its pages drawn by render_page."""
+    app.state.render_error_page = render_page
+    app.add_exception_handler(PledgeError, _pledge_error)
+    app.add_exception_handler(RateLimitExceeded, _rate_limited)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     for unavailable in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, database_unavailable)
-    app.add_exception_handler(Exception, unexpected)
+        app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

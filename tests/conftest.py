@@ -130,6 +130,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     campaigns.forget_views()
     campaign_routes._pages.clear()
     ratelimit.reset()
+    get_settings.cache_clear()  # settings an app was made with end with their test
     if "engine" in request.fixturenames:
         _empty_tables(request.getfixturevalue("engine"))
 

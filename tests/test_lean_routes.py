@@ -94,6 +94,36 @@ def test_the_api_description_still_documents_the_campaign_route(client: TestClie
     assert set(operation["responses"]) >= {"200", "404", "422"}
 
 
+def test_the_campaign_api_is_one_route_that_serves_and_is_described(
+    app: FastAPI, client: TestClient
+) -> None:
+    routes = [
+        found
+        for route in app.routes
+        for found in (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else (route,)
+        )
+        if getattr(found, "path", None) == "/api/v1/campaigns/{slug}"
+    ]
+    operation = client.get("/api/openapi.json").json()["paths"]["/api/v1/campaigns/{slug}"]["get"]
+
+    assert len(routes) == 1 and isinstance(routes[0], LeanRoute)
+    assert operation["operationId"] == "embeds_api_campaign_api_v1_campaigns__slug__get"
+    assert operation["parameters"] == [
+        {
+            "name": "slug",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "title": "Slug"},
+        }
+    ]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CampaignCounts"
+    }
+
+
 # --- reading forms -------------------------------------------------------------------
 
 

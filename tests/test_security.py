@@ -6,9 +6,11 @@ import re
 import secrets
 
 import pytest
+import sqlalchemy as sa
 from pydantic import ValidationError
 
-from pledge.config import DEV_SECRET_KEY, Environment, Settings
+from pledge.app import create_app
+from pledge.config import DEV_SECRET_KEY, Environment, Settings, get_settings, use_settings
 from pledge.security import FieldCipher, contact_digest, derive_key
 
 KEY = "k" * 48
@@ -145,3 +147,26 @@ def test_shards_follow_the_setting_when_set(url: str) -> None:
 def test_shards_out_of_range_are_refused(shards: int) -> None:
     with pytest.raises(ValidationError):
         Settings(tally_shards=shards)
+
+
+# --- one source of settings ------------------------------------------------------------
+
+
+def test_an_app_makes_its_settings_the_ones_every_reader_gets(engine: sa.Engine) -> None:
+    settings = get_settings().model_copy(update={"site_name": "Janji Kita"})
+
+    app = create_app(settings, engine=engine)
+
+    assert get_settings() is settings
+    assert app.state.engine is engine
+
+
+def test_clearing_the_settings_reads_the_environment_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_settings(Settings(site_name="Dari Aplikasi"))
+    monkeypatch.setenv("PLEDGE_SITE_NAME", "Dari Lingkungan")
+
+    get_settings.cache_clear()
+
+    assert get_settings().site_name == "Dari Lingkungan"

@@ -10,11 +10,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from bs4 import BeautifulSoup, Tag
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pledge.app import create_app
 from pledge.campaigns.models import CampaignView
+from pledge.config import get_settings
 from pledge.web import STATIC_DIR
 from tests.conftest import csrf_token, form_data, html
 
@@ -388,3 +391,11 @@ def test_the_stylesheet_loads_no_fonts_or_files_from_elsewhere(client: TestClien
     assert "@font-face" not in css
     urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", css)
     assert [u for u in urls if not u.startswith(("data:", "/", "#")) and "//" in u] == []
+
+
+def test_pages_name_the_site_their_app_was_made_with(engine: sa.Engine) -> None:
+    app = create_app(get_settings().model_copy(update={"site_name": "Janji Kita"}), engine=engine)
+    with TestClient(app, base_url="http://testserver") as client:
+        page = html(client.get("/?lang=en"))
+
+    assert one(page, "a.brand").get_text(strip=True) == "Janji Kita"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from io import BytesIO
 from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, ImageDraw, ImageFont
+
+from pledge.cache import Cache
 
 # --- the badge -------------------------------------------------------------------------
 
@@ -99,10 +100,22 @@ def _wrap(
     return lines
 
 
-@lru_cache(maxsize=64)
+# Drawn share cards, by title, headline and site name.
+_share_cards: Cache[tuple[str, str, str], bytes] = Cache("embeds.share_cards", size=64)
+
+
 def share_png(*, title: str, headline: str, site_name: str) -> bytes:
     """The 1200x630 share card. Cached: callers pass the rounded count in ``headline``,
     so the picture is drawn again only when that text (or the title) changes."""
+    key = (title, headline, site_name)
+    card = _share_cards.get(key)
+    if card is None:
+        card = _share_cards.put(key, _draw_share_card(title, headline, site_name))
+    return card
+
+
+def _draw_share_card(title: str, headline: str, site_name: str) -> bytes:
+    """The share card's picture: the title, the count and the site's name, as a PNG."""
     image = Image.new("RGB", SHARE_SIZE, "white")
     draw = ImageDraw.Draw(image)
     width = SHARE_SIZE[0] - 2 * MARGIN

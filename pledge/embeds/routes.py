@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -13,17 +11,28 @@ from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
+from pledge.cache import Cache
+from pledge.config import get_settings
 from pledge.db import SessionDep
 from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
 from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
 from pledge.embeds.models import ApiError, CampaignCounts
 from pledge.i18n import get_locale, ngettext, number
-from pledge.web import LeanRoute, absolute_url, public_base_url, render
+from pledge.web import (
+    CACHE_CONTROL,
+    OPEN_HEADERS,
+    LeanRoute,
+    absolute_url,
+    cached_json,
+    etag_response,
+    public_base_url,
+    render,
+    weak_etag,
+)
 
 router = APIRouter(tags=["campaigns"])
 
-CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 SHARE_CACHE_CONTROL = "public, max-age=300"
 
 
@@ -39,66 +48,25 @@ class Rendered:
     """
 
     def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[object, ...], bytes, str]] = (
-            OrderedDict()
+        self._bodies: Cache[tuple[Any, ...], tuple[tuple[object, ...], bytes, str]] = Cache(
+            "embeds.rendered", size=size
         )
 
     def get(
         self, sources: tuple[object, ...], extra: tuple[Any, ...], make: Callable[[], bytes]
     ) -> tuple[bytes, str]:
         key = (*map(id, sources), *extra)
-        found = self._items.get(key)
+        found = self._bodies.get(key)
         # Holding the sources keeps their ids from being reused while the entry lives.
         if found is not None and all(a is b for a, b in zip(found[0], sources, strict=True)):
-            self._items.move_to_end(key)
             return found[1], found[2]
         body = make()
-        self._items[key] = (sources, body, _weak_etag(body))
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return body, self._items[key][2]
+        etag = weak_etag(body)
+        self._bodies.put(key, (sources, body, etag))
+        return body, etag
 
 
 _rendered = Rendered()
-
-
-def etag_response(
-    request: Request,
-    body: bytes,
-    *,
-    etag: str,
-    media_type: str,
-    headers: dict[str, str],
-) -> Response:
-    """The body with its ETag; a matching If-None-Match (weak or strong) gets an empty 304."""
-    headers = {"ETag": etag, **headers}
-    candidates = {
-        tag.strip().removeprefix("W/")
-        for tag in request.headers.get("if-none-match", "").split(",")
-    }
-    if etag.removeprefix("W/") in candidates or "*" in candidates:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def _weak_etag(body: bytes) -> str:
-    # Weak: the same body may travel gzipped or not.
-    return 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-OPEN_HEADERS = {
-    "Cache-Control": CACHE_CONTROL,
-    "Access-Control-Allow-Origin": "*",
-    "Vary": "Accept-Encoding",
-}
-
-
-def cached_json(request: Request, body: bytes) -> Response:
-    """The JSON body with a weak ETag, open to every origin."""
-    return etag_response(
-        request, body, etag=_weak_etag(body), media_type="application/json", headers=OPEN_HEADERS
-    )
 
 
 @router.get(
@@ -111,20 +79,11 @@ def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
     return cached_json(request, _campaign_list.dump_json(campaigns))
 
 
-@router.get(
-    "/api/v1/campaigns/{slug}",
-    response_model=CampaignCounts,
-    responses={
-        404: {"model": ApiError, "description": "No public campaign has this slug"},
-        # Every error under /api/ has this shape; without this, FastAPI documents its own.
-        422: {"model": ApiError, "description": "A request the API cannot read"},
-    },
-    summary="One campaign's supporters in total, per pledge and per partner",
-)
-async def embeds_api_campaign(request: Request, slug: str) -> Response:
-    # Declared here for the API's description; answered through the lean route in front of
-    # the routers (hot_routes), which calls this same function.
-    view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
+async def embeds_api_campaign(request: Request) -> Response:
+    """``GET /api/v1/campaigns/{slug}`` (a lean route, see ``hot_routes``)."""
+    view, counts = await embeds.view_and_counts_soon(
+        request.app.state.engine, slug=request.path_params["slug"]
+    )
     base_url = public_base_url(request)
     body, etag = _rendered.get(
         (view, counts),
@@ -136,10 +95,6 @@ async def embeds_api_campaign(request: Request, slug: str) -> Response:
     return etag_response(
         request, body, etag=etag, media_type="application/json", headers=OPEN_HEADERS
     )
-
-
-async def embeds_api_campaign_lean(request: Request) -> Response:
-    return await embeds_api_campaign(request, request.path_params["slug"])
 
 
 # --- the widget, the badge and the share card ----------------------------------------------
@@ -193,7 +148,21 @@ async def embeds_widget(request: Request) -> HTMLResponse:
 # Matched before every router (pledge.app): the counters that partner sites show on every
 # page view. The badge comes before the widget: "/embed/{slug}" would take "x.svg" as a slug.
 hot_routes = [
-    LeanRoute("/api/v1/campaigns/{slug}", embeds_api_campaign_lean),
+    LeanRoute(
+        "/api/v1/campaigns/{slug}",
+        embeds_api_campaign,
+        # Its entry in /api/openapi.json, as FastAPI would write it for this route.
+        openapi={
+            "summary": "One campaign's supporters in total, per pledge and per partner",
+            "tags": ["campaigns"],
+            "response_model": CampaignCounts,
+            "responses": {
+                404: {"model": ApiError, "description": "No public campaign has this slug"},
+                # Every error under /api/ has this shape; without this, FastAPI documents its own.
+                422: {"model": ApiError, "description": "A request the API cannot read"},
+            },
+        },
+    ),
     LeanRoute("/embed/{slug}.svg", embeds_badge),
     LeanRoute("/embed/{slug}", embeds_widget),
 ]
@@ -206,7 +175,7 @@ def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Resp
     headline = f"{number(shown)}{'+' if at_least else ''} " + ngettext(
         "supporter", "supporters", shown
     )
-    site_name = request.app.state.settings.site_name
+    site_name = get_settings().site_name
     key = (counter.view.id, counter.title, headline, site_name)
     png = share_png(title=counter.title, headline=headline, site_name=site_name)
     return etag_response(

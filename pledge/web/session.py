@@ -1,0 +1,54 @@
+"""The signed session cookie: what it holds for a request, and a fresh one at sign-in and out."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from typing import Any
+
+from fastapi import Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from pledge.config import Settings, get_settings
+
+SESSION_COOKIE = "pledge_session"
+SESSION_MAX_AGE = 60 * 60 * 24 * 30
+
+
+@functools.lru_cache(maxsize=8)
+def _session_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="session")
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    """What signs and reads the session cookie under these settings' secret key."""
+    return _session_serializer(settings.secret_key)
+
+
+def session_data(request: Request) -> dict[str, Any]:
+    """The signed session cookie's contents, loaded once per request."""
+    state = request.state
+    if not hasattr(state, "session"):
+        data: dict[str, Any] = {}
+        raw = request.cookies.get(SESSION_COOKIE)
+        if raw:
+            try:
+                loaded = _serializer(get_settings()).loads(raw, max_age=SESSION_MAX_AGE)
+                if isinstance(loaded, dict):
+                    data = loaded
+            except BadSignature:
+                data = {}
+        state.session = data
+        state.session_dirty = False
+    return state.session  # type: ignore[no-any-return]
+
+
+def start_user_session(request: Request, user_id: int, version: int) -> None:
+    """A fresh session on sign-in: a new CSRF secret, so no earlier token carries over."""
+    request.state.session = {"csrf": secrets.token_urlsafe(24), "uid": user_id, "sv": version}
+    request.state.session_dirty = True
+
+
+def end_user_session(request: Request) -> None:
+    request.state.session = {"csrf": secrets.token_urlsafe(24)}
+    request.state.session_dirty = True

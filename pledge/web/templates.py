@@ -1,0 +1,142 @@
+"""Pages: the Jinja environment, ``render``, static file URLs, links and share links."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+
+from pledge import i18n
+from pledge.config import get_settings
+from pledge.i18n import gettext as _
+from pledge.provinces import AGE_BANDS, PROVINCES
+from pledge.web.forms import csrf_token
+from pledge.web.routing import route_index
+
+
+def _project_root() -> Path:
+    """The folder with templates/ and static/: beside the package, or the working directory
+    when the package is installed into site-packages (as in the container image)."""
+    beside = Path(__file__).resolve().parent.parent.parent
+    return beside if (beside / "templates").is_dir() else Path.cwd()
+
+
+ROOT = _project_root()
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+@cache
+def static_version(path: str) -> str:
+    """A short content hash, so a changed file gets a new URL and the old one can be cached."""
+    try:
+        return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_url(path: str) -> str:
+    return f"/static/{path}?v={static_version(path)}"
+
+
+def label(member: Any) -> str:
+    """``{{ case.status|label }}``: the display name of an enum member in the reader's
+    language. Every enum shown on a page names its members in one ``label`` property."""
+    return str(member.label)
+
+
+def path_for(request: Request, name: str, /, **params: Any) -> str:
+    """The path of a named route: what app.url_path_for gives, found through the index."""
+    app = request.app
+    route = route_index(app).get(name)
+    if route is None:
+        return str(app.url_path_for(name, **params))
+    return str(route.url_path_for(name, **params))
+
+
+@pass_context
+def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
+    """A path, not an absolute URL: right behind any proxy, and shorter."""
+    return path_for(context["request"], name, **params)
+
+
+def lang_url(request: Request, locale: str) -> str:
+    """The current page in another language."""
+    url = request.url.include_query_params(lang=locale)
+    return f"{url.path}?{url.query}"
+
+
+def _make_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml", "svg"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.globals.update(
+        static_url=static_url,
+        url_for=_url_for,
+        lang_url=lang_url,
+        number=i18n.number,
+        get_locale=i18n.get_locale,
+        LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+        PROVINCES=PROVINCES,
+        AGE_BANDS=AGE_BANDS,
+    )
+    env.filters["label"] = label
+    return env
+
+
+templates = Jinja2Templates(env=_make_environment())
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    ctx = {
+        "locale": i18n.get_locale(),
+        "site_name": get_settings().site_name,
+        # Set by the routes that need to know who is signed in; public pages never look.
+        "current_user": getattr(request.state, "viewer", None),
+        "csrf_token": lambda: csrf_token(request),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+
+
+def public_base_url(request: Request) -> str:
+    configured = get_settings().public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def absolute_url(request: Request, name: str, /, **params: object) -> str:
+    """A full URL for sharing outside the site, behind a proxy too."""
+    return public_base_url(request) + path_for(request, name, **params)
+
+
+def share_links(url: str, title: str) -> dict[str, str]:
+    """Links that open each app's own share screen on a phone, with ready text."""
+    text = _("I just signed “%(title)s”. Add your name too:") % {"title": title}
+    return {
+        "url": url,
+        "text": text,
+        "whatsapp": "https://wa.me/?" + urlencode({"text": f"{text} {url}"}),
+        "telegram": "https://t.me/share/url?" + urlencode({"url": url, "text": text}),
+        "x": "https://x.com/intent/tweet?" + urlencode({"text": text, "url": url}),
+        "facebook": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
+    }
