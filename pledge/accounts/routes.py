@@ -74,7 +74,7 @@ def _deliver_mail(request: Request) -> BackgroundTasks:
 def _mail_base_url(request: Request) -> str:
     """The origin for links in emails. Taken from the request only outside production:
     there, a forged Host header would put an attacker's site into a reset link."""
-    settings = request.app.state.settings
+    settings = get_settings()
     if settings.public_url:
         return str(settings.public_url).rstrip("/")
     if settings.env == Environment.PRODUCTION:
@@ -195,7 +195,7 @@ def accounts_password_forgot_sent(request: Request) -> HTMLResponse:
     return render(
         request,
         "accounts/forgot_sent.html",
-        {"minutes": request.app.state.settings.reset_minutes},
+        {"minutes": get_settings().reset_minutes},
     )
 
 
@@ -408,7 +408,7 @@ def _render_members(
             "email": email,
             "role": role,
             "done": _done(request, ("invited", "role", "removed", "revoked")),
-            "invite_days": request.app.state.settings.invite_days,
+            "invite_days": get_settings().invite_days,
         },
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
