@@ -39,7 +39,6 @@ from sqlmodel import Session
 
 from pledge import cache, i18n, ratelimit
 from pledge.accounts.models import Organization
-from pledge.campaigns import routes as campaign_routes
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.cli import upgrade
@@ -129,7 +128,6 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     cache.clear_all()
     supporters.invalidate_counts()
     campaigns.forget_views()
-    campaign_routes._pages.clear()
     dashboard.forget_statistics()
     ratelimit.reset()
     if "engine" in request.fixturenames:

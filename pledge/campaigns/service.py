@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from markdown_it import MarkdownIt
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -54,6 +55,14 @@ TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.LIVE: frozenset({CampaignStatus.CLOSED}),
     CampaignStatus.CLOSED: frozenset({CampaignStatus.LIVE}),
 }
+
+
+# CommonMark with raw HTML off: partner text can never inject markup or script.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def render_markdown(text: str) -> str:
+    return _markdown.render(text)
 
 
 def new_referral_code() -> str:
