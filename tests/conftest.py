@@ -127,7 +127,6 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     cache.clear_all()
     supporters.invalidate_counts()
-    campaigns.forget_views()
     dashboard.forget_statistics()
     ratelimit.reset()
     if "engine" in request.fixturenames:
