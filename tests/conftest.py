@@ -126,7 +126,6 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     i18n.set_locale("en")
     yield
     cache.clear_all()
-    supporters.invalidate_counts()
     dashboard.forget_statistics()
     ratelimit.reset()
     if "engine" in request.fixturenames:
