@@ -16,6 +16,8 @@ from sqlmodel import Session
 
 
 class Usage(Protocol):
+    """The questions campaigns ask about the rows that point at its pledges and partners."""
+
     def signatures_by_pledge(
         self, session: Session, *, pledge_ids: Sequence[int]
     ) -> dict[int, int]:
@@ -48,6 +50,7 @@ def register_usage(usage: Usage) -> None:
 
 
 def registered_usage() -> Usage:
+    """Who answers the questions; refused loudly rather than answered "nobody" by default."""
     if not _registered:
         raise RuntimeError(
             "import pledge.supporters.service before managing campaigns: it tells campaigns "

@@ -189,6 +189,7 @@ class _Plan:
     def count(
         self, campaign_id: int, key: str, pledge_id: int | None, partner_id: int | None
     ) -> None:
+        """One more on a counter of the campaign."""
         entry = self.deltas.setdefault((campaign_id, key), [pledge_id, partner_id, 0])
         entry[2] += 1
 
