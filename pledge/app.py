@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute
 from pledge import errors, observability
 from pledge.accounts.routes import router as accounts_router
 from pledge.admin.routes import router as admin_router
-from pledge.campaigns import routes as campaigns_routes
 from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings, use_settings
 from pledge.dashboard.routes import router as dashboard_router
@@ -40,8 +39,8 @@ log = logging.getLogger(__name__)
 # Every router of HTML pages, in the order they are matched: a request is compared with each
 # route in turn, so the public pages that carry the load come before the staff pages.
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
-    campaigns_router,
     supporters_router,
+    campaigns_router,
     hoaxes_router,
     accounts_router,
     moderation_router,
@@ -53,7 +52,6 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
 
 HOT_ROUTES: tuple[BaseRoute, ...] = (
     *embeds_routes.hot_routes,
-    *campaigns_routes.hot_routes,
     *supporters_routes.hot_routes,
 )
 

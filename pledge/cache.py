@@ -7,6 +7,7 @@ read or drawn; nothing in it is ever the only copy of anything.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -39,16 +40,17 @@ class Cache(Generic[K, V]):
 
     def get(self, key: K, max_age: float | None = None) -> V | None:
         """The value kept for key, unless it is missing or older than max_age seconds."""
-        # A plain read needs no lock: one dict look-up is atomic, and a hot path reads here.
+        # A read takes no lock: hot paths read here. One look-up and one move_to_end are each
+        # a single call into OrderedDict, atomic under the GIL; a writer that removed the key
+        # in between only makes the move fail, and an entry's recency is all that is lost.
         entry = self._entries.get(key)
         if entry is None:
             return None
         if max_age is not None and time.monotonic() - entry[0] >= max_age:
             return None
         if self.size is not None:
-            with self._lock:
-                if key in self._entries:
-                    self._entries.move_to_end(key)
+            with contextlib.suppress(KeyError):
+                self._entries.move_to_end(key)
         return entry[1]
 
     def put(self, key: K, value: V, *, same: Callable[[V, V], bool] | None = None) -> V:

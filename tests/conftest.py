@@ -39,7 +39,6 @@ from sqlmodel import Session
 
 from pledge import cache, i18n, ratelimit
 from pledge.accounts.models import Organization
-from pledge.campaigns import routes as campaign_routes
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.cli import upgrade
@@ -126,9 +125,6 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     i18n.set_locale("en")
     yield
     cache.clear_all()
-    supporters.invalidate_counts()
-    campaigns.forget_views()
-    campaign_routes._pages.clear()
     ratelimit.reset()
     get_settings.cache_clear()  # settings an app was made with end with their test
     if "engine" in request.fixturenames:

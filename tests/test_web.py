@@ -135,7 +135,7 @@ def test_an_unexpected_error_gives_the_error_page_with_the_security_headers(
     def broken(text: str) -> str:
         raise RuntimeError("a bug somewhere in the page")
 
-    monkeypatch.setattr("pledge.campaigns.routes.render_markdown", broken)
+    monkeypatch.setattr("pledge.campaigns.service.render_markdown", broken)
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(f"/c/{view.slug}?lang=en")
 

@@ -10,12 +10,21 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from pledge.db import enum_column, table, utcnow
+from pledge.i18n import gettext as _
 
 
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
     LIVE = "live"
     CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {
+            CampaignStatus.DRAFT: _("Draft"),
+            CampaignStatus.LIVE: _("Live"),
+            CampaignStatus.CLOSED: _("Closed"),
+        }[self]
 
 
 # Named groups of states.

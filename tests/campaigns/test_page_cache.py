@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pledge.campaigns import routes
 from pledge.campaigns.models import CampaignView
+from pledge.supporters import routes
 from tests.conftest import digits, form_data, html
 
 MakeCampaign = Callable[..., CampaignView]

@@ -615,7 +615,7 @@ def test_text_like_the_page_cache_placeholder_is_shown_as_typed(
     session.commit()
     admin, visitor = browser_for(app, root), browser_for(app)
     clients += [admin, visitor]
-    from pledge.campaigns.routes import CSRF_HOLE
+    from pledge.supporters.routes import CSRF_HOLE
 
     spelled = CSRF_HOLE.strip("<>")
     link = f"https://evil.example/?t={spelled}"

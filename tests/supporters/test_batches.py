@@ -17,6 +17,7 @@ from pledge import db
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
+from pledge.supporters.service import signing as signing_service
 from tests.conftest import run_async, sign_form
 
 MakeCampaign = Callable[..., CampaignView]
@@ -154,14 +155,14 @@ def test_a_signature_that_fails_fails_alone_and_the_rest_of_its_batch_is_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     view = make_campaign()
-    real = supporters._write_signings
+    real = signing_service._write_signings
 
     def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
         if any(job.clean.display_name == "Boom" for job in jobs):
             raise ValueError("a bug that one signature sets off")
         return real(session, jobs)
 
-    queue = db.GroupCommit(engine, write, committed=supporters._counts_changed)
+    queue = db.GroupCommit(engine, write, committed=signing_service._counts_changed)
     forms = [
         sign_form(contact="satu@example.com"),
         sign_form(contact="dua@example.com", name="Boom"),
@@ -180,7 +181,7 @@ def test_a_database_that_fails_the_commit_fails_every_signature_of_the_batch(
     engine: sa.Engine, make_campaign: MakeCampaign, session: Session
 ) -> None:
     view = make_campaign()
-    real = supporters._write_signings
+    real = signing_service._write_signings
 
     def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
         real(session, jobs)

@@ -1,0 +1,103 @@
+"""Every query and rule about campaigns, their pledges and their partner organisations.
+
+One module per seam: ``views`` reads campaigns for the public pages (and keeps them for a
+moment), ``status`` moves them between draft, live and closed, ``manage`` creates and edits
+them from the dashboard, ``pledges`` and ``partners`` run what a campaign holds, ``times``
+reads and writes its dates in Jakarta time, and ``usage`` is where the supporters domain says
+who signed a pledge or came through a partner. Callers import this package
+(``from pledge.campaigns import service as campaigns``) and use the names below.
+"""
+
+from pledge.campaigns.service.manage import (
+    BODY_MAX,
+    GOAL_MAX,
+    GOAL_MIN,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    create,
+    create_draft,
+    form_of,
+    get_managed,
+    manage_page,
+    update,
+)
+from pledge.campaigns.service.partners import (
+    ORG_NAME_MAX,
+    REFERRAL_ALPHABET,
+    add_co_partner,
+    add_partner,
+    new_referral_code,
+    remove_partner,
+)
+from pledge.campaigns.service.pledges import (
+    PLEDGE_TEXT_MAX,
+    PLEDGES_MAX,
+    add_pledge,
+    create_pledge,
+    delete_pledge,
+    move_pledge,
+    update_pledge,
+)
+from pledge.campaigns.service.status import TRANSITIONS, change_status, is_signable, set_status
+from pledge.campaigns.service.times import (
+    WIB,
+    local_display,
+    local_input_value,
+    parse_local_datetime,
+)
+from pledge.campaigns.service.usage import Usage, register_usage
+from pledge.campaigns.service.views import (
+    cached_public_view,
+    forget_views,
+    get_by_slug,
+    get_public_view,
+    get_view,
+    list_slugs,
+    list_views,
+    render_markdown,
+)
+
+__all__ = [
+    "BODY_MAX",
+    "GOAL_MAX",
+    "GOAL_MIN",
+    "ORG_NAME_MAX",
+    "PLEDGES_MAX",
+    "PLEDGE_TEXT_MAX",
+    "REFERRAL_ALPHABET",
+    "SUMMARY_MAX",
+    "TITLE_MAX",
+    "TRANSITIONS",
+    "WIB",
+    "Usage",
+    "add_co_partner",
+    "add_partner",
+    "add_pledge",
+    "cached_public_view",
+    "change_status",
+    "create",
+    "create_draft",
+    "create_pledge",
+    "delete_pledge",
+    "forget_views",
+    "form_of",
+    "get_by_slug",
+    "get_managed",
+    "get_public_view",
+    "get_view",
+    "is_signable",
+    "list_slugs",
+    "list_views",
+    "local_display",
+    "local_input_value",
+    "manage_page",
+    "move_pledge",
+    "new_referral_code",
+    "parse_local_datetime",
+    "register_usage",
+    "remove_partner",
+    "render_markdown",
+    "set_status",
+    "update",
+    "update_pledge",
+]

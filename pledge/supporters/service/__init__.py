@@ -1,0 +1,94 @@
+"""Every query and rule about supporters: signing, counting, the public lists, withdrawal.
+
+One module per seam: ``form`` checks the sign form, ``signing`` writes signatures in group
+commits, ``tallies`` keeps the counters and the counts read from them, ``pages`` gathers what
+the public pages show of supporters, ``withdrawal`` finds a supporter by their secret link
+and removes them, and ``usage`` tells the campaigns domain who signed its pledges and came
+through its partners. Callers import this package
+(``from pledge.supporters import service as supporters``) and use the names below.
+"""
+
+from pledge.supporters.service import usage as _usage  # noqa: F401 - registers with campaigns
+from pledge.supporters.service.form import (
+    INVITE_CODE,
+    NAME_MAX,
+    CleanSignature,
+    clean_name,
+    first_name,
+    validate,
+)
+from pledge.supporters.service.pages import (
+    CampaignPage,
+    PublicSupporter,
+    ThankYou,
+    cached_campaign_page,
+    campaign_page,
+    count_friends,
+    leaderboard,
+    list_recent_public,
+    list_with_counts,
+    thank_you,
+)
+from pledge.supporters.service.signing import (
+    CAUGHT,
+    PendingSigning,
+    Written,
+    commit_signings,
+    prepare,
+    sign,
+    sign_soon,
+    signing_of,
+    signing_queue,
+)
+from pledge.supporters.service.tallies import (
+    TallyFix,
+    cached_counts,
+    get_counts,
+    invalidate_counts,
+    read_counts,
+    read_counts_of,
+    reconcile,
+    remember_counts,
+    true_counts,
+)
+from pledge.supporters.service.withdrawal import get_by_token, signed_pledge_ids, withdraw
+
+__all__ = [
+    "CAUGHT",
+    "INVITE_CODE",
+    "NAME_MAX",
+    "CampaignPage",
+    "CleanSignature",
+    "PendingSigning",
+    "PublicSupporter",
+    "TallyFix",
+    "ThankYou",
+    "Written",
+    "cached_campaign_page",
+    "cached_counts",
+    "campaign_page",
+    "clean_name",
+    "commit_signings",
+    "count_friends",
+    "first_name",
+    "get_by_token",
+    "get_counts",
+    "invalidate_counts",
+    "leaderboard",
+    "list_recent_public",
+    "list_with_counts",
+    "prepare",
+    "read_counts",
+    "read_counts_of",
+    "reconcile",
+    "remember_counts",
+    "sign",
+    "sign_soon",
+    "signed_pledge_ids",
+    "signing_of",
+    "signing_queue",
+    "thank_you",
+    "true_counts",
+    "validate",
+    "withdraw",
+]
