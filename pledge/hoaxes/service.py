@@ -62,47 +62,6 @@ def report_limit() -> str:
     return "30/minute"
 
 
-# --- labels shown to people -----------------------------------------------------------
-
-
-def platform_labels() -> dict[str, str]:
-    return {
-        Platform.WHATSAPP: "WhatsApp",
-        Platform.FACEBOOK: "Facebook",
-        Platform.INSTAGRAM: "Instagram",
-        Platform.TIKTOK: "TikTok",
-        Platform.X: "X (Twitter)",
-        Platform.YOUTUBE: "YouTube",
-        Platform.TELEGRAM: "Telegram",
-        Platform.WEBSITE: _("A website"),
-        Platform.OTHER: _("Somewhere else"),
-    }
-
-
-def category_labels() -> dict[str, str]:
-    return {
-        Category.AI_GENERATED: _("AI-generated image or video"),
-        Category.MANIPULATED: _("Manipulated photo or video"),
-        Category.FALSE_CLAIM: _("False claim about a candidate"),
-        Category.VOTING_INFO: _("False information about voting"),
-        Category.MONEY_POLITICS: _("Money politics"),
-        Category.OTHER: _("Something else"),
-    }
-
-
-def verdict_meanings() -> dict[str, str]:
-    """What each label (written in Indonesian, as fact-checkers in Indonesia write it) means."""
-    return {
-        Verdict.SALAH: _("False"),
-        Verdict.MENYESATKAN: _("Misleading"),
-        Verdict.DIMANIPULASI: _("Manipulated"),
-        Verdict.BUATAN_AI: _("AI-generated"),
-        Verdict.KONTEKS_KELIRU: _("False context"),
-        Verdict.PENIPUAN: _("Scam"),
-        Verdict.SATIRE: _("Satire"),
-    }
-
-
 # --- canonical URLs -------------------------------------------------------------------
 
 # Subdomains that serve the same page as the bare domain.

@@ -26,8 +26,7 @@ from pledge.campaigns import service as campaigns
 from pledge.db import SessionDep, utcnow
 from pledge.deps import Moderator, ModeratorContext
 from pledge.errors import Conflict, Forbidden, Invalid
-from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import CaseStatus
+from pledge.hoaxes.models import CaseStatus, Category, Platform, Verdict
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
@@ -70,9 +69,9 @@ def _helpers() -> dict[str, Any]:
         "local_time": campaigns.local_display,
         "age": age,
         "statuses": list(CaseStatus),
-        "platform_labels": hoaxes.platform_labels(),
-        "category_labels": hoaxes.category_labels(),
-        "verdict_meanings": hoaxes.verdict_meanings(),
+        "platforms": list(Platform),
+        "categories": list(Category),
+        "verdicts": list(Verdict),
     }
 
 

@@ -21,18 +21,15 @@ from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner
 from pledge.db import ID_MAX, utcnow, writing
 from pledge.errors import Conflict, Forbidden, Invalid, NotFound
-from pledge.hoaxes.models import (
-    CLOSED_STATUSES,
-    IN_QUEUE_STATUSES,
-    OPEN_STATUSES,
-    TRANSITIONS,
+from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform, Verdict
+from pledge.hoaxes.states import (
     CaseStatus,
-    Category,
-    HoaxCase,
-    HoaxReport,
-    Platform,
-    Verdict,
+    Decision,
+    decision_target,
+    decisions_for,
+    is_final,
 )
+from pledge.hoaxes.states import transition as transition_to
 from pledge.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -53,26 +50,6 @@ case_t: sa.Table = HoaxCase.__table__  # type: ignore[attr-defined]
 report_t: sa.Table = HoaxReport.__table__  # type: ignore[attr-defined]
 
 
-class Decision(StrEnum):
-    """What a moderator holding a case can decide, and the status each leads to."""
-
-    HOAX = "hoax"  # a verdict with a public label and explanation, for a second moderator
-    NOT_HOAX = "not_hoax"
-    NEEDS_INFO = "needs_info"
-    REJECTED = "rejected"  # spam or out of scope
-    DUPLICATE = "duplicate"  # merged into another case of the same campaign
-    REOPEN = "reopen"  # back to the queue: information arrived, or a closed call was wrong
-
-
-DECISION_TARGETS: dict[Decision, CaseStatus] = {
-    Decision.HOAX: CaseStatus.AWAITING_APPROVAL,
-    Decision.NOT_HOAX: CaseStatus.NOT_HOAX,
-    Decision.NEEDS_INFO: CaseStatus.NEEDS_INFO,
-    Decision.REJECTED: CaseStatus.REJECTED,
-    Decision.DUPLICATE: CaseStatus.DUPLICATE,
-    Decision.REOPEN: CaseStatus.NEW,
-}
-
 # The audit actions this module writes, each with the reason given.
 ACTIONS = (
     "case.claim",
@@ -89,39 +66,6 @@ ACTIONS = (
 # --- the rules of moving a case ------------------------------------------------------
 
 
-def decisions_for(status: CaseStatus) -> list[Decision]:
-    """The decisions open to a case in this status. A proposed verdict is approved or sent
-    back with their own forms, so "reopen" is not offered while one waits."""
-    allowed = TRANSITIONS[status]
-    return [
-        decision
-        for decision, target in DECISION_TARGETS.items()
-        if target in allowed
-        and not (decision == Decision.REOPEN and status == CaseStatus.AWAITING_APPROVAL)
-    ]
-
-
-def check_transition(current: CaseStatus, wanted: CaseStatus) -> None:
-    """Refuse every move that TRANSITIONS does not list."""
-    if wanted not in TRANSITIONS[current]:
-        raise Conflict(refused_message(current, wanted))
-
-
-def refused_message(current: CaseStatus, wanted: CaseStatus) -> str:
-    if current == CaseStatus.PUBLISHED:
-        return _("This verdict is published: it can no longer change.")
-    if current == CaseStatus.DUPLICATE:
-        return _("This case was merged into another one: decide on that case instead.")
-    if current == CaseStatus.AWAITING_APPROVAL:
-        return _(
-            "A verdict on this case is waiting for approval: a second moderator approves it "
-            "or sends it back first."
-        )
-    if wanted == CaseStatus.PUBLISHED:
-        return _("Only a proposed verdict can be published, after a second moderator approves it.")
-    return _("A case in this status cannot take that decision.")
-
-
 def transition(
     session: Session,
     *,
@@ -136,14 +80,13 @@ def transition(
     """The one way a case changes status: refuses moves TRANSITIONS does not allow, ends
     any claim, drops reporters' contacts when the case closes, and writes the audit event.
     Runs inside the caller's write transaction."""
-    check_transition(case.status, to)
     previous = case.status
-    case.status = to
+    case.status = transition_to(previous, to)
     case.claimed_by_id = None
     case.claim_expires_at = None
     case.updated_at = now or utcnow()
     session.add(case)
-    if to in CLOSED_STATUSES:
+    if to in CaseStatus.CLOSED:
         _forget_contacts(session, case_ids=[case.id or 0])
     audit.record(
         session,
@@ -305,7 +248,7 @@ def claim(
     me = access.user.id
     with writing(session):
         case = _visible_case(session, access, case_id)
-        if not TRANSITIONS[case.status]:
+        if is_final(case.status):
             raise Conflict(_("This case is closed for good: there is nothing left to decide."))
         renewed = holds(case, me, now)
         expires = now + timedelta(minutes=CLAIM_MINUTES)
@@ -484,10 +427,7 @@ def decide(
         _lock(session, [case_id, target_id or 0])
         case = _visible_case(session, access, case_id)
         _require_claim(session, case, me, now)
-        wanted = DECISION_TARGETS[decision]
-        if decision == Decision.REOPEN and case.status == CaseStatus.AWAITING_APPROVAL:
-            raise Conflict(refused_message(case.status, wanted))
-        check_transition(case.status, wanted)
+        wanted = decision_target(case.status, decision)
 
         errors: dict[str, str] = {}
         reason_error = _reason_error(form.reason)
@@ -587,7 +527,7 @@ def _merge(
     )
     # A closed target keeps what it showed: a published verdict must not gain a picture
     # that its approver never saw.
-    open_target = target.status not in CLOSED_STATUSES
+    open_target = target.status not in CaseStatus.CLOSED
     if open_target and target.media_id is None and case.media_id is not None:
         session.execute(
             sa.update(case_t).where(case_t.c.id == target_id).values(media_id=case.media_id)
@@ -639,7 +579,7 @@ def approve(
         _lock(session, [case_id])
         case = _visible_case(session, access, case_id)
         _require_claim(session, case, me, now)
-        check_transition(case.status, CaseStatus.PUBLISHED)
+        transition_to(case.status, CaseStatus.PUBLISHED)
         if case.proposed_by_id == me:
             raise Forbidden(_("You proposed this verdict, so another moderator has to approve it."))
         reason = clean_reason(reason)
@@ -676,7 +616,6 @@ def send_back(
         _require_claim(session, case, me, now)
         if case.status != CaseStatus.AWAITING_APPROVAL:
             raise Conflict(_("Only a verdict waiting for approval can be sent back."))
-        check_transition(case.status, CaseStatus.NEW)
         reason = clean_reason(reason)
         proposal = {
             "label": case.label.value if case.label else None,
@@ -742,7 +681,7 @@ def bulk_reject(
             select(HoaxCase)
             .where(
                 col(HoaxCase.id).in_(wanted),
-                col(HoaxCase.status).in_(OPEN_STATUSES),
+                col(HoaxCase.status).in_(CaseStatus.OPEN),
                 col(HoaxCase.campaign_id).in_(_visible_campaign_ids(access.moderate_org_ids)),
             )
             .order_by(col(HoaxCase.id))
@@ -815,9 +754,9 @@ class QueuePage:
 
 def _statuses(raw: str) -> frozenset[CaseStatus] | None:
     if raw == StatusFilter.QUEUE:
-        return IN_QUEUE_STATUSES
+        return CaseStatus.IN_QUEUE
     if raw == StatusFilter.OPEN:
-        return OPEN_STATUSES
+        return CaseStatus.OPEN
     if raw == StatusFilter.ALL:
         return frozenset(CaseStatus)
     try:
@@ -1050,7 +989,7 @@ def _event(event: AuditEvent, actors: dict[int, str]) -> CaseEvent:
 
 def _candidates(session: Session, case: HoaxCase) -> list[HoaxCase]:
     """Other cases of the campaign with the same link or the same picture: merge targets."""
-    if case.status not in OPEN_STATUSES:
+    if case.status not in CaseStatus.OPEN:
         return []
     same = []
     if case.canonical_url:
