@@ -12,7 +12,7 @@ the message at the top.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -83,22 +83,6 @@ def _int_param(request: Request, name: str) -> int:
 # --- the queue -------------------------------------------------------------------------
 
 
-def _queue_filters(values: Mapping[str, Any]) -> moderation.QueueFilters:
-    """The queue's filters, from the address or from the bulk form that carries them."""
-
-    def text(name: str, limit: int = 40) -> str:
-        value = values.get(name)
-        return value[:limit] if isinstance(value, str) else ""
-
-    return moderation.QueueFilters(
-        status=text("status"),
-        platform=text("platform"),
-        category=text("category"),
-        campaign=text("campaign", 80),
-        after=text("after"),
-    )
-
-
 def _render_queue(
     request: Request,
     session: Session,
@@ -138,7 +122,9 @@ def _render_queue(
 
 @router.get("/mod", response_class=HTMLResponse)
 def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
-    return _render_queue(request, session, access, filters=_queue_filters(request.query_params))
+    return _render_queue(
+        request, session, access, filters=moderation.QueueFilters.parse(request.query_params)
+    )
 
 
 @router.post("/mod/bulk-reject", response_model=None)
@@ -147,7 +133,7 @@ def moderation_bulk_reject(
 ) -> Response:
     case_ids = [value[:20] for value in form.getlist("case_ids") if isinstance(value, str)]
     reason = form_text(form, "reason", REASON_FIELD_MAX)
-    filters = _queue_filters(form)
+    filters = moderation.QueueFilters.parse(form)
     try:
         result = moderation.bulk_reject(session, access=access, case_ids=case_ids, reason=reason)
     except Invalid as error:
