@@ -44,12 +44,13 @@ from pledge.moderation.service.decisions import (
 )
 from pledge.moderation.service.queue import (
     PAGE_SIZE,
+    QueueDepth,
     QueueFilters,
     QueuePage,
     QueueRow,
     StatusFilter,
-    count_in_queue,
     queue,
+    queue_depth,
 )
 from pledge.moderation.service.review import CaseEvent, CasePage, case_page
 
@@ -68,6 +69,7 @@ __all__ = [
     "Claim",
     "Decision",
     "DecisionForm",
+    "QueueDepth",
     "QueueFilters",
     "QueuePage",
     "QueueRow",
@@ -79,12 +81,12 @@ __all__ = [
     "claim",
     "claim_active",
     "clean_reason",
-    "count_in_queue",
     "decide",
     "decisions_for",
     "display_name",
     "holds",
     "queue",
+    "queue_depth",
     "release",
     "send_back",
     "subject",

@@ -257,12 +257,26 @@ def case_summaries(session: Session, cases: list[HoaxCase]) -> dict[int, str]:
     return summaries
 
 
-def count_in_queue(session: Session) -> dict[CaseStatus, int]:
-    """How many cases of every campaign wait in each status the queue shows."""
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """The queue of every campaign, as the metrics report it."""
+
+    open: int  # new, or waiting for more information: waiting for a moderator
+    awaiting_approval: int  # proposed verdicts waiting for a second moderator
+
+
+def queue_depth(session: Session) -> QueueDepth:
+    """How many cases of every campaign wait in the queue, by what they wait for."""
     case_t = hoax_case_table
-    found = session.execute(
-        sa.select(case_t.c.status, sa.func.count())
-        .where(case_t.c.status.in_(sorted(CaseStatus.IN_QUEUE)))
-        .group_by(case_t.c.status)
+    found = {
+        CaseStatus(status): int(count)
+        for status, count in session.execute(
+            sa.select(case_t.c.status, sa.func.count())
+            .where(case_t.c.status.in_(sorted(CaseStatus.IN_QUEUE)))
+            .group_by(case_t.c.status)
+        )
+    }
+    return QueueDepth(
+        open=sum(found.get(status, 0) for status in CaseStatus.OPEN),
+        awaiting_approval=found.get(CaseStatus.AWAITING_APPROVAL, 0),
     )
-    return {CaseStatus(status): int(count) for status, count in found}
