@@ -51,6 +51,15 @@ CASE_DONE = (
 )
 
 
+# The queue's status filter: its groups around the single statuses.
+STATUS_CHOICES = (
+    moderation.StatusFilter.QUEUE,
+    moderation.StatusFilter.OPEN,
+    *CaseStatus,
+    moderation.StatusFilter.ALL,
+)
+
+
 def age(moment: datetime, now: datetime | None = None) -> str:
     """How long ago, in the largest whole unit: 5 minutes, 3 hours, 2 days."""
     seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
@@ -68,7 +77,7 @@ def _helpers() -> dict[str, Any]:
     return {
         "local_time": campaigns.local_display,
         "age": age,
-        "statuses": list(CaseStatus),
+        "status_choices": STATUS_CHOICES,
         "platforms": list(Platform),
         "categories": list(Category),
         "verdicts": list(Verdict),

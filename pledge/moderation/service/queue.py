@@ -30,9 +30,19 @@ SNIPPET_MAX = 140
 
 
 class StatusFilter(StrEnum):
+    """The groups of statuses the queue can show; a single status is chosen by its name."""
+
     QUEUE = ""  # new, needs more information, waiting for approval
     OPEN = "open"  # new and needs more information
     ALL = "all"
+
+    @property
+    def label(self) -> str:
+        return {
+            StatusFilter.QUEUE: _("In the queue (new, needs information, waiting for approval)"),
+            StatusFilter.OPEN: _("Open (new or needs information)"),
+            StatusFilter.ALL: _("All"),
+        }[self]
 
 
 def _statuses(raw: str) -> frozenset[CaseStatus] | None:
