@@ -120,6 +120,7 @@ class CaseRef:
 
 
 def _case_ref(session: Session, case_id: int) -> CaseRef | None:
+    """The case with this id, as a new report reads it."""
     case_t = hoax_case_table
     row = session.execute(
         sa.select(

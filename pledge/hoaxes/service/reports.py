@@ -283,6 +283,7 @@ def _join_case(
 
 
 def _unused_tracking_code(session: Session) -> str:
+    """A tracking code that no stored report has yet."""
     report_t = hoax_report_table
     code = new_tracking_code()
     while session.execute(sa.select(report_t.c.id).where(report_t.c.tracking_code == code)).first():

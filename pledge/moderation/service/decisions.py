@@ -191,6 +191,7 @@ class BulkResult:
 
 
 def _bulk_errors(case_ids: list[str], reason: str) -> dict[str, str]:
+    """What is wrong with the bulk form: its reason, and how many cases it chose."""
     errors: dict[str, str] = {}
     error = reason_error(reason)
     if error:
