@@ -275,20 +275,14 @@ class QueueCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterable[Metric]:
-        import sqlalchemy as sa
         from sqlalchemy.exc import SQLAlchemyError
+        from sqlmodel import Session
 
-        from pledge.hoaxes.models import IN_QUEUE_STATUSES, OPEN_STATUSES, CaseStatus, HoaxCase
+        from pledge.moderation import service as moderation
 
-        case_t: sa.Table = HoaxCase.__table__  # type: ignore[attr-defined]
-        query = (
-            sa.select(case_t.c.status, sa.func.count())
-            .where(case_t.c.status.in_(sorted(IN_QUEUE_STATUSES)))
-            .group_by(case_t.c.status)
-        )
         try:
-            with self.engine.connect() as conn:
-                found = {CaseStatus(s): int(n) for s, n in conn.execute(query)}
+            with Session(self.engine) as session:
+                found = moderation.queue_depth(session)
         except SQLAlchemyError as error:
             log.warning("metrics: counting the moderation queue failed: %s", error)
             return
@@ -296,13 +290,13 @@ class QueueCollector(Collector):
             "pledge_moderation_queue_depth",
             "Open hoax cases waiting for a moderator (new, or waiting for more information).",
         )
-        depth.add_metric([], sum(found.get(s, 0) for s in OPEN_STATUSES))
+        depth.add_metric([], found.open)
         yield depth
         waiting = GaugeMetricFamily(
             "pledge_moderation_awaiting_approval",
             "Hoax verdicts waiting for a second moderator's approval.",
         )
-        waiting.add_metric([], found.get(CaseStatus.AWAITING_APPROVAL, 0))
+        waiting.add_metric([], found.awaiting_approval)
         yield waiting
 
 

@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from PIL import Image, ImageDraw, ImageFont
 
+from pledge.hoaxes.headers import Header, read_header, sniff
 from pledge.i18n import gettext as _
 
 # Longest side of a stored image: enough to read any screenshot, small enough to serve.
@@ -41,15 +42,9 @@ _STRIP_PIXELS = 1 << 18
 _LANCZOS_SUPPORT = 3.0
 _WHITE = (255, 255, 255, 255)
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Chunks that make the pixels. Text, colour profiles and animation are dropped before Pillow
 # parses the file: compressed text alone may expand to 64 MiB in Pillow, and none of it is kept.
 _PNG_PIXEL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"eXIf"})
-# Start-of-frame markers (baseline, extended, progressive, lossless; Huffman or arithmetic).
-_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_JPEG_PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
-_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
-_JPEG_SOS = 0xDA
 # What Image.open may report for each sniffed type (phone cameras write MPO: JPEG frames).
 _FORMATS = {
     "JPEG": frozenset({"JPEG", "MPO"}),
@@ -88,16 +83,6 @@ class ProcessedImage:
     phash: int
 
 
-@dataclass(frozen=True)
-class _Header:
-    width: int
-    height: int
-    # JPEG: bytes libjpeg holds for every DCT coefficient of the picture when it decodes in
-    # several passes (progressive, or components in separate scans); 0 when it streams.
-    coefficient_bytes: int = 0
-    scans: int = 1
-
-
 def _not_an_image() -> MediaError:
     return MediaError(_("Only JPEG, PNG and WebP images can be uploaded."))
 
@@ -118,59 +103,12 @@ def _too_large(width: int, height: int) -> MediaError:
 
 def process_upload(raw: bytes) -> ProcessedImage:
     """Check an upload from its bytes alone and re-encode it as a metadata-free JPEG."""
-    if not raw:
-        raise MediaError(_("The file is empty."))
-    kind = _sniff(raw)
-    if kind is None:
-        raise _not_an_image()
-    header = _read_header(kind, raw)
-    if header is None:
-        raise _not_an_image()
-    if header.width < 1 or header.height < 1:
-        raise damaged()
-    pixels = header.width * header.height
-    if pixels > MAX_PIXELS:
-        raise _too_large(header.width, header.height)
-    if kind == "WEBP" and pixels * _WEBP_BYTES_PER_PIXEL + len(raw) > DECODE_BUDGET:
-        # Pillow's WebP reader allocates its canvas while opening, so this must come first.
-        raise _too_large(header.width, header.height)
-    if header.scans > MAX_JPEG_SCANS:
-        raise damaged()
+    kind, header = _checked_header(raw)
     held = len(raw)  # the caller keeps the upload until the answer
     if kind == "PNG":
         raw = _png_pixel_chunks(raw)
         held += len(raw)
-
-    try:
-        image = Image.open(BytesIO(raw), formats=[kind])
-    except Image.DecompressionBombError as error:
-        raise _too_large(header.width, header.height) from error
-    except _DECODE_ERRORS as error:
-        # The header was right, what follows is not.
-        raise damaged() from error
-    # Image's context manager does not release the pixels; close() does, before encoding.
-    try:
-        # Our header reading and Pillow's must agree, or the limits above checked something else.
-        if image.format not in _FORMATS[kind] or image.size != (header.width, header.height):
-            raise _not_an_image()
-        if kind == "JPEG":
-            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a large photo never exists at
-            # full size in memory. Asking for the final size keeps at least that much detail.
-            image.draft(None, _fit(header.width, header.height))
-        decoded = image.width * image.height * _bytes_per_pixel(image.mode)
-        if held + header.coefficient_bytes + decoded > DECODE_BUDGET:
-            raise _too_large(header.width, header.height)
-        try:
-            image.load()
-        except Image.DecompressionBombError as error:
-            raise _too_large(header.width, header.height) from error
-        except _DECODE_ERRORS as error:
-            # Truncated data is refused, never padded with grey (LOAD_TRUNCATED_IMAGES stays off).
-            raise damaged() from error
-        picture = _shrink_flat(image)
-        orientation = _orientation(image)
-    finally:
-        image.close()
+    picture, orientation = _decode(raw, kind, header, held)
     if orientation in _ORIENTATION:
         # Phone photos store the sensor's rows and a rotation tag; the tag is not kept, so turn
         # the pixels. Done after shrinking, where it moves a few megabytes at most.
@@ -187,106 +125,69 @@ def process_upload(raw: bytes) -> ProcessedImage:
     )
 
 
-def _sniff(raw: bytes) -> str | None:
-    """The type from the first bytes: names and Content-Type headers are the sender's claims."""
-    if raw.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if raw.startswith(_PNG_SIGNATURE):
-        return "PNG"
-    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
-        return "WEBP"
-    return None
+def _checked_header(raw: bytes) -> tuple[str, Header]:
+    """The upload's type and header, refused before anything is decoded when it is not an
+    image we take or would not fit the limits."""
+    if not raw:
+        raise MediaError(_("The file is empty."))
+    kind = sniff(raw)
+    if kind is None:
+        raise _not_an_image()
+    header = read_header(kind, raw)
+    if header is None:
+        raise _not_an_image()
+    if header.width < 1 or header.height < 1:
+        raise damaged()
+    pixels = header.width * header.height
+    if pixels > MAX_PIXELS:
+        raise _too_large(header.width, header.height)
+    if kind == "WEBP" and pixels * _WEBP_BYTES_PER_PIXEL + len(raw) > DECODE_BUDGET:
+        # Pillow's WebP reader allocates its canvas while opening, so this must come first.
+        raise _too_large(header.width, header.height)
+    if header.scans > MAX_JPEG_SCANS:
+        raise damaged()
+    return kind, header
 
 
-def _read_header(kind: str, raw: bytes) -> _Header | None:
+def _decode(raw: bytes, kind: str, header: Header, held: int) -> tuple[Image.Image, int]:
+    """The picture, shrunk and flattened, and its EXIF orientation; `held` bytes of the
+    upload are in memory meanwhile."""
+    try:
+        image = Image.open(BytesIO(raw), formats=[kind])
+    except Image.DecompressionBombError as error:
+        raise _too_large(header.width, header.height) from error
+    except _DECODE_ERRORS as error:
+        # The header was right, what follows is not.
+        raise damaged() from error
+    # Image's context manager does not release the pixels; close() does, before encoding.
+    try:
+        _load(image, kind, header, held)
+        picture = _shrink_flat(image)
+        orientation = _orientation(image)
+    finally:
+        image.close()
+    return picture, orientation
+
+
+def _load(image: Image.Image, kind: str, header: Header, held: int) -> None:
+    """Decode the opened image's pixels, unless they would not fit DECODE_BUDGET."""
+    # Our header reading and Pillow's must agree, or the limits above checked something else.
+    if image.format not in _FORMATS[kind] or image.size != (header.width, header.height):
+        raise _not_an_image()
     if kind == "JPEG":
-        return _jpeg_header(raw)
-    if kind == "PNG":
-        return _png_header(raw)
-    return _webp_header(raw)
-
-
-def _png_header(raw: bytes) -> _Header | None:
-    # IHDR must be the first chunk, 13 bytes long, width and height first.
-    if len(raw) < 33 or raw[8:16] != b"\x00\x00\x00\x0dIHDR":
-        return None
-    width, height = struct.unpack(">II", raw[16:24])
-    return _Header(width, height)
-
-
-def _webp_header(raw: bytes) -> _Header | None:
-    chunk = raw[12:16]
-    if chunk == b"VP8 " and len(raw) >= 30 and raw[23:26] == b"\x9d\x01\x2a":
-        width, height = struct.unpack("<HH", raw[26:30])
-        return _Header(width & 0x3FFF, height & 0x3FFF)
-    if chunk == b"VP8L" and len(raw) >= 25 and raw[20] == 0x2F:
-        (bits,) = struct.unpack("<I", raw[21:25])
-        return _Header((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
-    if chunk == b"VP8X" and len(raw) >= 30:
-        # The canvas of an extended (possibly animated) file: what the decoder allocates.
-        width = int.from_bytes(raw[24:27], "little") + 1
-        height = int.from_bytes(raw[27:30], "little") + 1
-        return _Header(width, height)
-    return None
-
-
-def _jpeg_header(raw: bytes) -> _Header | None:
-    """Walk the markers up to the first scan: the frame size and how libjpeg will decode it."""
-    position = 2
-    frame: tuple[int, int, bool, list[tuple[int, int]]] | None = None
-    while position + 4 <= len(raw):
-        if raw[position] != 0xFF:
-            return None
-        marker = raw[position + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            position += 1
-            continue
-        if marker in _JPEG_STANDALONE:
-            position += 2
-            continue
-        if marker in (0xD8, 0xD9):  # a second start, or the end, before any scan
-            return None
-        length = int.from_bytes(raw[position + 2 : position + 4], "big")
-        segment = raw[position + 4 : position + 2 + length]
-        if length < 2 or len(segment) != length - 2:
-            return None
-        if marker in _JPEG_SOF:
-            if frame is not None or len(segment) < 6:
-                return None
-            height, width = struct.unpack(">HH", segment[1:5])
-            count = segment[5]
-            if count == 0 or len(segment) < 6 + 3 * count:
-                return None
-            factors = [(b >> 4, b & 0x0F) for b in segment[7 : 6 + 3 * count : 3]]
-            if any(not (1 <= h <= 4 and 1 <= v <= 4) for h, v in factors):
-                return None
-            frame = (width, height, marker in _JPEG_PROGRESSIVE_SOF, factors)
-        elif marker == _JPEG_SOS:
-            if frame is None or not segment:
-                return None
-            width, height, progressive, factors = frame
-            # libjpeg streams only a single scan holding every component; otherwise it keeps
-            # the coefficients of the whole picture until the last scan.
-            buffered = progressive or segment[0] < len(factors)
-            coefficients = _coefficient_bytes(width, height, factors) if buffered else 0
-            # Inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker,
-            # so every FF DA from here on starts a scan.
-            return _Header(width, height, coefficients, raw.count(b"\xff\xda", position))
-        position += 2 + length
-    return None
-
-
-def _coefficient_bytes(width: int, height: int, factors: list[tuple[int, int]]) -> int:
-    max_h = max(h for h, _v in factors)
-    max_v = max(v for _h, v in factors)
-    total = 0
-    for h, v in factors:
-        # As jdcoefct.c allocates: blocks per component, rounded up to whole MCUs,
-        # 64 coefficients of two bytes each.
-        blocks_x = math.ceil(math.ceil(width * h / max_h / 8) / h) * h
-        blocks_y = math.ceil(math.ceil(height * v / max_v / 8) / v) * v
-        total += blocks_x * blocks_y * 64 * 2
-    return total
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a large photo never exists at
+        # full size in memory. Asking for the final size keeps at least that much detail.
+        image.draft(None, _fit(header.width, header.height))
+    decoded = image.width * image.height * _bytes_per_pixel(image.mode)
+    if held + header.coefficient_bytes + decoded > DECODE_BUDGET:
+        raise _too_large(header.width, header.height)
+    try:
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise _too_large(header.width, header.height) from error
+    except _DECODE_ERRORS as error:
+        # Truncated data is refused, never padded with grey (LOAD_TRUNCATED_IMAGES stays off).
+        raise damaged() from error
 
 
 def _png_pixel_chunks(raw: bytes) -> bytes:

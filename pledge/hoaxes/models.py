@@ -9,6 +9,14 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from pledge.db import enum_column, table, utcnow
+from pledge.hoaxes.states import TRANSITIONS as TRANSITIONS  # re-exported
+from pledge.hoaxes.states import CaseStatus
+from pledge.i18n import gettext as _
+
+# The groups under the names other modules know them by; states.py is where they are kept.
+OPEN_STATUSES = CaseStatus.OPEN
+IN_QUEUE_STATUSES = CaseStatus.IN_QUEUE
+CLOSED_STATUSES = CaseStatus.CLOSED
 
 
 class Platform(StrEnum):
@@ -22,6 +30,20 @@ class Platform(StrEnum):
     WEBSITE = "website"
     OTHER = "other"
 
+    @property
+    def label(self) -> str:
+        return {
+            Platform.WHATSAPP: "WhatsApp",
+            Platform.FACEBOOK: "Facebook",
+            Platform.INSTAGRAM: "Instagram",
+            Platform.TIKTOK: "TikTok",
+            Platform.X: "X (Twitter)",
+            Platform.YOUTUBE: "YouTube",
+            Platform.TELEGRAM: "Telegram",
+            Platform.WEBSITE: _("A website"),
+            Platform.OTHER: _("Somewhere else"),
+        }[self]
+
 
 class Category(StrEnum):
     AI_GENERATED = "ai_generated"  # AI-generated image or video
@@ -31,51 +53,16 @@ class Category(StrEnum):
     MONEY_POLITICS = "money_politics"
     OTHER = "other"
 
-
-class CaseStatus(StrEnum):
-    NEW = "new"
-    NEEDS_INFO = "needs_info"
-    AWAITING_APPROVAL = "awaiting_approval"
-    PUBLISHED = "published"
-    NOT_HOAX = "not_hoax"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
-
-
-# Named groups of states.
-OPEN_STATUSES = frozenset({CaseStatus.NEW, CaseStatus.NEEDS_INFO})
-IN_QUEUE_STATUSES = OPEN_STATUSES | {CaseStatus.AWAITING_APPROVAL}
-CLOSED_STATUSES = frozenset(
-    {CaseStatus.PUBLISHED, CaseStatus.NOT_HOAX, CaseStatus.REJECTED, CaseStatus.DUPLICATE}
-)
-
-# Which status may follow which; moderation.service refuses every other move.
-TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    CaseStatus.NEW: frozenset(
-        {
-            CaseStatus.AWAITING_APPROVAL,
-            CaseStatus.NOT_HOAX,
-            CaseStatus.NEEDS_INFO,
-            CaseStatus.REJECTED,
-            CaseStatus.DUPLICATE,
-        }
-    ),
-    CaseStatus.NEEDS_INFO: frozenset(
-        {
-            CaseStatus.AWAITING_APPROVAL,
-            CaseStatus.NOT_HOAX,
-            CaseStatus.NEW,
-            CaseStatus.REJECTED,
-            CaseStatus.DUPLICATE,
-        }
-    ),
-    # Approved by a second moderator, or sent back for another look.
-    CaseStatus.AWAITING_APPROVAL: frozenset({CaseStatus.PUBLISHED, CaseStatus.NEW}),
-    CaseStatus.PUBLISHED: frozenset(),
-    CaseStatus.NOT_HOAX: frozenset({CaseStatus.NEW}),
-    CaseStatus.REJECTED: frozenset({CaseStatus.NEW}),
-    CaseStatus.DUPLICATE: frozenset(),
-}
+    @property
+    def label(self) -> str:
+        return {
+            Category.AI_GENERATED: _("AI-generated image or video"),
+            Category.MANIPULATED: _("Manipulated photo or video"),
+            Category.FALSE_CLAIM: _("False claim about a candidate"),
+            Category.VOTING_INFO: _("False information about voting"),
+            Category.MONEY_POLITICS: _("Money politics"),
+            Category.OTHER: _("Something else"),
+        }[self]
 
 
 class Verdict(StrEnum):
@@ -88,6 +75,20 @@ class Verdict(StrEnum):
     KONTEKS_KELIRU = "KONTEKS KELIRU"  # false context
     PENIPUAN = "PENIPUAN"  # scam
     SATIRE = "SATIRE"
+
+    @property
+    def label(self) -> str:
+        """What the label means, in the reader's language: the label itself stays in
+        Indonesian, as fact-checkers in Indonesia write it."""
+        return {
+            Verdict.SALAH: _("False"),
+            Verdict.MENYESATKAN: _("Misleading"),
+            Verdict.DIMANIPULASI: _("Manipulated"),
+            Verdict.BUATAN_AI: _("AI-generated"),
+            Verdict.KONTEKS_KELIRU: _("False context"),
+            Verdict.PENIPUAN: _("Scam"),
+            Verdict.SATIRE: _("Satire"),
+        }[self]
 
 
 class Media(SQLModel, table=True):

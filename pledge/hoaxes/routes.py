@@ -17,6 +17,7 @@ from pledge.embeds.models import ApiError
 from pledge.embeds.routes import cached_json
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
+from pledge.hoaxes.models import Category, Platform
 from pledge.ratelimit import limiter
 from pledge.web import CheckedUpload, RowId, absolute_url, form_text, public_base_url, render
 
@@ -74,8 +75,8 @@ def render_report_form(
         "errors": errors or {},
         # A browser never sends a file back: the reporter must choose it again.
         "choose_again": bool(form and form.screenshot and errors and "screenshot" not in errors),
-        "platforms": hoaxes.platform_labels(),
-        "categories": hoaxes.category_labels(),
+        "platforms": list(Platform),
+        "categories": list(Category),
     }
     return render(request, "hoaxes/report.html", context, status_code=status_code)
 
@@ -116,9 +117,6 @@ def hoaxes_status(request: Request, session: SessionDep, code: str) -> HTMLRespo
         "report": status.report,
         "case": status.case,
         "campaign": status.campaign,
-        "platforms": hoaxes.platform_labels(),
-        "categories": hoaxes.category_labels(),
-        "meanings": hoaxes.verdict_meanings(),
     }
     return render(request, "hoaxes/status.html", context, headers=PRIVATE_PAGE)
 
@@ -154,7 +152,7 @@ def hoaxes_gallery(
     return render(
         request,
         "hoaxes/gallery.html",
-        {"gallery": gallery, "meanings": hoaxes.verdict_meanings()},
+        {"gallery": gallery},
     )
 
 
@@ -178,9 +176,6 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
         "page_url": page_url,
         "image_url": image_url,
         "claim_review": review,
-        "meanings": hoaxes.verdict_meanings(),
-        "platforms": hoaxes.platform_labels(),
-        "categories": hoaxes.category_labels(),
     }
     return render(request, "hoaxes/show.html", context)
 

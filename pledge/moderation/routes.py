@@ -12,7 +12,7 @@ the message at the top.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -26,8 +26,7 @@ from pledge.campaigns import service as campaigns
 from pledge.db import SessionDep, utcnow
 from pledge.deps import Moderator, ModeratorContext
 from pledge.errors import Conflict, Forbidden, Invalid
-from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import CaseStatus
+from pledge.hoaxes.models import CaseStatus, Category, Platform, Verdict
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
@@ -52,6 +51,15 @@ CASE_DONE = (
 )
 
 
+# The queue's status filter: its groups around the single statuses.
+STATUS_CHOICES = (
+    moderation.StatusFilter.QUEUE,
+    moderation.StatusFilter.OPEN,
+    *CaseStatus,
+    moderation.StatusFilter.ALL,
+)
+
+
 def age(moment: datetime, now: datetime | None = None) -> str:
     """How long ago, in the largest whole unit: 5 minutes, 3 hours, 2 days."""
     seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
@@ -69,10 +77,10 @@ def _helpers() -> dict[str, Any]:
     return {
         "local_time": campaigns.local_display,
         "age": age,
-        "statuses": list(CaseStatus),
-        "platform_labels": hoaxes.platform_labels(),
-        "category_labels": hoaxes.category_labels(),
-        "verdict_meanings": hoaxes.verdict_meanings(),
+        "status_choices": STATUS_CHOICES,
+        "platforms": list(Platform),
+        "categories": list(Category),
+        "verdicts": list(Verdict),
     }
 
 
@@ -82,22 +90,6 @@ def _int_param(request: Request, name: str) -> int:
 
 
 # --- the queue -------------------------------------------------------------------------
-
-
-def _queue_filters(values: Mapping[str, Any]) -> moderation.QueueFilters:
-    """The queue's filters, from the address or from the bulk form that carries them."""
-
-    def text(name: str, limit: int = 40) -> str:
-        value = values.get(name)
-        return value[:limit] if isinstance(value, str) else ""
-
-    return moderation.QueueFilters(
-        status=text("status"),
-        platform=text("platform"),
-        category=text("category"),
-        campaign=text("campaign", 80),
-        after=text("after"),
-    )
 
 
 def _render_queue(
@@ -139,7 +131,9 @@ def _render_queue(
 
 @router.get("/mod", response_class=HTMLResponse)
 def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
-    return _render_queue(request, session, access, filters=_queue_filters(request.query_params))
+    return _render_queue(
+        request, session, access, filters=moderation.QueueFilters.parse(request.query_params)
+    )
 
 
 @router.post("/mod/bulk-reject", response_model=None)
@@ -148,7 +142,7 @@ def moderation_bulk_reject(
 ) -> Response:
     case_ids = [value[:20] for value in form.getlist("case_ids") if isinstance(value, str)]
     reason = form_text(form, "reason", REASON_FIELD_MAX)
-    filters = _queue_filters(form)
+    filters = moderation.QueueFilters.parse(form)
     try:
         result = moderation.bulk_reject(session, access=access, case_ids=case_ids, reason=reason)
     except Invalid as error:

@@ -1,0 +1,85 @@
+"""Every query and rule about hoax reports, one module per part:
+- ``urls``: the canonical spelling of a shared link, and the check of a reported one;
+- ``duplicates``: stored pictures found again by their hash, the case holding the same thing;
+- ``reports``: taking a report, and the status page its sender follows;
+- ``media_access``: who may see an uploaded image;
+- ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API.
+
+Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
+case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
+"""
+
+from pledge.hoaxes.service.duplicates import similar_media, surviving_case
+from pledge.hoaxes.service.media_access import VisibleMedia, get_media, moderator_org_ids
+from pledge.hoaxes.service.open_data import (
+    API_LIMIT_DEFAULT,
+    API_LIMIT_MAX,
+    HoaxItem,
+    HoaxPage,
+    list_open_data,
+)
+from pledge.hoaxes.service.published import (
+    GALLERY_PAGE_SIZE,
+    RATING_VALUES,
+    GalleryPage,
+    PublishedHoax,
+    claim_review,
+    first_reported,
+    get_published,
+    labelled_image,
+    list_published,
+    public_appearance_url,
+)
+from pledge.hoaxes.service.reports import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    DESCRIPTION_MAX,
+    ReportForm,
+    ReportStatus,
+    _clean_text,
+    get_status,
+    is_accepting_reports,
+    new_tracking_code,
+    report_limit,
+    submit,
+    validate,
+)
+from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
+
+__all__ = [
+    "API_LIMIT_DEFAULT",
+    "API_LIMIT_MAX",
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "DESCRIPTION_MAX",
+    "GALLERY_PAGE_SIZE",
+    "RATING_VALUES",
+    "URL_MAX",
+    "GalleryPage",
+    "HoaxItem",
+    "HoaxPage",
+    "PublishedHoax",
+    "ReportForm",
+    "ReportStatus",
+    "VisibleMedia",
+    "_clean_text",
+    "canonical_url",
+    "claim_review",
+    "clean_url",
+    "first_reported",
+    "get_media",
+    "get_published",
+    "get_status",
+    "is_accepting_reports",
+    "labelled_image",
+    "list_open_data",
+    "list_published",
+    "moderator_org_ids",
+    "new_tracking_code",
+    "public_appearance_url",
+    "report_limit",
+    "similar_media",
+    "submit",
+    "surviving_case",
+    "validate",
+]

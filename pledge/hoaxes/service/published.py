@@ -1,0 +1,199 @@
+"""Published verdicts: the public gallery, one verdict with its ClaimReview, and its picture
+with the label stamped across it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from pledge.cache import Cache
+from pledge.campaigns.models import PUBLIC_STATUSES, Campaign
+from pledge.errors import NotFound
+from pledge.hoaxes import media
+from pledge.hoaxes.models import (
+    HoaxCase,
+    Media,
+    Verdict,
+    hoax_case_table,
+    hoax_report_table,
+    media_table,
+)
+from pledge.hoaxes.states import CaseStatus
+from pledge.i18n import gettext as _
+
+GALLERY_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedHoax:
+    case: HoaxCase
+    campaign: Campaign
+
+    @property
+    def id(self) -> int:
+        return self.case.id or 0
+
+    @property
+    def published_at(self) -> datetime:
+        return self.case.published_at or self.case.updated_at
+
+    @property
+    def has_image(self) -> bool:
+        return self.case.media_id is not None and self.case.label is not None
+
+
+def published_query() -> Any:
+    """Published verdicts of public campaigns, each with its campaign."""
+    return (
+        select(HoaxCase, Campaign)
+        .join(Campaign, col(Campaign.id) == HoaxCase.campaign_id)
+        .where(
+            col(HoaxCase.status) == CaseStatus.PUBLISHED,
+            col(HoaxCase.published_at).is_not(None),
+            col(Campaign.status).in_(list(PUBLIC_STATUSES)),
+        )
+    )
+
+
+NEWEST_FIRST = (col(HoaxCase.published_at).desc(), col(HoaxCase.id).desc())
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryPage:
+    items: list[PublishedHoax]
+    page: int
+    has_next: bool
+
+
+def list_published(session: Session, *, page: int = 1) -> GalleryPage:
+    """Published verdicts of public campaigns, newest first, a page at a time."""
+    page = max(page, 1)
+    rows = session.exec(
+        published_query()
+        .order_by(*NEWEST_FIRST)
+        .offset((page - 1) * GALLERY_PAGE_SIZE)
+        .limit(GALLERY_PAGE_SIZE + 1)
+    ).all()
+    items = [PublishedHoax(case=case, campaign=campaign) for case, campaign in rows]
+    return GalleryPage(
+        items=items[:GALLERY_PAGE_SIZE], page=page, has_next=len(items) > GALLERY_PAGE_SIZE
+    )
+
+
+def get_published(session: Session, *, case_id: int) -> PublishedHoax:
+    row = session.exec(published_query().where(col(HoaxCase.id) == case_id)).first()
+    if row is None:
+        raise NotFound(_("We could not find a published verdict with this number."))
+    case, campaign = row
+    return PublishedHoax(case=case, campaign=campaign)
+
+
+def first_reported(session: Session, *, case_id: int) -> datetime | None:
+    """When the thing was first reported (its own reports and those of cases merged in)."""
+    case_t, report_t = hoax_case_table, hoax_report_table
+    merged = sa.select(case_t.c.id).where(case_t.c.merged_into_id == case_id)
+    return session.execute(
+        sa.select(sa.func.min(report_t.c.created_at)).where(
+            sa.or_(report_t.c.case_id == case_id, report_t.c.case_id.in_(merged))
+        )
+    ).scalar()
+
+
+# Private group invitations are the reporter's doorway, not the hoax: never published.
+_PRIVATE_LINKS = re.compile(
+    r"^https://(chat\.whatsapp\.com/|wa\.me/|t\.me/(\+|joinchat/)|telegram\.me/(\+|joinchat/))"
+)
+
+
+def public_appearance_url(case: HoaxCase) -> str | None:
+    """Where the hoax appeared, as published: never a private group's invitation."""
+    url = case.canonical_url
+    if url is None or _PRIVATE_LINKS.match(url):
+        return None
+    return url
+
+
+# ClaimReview ratings run from 1 (false) to 5 (true). Labels that say the content is false,
+# faked or a scam are 1; misleading or out of context (true parts, false whole) are 2;
+# satire (not meant as fact) is 3, in the middle: neither true nor a lie.
+RATING_VALUES: dict[Verdict, int] = {
+    Verdict.SALAH: 1,
+    Verdict.DIMANIPULASI: 1,
+    Verdict.BUATAN_AI: 1,
+    Verdict.PENIPUAN: 1,
+    Verdict.MENYESATKAN: 2,
+    Verdict.KONTEKS_KELIRU: 2,
+    Verdict.SATIRE: 3,
+}
+
+
+def claim_review(
+    hoax: PublishedHoax,
+    *,
+    page_url: str,
+    site_name: str,
+    base_url: str,
+    first_seen: datetime | None,
+    image_url: str | None = None,
+) -> dict[str, Any]:
+    """The schema.org ClaimReview that search engines and fact-check tools read."""
+    case = hoax.case
+    label = case.label or Verdict.SALAH
+    item: dict[str, Any] = {"@type": "CreativeWork"}
+    appearance = public_appearance_url(case)
+    if appearance:
+        item["appearance"] = [{"@type": "CreativeWork", "url": appearance}]
+    if first_seen is not None:
+        item["datePublished"] = first_seen.astimezone(UTC).date().isoformat()
+    review: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": page_url,
+        "claimReviewed": case.public_title,
+        "datePublished": hoax.published_at.astimezone(UTC).date().isoformat(),
+        "author": {"@type": "Organization", "name": site_name, "url": base_url},
+        "reviewRating": {
+            "@type": "Rating",
+            "ratingValue": RATING_VALUES.get(label, 1),
+            "bestRating": 5,
+            "worstRating": 1,
+            "alternateName": str(label),
+        },
+        "itemReviewed": item,
+    }
+    if image_url:
+        review["image"] = image_url
+    return review
+
+
+# The labelled copies of the last few images asked for: stamping costs a decode and an
+# encode, and a shared verdict is asked for many times in a row. Keyed by content and label:
+# the same picture with the same label is the same JPEG.
+_labelled: Cache[tuple[str, str], bytes] = Cache("hoaxes.labelled_images", size=32)
+
+
+def labelled_image(session: Session, *, case_id: int) -> bytes:
+    """The picture of a published verdict, with its label stamped across it, as a JPEG."""
+    hoax = get_published(session, case_id=case_id)
+    case = hoax.case
+    if case.media_id is None or case.label is None:
+        raise NotFound(_("This verdict has no picture."))
+    sha256 = session.execute(
+        sa.select(media_table.c.sha256).where(media_table.c.id == case.media_id)
+    ).scalar()
+    if sha256 is None:
+        raise NotFound(_("This verdict has no picture."))
+    key = (sha256, str(case.label))
+    found = _labelled.get(key)
+    if found is None:
+        stored = session.get(Media, case.media_id)
+        if stored is None:
+            raise NotFound(_("This verdict has no picture."))
+        found = media.labelled(stored.data, str(case.label))
+        _labelled.put(key, found)
+    return found

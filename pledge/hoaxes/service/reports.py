@@ -1,0 +1,325 @@
+"""Taking a hoax report: the form and its checks, joining the report to the case of the same
+thing (or opening one), and the status page its sender follows."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from pledge import contacts
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import Campaign, CampaignView
+from pledge.config import get_settings
+from pledge.db import utcnow, writing
+from pledge.errors import Conflict, Invalid, NotFound
+from pledge.hoaxes import decoder, media
+from pledge.hoaxes.models import (
+    Category,
+    HoaxCase,
+    HoaxReport,
+    Platform,
+    hoax_case_table,
+    hoax_report_table,
+)
+from pledge.hoaxes.service.duplicates import (
+    matching_case,
+    similar_media,
+    store_media,
+    surviving_case,
+)
+from pledge.hoaxes.service.urls import canonical_url, clean_url
+from pledge.hoaxes.states import CaseStatus
+from pledge.i18n import gettext as _
+from pledge.provinces import PROVINCES
+from pledge.security import FieldCipher
+
+DESCRIPTION_MAX = 1000
+
+# Tracking codes are read from a screen and typed by hand: no 0/o, no 1/l/i.
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+CODE_LENGTH = 10  # 31**10: about 49 bits, far beyond guessing through the rate limit
+
+
+def report_limit() -> str:
+    """Reports per address per minute: generous, as many phones share one carrier address."""
+    return "30/minute"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportForm:
+    """The report form as posted; text as strings so that bad input can be shown back."""
+
+    url: str = ""
+    platform: str = ""
+    category: str = ""
+    description: str = ""
+    province: str = ""
+    contact: str = ""
+    consent: str = ""
+    website: str = ""  # honeypot: people never see it, bots fill it
+    screenshot: bytes | None = None  # the uploaded file as sent, if any
+
+
+@dataclass(frozen=True, slots=True)
+class _CleanReport:
+    url: str | None
+    canonical: str | None
+    platform: Platform
+    category: Category
+    description: str
+    province: str | None
+    contact_encrypted: str | None
+    image: media.ProcessedImage | None
+
+
+def is_accepting_reports(campaign: Campaign) -> bool:
+    """Reports are taken while the campaign takes signatures."""
+    return campaigns.is_signable(campaign)
+
+
+def _clean_text(raw: str) -> str:
+    # Line breaks stay (the explanation may quote several lines); other control characters go.
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", raw.replace("\r\n", "\n"))
+    return text.strip()
+
+
+# --- checking the form -----------------------------------------------------------------
+# Each check adds its messages to `errors`, by field, in the order the form shows them.
+
+
+def _check_link_and_picture(
+    form: ReportForm, errors: dict[str, str]
+) -> tuple[str, media.ProcessedImage | None]:
+    """The link, and the screenshot decoded and re-encoded: at least one of them."""
+    url = ""
+    try:
+        url = clean_url(form.url)
+    except ValueError as error:
+        errors["url"] = str(error)
+    image = None
+    if form.screenshot:
+        try:
+            image = decoder.process_upload(form.screenshot)
+        except media.MediaError as error:
+            errors["screenshot"] = str(error)
+    if not form.url.strip() and not form.screenshot:
+        errors["url"] = _("Give the link to the post, or attach a screenshot of it (or both).")
+    return url, image
+
+
+def _check_kind(form: ReportForm, errors: dict[str, str]) -> tuple[Platform, Category] | None:
+    """Where it was seen and what kind of hoax it is."""
+    platform = category = None
+    try:
+        platform = Platform(form.platform)
+    except ValueError:
+        errors["platform"] = _("Choose where you saw it.")
+    try:
+        category = Category(form.category)
+    except ValueError:
+        errors["category"] = _("Choose what kind of hoax you think it is.")
+    return (platform, category) if platform is not None and category is not None else None
+
+
+def _check_details(form: ReportForm, errors: dict[str, str]) -> tuple[str, str | None, str | None]:
+    """The optional description, province and contact, and the consent."""
+    description = _clean_text(form.description)
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = _("Keep the description to at most 1000 characters.")
+    province = form.province or None
+    if province is not None and province not in PROVINCES:
+        errors["province"] = _("Choose a province from the list, or leave it empty.")
+    contact = None
+    if form.contact.strip():
+        try:
+            contact = contacts.normalise_contact(form.contact)
+        except contacts.ContactError as error:
+            errors["contact"] = str(error)
+    if not form.consent:
+        errors["consent"] = _("Agree to the privacy notice to send your report.")
+    return description, province, contact
+
+
+def validate(form: ReportForm) -> _CleanReport:
+    """Check the posted form; raise Invalid with a message beside each bad field."""
+    errors: dict[str, str] = {}
+    url, image = _check_link_and_picture(form, errors)
+    kind = _check_kind(form, errors)
+    description, province, contact = _check_details(form, errors)
+    if errors or kind is None:
+        raise Invalid(errors)
+    encrypted = FieldCipher(get_settings().secret_key).encrypt(contact) if contact else None
+    return _CleanReport(
+        url=url or None,
+        canonical=canonical_url(url) if url else None,
+        platform=kind[0],
+        category=kind[1],
+        description=description,
+        province=province,
+        contact_encrypted=encrypted,
+        image=image,
+    )
+
+
+# --- taking a report ------------------------------------------------------------------
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def submit(
+    session: Session, *, view: CampaignView, form: ReportForm, locale: str = "id"
+) -> HoaxReport | None:
+    """Store a report and join it to the case of the same thing, or open a new case.
+
+    Returns None when the honeypot was filled: nothing is stored, and the bot is shown a
+    success page all the same.
+    """
+    if form.website:
+        return None
+    if not is_accepting_reports(view.campaign):
+        raise Conflict(_("This campaign is no longer taking hoax reports."))
+    clean = validate(form)  # decodes and re-encodes the image before any lock is taken
+
+    for attempt in range(3):
+        try:
+            with writing(session):
+                return _submit_in_transaction(
+                    session, campaign_id=view.id, clean=clean, locale=locale
+                )
+        except IntegrityError:
+            # The same image stored by a concurrent report (or, once in an aeon, a
+            # tracking code drawn twice): the next try finds the stored row.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _submit_in_transaction(
+    session: Session, *, campaign_id: int, clean: _CleanReport, locale: str
+) -> HoaxReport:
+    """The picture stored, the report joined to its case, and the report stored."""
+    now = utcnow()
+    media_id = None
+    similar: list[int] = []
+    if clean.image is not None:
+        similar = similar_media(session, clean.image.phash)
+        media_id = store_media(session, clean.image)
+        if media_id not in similar:
+            similar.insert(0, media_id)
+    case_id = _join_case(
+        session, campaign_id=campaign_id, clean=clean, media_id=media_id, similar=similar, now=now
+    )
+    report = HoaxReport(
+        campaign_id=campaign_id,
+        case_id=case_id,
+        tracking_code=_unused_tracking_code(session),
+        url=clean.url,
+        canonical_url=clean.canonical,
+        platform=clean.platform,
+        category=clean.category,
+        description=clean.description,
+        province=clean.province,
+        media_id=media_id,
+        contact_encrypted=clean.contact_encrypted,
+        locale=locale,
+        created_at=now,
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def _join_case(
+    session: Session,
+    *,
+    campaign_id: int,
+    clean: _CleanReport,
+    media_id: int | None,
+    similar: list[int],
+    now: datetime,
+) -> int:
+    """The case the report belongs to: the one with the same link or picture, counted one
+    report more, or a new one."""
+    case = matching_case(
+        session, campaign_id=campaign_id, canonical=clean.canonical, media_ids=similar
+    )
+    if case is None:
+        new = HoaxCase(
+            campaign_id=campaign_id,
+            status=CaseStatus.NEW,
+            platform=clean.platform,
+            category=clean.category,
+            canonical_url=clean.canonical,
+            media_id=media_id,
+            report_count=1,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(new)
+        session.flush()
+        assert new.id is not None
+        return new.id
+    case_t = hoax_case_table
+    # In SQL, so that two reports joining at once both count.
+    values: dict[str, Any] = {"report_count": case_t.c.report_count + 1, "updated_at": now}
+    if case.status in CaseStatus.OPEN:
+        # Still under review: a case first reported as a link learns its picture, and
+        # the other way round. A decided case keeps what its moderators saw.
+        if case.canonical_url is None and clean.canonical is not None:
+            values["canonical_url"] = clean.canonical
+        if case.media_id is None and media_id is not None:
+            values["media_id"] = media_id
+    session.execute(sa.update(case_t).where(case_t.c.id == case.id).values(**values))
+    return case.id
+
+
+def _unused_tracking_code(session: Session) -> str:
+    """A tracking code that no stored report has yet."""
+    report_t = hoax_report_table
+    code = new_tracking_code()
+    while session.execute(sa.select(report_t.c.id).where(report_t.c.tracking_code == code)).first():
+        code = new_tracking_code()
+    return code
+
+
+# --- the reporter's status page -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStatus:
+    """What the person who sent a report may see: their own report, and the case it is in."""
+
+    report: HoaxReport
+    case: HoaxCase  # the surviving case, when the report's case was merged into another
+    campaign: Campaign
+    others: int  # how many other people reported the same thing
+
+    @property
+    def published(self) -> bool:
+        return self.case.status == CaseStatus.PUBLISHED
+
+
+def get_status(session: Session, *, code: str) -> ReportStatus:
+    code = code.strip().lower()
+    if len(code) != CODE_LENGTH or not set(code) <= set(CODE_ALPHABET):
+        raise NotFound(_("We could not find a report with this tracking code."))
+    report = session.exec(select(HoaxReport).where(HoaxReport.tracking_code == code)).first()
+    if report is None:
+        raise NotFound(_("We could not find a report with this tracking code."))
+    case = session.get(HoaxCase, report.case_id)
+    campaign = session.get(Campaign, report.campaign_id)
+    if case is None or campaign is None:
+        raise NotFound(_("We could not find a report with this tracking code."))
+    case = surviving_case(session, case)
+    return ReportStatus(
+        report=report, case=case, campaign=campaign, others=max(case.report_count - 1, 0)
+    )

@@ -1,0 +1,96 @@
+"""The moderation queue: claims, decisions, merging, two-person publishing.
+
+One module per part, each importing only the ones below it:
+- ``cases``: what every operation shares (visibility, locks, reasons, the status change);
+- ``claims``: holding a case, in one conditional SQL statement;
+- ``merging`` and ``decisions``: a moderator's decisions, and many cases rejected at once;
+- ``approvals``: a second moderator publishes a proposed verdict or sends it back;
+- ``queue`` and ``review``: the queue page and one case as a moderator reviews it.
+
+Callers import the package (``from pledge.moderation import service as moderation``); the
+rules of a case's status are in ``pledge.hoaxes.states``.
+"""
+
+from pledge.hoaxes.states import Decision, decisions_for
+from pledge.moderation.service.approvals import approve, send_back
+from pledge.moderation.service.cases import (
+    ACTIONS,
+    REASON_MAX,
+    clean_reason,
+    display_name,
+    subject,
+    transition,
+    visible_campaigns,
+)
+from pledge.moderation.service.claims import (
+    CLAIM_MINUTES,
+    Claim,
+    break_claim,
+    claim,
+    claim_active,
+    holds,
+    release,
+    take_claim,
+)
+from pledge.moderation.service.decisions import (
+    BULK_MAX,
+    EXPLANATION_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    BulkResult,
+    DecisionForm,
+    bulk_reject,
+    decide,
+)
+from pledge.moderation.service.queue import (
+    PAGE_SIZE,
+    QueueDepth,
+    QueueFilters,
+    QueuePage,
+    QueueRow,
+    StatusFilter,
+    queue,
+    queue_depth,
+)
+from pledge.moderation.service.review import CaseEvent, CasePage, case_page
+
+__all__ = [
+    "ACTIONS",
+    "BULK_MAX",
+    "CLAIM_MINUTES",
+    "EXPLANATION_MAX",
+    "PAGE_SIZE",
+    "REASON_MAX",
+    "TITLE_MAX",
+    "URL_MAX",
+    "BulkResult",
+    "CaseEvent",
+    "CasePage",
+    "Claim",
+    "Decision",
+    "DecisionForm",
+    "QueueDepth",
+    "QueueFilters",
+    "QueuePage",
+    "QueueRow",
+    "StatusFilter",
+    "approve",
+    "break_claim",
+    "bulk_reject",
+    "case_page",
+    "claim",
+    "claim_active",
+    "clean_reason",
+    "decide",
+    "decisions_for",
+    "display_name",
+    "holds",
+    "queue",
+    "queue_depth",
+    "release",
+    "send_back",
+    "subject",
+    "take_claim",
+    "transition",
+    "visible_campaigns",
+]

@@ -1,0 +1,98 @@
+"""Two-person publishing: a proposed verdict is published only when a second moderator
+approves it, or goes back to the queue with its proposal kept in the history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from pledge.db import utcnow, writing
+from pledge.errors import Conflict, Forbidden
+from pledge.hoaxes.models import HoaxCase
+from pledge.hoaxes.states import CaseStatus
+from pledge.hoaxes.states import transition as transition_to
+from pledge.i18n import gettext as _
+from pledge.moderation.service.cases import clean_reason, locked_case, transition
+from pledge.moderation.service.claims import require_claim
+
+if TYPE_CHECKING:
+    from pledge.deps import ModeratorContext
+
+
+def approve(
+    session: Session,
+    *,
+    access: ModeratorContext,
+    case_id: int,
+    reason: str,
+    now: datetime | None = None,
+) -> HoaxCase:
+    """Publish a proposed verdict. The approver must hold the case and must not be the
+    moderator who proposed it: a verdict goes public only with two people behind it."""
+    now = now or utcnow()
+    me = access.user.id
+    with writing(session):
+        case = locked_case(session, access, case_id)
+        require_claim(session, case, me, now)
+        transition_to(case.status, CaseStatus.PUBLISHED)  # refused (409) before who asks (403)
+        if case.proposed_by_id == me:
+            raise Forbidden(_("You proposed this verdict, so another moderator has to approve it."))
+        reason = clean_reason(reason)
+        case.approved_by_id = me
+        case.published_at = now
+        transition(
+            session,
+            case=case,
+            to=CaseStatus.PUBLISHED,
+            actor_id=me,
+            reason=reason,
+            action="case.approve",
+            data={"label": case.label.value if case.label else None},
+            now=now,
+        )
+    return case
+
+
+def send_back(
+    session: Session,
+    *,
+    access: ModeratorContext,
+    case_id: int,
+    reason: str,
+    now: datetime | None = None,
+) -> HoaxCase:
+    """Return a proposed verdict to the queue. The proposal is cleared from the case and
+    kept in the audit event, so nothing written is lost."""
+    now = now or utcnow()
+    me = access.user.id
+    with writing(session):
+        case = locked_case(session, access, case_id)
+        require_claim(session, case, me, now)
+        if case.status != CaseStatus.AWAITING_APPROVAL:
+            raise Conflict(_("Only a verdict waiting for approval can be sent back."))
+        reason = clean_reason(reason)
+        proposal = {
+            "label": case.label.value if case.label else None,
+            "public_title": case.public_title,
+            "public_explanation": case.public_explanation,
+            "fact_check_url": case.fact_check_url,
+            "proposed_by_id": case.proposed_by_id,
+        }
+        case.label = None
+        case.public_title = ""
+        case.public_explanation = ""
+        case.fact_check_url = None
+        case.proposed_by_id = None
+        transition(
+            session,
+            case=case,
+            to=CaseStatus.NEW,
+            actor_id=me,
+            reason=reason,
+            action="case.send_back",
+            data={"proposal": proposal},
+            now=now,
+        )
+    return case

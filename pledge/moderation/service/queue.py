@@ -1,0 +1,292 @@
+"""The moderation queue: its filters, one page of cases in queue order, and the counts the
+metrics report."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from pledge.campaigns.models import Campaign
+from pledge.db import utcnow
+from pledge.hoaxes.models import Category, HoaxCase, Platform, hoax_case_table, hoax_report_table
+from pledge.hoaxes.states import CaseStatus
+from pledge.i18n import gettext as _
+from pledge.moderation.service.cases import names, visible_campaigns
+from pledge.moderation.service.claims import claim_active, holds
+
+if TYPE_CHECKING:
+    from pledge.deps import ModeratorContext
+
+PAGE_SIZE = 25
+SNIPPET_MAX = 140
+
+
+class StatusFilter(StrEnum):
+    """The groups of statuses the queue can show; a single status is chosen by its name."""
+
+    QUEUE = ""  # new, needs more information, waiting for approval
+    OPEN = "open"  # new and needs more information
+    ALL = "all"
+
+    @property
+    def label(self) -> str:
+        return {
+            StatusFilter.QUEUE: _("In the queue (new, needs information, waiting for approval)"),
+            StatusFilter.OPEN: _("Open (new or needs information)"),
+            StatusFilter.ALL: _("All"),
+        }[self]
+
+
+def _statuses(raw: str) -> frozenset[CaseStatus] | None:
+    if raw == StatusFilter.QUEUE:
+        return CaseStatus.IN_QUEUE
+    if raw == StatusFilter.OPEN:
+        return CaseStatus.OPEN
+    if raw == StatusFilter.ALL:
+        return frozenset(CaseStatus)
+    try:
+        return frozenset({CaseStatus(raw)})
+    except ValueError:
+        return None
+
+
+def _cursor(raw: str) -> tuple[int, int] | None:
+    """`after=<report_count>.<id>`: where the previous page ended."""
+    count, dot, case_id = raw.partition(".")
+    if (
+        dot
+        and count.isascii()
+        and count.isdigit()
+        and case_id.isascii()
+        and case_id.isdigit()
+        and len(count) <= 10
+        and len(case_id) <= 10
+    ):
+        return int(count), int(case_id)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    """The queue's filters as given: text, so that a bad one can be shown back."""
+
+    status: str = ""
+    platform: str = ""
+    category: str = ""
+    campaign: str = ""
+    after: str = ""
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any]) -> QueueFilters:
+        """The filters from the address, or from the bulk form that carries them."""
+
+        def text(name: str, limit: int = 40) -> str:
+            value = values.get(name)
+            return value[:limit] if isinstance(value, str) else ""
+
+        return cls(
+            status=text("status"),
+            platform=text("platform"),
+            category=text("category"),
+            campaign=text("campaign", 80),
+            after=text("after"),
+        )
+
+    def query(self, **changes: str) -> dict[str, str]:
+        """The filters as query parameters, without the empty ones."""
+        values = {
+            "status": self.status,
+            "platform": self.platform,
+            "category": self.category,
+            "campaign": self.campaign,
+            "after": self.after,
+        }
+        values.update(changes)
+        return {name: value for name, value in values.items() if value}
+
+    def errors(self, campaigns: Sequence[Campaign]) -> dict[str, str]:
+        """A message for each filter that is not one of its choices."""
+        errors: dict[str, str] = {}
+        if _statuses(self.status) is None:
+            errors["status"] = _("Choose a status from the list.")
+        if self.platform and self.platform not in {p.value for p in Platform}:
+            errors["platform"] = _("Choose a platform from the list.")
+        if self.category and self.category not in {c.value for c in Category}:
+            errors["category"] = _("Choose a category from the list.")
+        if self.campaign and self.campaign not in {c.slug for c in campaigns}:
+            errors["campaign"] = _("Choose one of the campaigns your organisation takes part in.")
+        if self.after and _cursor(self.after) is None:
+            errors["after"] = _("This page link is broken. Start again from the first page.")
+        return errors
+
+    def conditions(self) -> list[Any]:
+        """The filters on platform, category and page start, in SQL; they are valid."""
+        case_t = hoax_case_table
+        conditions: list[Any] = []
+        if self.platform:
+            conditions.append(case_t.c.platform == Platform(self.platform))
+        if self.category:
+            conditions.append(case_t.c.category == Category(self.category))
+        cursor = _cursor(self.after) if self.after else None
+        if cursor is not None:
+            count, last_id = cursor
+            conditions.append(
+                sa.or_(
+                    case_t.c.report_count < count,
+                    sa.and_(case_t.c.report_count == count, case_t.c.id > last_id),
+                )
+            )
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    case: HoaxCase
+    campaign: Campaign
+    summary: str
+    holder: str | None  # who holds an unexpired claim
+    held_by_me: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    filters: QueueFilters
+    campaigns: list[Campaign]
+    rows: list[QueueRow] = field(default_factory=list)
+    next_after: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def queue(
+    session: Session,
+    *,
+    access: ModeratorContext,
+    filters: QueueFilters,
+    now: datetime | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of the queue: most reported first, oldest first among equals. Pages are
+    found by the last row's (report_count, id), not an offset, so page 400 costs what page 1
+    does."""
+    now = now or utcnow()
+    campaigns = visible_campaigns(session, access=access)
+    errors = filters.errors(campaigns)
+    if errors or not campaigns:
+        return QueuePage(filters=filters, campaigns=campaigns, errors=errors)
+    campaign_ids = [c.id or 0 for c in campaigns if filters.campaign in ("", c.slug)]
+    ids = _page_ids(session, filters, campaign_ids, limit + 1)
+    loaded = {c.id: c for c in session.exec(select(HoaxCase).where(col(HoaxCase.id).in_(ids)))}
+    found = [loaded[case_id] for case_id in ids]
+    cases = found[:limit]
+    rows = _rows(session, cases, campaigns, access.user.id, now)
+    last = cases[-1] if cases and len(found) > limit else None
+    next_after = f"{last.report_count}.{last.id}" if last is not None else None
+    return QueuePage(filters=filters, campaigns=campaigns, rows=rows, next_after=next_after)
+
+
+def _page_ids(
+    session: Session, filters: QueueFilters, campaign_ids: list[int], count: int
+) -> list[int]:
+    """The ids of the first `count` cases the filters select, in queue order.
+
+    One range of the queue index (campaign, status, report count, id) per campaign and
+    status, each read in queue order and only as far as a page, merged here: a single query
+    over several of them would sort every case they hold, for every page."""
+    case_t = hoax_case_table
+    statuses = _statuses(filters.status) or frozenset()
+    conditions = filters.conditions()
+    ranges = [
+        session.execute(
+            sa.select(case_t.c.report_count, case_t.c.id)
+            .where(case_t.c.campaign_id == campaign_id, case_t.c.status == status, *conditions)
+            .order_by(case_t.c.report_count.desc(), case_t.c.id)
+            .limit(count)
+        ).all()
+        for campaign_id in campaign_ids
+        for status in sorted(statuses)
+    ]
+    merged = heapq.merge(*ranges, key=lambda row: (-row[0], row[1]))
+    return [case_id for _count, case_id in islice(merged, count)]
+
+
+def _rows(
+    session: Session,
+    cases: list[HoaxCase],
+    campaigns: list[Campaign],
+    me: int | None,
+    now: datetime,
+) -> list[QueueRow]:
+    """The queue's lines: each case with its campaign, summary and who holds it."""
+    by_id = {c.id: c for c in campaigns}
+    summaries = case_summaries(session, cases)
+    holders = names(
+        session, [c.claimed_by_id for c in cases if c.claimed_by_id and claim_active(c, now)]
+    )
+    return [
+        QueueRow(
+            case=case,
+            campaign=by_id[case.campaign_id],
+            summary=summaries.get(case.id or 0, ""),
+            holder=holders.get(case.claimed_by_id or 0) if claim_active(case, now) else None,
+            held_by_me=holds(case, me, now),
+        )
+        for case in cases
+    ]
+
+
+def _snippet(text: str, limit: int = SNIPPET_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def case_summaries(session: Session, cases: list[HoaxCase]) -> dict[int, str]:
+    """A line per case: its public title, or the words of its first report."""
+    report_t = hoax_report_table
+    summaries = {c.id or 0: c.public_title for c in cases if c.public_title}
+    missing = [c.id for c in cases if not c.public_title]
+    if missing:
+        first = (
+            sa.select(sa.func.min(report_t.c.id))
+            .where(report_t.c.case_id.in_(missing))
+            .group_by(report_t.c.case_id)
+        )
+        for case_id, description, url in session.execute(
+            sa.select(report_t.c.case_id, report_t.c.description, report_t.c.url).where(
+                report_t.c.id.in_(first)
+            )
+        ):
+            summaries[case_id] = _snippet(description or url or "")
+    return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """The queue of every campaign, as the metrics report it."""
+
+    open: int  # new, or waiting for more information: waiting for a moderator
+    awaiting_approval: int  # proposed verdicts waiting for a second moderator
+
+
+def queue_depth(session: Session) -> QueueDepth:
+    """How many cases of every campaign wait in the queue, by what they wait for."""
+    case_t = hoax_case_table
+    found = {
+        CaseStatus(status): int(count)
+        for status, count in session.execute(
+            sa.select(case_t.c.status, sa.func.count())
+            .where(case_t.c.status.in_(sorted(CaseStatus.IN_QUEUE)))
+            .group_by(case_t.c.status)
+        )
+    }
+    return QueueDepth(
+        open=sum(found.get(status, 0) for status in CaseStatus.OPEN),
+        awaiting_approval=found.get(CaseStatus.AWAITING_APPROVAL, 0),
+    )

@@ -1,0 +1,146 @@
+"""One case as a moderator reviews it: its reports, who holds it, the decisions open to it,
+likely duplicates and its history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from pledge import audit
+from pledge.audit import AuditEvent
+from pledge.campaigns.models import Campaign
+from pledge.db import utcnow
+from pledge.hoaxes.models import HoaxCase, HoaxReport
+from pledge.hoaxes.states import CaseStatus, Decision, decisions_for
+from pledge.moderation.service.cases import (
+    display_name,
+    may_break,
+    names,
+    subject,
+    visible_case,
+)
+from pledge.moderation.service.claims import claim_active, holds
+from pledge.moderation.service.queue import case_summaries
+
+if TYPE_CHECKING:
+    from pledge.deps import ModeratorContext
+
+REPORTS_SHOWN = 200  # a case page lists this many reports; a viral hoax can have thousands
+EVENTS_SHOWN = 200
+CANDIDATES_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    action: str
+    actor: str
+    reason: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    case: HoaxCase
+    campaign: Campaign
+    summary: str
+    reports: list[HoaxReport]
+    report_rows: int  # reports attached to the case (report_count can differ after merges)
+    holder: str | None
+    held_by_me: bool
+    can_break: bool
+    decisions: list[Decision]
+    can_approve: bool  # a verdict waits, and this moderator did not propose it
+    proposer: str | None
+    approver: str | None
+    candidates: list[HoaxCase]  # likely duplicates: the same link or picture
+    events: list[CaseEvent]
+
+
+def case_page(
+    session: Session, *, access: ModeratorContext, case_id: int, now: datetime | None = None
+) -> CasePage:
+    """Everything a moderator needs to decide; reporters' contacts are never read."""
+    now = now or utcnow()
+    case = visible_case(session, access, case_id)
+    campaign = session.get(Campaign, case.campaign_id)
+    assert campaign is not None
+    reports = list(
+        session.exec(
+            select(HoaxReport)
+            .where(HoaxReport.case_id == case.id)
+            .order_by(col(HoaxReport.id))
+            .limit(REPORTS_SHOWN)
+        )
+    )
+    total = session.exec(
+        select(sa.func.count()).select_from(HoaxReport).where(HoaxReport.case_id == case.id)
+    ).one()
+    people = names(session, [case.claimed_by_id, case.proposed_by_id, case.approved_by_id])
+    events = audit.list_events(session, subject=subject(case.id or 0), limit=EVENTS_SHOWN)
+    actors = names(session, [event.actor_id for event in events])
+    active = claim_active(case, now)
+    me = access.user.id
+    return CasePage(
+        case=case,
+        campaign=campaign,
+        summary=case.public_title or case_summaries(session, [case]).get(case.id or 0, ""),
+        reports=reports,
+        report_rows=int(total),
+        holder=people.get(case.claimed_by_id or 0, display_name(None)) if active else None,
+        held_by_me=holds(case, me, now),
+        can_break=active
+        and case.claimed_by_id != me
+        and may_break(session, access, case.campaign_id),
+        decisions=decisions_for(case.status),
+        can_approve=case.status == CaseStatus.AWAITING_APPROVAL and case.proposed_by_id != me,
+        proposer=people.get(case.proposed_by_id) if case.proposed_by_id else None,
+        approver=people.get(case.approved_by_id) if case.approved_by_id else None,
+        candidates=_candidates(session, case),
+        events=[_event(event, actors) for event in events],
+    )
+
+
+def _event(event: AuditEvent, actors: dict[int, str]) -> CaseEvent:
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        data = {}
+    return CaseEvent(
+        action=event.action,
+        actor=actors.get(event.actor_id or 0, display_name(None)),
+        reason=event.reason,
+        created_at=event.created_at,
+        data=data if isinstance(data, dict) else {},
+    )
+
+
+def _candidates(session: Session, case: HoaxCase) -> list[HoaxCase]:
+    """Other cases of the campaign with the same link or the same picture: merge targets."""
+    if case.status not in CaseStatus.OPEN:
+        return []
+    same = []
+    if case.canonical_url:
+        same.append(col(HoaxCase.canonical_url) == case.canonical_url)
+    if case.media_id:
+        same.append(col(HoaxCase.media_id) == case.media_id)
+    if not same:
+        return []
+    return list(
+        session.exec(
+            select(HoaxCase)
+            .where(
+                HoaxCase.campaign_id == case.campaign_id,
+                HoaxCase.id != case.id,
+                HoaxCase.status != CaseStatus.DUPLICATE,
+                sa.or_(*same),
+            )
+            .order_by(col(HoaxCase.report_count).desc(), col(HoaxCase.id))
+            .limit(CANDIDATES_SHOWN)
+        )
+    )
