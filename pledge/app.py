@@ -102,8 +102,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     # The lean routes of the public API are described beside FastAPI's own.
     app.openapi = functools.partial(api_description, app)  # type: ignore[method-assign]
-    # Read by code that has not moved to get_settings() yet: the same object.
-    app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings)
     app.state.limiter = limiter
     # Signatures are written in group commits: one queue per process.

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pledge.config import Settings
+    from pledge.config import Settings, get_settings
     from pledge.supporters.models import Signing
 
 log = logging.getLogger(__name__)
@@ -417,7 +417,7 @@ def reported(request: Request, report: object | None) -> None:
 
 def may_read_metrics(request: Request) -> bool:
     """With a token set, only its bearer; without one, only a client on this machine."""
-    token = request.app.state.settings.metrics_token
+    token = get_settings().metrics_token
     if token:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(

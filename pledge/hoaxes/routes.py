@@ -11,15 +11,23 @@ from starlette.datastructures import FormData, UploadFile
 
 from pledge import i18n, observability
 from pledge.campaigns.models import CampaignView
+from pledge.config import get_settings
 from pledge.db import SessionDep
 from pledge.deps import CampaignDep, OptionalUser
 from pledge.embeds.models import ApiError
-from pledge.embeds.routes import cached_json
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import Category, Platform
 from pledge.ratelimit import limiter
-from pledge.web import CheckedUpload, RowId, absolute_url, form_text, public_base_url, render
+from pledge.web import (
+    CheckedUpload,
+    RowId,
+    absolute_url,
+    cached_json,
+    form_text,
+    public_base_url,
+    render,
+)
 
 router = APIRouter()
 # The open-data JSON API, described by OpenAPI.
@@ -164,7 +172,7 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
     review = hoaxes.claim_review(
         hoax,
         page_url=page_url,
-        site_name=request.app.state.settings.site_name,
+        site_name=get_settings().site_name,
         base_url=public_base_url(request),
         first_seen=hoaxes.first_reported(session, case_id=hoax.id),
         image_url=image_url,

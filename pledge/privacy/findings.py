@@ -18,6 +18,7 @@ from pledge.accounts.models import Role, User, organization_table
 from pledge.campaigns.models import campaign_partner_table, campaign_table, pledge_table
 from pledge.config import get_settings
 from pledge.hoaxes.models import hoax_case_table, hoax_report_table
+from pledge.hoaxes.states import CaseStatus
 from pledge.mail import outbox_message_table
 from pledge.provinces import PROVINCES
 from pledge.security import FieldCipher, contact_digest
@@ -60,7 +61,7 @@ class FoundReport:
     campaign_slug: str
     campaign_title: str
     case_id: int
-    case_status: str
+    case_status: CaseStatus
     url: str | None
     platform: str
     category: str
@@ -280,7 +281,7 @@ def _find_reports(session: Session, *, contact: str, cipher: FieldCipher) -> lis
             campaign_slug=row.c_slug,
             campaign_title=row.c_title,
             case_id=row.case_id,
-            case_status=str(getattr(row.case_status, "value", row.case_status)),
+            case_status=CaseStatus(row.case_status),
             url=row.url,
             platform=str(getattr(row.platform, "value", row.platform)),
             category=str(getattr(row.category, "value", row.category)),

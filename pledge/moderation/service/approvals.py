@@ -18,7 +18,7 @@ from pledge.moderation.service.cases import clean_reason, locked_case, transitio
 from pledge.moderation.service.claims import require_claim
 
 if TYPE_CHECKING:
-    from pledge.deps import ModeratorContext
+    from pledge.accounts.access import ModeratorContext
 
 
 def approve(

@@ -21,7 +21,7 @@ from pledge.hoaxes.states import transition as transition_to
 from pledge.i18n import gettext as _
 
 if TYPE_CHECKING:
-    from pledge.deps import ModeratorContext
+    from pledge.accounts.access import ModeratorContext
 
 REASON_MAX = 500
 

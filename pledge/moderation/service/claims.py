@@ -27,7 +27,7 @@ from pledge.moderation.service.cases import (
 )
 
 if TYPE_CHECKING:
-    from pledge.deps import ModeratorContext
+    from pledge.accounts.access import ModeratorContext
 
 CLAIM_MINUTES = 15
 

@@ -25,7 +25,7 @@ from pledge.moderation.service.claims import claim_active, require_claim
 from pledge.moderation.service.merging import merge, merge_refusal
 
 if TYPE_CHECKING:
-    from pledge.deps import ModeratorContext
+    from pledge.accounts.access import ModeratorContext
 
 TITLE_MAX = 200
 EXPLANATION_MAX = 4000

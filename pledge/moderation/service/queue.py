@@ -23,7 +23,7 @@ from pledge.moderation.service.cases import names, visible_campaigns
 from pledge.moderation.service.claims import claim_active, holds
 
 if TYPE_CHECKING:
-    from pledge.deps import ModeratorContext
+    from pledge.accounts.access import ModeratorContext
 
 PAGE_SIZE = 25
 SNIPPET_MAX = 140

@@ -28,7 +28,7 @@ from pledge.moderation.service.claims import claim_active, holds
 from pledge.moderation.service.queue import case_summaries
 
 if TYPE_CHECKING:
-    from pledge.deps import ModeratorContext
+    from pledge.accounts.access import ModeratorContext
 
 REPORTS_SHOWN = 200  # a case page lists this many reports; a viral hoax can have thousands
 EVENTS_SHOWN = 200
