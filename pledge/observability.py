@@ -42,13 +42,15 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from pledge.config import get_settings
+
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from fastapi import Request
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pledge.config import Settings, get_settings
+    from pledge.config import Settings
     from pledge.supporters.models import Signing
 
 log = logging.getLogger(__name__)
