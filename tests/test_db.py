@@ -16,7 +16,8 @@ from sqlmodel import Session
 from pledge import db
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
-from tests.conftest import run_async, sign_form
+from tests.support.aio import run_async
+from tests.support.forms import sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 

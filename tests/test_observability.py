@@ -35,9 +35,10 @@ from pledge.campaigns.models import CampaignView
 from pledge.config import Settings, get_settings
 from pledge.hoaxes.models import Category, HoaxCase, Platform
 from pledge.observability import redact
-from tests.accounts.conftest import PASSWORD, login, post_form
-from tests.conftest import LiveServer, csrf_token, form_data, free_port, html
-from tests.hoaxes.conftest import post_report
+from tests.support.appserver import LiveServer, free_port
+from tests.support.forms import form_data, post_report
+from tests.support.pages import csrf_token, html, post_form
+from tests.support.people import PASSWORD, login
 
 MakeCampaign = Callable[..., CampaignView]
 

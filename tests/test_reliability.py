@@ -31,7 +31,7 @@ from pledge.db import create_db_engine
 from pledge.security import contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
-from tests.conftest import run_async
+from tests.support.aio import run_async
 from tests.support.appserver import AppProcess, app_process, form_token, free_port
 
 T = TypeVar("T")

@@ -24,8 +24,9 @@ from pledge.accounts.models import Role
 from pledge.campaigns.models import CampaignView
 from pledge.hoaxes.models import HoaxReport
 from pledge.supporters import service as supporters
-from tests.hoaxes.conftest import report_fields, screenshot
 from tests.support.appserver import AppProcess, app_process, form_token, sign_through
+from tests.support.forms import report_fields
+from tests.support.images import screenshot
 from tests.support.redisserver import RedisServer, running_redis
 
 PASSWORD = "a-long-moderator-password"

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from pledge.campaigns.models import CampaignView
 from pledge.web import STATIC_DIR
-from tests.conftest import csrf_token, form_data, html
+from tests.support.forms import form_data
+from tests.support.pages import csrf_token, html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

@@ -28,8 +28,9 @@ from pledge.campaigns.models import Campaign, CampaignView, PartnerView, Pledge
 from pledge.config import get_settings
 from pledge.embeds.live import Channel, EventStream, LiveCounts, StreamsFull, count_event
 from pledge.supporters.models import Counts
-from tests.conftest import LiveServer, form_data, html, serve_in_thread
-from tests.support.appserver import app_process
+from tests.support.appserver import LiveServer, app_process, serve_in_thread
+from tests.support.forms import form_data
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

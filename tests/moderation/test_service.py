@@ -25,16 +25,9 @@ from pledge.hoaxes.models import (
 )
 from pledge.moderation import service as moderation
 from pledge.moderation.service import Decision, DecisionForm
-from tests.moderation.conftest import (
-    HOAX_FIELDS,
-    Access,
-    MakeCase,
-    World,
-    actions,
-    events,
-    fresh,
-    reload,
-)
+from tests.support.db import actions, events, fresh, reload
+from tests.support.factories import MakeCase
+from tests.support.moderation import HOAX_FIELDS, Access, World
 
 REFUSED = [(s, t) for s in CaseStatus for t in CaseStatus if t not in TRANSITIONS[s]]
 ALLOWED = [(s, t) for s in CaseStatus for t in sorted(TRANSITIONS[s])]

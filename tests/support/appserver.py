@@ -1,10 +1,14 @@
-"""Run the app as its own server process, as production runs it, for tests across processes.
+"""Serve the app on a loopback port: as its own server process, as production runs it, for
+tests across processes; or in a thread of the test process, for tests that need a real socket.
 
 Usage::
 
     with app_process(PLEDGE_DATABASE_URL=url) as server:
         httpx.get(server.url + "/healthz")
         server.log()   # what the process wrote to its log so far
+
+    with serve_in_thread(create_app(...)) as server:
+        httpx.get(server.url + "/healthz")
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import uvicorn
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,6 +91,42 @@ def _wait_until_up(server: AppProcess, timeout: float = 30) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"the app process did not start:\n{server.log()[-3000:]}")
+
+
+# --- the app in a thread of the test process ---------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: FastAPI
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a loopback port, in a thread of the test process."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=2,  # open event streams do not hold the teardown up
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # --- a visitor's browser, by hand -------------------------------------------------------------

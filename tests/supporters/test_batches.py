@@ -17,7 +17,8 @@ from pledge import db
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
-from tests.conftest import run_async, sign_form
+from tests.support.aio import run_async
+from tests.support.forms import sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 P1, P2, P3 = "tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"
