@@ -348,7 +348,7 @@ def test_a_claim_that_waited_for_another_finds_it_taken(
             thread = threading.Thread(target=claim_second)
             thread.start()
             if dialect == "postgresql":
-                deadline = time.monotonic() + 10
+                deadline = time.monotonic() + 60
                 while not _waiting_on_a_lock(engine) and time.monotonic() < deadline:
                     thread.join(timeout=0.01)
                 assert _waiting_on_a_lock(engine), "the second claim did not wait for the first"

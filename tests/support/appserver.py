@@ -81,16 +81,25 @@ def app_process(port: int | None = None, **env: str) -> Iterator[AppProcess]:
         logfile.unlink(missing_ok=True)
 
 
-def _wait_until_up(server: AppProcess, timeout: float = 30) -> None:
+# Starting takes a second or two; on a loaded machine it once took over 30. A server that
+# will not start says why in its log long before this, and exits.
+STARTUP_DEADLINE = 120
+
+
+def _wait_until_up(server: AppProcess, timeout: float = STARTUP_DEADLINE) -> None:
+    """Return once the process answers /healthz; fail with its output if it exits first or
+    does not answer within the deadline."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"the app process exited:\n{server.log()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(server.url + "/healthz", timeout=5).status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"the app process did not start:\n{server.log()[-3000:]}")
+    raise RuntimeError(
+        f"the app process did not answer /healthz within {timeout:.0f} s:\n{server.log()[-3000:]}"
+    )
 
 
 # --- the app in a thread of the test process ---------------------------------------------
@@ -117,10 +126,12 @@ def serve_in_thread(app: FastAPI) -> Iterator[LiveServer]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + STARTUP_DEADLINE
     while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
+        if not thread.is_alive():
+            raise RuntimeError("the test server stopped before it listened (its error is above)")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the test server did not listen within {STARTUP_DEADLINE} s")
         time.sleep(0.02)
     try:
         yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
