@@ -28,7 +28,7 @@ from pledge.db import utcnow
 from pledge.mail import OutboxMessage
 from tests.support.factories import MakeCampaign, MakeUser
 from tests.support.pages import csrf_token, errors_of, html
-from tests.support.people import sign_in
+from tests.support.people import Person, sign_in
 
 Sign = Callable[..., Any]
 MakeLed = MakeCampaign  # the make_led fixture: a campaign the lead organisation leads
@@ -1380,6 +1380,9 @@ def request(client: TestClient, method: str, path: str, data: dict[str, Any], to
 def test_only_the_lead_organisations_admins_may_manage(
     client: TestClient,
     make_user: MakeUser,
+    moderator: Person,
+    site_admin: Person,
+    org_admin: Person,
     lead: Organization,
     world: dict[str, Any],
     session: Session,
@@ -1394,16 +1397,16 @@ def test_only_the_lead_organisations_admins_may_manage(
     assert urlsplit(response.headers["location"]).path == "/login"
 
     refused = {
-        "moderator": make_user(org=lead, role=Role.MODERATOR),
+        "moderator": moderator,
         "other organisation's admin": make_user(org=world["other"], role=Role.ADMIN),
-        "site admin": make_user(site_admin=True),
+        "site admin": site_admin,
     }
     for who, user in refused.items():
         sign_in(client, user)
         response = request(client, method, path, data, csrf_token(client, public_page))
         assert response.status_code == 403, who
 
-    sign_in(client, make_user(org=lead, role=Role.ADMIN))
+    sign_in(client, org_admin)
     response = request(client, method, path, data, csrf_token(client, public_page))
     assert response.status_code == success, response.text[:800]
 

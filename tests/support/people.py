@@ -22,14 +22,11 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import Session
 
-from pledge.accounts import service as accounts
 from pledge.accounts.models import Membership, Organization, Role, User
 from pledge.config import get_settings
 from pledge.web import SESSION_COOKIE
-from tests.support.factories import PASSWORD, make_org, make_user
+from tests.support.factories import PASSWORD, make_membership, make_org, make_user
 from tests.support.pages import csrf_token
-
-__all__ = ["PASSWORD", "Person", "login", "session_cookie", "sign_in"]
 
 
 @dataclass(frozen=True)
@@ -65,8 +62,7 @@ def make_person(
     user = make_user(session, email, name=name, site_admin=site_admin)
     membership = None
     if org is not None:
-        membership = accounts.add_member(session, user=user, org=org, role=Role(role))
-        session.commit()
+        membership = make_membership(session, user=user, org=org, role=role)
     return Person(user=user, org=org, membership=membership)
 
 
