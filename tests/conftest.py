@@ -1,19 +1,17 @@
-"""Fixtures: a migrated database (SQLite, or PostgreSQL with --db=postgres), the app, factories."""
+"""Fixtures for every test: a migrated database (SQLite, or PostgreSQL with --db=postgres), the
+app and browsers on it, the factories of tests/support/factories.py bound to the test's session,
+and the people of tests/support/people.py. Test modules import what they share from
+tests/support, never from a conftest file."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
 import shutil
-import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -31,25 +29,29 @@ os.environ.update(
 )
 
 import sqlalchemy as sa
-import uvicorn
-from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from pledge import cache, i18n, ratelimit
 from pledge.accounts.models import Organization
-from pledge.campaigns import service as campaigns
-from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.cli import upgrade
-from pledge.config import get_settings
+from pledge.config import Settings, get_settings
 from pledge.db import create_db_engine, metadata
-from pledge.supporters import service as supporters
-from pledge.supporters.models import SignForm, Signing
-from tests.support.appserver import free_port
+from tests.support import IN_CI, factories, people
+from tests.support.appserver import LiveServer, serve_in_thread
+from tests.support.factories import (
+    MakeCampaign,
+    MakeCase,
+    MakeOrg,
+    MakeReport,
+    MakeUser,
+    Publish,
+    Sign,
+)
+from tests.support.people import Person
 from tests.support.pgserver import running_postgres
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support.settings import UseSettings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -131,6 +133,12 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         _empty_tables(request.getfixturevalue("engine"))
 
 
+@pytest.fixture(autouse=True)
+def _restart_numbering() -> None:
+    """Generated names (org-1, kampanye-1, orang1@...) count from 1 in every test."""
+    factories.restart_numbering()
+
+
 @pytest.fixture
 def session(engine: sa.Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
@@ -142,7 +150,7 @@ def dialect(engine: sa.Engine) -> str:
     return engine.dialect.name
 
 
-# --- the app -------------------------------------------------------------------------
+# --- the app and browsers on it ------------------------------------------------------
 
 
 @pytest.fixture
@@ -153,180 +161,160 @@ def app(engine: sa.Engine) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
-        yield client
+def client_lang() -> str | None:
+    """The language the test's browsers have chosen (the ``lang`` cookie ?lang= sets); None is
+    the site's default, Indonesian. A folder whose tests read the English wording says "en"."""
+    return None
 
 
-T = TypeVar("T")
-
-
-def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """``asyncio.run(main())`` in a thread of its own, as a server process would run it: the
-    browser tests leave Playwright's event loop running in the test's own thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(main())).result()
-
-
-def html(response: Any) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def csrf_token(client: TestClient, path: str) -> str:
-    """Open a page with a form, as a browser would, and read its CSRF token."""
-    response = client.get(path)
-    assert response.status_code == 200, response.text[:500]
-    field = html(response).select_one("input[name=csrf_token]")
-    assert field is not None, f"no form with a CSRF token on {path}"
-    return str(field["value"])
-
-
-def errors_of(response: Any) -> dict[str, str]:
-    """The messages shown beside each field, by field name."""
-    return {
-        str(p["id"]).removesuffix("-error"): p.get_text(strip=True)
-        for p in html(response).select("p.error[id]")
-    }
-
-
-# --- factories -----------------------------------------------------------------------
+NewClient = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_org(session: Session) -> Callable[..., Organization]:
-    counter = iter(range(1, 10_000))
+def new_client(app: FastAPI, client_lang: str | None) -> Iterator[NewClient]:
+    """Open another browser, with cookies of its own: ``new_client()``, in the test's language
+    unless ``lang`` says; other options as for a TestClient (``client=(address, port)``)."""
+    opened: list[TestClient] = []
 
-    def make(slug: str | None = None, name: str | None = None, **fields: Any) -> Organization:
-        n = next(counter)
-        fields.setdefault("verified", True)
-        org = Organization(slug=slug or f"org-{n}", name=name or f"Organisasi {n}", **fields)
-        session.add(org)
-        session.commit()
-        return org
+    def open_client(*, lang: str | None = client_lang, **options: Any) -> TestClient:
+        browser = TestClient(app, base_url="http://testserver", follow_redirects=False, **options)
+        browser.__enter__()
+        if lang is not None:
+            browser.cookies.set("lang", lang)
+        opened.append(browser)
+        return browser
 
-    return make
-
-
-@pytest.fixture
-def make_campaign(
-    session: Session, make_org: Callable[..., Organization]
-) -> Callable[..., CampaignView]:
-    counter = iter(range(1, 10_000))
-
-    def make(
-        status: str = "live",
-        slug: str | None = None,
-        pledges: tuple[str, ...] = ("tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"),
-        partners: int = 2,
-        goal: int = 1000,
-        **fields: Any,
-    ) -> CampaignView:
-        n = next(counter)
-        lead = make_org()
-        campaign = campaigns.create(
-            session,
-            slug=slug or f"kampanye-{n}",
-            title=fields.pop("title", f"Kampanye {n}"),
-            summary=fields.pop("summary", "Ringkasan kampanye."),
-            body=fields.pop("body", "Cerita **kampanye**."),
-            lead_org=lead,
-            goal=goal,
-            **fields,
-        )
-        for pledge_slug in pledges:
-            campaigns.add_pledge(
-                session, campaign=campaign, slug=pledge_slug, text=f"Janji {pledge_slug}"
-            )
-        for _ in range(partners):
-            campaigns.add_partner(session, campaign=campaign, org=make_org())
-        if status in ("live", "closed"):
-            campaigns.set_status(session, campaign=campaign, status=CampaignStatus.LIVE)
-        if status == "closed":
-            campaigns.set_status(session, campaign=campaign, status=CampaignStatus.CLOSED)
-        session.commit()
-        return campaigns.get_view(session, slug=campaign.slug, public=False)
-
-    return make
-
-
-def sign_form(**fields: Any) -> SignForm:
-    values: dict[str, Any] = {
-        "name": "Rina Putri",
-        "contact": "rina@example.com",
-        "province": "ID-JK",
-        "age_ok": "on",
-        "consent": "on",
-        "pledges": ("tolak-politik-uang",),
-    }
-    values.update(fields)
-    values["pledges"] = tuple(values["pledges"])
-    return SignForm(**values)
+    yield open_client
+    for browser in opened:
+        browser.__exit__(None, None, None)
 
 
 @pytest.fixture
-def sign(session: Session) -> Callable[..., Signing]:
-    def do(view: CampaignView, **fields: Any) -> Signing:
-        return supporters.sign(session, view=view, form=sign_form(**fields))
-
-    return do
+def client(new_client: NewClient) -> TestClient:
+    return new_client()
 
 
-def refresh(session: Session, view: CampaignView) -> CampaignView:
-    campaign = session.get(Campaign, view.id)
-    assert campaign is not None
-    session.refresh(campaign)
-    return campaigns.get_view(session, slug=campaign.slug, public=False)
+@pytest.fixture
+def other_client(new_client: NewClient) -> TestClient:
+    """A second browser: a second session of the same person, or another person."""
+    return new_client()
 
 
-def form_data(**fields: Any) -> dict[str, Any]:
-    """The sign-up form as a browser posts it."""
-    data: dict[str, Any] = {
-        "name": "Rina Putri",
-        "contact": "0812 3456 7890",
-        "province": "ID-JK",
-        "age_ok": "on",
-        "consent": "on",
-        "pledges": ["tolak-politik-uang"],
-        "website": "",
-    }
-    data.update(fields)
-    return {k: v for k, v in data.items() if v is not None}
+@pytest.fixture
+def anonymous(new_client: NewClient) -> TestClient:
+    """A browser that is never signed in: what the public sees."""
+    return new_client()
+
+
+@pytest.fixture
+def use_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[UseSettings]:
+    """Change settings through the environment, as an operator would, for one test."""
+
+    def apply(**values: str) -> Settings:
+        for name, value in values.items():
+            monkeypatch.setenv(f"PLEDGE_{name.upper()}", value)
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+# --- factories (tests/support/factories.py) on the test's session ----------------------
+
+
+@pytest.fixture
+def make_org(session: Session) -> MakeOrg:
+    return partial(factories.make_org, session)
+
+
+@pytest.fixture
+def make_pending_org(session: Session) -> MakeOrg:
+    return partial(factories.make_pending_org, session)
+
+
+@pytest.fixture
+def make_user(session: Session) -> MakeUser:
+    return partial(factories.make_user, session)
+
+
+@pytest.fixture
+def make_campaign(session: Session) -> MakeCampaign:
+    return partial(factories.make_campaign, session)
+
+
+@pytest.fixture
+def sign(session: Session) -> Sign:
+    """A supporter signs a campaign: ``sign(view, contact=...)``."""
+    return partial(factories.make_supporter, session)
+
+
+@pytest.fixture
+def make_report(session: Session) -> MakeReport:
+    return partial(factories.make_report, session)
+
+
+@pytest.fixture
+def make_case(session: Session) -> MakeCase:
+    return partial(factories.make_case, session)
+
+
+@pytest.fixture
+def publish(session: Session) -> Publish:
+    """Publish a case with a verdict: ``publish(case_id, title=...)``."""
+    return partial(factories.publish_case, session)
+
+
+# --- people (tests/support/people.py) --------------------------------------------------
+
+
+@pytest.fixture
+def org(session: Session) -> Organization:
+    """The organisation the test is about, which the org admin and the moderators work for."""
+    return people.home_org(session)
+
+
+@pytest.fixture
+def org_admin(session: Session, org: Organization) -> Person:
+    return people.org_admin(session, org)
+
+
+@pytest.fixture
+def moderator(session: Session, org: Organization) -> Person:
+    return people.moderator(session, org)
+
+
+@pytest.fixture
+def second_moderator(session: Session, org: Organization) -> Person:
+    return people.second_moderator(session, org)
+
+
+@pytest.fixture
+def site_admin(session: Session) -> Person:
+    return people.site_admin(session)
+
+
+@pytest.fixture
+def outsider(session: Session) -> Person:
+    return people.outsider(session)
+
+
+AsUser = Callable[..., TestClient]
+
+
+@pytest.fixture
+def as_user(client: TestClient, make_user: MakeUser) -> AsUser:
+    """The client signed in as a new user with a role in an organisation (or none):
+    ``as_user(org, Role.MODERATOR)``, ``as_user(None, site_admin=True)``."""
+
+    def become(org: Organization | None = None, role: str = "admin", **fields: Any) -> TestClient:
+        return people.sign_in(client, make_user(org=org, role=role, **fields))
+
+    return become
 
 
 # --- a real server on loopback -------------------------------------------------------
-
-
-@dataclass
-class LiveServer:
-    url: str
-    app: FastAPI
-
-
-@contextmanager
-def serve_in_thread(app: FastAPI) -> Iterator[LiveServer]:
-    """The app served by uvicorn on a loopback port, in a thread of the test process."""
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=2,  # open event streams do not hold the teardown up
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -368,8 +356,3 @@ def browser() -> Iterator[Any]:
         )
         stack.callback(browser.close)
         yield browser
-
-
-def digits(text: str) -> int:
-    """A count as shown on a page (8.215 or 8,215) as a number."""
-    return int(re.sub(r"\D", "", text))

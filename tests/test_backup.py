@@ -25,7 +25,8 @@ from pledge.config import get_settings
 from pledge.db import create_db_engine
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, Supporter
-from tests.conftest import LiveServer, html
+from tests.support.appserver import LiveServer
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Signing]

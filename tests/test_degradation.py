@@ -28,11 +28,12 @@ from tests.support.pgserver import running_postgres, start_server, stop_server
 from tests.support.redisserver import RedisServer, running_redis
 
 
-def wait_for(check: object, timeout: float = 20) -> None:
+def wait_for(check: object, timeout: float = 60, what: str = "did not recover in time") -> None:
+    """Return as soon as the check passes; the deadline is generous, for a loaded machine."""
     assert callable(check)
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, "did not recover in time"
+        assert time.monotonic() < deadline, what
         time.sleep(0.2)
 
 
@@ -94,14 +95,15 @@ def test_database_outage_gives_a_friendly_503_and_recovers_by_itself(
             assert refused.status_code == 503
             # Counts and campaigns are kept a second or two per process; after that the API
             # cannot answer either.
-            time.sleep(2.5)
-            api = client.get("/api/v1/campaigns/tahan-banting")
+            api_path = "/api/v1/campaigns/tahan-banting"
+            wait_for(lambda: client.get(api_path).status_code != 200, what="the API kept answering")
+            api = client.get(api_path)
             assert api.status_code == 503
             assert api.json()["error"] == "ServiceUnavailable"
         finally:
             start_server(url)
 
-        wait_for(lambda: client.get("/readyz").status_code == 200, timeout=40)
+        wait_for(lambda: client.get("/readyz").status_code == 200)
         assert client.get("/c/tahan-banting").status_code == 200
         assert sign_through(client, "tahan-banting", token, "tiga@contoh.id").status_code == 303
         # The stream opened before the outage stayed open and shows the new count.
@@ -126,7 +128,7 @@ class Listener:
         self.opened = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(server, slug), daemon=True)
         self.thread.start()
-        assert self.opened.wait(10)
+        assert self.opened.wait(60)
 
     def _run(self, server: AppProcess, slug: str) -> None:
         timeout = httpx.Timeout(5, read=60)
@@ -144,7 +146,7 @@ class Listener:
                 raise  # closed by the server before the test was done with it
 
     def wait_for_count(self, count: int) -> None:
-        wait_for(lambda: count in self.counts, timeout=20)
+        wait_for(lambda: count in self.counts, what=f"no event with the count {count}")
 
     def close(self) -> None:
         self.stop.set()

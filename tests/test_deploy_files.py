@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from pledge.cli import build_parser
 from pledge.config import Settings
-from tests.conftest import LiveServer, free_port
+from tests.support.appserver import LiveServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"

@@ -16,7 +16,9 @@ from starlette.requests import Request
 
 from pledge.campaigns.models import CampaignView
 from pledge.web import FORM_FIELDS_MAX, LeanRoute, read_form
-from tests.conftest import csrf_token, form_data, html, run_async
+from tests.support.aio import run_async
+from tests.support.forms import form_data
+from tests.support.pages import csrf_token, html
 
 MakeCampaign = Callable[..., CampaignView]
 

@@ -20,14 +20,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from itsdangerous import URLSafeTimedSerializer
 from PIL import Image, ImageDraw
 from sqlmodel import Session
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, TokenKind, User
 from pledge.campaigns.models import CampaignView
-from pledge.config import get_settings
 from pledge.deps import moderator_access
 from pledge.errors import (
     Conflict,
@@ -39,8 +37,10 @@ from pledge.errors import (
 from pledge.hoaxes import service as hoaxes
 from pledge.moderation import service as moderation
 from pledge.supporters import service as supporters
-from pledge.web import SESSION_COOKIE
-from tests.conftest import IN_CI, csrf_token, html, sign_form
+from tests.support import IN_CI
+from tests.support.forms import sign_form
+from tests.support.pages import csrf_token, html
+from tests.support.people import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -257,13 +257,6 @@ def pages(site: Site) -> dict[str, list[str]]:
     }
 
 
-def session_cookie(user: User, csrf: str = CSRF) -> str:
-    """The session cookie a browser holds after signing in as the user (the sign-in form
-    itself is tested in tests/accounts, and is rate limited)."""
-    data = {"csrf": csrf, "uid": user.id, "sv": user.session_version}
-    return URLSafeTimedSerializer(get_settings().secret_key, salt="session").dumps(data)
-
-
 # --- the checker ---------------------------------------------------------------------
 
 
@@ -307,7 +300,7 @@ def clients(app: FastAPI) -> Iterator[Callable[[User | None], TestClient]]:
         client.__enter__()
         client.cookies.set("lang", "en")
         if user is not None:
-            client.cookies.set(SESSION_COOKIE, session_cookie(user))
+            sign_in(client, user, csrf=CSRF)
         opened.append(client)
         return client
 

@@ -35,9 +35,11 @@ from pledge.campaigns.models import CampaignView
 from pledge.config import Settings, get_settings
 from pledge.hoaxes.models import Category, HoaxCase, Platform
 from pledge.observability import redact
-from tests.accounts.conftest import PASSWORD, login, post_form
-from tests.conftest import LiveServer, csrf_token, form_data, free_port, html
-from tests.hoaxes.conftest import post_report
+from tests.support.appserver import STARTUP_DEADLINE, LiveServer, free_port
+from tests.support.forms import form_data, post_report
+from tests.support.pages import csrf_token, html, post_form
+from tests.support.people import PASSWORD, login
+from tests.support.waiting import wait_until
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -321,13 +323,6 @@ def event_stream(client: httpx2.Client, path: str) -> Iterator[httpx2.Response]:
         chunks = response.iter_raw()  # kept: a dropped iterator closes the stream
         assert next(chunks).startswith(b"retry:")  # open and subscribed
         yield response
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.mark.server
@@ -626,7 +621,7 @@ def test_pledge_serve_with_two_workers_adds_up_their_metrics_and_logs_json(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP_DEADLINE
         while True:
             assert process.poll() is None, stderr.read_text()
             assert time.monotonic() < deadline, stderr.read_text()
@@ -636,7 +631,7 @@ def test_pledge_serve_with_two_workers_adds_up_their_metrics_and_logs_json(
             except httpx2.TransportError:
                 time.sleep(0.05)
         [folder] = list(tmp_path.glob("pledge-metrics-*"))
-        wait_until(lambda: len(list(folder.glob("counter_*.db"))) == 2, timeout=30)
+        wait_until(lambda: len(list(folder.glob("counter_*.db"))) == 2)
 
         for n in range(requests):  # a new connection each: both workers answer some
             response = httpx2.get(

@@ -13,16 +13,15 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import Session, select
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User, UserToken
 from pledge.app import PAGE_ROUTERS
-from pledge.config import get_settings
 from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
-from pledge.web import SESSION_COOKIE
+from tests.support.people import sign_in
 
+CSRF = "matrix-csrf-token-0123456789"
 PERSONAS = ("anonymous", "moderator", "other_admin", "site_admin", "admin")
 
 LOGIN, FORBIDDEN, HIDDEN, ALLOWED = "login", "forbidden", "hidden", "allowed"
@@ -185,18 +184,6 @@ def world(session: Session, make_org: Any, make_campaign: Any) -> World:
     )
 
 
-def sign_in(client: TestClient, user: User | None) -> str:
-    """Give the client a session as the user would have after signing in; returns its CSRF token."""
-    csrf = "matrix-csrf-token-0123456789"
-    data: dict[str, Any] = {"csrf": csrf}
-    if user is not None:
-        data |= {"uid": user.id, "sv": user.session_version}
-    cookie = URLSafeTimedSerializer(get_settings().secret_key, salt="session").dumps(data)
-    client.cookies.clear()
-    client.cookies.set(SESSION_COOKIE, cookie)
-    return csrf
-
-
 def concrete(path: str, world: World) -> str:
     values = {"org": world.org_slug, "slug": world.campaign_slug, **world.ids}
 
@@ -225,10 +212,10 @@ def test_route_admits_exactly_the_expected_visitors(
     client: TestClient, world: World, method: str, path: str, persona: str
 ) -> None:
     url = concrete(path, world)
-    csrf = sign_in(client, world.users.get(persona))
+    sign_in(client, world.users.get(persona), csrf=CSRF)
     if method == "GET":
         response = client.get(url)
     else:
-        data = {"csrf_token": csrf, "invitation_id": str(world.ids["invitation_id"])}
+        data = {"csrf_token": CSRF, "invitation_id": str(world.ids["invitation_id"])}
         response = client.request(method, url, data=data)
     assert outcome(response) == EXPECTED[(method, path)][persona]

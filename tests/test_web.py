@@ -19,7 +19,8 @@ from pledge.app import create_app
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.web import STATIC_DIR
-from tests.conftest import csrf_token, form_data, html
+from tests.support.forms import form_data
+from tests.support.pages import csrf_token, html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

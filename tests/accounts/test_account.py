@@ -11,16 +11,10 @@ from sqlmodel import Session
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role
 from pledge.security import verify_password
-from tests.accounts.conftest import (
-    PASSWORD,
-    MakeUser,
-    audit_actions,
-    fresh,
-    login,
-    post_form,
-    signed_in,
-)
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.db import audit_actions, fresh
+from tests.support.factories import MakeUser
+from tests.support.pages import csrf_token, errors_of, html, post_form
+from tests.support.people import PASSWORD, login, sign_in
 
 MakeOrg = Callable[..., Organization]
 NEW_PASSWORD = "kata-sandi-yang-baru"
@@ -47,7 +41,7 @@ def test_the_page_shows_the_email_and_every_membership(
     user = make_user("rina@example.org", org=first, role="moderator")
     accounts.add_member(session, user=user, org=second, role=Role.ADMIN)
     session.commit()
-    signed_in(client, user)
+    sign_in(client, user)
 
     response = client.get("/account")
 
@@ -65,7 +59,7 @@ def test_the_page_shows_the_email_and_every_membership(
 
 def test_changing_the_display_name(client: TestClient, session: Session, make_user: MakeUser):
     user = make_user()
-    signed_in(client, user)
+    sign_in(client, user)
 
     response = post_form(client, "/account", "/account/name", display_name="  Rina   Putri ")
 
@@ -86,7 +80,7 @@ def test_a_bad_display_name_is_refused(
     client: TestClient, session: Session, make_user: MakeUser, name: str, message: str
 ):
     user = make_user(name="Nama Lama")
-    signed_in(client, user)
+    sign_in(client, user)
 
     response = post_form(client, "/account", "/account/name", display_name=name)
 
@@ -104,8 +98,8 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(
     make_user: MakeUser,
 ):
     user = make_user()
-    signed_in(client, user)
-    signed_in(other_client, user)
+    sign_in(client, user)
+    sign_in(other_client, user)
 
     response = change_password(client)
 
@@ -145,8 +139,8 @@ def test_a_refused_password_change_changes_nothing(
     errors: dict[str, str],
 ):
     user = make_user()
-    signed_in(client, user)
-    signed_in(other_client, user)
+    sign_in(client, user)
+    sign_in(other_client, user)
 
     response = change_password(client, current, **fields)
 
@@ -159,7 +153,7 @@ def test_a_refused_password_change_changes_nothing(
 
 def test_guessing_the_current_password_is_limited(client: TestClient, make_user: MakeUser):
     user = make_user()
-    signed_in(client, user)  # one attempt on this account's limit of ten
+    sign_in(client, user)  # one attempt on this account's limit of ten
     for _ in range(9):
         assert change_password(client, "tebakan-yang-salah").status_code == 422
 
@@ -167,7 +161,7 @@ def test_guessing_the_current_password_is_limited(client: TestClient, make_user:
 
 
 def test_account_forms_need_the_csrf_token(client: TestClient, make_user: MakeUser):
-    signed_in(client, make_user())
+    sign_in(client, make_user())
 
     assert client.post("/account/name", data={"display_name": "X"}).status_code == 403
     assert (

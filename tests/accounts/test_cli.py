@@ -17,9 +17,12 @@ from pledge.cli import main
 from pledge.config import get_settings
 from pledge.demo import DEMO_PASSWORD
 from pledge.security import verify_password
-from tests.accounts.conftest import PASSWORD, MakeUser, UseSettings, fresh, login, outbox
 from tests.accounts.test_mail import Inbox
-from tests.conftest import free_port
+from tests.support.appserver import free_port
+from tests.support.db import fresh, outbox
+from tests.support.factories import MakeUser
+from tests.support.people import PASSWORD, login
+from tests.support.settings import UseSettings
 
 MakeOrg = Callable[..., Organization]
 

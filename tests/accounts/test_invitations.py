@@ -14,17 +14,10 @@ from pledge.accounts.models import Organization, Role, TokenKind, User, UserToke
 from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.security import hash_token, verify_password
-from tests.accounts.conftest import (
-    PASSWORD,
-    MakeUser,
-    audit_actions,
-    fresh,
-    login,
-    outbox,
-    post_form,
-    signed_in,
-)
-from tests.conftest import errors_of, html
+from tests.support.db import audit_actions, fresh, outbox
+from tests.support.factories import MakeUser
+from tests.support.pages import errors_of, html, post_form
+from tests.support.people import PASSWORD, login, sign_in
 
 MakeOrg = Callable[..., Organization]
 NEW_PASSWORD = "sandi-baru-yang-panjang"
@@ -385,7 +378,7 @@ def test_signed_in_as_someone_else_the_invitation_is_refused(
 ):
     org = make_org()
     invited = make_user("rina@example.org")
-    signed_in(client, make_user("orang-lain@example.org"))
+    sign_in(client, make_user("orang-lain@example.org"))
     secret = invite(session, org, email="rina@example.org")
 
     page = client.get(f"/invite/{secret}")

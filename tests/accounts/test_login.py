@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization
-from tests.accounts.conftest import PASSWORD, MakeUser, login, post_form, signed_in
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.factories import MakeUser
+from tests.support.pages import csrf_token, errors_of, html, post_form
+from tests.support.people import PASSWORD, login, sign_in
 
 MakeOrg = Callable[..., Organization]
 NO_MATCH = "That email and password do not match an account."
@@ -109,7 +110,7 @@ def test_the_login_page_carries_next_and_links_to_the_reset(client: TestClient):
 
 
 def test_a_signed_in_visitor_of_the_login_page_goes_on(client: TestClient, make_user: MakeUser):
-    signed_in(client, make_user())
+    sign_in(client, make_user())
 
     response = client.get("/login?next=/account")
 
@@ -139,7 +140,7 @@ def test_signing_in_without_the_csrf_token_is_refused(client: TestClient, make_u
 
 
 def test_signing_out_ends_the_session(client: TestClient, make_user: MakeUser):
-    signed_in(client, make_user())
+    sign_in(client, make_user())
     token = csrf_token(client, "/account")
 
     response = client.post("/logout", data={"csrf_token": token})
@@ -150,7 +151,7 @@ def test_signing_out_ends_the_session(client: TestClient, make_user: MakeUser):
 
 
 def test_signing_out_needs_the_csrf_token(client: TestClient, make_user: MakeUser):
-    signed_in(client, make_user())
+    sign_in(client, make_user())
 
     assert client.post("/logout", data={}).status_code == 403
     assert client.get("/account").status_code == 200
@@ -163,8 +164,8 @@ def test_a_password_change_signs_out_the_other_sessions_but_not_this_one(
     client: TestClient, other_client: TestClient, make_user: MakeUser
 ):
     user = make_user()
-    signed_in(client, user)
-    signed_in(other_client, user)
+    sign_in(client, user)
+    sign_in(other_client, user)
     assert other_client.get("/account").status_code == 200
 
     response = post_form(
@@ -192,9 +193,9 @@ def test_removal_from_the_organisation_signs_the_member_out(
     org = make_org()
     admin = make_user(org=org, role="admin")
     moderator = make_user(org=org, role="moderator")
-    signed_in(other_client, moderator)
+    sign_in(other_client, moderator)
     assert other_client.get("/account").status_code == 200
-    signed_in(client, admin)
+    sign_in(client, admin)
 
     response = post_form(
         client,
@@ -211,7 +212,7 @@ def test_a_session_of_a_deactivated_user_ends(
     client: TestClient, make_user: MakeUser, session: Session
 ):
     user = make_user()
-    signed_in(client, user)
+    sign_in(client, user)
     user.is_active = False
     session.add(user)
     session.commit()

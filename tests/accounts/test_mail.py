@@ -27,8 +27,9 @@ from pledge import mail
 from pledge.config import Settings, get_settings
 from pledge.db import utcnow
 from pledge.mail import OutboxMessage
-from tests.accounts.conftest import UseSettings, outbox
-from tests.conftest import free_port
+from tests.support.appserver import free_port
+from tests.support.db import outbox
+from tests.support.settings import UseSettings
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-for-tests"
 

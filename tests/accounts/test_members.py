@@ -14,8 +14,10 @@ from sqlmodel import Session, col, select
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
 from pledge.audit import AuditEvent
-from tests.accounts.conftest import MakeUser, fresh, link_in, outbox, post_form, signed_in
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.db import fresh, link_in, outbox
+from tests.support.factories import MakeUser
+from tests.support.pages import csrf_token, errors_of, html, post_form
+from tests.support.people import sign_in
 
 MakeOrg = Callable[..., Organization]
 
@@ -73,7 +75,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client: TestClient, team: Team)
 def test_only_the_organisations_admins_and_site_admins_see_the_page(
     client: TestClient, team: Team, who: str, status: int
 ):
-    signed_in(client, getattr(team, who))
+    sign_in(client, getattr(team, who))
 
     assert client.get(team.path()).status_code == status
 
@@ -83,7 +85,7 @@ def test_only_the_organisations_admins_and_site_admins_see_the_page(
 def test_the_forms_refuse_everyone_else(
     client: TestClient, session: Session, team: Team, who: str, action: str
 ):
-    signed_in(client, getattr(team, who))
+    sign_in(client, getattr(team, who))
     token = csrf_token(client, "/account")
 
     response = client.post(
@@ -113,7 +115,7 @@ def test_the_forms_send_an_anonymous_visitor_to_sign_in(
 
 
 def test_a_site_admin_may_manage_the_members(client: TestClient, session: Session, team: Team):
-    signed_in(client, team.site_admin)
+    sign_in(client, team.site_admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.moderator.id}/role"), role="admin")
 
@@ -137,7 +139,7 @@ def test_the_page_lists_members_with_roles_and_pending_invitations(
         base_url="http://x",
     )
     session.commit()
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     soup = html(client.get(team.path()))
 
@@ -163,7 +165,7 @@ def test_the_page_lists_members_with_roles_and_pending_invitations(
 def test_an_admin_invites_by_email_and_the_link_works(
     client: TestClient, anonymous: TestClient, session: Session, team: Team
 ):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(
         client, team.path(), team.path("/invite"), email="Baru@Example.org", role="admin"
@@ -207,7 +209,7 @@ def test_an_admin_invites_by_email_and_the_link_works(
 def test_a_bad_invitation_is_refused_beside_its_field(
     client: TestClient, session: Session, team: Team, fields: dict[str, str], errors: dict
 ):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path("/invite"), **fields)
 
@@ -223,7 +225,7 @@ def test_a_bad_invitation_is_refused_beside_its_field(
 def test_inviting_someone_who_is_already_a_member_is_a_conflict(
     client: TestClient, session: Session, team: Team
 ):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(
         client, team.path(), team.path("/invite"), email="MOD@example.org", role="admin"
@@ -247,7 +249,7 @@ def test_an_invitation_can_be_cancelled(
         base_url="http://x",
     )
     session.commit()
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
     form = html(client.get(team.path())).select_one("li.invitation form")
 
     response = post_form(
@@ -277,7 +279,7 @@ def test_another_organisations_invitation_cannot_be_cancelled(
     )
     session.commit()
     invitation = accounts.get_invitation(session, secret=secret).token
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(
         client,
@@ -294,7 +296,7 @@ def test_another_organisations_invitation_cannot_be_cancelled(
 
 
 def test_an_admin_changes_a_role(client: TestClient, session: Session, team: Team):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.moderator.id}/role"), role="admin")
 
@@ -313,7 +315,7 @@ def test_an_admin_changes_a_role(client: TestClient, session: Session, team: Tea
 
 
 def test_the_last_admin_cannot_step_down(client: TestClient, session: Session, team: Team):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.admin.id}/role"), role="moderator")
 
@@ -332,7 +334,7 @@ def test_with_a_second_admin_the_first_may_step_down(
 ):
     accounts.add_member(session, user=team.moderator, org=team.org, role=Role.ADMIN)
     session.commit()
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.admin.id}/role"), role="moderator")
 
@@ -344,7 +346,7 @@ def test_with_a_second_admin_the_first_may_step_down(
 
 @pytest.mark.parametrize("role", ["", "owner"])
 def test_an_unknown_role_is_refused(client: TestClient, session: Session, team: Team, role: str):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.moderator.id}/role"), role=role)
 
@@ -358,7 +360,7 @@ def test_an_unknown_role_is_refused(client: TestClient, session: Session, team: 
 def test_changing_the_role_of_a_non_member_is_not_found(
     client: TestClient, session: Session, team: Team
 ):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(
         client, team.path(), team.path(f"/{team.other_admin.id}/role"), role="moderator"
@@ -370,7 +372,7 @@ def test_changing_the_role_of_a_non_member_is_not_found(
 
 @pytest.mark.parametrize("user_id", ["abc", "0", "99999999999999"])
 def test_a_malformed_member_id_is_refused(client: TestClient, team: Team, user_id: str):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{user_id}/role"), role="admin")
 
@@ -383,8 +385,8 @@ def test_a_malformed_member_id_is_refused(client: TestClient, team: Team, user_i
 def test_an_admin_removes_a_member_who_is_signed_out(
     client: TestClient, other_client: TestClient, session: Session, team: Team
 ):
-    signed_in(other_client, team.moderator)
-    signed_in(client, team.admin)
+    sign_in(other_client, team.moderator)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.moderator.id}/remove"))
 
@@ -406,7 +408,7 @@ def test_an_admin_removes_a_member_who_is_signed_out(
 
 
 def test_the_last_admin_cannot_be_removed(client: TestClient, session: Session, team: Team):
-    signed_in(client, team.site_admin)
+    sign_in(client, team.site_admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.admin.id}/remove"))
 
@@ -423,7 +425,7 @@ def test_the_last_admin_cannot_be_removed(client: TestClient, session: Session, 
 def test_an_admin_who_leaves_is_signed_out(client: TestClient, session: Session, team: Team):
     accounts.add_member(session, user=team.moderator, org=team.org, role=Role.ADMIN)
     session.commit()
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
 
     response = post_form(client, team.path(), team.path(f"/{team.admin.id}/remove"))
 
@@ -436,7 +438,7 @@ def test_an_admin_who_leaves_is_signed_out(client: TestClient, session: Session,
 def test_removing_someone_who_is_not_a_member_is_not_found(
     client: TestClient, session: Session, team: Team
 ):
-    signed_in(client, team.admin)
+    sign_in(client, team.admin)
     version = team.other_admin.session_version
 
     response = post_form(client, team.path(), team.path(f"/{team.other_admin.id}/remove"))

@@ -11,8 +11,10 @@ from sqlmodel import Session, select
 
 from pledge.accounts.models import Organization
 from pledge.audit import AuditEvent
-from tests.accounts.conftest import MakeUser, fresh, post_form, signed_in
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.db import fresh
+from tests.support.factories import MakeUser
+from tests.support.pages import csrf_token, errors_of, html, post_form
+from tests.support.people import sign_in
 
 MakeOrg = Callable[..., Organization]
 BAD_WEBSITE = "Enter the full address of the website, like https://contoh.or.id."
@@ -49,7 +51,7 @@ def test_who_may_see_the_profile_form(
     site_admin: bool,
     status: int,
 ):
-    signed_in(client, make_user(org=org if role else None, role=role, site_admin=site_admin))
+    sign_in(client, make_user(org=org if role else None, role=role, site_admin=site_admin))
 
     assert client.get(PATH).status_code == status
 
@@ -57,7 +59,7 @@ def test_who_may_see_the_profile_form(
 def test_a_moderator_cannot_save_the_profile(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization
 ):
-    signed_in(client, make_user(org=org, role="moderator"))
+    sign_in(client, make_user(org=org, role="moderator"))
     token = csrf_token(client, "/account")
 
     response = client.post(PATH, data={"csrf_token": token, "name": "Diambil Alih"})
@@ -70,7 +72,7 @@ def test_a_moderator_cannot_save_the_profile(
 def test_the_form_shows_the_current_values(
     client: TestClient, make_user: MakeUser, org: Organization
 ):
-    signed_in(client, make_user(org=org, role="admin"))
+    sign_in(client, make_user(org=org, role="admin"))
 
     soup = html(client.get(PATH))
 
@@ -84,7 +86,7 @@ def test_an_admin_saves_the_name_and_website(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization
 ):
     admin = make_user(org=org, role="admin")
-    signed_in(client, admin)
+    sign_in(client, admin)
 
     response = save(client, name="  Cek Fakta  Anak Muda ", website="https://cekfakta.or.id/")
 
@@ -105,7 +107,7 @@ def test_an_admin_saves_the_name_and_website(
 def test_the_website_may_be_left_empty(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization
 ):
-    signed_in(client, make_user(org=org, role="admin"))
+    sign_in(client, make_user(org=org, role="admin"))
 
     assert save(client, name="Cek Fakta Muda", website=" ").status_code == 303
     fresh(session)
@@ -128,7 +130,7 @@ def test_the_website_may_be_left_empty(
 def test_a_website_that_is_not_an_http_address_is_refused(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization, website: str
 ):
-    signed_in(client, make_user(org=org, role="admin"))
+    sign_in(client, make_user(org=org, role="admin"))
 
     response = save(client, name="Cek Fakta Muda", website=website)
 
@@ -143,7 +145,7 @@ def test_a_website_that_is_not_an_http_address_is_refused(
 def test_the_name_is_required_and_bounded(
     client: TestClient, make_user: MakeUser, org: Organization, name: str
 ):
-    signed_in(client, make_user(org=org, role="admin"))
+    sign_in(client, make_user(org=org, role="admin"))
 
     response = save(client, name=name, website="")
 
@@ -156,7 +158,7 @@ def test_the_name_is_required_and_bounded(
 def test_saving_unchanged_values_writes_no_audit_event(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization
 ):
-    signed_in(client, make_user(org=org, role="admin"))
+    sign_in(client, make_user(org=org, role="admin"))
 
     assert save(client, name="Cek Fakta Muda", website="https://cfm.example.org").status_code == 303
     fresh(session)

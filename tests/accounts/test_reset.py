@@ -12,18 +12,10 @@ from pledge.accounts import service as accounts
 from pledge.accounts.models import TokenKind, UserToken
 from pledge.db import utcnow
 from pledge.security import hash_token, verify_password
-from tests.accounts.conftest import (
-    PASSWORD,
-    MakeUser,
-    audit_actions,
-    fresh,
-    link_in,
-    login,
-    outbox,
-    post_form,
-    signed_in,
-)
-from tests.conftest import errors_of, html
+from tests.support.db import audit_actions, fresh, link_in, outbox
+from tests.support.factories import MakeUser
+from tests.support.pages import errors_of, html, post_form
+from tests.support.people import PASSWORD, login, sign_in
 
 NEW_PASSWORD = "kata-sandi-pengganti"
 
@@ -138,7 +130,7 @@ def test_choosing_a_new_password_signs_in_and_ends_the_other_sessions(
     make_user: MakeUser,
 ):
     user = make_user("rina@example.org")
-    signed_in(other_client, user)
+    sign_in(other_client, user)
     path = reset_link(anonymous, session, "rina@example.org")
 
     form = client.get(path)

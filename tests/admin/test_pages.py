@@ -19,8 +19,9 @@ from pledge.accounts.models import Organization, Role, User
 from pledge.admin import service as admin
 from pledge.admin.routes import router as admin_router
 from pledge.campaigns.models import CampaignView
-from tests.admin.conftest import MakeOrg, MakeUser, Person, sign_in
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.factories import MakeOrg, MakeUser
+from tests.support.pages import csrf_token, errors_of, html
+from tests.support.people import Person, sign_in
 
 NewClient = Callable[[], TestClient]
 MakeCampaign = Callable[..., CampaignView]
@@ -416,7 +417,7 @@ def test_creating_an_org_with_a_taken_slug_is_refused(
 
 
 def test_user_list_searches_by_email(admin_client: TestClient, make_user: MakeUser) -> None:
-    rina = make_user("rina@lbh.or.id", display_name="Rina")
+    rina = make_user("rina@lbh.or.id", name="Rina")
     make_user("budi@example.org")
 
     soup = page(admin_client, "/admin/users?q=LBH")
@@ -465,7 +466,7 @@ def test_user_page_shows_the_facts_and_memberships(
     admin_client: TestClient, make_user: MakeUser, make_org: MakeOrg, make_pending_org: MakeOrg
 ) -> None:
     mitra = make_org("mitra", name="Mitra")
-    target = make_user("rina@example.org", org=mitra, role=Role.MODERATOR, display_name="Rina")
+    target = make_user("rina@example.org", org=mitra, role=Role.MODERATOR, name="Rina")
     tunggu = make_pending_org("tunggu", name="Tunggu")
 
     soup = page(admin_client, f"/admin/users/{target.id}")
@@ -520,9 +521,11 @@ def test_deactivating_ends_the_persons_open_sessions(
     site_admin: Person,
 ) -> None:
     org = make_org("mitra")
-    member = make_user("member@example.org", org=org, role=Role.ADMIN)
+    member = make_user(
+        "member@example.org", org=org, role=Role.ADMIN, password="correct horse battery staple"
+    )
     colleague = make_user("colleague@example.org", site_admin=True)
-    member_browser = sign_in(new_client(), member)
+    member_browser = sign_in(new_client(), member, password="correct horse battery staple")
     colleague_browser = sign_in(new_client(), colleague)
     assert member_browser.get("/dashboard/mitra").status_code != 303
     assert colleague_browser.get("/admin").status_code == 200

@@ -14,7 +14,7 @@ from pledge.accounts.models import Membership, Organization, Role, User
 from pledge.admin import service as admin
 from pledge.campaigns.models import CampaignView
 from pledge.errors import Invalid, NotFound
-from tests.admin.conftest import MakeOrg, MakeUser
+from tests.support.factories import MakeOrg, MakeUser
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -252,7 +252,7 @@ def test_approving_an_unknown_org_is_not_found(session: Session, root: User) -> 
 def test_deactivating_stops_sign_in_ends_sessions_and_keeps_the_reason(
     session: Session, root: User, make_user: MakeUser
 ) -> None:
-    target = make_user("pergi@example.org")
+    target = make_user("pergi@example.org", password="correct horse battery staple")
     version = target.session_version
 
     admin.deactivate_user(session, actor=root, user_id=target.id or 0, reason="  left the org  ")

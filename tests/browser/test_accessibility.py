@@ -17,8 +17,10 @@ from pledge.campaigns.models import CampaignView
 from pledge.hoaxes.models import CaseStatus, HoaxCase
 from pledge.supporters import service as supporters
 from pledge.web import SESSION_COOKIE
-from tests.conftest import IN_CI, LiveServer
-from tests.test_markup import pages, screenshot_bytes, seed_site, session_cookie
+from tests.support import IN_CI
+from tests.support.appserver import LiveServer
+from tests.support.people import session_cookie
+from tests.test_markup import CSRF, pages, screenshot_bytes, seed_site
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -50,7 +52,9 @@ def axe_context(browser: Any, axe_source: str, url: str, user: User | None = Non
     context = browser.new_context(**PHONE)
     context.add_init_script(axe_source)
     if user is not None:
-        context.add_cookies([{"name": SESSION_COOKIE, "value": session_cookie(user), "url": url}])
+        context.add_cookies(
+            [{"name": SESSION_COOKIE, "value": session_cookie(user, CSRF), "url": url}]
+        )
     return context
 
 

@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role
-from tests.browser.conftest import OpenPhone
-from tests.conftest import LiveServer
+from tests.support.appserver import LiveServer
+from tests.support.phone import OpenPhone
 
 PASSWORD = "kata-sandi-moderator-2029"
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import OpenPhone
-from tests.conftest import LiveServer, digits
+from tests.support.appserver import LiveServer
+from tests.support.pages import digits
+from tests.support.phone import OpenPhone
 
 
 def fill_in(page: Page, *, pledges: tuple[str, ...], name: str, contact: str) -> None:

@@ -21,8 +21,9 @@ from sqlmodel import Session
 
 from pledge.campaigns.models import CampaignView
 from pledge.supporters.models import Tally
-from tests.browser.conftest import OpenPhone, Phone
-from tests.conftest import LiveServer, digits
+from tests.support.appserver import LiveServer
+from tests.support.pages import digits
+from tests.support.phone import OpenPhone, Phone
 
 LIVE_WITHIN = 3.0  # seconds from pressing "sign" on one phone to the new count on another
 TIMEOUT_MS = int(LIVE_WITHIN * 1000)

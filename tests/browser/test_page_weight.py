@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import CDPSession, Page
 
 from pledge.campaigns.models import CampaignView
-from tests.browser.conftest import OpenPhone
-from tests.conftest import LiveServer
+from tests.support.appserver import LiveServer
+from tests.support.phone import OpenPhone
 
 # DESIGN.md, "Speed and scale": the campaign page under 30 KB over the wire with its CSS.
 PAGE_BUDGET = 30 * 1024  # bytes, with the stylesheet, the script, the icon and the stream

@@ -17,8 +17,9 @@ from pledge.accounts import service as accounts
 from pledge.accounts.models import Role
 from pledge.campaigns import service as campaigns
 from pledge.supporters import service as supporters
-from tests.browser.conftest import OpenPhone
-from tests.conftest import LiveServer, sign_form
+from tests.support.appserver import LiveServer
+from tests.support.forms import sign_form
+from tests.support.phone import OpenPhone
 
 PASSWORD = "kata-sandi-mitra-2029"
 

@@ -18,7 +18,8 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignPartner, CampaignStatus, CampaignView
 from pledge.supporters import service as supporters
 from pledge.supporters.models import TOTAL, Tally, partner_key
-from tests.conftest import form_data, html
+from tests.support.forms import form_data
+from tests.support.pages import html
 
 MakeOrg = Callable[..., Organization]
 MakeCampaign = Callable[..., CampaignView]

@@ -26,10 +26,12 @@ from pledge.campaigns.models import (
 )
 from pledge.db import utcnow
 from pledge.mail import OutboxMessage
-from tests.campaigns.conftest import MakeLed, MakeUser, SignIn
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.factories import MakeCampaign, MakeUser
+from tests.support.pages import csrf_token, errors_of, html
+from tests.support.people import Person, sign_in
 
 Sign = Callable[..., Any]
+MakeLed = MakeCampaign  # the make_led fixture: a campaign the lead organisation leads
 
 NEW_CAMPAIGN = {
     "title": "Pemilu Damai 2029",
@@ -213,10 +215,10 @@ def test_creating_makes_a_draft_led_by_the_organisation(
 
 
 def test_the_new_draft_is_not_public(
-    manager: TestClient, lead: Organization, visitor: TestClient
+    manager: TestClient, lead: Organization, anonymous: TestClient
 ) -> None:
     assert_redirects_to_edit(create(manager, lead), lead, "pemilu-damai-2029")
-    assert visitor.get("/c/pemilu-damai-2029").status_code == 404
+    assert anonymous.get("/c/pemilu-damai-2029").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -298,7 +300,7 @@ BAD_CAMPAIGN_INPUT = [
 
 @pytest.mark.parametrize(("field", "changes", "message"), BAD_CAMPAIGN_INPUT)
 def test_creating_with_bad_input_shows_the_message_and_stores_nothing(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     session: Session,
@@ -306,7 +308,7 @@ def test_creating_with_bad_input_shows_the_message_and_stores_nothing(
     changes: dict[str, str],
     message: str,
 ) -> None:
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = create(client, lead, **changes)
     assert response.status_code == 422
@@ -328,14 +330,14 @@ def test_creating_with_bad_input_shows_the_message_and_stores_nothing(
 
 
 def test_an_address_used_by_another_campaign_is_refused(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     session: Session,
     make_campaign: Callable[..., CampaignView],
 ) -> None:
     make_campaign(slug="pemilu-damai-2029")  # another organisation's
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = create(client, lead)
     assert response.status_code == 422
@@ -442,7 +444,7 @@ def test_saving_changes_the_campaign(
     ],
 )
 def test_saving_bad_input_shows_the_message_and_changes_nothing(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -453,7 +455,7 @@ def test_saving_bad_input_shows_the_message_and_changes_nothing(
 ) -> None:
     view = make_led(status="draft")
     title, updated_at = view.campaign.title, view.campaign.updated_at
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = update(client, lead, view.slug, **{"title": "Judul Baru", **changes})
     assert response.status_code == 422
@@ -478,14 +480,14 @@ def test_a_draft_can_move_to_another_address(
 
 
 def test_the_address_of_another_campaign_is_refused_on_edit(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
     session: Session,
 ) -> None:
     first, second = make_led(status="draft"), make_led(status="draft")
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = update(client, lead, second.slug, slug=first.slug)
     assert response.status_code == 422
@@ -495,7 +497,7 @@ def test_the_address_of_another_campaign_is_refused_on_edit(
 
 @pytest.mark.parametrize("status", ["live", "closed"])
 def test_the_address_is_fixed_once_public_and_the_page_says_why(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -503,7 +505,7 @@ def test_the_address_is_fixed_once_public_and_the_page_says_why(
     status: str,
 ) -> None:
     view = make_led(status=status)
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     soup = html(client.get(edit_path(lead, view.slug)))
     field = one(soup, "#campaign input[name=slug]")
@@ -588,7 +590,7 @@ def test_adding_a_pledge_makes_its_address_from_the_text_and_puts_it_last(
 
 
 def test_a_pledge_can_be_added_to_a_live_campaign_and_shows_publicly(
-    manager: TestClient, lead: Organization, make_led: MakeLed, visitor: TestClient
+    manager: TestClient, lead: Organization, make_led: MakeLed, anonymous: TestClient
 ) -> None:
     view = make_led(status="live")
     post(
@@ -597,7 +599,7 @@ def test_a_pledge_can_be_added_to_a_live_campaign_and_shows_publicly(
         {"text": "Saya memilih dengan hati", "slug": "memilih"},
         token_from=edit_path(lead, view.slug),
     )
-    public = html(visitor.get(f"/c/{view.slug}"))
+    public = html(anonymous.get(f"/c/{view.slug}"))
     assert "memilih" in [str(i["value"]) for i in public.select("input[name=pledges]")]
 
 
@@ -613,7 +615,7 @@ def test_a_pledge_can_be_added_to_a_live_campaign_and_shows_publicly(
     ],
 )
 def test_adding_a_bad_pledge_shows_the_message_and_stores_nothing(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -623,7 +625,7 @@ def test_adding_a_bad_pledge_shows_the_message_and_stores_nothing(
     message: str,
 ) -> None:
     view = make_led(status="draft")
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = post(client, pledges_path(lead, view), data, token_from=edit_path(lead, view.slug))
     assert response.status_code == 422
@@ -635,10 +637,10 @@ def test_adding_a_bad_pledge_shows_the_message_and_stores_nothing(
 
 
 def test_a_campaign_has_at_most_twenty_pledges(
-    sign_in: SignIn, admin: User, lead: Organization, make_led: MakeLed, session: Session
+    client: TestClient, admin: User, lead: Organization, make_led: MakeLed, session: Session
 ) -> None:
     view = make_led(status="draft", pledges=tuple(f"janji-{n}" for n in range(20)))
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = post(
         client,
@@ -673,7 +675,7 @@ def test_editing_a_pledge_text(
     ("text", "message"), [("", "Enter the pledge"), ("y" * 201, "at most 200")]
 )
 def test_editing_a_pledge_with_bad_text_changes_nothing(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -683,7 +685,7 @@ def test_editing_a_pledge_with_bad_text_changes_nothing(
 ) -> None:
     view = make_led(status="draft")
     pledge = view.pledges[0]
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = post(
         client,
@@ -701,7 +703,7 @@ def test_editing_a_pledge_with_bad_text_changes_nothing(
 
 
 def test_editing_a_live_pledge_is_allowed_with_a_warning_about_its_signers(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -712,7 +714,7 @@ def test_editing_a_live_pledge_is_allowed_with_a_warning_about_its_signers(
     sign(view, pledges=("tolak-politik-uang",), contact="a@example.com")
     sign(view, pledges=("tolak-politik-uang",), contact="b@example.com")
     pledge = view.pledges[0]
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     soup = html(client.get(edit_path(lead, view.slug)))
     warning = one(soup, f"#pledge-{pledge.id}-warning").get_text()
@@ -756,7 +758,7 @@ def test_pledges_move_up_and_down_without_javascript(
     lead: Organization,
     make_led: MakeLed,
     session: Session,
-    visitor: TestClient,
+    anonymous: TestClient,
 ) -> None:
     view = make_led(status="live")
     first, second, third = view.pledges
@@ -787,7 +789,7 @@ def test_pledges_move_up_and_down_without_javascript(
     assert one(items[-1], "button[value=down]").has_attr("disabled")
     assert not one(items[1], "button[value=up]").has_attr("disabled")
 
-    public = html(visitor.get(f"/c/{view.slug}"))
+    public = html(anonymous.get(f"/c/{view.slug}"))
     assert [str(i["value"]) for i in public.select("input[name=pledges]")] == [
         "lawan-hoaks",
         "tolak-politik-uang",
@@ -829,7 +831,7 @@ def test_a_draft_pledge_can_be_deleted_and_the_rest_keep_their_order(
 
 @pytest.mark.parametrize("status", ["live", "closed"])
 def test_a_pledge_of_a_public_campaign_cannot_be_deleted(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -844,7 +846,7 @@ def test_a_pledge_of_a_public_campaign_cannot_be_deleted(
             session, campaign=load(session, view.slug), status=CampaignStatus.CLOSED
         )
         session.commit()
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     page = html(client.get(edit_path(lead, view.slug)))
     assert page.select("form.pledge-delete") == []
@@ -895,9 +897,9 @@ def set_status(client: TestClient, org: Organization, view: CampaignView, status
 
 
 def test_the_page_states_the_rules_and_offers_only_the_allowed_moves(
-    sign_in: SignIn, admin: User, lead: Organization, make_led: MakeLed
+    client: TestClient, admin: User, lead: Organization, make_led: MakeLed
 ) -> None:
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     offered = {}
     for status in ("draft", "live", "closed"):
@@ -922,11 +924,11 @@ def test_going_live_publishes_the_page_and_is_audited(
     lead: Organization,
     make_led: MakeLed,
     session: Session,
-    visitor: TestClient,
+    anonymous: TestClient,
     admin: User,
 ) -> None:
     view = make_led(status="draft")
-    assert visitor.get(f"/c/{view.slug}").status_code == 404
+    assert anonymous.get(f"/c/{view.slug}").status_code == 404
     response = set_status(manager, lead, view, "live")
     assert_redirects_to_edit(response, lead, view.slug)
     campaign = load(session, view.slug)
@@ -935,16 +937,16 @@ def test_going_live_publishes_the_page_and_is_audited(
     assert status_events(session, view.id) == [
         {"actor": admin.id, "from": "draft", "to": "live", "slug": view.slug}
     ]
-    public = html(visitor.get(f"/c/{view.slug}"))
+    public = html(anonymous.get(f"/c/{view.slug}"))
     assert one(public, "h1").get_text() == view.campaign.title
     assert public.select_one("form[action$='/sign#sign']") is not None
 
 
 def test_a_draft_without_pledges_cannot_go_live(
-    sign_in: SignIn, admin: User, lead: Organization, make_led: MakeLed, session: Session
+    client: TestClient, admin: User, lead: Organization, make_led: MakeLed, session: Session
 ) -> None:
     view = make_led(status="draft", pledges=())
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = set_status(client, lead, view, "live")
     assert response.status_code == 422
@@ -954,13 +956,13 @@ def test_a_draft_without_pledges_cannot_go_live(
 
 
 def test_an_unapproved_organisation_cannot_put_a_campaign_live(
-    sign_in: SignIn, admin: User, lead: Organization, make_led: MakeLed, session: Session
+    client: TestClient, admin: User, lead: Organization, make_led: MakeLed, session: Session
 ) -> None:
     view = make_led(status="draft")
     lead.verified = False
     session.add(lead)
     session.commit()
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     assert (
         "not approved"
@@ -975,10 +977,10 @@ def test_an_unapproved_organisation_cannot_put_a_campaign_live(
 
 
 def test_a_draft_cannot_be_closed(
-    sign_in: SignIn, admin: User, lead: Organization, make_led: MakeLed, session: Session
+    client: TestClient, admin: User, lead: Organization, make_led: MakeLed, session: Session
 ) -> None:
     view = make_led(status="draft")
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = set_status(client, lead, view, "closed")
     assert response.status_code == 422
@@ -990,7 +992,7 @@ def test_a_draft_cannot_be_closed(
     ("status", "message"), [("draft", "back to being a draft"), ("archived", "Choose a status")]
 )
 def test_a_live_campaign_cannot_go_back_to_draft_or_to_a_made_up_status(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -999,7 +1001,7 @@ def test_a_live_campaign_cannot_go_back_to_draft_or_to_a_made_up_status(
     message: str,
 ) -> None:
     view = make_led(status="live")
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = set_status(client, lead, view, status)
     assert response.status_code == 422
@@ -1012,7 +1014,7 @@ def test_closing_shows_the_result_without_a_form_and_reopening_brings_it_back(
     lead: Organization,
     make_led: MakeLed,
     session: Session,
-    visitor: TestClient,
+    anonymous: TestClient,
     sign: Sign,
     admin: User,
 ) -> None:
@@ -1021,7 +1023,7 @@ def test_closing_shows_the_result_without_a_form_and_reopening_brings_it_back(
     assert_redirects_to_edit(set_status(manager, lead, view, "closed"), lead, view.slug)
     assert load(session, view.slug).status == CampaignStatus.CLOSED
 
-    public = visitor.get(f"/c/{view.slug}")
+    public = anonymous.get(f"/c/{view.slug}")
     assert public.status_code == 200
     soup = html(public)
     assert soup.select_one("form[action$='/sign#sign']") is None
@@ -1030,7 +1032,7 @@ def test_closing_shows_the_result_without_a_form_and_reopening_brings_it_back(
 
     assert_redirects_to_edit(set_status(manager, lead, view, "live"), lead, view.slug)
     assert load(session, view.slug).status == CampaignStatus.LIVE
-    assert html(visitor.get(f"/c/{view.slug}")).select_one("form[action$='/sign#sign']")
+    assert html(anonymous.get(f"/c/{view.slug}")).select_one("form[action$='/sign#sign']")
     assert [(e["from"], e["to"], e["actor"]) for e in status_events(session, view.id)][-2:] == [
         ("live", "closed", admin.id),
         ("closed", "live", admin.id),
@@ -1038,14 +1040,14 @@ def test_closing_shows_the_result_without_a_form_and_reopening_brings_it_back(
 
 
 def test_the_public_page_reflects_edits(
-    manager: TestClient, lead: Organization, make_led: MakeLed, visitor: TestClient
+    manager: TestClient, lead: Organization, make_led: MakeLed, anonymous: TestClient
 ) -> None:
     view = make_led(status="live")
     response = update(
         manager, lead, view.slug, title="Judul Terbaru", body="Bacalah **ini**.", goal="777"
     )
     assert_redirects_to_edit(response, lead, view.slug)
-    soup = html(visitor.get(f"/c/{view.slug}"))
+    soup = html(anonymous.get(f"/c/{view.slug}"))
     assert one(soup, "h1").get_text() == "Judul Terbaru"
     assert one(soup, ".story strong").get_text() == "ini"
     assert "777" in one(soup, ".goal").get_text()
@@ -1078,7 +1080,7 @@ def test_adding_an_existing_organisation_gives_it_its_own_link(
     make_led: MakeLed,
     make_org: Callable[..., Organization],
     session: Session,
-    visitor: TestClient,
+    anonymous: TestClient,
 ) -> None:
     view = make_led(status="live", partners=0)
     ally = make_org(slug="pemuda-peduli", name="Pemuda Peduli")
@@ -1102,7 +1104,7 @@ def test_adding_an_existing_organisation_gives_it_its_own_link(
     assert link.endswith(f"?ref={partner.referral_code}")
 
     # The link credits the partner on the public page.
-    public = html(visitor.get(urlsplit(link).path + "?" + urlsplit(link).query))
+    public = html(anonymous.get(urlsplit(link).path + "?" + urlsplit(link).query))
     assert "Pemuda Peduli" in one(public, ".ref").get_text()
     assert one(public, "input[name=ref]")["value"] == partner.referral_code
 
@@ -1116,7 +1118,7 @@ def test_adding_an_existing_organisation_gives_it_its_own_link(
     ],
 )
 def test_adding_an_unknown_or_present_organisation_is_refused(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -1125,7 +1127,7 @@ def test_adding_an_unknown_or_present_organisation_is_refused(
     message: str,
 ) -> None:
     view = make_led(status="draft", partners=0)
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     response = post(
         client,
@@ -1219,7 +1221,7 @@ def test_an_invited_organisation_whose_name_makes_a_taken_address_gets_a_number(
     ],
 )
 def test_a_bad_invitation_is_refused_and_creates_nothing(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -1229,7 +1231,7 @@ def test_a_bad_invitation_is_refused_and_creates_nothing(
     message: str,
 ) -> None:
     view = make_led(status="draft", partners=0)
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     orgs_before = count(session, Organization)
     response = post(
@@ -1268,7 +1270,7 @@ def test_a_partner_without_supporters_can_be_removed(
 
 @pytest.mark.parametrize("reason", ["lead", "referrals", "updates"])
 def test_the_lead_and_partners_with_supporters_stay(
-    sign_in: SignIn,
+    client: TestClient,
     admin: User,
     lead: Organization,
     make_led: MakeLed,
@@ -1284,7 +1286,7 @@ def test_the_lead_and_partners_with_supporters_stay(
         sign(view, ref=co.referral_code)
     if reason == "updates":
         sign(view, updates_org=co.slug)
-    client = sign_in(admin)
+    client = sign_in(client, admin)
     client.cookies.set("lang", "en")
     page = html(client.get(edit_path(lead, view.slug)))
     assert one(page, f"#partner-{target.id}").select("form.partner-remove") == []
@@ -1377,8 +1379,10 @@ def request(client: TestClient, method: str, path: str, data: dict[str, Any], to
 @pytest.mark.parametrize("index", range(len(ROUTE_NAMES)), ids=ROUTE_NAMES)
 def test_only_the_lead_organisations_admins_may_manage(
     client: TestClient,
-    sign_in: SignIn,
     make_user: MakeUser,
+    moderator: Person,
+    site_admin: Person,
+    org_admin: Person,
     lead: Organization,
     world: dict[str, Any],
     session: Session,
@@ -1393,16 +1397,16 @@ def test_only_the_lead_organisations_admins_may_manage(
     assert urlsplit(response.headers["location"]).path == "/login"
 
     refused = {
-        "moderator": make_user(lead, Role.MODERATOR),
-        "other organisation's admin": make_user(world["other"], Role.ADMIN),
-        "site admin": make_user(site_admin=True),
+        "moderator": moderator,
+        "other organisation's admin": make_user(org=world["other"], role=Role.ADMIN),
+        "site admin": site_admin,
     }
     for who, user in refused.items():
-        sign_in(user)
+        sign_in(client, user)
         response = request(client, method, path, data, csrf_token(client, public_page))
         assert response.status_code == 403, who
 
-    sign_in(make_user(lead, Role.ADMIN))
+    sign_in(client, org_admin)
     response = request(client, method, path, data, csrf_token(client, public_page))
     assert response.status_code == success, response.text[:800]
 
@@ -1410,7 +1414,6 @@ def test_only_the_lead_organisations_admins_may_manage(
 @pytest.mark.parametrize("index", range(2, len(ROUTE_NAMES)), ids=ROUTE_NAMES[2:])
 def test_another_organisation_gets_not_found_for_a_campaign_it_does_not_lead(
     client: TestClient,
-    sign_in: SignIn,
     make_user: MakeUser,
     lead: Organization,
     world: dict[str, Any],
@@ -1426,7 +1429,7 @@ def test_another_organisation_gets_not_found_for_a_campaign_it_does_not_lead(
     for org in (world["other"], co_partner):
         method, path, data, _ = route_cases(lead, draft)[index]
         path = path.replace(f"/dashboard/{lead.slug}/", f"/dashboard/{org.slug}/", 1)
-        sign_in(make_user(org, Role.ADMIN))
+        sign_in(client, make_user(org=org, role=Role.ADMIN))
         response = request(
             client, method, path, data, csrf_token(client, f"/c/{world['live'].slug}")
         )

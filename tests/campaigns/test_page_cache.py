@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import routes
-from tests.conftest import digits, form_data, html
+from tests.support.forms import form_data
+from tests.support.pages import digits, html
 
 MakeCampaign = Callable[..., CampaignView]
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignStatus, CampaignView
 from pledge.provinces import PROVINCES
-from tests.conftest import digits, html
+from tests.support.pages import digits, html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

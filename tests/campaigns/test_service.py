@@ -13,7 +13,7 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignPartner, CampaignStatus, CampaignView
 from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound
-from tests.conftest import refresh
+from tests.support.factories import refresh
 
 MakeCampaign = Callable[..., CampaignView]
 MakeOrg = Callable[..., Organization]

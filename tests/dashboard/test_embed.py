@@ -17,8 +17,10 @@ from pledge.accounts.models import Organization, Role
 from pledge.app import create_app
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
-from tests.conftest import html
-from tests.dashboard.conftest import Login, MakeUser, World
+from tests.support.dashboard import World
+from tests.support.factories import MakeUser
+from tests.support.pages import html
+from tests.support.people import sign_in
 
 AsUser = Callable[..., TestClient]
 MakeCampaign = Callable[..., CampaignView]
@@ -108,13 +110,15 @@ def test_the_snippets_carry_absolute_urls_and_ready_markup(
 
 
 def test_behind_a_proxy_the_snippets_use_the_public_address(
-    world: World, engine: sa.Engine, make_user: MakeUser, login: Login
+    world: World, engine: sa.Engine, make_user: MakeUser
 ) -> None:
     settings = get_settings().model_copy(update={"public_url": "https://janji.example.org/"})
     app = create_app(settings, engine=engine)
     with TestClient(app, base_url="http://app-1.internal:8000", follow_redirects=False) as internal:
+        internal.cookies.set("lang", "en")
         page = open_page(
-            login(internal, make_user(world.lead, Role.ADMIN)), embed_path(world.lead, world.view)
+            sign_in(internal, make_user(org=world.lead, role=Role.ADMIN)),
+            embed_path(world.lead, world.view),
         )
     public = "https://janji.example.org"
     slug = world.view.slug

@@ -17,8 +17,10 @@ from sqlmodel import Session
 
 from pledge.accounts.models import Role
 from pledge.audit import list_events
-from tests.conftest import digits, html
-from tests.dashboard.conftest import Login, MakeUser, World
+from tests.support.dashboard import World
+from tests.support.factories import MakeUser
+from tests.support.pages import digits, html
+from tests.support.people import sign_in
 
 Sign = Callable[..., Any]
 AsUser = Callable[..., TestClient]
@@ -115,16 +117,16 @@ def test_one_organisation_goes_straight_to_it(world: World, as_user: AsUser) -> 
 
 
 def test_several_organisations_are_listed_with_the_role_in_each(
-    world: World, make_user: MakeUser, login: Login, client: TestClient, session: Session
+    world: World, make_user: MakeUser, client: TestClient, session: Session
 ) -> None:
     from pledge.accounts import service as accounts
 
-    user = make_user(world.lead, Role.ADMIN)
+    user = make_user(org=world.lead, role=Role.ADMIN)
     accounts.add_member(session, user=user, org=world.partner, role=Role.MODERATOR)
     world.partner.verified = False
     session.add(world.partner)
     session.commit()
-    page = html(login(client, user).get("/dashboard"))
+    page = html(sign_in(client, user).get("/dashboard"))
     lead_card = one(page, f"#org-{world.lead.slug}")
     partner_card = one(page, f"#org-{world.partner.slug}")
     assert one(lead_card, "a")["href"] == f"/dashboard/{world.lead.slug}"
@@ -146,9 +148,9 @@ def test_without_an_organisation_the_page_says_to_ask_for_an_invitation(
 
 
 def test_a_site_admin_sees_the_way_to_site_administration(
-    world: World, make_user: MakeUser, login: Login, client: TestClient
+    world: World, make_user: MakeUser, client: TestClient
 ) -> None:
-    page = html(login(client, make_user(world.lead, site_admin=True)).get("/dashboard"))
+    page = html(sign_in(client, make_user(org=world.lead, site_admin=True)).get("/dashboard"))
     assert one(page, ".site-admin a")["href"] == "/admin"
     assert page.select_one(".no-orgs") is None
     # Two places to go, so no redirect: the organisation is listed.

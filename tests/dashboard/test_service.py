@@ -20,7 +20,8 @@ from pledge.dashboard import service as dashboard
 from pledge.dashboard.service import Bucket
 from pledge.errors import Invalid, NotFound
 from pledge.supporters.models import Signature, Supporter
-from tests.dashboard.conftest import MakeUser, World
+from tests.support.dashboard import World
+from tests.support.factories import MakeUser
 
 Sign = Callable[..., Any]
 
@@ -278,7 +279,7 @@ def opted(world: World, sign: Sign) -> None:
 def test_export_holds_only_this_organisations_opted_in_supporters(
     session: Session, world: World, opted: None, make_user: MakeUser
 ) -> None:
-    admin = make_user(world.lead)
+    admin = make_user(org=world.lead)
     export = dashboard.export_supporters(session, org=world.lead, slug=world.view.slug, actor=admin)
     assert isinstance(export.lines, types.GeneratorType)  # streamed, not built in memory
     rows = read_csv(export.lines)
@@ -293,7 +294,7 @@ def test_export_holds_only_this_organisations_opted_in_supporters(
     body = "\n".join(",".join(row) for row in rows)
     assert "budi@example.com" not in body and "sari@example.com" not in body
 
-    partner_admin = make_user(world.partner)
+    partner_admin = make_user(org=world.partner)
     rows = read_csv(
         dashboard.export_supporters(
             session, org=world.partner, slug=world.view.slug, actor=partner_admin
@@ -308,7 +309,7 @@ def test_signed_at_is_written_in_wib(
     signing = sign(world.view, contact="late@example.com", updates_org=world.lead.slug)
     set_signed_at(session, signing.supporter.id, datetime(2026, 3, 9, 17, 30, tzinfo=UTC))
     export = dashboard.export_supporters(
-        session, org=world.lead, slug=world.view.slug, actor=make_user(world.lead)
+        session, org=world.lead, slug=world.view.slug, actor=make_user(org=world.lead)
     )
     assert read_csv(export.lines)[1][4] == "2026-03-10 00:30"
 
@@ -316,7 +317,7 @@ def test_signed_at_is_written_in_wib(
 def test_each_export_is_in_the_audit_log_before_it_is_read(
     session: Session, engine: sa.Engine, world: World, opted: None, make_user: MakeUser
 ) -> None:
-    admin = make_user(world.lead)
+    admin = make_user(org=world.lead)
     export = dashboard.export_supporters(session, org=world.lead, slug=world.view.slug, actor=admin)
     # Committed: another connection sees the event before a line of the file is read.
     with Session(engine) as other:
@@ -338,7 +339,7 @@ def test_export_reads_in_batches_and_stops_at_the_rows_it_counted(
             world.view, name=f"Orang {i}", contact=f"o{i}@example.com", updates_org=world.lead.slug
         )
     export = dashboard.export_supporters(
-        session, org=world.lead, slug=world.view.slug, actor=make_user(world.lead)
+        session, org=world.lead, slug=world.view.slug, actor=make_user(org=world.lead)
     )
     # Signed after the count in the audit log: not in this file.
     sign(world.view, name="Terlambat", contact="late@example.com", updates_org=world.lead.slug)
@@ -355,7 +356,7 @@ def test_export_never_reads_a_contact_the_organisation_was_not_given(
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    admin = make_user(world.lead)
+    admin = make_user(org=world.lead)
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
         export = dashboard.export_supporters(
@@ -372,7 +373,7 @@ def test_export_never_reads_a_contact_the_organisation_was_not_given(
 def test_export_of_a_campaign_the_organisation_has_no_part_in_is_not_found(
     session: Session, world: World, make_user: MakeUser
 ) -> None:
-    actor: User = make_user(world.stranger)
+    actor: User = make_user(org=world.stranger)
     with pytest.raises(NotFound):
         dashboard.export_supporters(session, org=world.stranger, slug=world.view.slug, actor=actor)
     assert list_events(session, action="supporters.export") == []
@@ -486,7 +487,7 @@ def test_requests_that_find_a_stale_recount_wait_for_one_recount(
     def slow(*args: Any, **kwargs: Any) -> dashboard.Recount:
         calls.append(1)
         started.set()
-        release.wait(10)
+        release.wait(60)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(dashboard.recounting, "recount", slow)
@@ -499,12 +500,12 @@ def test_requests_that_find_a_stale_recount_wait_for_one_recount(
 
     threads = [threading.Thread(target=ask) for _ in range(6)]
     threads[0].start()
-    assert started.wait(10)
+    assert started.wait(60)
     for thread in threads[1:]:
         thread.start()
     release.set()
     for thread in threads:
-        thread.join(10)
+        thread.join(60)
     assert len(results) == 6
     assert calls == [1]
     assert len({id(result) for result in results}) == 1

@@ -13,7 +13,7 @@ from PIL import Image
 
 from pledge.campaigns.models import CampaignView
 from pledge.embeds.images import rounded_count, share_png
-from tests.conftest import html
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

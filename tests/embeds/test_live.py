@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,15 +29,18 @@ from pledge.campaigns.models import Campaign, CampaignView, PartnerView, Pledge
 from pledge.config import get_settings
 from pledge.embeds.live import Channel, EventStream, LiveCounts, StreamsFull, count_event
 from pledge.supporters.models import Counts
-from tests.conftest import LiveServer, form_data, html, serve_in_thread
-from tests.support.appserver import app_process
+from tests.support.appserver import LiveServer, app_process, serve_in_thread
+from tests.support.forms import form_data
+from tests.support.pages import html
+from tests.support.waiting import wait_until
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]
 
 ROOT = Path(__file__).resolve().parents[2]
-LATENCY = 2.0  # seconds from a signature to the new count on every stream
-TIMEOUT = httpx2.Timeout(10.0, read=5.0)  # a read that waits longer than this fails the test
+# A read that waits longer than this fails the test: long enough for a busy machine, shorter
+# than the 15 s between keep-alive comments, which would otherwise keep a silent stream going.
+TIMEOUT = httpx2.Timeout(10.0, read=10.0)
 BUSY_EN = "Too many people are watching live right now. The count still updates when you reload."
 BUSY_ID = (
     "Terlalu banyak orang sedang menonton langsung saat ini. "
@@ -101,13 +105,6 @@ def counts_of(view: CampaignView, total: int, **by_slug: int) -> dict[str, Any]:
     }
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.02)
-
-
 # --- a supporter in another browser ------------------------------------------------------
 
 
@@ -117,6 +114,7 @@ class Visitor:
     def __init__(self, base_url: str, server_log: Path | None = None) -> None:
         self.client = httpx2.Client(base_url=base_url, timeout=TIMEOUT, follow_redirects=False)
         self.server_log = server_log
+        self.changed_at = 0.0  # when the last signature or withdrawal was answered
 
     def why(self, response: httpx2.Response) -> str:
         """What went wrong, with the server's own log when it runs in another process."""
@@ -137,6 +135,7 @@ class Visitor:
         """Send the signing form; the supporter's token (for withdrawal) is returned."""
         data = {**form_data(**fields), "csrf_token": token}
         response = self.client.post(f"/c/{view.slug}/sign", data=data)
+        self.changed_at = time.monotonic()
         assert response.status_code == 303, self.why(response)
         thanks = urlsplit(response.headers["location"]).path
         assert thanks.startswith(f"/c/{view.slug}/thanks/")
@@ -146,6 +145,7 @@ class Visitor:
         path = f"/c/{view.slug}/withdraw/{supporter}"
         token = self.form_token(path)
         response = self.client.post(path, data={"csrf_token": token})
+        self.changed_at = time.monotonic()
         assert response.status_code == 303, self.why(response)
         assert response.headers["location"] == f"/c/{view.slug}/withdrawn"
 
@@ -164,11 +164,49 @@ def watcher(live_server: LiveServer) -> Iterator[httpx2.Client]:
         yield client
 
 
-def within_latency(request: pytest.FixtureRequest, name: str, started: float) -> float:
-    """Assert the time since started; it is kept with the test's report (``--junitxml``)."""
+@dataclass
+class LiveReads:
+    """When the live readers of this process began each read of the tallies, and when they
+    sent a new count to the streams (``time.monotonic()``)."""
+
+    reads: list[float] = field(default_factory=list)
+    pushes: list[float] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def live_reads(monkeypatch: pytest.MonkeyPatch) -> LiveReads:
+    seen = LiveReads()
+    read, update = LiveCounts._read, Channel.update
+
+    def timed_read(self: LiveCounts, campaign_ids: Any) -> dict[int, Counts]:
+        seen.reads.append(time.monotonic())
+        return read(self, campaign_ids)
+
+    def timed_update(self: Channel, counts: Counts) -> None:
+        before = self.message
+        update(self, counts)
+        if self.message is not before:
+            seen.pushes.append(time.monotonic())
+
+    monkeypatch.setattr(LiveCounts, "_read", timed_read)
+    monkeypatch.setattr(Channel, "update", timed_update)
+    return seen
+
+
+def within_latency(
+    request: pytest.FixtureRequest, name: str, started: float, changed_at: float
+) -> float:
+    """Keep the time since started with the test's report (``--junitxml``), and check what
+    keeps it short: the change made at ``changed_at`` went out to the streams with the live
+    reader's first read after it (the one under way then, or the next), not a later one. On
+    an idle machine that is within two seconds (one interval and the work); counted in reads
+    rather than seconds, it holds on a busy machine too."""
     elapsed = time.monotonic() - started
     request.node.user_properties.append((name, round(elapsed, 3)))
-    assert elapsed < LATENCY, f"{name}: the new count took {elapsed:.2f} s"
+    seen: LiveReads = request.getfixturevalue("live_reads")
+    pushed = min((t for t in seen.pushes if t > changed_at), default=changed_at)
+    reads = [t for t in seen.reads if changed_at < t < pushed]
+    assert len(reads) <= 1, f"{name}: the new count went out {len(reads)} reads after the change"
     return elapsed
 
 
@@ -234,7 +272,7 @@ def test_a_signature_through_another_connection_reaches_the_stream_within_two_se
         started = time.monotonic()
         visitor.sign(view, token, pledges=["gunakan-hak-pilih", "lawan-hoaks"])
         assert events.count() == counts_of(view, 1, gunakan_hak_pilih=1, lawan_hoaks=1)
-        within_latency(request, "sign_latency_s", started)
+        within_latency(request, "sign_latency_s", started, visitor.changed_at)
 
 
 @pytest.mark.server
@@ -256,7 +294,7 @@ def test_a_withdrawal_lowers_the_count_on_the_stream(
         started = time.monotonic()
         visitor.withdraw(view, supporter)
         assert events.count() == counts_of(view, 1, tolak_politik_uang=1)
-        within_latency(request, "withdraw_latency_s", started)
+        within_latency(request, "withdraw_latency_s", started, visitor.changed_at)
 
 
 @pytest.mark.server
@@ -279,7 +317,7 @@ def test_a_referred_signature_raises_the_partners_number(
         started = time.monotonic()
         visitor.sign(view, token, ref=partner.referral_code)
         after = events.count()
-        within_latency(request, "referral_latency_s", started)
+        within_latency(request, "referral_latency_s", started, visitor.changed_at)
 
     assert after == counts_of(view, 1, tolak_politik_uang=1, **{partner.slug: 1})
 
@@ -304,7 +342,7 @@ def test_a_signature_taken_by_another_server_process_reaches_the_stream(
                 started = time.monotonic()
                 other.sign(view, token, pledges=["lawan-hoaks"])
                 assert events.count() == counts_of(view, 1, lawan_hoaks=1)
-                within_latency(request, "other_process_latency_s", started)
+                within_latency(request, "other_process_latency_s", started, other.changed_at)
         finally:
             other.close()
 
@@ -338,14 +376,17 @@ def test_many_streams_share_one_tally_reader_and_all_see_the_change(
 
         sa.event.listen(engine, "before_cursor_execute", count_reads)
         try:
-            # A quiet window of three intervals: the one reader of this process reads both
+            # A quiet window, until three reads: the one reader of this process reads both
             # campaigns in one statement per interval; a reader per stream would read
-            # twenty times as often.
-            time.sleep(3 * interval)
+            # twenty times as often. However long a busy machine takes for three reads, the
+            # window has as many intervals.
+            quiet_from = time.monotonic()
+            wait_until(lambda: len(reads) >= 3)
+            intervals = (time.monotonic() - quiet_from) / interval
         finally:
             sa.event.remove(engine, "before_cursor_execute", count_reads)
-        request.node.user_properties.append(("tally_reads_in_3_intervals", len(reads)))
-        assert 2 <= len(reads) <= 4, reads
+        request.node.user_properties.append(("tally_reads_in_quiet_window", len(reads)))
+        assert 2 <= len(reads) <= intervals + 2, (reads, intervals)
 
         started = time.monotonic()
         visitor.sign(views[0], tokens[0], pledges=["lawan-hoaks"])
@@ -353,7 +394,7 @@ def test_many_streams_share_one_tally_reader_and_all_see_the_change(
         for view, events in zip(watching, streams, strict=True):
             expected = {"lawan_hoaks": 1} if view is views[0] else {"tolak_politik_uang": 1}
             assert events.count() == counts_of(view, 1, **expected)
-        within_latency(request, "twenty_streams_latency_s", started)
+        within_latency(request, "twenty_streams_latency_s", started, visitor.changed_at)
 
     wait_until(lambda: (live.streams, live.campaigns) == (0, 0))
 
@@ -415,7 +456,7 @@ def test_a_quiet_stream_gets_keep_alive_comments(
         elapsed = time.monotonic() - started
 
     assert quiet == [b": keep-alive", b": keep-alive"]
-    assert 0.5 <= elapsed < 2.0
+    assert 0.5 <= elapsed < 10  # the 0.3 s set, not the 15 s default; room for a busy machine
 
 
 # --- not a stream -------------------------------------------------------------------------

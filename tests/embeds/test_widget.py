@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from pledge import i18n
 from pledge.campaigns.models import CampaignView
-from tests.conftest import html
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

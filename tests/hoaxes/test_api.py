@@ -13,13 +13,8 @@ from sqlmodel import Session
 from pledge.campaigns.models import CampaignView
 from pledge.db import utcnow
 from pledge.hoaxes.models import CaseStatus, Verdict
-from tests.hoaxes.conftest import (
-    MakeReport,
-    Publish,
-    published_cases,
-    screenshot,
-    set_status,
-)
+from tests.support.factories import MakeReport, Publish, published_cases, set_case_status
+from tests.support.images import screenshot
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -51,7 +46,7 @@ def test_fields_of_a_verdict(
     make_report(view, url="https://facebook.com/hoaks/posts/123")
     publish(report.case_id, label=Verdict.PENIPUAN, title="Bansos palsu", explanation="Penipuan.")
     hidden = make_report(view, url="https://example.id/belum")
-    set_status(session, hidden.case_id, CaseStatus.AWAITING_APPROVAL, public_title="Belum")
+    set_case_status(session, hidden.case_id, CaseStatus.AWAITING_APPROVAL, public_title="Belum")
 
     response = client.get("/api/v1/hoaxes")
     assert response.status_code == 200

@@ -166,7 +166,7 @@ def test_a_decoder_with_nothing_to_do_leaves(monkeypatch: pytest.MonkeyPatch) ->
         finished = threading.Event()
         thread = threading.Thread(target=lambda: (decoder.serve(requests, out), finished.set()))
         thread.start()
-        thread.join(timeout=5)
+        thread.join(timeout=60)
         assert finished.is_set()  # left on its own, with the pipe still open
     os.close(requests_w)
     os.close(answers_r)

@@ -12,18 +12,11 @@ from pledge.campaigns.models import CampaignView
 from pledge.hoaxes import media
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import CaseStatus, HoaxCase, HoaxReport, Media
-from tests.conftest import html
-from tests.hoaxes.conftest import (
-    MakeReport,
-    Publish,
-    case_of,
-    code_of,
-    count,
-    post_report,
-    resized_copy,
-    screenshot,
-    set_status,
-)
+from tests.support.db import case_of, count
+from tests.support.factories import MakeReport, Publish, set_case_status
+from tests.support.forms import code_of, post_report
+from tests.support.images import resized_copy, screenshot
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -143,7 +136,7 @@ def test_a_report_of_a_merged_case_joins_the_surviving_case(
     view = make_campaign()
     survivor = make_report(view, url="https://example.id/asli")
     merged = make_report(view, url="https://example.id/salinan")
-    set_status(session, merged.case_id, CaseStatus.DUPLICATE, merged_into_id=survivor.case_id)
+    set_case_status(session, merged.case_id, CaseStatus.DUPLICATE, merged_into_id=survivor.case_id)
     late = make_report(view, url="https://www.example.id/salinan/")
     assert late.case_id == survivor.case_id
     assert case_of(session, survivor).report_count == 2
@@ -157,7 +150,7 @@ def test_a_duplicate_without_a_survivor_is_not_joined(
 ) -> None:
     view = make_campaign()
     orphan = make_report(view, url="https://example.id/yatim")
-    set_status(session, orphan.case_id, CaseStatus.DUPLICATE, merged_into_id=None)
+    set_case_status(session, orphan.case_id, CaseStatus.DUPLICATE, merged_into_id=None)
     late = make_report(view, url="https://example.id/yatim")
     assert late.case_id != orphan.case_id
     assert case_of(session, late).status == CaseStatus.NEW

@@ -17,14 +17,9 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, CampaignView
 from pledge.db import utcnow
 from pledge.hoaxes.models import CaseStatus, Verdict
-from tests.conftest import html
-from tests.hoaxes.conftest import (
-    MakeReport,
-    Publish,
-    published_cases,
-    screenshot,
-    set_status,
-)
+from tests.support.factories import MakeReport, Publish, published_cases, set_case_status
+from tests.support.images import screenshot
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -43,7 +38,7 @@ def test_gallery_shows_only_published_cases(
         (CaseStatus.NEW, CaseStatus.AWAITING_APPROVAL, CaseStatus.NOT_HOAX, CaseStatus.REJECTED)
     ):
         hidden = make_report(view, url=f"https://example.id/hidden-{n}")
-        set_status(
+        set_case_status(
             session, hidden.case_id, status, public_title=f"Rahasia {n}", label=Verdict.SALAH
         )
 
@@ -115,7 +110,7 @@ def test_detail_only_for_published_cases(
 ) -> None:
     view = make_campaign()
     report = make_report(view, image=screenshot(1))
-    set_status(session, report.case_id, CaseStatus.AWAITING_APPROVAL, label=Verdict.SALAH)
+    set_case_status(session, report.case_id, CaseStatus.AWAITING_APPROVAL, label=Verdict.SALAH)
     assert client.get(f"/hoaxes/{report.case_id}").status_code == 404
     assert client.get(f"/hoaxes/{report.case_id}/image.jpg").status_code == 404
     assert client.get("/hoaxes/999999").status_code == 404

@@ -11,14 +11,9 @@ from sqlmodel import Session
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role
 from pledge.campaigns.models import CampaignView
-from tests.hoaxes.conftest import (
-    MakeReport,
-    MakeUser,
-    Publish,
-    login,
-    resized_copy,
-    screenshot,
-)
+from tests.support.factories import MakeReport, MakeUser, Publish
+from tests.support.images import resized_copy, screenshot
+from tests.support.people import sign_in
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -46,7 +41,7 @@ def test_a_partner_moderator_sees_it(
 ) -> None:
     view = make_campaign()
     report = make_report(view, url="", image=screenshot(1))
-    login(client, make_user(partner_org(session, view, 1), Role.MODERATOR))
+    sign_in(client, make_user(org=partner_org(session, view, 1), role=Role.MODERATOR))
     response = client.get(f"/media/{report.media_id}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/")
@@ -65,7 +60,7 @@ def test_a_partner_admin_sees_it_too(
 ) -> None:
     view = make_campaign()
     report = make_report(view, url="", image=screenshot(1))
-    login(client, make_user(partner_org(session, view, 0), Role.ADMIN))
+    sign_in(client, make_user(org=partner_org(session, view, 0), role=Role.ADMIN))
     assert client.get(f"/media/{report.media_id}").status_code == 200
 
 
@@ -80,7 +75,7 @@ def test_a_joined_reports_own_picture_is_visible_to_moderators(
     first = make_report(view, url="", image=screenshot(2))
     second = make_report(view, url="", image=resized_copy(2))
     assert second.case_id == first.case_id and second.media_id != first.media_id
-    login(client, make_user(partner_org(session, view), Role.MODERATOR))
+    sign_in(client, make_user(org=partner_org(session, view), role=Role.MODERATOR))
     assert client.get(f"/media/{second.media_id}").status_code == 200
 
 
@@ -94,7 +89,7 @@ def test_a_moderator_of_another_organisation_does_not(
     view = make_campaign()
     elsewhere = make_campaign()
     report = make_report(view, url="", image=screenshot(1))
-    login(client, make_user(partner_org(session, elsewhere), Role.MODERATOR))
+    sign_in(client, make_user(org=partner_org(session, elsewhere), role=Role.MODERATOR))
     assert client.get(f"/media/{report.media_id}").status_code == 404
 
 
@@ -106,7 +101,7 @@ def test_a_signed_in_person_without_a_role_does_not(
 ) -> None:
     view = make_campaign()
     report = make_report(view, url="", image=screenshot(1))
-    login(client, make_user(None))
+    sign_in(client, make_user())
     assert client.get(f"/media/{report.media_id}").status_code == 404
 
 

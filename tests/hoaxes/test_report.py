@@ -13,15 +13,10 @@ from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.hoaxes.models import CaseStatus, HoaxCase, HoaxReport, Media, MediaBand
 from pledge.security import FieldCipher
-from tests.conftest import csrf_token, errors_of, html
-from tests.hoaxes.conftest import (
-    code_of,
-    count,
-    fresh,
-    post_report,
-    report_fields,
-    screenshot,
-)
+from tests.support.db import count, fresh
+from tests.support.forms import code_of, post_report, report_fields
+from tests.support.images import screenshot
+from tests.support.pages import csrf_token, errors_of, html
 
 MakeCampaign = Callable[..., CampaignView]
 

@@ -15,7 +15,9 @@ from pledge.errors import Conflict, Invalid
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxCase, HoaxReport
 from pledge.security import FieldCipher
-from tests.hoaxes.conftest import MakeReport, MakeUser, count, report_fields
+from tests.support.db import count
+from tests.support.factories import MakeReport, MakeUser
+from tests.support.forms import report_fields
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -99,7 +101,7 @@ def test_moderator_org_ids(
     make_org: Callable[..., Organization], make_user: MakeUser, session: Session
 ) -> None:
     moderated, administered, elsewhere = make_org(), make_org(), make_org()
-    user = make_user(moderated, Role.MODERATOR)
+    user = make_user(org=moderated, role=Role.MODERATOR)
     accounts.add_member(session, user=user, org=administered, role=Role.ADMIN)
     session.commit()
     assert hoaxes.moderator_org_ids(session, user=user) == {

@@ -11,16 +11,11 @@ from sqlmodel import Session, col, select
 
 from pledge.campaigns.models import CampaignView
 from pledge.hoaxes.models import CaseStatus, HoaxReport, Verdict
-from tests.conftest import html
-from tests.hoaxes.conftest import (
-    MakeReport,
-    Publish,
-    code_of,
-    fresh,
-    post_report,
-    screenshot,
-    set_status,
-)
+from tests.support.db import fresh
+from tests.support.factories import MakeReport, Publish, set_case_status
+from tests.support.forms import code_of, post_report
+from tests.support.images import screenshot
+from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -87,7 +82,7 @@ def test_each_status_in_plain_words(
     view = make_campaign()
     code = code_of(post_report(client, view))
     report = fresh(session).exec(select(HoaxReport)).one()
-    set_status(session, report.case_id, status, public_title="Rahasia", label=Verdict.SALAH)
+    set_case_status(session, report.case_id, status, public_title="Rahasia", label=Verdict.SALAH)
     text = status_text(client, code)
     assert words in text
     # A verdict that is not published is not shown.
@@ -132,7 +127,7 @@ def test_a_merged_report_shows_the_surviving_case(
     survivor = make_report(view, url="https://example.id/asli")
     merged = fresh(session).exec(select(HoaxReport).order_by(col(HoaxReport.id))).first()
     assert merged is not None
-    set_status(session, merged.case_id, CaseStatus.DUPLICATE, merged_into_id=survivor.case_id)
+    set_case_status(session, merged.case_id, CaseStatus.DUPLICATE, merged_into_id=survivor.case_id)
     assert "Being reviewed" in status_text(client, code)
     publish(survivor.case_id, title="Yang asli")
     page = html(client.get(f"/reports/{code}"))

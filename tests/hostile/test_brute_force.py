@@ -17,13 +17,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from pledge.accounts import service as accounts
-from pledge.accounts.models import User
 from pledge.config import get_settings
-from tests.conftest import html
 from tests.support.appserver import AppProcess, app_process, form_token
+from tests.support.factories import MakeUser
+from tests.support.pages import html
+from tests.support.people import login
 from tests.support.redisserver import running_redis
 
 PASSWORD = "kata-sandi-yang-benar-sekali"
@@ -31,18 +30,7 @@ WRONG = "tebakan-yang-salah"
 ACCOUNT_MESSAGE = "Too many sign-in attempts for this account. Wait a few minutes and try again."
 ADDRESS_MESSAGE = "Too many requests. Please wait a moment and try again."
 
-MakeUser = Callable[[str], User]
 Browser = Callable[[str], TestClient]
-
-
-@pytest.fixture
-def make_user(session: Session) -> MakeUser:
-    def make(email: str) -> User:
-        user = accounts.create(session, email=email, password=PASSWORD, display_name="Rina")
-        session.commit()
-        return user
-
-    return make
 
 
 @pytest.fixture
@@ -80,12 +68,6 @@ def token(client: Any, path: str = "/login") -> str:
     return str(field["value"])
 
 
-def sign_in(client: TestClient, email: str, password: str) -> Any:
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": token(client)}
-    )
-
-
 def refusal(response: Any) -> tuple[int, str]:
     detail = html(response).select_one("section.error-page p.detail")
     return response.status_code, detail.get_text(strip=True) if detail else response.text[:200]
@@ -104,18 +86,18 @@ def test_an_account_guessed_from_many_addresses_is_locked_even_for_its_owner(
 ) -> None:
     """Ten failures, each from another address (so none reaches its limit of five), lock
     the account: the owner with the right password, from yet another address, is told why."""
-    user = make_user("rina@contoh.id")
+    user = make_user("rina@contoh.id", password=PASSWORD)
     limit = int(get_settings().ratelimit_login_email.split("/")[0])
     for n in range(limit):
-        assert sign_in(from_address(f"198.51.100.{n + 1}"), user.email, WRONG).status_code == 422
+        assert login(from_address(f"198.51.100.{n + 1}"), user.email, WRONG).status_code == 422
 
     owner = from_address("203.0.113.7")
-    response = sign_in(owner, user.email, PASSWORD)
+    response = login(owner, user.email, PASSWORD)
 
     assert refusal(response) == (429, ACCOUNT_MESSAGE)
     assert not signed_in(owner)
     # The email as typed another way is the same account.
-    assert refusal(sign_in(owner, "  RINA@Contoh.ID ", PASSWORD)) == (429, ACCOUNT_MESSAGE)
+    assert refusal(login(owner, "  RINA@Contoh.ID ", PASSWORD)) == (429, ACCOUNT_MESSAGE)
 
 
 def test_guesses_at_the_current_password_lock_sign_in_too(
@@ -123,9 +105,9 @@ def test_guesses_at_the_current_password_lock_sign_in_too(
 ) -> None:
     """Someone holding a stolen session who guesses at the account page's current password
     spends the same budget as guesses at the sign-in form."""
-    user = make_user("rina@contoh.id")
+    user = make_user("rina@contoh.id", password=PASSWORD)
     thief = from_address("198.51.100.9")
-    assert sign_in(thief, user.email, PASSWORD).status_code == 303  # the first of ten
+    assert login(thief, user.email, PASSWORD).status_code == 303  # the first of ten
     page = token(thief, "/account")
     for _ in range(9):
         guess = thief.post(
@@ -141,26 +123,26 @@ def test_guesses_at_the_current_password_lock_sign_in_too(
 
     owner = from_address("203.0.113.7")
 
-    assert refusal(sign_in(owner, user.email, PASSWORD)) == (429, ACCOUNT_MESSAGE)
+    assert refusal(login(owner, user.email, PASSWORD)) == (429, ACCOUNT_MESSAGE)
 
 
 @pytest.mark.usefixtures("low_address_limit")
 def test_one_address_trying_many_accounts_is_limited_even_with_a_right_password(
     make_user: MakeUser, from_address: Browser
 ) -> None:
-    user = make_user("rina@contoh.id")
+    user = make_user("rina@contoh.id", password=PASSWORD)
     attacker = from_address("198.51.100.20")
     for n in range(5):
-        assert sign_in(attacker, f"orang{n}@contoh.id", WRONG).status_code == 422
+        assert login(attacker, f"orang{n}@contoh.id", WRONG).status_code == 422
 
-    response = sign_in(attacker, user.email, PASSWORD)
+    response = login(attacker, user.email, PASSWORD)
 
     assert refusal(response) == (429, ADDRESS_MESSAGE)
     assert int(response.headers["retry-after"]) > 0
     assert not signed_in(attacker)
     # The account itself is not locked: its owner, elsewhere, signs in.
     owner = from_address("203.0.113.7")
-    assert sign_in(owner, user.email, PASSWORD).status_code == 303
+    assert login(owner, user.email, PASSWORD).status_code == 303
     assert signed_in(owner)
 
 
@@ -205,8 +187,8 @@ def test_the_sign_in_limits_hold_across_two_processes(
 ) -> None:
     """Two processes count in one Redis: failures on one lock the account on the other, for
     its owner too, and an address's attempts on both add up, while anyone else signs in."""
-    owner = make_user("rina@contoh.id")
-    other = make_user("budi@contoh.id")
+    owner = make_user("rina@contoh.id", password=PASSWORD)
+    other = make_user("budi@contoh.id", password=PASSWORD)
     env = {
         "PLEDGE_RATELIMIT_LOGIN": "6/minute",
         "PLEDGE_RATELIMIT_LOGIN_EMAIL": "3/minute",

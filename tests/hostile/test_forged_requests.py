@@ -17,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import Session, col, select
 
 from pledge.accounts import service as accounts
@@ -35,7 +34,8 @@ from pledge.web import (
     checked_form,
     checked_upload,
 )
-from tests.conftest import csrf_token, html
+from tests.support.pages import csrf_token, html
+from tests.support.people import session_cookie, sign_in
 
 BASE = "http://testserver"
 CSRF = "forged-requests-test-csrf-token-0123456789"
@@ -58,21 +58,6 @@ class World:
 
     user: User
     params: dict[str, str]
-
-
-def session_cookie(user: User, csrf: str = CSRF, *, signed_at: float | None = None) -> str:
-    """The cookie a browser holds after signing in; ``signed_at`` makes an old one."""
-    data = {"csrf": csrf, "uid": user.id, "sv": user.session_version}
-    serializer = URLSafeTimedSerializer(get_settings().secret_key, salt="session")
-    if signed_at is None:
-        return serializer.dumps(data)
-
-    class Then(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(signed_at)
-
-    serializer.signer = Then  # type: ignore[assignment]
-    return serializer.dumps(data)
 
 
 @pytest.fixture
@@ -228,7 +213,7 @@ def snapshot(engine: sa.Engine) -> dict[str, list[str]]:
 def signed_in(app: FastAPI, world: World) -> Iterator[TestClient]:
     with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         client.cookies.set("lang", "en")
-        client.cookies.set(SESSION_COOKIE, session_cookie(world.user))
+        sign_in(client, world.user, csrf=CSRF)
         assert client.get("/account").status_code == 200
         yield client
 
@@ -328,7 +313,7 @@ def test_an_expired_session_carries_no_usable_token(
     with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         client.cookies.set("lang", "en")
         signed_at = utcnow().timestamp() - age
-        client.cookies.set(SESSION_COOKIE, session_cookie(world.user, signed_at=signed_at))
+        client.cookies.set(SESSION_COOKIE, session_cookie(world.user, CSRF, signed_at=signed_at))
         page = client.get("/account")
 
         response = client.post(
@@ -386,7 +371,7 @@ def test_a_co_partner_invitation_works_once(
     accounts.add_member(session, user=admin, org=lead, role=Role.ADMIN)
     session.commit()
     with TestClient(app, base_url=BASE, follow_redirects=False) as manager:
-        manager.cookies.set(SESSION_COOKIE, session_cookie(admin))
+        sign_in(manager, admin, csrf=CSRF)
         added = manager.post(
             f"/dashboard/{lead.slug}/campaigns/{view.slug}/partners",
             data={

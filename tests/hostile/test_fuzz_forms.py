@@ -41,7 +41,7 @@ from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.security import contact_digest
 from pledge.supporters import service as supporters
 from pledge.web import SESSION_COOKIE, _serializer
-from tests.conftest import csrf_token, errors_of, html
+from tests.support.pages import csrf_token, errors_of, html
 
 Pairs = list[tuple[str, str]]
 

@@ -24,17 +24,18 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import Session, col, select
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
-from pledge.config import get_settings
 from pledge.hoaxes.models import HoaxReport
 from pledge.mail import OutboxMessage
 from pledge.supporters.service import first_name
 from pledge.web import SESSION_COOKIE
-from tests.conftest import LiveServer, csrf_token, form_data, html
+from tests.support.appserver import LiveServer
+from tests.support.forms import form_data
+from tests.support.pages import csrf_token, html
+from tests.support.people import sign_in
 
 BASE = "http://testserver"
 CSRF = "hostile-text-test-csrf-token-0123456789"
@@ -127,11 +128,6 @@ def one(soup: BeautifulSoup | Tag, selector: str) -> Tag:
 # --- people, and a browser for each ----------------------------------------------------
 
 
-def session_cookie(user: User) -> str:
-    data = {"csrf": CSRF, "uid": user.id, "sv": user.session_version}
-    return URLSafeTimedSerializer(get_settings().secret_key, salt="session").dumps(data)
-
-
 @dataclass
 class Hostile:
     """A campaign, a hoax case and the people around them, every text written by the forms
@@ -156,7 +152,7 @@ def browser_for(app: FastAPI, user: User | None = None) -> TestClient:
     client.__enter__()
     client.cookies.set("lang", "en")
     if user is not None:
-        client.cookies.set(SESSION_COOKIE, session_cookie(user))
+        sign_in(client, user, csrf=CSRF)
     return client
 
 

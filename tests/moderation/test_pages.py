@@ -16,20 +16,10 @@ from pledge.campaigns.service import local_display
 from pledge.db import utcnow
 from pledge.hoaxes.models import TRANSITIONS, CaseStatus, HoaxCase, HoaxReport
 from pledge.moderation.service import Decision, decisions_for
-from tests.conftest import errors_of, html
-from tests.moderation.conftest import (
-    CSRF,
-    HOAX_FIELDS,
-    Browser,
-    MakeCase,
-    World,
-    actions,
-    case_url,
-    events,
-    fresh,
-    post,
-    reload,
-)
+from tests.support.db import actions, events, fresh, reload
+from tests.support.factories import MakeCase
+from tests.support.moderation import CSRF, HOAX_FIELDS, Browser, World, case_url, post
+from tests.support.pages import errors_of, html
 
 CASE_POSTS = ("claim", "release", "break", "decide", "approve", "send-back")
 

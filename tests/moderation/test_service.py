@@ -25,16 +25,9 @@ from pledge.hoaxes.models import (
 )
 from pledge.moderation import service as moderation
 from pledge.moderation.service import Decision, DecisionForm
-from tests.moderation.conftest import (
-    HOAX_FIELDS,
-    Access,
-    MakeCase,
-    World,
-    actions,
-    events,
-    fresh,
-    reload,
-)
+from tests.support.db import actions, events, fresh, reload
+from tests.support.factories import MakeCase
+from tests.support.moderation import HOAX_FIELDS, Access, World
 
 REFUSED = [(s, t) for s in CaseStatus for t in CaseStatus if t not in TRANSITIONS[s]]
 ALLOWED = [(s, t) for s in CaseStatus for t in sorted(TRANSITIONS[s])]
@@ -355,7 +348,7 @@ def test_a_claim_that_waited_for_another_finds_it_taken(
             thread = threading.Thread(target=claim_second)
             thread.start()
             if dialect == "postgresql":
-                deadline = time.monotonic() + 10
+                deadline = time.monotonic() + 60
                 while not _waiting_on_a_lock(engine) and time.monotonic() < deadline:
                     thread.join(timeout=0.01)
                 assert _waiting_on_a_lock(engine), "the second claim did not wait for the first"

@@ -30,8 +30,8 @@ from pledge.privacy import requests as privacy
 from pledge.security import FieldCipher, contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
-from tests.admin.conftest import PASSWORD, sign_in
-from tests.conftest import errors_of, html
+from tests.support.pages import errors_of, html
+from tests.support.people import PASSWORD, sign_in
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

@@ -1,10 +1,14 @@
-"""Run the app as its own server process, as production runs it, for tests across processes.
+"""Serve the app on a loopback port: as its own server process, as production runs it, for
+tests across processes; or in a thread of the test process, for tests that need a real socket.
 
 Usage::
 
     with app_process(PLEDGE_DATABASE_URL=url) as server:
         httpx.get(server.url + "/healthz")
         server.log()   # what the process wrote to its log so far
+
+    with serve_in_thread(create_app(...)) as server:
+        httpx.get(server.url + "/healthz")
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import uvicorn
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,16 +81,63 @@ def app_process(port: int | None = None, **env: str) -> Iterator[AppProcess]:
         logfile.unlink(missing_ok=True)
 
 
-def _wait_until_up(server: AppProcess, timeout: float = 30) -> None:
+# Starting takes a second or two; on a loaded machine it once took over 30. A server that
+# will not start says why in its log long before this, and exits.
+STARTUP_DEADLINE = 120
+
+
+def _wait_until_up(server: AppProcess, timeout: float = STARTUP_DEADLINE) -> None:
+    """Return once the process answers /healthz; fail with its output if it exits first or
+    does not answer within the deadline."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"the app process exited:\n{server.log()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(server.url + "/healthz", timeout=5).status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"the app process did not start:\n{server.log()[-3000:]}")
+    raise RuntimeError(
+        f"the app process did not answer /healthz within {timeout:.0f} s:\n{server.log()[-3000:]}"
+    )
+
+
+# --- the app in a thread of the test process ---------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: FastAPI
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a loopback port, in a thread of the test process."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=2,  # open event streams do not hold the teardown up
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server stopped before it listened (its error is above)")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the test server did not listen within {STARTUP_DEADLINE} s")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # --- a visitor's browser, by hand -------------------------------------------------------------

@@ -158,9 +158,12 @@ def _start(pg_bin: Path, tmp: Path, data: Path, logfile: Path, port: int | None 
         port = port or _free_port()
         logfile.unlink(missing_ok=True)
         options = f"-p {port} -k {tmp} -h {HOST} {_SERVER_SETTINGS}"
+        # -t: pg_ctl waits this long for the server (60 s unless told), within _run's 120 s.
         result = _run(
-            [pg_bin / "pg_ctl", "-D", data, "-o", options, "-l", logfile, "-w", "start"], cwd=tmp
-        )
+            [pg_bin / "pg_ctl", "-D", data, "-o", options, "-l", logfile, "-w", "-t", "110",
+             "start"],
+            cwd=tmp,
+        )  # fmt: skip
         if result.returncode == 0:
             return port
         tail = _log_tail(logfile)

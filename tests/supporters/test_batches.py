@@ -18,7 +18,8 @@ from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
 from pledge.supporters.service import signing as signing_service
-from tests.conftest import run_async, sign_form
+from tests.support.aio import run_async
+from tests.support.forms import sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 P1, P2, P3 = "tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"
@@ -229,12 +230,12 @@ def test_while_another_writer_holds_the_database_the_event_loop_keeps_serving(
         with engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE").begin()
             held.set()
-            release.wait(5)
+            release.wait(60)
             conn.rollback()
 
     thread = threading.Thread(target=other_writer)
     thread.start()
-    assert held.wait(5)
+    assert held.wait(60)
 
     async def main() -> tuple[Signing, int]:
         signing = asyncio.ensure_future(
@@ -246,10 +247,10 @@ def test_while_another_writer_holds_the_database_the_event_loop_keeps_serving(
             ticks += 1
         assert not signing.done()
         release.set()
-        return await asyncio.wait_for(signing, 10), ticks
+        return await asyncio.wait_for(signing, 60), ticks
 
     signing, ticks = run_async(main)
-    thread.join(5)
+    thread.join(60)
 
     assert ticks == 20
     assert signing.outcome == SignOutcome.NEW
@@ -274,7 +275,7 @@ def test_a_write_lock_held_too_long_fails_the_batch_instead_of_waiting_for_ever(
         conn.rollback()
 
     assert isinstance(result, sa.exc.TimeoutError)
-    assert 0.2 <= waited < 5
+    assert 0.2 <= waited < 15  # its own wait, well short of SQLite's busy timeout (30 s)
     assert stored(session, view)[0] == 0
 
 

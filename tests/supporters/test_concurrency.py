@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
-from tests.conftest import LiveServer
+from tests.support.appserver import LiveServer
 
 PLEDGES = ("tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks")
 

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from pledge.campaigns.models import CampaignView
 from pledge.supporters.models import Supporter
 from pledge.supporters.service import INVITE_CODE
-from tests.conftest import csrf_token, form_data, html
+from tests.support.forms import form_data
+from tests.support.pages import csrf_token, html
 
 MakeCampaign = Callable[..., CampaignView]
 

@@ -18,7 +18,8 @@ from pledge.campaigns.models import CampaignStatus, CampaignView
 from pledge.config import get_settings
 from pledge.provinces import PROVINCES
 from pledge.supporters.models import Signature, Supporter
-from tests.conftest import csrf_token, digits, errors_of, form_data, html
+from tests.support.forms import form_data
+from tests.support.pages import csrf_token, digits, errors_of, html
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]

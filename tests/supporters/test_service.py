@@ -30,7 +30,8 @@ from pledge.supporters.models import (
     partner_key,
     pledge_key,
 )
-from tests.conftest import refresh, sign_form
+from tests.support.factories import refresh
+from tests.support.forms import sign_form
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Signing]
