@@ -1,88 +1,25 @@
-"""The application factory: settings, database, middleware, routers, static files, errors."""
+"""The application factory: settings, database, middleware, the routes of pledge.urls, errors."""
 
 from __future__ import annotations
 
 import functools
 import gc
 import logging
-from collections.abc import Callable
-from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import BaseRoute
 
 from pledge import errors, observability
-from pledge.accounts.routes import router as accounts_router
-from pledge.admin.routes import router as admin_router
-from pledge.campaigns.routes import router as campaigns_router
 from pledge.config import Settings, get_settings, use_settings
-from pledge.dashboard.routes import router as dashboard_router
-from pledge.db import create_db_engine, ping
-from pledge.embeds import routes as embeds_routes
+from pledge.db import create_db_engine
 from pledge.embeds.live import LiveCounts, StreamsFirst
-from pledge.embeds.routes import router as embeds_router
-from pledge.hoaxes.routes import api_router as hoaxes_api_router
-from pledge.hoaxes.routes import router as hoaxes_router
-from pledge.moderation.routes import router as moderation_router
-from pledge.privacy.routes import router as privacy_router
 from pledge.ratelimit import limiter
-from pledge.supporters import routes as supporters_routes
 from pledge.supporters import service as supporters
-from pledge.supporters.routes import router as supporters_router
-from pledge.web import STATIC_DIR, CachedStaticFiles, WebMiddleware, api_description, render
+from pledge.urls import API_ROUTERS, LEAN_ROUTES, OPERATIONS, PAGE_ROUTERS, STATIC
+from pledge.web import CachedStaticFiles, WebMiddleware, api_description, render
 
 log = logging.getLogger(__name__)
-
-# Every router of HTML pages, in the order they are matched: a request is compared with each
-# route in turn, so the public pages that carry the load come before the staff pages.
-PAGE_ROUTERS: tuple[APIRouter, ...] = (
-    supporters_router,
-    campaigns_router,
-    hoaxes_router,
-    accounts_router,
-    moderation_router,
-    dashboard_router,
-    admin_router,
-    privacy_router,
-)
-
-
-HOT_ROUTES: tuple[BaseRoute, ...] = (
-    *embeds_routes.hot_routes,
-    *supporters_routes.hot_routes,
-)
-
-
-async def healthz() -> JSONResponse:
-    """The process is alive. No I/O: answered on the event loop, never queued behind the
-    thread pool."""
-    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
-
-
-def readyz(request: Request) -> JSONResponse:
-    """The database answers: the process can serve."""
-    ready = ping(request.app.state.engine)
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "database": ready},
-        status_code=200 if ready else 503,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def metrics(request: Request) -> Response:
-    """The Prometheus text, for whom may read it (pledge.observability)."""
-    return await observability.metrics_response(request)
-
-
-# For the operator and the load balancer, not part of the public API.
-OPERATIONS_ROUTES: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("/healthz", healthz),
-    ("/readyz", readyz),
-    ("/metrics", metrics),
-)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -132,15 +69,15 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def _add_routes(app: FastAPI) -> None:
-    """The routes in the order they are matched: the cheapest and busiest first (health
-    checks, then the lean routes that carry the load: counters, the campaign page, signing),
-    static files, then the routers."""
-    for path, endpoint in OPERATIONS_ROUTES:
-        app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
-    app.router.routes.extend(HOT_ROUTES)
-    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(embeds_router)
-    app.include_router(hoaxes_api_router)
+    """The routes of pledge.urls, in the order they are matched: the cheapest and busiest
+    first (health checks, then the lean routes that carry the load: counters, the campaign
+    page, signing), static files, then the routers."""
+    for url in OPERATIONS:
+        app.add_api_route(url.path, url.handler, methods=list(url.methods), **url.options)
+    app.router.routes.extend(LEAN_ROUTES)
+    app.mount(STATIC.path, CachedStaticFiles(directory=STATIC.directory), name=STATIC.name)
+    for router in API_ROUTERS:
+        app.include_router(router)
     for router in PAGE_ROUTERS:
         # Pages and forms are not part of the JSON API that OpenAPI describes.
         app.include_router(router, include_in_schema=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -38,7 +38,6 @@ from pledge.web import (
     start_user_session,
 )
 
-router = APIRouter()
 log = logging.getLogger(__name__)
 
 PASSWORD_FIELD_MAX = 1000
@@ -120,7 +119,6 @@ def safe_next(target: str | None) -> str:
     return "/dashboard"
 
 
-@router.get("/login", response_class=HTMLResponse, response_model=None)
 def accounts_login_form(request: Request, user: OptionalUser) -> Response:
     target = safe_next(request.query_params.get("next"))
     if user is not None:
@@ -128,7 +126,6 @@ def accounts_login_form(request: Request, user: OptionalUser) -> Response:
     return render(request, "accounts/login.html", {"next": target, "email": "", "errors": {}})
 
 
-@router.post("/login", response_model=None)
 @limiter.limit(login_limit)
 def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> Response:
     email = str(form.get("email") or "")[:254]
@@ -149,7 +146,6 @@ def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> 
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/logout", response_model=None)
 def accounts_logout(request: Request, form: CheckedForm) -> Response:
     end_user_session(request)
     return RedirectResponse(request.app.url_path_for("campaigns_index"), status_code=303)
@@ -162,12 +158,10 @@ def reset_limit() -> str:
     return get_settings().ratelimit_reset
 
 
-@router.get("/password/forgot", response_class=HTMLResponse)
 def accounts_password_forgot(request: Request, user: OptionalUser) -> HTMLResponse:
     return render(request, "accounts/forgot.html", {"email": "", "errors": {}})
 
 
-@router.post("/password/forgot", response_model=None)
 @limiter.limit(reset_limit)
 def accounts_password_forgot_send(
     request: Request, session: SessionDep, form: CheckedForm
@@ -190,7 +184,6 @@ def accounts_password_forgot_send(
     )
 
 
-@router.get("/password/forgot/sent", response_class=HTMLResponse)
 def accounts_password_forgot_sent(request: Request) -> HTMLResponse:
     return render(
         request,
@@ -199,7 +192,6 @@ def accounts_password_forgot_sent(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/password/reset/{token}", response_class=HTMLResponse, response_model=None)
 def accounts_password_reset_form(request: Request, session: SessionDep, token: str) -> Response:
     try:
         reset = accounts.get_reset(session, secret=token)
@@ -213,7 +205,6 @@ def accounts_password_reset_form(request: Request, session: SessionDep, token: s
     )
 
 
-@router.post("/password/reset/{token}", response_model=None)
 @limiter.shared_limit(login_limit, scope=ONE_TIME_LINKS)
 def accounts_password_reset(
     request: Request, session: SessionDep, token: str, form: CheckedForm
@@ -268,7 +259,6 @@ def _render_invite(
     )
 
 
-@router.get("/invite/{token}", response_class=HTMLResponse, response_model=None)
 def accounts_invite_form(
     request: Request, session: SessionDep, user: OptionalUser, token: str
 ) -> Response:
@@ -279,7 +269,6 @@ def accounts_invite_form(
     return _render_invite(request, invitation, token, user)
 
 
-@router.post("/invite/{token}", response_model=None)
 @limiter.shared_limit(login_limit, scope=ONE_TIME_LINKS)
 def accounts_invite_accept(
     request: Request, session: SessionDep, user: OptionalUser, token: str, form: CheckedForm
@@ -343,12 +332,10 @@ def _render_account(
     )
 
 
-@router.get("/account", response_class=HTMLResponse)
 def accounts_account(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     return _render_account(request, session, user)
 
 
-@router.post("/account/name", response_model=None)
 def accounts_account_name(
     request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
 ) -> Response:
@@ -362,7 +349,6 @@ def accounts_account_name(
     return RedirectResponse(_path(request, "accounts_account", "done=name"), status_code=303)
 
 
-@router.post("/account/password", response_model=None)
 @limiter.limit(login_limit)
 def accounts_account_password(
     request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
@@ -419,12 +405,10 @@ def _members_path(request: Request, access: OrgContext, done: str) -> str:
     return _path(request, "accounts_members", f"done={done}", org=access.org.slug)
 
 
-@router.get("/dashboard/{org}/members", response_class=HTMLResponse)
 def accounts_members(request: Request, session: SessionDep, access: MemberManager) -> HTMLResponse:
     return _render_members(request, session, access)
 
 
-@router.post("/dashboard/{org}/members/invite", response_model=None)
 def accounts_member_invite(
     request: Request, session: SessionDep, access: MemberManager, form: CheckedForm
 ) -> Response:
@@ -460,7 +444,6 @@ def accounts_member_invite(
     )
 
 
-@router.post("/dashboard/{org}/members/{user_id}/role", response_model=None)
 def accounts_member_role(
     request: Request,
     session: SessionDep,
@@ -489,7 +472,6 @@ def accounts_member_role(
     return RedirectResponse(_members_path(request, access, "role"), status_code=303)
 
 
-@router.post("/dashboard/{org}/members/{user_id}/remove", response_model=None)
 def accounts_member_remove(
     request: Request,
     session: SessionDep,
@@ -516,7 +498,6 @@ def accounts_member_remove(
     return RedirectResponse(_members_path(request, access, "removed"), status_code=303)
 
 
-@router.post("/dashboard/{org}/members/invitations/revoke", response_model=None)
 def accounts_invitation_revoke(
     request: Request, session: SessionDep, access: MemberManager, form: CheckedForm
 ) -> Response:
@@ -559,12 +540,10 @@ def _render_profile(
     )
 
 
-@router.get("/dashboard/{org}/profile", response_class=HTMLResponse)
 def accounts_org_profile(request: Request, access: OrgEditor) -> HTMLResponse:
     return _render_profile(request, access)
 
 
-@router.post("/dashboard/{org}/profile", response_model=None)
 def accounts_org_profile_update(
     request: Request, session: SessionDep, access: OrgEditor, form: CheckedForm
 ) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -16,8 +16,6 @@ from pledge.db import SessionDep
 from pledge.deps import SiteAdmin
 from pledge.errors import Invalid
 from pledge.web import CheckedForm, form_text, render
-
-router = APIRouter()
 
 
 def _page_number(raw: str | None) -> int:
@@ -44,7 +42,6 @@ def _see_other(
 # --- home ----------------------------------------------------------------------------------
 
 
-@router.get("/admin", response_class=HTMLResponse)
 def admin_home(request: Request, user: SiteAdmin, session: SessionDep) -> HTMLResponse:
     return render(request, "admin/home.html", {"overview": admin.overview(session)})
 
@@ -76,7 +73,6 @@ def _orgs_page(
     )
 
 
-@router.get("/admin/orgs", response_class=HTMLResponse)
 def admin_orgs(
     request: Request,
     user: SiteAdmin,
@@ -98,7 +94,6 @@ def admin_orgs(
     return _orgs_page(request, session, status=chosen, page=_page_number(page))
 
 
-@router.post("/admin/orgs", response_model=None)
 def admin_org_create(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
@@ -129,14 +124,12 @@ def _set_approval(
     return _see_other(request, "admin_orgs", back)
 
 
-@router.post("/admin/orgs/{org}/approve", response_model=None)
 def admin_org_approve(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, org: str
 ) -> Response:
     return _set_approval(request, session, user, form, org, approved=True)
 
 
-@router.post("/admin/orgs/{org}/revoke", response_model=None)
 def admin_org_revoke(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, org: str
 ) -> Response:
@@ -146,7 +139,6 @@ def admin_org_revoke(
 # --- users ---------------------------------------------------------------------------------
 
 
-@router.get("/admin/users", response_class=HTMLResponse)
 def admin_users(
     request: Request,
     user: SiteAdmin,
@@ -184,14 +176,12 @@ def _user_page(
     )
 
 
-@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def admin_user(
     request: Request, user: SiteAdmin, session: SessionDep, user_id: int
 ) -> HTMLResponse:
     return _user_page(request, session, user_id)
 
 
-@router.post("/admin/users/{user_id}/deactivate", response_model=None)
 def admin_user_deactivate(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
@@ -205,7 +195,6 @@ def admin_user_deactivate(
     return _see_other(request, "admin_user", user_id=user_id)
 
 
-@router.post("/admin/users/{user_id}/activate", response_model=None)
 def admin_user_activate(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
@@ -213,7 +202,6 @@ def admin_user_activate(
     return _see_other(request, "admin_user", user_id=user_id)
 
 
-@router.post("/admin/users/{user_id}/site-admin", response_model=None)
 def admin_user_site_admin(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
@@ -228,7 +216,6 @@ def admin_user_site_admin(
 # --- memberships ---------------------------------------------------------------------------
 
 
-@router.post("/admin/users/{user_id}/memberships", response_model=None)
 def admin_membership_set(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
@@ -244,7 +231,6 @@ def admin_membership_set(
     return _see_other(request, "admin_user", user_id=user_id)
 
 
-@router.post("/admin/users/{user_id}/memberships/{org}/remove", response_model=None)
 def admin_membership_remove(
     request: Request,
     user: SiteAdmin,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -20,8 +20,6 @@ from pledge.db import SessionDep, writing
 from pledge.deps import CampaignManager, OrgContext
 from pledge.errors import Invalid, PledgeError
 from pledge.web import CheckedForm, RowId, absolute_url, form_text, public_base_url, render
-
-router = APIRouter()
 
 # The dashboard has no lean route: every page here needs the session and the signed-in user.
 
@@ -163,12 +161,10 @@ def _apply(
     return _done(request, campaign, done(result) if callable(done) else done, anchor)
 
 
-@router.get("/dashboard/{org}/campaigns/new", response_class=HTMLResponse)
 def campaigns_new(request: Request, access: CampaignManager) -> HTMLResponse:
     return render_new(request, access, form=CampaignForm())
 
 
-@router.post("/dashboard/{org}/campaigns", response_model=None)
 def campaigns_create(
     request: Request, session: SessionDep, access: CampaignManager, form: CheckedForm
 ) -> Response:
@@ -183,14 +179,12 @@ def campaigns_create(
     return _done(request, campaign, "created")
 
 
-@router.get("/dashboard/{org}/campaigns/{slug}/edit", response_class=HTMLResponse)
 def campaigns_edit(
     request: Request, session: SessionDep, access: CampaignManager, campaign: ManagedCampaign
 ) -> HTMLResponse:
     return render_edit(request, session, access, campaign)
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/edit", response_model=None)
 def campaigns_update(
     request: Request,
     session: SessionDep,
@@ -213,7 +207,6 @@ def campaigns_update(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/pledges", response_model=None)
 def campaigns_pledge_add(
     request: Request,
     session: SessionDep,
@@ -235,7 +228,6 @@ def campaigns_pledge_add(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}", response_model=None)
 def campaigns_pledge_update(
     request: Request,
     session: SessionDep,
@@ -260,7 +252,6 @@ def campaigns_pledge_update(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/move", response_model=None)
 def campaigns_pledge_move(
     request: Request,
     session: SessionDep,
@@ -284,7 +275,6 @@ def campaigns_pledge_move(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/delete", response_model=None)
 def campaigns_pledge_delete(
     request: Request,
     session: SessionDep,
@@ -305,7 +295,6 @@ def campaigns_pledge_delete(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/status", response_model=None)
 def campaigns_status(
     request: Request,
     session: SessionDep,
@@ -327,7 +316,6 @@ def campaigns_status(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/partners", response_model=None)
 def campaigns_partner_add(
     request: Request,
     session: SessionDep,
@@ -360,7 +348,6 @@ def campaigns_partner_add(
     )
 
 
-@router.post("/dashboard/{org}/campaigns/{slug}/partners/{partner_id}/remove", response_model=None)
 def campaigns_partner_remove(
     request: Request,
     session: SessionDep,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from pledge.dashboard import charts
@@ -12,10 +12,7 @@ from pledge.deps import CurrentUser, OrgViewer, StatisticsViewer, SupporterExpor
 from pledge.embeds import service as embeds
 from pledge.web import public_base_url, render
 
-router = APIRouter()
 
-
-@router.get("/dashboard", response_class=HTMLResponse, response_model=None)
 def dashboard_home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     memberships = dashboard.home(session, user=user)
     # A site admin has two places to go (the organisation and /admin), so is shown the list.
@@ -25,7 +22,6 @@ def dashboard_home(request: Request, session: SessionDep, user: CurrentUser) -> 
     return render(request, "dashboard/home.html", {"memberships": memberships})
 
 
-@router.get("/dashboard/{org}", response_class=HTMLResponse)
 def dashboard_org(request: Request, session: SessionDep, access: OrgViewer) -> HTMLResponse:
     page = dashboard.org_home(session, org=access.org)
     return render(
@@ -35,7 +31,6 @@ def dashboard_org(request: Request, session: SessionDep, access: OrgViewer) -> H
     )
 
 
-@router.get("/dashboard/{org}/campaigns/{slug}/statistics", response_class=HTMLResponse)
 def dashboard_statistics(
     request: Request, session: SessionDep, access: StatisticsViewer, slug: str
 ) -> HTMLResponse:
@@ -57,7 +52,6 @@ def dashboard_statistics(
     )
 
 
-@router.get("/dashboard/{org}/campaigns/{slug}/embed", response_class=HTMLResponse)
 def dashboard_embed(
     request: Request, session: SessionDep, access: OrgViewer, slug: str
 ) -> HTMLResponse:
@@ -74,7 +68,6 @@ def dashboard_embed(
     )
 
 
-@router.get("/dashboard/{org}/campaigns/{slug}/export.csv", response_class=StreamingResponse)
 def dashboard_export(
     session: SessionDep, access: SupporterExporter, slug: str
 ) -> StreamingResponse:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
@@ -17,12 +17,11 @@ from pledge.db import SessionDep
 from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
 from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
-from pledge.embeds.models import ApiError, CampaignCounts
+from pledge.embeds.models import CampaignCounts
 from pledge.i18n import get_locale, ngettext, number
 from pledge.web import (
     CACHE_CONTROL,
     OPEN_HEADERS,
-    LeanRoute,
     absolute_url,
     cached_json,
     etag_response,
@@ -30,8 +29,6 @@ from pledge.web import (
     render,
     weak_etag,
 )
-
-router = APIRouter(tags=["campaigns"])
 
 SHARE_CACHE_CONTROL = "public, max-age=300"
 
@@ -69,18 +66,13 @@ class Rendered:
 _rendered = Rendered()
 
 
-@router.get(
-    "/api/v1/campaigns",
-    response_model=list[CampaignCounts],
-    summary="Live and closed campaigns with their counts",
-)
 def embeds_api_campaigns(request: Request, session: SessionDep) -> Response:
     campaigns = embeds.list_campaigns(session, base_url=public_base_url(request))
     return cached_json(request, _campaign_list.dump_json(campaigns))
 
 
 async def embeds_api_campaign(request: Request) -> Response:
-    """``GET /api/v1/campaigns/{slug}`` (a lean route, see ``hot_routes``)."""
+    """``GET /api/v1/campaigns/{slug}`` (a lean route, see ``pledge.urls``)."""
     view, counts = await embeds.view_and_counts_soon(
         request.app.state.engine, slug=request.path_params["slug"]
     )
@@ -101,7 +93,7 @@ async def embeds_api_campaign(request: Request) -> Response:
 
 
 async def embeds_badge(request: Request) -> Response:
-    """``GET /embed/{slug}.svg?partner=`` (a lean route, see ``hot_routes``)."""
+    """``GET /embed/{slug}.svg?partner=`` (a lean route, see ``pledge.urls``)."""
     slug, partner = request.path_params["slug"], request.query_params.get("partner")
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
@@ -123,7 +115,7 @@ async def embeds_badge(request: Request) -> Response:
 
 
 async def embeds_widget(request: Request) -> HTMLResponse:
-    """``GET /embed/{slug}?partner=&theme=`` (a lean route, see ``hot_routes``)."""
+    """``GET /embed/{slug}?partner=&theme=`` (a lean route, see ``pledge.urls``)."""
     slug, query = request.path_params["slug"], request.query_params
     partner, theme = query.get("partner"), query.get("theme", "light")
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
@@ -145,30 +137,6 @@ async def embeds_widget(request: Request) -> HTMLResponse:
     return HTMLResponse(page, headers={"Cache-Control": CACHE_CONTROL})
 
 
-# Matched before every router (pledge.app): the counters that partner sites show on every
-# page view. The badge comes before the widget: "/embed/{slug}" would take "x.svg" as a slug.
-hot_routes = [
-    LeanRoute(
-        "/api/v1/campaigns/{slug}",
-        embeds_api_campaign,
-        # Its entry in /api/openapi.json, as FastAPI would write it for this route.
-        openapi={
-            "summary": "One campaign's supporters in total, per pledge and per partner",
-            "tags": ["campaigns"],
-            "response_model": CampaignCounts,
-            "responses": {
-                404: {"model": ApiError, "description": "No public campaign has this slug"},
-                # Every error under /api/ has this shape; without this, FastAPI documents its own.
-                422: {"model": ApiError, "description": "A request the API cannot read"},
-            },
-        },
-    ),
-    LeanRoute("/embed/{slug}.svg", embeds_badge),
-    LeanRoute("/embed/{slug}", embeds_widget),
-]
-
-
-@router.get("/c/{slug}/share.png", include_in_schema=False)
 def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Response:
     counter = embeds.get_counter(session, slug=slug)
     shown, at_least = rounded_count(counter.count)
@@ -187,7 +155,6 @@ def embeds_share_image(request: Request, session: SessionDep, slug: str) -> Resp
     )
 
 
-@router.get("/c/{slug}/events", include_in_schema=False)
 async def embeds_events(request: Request, slug: str) -> Response:
     """Server-Sent Events: the campaign's counts now, then a ``count`` event at each change."""
     live: LiveCounts = request.app.state.live
@@ -208,7 +175,6 @@ def _schema_name(schema: dict[str, Any]) -> str:
     return f"{kind} ({schema['format']})" if "format" in schema else kind
 
 
-@router.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
 def embeds_api_docs(request: Request) -> HTMLResponse:
     """The API reference, rendered from the OpenAPI description without any script."""
     spec = request.app.openapi()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -14,7 +14,6 @@ from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.db import SessionDep
 from pledge.deps import CampaignDep, OptionalUser
-from pledge.embeds.models import ApiError
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import Category, Platform
@@ -28,10 +27,6 @@ from pledge.web import (
     public_base_url,
     render,
 )
-
-router = APIRouter()
-# The open-data JSON API, described by OpenAPI.
-api_router = APIRouter(tags=["hoaxes"])
 
 PRIVATE_PAGE = {
     "Cache-Control": "no-store",
@@ -89,12 +84,10 @@ def render_report_form(
     return render(request, "hoaxes/report.html", context, status_code=status_code)
 
 
-@router.get("/c/{slug}/report", response_class=HTMLResponse)
 def hoaxes_report_form(request: Request, view: CampaignDep) -> HTMLResponse:
     return render_report_form(request, view)
 
 
-@router.post("/c/{slug}/report", response_model=None)
 @limiter.limit(hoaxes.report_limit)
 def hoaxes_report(
     request: Request, session: SessionDep, view: CampaignDep, form: CheckedUpload
@@ -112,12 +105,10 @@ def hoaxes_report(
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/c/{slug}/report/received", response_class=HTMLResponse)
 def hoaxes_received(request: Request, view: CampaignDep) -> HTMLResponse:
     return render(request, "hoaxes/received.html", {"view": view, "campaign": view.campaign})
 
 
-@router.get("/reports/{code}", response_class=HTMLResponse)
 def hoaxes_status(request: Request, session: SessionDep, code: str) -> HTMLResponse:
     status = hoaxes.get_status(session, code=code)
     context = {
@@ -132,7 +123,6 @@ def hoaxes_status(request: Request, session: SessionDep, code: str) -> HTMLRespo
 # --- uploaded images ------------------------------------------------------------------
 
 
-@router.get("/media/{media_id}", response_model=None)
 def hoaxes_media(
     request: Request, session: SessionDep, user: OptionalUser, media_id: RowId
 ) -> Response:
@@ -152,7 +142,6 @@ def hoaxes_media(
 # --- published verdicts ---------------------------------------------------------------
 
 
-@router.get("/hoaxes", response_class=HTMLResponse)
 def hoaxes_gallery(
     request: Request, session: SessionDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
 ) -> HTMLResponse:
@@ -164,7 +153,6 @@ def hoaxes_gallery(
     )
 
 
-@router.get("/hoaxes/{case_id}", response_class=HTMLResponse)
 def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLResponse:
     hoax = hoaxes.get_published(session, case_id=case_id)
     page_url = absolute_url(request, "hoaxes_show", case_id=hoax.id)
@@ -188,7 +176,6 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
     return render(request, "hoaxes/show.html", context)
 
 
-@router.get("/hoaxes/{case_id}/image.jpg", response_model=None)
 def hoaxes_image(session: SessionDep, case_id: RowId) -> Response:
     data = hoaxes.labelled_image(session, case_id=case_id)
     return Response(
@@ -204,12 +191,6 @@ def hoaxes_image(session: SessionDep, case_id: RowId) -> Response:
 # --- open data ------------------------------------------------------------------------
 
 
-@api_router.get(
-    "/api/v1/hoaxes",
-    response_model=hoaxes.HoaxPage,
-    responses={422: {"model": ApiError, "description": "A bad limit or cursor"}},
-    summary="Published hoax verdicts, newest first, a page at a time",
-)
 def hoaxes_api_list(
     request: Request,
     session: SessionDep,

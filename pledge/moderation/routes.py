@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -31,8 +31,6 @@ from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
 from pledge.web import CheckedForm, RowId, form_text, render
-
-router = APIRouter()
 
 CaseId = RowId
 NO_STORE = {"Cache-Control": "no-store"}
@@ -129,14 +127,12 @@ def _render_queue(
     )
 
 
-@router.get("/mod", response_class=HTMLResponse)
 def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
     return _render_queue(
         request, session, access, filters=moderation.QueueFilters.parse(request.query_params)
     )
 
 
-@router.post("/mod/bulk-reject", response_model=None)
 def moderation_bulk_reject(
     request: Request, session: SessionDep, access: Moderator, form: CheckedForm
 ) -> Response:
@@ -239,14 +235,12 @@ def _act(
     return RedirectResponse(f"{path}?done={done}", status_code=303)
 
 
-@router.get("/mod/cases/{case_id}", response_class=HTMLResponse)
 def moderation_case(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId
 ) -> HTMLResponse:
     return _render_case(request, session, access, case_id)
 
 
-@router.post("/mod/cases/{case_id}/claim", response_model=None)
 def moderation_claim(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
@@ -257,7 +251,6 @@ def moderation_claim(
     return _act(request, session, access, case_id, change, failed="claim")
 
 
-@router.post("/mod/cases/{case_id}/release", response_model=None)
 def moderation_release(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
@@ -268,7 +261,6 @@ def moderation_release(
     return _act(request, session, access, case_id, change, failed="release")
 
 
-@router.post("/mod/cases/{case_id}/break", response_model=None)
 def moderation_break_claim(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
@@ -283,7 +275,6 @@ def moderation_break_claim(
     )
 
 
-@router.post("/mod/cases/{case_id}/decide", response_model=None)
 def moderation_decide(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
@@ -314,7 +305,6 @@ def moderation_decide(
     )
 
 
-@router.post("/mod/cases/{case_id}/approve", response_model=None)
 def moderation_approve(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
@@ -329,7 +319,6 @@ def moderation_approve(
     )
 
 
-@router.post("/mod/cases/{case_id}/send-back", response_model=None)
 def moderation_send_back(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:

@@ -6,7 +6,7 @@ browser history and Referer headers; pages showing it are not cached.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pledge.db import SessionDep
@@ -14,8 +14,6 @@ from pledge.deps import SiteAdmin
 from pledge.errors import Invalid
 from pledge.privacy import requests as privacy
 from pledge.web import CheckedForm, form_text, render
-
-router = APIRouter()
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -43,7 +41,6 @@ def _page(
     )
 
 
-@router.get("/admin/contacts", response_class=HTMLResponse)
 def privacy_contacts(
     request: Request, user: SiteAdmin, session: SessionDep, erased: str | None = None
 ) -> HTMLResponse:
@@ -53,7 +50,6 @@ def privacy_contacts(
     return _page(request, erasure=erasure)
 
 
-@router.post("/admin/contacts", response_model=None)
 def privacy_contacts_search(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
@@ -65,7 +61,6 @@ def privacy_contacts_search(
     return _page(request, findings=findings, form={"contact": findings.contact})
 
 
-@router.post("/admin/contacts/export", response_model=None)
 def privacy_contacts_export(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
@@ -84,7 +79,6 @@ def privacy_contacts_export(
     )
 
 
-@router.post("/admin/contacts/erase", response_model=None)
 def privacy_contacts_erase(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Engine
@@ -32,8 +32,6 @@ from pledge.supporters import service as supporters
 from pledge.supporters.models import SignForm, SignOutcome
 from pledge.web import (
     CheckedForm,
-    LeanFormRoute,
-    LeanRoute,
     absolute_url,
     csrf_token,
     form_text,
@@ -42,12 +40,9 @@ from pledge.web import (
     share_links,
 )
 
-router = APIRouter()
-
 # --- the campaigns and their pages -------------------------------------------------------
 
 
-@router.get("/", response_class=HTMLResponse)
 def campaigns_index(request: Request, session: SessionDep) -> HTMLResponse:
     cards = supporters.list_with_counts(session, views=campaigns.list_views(session))
     return render(request, "campaigns/index.html", {"cards": cards})
@@ -165,7 +160,7 @@ _pages: Cache[tuple[Any, ...], tuple[CampaignView, supporters.CampaignPage, str]
 
 
 async def campaigns_show(request: Request) -> HTMLResponse:
-    """``GET /c/{slug}`` (a lean route, see ``hot_routes``). Most visits find the page drawn
+    """``GET /c/{slug}`` (a lean route, see ``pledge.urls``). Most visits find the page drawn
     and its counts current: answered on the event loop, with no session and no trip through
     the thread pool. When the counts have changed, one request reads them and draws the page
     again while the others that arrive meanwhile wait for it."""
@@ -194,7 +189,6 @@ def _show(request: Request, view: CampaignView) -> HTMLResponse:
         return render_campaign(request, session, view)
 
 
-@router.get("/privacy", response_class=HTMLResponse)
 def campaigns_privacy(request: Request) -> HTMLResponse:
     return render(request, "pages/privacy.html")
 
@@ -220,7 +214,7 @@ def sign_form(form: FormData) -> SignForm:
 
 
 async def supporters_sign(request: Request, form: FormData) -> Response:
-    """``POST /c/{slug}/sign`` (a lean route, see ``hot_routes``). On the event loop: the form
+    """``POST /c/{slug}/sign`` (a lean route, see ``pledge.urls``). On the event loop: the form
     is checked here, and its write joins the process's next group commit; the answer waits
     for that commit."""
     view = await public_campaign(request.path_params["slug"], request)
@@ -254,7 +248,6 @@ def _refused(
 # --- after signing ------------------------------------------------------------------------
 
 
-@router.get("/c/{slug}/thanks", response_class=HTMLResponse)
 def supporters_thanks_generic(request: Request, view: CampaignDep) -> HTMLResponse:
     return render(
         request,
@@ -271,7 +264,6 @@ def supporters_thanks_generic(request: Request, view: CampaignDep) -> HTMLRespon
     )
 
 
-@router.get("/c/{slug}/thanks/{token}", response_class=HTMLResponse)
 def supporters_thanks(
     request: Request, session: SessionDep, view: CampaignDep, token: str
 ) -> HTMLResponse:
@@ -302,7 +294,6 @@ def supporters_thanks(
     )
 
 
-@router.get("/c/{slug}/withdraw/{token}", response_class=HTMLResponse)
 def supporters_withdraw_form(
     request: Request, session: SessionDep, view: CampaignDep, token: str
 ) -> HTMLResponse:
@@ -315,7 +306,6 @@ def supporters_withdraw_form(
     )
 
 
-@router.post("/c/{slug}/withdraw/{token}", response_model=None)
 def supporters_withdraw(
     request: Request, session: SessionDep, view: CampaignDep, token: str, form: CheckedForm
 ) -> Response:
@@ -324,14 +314,5 @@ def supporters_withdraw(
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/c/{slug}/withdrawn", response_class=HTMLResponse)
 def supporters_withdrawn(request: Request, view: CampaignDep) -> HTMLResponse:
     return render(request, "supporters/withdrawn.html", {"view": view, "campaign": view.campaign})
-
-
-# Matched before every router (pledge.app): the page every supporter opens, and the busiest
-# form of the site.
-hot_routes = [
-    LeanRoute("/c/{slug}", campaigns_show),
-    LeanFormRoute("/c/{slug}/sign", supporters_sign),
-]

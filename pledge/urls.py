@@ -1,0 +1,319 @@
+"""Every URL of the site, with its route function, in the order a request is matched.
+
+A request is compared with each route in turn and the first that matches answers it, so the
+order is part of the meaning: ``/embed/{slug}.svg`` must come before ``/embed/{slug}``, which
+would take ``x.svg`` as a slug. ``pledge.app.create_app`` mounts the five groups below in
+this order: the operator's checks, the lean routes that carry the load, the static files,
+the routers of the JSON API, then the routers of the pages.
+
+A route function lives in its domain's ``routes.py`` and is named ``<domain>_<action>``: that
+name is the route's name for ``url_for``. One line here gives it its address:
+
+- ``page(path, handler)``: a page (GET, HTML);
+- ``form(path, handler)``: a posted form, answered with a 303 or its page again with a 422;
+- ``get(path, handler, ...)``: anything else read with GET (images, files, streams);
+- ``api(path, handler, ...)``: an operation of the JSON API, in ``/api/openapi.json``;
+- ``LeanRoute`` and ``LeanFormRoute`` (``pledge.web.routing``): the few busiest routes, called
+  with the request alone; one of the API passes ``openapi=``, its entry in the description.
+
+Who may use a route is not decided here: its handler takes one of the access aliases of
+``pledge.deps`` (``OrgViewer``, ``CampaignManager``, ``SiteAdmin``, ``Moderator``...), each
+naming an ``Action`` that ``PERMISSIONS`` (``pledge.accounts.permissions``) grants to roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.routing import BaseRoute
+
+from pledge import operations
+from pledge.accounts import routes as accounts
+from pledge.admin import routes as admin
+from pledge.campaigns import routes as campaigns
+from pledge.dashboard import routes as dashboard
+from pledge.embeds import routes as embeds
+from pledge.embeds.models import ApiError, CampaignCounts
+from pledge.hoaxes import routes as hoaxes
+from pledge.hoaxes.service import HoaxPage
+from pledge.moderation import routes as moderation
+from pledge.privacy import routes as privacy
+from pledge.supporters import routes as supporters
+from pledge.web import STATIC_DIR, LeanFormRoute, LeanRoute
+
+
+@dataclass(frozen=True)
+class Url:
+    """One route: its path, its methods, its handler, and what FastAPI is told about it."""
+
+    path: str
+    handler: Callable[..., Any]
+    methods: tuple[str, ...] = ("GET",)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Files:
+    """A folder of files served under a path."""
+
+    path: str
+    directory: Path
+    name: str
+
+
+def page(path: str, handler: Callable[..., Any], **options: Any) -> Url:
+    """A page: GET, answered with HTML."""
+    return Url(path, handler, ("GET",), {"response_class": HTMLResponse, **options})
+
+
+def form(path: str, handler: Callable[..., Any]) -> Url:
+    """A posted form: a 303 when it is done, else its page again with the messages."""
+    return Url(path, handler, ("POST",), {"response_model": None})
+
+
+def get(path: str, handler: Callable[..., Any], **options: Any) -> Url:
+    """Anything else read with GET: an image, a file, an event stream, a check."""
+    return Url(path, handler, ("GET",), options)
+
+
+def api(
+    path: str,
+    handler: Callable[..., Any],
+    *,
+    summary: str,
+    response_model: Any,
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> Url:
+    """An operation of the public JSON API, described in /api/openapi.json."""
+    options = {"summary": summary, "response_model": response_model, "responses": responses}
+    return Url(path, handler, ("GET",), options)
+
+
+def router(*urls: Url, **options: Any) -> APIRouter:
+    """The routes of one part of the site, in this order; ``options`` apply to each."""
+    made = APIRouter(**options)
+    for url in urls:
+        made.add_api_route(url.path, url.handler, methods=list(url.methods), **url.options)
+    return made
+
+
+# --- operations: for the load balancer and the monitoring, not in the API description ---------
+
+OPERATIONS: tuple[Url, ...] = (
+    get("/healthz", operations.healthz, include_in_schema=False),
+    get("/readyz", operations.readyz, include_in_schema=False),
+    get("/metrics", operations.metrics, include_in_schema=False),
+)
+
+# --- the busiest routes, lean: partner counters, the campaign page, signing -------------------
+# Matched right after the operations, before any other route. They are benchmarked: add no
+# work to them without measuring.
+
+LEAN_ROUTES: tuple[BaseRoute, ...] = (
+    LeanRoute(
+        "/api/v1/campaigns/{slug}",
+        embeds.embeds_api_campaign,
+        # Its entry in /api/openapi.json, as FastAPI would write it for this route.
+        openapi={
+            "summary": "One campaign's supporters in total, per pledge and per partner",
+            "tags": ["campaigns"],
+            "response_model": CampaignCounts,
+            "responses": {
+                404: {"model": ApiError, "description": "No public campaign has this slug"},
+                # Every error under /api/ has this shape; without this, FastAPI documents its own.
+                422: {"model": ApiError, "description": "A request the API cannot read"},
+            },
+        },
+    ),
+    # Before the widget: "/embed/{slug}" would take "x.svg" as a slug.
+    LeanRoute("/embed/{slug}.svg", embeds.embeds_badge),
+    LeanRoute("/embed/{slug}", embeds.embeds_widget),
+    LeanRoute("/c/{slug}", supporters.campaigns_show),
+    LeanFormRoute("/c/{slug}/sign", supporters.supporters_sign),
+)
+
+# --- static files -----------------------------------------------------------------------------
+
+STATIC = Files("/static", STATIC_DIR, name="static")
+
+# --- partner embeds and the open API ----------------------------------------------------------
+# In /api/openapi.json, but for the routes given include_in_schema=False.
+
+API_ROUTERS: tuple[APIRouter, ...] = (
+    router(
+        api(
+            "/api/v1/campaigns",
+            embeds.embeds_api_campaigns,
+            summary="Live and closed campaigns with their counts",
+            response_model=list[CampaignCounts],
+        ),
+        get("/c/{slug}/share.png", embeds.embeds_share_image, include_in_schema=False),
+        get("/c/{slug}/events", embeds.embeds_events, include_in_schema=False),
+        page("/api/docs", embeds.embeds_api_docs, include_in_schema=False),
+        tags=["campaigns"],
+    ),
+    router(
+        api(
+            "/api/v1/hoaxes",
+            hoaxes.hoaxes_api_list,
+            summary="Published hoax verdicts, newest first, a page at a time",
+            response_model=HoaxPage,
+            responses={422: {"model": ApiError, "description": "A bad limit or cursor"}},
+        ),
+        tags=["hoaxes"],
+    ),
+)
+
+# --- public pages and signing -----------------------------------------------------------------
+# From here on, pages and forms: create_app leaves them out of the API description. The list
+# of campaigns, the campaign page and signing are lean routes (above).
+
+PUBLIC = router(
+    page("/", supporters.campaigns_index),
+    page("/privacy", supporters.campaigns_privacy),
+    # After signing: the thank-you page, and withdrawing with its link.
+    page("/c/{slug}/thanks", supporters.supporters_thanks_generic),
+    page("/c/{slug}/thanks/{token}", supporters.supporters_thanks),
+    page("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw_form),
+    form("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw),
+    page("/c/{slug}/withdrawn", supporters.supporters_withdrawn),
+)
+
+# --- dashboard: a lead organisation's campaigns -----------------------------------------------
+
+DASHBOARD_CAMPAIGNS = router(
+    page("/dashboard/{org}/campaigns/new", campaigns.campaigns_new),
+    form("/dashboard/{org}/campaigns", campaigns.campaigns_create),
+    page("/dashboard/{org}/campaigns/{slug}/edit", campaigns.campaigns_edit),
+    form("/dashboard/{org}/campaigns/{slug}/edit", campaigns.campaigns_update),
+    form("/dashboard/{org}/campaigns/{slug}/pledges", campaigns.campaigns_pledge_add),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}", campaigns.campaigns_pledge_update
+    ),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/move",
+        campaigns.campaigns_pledge_move,
+    ),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/pledges/{pledge_id}/delete",
+        campaigns.campaigns_pledge_delete,
+    ),
+    form("/dashboard/{org}/campaigns/{slug}/status", campaigns.campaigns_status),
+    form("/dashboard/{org}/campaigns/{slug}/partners", campaigns.campaigns_partner_add),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/partners/{partner_id}/remove",
+        campaigns.campaigns_partner_remove,
+    ),
+)
+
+# --- hoax reports and verdicts ----------------------------------------------------------------
+# A report, its status for the person who sent it, the gallery of published verdicts.
+
+HOAXES = router(
+    page("/c/{slug}/report", hoaxes.hoaxes_report_form),
+    form("/c/{slug}/report", hoaxes.hoaxes_report),
+    page("/c/{slug}/report/received", hoaxes.hoaxes_received),
+    page("/reports/{code}", hoaxes.hoaxes_status),
+    get("/media/{media_id}", hoaxes.hoaxes_media, response_model=None),
+    page("/hoaxes", hoaxes.hoaxes_gallery),
+    page("/hoaxes/{case_id}", hoaxes.hoaxes_show),
+    get("/hoaxes/{case_id}/image.jpg", hoaxes.hoaxes_image, response_model=None),
+)
+
+# --- accounts ---------------------------------------------------------------------------------
+# Signing in and out, passwords, invitations, one's account; an organisation's members and
+# profile, in its dashboard.
+
+ACCOUNTS = router(
+    page("/login", accounts.accounts_login_form, response_model=None),
+    form("/login", accounts.accounts_login),
+    form("/logout", accounts.accounts_logout),
+    page("/password/forgot", accounts.accounts_password_forgot),
+    form("/password/forgot", accounts.accounts_password_forgot_send),
+    page("/password/forgot/sent", accounts.accounts_password_forgot_sent),
+    page("/password/reset/{token}", accounts.accounts_password_reset_form, response_model=None),
+    form("/password/reset/{token}", accounts.accounts_password_reset),
+    page("/invite/{token}", accounts.accounts_invite_form, response_model=None),
+    form("/invite/{token}", accounts.accounts_invite_accept),
+    page("/account", accounts.accounts_account),
+    form("/account/name", accounts.accounts_account_name),
+    form("/account/password", accounts.accounts_account_password),
+    page("/dashboard/{org}/members", accounts.accounts_members),
+    form("/dashboard/{org}/members/invite", accounts.accounts_member_invite),
+    form("/dashboard/{org}/members/{user_id}/role", accounts.accounts_member_role),
+    form("/dashboard/{org}/members/{user_id}/remove", accounts.accounts_member_remove),
+    form("/dashboard/{org}/members/invitations/revoke", accounts.accounts_invitation_revoke),
+    page("/dashboard/{org}/profile", accounts.accounts_org_profile),
+    form("/dashboard/{org}/profile", accounts.accounts_org_profile_update),
+)
+
+# --- moderation: the hoax queue and its cases -------------------------------------------------
+
+MODERATION = router(
+    page("/mod", moderation.moderation_queue),
+    form("/mod/bulk-reject", moderation.moderation_bulk_reject),
+    page("/mod/cases/{case_id}", moderation.moderation_case),
+    form("/mod/cases/{case_id}/claim", moderation.moderation_claim),
+    form("/mod/cases/{case_id}/release", moderation.moderation_release),
+    form("/mod/cases/{case_id}/break", moderation.moderation_break_claim),
+    form("/mod/cases/{case_id}/decide", moderation.moderation_decide),
+    form("/mod/cases/{case_id}/approve", moderation.moderation_approve),
+    form("/mod/cases/{case_id}/send-back", moderation.moderation_send_back),
+)
+
+# --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----
+
+DASHBOARD = router(
+    page("/dashboard", dashboard.dashboard_home, response_model=None),
+    page("/dashboard/{org}", dashboard.dashboard_org),
+    page("/dashboard/{org}/campaigns/{slug}/statistics", dashboard.dashboard_statistics),
+    page("/dashboard/{org}/campaigns/{slug}/embed", dashboard.dashboard_embed),
+    get(
+        "/dashboard/{org}/campaigns/{slug}/export.csv",
+        dashboard.dashboard_export,
+        response_class=StreamingResponse,
+    ),
+)
+
+# --- admin: organisations, users and their memberships ----------------------------------------
+
+ADMIN = router(
+    page("/admin", admin.admin_home),
+    page("/admin/orgs", admin.admin_orgs),
+    form("/admin/orgs", admin.admin_org_create),
+    form("/admin/orgs/{org}/approve", admin.admin_org_approve),
+    form("/admin/orgs/{org}/revoke", admin.admin_org_revoke),
+    page("/admin/users", admin.admin_users),
+    page("/admin/users/{user_id}", admin.admin_user),
+    form("/admin/users/{user_id}/deactivate", admin.admin_user_deactivate),
+    form("/admin/users/{user_id}/activate", admin.admin_user_activate),
+    form("/admin/users/{user_id}/site-admin", admin.admin_user_site_admin),
+    form("/admin/users/{user_id}/memberships", admin.admin_membership_set),
+    form("/admin/users/{user_id}/memberships/{org}/remove", admin.admin_membership_remove),
+)
+
+# --- privacy: site admins find, copy and erase a person's data --------------------------------
+
+PRIVACY = router(
+    page("/admin/contacts", privacy.privacy_contacts),
+    form("/admin/contacts", privacy.privacy_contacts_search),
+    form("/admin/contacts/export", privacy.privacy_contacts_export),
+    form("/admin/contacts/erase", privacy.privacy_contacts_erase),
+)
+
+# The routers of pages, in the order they are matched: as they are listed above.
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    PUBLIC,
+    DASHBOARD_CAMPAIGNS,
+    HOAXES,
+    ACCOUNTS,
+    MODERATION,
+    DASHBOARD,
+    ADMIN,
+    PRIVACY,
+)
