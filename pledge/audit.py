@@ -52,6 +52,11 @@ def record(
     return event
 
 
+def get_event(session: Session, event_id: int) -> AuditEvent | None:
+    """One event by its id, or None."""
+    return session.get(AuditEvent, event_id)
+
+
 def list_events(
     session: Session, *, subject: str | None = None, action: str | None = None, limit: int = 100
 ) -> list[AuditEvent]:

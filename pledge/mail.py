@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -64,6 +65,33 @@ def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessag
     )
     session.add(message)
     return message
+
+
+def list_messages_to(session: Session, *, email: str) -> Sequence[sa.Row[Any]]:
+    """The messages queued for this (normalised) address, sent or not, oldest first: their id,
+    subject, created_at, sent_at and attempts, never their body."""
+    outbox = outbox_message_table
+    return session.execute(
+        sa.select(
+            outbox.c.id, outbox.c.subject, outbox.c.created_at, outbox.c.sent_at, outbox.c.attempts
+        )
+        .where(sa.func.lower(sa.func.trim(outbox.c.to)) == email)
+        .order_by(outbox.c.id)
+    ).all()
+
+
+def delete_unsent(session: Session, *, message_ids: Collection[int]) -> int:
+    """Delete these messages if they are not sent yet; how many were deleted. Runs inside the
+    caller's write transaction."""
+    if not message_ids:
+        return 0
+    # A message being sent right now (sent_at set by its sender's claim) is let go.
+    deleted = session.execute(
+        sa.delete(outbox_message_table).where(
+            outbox_message_table.c.id.in_(message_ids), outbox_message_table.c.sent_at.is_(None)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    return int(deleted)
 
 
 # --- senders -------------------------------------------------------------------------

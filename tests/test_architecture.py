@@ -263,3 +263,214 @@ def test_the_cycle_finder_finds_cycles() -> None:
 def test_every_module_says_what_it_is_for(module: Module) -> None:
     docstring = ast.get_docstring(module.tree)
     assert docstring, f"{_where(module)} starts with no docstring"
+
+
+# --- queries across domains -------------------------------------------------------------
+
+# The modules that declare tables, and who owns them: a domain's models module belongs to its
+# domain; the outbox and the audit log are root modules of their own.
+TABLE_MODULES = {
+    **{
+        module.name: module.name.split(".")[1]
+        for module in MODULES
+        if module.name.endswith(".models") and module.domain is not None
+    },
+    "pledge.mail": "mail",
+    "pledge.audit": "audit",
+}
+# Root modules held to the rule like a domain. pledge/demo.py, cli.py and backup.py work on the
+# whole database by purpose and are not.
+CHECKED_ROOT_MODULES = {"pledge.observability": "observability"}
+# The one exception (CONTRIBUTING.md): moderation is the hoaxes domain's back office. Every
+# query of its queue, claims and decisions is about cases and reports, so it works on those
+# rows directly; everything else it reads goes through the owning domain's service.
+HOAXES_BACK_OFFICE = frozenset({"HoaxCase", "HoaxReport", "hoax_case_table", "hoax_report_table"})
+ALLOWED_FOREIGN_TABLES = {"moderation": HOAXES_BACK_OFFICE}
+# A table named as an argument of one of these builds or runs a statement on it.
+QUERY_CALLS = {
+    "add_columns",
+    "aliased",
+    "delete",
+    "exists",
+    "get",
+    "insert",
+    "join",
+    "join_from",
+    "outerjoin",
+    "query",
+    "select",
+    "select_from",
+    "table",
+    "update",
+    "with_only_columns",
+}
+
+
+def _tables_of(tree: ast.Module) -> set[str]:
+    """The table classes (``class X(SQLModel, table=True)``) and Core handles (``x_table =
+    ...``) a module declares at its top level."""
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+            k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in node.keywords
+        ):
+            found.add(node.name)
+        elif isinstance(node, ast.Assign):
+            found |= {
+                t.id for t in node.targets if isinstance(t, ast.Name) and t.id.endswith("_table")
+            }
+    return found
+
+
+# Owner of each table, by the module that declares it: {"pledge.mail": {"OutboxMessage": "mail"}}.
+TABLES = {
+    name: {table: owner for table in _tables_of(BY_NAME[name].tree)}
+    for name, owner in TABLE_MODULES.items()
+}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+class _QueryFinder(ast.NodeVisitor):
+    """Where a module uses a table it imported from another owner in a statement: selected,
+    fetched, joined, updated, or one of its columns named. Naming the table only as a type
+    (an annotation, a schema's field, ``isinstance``) is not a query."""
+
+    def __init__(self, tree: ast.Module, *, owner: str, tables: dict[str, dict[str, str]]):
+        self.owner = owner
+        self.modules: dict[str, dict[str, str]] = {}  # local name -> tables of that module
+        names: dict[str, str] = {}  # local name -> the table it stands for
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if node.module in tables and alias.name in tables[node.module]:
+                        names[local] = alias.name
+                    elif f"{node.module}.{alias.name}" in tables:
+                        self.modules[local] = tables[f"{node.module}.{alias.name}"]
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in tables:
+                        self.modules[alias.asname or alias.name] = tables[alias.name]
+        owners = {table: who for found in tables.values() for table, who in found.items()}
+        self.scopes = [{local: (table, owners[table]) for local, table in names.items()}]
+        self.found: list[tuple[int, str]] = []
+
+    def table(self, node: ast.AST) -> tuple[str, str] | None:
+        """The table and its owner when this expression names another owner's table."""
+        dotted = _dotted(node)
+        if dotted is None:
+            return None
+        found = self.scopes[-1].get(dotted)
+        if found is None and "." in dotted:
+            module, _, name = dotted.rpartition(".")
+            owner = self.modules.get(module, {}).get(name)
+            found = (name, owner) if owner else None
+        if found is None or found[1] == self.owner:
+            return None
+        if found[0] in ALLOWED_FOREIGN_TABLES.get(self.owner, frozenset()):
+            return None
+        return found
+
+    def note(self, node: ast.AST, table: tuple[str, str], how: str) -> None:
+        self.found.append((getattr(node, "lineno", 0), f"{how} {table[0]}, owned by {table[1]}"))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.scopes.append(dict(self.scopes[-1]))
+        self.generic_visit(node)
+        self.scopes.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        """``t = other_table`` and ``a, b = x_table, y_table`` make local names for tables."""
+        for target in node.targets:
+            pairs = (
+                zip(target.elts, node.value.elts, strict=False)
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                else [(target, node.value)]
+            )
+            for name, value in pairs:
+                table = self.table(value)
+                if isinstance(name, ast.Name) and table is not None:
+                    self.scopes[-1][name.id] = table
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        table = self.table(node.value)
+        if table is not None and not node.attr.startswith("model_"):
+            self.note(node, table, f"reads .{node.attr} of")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        called = node.func.attr if isinstance(node.func, ast.Attribute) else _dotted(node.func)
+        table = self.table(node.func)
+        if table is not None:
+            self.note(node, table, "makes a row of")
+        if called in QUERY_CALLS:
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                table = self.table(argument)
+                if table is not None:
+                    self.note(node, table, f"{called}() on")
+        self.generic_visit(node)
+
+
+def _foreign_queries(
+    tree: ast.Module, *, owner: str, tables: dict[str, dict[str, str]]
+) -> list[tuple[int, str]]:
+    finder = _QueryFinder(tree, owner=owner, tables=tables)
+    finder.visit(tree)
+    return sorted(set(finder.found))
+
+
+def test_no_domain_queries_another_domains_tables() -> None:
+    found = []
+    for module in MODULES:
+        owner = module.domain or CHECKED_ROOT_MODULES.get(module.name)
+        if owner is None:
+            continue
+        for line, what in _foreign_queries(module.tree, owner=owner, tables=TABLES):
+            found.append(f"{module.path.relative_to(ROOT)}:{line} {what}")
+    assert not found, "call the owning domain's service instead:\n" + "\n".join(found)
+
+
+def test_the_query_finder_tells_a_query_from_a_type() -> None:
+    campaigns = {
+        "pledge.campaigns.models": {"Campaign": "campaigns", "campaign_table": "campaigns"}
+    }
+    both = {**campaigns, "pledge.hoaxes.models": {"HoaxCase": "hoaxes"}}
+    forbidden = (
+        "from pledge.campaigns.models import Campaign, campaign_table\n"
+        "def open_campaign(session, campaign_id):\n"
+        "    table = campaign_table\n"
+        "    return session.get(Campaign, campaign_id), sa.select(table.c.slug)\n"
+    )
+    allowed = (
+        "from pledge.campaigns.models import Campaign\n"
+        "from pledge.hoaxes.models import HoaxCase\n"
+        "def title(campaign: Campaign) -> str:\n"
+        "    return Campaign.model_validate(campaign).title\n"
+        "def cases(session):\n"
+        "    return session.exec(select(HoaxCase).where(HoaxCase.status == 'new'))\n"
+    )
+    assert _foreign_queries(ast.parse(forbidden), owner="dashboard", tables=campaigns) == [
+        (4, "get() on Campaign, owned by campaigns"),
+        (4, "reads .c of campaign_table, owned by campaigns"),
+    ]
+    assert _foreign_queries(ast.parse(forbidden), owner="campaigns", tables=campaigns) == []
+    assert _foreign_queries(ast.parse(allowed), owner="dashboard", tables=campaigns) == []
+    # Moderation may work on the hoaxes domain's cases; no other domain may.
+    assert _foreign_queries(ast.parse(allowed), owner="moderation", tables=both) == []
+    found = _foreign_queries(ast.parse(allowed), owner="dashboard", tables=both)
+    assert [what for _line, what in found] == [
+        "reads .status of HoaxCase, owned by hoaxes",
+        "select() on HoaxCase, owned by hoaxes",
+    ]

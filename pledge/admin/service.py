@@ -12,15 +12,14 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel import Session
 
 from pledge import audit
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Membership, Organization, Role, User
-from pledge.campaigns.models import Campaign, CampaignStatus
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import CampaignStatus
 from pledge.db import ID_MAX, writing
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.i18n import gettext as _
@@ -83,29 +82,14 @@ class Overview:
     live_campaigns: int
 
 
-def _count(session: Session, query: SelectOfScalar[int]) -> int:
-    return int(session.exec(query).one())
-
-
 def overview(session: Session) -> Overview:
-    count = select(func.count())
     return Overview(
-        pending_orgs=_count(
-            session,
-            count.select_from(Organization).where(col(Organization.verified).is_(False)),
-        ),
-        orgs=_count(session, count.select_from(Organization)),
-        users=_count(session, count.select_from(User)),
-        inactive_users=_count(
-            session, count.select_from(User).where(col(User.is_active).is_(False))
-        ),
-        site_admins=_count(
-            session, count.select_from(User).where(col(User.is_site_admin).is_(True))
-        ),
-        live_campaigns=_count(
-            session,
-            count.select_from(Campaign).where(Campaign.status == CampaignStatus.LIVE),
-        ),
+        pending_orgs=accounts.count_orgs(session, verified=False),
+        orgs=accounts.count_orgs(session),
+        users=accounts.count_users(session),
+        inactive_users=accounts.count_users(session, active=False),
+        site_admins=accounts.count_users(session, site_admin=True),
+        live_campaigns=campaigns.count_campaigns(session, status=CampaignStatus.LIVE),
     )
 
 
@@ -124,46 +108,25 @@ class OrgRow:
 
 def list_orgs(session: Session, *, status: OrgFilter, page: int = 1) -> Page[OrgRow]:
     """Organisations, newest first, with how many members each has."""
-    where = []
-    if status is OrgFilter.PENDING:
-        where.append(col(Organization.verified).is_(False))
-    elif status is OrgFilter.APPROVED:
-        where.append(col(Organization.verified).is_(True))
-    total = _count(session, select(func.count()).select_from(Organization).where(*where))
+    verified = {OrgFilter.PENDING: False, OrgFilter.APPROVED: True}.get(status)
+    total = accounts.count_orgs(session, verified=verified)
     pages, number = _page_of(total, page)
-    members = (
-        select(Membership.org_id, func.count().label("members"))
-        .group_by(col(Membership.org_id))
-        .subquery()
+    rows = accounts.list_orgs_with_member_counts(
+        session, verified=verified, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    rows = session.exec(
-        select(Organization, func.coalesce(members.c.members, 0))
-        .outerjoin(members, members.c.org_id == Organization.id)
-        .where(*where)
-        .order_by(col(Organization.created_at).desc(), col(Organization.id).desc())
-        .offset((number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    )
-    items = [OrgRow(org=org, members=int(count)) for org, count in rows]
+    items = [OrgRow(org=org, members=count) for org, count in rows]
     return Page(items=items, number=number, pages=pages, total=total)
 
 
 def list_users(session: Session, *, q: str = "", page: int = 1) -> Page[User]:
     """Users whose email contains q, in email order."""
-    where = []
     needle = q.strip().lower()
-    if needle:
-        where.append(col(User.email).contains(needle, autoescape=True))
-    total = _count(session, select(func.count()).select_from(User).where(*where))
+    total = accounts.count_users(session, email_contains=needle)
     pages, number = _page_of(total, page)
-    users = session.exec(
-        select(User)
-        .where(*where)
-        .order_by(col(User.email))
-        .offset((number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+    users = accounts.list_users_by_email(
+        session, email_contains=needle, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    return Page(items=list(users), number=number, pages=pages, total=total)
+    return Page(items=users, number=number, pages=pages, total=total)
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -205,16 +168,12 @@ def user_detail(session: Session, *, user_id: int) -> UserDetail:
     user = get_user(session, user_id)
     events = audit.list_events(session, subject=f"user:{user_id}", limit=20)
     actor_ids = {event.actor_id for event in events if event.actor_id is not None}
-    emails = (
-        dict(session.exec(select(User.id, User.email).where(col(User.id).in_(actor_ids))).all())
-        if actor_ids
-        else {}
-    )
+    emails = accounts.get_emails(session, user_ids=actor_ids)
     return UserDetail(
         user=user,
         memberships=accounts.list_memberships(session, user_id=user_id),
         history=[
-            HistoryEntry(event=e, actor_email=emails.get(e.actor_id), data=_json(e.data))
+            HistoryEntry(event=e, actor_email=emails.get(e.actor_id or 0), data=_json(e.data))
             for e in events
         ],
     )
@@ -396,7 +355,7 @@ def set_membership(
     except Invalid as error:
         errors.update(error.errors)
     slug = org_slug.strip().lower()
-    org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+    org = accounts.get_org_by_slug_or_none(session, slug)
     if org is None:
         errors["org"] = (
             _("There is no organisation with this short name.")
@@ -438,11 +397,7 @@ def remove_membership(session: Session, *, actor: User, user_id: int, org_slug: 
     if role is None:
         raise NotFound(_("This person is not a member of that organisation."))
     with writing(session):
-        removed = session.exec(
-            delete(Membership).where(
-                col(Membership.user_id) == user_id, col(Membership.org_id) == org.id
-            )
-        ).rowcount
+        removed = accounts.delete_membership(session, user_id=user_id, org_id=org.id or 0)
         if removed:  # not already removed by a request a moment ago
             accounts.end_sessions(session, user=user)
             audit.record(

@@ -5,26 +5,23 @@ copy or erase it (pledge.privacy.requests) audit what they do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from pledge import mail
 from pledge.accounts import service as accounts
-from pledge.accounts.models import Role, User, organization_table
-from pledge.campaigns.models import campaign_partner_table, campaign_table, pledge_table
+from pledge.accounts.models import Role
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.service import CampaignTitle
 from pledge.config import get_settings
-from pledge.hoaxes.models import hoax_case_table, hoax_report_table
+from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.states import CaseStatus
-from pledge.mail import outbox_message_table
 from pledge.provinces import PROVINCES
 from pledge.security import FieldCipher, contact_digest
-from pledge.supporters.models import signature_table, supporter_table
+from pledge.supporters import service as supporters
 
-BATCH = 1000
 REFERENCE_LENGTH = 12  # hex digits of the contact's digest kept in the audit log
 
 
@@ -130,11 +127,12 @@ def find(session: Session, *, contact: str) -> Findings:
     digest = contact_digest(settings.secret_key, contact)
     cipher = FieldCipher(settings.secret_key)
     is_email = "@" in contact
+    titles = campaigns.list_titles(session)
     findings = Findings(
         contact=contact,
         digest=digest,
-        supporters=_find_supporters(session, digest=digest, cipher=cipher),
-        reports=_find_reports(session, contact=contact, cipher=cipher),
+        supporters=_find_supporters(session, digest=digest, cipher=cipher, titles=titles),
+        reports=_find_reports(session, contact=contact, cipher=cipher, titles=titles),
         staff=_find_staff(session, email=contact) if is_email else [],
         messages=_find_messages(session, email=contact) if is_email else [],
     )
@@ -142,28 +140,30 @@ def find(session: Session, *, contact: str) -> Findings:
     return findings
 
 
-def _find_supporters(session: Session, *, digest: str, cipher: FieldCipher) -> list[FoundSupporter]:
-    rows = _supporter_rows(session, digest=digest)
+def _find_supporters(
+    session: Session, *, digest: str, cipher: FieldCipher, titles: dict[int, CampaignTitle]
+) -> list[FoundSupporter]:
+    rows = supporters.list_by_digest(session, digest=digest, campaign_ids=list(titles))
     if not rows:
         return []
     ids = [row.id for row in rows]
-    partner_names = _partner_names(
+    partner_names = campaigns.get_partner_names(
         session,
-        {
+        partner_ids={
             pid
             for row in rows
             for pid in (row.referrer_id, row.updates_partner_id)
             if pid is not None
         },
     )
-    pledges = _pledge_texts(session, ids)
-    friends = _friend_counts(session, ids)
+    pledges = supporters.list_signed_pledge_texts(session, supporter_ids=ids)
+    friends = supporters.count_invited(session, supporter_ids=ids)
     return [
         FoundSupporter(
             id=row.id,
             campaign_id=row.campaign_id,
-            campaign_slug=row.c_slug,
-            campaign_title=row.c_title,
+            campaign_slug=titles[row.campaign_id].slug,
+            campaign_title=titles[row.campaign_id].title,
             token=row.token,
             name=row.display_name,
             province=row.province,
@@ -182,104 +182,16 @@ def _find_supporters(session: Session, *, digest: str, cipher: FieldCipher) -> l
     ]
 
 
-def _supporter_rows(session: Session, *, digest: str) -> Sequence[sa.Row[Any]]:
-    """Every supporter row with this contact digest, in any campaign, with its campaign's
-    slug and title, oldest first."""
-    # Supporters are indexed by (campaign, digest): naming every campaign lets the database
-    # look the digest up in that index instead of reading the whole table.
-    campaign_ids = list(session.execute(sa.select(campaign_table.c.id)).scalars())
-    if not campaign_ids:
-        return []
-    return session.execute(
-        sa.select(
-            supporter_table,
-            campaign_table.c.slug.label("c_slug"),
-            campaign_table.c.title.label("c_title"),
-        )
-        .join(campaign_table, campaign_table.c.id == supporter_table.c.campaign_id)
-        .where(
-            supporter_table.c.campaign_id.in_(campaign_ids),
-            supporter_table.c.contact_digest == digest,
-        )
-        .order_by(supporter_table.c.created_at, supporter_table.c.id)
-    ).all()
-
-
-def _partner_names(session: Session, partner_ids: set[int]) -> dict[int, str]:
-    """The organisation's name behind each of these campaign partners."""
-    if not partner_ids:
-        return {}
-    return dict(
-        session.execute(
-            sa.select(campaign_partner_table.c.id, organization_table.c.name)
-            .join(organization_table, organization_table.c.id == campaign_partner_table.c.org_id)
-            .where(campaign_partner_table.c.id.in_(partner_ids))
-        ).all()
-    )
-
-
-def _pledge_texts(session: Session, supporter_ids: list[int]) -> dict[int, list[str]]:
-    """The text of each pledge these supporters signed, in the campaign's order."""
-    pledges: dict[int, list[str]] = {}
-    for supporter_id, text in session.execute(
-        sa.select(signature_table.c.supporter_id, pledge_table.c.text)
-        .join(pledge_table, pledge_table.c.id == signature_table.c.pledge_id)
-        .where(signature_table.c.supporter_id.in_(supporter_ids))
-        .order_by(pledge_table.c.position, pledge_table.c.id)
-    ):
-        pledges.setdefault(supporter_id, []).append(text)
-    return pledges
-
-
-def _friend_counts(session: Session, supporter_ids: list[int]) -> dict[int, int]:
-    """How many supporters signed through each of these supporters' invite links."""
-    return dict(
-        session.execute(
-            sa.select(supporter_table.c.invited_by_id, sa.func.count())
-            .where(supporter_table.c.invited_by_id.in_(supporter_ids))
-            .group_by(supporter_table.c.invited_by_id)
-        ).all()
-    )
-
-
-def _find_reports(session: Session, *, contact: str, cipher: FieldCipher) -> list[FoundReport]:
-    # Reporters' contacts are encrypted with a random IV, so they cannot be looked up: every
-    # stored one is decrypted and compared. Only open cases keep contacts, so there are few.
-    matched: list[int] = []
-    after = 0
-    while True:
-        batch = session.execute(
-            sa.select(hoax_report_table.c.id, hoax_report_table.c.contact_encrypted)
-            .where(
-                hoax_report_table.c.contact_encrypted.is_not(None), hoax_report_table.c.id > after
-            )
-            .order_by(hoax_report_table.c.id)
-            .limit(BATCH)
-        ).all()
-        if not batch:
-            break
-        matched += [row.id for row in batch if cipher.decrypt(row.contact_encrypted) == contact]
-        after = batch[-1].id
-    if not matched:
-        return []
-    rows = session.execute(
-        sa.select(
-            hoax_report_table,
-            campaign_table.c.slug.label("c_slug"),
-            campaign_table.c.title.label("c_title"),
-            hoax_case_table.c.status.label("case_status"),
-        )
-        .join(campaign_table, campaign_table.c.id == hoax_report_table.c.campaign_id)
-        .join(hoax_case_table, hoax_case_table.c.id == hoax_report_table.c.case_id)
-        .where(hoax_report_table.c.id.in_(matched))
-        .order_by(hoax_report_table.c.id)
-    ).all()
+def _find_reports(
+    session: Session, *, contact: str, cipher: FieldCipher, titles: dict[int, CampaignTitle]
+) -> list[FoundReport]:
+    rows = hoaxes.list_reports_by_contact(session, contact=contact, cipher=cipher)
     return [
         FoundReport(
             id=row.id,
             tracking_code=row.tracking_code,
-            campaign_slug=row.c_slug,
-            campaign_title=row.c_title,
+            campaign_slug=titles[row.campaign_id].slug,
+            campaign_title=titles[row.campaign_id].title,
             case_id=row.case_id,
             case_status=CaseStatus(row.case_status),
             url=row.url,
@@ -296,7 +208,7 @@ def _find_reports(session: Session, *, contact: str, cipher: FieldCipher) -> lis
 
 
 def _find_staff(session: Session, *, email: str) -> list[FoundStaff]:
-    users = session.exec(select(User).where(User.email == email)).all()  # stored lower-cased
+    users = accounts.list_users(session, email=email)  # stored lower-cased
     return [
         FoundStaff(
             id=user.id or 0,
@@ -316,17 +228,7 @@ def _find_staff(session: Session, *, email: str) -> list[FoundStaff]:
 
 
 def _find_messages(session: Session, *, email: str) -> list[FoundMessage]:
-    rows = session.execute(
-        sa.select(
-            outbox_message_table.c.id,
-            outbox_message_table.c.subject,
-            outbox_message_table.c.created_at,
-            outbox_message_table.c.sent_at,
-            outbox_message_table.c.attempts,
-        )
-        .where(sa.func.lower(sa.func.trim(outbox_message_table.c.to)) == email)
-        .order_by(outbox_message_table.c.id)
-    ).all()
+    rows = mail.list_messages_to(session, email=email)
     return [
         FoundMessage(
             id=row.id,

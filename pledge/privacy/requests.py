@@ -12,19 +12,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from pledge import audit, contacts
+from pledge import audit, contacts, mail
+from pledge.accounts import service as accounts
 from pledge.accounts.models import User
 from pledge.audit import AuditEvent
-from pledge.campaigns.models import Campaign
+from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import Invalid, NotFound
-from pledge.hoaxes.models import hoax_report_table
+from pledge.hoaxes import service as hoaxes
 from pledge.i18n import gettext as _
-from pledge.mail import outbox_message_table
 from pledge.privacy.findings import Findings, FoundReport, FoundStaff, FoundSupporter, find
 from pledge.supporters import service as supporters
 
@@ -191,8 +190,8 @@ def erase(session: Session, *, actor: User, raw: str, reason: str) -> Erasure:
     findings = find(session, contact=contact)
     withdrawn, campaign_ids = _withdraw_all(session, findings)
     with writing(session):
-        cleared = _clear_reporter_contacts(session, [r.id for r in findings.reports])
-        deleted = _delete_unsent(session, [m.id for m in findings.messages])
+        cleared = hoaxes.clear_contacts(session, report_ids=[r.id for r in findings.reports])
+        deleted = mail.delete_unsent(session, message_ids=[m.id for m in findings.messages])
         event = _record(
             session,
             actor=actor,
@@ -242,7 +241,7 @@ def _withdraw_all(session: Session, findings: Findings) -> tuple[int, set[int]]:
     withdrawn = 0
     campaign_ids: set[int] = set()
     for found in findings.supporters:
-        campaign = session.get(Campaign, found.campaign_id)
+        campaign = campaigns.get_or_none(session, found.campaign_id)
         if campaign is None:
             continue
         try:
@@ -254,37 +253,9 @@ def _withdraw_all(session: Session, findings: Findings) -> tuple[int, set[int]]:
     return withdrawn, campaign_ids
 
 
-def _clear_reporter_contacts(session: Session, report_ids: list[int]) -> int:
-    """Remove the stored contact from these hoax reports; how many still had one."""
-    if not report_ids:
-        return 0
-    cleared = session.execute(
-        sa.update(hoax_report_table)
-        .where(
-            hoax_report_table.c.id.in_(report_ids),
-            hoax_report_table.c.contact_encrypted.is_not(None),
-        )
-        .values(contact_encrypted=None)
-    ).rowcount  # type: ignore[attr-defined]
-    return int(cleared)
-
-
-def _delete_unsent(session: Session, message_ids: list[int]) -> int:
-    """Delete these emails if they are not sent yet; how many were deleted."""
-    if not message_ids:
-        return 0
-    # A message being sent right now (sent_at set by its sender's claim) is let go.
-    deleted = session.execute(
-        sa.delete(outbox_message_table).where(
-            outbox_message_table.c.id.in_(message_ids), outbox_message_table.c.sent_at.is_(None)
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    return int(deleted)
-
-
 def get_erasure(session: Session, *, event_id: int) -> Erasure | None:
     """An erasure's outcome from its audit event, to show after the redirect."""
-    event = session.get(AuditEvent, event_id)
+    event = audit.get_event(session, event_id)
     if event is None or event.action != "privacy.erase":
         return None
     data = json.loads(event.data or "{}")
@@ -292,7 +263,7 @@ def get_erasure(session: Session, *, event_id: int) -> Erasure | None:
     staff = (
         [
             StaffLink(id=user.id or 0, email=user.email)
-            for user in session.exec(select(User).where(col(User.id).in_(staff_ids)))
+            for user in accounts.list_users(session, ids=staff_ids)
         ]
         if staff_ids
         else []

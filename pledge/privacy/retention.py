@@ -14,20 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pledge import audit
-from pledge.campaigns.models import campaign_table
+from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
-from pledge.hoaxes.models import CLOSED_STATUSES, hoax_case_table, hoax_report_table
-from pledge.supporters.models import supporter_table
+from pledge.hoaxes import service as hoaxes
+from pledge.supporters import service as supporters
 
-BATCH = 1000
 # pg_try_advisory_lock key shared by every host's run: "pledgeRD" as a 64-bit number.
 LOCK_KEY = 0x706C_6564_6765_5244
 
@@ -72,8 +70,10 @@ def run(session: Session, now: datetime | None = None) -> RetentionReport:
         if acquired:
             done: dict[str, int] = {}
             campaign_ids: list[int] = []
-            for campaign_id, slug in due_campaigns(session, cutoff=cutoff):
-                count = anonymise_supporters(session, campaign_id=campaign_id, now=now)
+            due = campaigns.list_closed_before(session, cutoff=cutoff)
+            session.commit()  # end the read before the write transactions
+            for campaign_id, slug in due:
+                count = supporters.anonymise(session, campaign_id=campaign_id, now=now)
                 if count:
                     done[slug] = count
                     campaign_ids.append(campaign_id)
@@ -82,7 +82,7 @@ def run(session: Session, now: datetime | None = None) -> RetentionReport:
                 cutoff=cutoff,
                 supporters=sum(done.values()),
                 campaigns=done,
-                reporter_contacts=forget_reporter_contacts(session),
+                reporter_contacts=hoaxes.forget_closed_contacts(session),
             )
         else:
             campaign_ids = []
@@ -104,110 +104,6 @@ def run(session: Session, now: datetime | None = None) -> RetentionReport:
                 },
             )
     return report
-
-
-def due_campaigns(session: Session, *, cutoff: datetime) -> list[tuple[int, str]]:
-    """Campaigns whose closing time is at or before the cutoff.
-
-    The closing time is closed_at (set when someone closed it) or ends_at once passed,
-    whichever is earlier; the earlier of two is before the cutoff when either is, and an
-    ends_at before the cutoff has passed. A reopened campaign has neither (see set_status)."""
-    rows = session.execute(
-        sa.select(campaign_table.c.id, campaign_table.c.slug)
-        .where(sa.or_(campaign_table.c.closed_at <= cutoff, campaign_table.c.ends_at <= cutoff))
-        .order_by(campaign_table.c.id)
-    ).all()
-    session.commit()  # end the read before the write transactions
-    return [(int(campaign_id), str(slug)) for campaign_id, slug in rows]
-
-
-def _placeholder(dialect: str) -> Any:
-    """A random stand-in for the contact digest, drawn per row by the database: unique (so the
-    (campaign, digest) constraint holds) and unrelated to the person, so that the same person
-    signing again later is a new supporter."""
-    if dialect == "postgresql":
-        seed = (
-            sa.cast(sa.func.random(), sa.Text)
-            + sa.cast(sa.func.clock_timestamp(), sa.Text)
-            + sa.cast(supporter_table.c.id, sa.Text)
-        )
-        return sa.literal("anon:", sa.String) + sa.func.md5(seed)
-    return sa.literal("anon:", sa.String) + sa.func.lower(sa.func.hex(sa.func.randomblob(16)))
-
-
-def anonymise_supporters(
-    session: Session, *, campaign_id: int, now: datetime, batch: int = BATCH
-) -> int:
-    """Remove the personal data of a campaign's supporters, a batch per transaction.
-
-    Province, age band, signatures, referral and invite links stay, and the tallies are not
-    touched: every count and statistic reads the same afterwards."""
-    placeholder = _placeholder(session.get_bind().dialect.name)
-    done, after = 0, 0
-    while True:
-        with writing(session):
-            ids = list(
-                session.execute(
-                    sa.select(supporter_table.c.id)
-                    .where(
-                        supporter_table.c.campaign_id == campaign_id,
-                        supporter_table.c.anonymised_at.is_(None),
-                        supporter_table.c.id > after,
-                    )
-                    .order_by(supporter_table.c.id)
-                    .limit(batch)
-                ).scalars()
-            )
-            if not ids:
-                break
-            result = session.execute(
-                sa.update(supporter_table)
-                # Re-checked here: a row another run got to first is left alone.
-                .where(supporter_table.c.id.in_(ids), supporter_table.c.anonymised_at.is_(None))
-                .values(
-                    display_name="",
-                    contact_encrypted=None,
-                    contact_digest=placeholder,
-                    show_name=False,
-                    anonymised_at=now,
-                )
-            )
-            done += int(result.rowcount)  # type: ignore[attr-defined]
-        after = ids[-1]
-    return done
-
-
-def forget_reporter_contacts(session: Session, *, batch: int = BATCH) -> int:
-    """Reporters' contacts still stored on closed cases (closing a case removes them; this
-    catches any that were left, for example by a case closed before that rule existed)."""
-    done = 0
-    closed = sorted(status.value for status in CLOSED_STATUSES)
-    while True:
-        with writing(session):
-            ids = list(
-                session.execute(
-                    sa.select(hoax_report_table.c.id)
-                    .join(hoax_case_table, hoax_case_table.c.id == hoax_report_table.c.case_id)
-                    .where(
-                        hoax_report_table.c.contact_encrypted.is_not(None),
-                        hoax_case_table.c.status.in_(closed),
-                    )
-                    .order_by(hoax_report_table.c.id)
-                    .limit(batch)
-                ).scalars()
-            )
-            if not ids:
-                break
-            result = session.execute(
-                sa.update(hoax_report_table)
-                .where(
-                    hoax_report_table.c.id.in_(ids),
-                    hoax_report_table.c.contact_encrypted.is_not(None),
-                )
-                .values(contact_encrypted=None)
-            )
-            done += int(result.rowcount)  # type: ignore[attr-defined]
-    return done
 
 
 @contextmanager

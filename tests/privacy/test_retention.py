@@ -365,7 +365,7 @@ def test_supporters_are_anonymised_in_batches(
     view = make_campaign()
     for i in range(5):
         sign(view, contact=f"batch{i}@example.com")
-    done = retention.anonymise_supporters(session, campaign_id=view.id, now=NOW, batch=2)
+    done = supporters.anonymise(session, campaign_id=view.id, now=NOW, batch=2)
     assert done == 5
     assert all(row["anonymised_at"] == NOW for row in rows(session, view).values())
 

@@ -2,13 +2,31 @@
 
 One module per part: `users` (addresses, passwords, signing in, sessions), `account` (a
 person's own name and password), `orgs` (organisations and their profile), `members` (roles
-in an organisation), `links` (one-time links and password resets) and `invitations`.
-Callers import the package (`from pledge.accounts import service as accounts`).
+in an organisation), `links` (one-time links and password resets), `invitations`, and
+`directory` (users and organisations looked up, counted and listed for the other domains and
+the site's administrators). Callers import the package
+(`from pledge.accounts import service as accounts`).
 """
 
 from __future__ import annotations
 
 from pledge.accounts.service.account import change_password, update_display_name
+from pledge.accounts.service.directory import (
+    count_orgs,
+    count_users,
+    delete_membership,
+    get_emails,
+    get_org_by_name_or_none,
+    get_org_by_slug_or_none,
+    get_org_or_none,
+    get_user_or_none,
+    list_org_slugs,
+    list_orgs_with_member_counts,
+    list_users,
+    list_users_by_email,
+    select_with_org,
+    select_with_org_name,
+)
 from pledge.accounts.service.invitations import (
     Invitation,
     accept_invite,
@@ -76,19 +94,31 @@ __all__ = [
     "change_role",
     "check_password",
     "check_website",
+    "count_orgs",
+    "count_users",
     "create",
     "create_org",
+    "delete_membership",
     "end_sessions",
     "get",
     "get_by_email",
+    "get_emails",
     "get_invitation",
+    "get_org_by_name_or_none",
     "get_org_by_slug",
+    "get_org_by_slug_or_none",
+    "get_org_or_none",
     "get_reset",
+    "get_user_or_none",
     "invite",
     "invite_member",
     "list_invitations",
     "list_members",
     "list_memberships",
+    "list_org_slugs",
+    "list_orgs_with_member_counts",
+    "list_users",
+    "list_users_by_email",
     "live_token",
     "normalise_email",
     "parse_role",
@@ -99,6 +129,8 @@ __all__ = [
     "reset_password",
     "revoke_invitation",
     "role_in",
+    "select_with_org",
+    "select_with_org_name",
     "session_user",
     "set_password",
     "update_display_name",

@@ -3,11 +3,28 @@
 One module per seam: ``views`` reads campaigns for the public pages (and keeps them for a
 moment), ``status`` moves them between draft, live and closed, ``manage`` creates and edits
 them from the dashboard, ``pledges`` and ``partners`` run what a campaign holds, ``times``
-reads and writes its dates in Jakarta time, and ``usage`` is where the supporters domain says
-who signed a pledge or came through a partner. Callers import this package
+reads and writes its dates in Jakarta time, ``usage`` is where the supporters domain says
+who signed a pledge or came through a partner, and ``lookups`` is how the other domains read
+campaigns, partners and pledges. Callers import this package
 (``from pledge.campaigns import service as campaigns``) and use the names below.
 """
 
+from pledge.campaigns.service.lookups import (
+    CampaignTitle,
+    count_campaigns,
+    get_or_none,
+    get_partner_names,
+    has_partner,
+    list_closed_before,
+    list_joined,
+    list_led,
+    list_partnered,
+    list_titles,
+    select_campaign_ids,
+    select_partnered_campaign_ids,
+    select_with_campaign,
+    select_with_pledge_text,
+)
 from pledge.campaigns.service.manage import (
     BODY_MAX,
     GOAL_MAX,
@@ -69,12 +86,14 @@ __all__ = [
     "TITLE_MAX",
     "TRANSITIONS",
     "WIB",
+    "CampaignTitle",
     "Usage",
     "add_co_partner",
     "add_partner",
     "add_pledge",
     "cached_public_view",
     "change_status",
+    "count_campaigns",
     "create",
     "create_draft",
     "create_pledge",
@@ -83,10 +102,18 @@ __all__ = [
     "form_of",
     "get_by_slug",
     "get_managed",
+    "get_or_none",
+    "get_partner_names",
     "get_public_view",
     "get_view",
+    "has_partner",
     "is_signable",
+    "list_closed_before",
+    "list_joined",
+    "list_led",
+    "list_partnered",
     "list_slugs",
+    "list_titles",
     "list_views",
     "local_display",
     "local_input_value",
@@ -97,6 +124,10 @@ __all__ = [
     "register_usage",
     "remove_partner",
     "render_markdown",
+    "select_campaign_ids",
+    "select_partnered_campaign_ids",
+    "select_with_campaign",
+    "select_with_pledge_text",
     "set_status",
     "update",
     "update_pledge",

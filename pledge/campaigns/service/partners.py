@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
@@ -69,7 +69,7 @@ def add_co_partner(
     slug = form.org_slug.strip().lower()
     if not slug:
         raise Invalid({"org_slug": _("Enter the organisation's short name.")})
-    org = session.exec(select(Organization).where(Organization.slug == slug[:SLUG_MAX])).first()
+    org = accounts.get_org_by_slug_or_none(session, slug[:SLUG_MAX])
     if org is None:
         raise Invalid(
             {
@@ -107,9 +107,7 @@ def _invite_partner(
         errors["name"] = _("Enter the organisation's name.")
     elif len(name) > ORG_NAME_MAX:
         errors["name"] = _("Use at most %(max)s characters for the name.") % {"max": ORG_NAME_MAX}
-    elif session.exec(
-        select(Organization).where(func.lower(Organization.name) == name.lower())
-    ).first():
+    elif accounts.get_org_by_name_or_none(session, name):
         errors["name"] = _(
             "An organisation with this name is already on the site: add it by its short name above."
         )
@@ -123,9 +121,7 @@ def _invite_partner(
         base = "org"
     if errors:
         raise Invalid(errors)
-    taken = set(
-        session.exec(select(Organization.slug).where(col(Organization.slug).startswith(base)))
-    )
+    taken = accounts.list_org_slugs(session, starting_with=base)
     org = accounts.create_org(session, slug=_numbered(base, taken), name=name, verified=False)
     partner = add_partner(session, campaign=campaign, org=org)
     accounts.invite(
@@ -145,7 +141,7 @@ def remove_partner(session: Session, *, campaign: Campaign, partner_id: int) -> 
     partner = session.get(CampaignPartner, partner_id)
     if partner is None or partner.campaign_id != campaign.id:
         raise NotFound(_("We could not find that partner."))
-    org = session.get(Organization, partner.org_id)
+    org = accounts.get_org_or_none(session, partner.org_id)
     assert org is not None
     if partner.org_id == campaign.lead_org_id:
         raise Invalid({"partner": _("The lead organisation cannot be removed.")})

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from pledge import audit
-from pledge.accounts.models import Organization, User
+from pledge.accounts import service as accounts
+from pledge.accounts.models import User
 from pledge.campaigns.models import SIGNABLE_STATUSES, Campaign, CampaignStatus, Pledge
 from pledge.db import utcnow
 from pledge.errors import Invalid
@@ -55,7 +56,7 @@ def set_status(
         ).first()
         if not has_pledges:
             raise Invalid({"status": _("Add at least one pledge before going live.")})
-        lead = session.get(Organization, campaign.lead_org_id)
+        lead = accounts.get_org_or_none(session, campaign.lead_org_id)
         if lead is None or not lead.verified:
             raise Invalid(
                 {

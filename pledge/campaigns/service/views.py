@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
+from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization
 from pledge.cache import Cache
 from pledge.campaigns.models import (
@@ -68,8 +69,7 @@ def view_of(session: Session, campaign: Campaign) -> CampaignView:
         )
     )
     rows = session.exec(
-        select(CampaignPartner, Organization)
-        .join(Organization, col(Organization.id) == CampaignPartner.org_id)
+        accounts.select_with_org(CampaignPartner, org_id=CampaignPartner.org_id)
         .where(CampaignPartner.campaign_id == campaign.id)
         .order_by(col(CampaignPartner.id))
     )

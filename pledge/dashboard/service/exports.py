@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from pledge.db import utcnow, writing
 from pledge.i18n import gettext as _
 from pledge.provinces import PROVINCES
 from pledge.security import FieldCipher
-from pledge.supporters.models import signature_table, supporter_table
+from pledge.supporters import service as supporters
 
 EXPORT_BATCH = 500
 # Spreadsheets run a cell that starts with one of these as a formula.
@@ -51,14 +51,8 @@ def export_supporters(session: Session, *, org: Organization, slug: str, actor: 
     partner_id = found.partner.id if found.partner else None
     rows, last_id = 0, 0
     if partner_id is not None:
-        n, top = session.execute(
-            sa.select(sa.func.count(), sa.func.max(supporter_table.c.id)).where(
-                supporter_table.c.campaign_id == view.id,
-                supporter_table.c.updates_partner_id == partner_id,
-                supporter_table.c.anonymised_at.is_(None),
-            )
-        ).one()
-        rows, last_id = int(n), int(top or 0)
+        opted_in = supporters.get_opted_in(session, campaign_id=view.id, partner_id=partner_id)
+        rows, last_id = opted_in.count, opted_in.last_id
     with writing(session):
         audit.record(
             session,
@@ -119,16 +113,19 @@ def _csv_lines(
     after = 0
     with Session(bind) as session:
         while after < last_id:
-            batch = _opted_in_batch(
+            batch = supporters.list_opted_in(
                 session,
                 campaign_id=campaign_id,
                 partner_id=partner_id,
                 after=after,
                 last_id=last_id,
+                limit=EXPORT_BATCH,
             )
             if not batch:
                 break
-            signed = _signed_pledges(session, [row.id for row in batch])
+            signed = supporters.list_signed_pledge_ids(
+                session, supporter_ids=[row.id for row in batch]
+            )
             session.rollback()  # end the read between batches
             for row in batch:
                 pledges = sorted(signed.get(row.id, []), key=lambda pid: order.get(pid, pid))
@@ -143,43 +140,6 @@ def _csv_lines(
                 writer.writerow([neutralise(cell) for cell in cells])
             yield flush()
             after = batch[-1].id
-
-
-def _opted_in_batch(
-    session: Session, *, campaign_id: int, partner_id: int, after: int, last_id: int
-) -> Sequence[sa.Row[Any]]:
-    """The next opted-in supporters after the id `after`, up to `last_id`, in id order."""
-    return session.execute(
-        sa.select(
-            supporter_table.c.id,
-            supporter_table.c.display_name,
-            supporter_table.c.contact_encrypted,
-            supporter_table.c.province,
-            supporter_table.c.age_band,
-            supporter_table.c.created_at,
-        )
-        .where(
-            supporter_table.c.campaign_id == campaign_id,
-            supporter_table.c.updates_partner_id == partner_id,
-            supporter_table.c.anonymised_at.is_(None),
-            supporter_table.c.id > after,
-            supporter_table.c.id <= last_id,
-        )
-        .order_by(supporter_table.c.id)
-        .limit(EXPORT_BATCH)
-    ).all()
-
-
-def _signed_pledges(session: Session, supporter_ids: list[int]) -> dict[int, list[int]]:
-    """The pledges each of these supporters signed, by supporter id."""
-    signed: dict[int, list[int]] = {}
-    for supporter_id, pledge_id in session.execute(
-        sa.select(signature_table.c.supporter_id, signature_table.c.pledge_id).where(
-            signature_table.c.supporter_id.in_(supporter_ids)
-        )
-    ):
-        signed.setdefault(supporter_id, []).append(pledge_id)
-    return signed
 
 
 def _cells(row: sa.Row[Any], *, contact: str | None, pledges: str, not_given: str) -> list[str]:

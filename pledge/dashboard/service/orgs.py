@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, User
 from pledge.accounts.service import OrgRole
 from pledge.campaigns import service as campaigns
-from pledge.campaigns.models import (
-    PUBLIC_STATUSES,
-    Campaign,
-    CampaignPartner,
-    CampaignView,
-    PartnerView,
-)
+from pledge.campaigns.models import PUBLIC_STATUSES, Campaign, CampaignView, PartnerView
 from pledge.errors import NotFound
 from pledge.i18n import gettext as _
 from pledge.supporters import service as supporters
@@ -54,17 +48,8 @@ class OrgHome:
 
 def org_home(session: Session, *, org: Organization) -> OrgHome:
     """The campaigns an organisation leads and the ones it partners in, with their counts."""
-    led = session.exec(
-        select(Campaign)
-        .where(Campaign.lead_org_id == org.id)
-        .order_by(col(Campaign.created_at).desc(), col(Campaign.id).desc())
-    ).all()
-    partnered = session.exec(
-        select(Campaign)
-        .join(CampaignPartner, col(CampaignPartner.campaign_id) == Campaign.id)
-        .where(CampaignPartner.org_id == org.id, Campaign.lead_org_id != org.id)
-        .order_by(col(Campaign.created_at).desc(), col(Campaign.id).desc())
-    ).all()
+    led = campaigns.list_led(session, org_id=org.id or 0)
+    partnered = campaigns.list_joined(session, org_id=org.id or 0)
     return OrgHome(
         org=org,
         led=[_org_campaign(session, org=org, campaign=c) for c in led],

@@ -11,9 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge.cache import Cache
@@ -27,7 +25,7 @@ from pledge.dashboard.service.breakdowns import (
 )
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
-from pledge.supporters.models import supporter_table
+from pledge.supporters import service as supporters
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,22 +116,15 @@ def recount(session: Session, *, campaign_id: int, total: int, now: datetime) ->
 
 
 def by_province(session: Session, *, campaign_id: int) -> list[Bucket]:
-    rows = session.execute(
-        sa.select(supporter_table.c.province, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id)
-        .group_by(supporter_table.c.province)
-    ).all()
-    buckets = [Bucket(key=code, label=PROVINCES.get(code, code), count=int(n)) for code, n in rows]
+    found = supporters.count_by_province(session, campaign_id=campaign_id)
+    buckets = [
+        Bucket(key=code, label=PROVINCES.get(code, code), count=n) for code, n in found.items()
+    ]
     return sorted(buckets, key=lambda b: (-b.count, b.label))
 
 
 def by_age_band(session: Session, *, campaign_id: int) -> list[Bucket]:
-    rows = session.execute(
-        sa.select(supporter_table.c.age_band, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id)
-        .group_by(supporter_table.c.age_band)
-    ).all()
-    found = {band: int(n) for band, n in rows}
+    found = supporters.count_by_age_band(session, campaign_id=campaign_id)
     order = [*AGE_BANDS, *sorted(k for k in found if k is not None and k not in AGE_BANDS)]
     buckets = [Bucket(key=band, label=band, count=found[band]) for band in order if band in found]
     if None in found:
@@ -141,37 +132,10 @@ def by_age_band(session: Session, *, campaign_id: int) -> list[Bucket]:
     return buckets
 
 
-def _utc_hour_expression(dialect: str) -> Any:
-    """The supporter's signing time cut to the hour, in UTC, on either database.
-
-    Cheap to compute for a million rows: WIB is a fixed seven hours ahead (Indonesia has no
-    daylight saving), so the hours are moved to WIB in Python, after grouping.
-    """
-    created = supporter_table.c.created_at
-    if dialect == "postgresql":
-        return sa.func.date_trunc("hour", sa.func.timezone("UTC", created))
-    # SQLite keeps UTC as ISO text ("2026-03-10 12:05:00.000000"): the hour is its first 13.
-    return sa.func.substr(created, 1, 13)
-
-
-def _as_wib_hour(value: object) -> datetime:
-    if isinstance(value, datetime):
-        moment = value.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
-    else:
-        moment = datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
-    return moment.astimezone(WIB)
-
-
 def hourly_counts(session: Session, *, campaign_id: int, since: datetime) -> dict[datetime, int]:
-    """New supporters per WIB hour from `since` on, keyed by the hour's start in WIB."""
-    hour = _utc_hour_expression(session.get_bind().dialect.name).label("hour")
-    rows = session.execute(
-        sa.select(hour, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id, supporter_table.c.created_at >= since)
-        .group_by(hour)
-    ).all()
-    counts: dict[datetime, int] = {}
-    for value, n in rows:
-        key = _as_wib_hour(value)
-        counts[key] = counts.get(key, 0) + int(n)
-    return counts
+    """New supporters per WIB hour from `since` on, keyed by the hour's start in WIB.
+
+    WIB is a fixed seven hours ahead of UTC (Indonesia has no daylight saving), so the hours
+    counted in UTC are moved to WIB one for one."""
+    counted = supporters.count_by_hour(session, campaign_id=campaign_id, since=since)
+    return {hour.astimezone(WIB): n for hour, n in counted.items()}

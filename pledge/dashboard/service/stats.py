@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge.accounts.models import Organization
@@ -26,7 +25,8 @@ from pledge.dashboard.service.breakdowns import (
 from pledge.dashboard.service.orgs import OrgCampaign, campaign_for_org
 from pledge.db import utcnow
 from pledge.i18n import gettext as _
-from pledge.supporters.models import Counts, supporter_table
+from pledge.supporters import service as supporters
+from pledge.supporters.models import Counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +90,4 @@ def statistics(
 def count_opted_in(session: Session, *, partner: PartnerView | None) -> int:
     if partner is None:
         return 0
-    return int(
-        session.execute(
-            sa.select(sa.func.count()).where(
-                supporter_table.c.updates_partner_id == partner.id,
-                supporter_table.c.anonymised_at.is_(None),  # retention removed their contact
-            )
-        ).scalar_one()
-    )
+    return supporters.count_opted_in(session, partner_id=partner.id)

@@ -3,7 +3,8 @@
 - ``duplicates``: stored pictures found again by their hash, the case holding the same thing;
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
-- ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API.
+- ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
+- ``privacy``: the reports a contact sent, and reporters' contacts removed.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
 case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
@@ -17,6 +18,11 @@ from pledge.hoaxes.service.open_data import (
     HoaxItem,
     HoaxPage,
     list_open_data,
+)
+from pledge.hoaxes.service.privacy import (
+    clear_contacts,
+    forget_closed_contacts,
+    list_reports_by_contact,
 )
 from pledge.hoaxes.service.published import (
     GALLERY_PAGE_SIZE,
@@ -66,7 +72,9 @@ __all__ = [
     "canonical_url",
     "claim_review",
     "clean_url",
+    "clear_contacts",
     "first_reported",
+    "forget_closed_contacts",
     "get_media",
     "get_published",
     "get_status",
@@ -74,6 +82,7 @@ __all__ = [
     "labelled_image",
     "list_open_data",
     "list_published",
+    "list_reports_by_contact",
     "moderator_org_ids",
     "new_tracking_code",
     "public_appearance_url",

@@ -11,7 +11,8 @@ from sqlmodel import Session
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
 from pledge.accounts.permissions import Action, allowed, principals
-from pledge.campaigns.models import PUBLIC_STATUSES, campaign_partner_table, campaign_table
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import PUBLIC_STATUSES
 from pledge.errors import NotFound
 from pledge.hoaxes.models import Media, hoax_case_table, hoax_report_table
 from pledge.hoaxes.states import CaseStatus
@@ -39,14 +40,13 @@ class VisibleMedia:
 
 def _is_published(session: Session, media_id: int) -> bool:
     """A published verdict of a public campaign shows the image."""
-    case_t, campaign_t = hoax_case_table, campaign_table
+    case_t = hoax_case_table
     found = session.execute(
         sa.select(case_t.c.id)
-        .join(campaign_t, campaign_t.c.id == case_t.c.campaign_id)
         .where(
             case_t.c.media_id == media_id,
             case_t.c.status == CaseStatus.PUBLISHED,
-            campaign_t.c.status.in_(list(PUBLIC_STATUSES)),
+            case_t.c.campaign_id.in_(campaigns.select_campaign_ids(statuses=PUBLIC_STATUSES)),
         )
         .limit(1)
     ).first()
@@ -58,8 +58,8 @@ def _moderates(session: Session, media_id: int, user: User | None) -> bool:
     org_ids = moderator_org_ids(session, user=user)
     if not org_ids:
         return False
-    partner_t, case_t, report_t = campaign_partner_table, hoax_case_table, hoax_report_table
-    partnered = sa.select(partner_t.c.campaign_id).where(partner_t.c.org_id.in_(org_ids))
+    case_t, report_t = hoax_case_table, hoax_report_table
+    partnered = campaigns.select_partnered_campaign_ids(org_ids)
     in_report = sa.select(report_t.c.id).where(
         report_t.c.media_id == media_id, report_t.c.campaign_id.in_(partnered)
     )

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from pledge.cache import Cache
+from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES, Campaign
 from pledge.errors import NotFound
 from pledge.hoaxes import media
@@ -49,14 +50,12 @@ class PublishedHoax:
 
 def published_query() -> Any:
     """Published verdicts of public campaigns, each with its campaign."""
-    return (
-        select(HoaxCase, Campaign)
-        .join(Campaign, col(Campaign.id) == HoaxCase.campaign_id)
-        .where(
-            col(HoaxCase.status) == CaseStatus.PUBLISHED,
-            col(HoaxCase.published_at).is_not(None),
-            col(Campaign.status).in_(list(PUBLIC_STATUSES)),
-        )
+    return campaigns.select_with_campaign(
+        HoaxCase,
+        col(HoaxCase.status) == CaseStatus.PUBLISHED,
+        col(HoaxCase.published_at).is_not(None),
+        campaign_id=HoaxCase.campaign_id,
+        statuses=PUBLIC_STATUSES,
     )
 
 

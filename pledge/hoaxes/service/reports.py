@@ -316,7 +316,7 @@ def get_status(session: Session, *, code: str) -> ReportStatus:
     if report is None:
         raise NotFound(_("We could not find a report with this tracking code."))
     case = session.get(HoaxCase, report.case_id)
-    campaign = session.get(Campaign, report.campaign_id)
+    campaign = campaigns.get_or_none(session, report.campaign_id)
     if case is None or campaign is None:
         raise NotFound(_("We could not find a report with this tracking code."))
     case = surviving_case(session, case)

@@ -3,7 +3,7 @@ a case, the reason a moderator gives, and the one way a case changes status."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pledge import audit
+from pledge.accounts import service as accounts
 from pledge.accounts.models import User
-from pledge.campaigns.models import Campaign, campaign_partner_table
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import Campaign
 from pledge.db import ID_MAX, utcnow
 from pledge.errors import Invalid, NotFound
 from pledge.hoaxes.models import HoaxCase, hoax_report_table
@@ -45,20 +47,9 @@ def subject(case_id: int) -> str:
 # --- who sees what ---------------------------------------------------------------------
 
 
-def visible_campaign_ids(org_ids: Collection[int]) -> sa.Select[tuple[int]]:
-    """The campaigns in which one of these organisations is a partner (the lead is one too)."""
-    partner = campaign_partner_table
-    return sa.select(partner.c.campaign_id).where(partner.c.org_id.in_(org_ids))
-
-
 def visible_campaigns(session: Session, *, access: ModeratorContext) -> list[Campaign]:
-    return list(
-        session.exec(
-            select(Campaign)
-            .where(col(Campaign.id).in_(visible_campaign_ids(access.moderate_org_ids)))
-            .order_by(col(Campaign.title), col(Campaign.id))
-        )
-    )
+    """The campaigns in which one of the moderator's organisations is a partner."""
+    return campaigns.list_partnered(session, org_ids=access.moderate_org_ids)
 
 
 def case_not_found() -> NotFound:
@@ -74,7 +65,9 @@ def visible_case(session: Session, access: ModeratorContext, case_id: int) -> Ho
         case = session.exec(
             select(HoaxCase).where(
                 HoaxCase.id == case_id,
-                col(HoaxCase.campaign_id).in_(visible_campaign_ids(access.moderate_org_ids)),
+                col(HoaxCase.campaign_id).in_(
+                    campaigns.select_partnered_campaign_ids(access.moderate_org_ids)
+                ),
             )
         ).first()
     if case is None:
@@ -98,7 +91,9 @@ def locked_cases(
         select(HoaxCase)
         .where(
             col(HoaxCase.id).in_(ids),
-            col(HoaxCase.campaign_id).in_(visible_campaign_ids(access.moderate_org_ids)),
+            col(HoaxCase.campaign_id).in_(
+                campaigns.select_partnered_campaign_ids(access.moderate_org_ids)
+            ),
         )
         .order_by(col(HoaxCase.id))
         .with_for_update()
@@ -119,14 +114,9 @@ def may_break(session: Session, access: ModeratorContext, campaign_id: int) -> b
     """An admin of one of the campaign's partner organisations may end another's claim."""
     if not access.break_claim_org_ids:
         return False
-    partner = campaign_partner_table
-    found = session.execute(
-        sa.select(partner.c.id).where(
-            partner.c.campaign_id == campaign_id,
-            partner.c.org_id.in_(access.break_claim_org_ids),
-        )
-    ).first()
-    return found is not None
+    return campaigns.has_partner(
+        session, campaign_id=campaign_id, org_ids=access.break_claim_org_ids
+    )
 
 
 # --- people ------------------------------------------------------------------------------
@@ -143,8 +133,7 @@ def names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
     ids = {i for i in user_ids if i}
     if not ids:
         return {}
-    users = session.exec(select(User).where(col(User.id).in_(ids)))
-    return {user.id or 0: display_name(user) for user in users}
+    return {user.id or 0: display_name(user) for user in accounts.list_users(session, ids=ids)}
 
 
 # --- input -------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge import audit
-from pledge.accounts.models import User
+from pledge.accounts import service as accounts
+from pledge.campaigns import service as campaigns
 from pledge.db import ID_MAX, utcnow, writing
 from pledge.errors import Conflict, Forbidden
 from pledge.hoaxes.models import hoax_case_table
@@ -23,7 +24,6 @@ from pledge.moderation.service.cases import (
     display_name,
     may_break,
     subject,
-    visible_campaign_ids,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def holds(case: Claimable, user_id: int | None, now: datetime) -> bool:
 
 
 def holder_message(session: Session, holder_id: int | None) -> str:
-    holder = session.get(User, holder_id) if holder_id else None
+    holder = accounts.get_user_or_none(session, holder_id) if holder_id else None
     return _("%(name)s is working on this case. Try another one, or ask them.") % {
         "name": display_name(holder)
     }
@@ -91,7 +91,9 @@ def _claim_row(session: Session, access: ModeratorContext, case_id: int) -> sa.R
                 case_t.c.claim_expires_at,
             ).where(
                 case_t.c.id == case_id,
-                case_t.c.campaign_id.in_(visible_campaign_ids(access.moderate_org_ids)),
+                case_t.c.campaign_id.in_(
+                    campaigns.select_partnered_campaign_ids(access.moderate_org_ids)
+                ),
             )
         ).first()
     if row is None:

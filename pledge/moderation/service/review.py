@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from pledge import audit
 from pledge.audit import AuditEvent
+from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
 from pledge.hoaxes.models import HoaxCase, HoaxReport
@@ -68,7 +69,7 @@ def case_page(
     """Everything a moderator needs to decide; reporters' contacts are never read."""
     now = now or utcnow()
     case = visible_case(session, access, case_id)
-    campaign = session.get(Campaign, case.campaign_id)
+    campaign = campaigns.get_or_none(session, case.campaign_id)
     assert campaign is not None
     reports = list(
         session.exec(

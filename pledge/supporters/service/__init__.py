@@ -3,9 +3,11 @@
 One module per seam: ``form`` checks the sign form, ``signing`` writes signatures in group
 commits, ``tallies`` keeps the counters and the counts read from them, ``pages`` gathers what
 the public pages show of supporters, ``withdrawal`` finds a supporter by their secret link
-and removes them, and ``usage`` tells the campaigns domain who signed its pledges and came
-through its partners. Callers import this package
-(``from pledge.supporters import service as supporters``) and use the names below.
+and removes them, ``usage`` tells the campaigns domain who signed its pledges and came
+through its partners, ``statistics`` counts supporters for the partners' dashboard and reads
+their export, and ``privacy`` finds a contact's supporters and anonymises old ones. Callers
+import this package (``from pledge.supporters import service as supporters``) and use the
+names below.
 """
 
 from pledge.supporters.service import usage as _usage  # noqa: F401 - registers with campaigns
@@ -29,6 +31,12 @@ from pledge.supporters.service.pages import (
     list_with_counts,
     thank_you,
 )
+from pledge.supporters.service.privacy import (
+    anonymise,
+    count_invited,
+    list_by_digest,
+    list_signed_pledge_texts,
+)
 from pledge.supporters.service.signing import (
     CAUGHT,
     PendingSigning,
@@ -39,6 +47,16 @@ from pledge.supporters.service.signing import (
     sign_soon,
     signing_of,
     signing_queue,
+)
+from pledge.supporters.service.statistics import (
+    OptedIn,
+    count_by_age_band,
+    count_by_hour,
+    count_by_province,
+    count_opted_in,
+    get_opted_in,
+    list_opted_in,
+    list_signed_pledge_ids,
 )
 from pledge.supporters.service.tallies import (
     TallyFix,
@@ -59,23 +77,35 @@ __all__ = [
     "NAME_MAX",
     "CampaignPage",
     "CleanSignature",
+    "OptedIn",
     "PendingSigning",
     "PublicSupporter",
     "TallyFix",
     "ThankYou",
     "Written",
+    "anonymise",
     "cached_campaign_page",
     "cached_counts",
     "campaign_page",
     "clean_name",
     "commit_signings",
+    "count_by_age_band",
+    "count_by_hour",
+    "count_by_province",
     "count_friends",
+    "count_invited",
+    "count_opted_in",
     "first_name",
     "get_by_token",
     "get_counts",
+    "get_opted_in",
     "invalidate_counts",
     "leaderboard",
+    "list_by_digest",
+    "list_opted_in",
     "list_recent_public",
+    "list_signed_pledge_ids",
+    "list_signed_pledge_texts",
     "list_with_counts",
     "prepare",
     "read_counts",
