@@ -1,6 +1,6 @@
 """Every query and rule about users, organisations and memberships, and signing in.
 
-One module per part: `users` (addresses, passwords, signing in, sessions), `account` (a
+One module per part: `forms` (the forms people post, read and checked), `users` (addresses, passwords, signing in, sessions), `account` (a
 person's own name and password), `orgs` (organisations and their profile), `members` (roles
 in an organisation), `links` (one-time links and password resets) and `invitations`.
 Callers import the package (`from pledge.accounts import service as accounts`).
@@ -9,6 +9,17 @@ Callers import the package (`from pledge.accounts import service as accounts`).
 from __future__ import annotations
 
 from pledge.accounts.service.account import change_password, update_display_name
+from pledge.accounts.service.forms import (
+    ChangePasswordForm,
+    ForgotForm,
+    InviteForm,
+    LoginForm,
+    MemberInviteForm,
+    NameForm,
+    NewPasswordForm,
+    OrgProfileForm,
+    check_org_slug,
+)
 from pledge.accounts.service.invitations import (
     Invitation,
     accept_invite,
@@ -42,7 +53,6 @@ from pledge.accounts.service.members import (
 )
 from pledge.accounts.service.orgs import (
     WEBSITE_MAX,
-    check_website,
     create_org,
     get_org_by_slug,
     register_org,
@@ -63,9 +73,17 @@ from pledge.accounts.service.users import (
 __all__ = [
     "SECRET_BYTES",
     "WEBSITE_MAX",
+    "ChangePasswordForm",
+    "ForgotForm",
     "Invitation",
+    "InviteForm",
     "LinkGone",
+    "LoginForm",
     "Member",
+    "MemberInviteForm",
+    "NameForm",
+    "NewPasswordForm",
+    "OrgProfileForm",
     "OrgRole",
     "Provisioned",
     "_new_token",
@@ -74,8 +92,8 @@ __all__ = [
     "authenticate",
     "change_password",
     "change_role",
+    "check_org_slug",
     "check_password",
-    "check_website",
     "create",
     "create_org",
     "end_sessions",
