@@ -18,7 +18,9 @@ from pledge.accounts.service.forms import (
     NameForm,
     NewPasswordForm,
     OrgProfileForm,
+    check_org_name,
     check_org_slug,
+    check_role,
 )
 from pledge.accounts.service.invitations import (
     Invitation,
@@ -92,8 +94,10 @@ __all__ = [
     "authenticate",
     "change_password",
     "change_role",
+    "check_org_name",
     "check_org_slug",
     "check_password",
+    "check_role",
     "create",
     "create_org",
     "end_sessions",
