@@ -29,7 +29,7 @@ from pledge import contacts
 from pledge.errors import Invalid
 from pledge.i18n import gettext as _
 from pledge.security import PASSWORD_MAX, PASSWORD_MIN
-from pledge.slugs import SLUG_MAX, SLUG_RE
+from pledge.slugs import SLUG_MAX, is_slug
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
@@ -232,7 +232,7 @@ def slug(
         return ""
     if len(value) > max_length:
         raise refuse(too_long or message)
-    if not SLUG_RE.fullmatch(value):
+    if not is_slug(value):
         raise refuse(message)
     return value
 

@@ -6,15 +6,11 @@ from sqlmodel import Session, select
 
 from pledge import audit, forms
 from pledge.accounts.models import Organization, User
-from pledge.accounts.service.forms import (
-    WEBSITE_MAX,
-    OrgProfileForm,
-    check_org_name,
-    check_org_slug,
-)
+from pledge.accounts.service.forms import WEBSITE_MAX, OrgProfileForm, check_org_name
 from pledge.db import writing
 from pledge.errors import Conflict, NotFound
 from pledge.i18n import gettext as _
+from pledge.slugs import is_slug
 
 
 def get_org_by_slug(session: Session, slug: str) -> Organization:
@@ -27,12 +23,15 @@ def get_org_by_slug(session: Session, slug: str) -> Organization:
 def create_org(
     session: Session, *, slug: str, name: str, website: str | None = None, verified: bool = False
 ) -> Organization:
+    """An organisation under a short name as stored (lower-case already: the forms that
+    take one lower-case what was typed)."""
     with forms.Checks() as checks:
-        clean_slug = checks.run("slug", check_org_slug, slug) or ""
+        if not is_slug(slug):
+            checks.refuse("slug", _("Use lower-case letters, digits and dashes only."))
         clean_name = check_org_name(checks, name)
-    if session.exec(select(Organization).where(Organization.slug == clean_slug)).first():
+    if session.exec(select(Organization).where(Organization.slug == slug)).first():
         raise Conflict(_("An organisation with this short name already exists."))
-    org = Organization(slug=clean_slug, name=clean_name, website=website or None, verified=verified)
+    org = Organization(slug=slug, name=clean_name, website=website or None, verified=verified)
     session.add(org)
     session.flush()
     return org

@@ -1,6 +1,6 @@
 """Every query and rule about campaigns, their pledges and their partner organisations.
 
-One module per seam: ``views`` reads campaigns for the public pages (and keeps them for a
+One module per seam: ``forms`` reads and checks the campaign editor's forms, ``views`` reads campaigns for the public pages (and keeps them for a
 moment), ``status`` moves them between draft, live and closed, ``manage`` creates and edits
 them from the dashboard, ``pledges`` and ``partners`` run what a campaign holds, ``times``
 reads and writes its dates in Jakarta time, and ``usage`` is where the supporters domain says
@@ -8,12 +8,22 @@ who signed a pledge or came through a partner. Callers import this package
 (``from pledge.campaigns import service as campaigns``) and use the names below.
 """
 
-from pledge.campaigns.service.manage import (
+from pledge.campaigns.service.forms import (
+    BODY_FIELD_MAX,
     BODY_MAX,
     GOAL_MAX,
     GOAL_MIN,
+    ORG_NAME_MAX,
+    PLEDGE_TEXT_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
+    CampaignForm,
+    CleanCampaign,
+    PartnerForm,
+    PartnerFormKind,
+    PledgeForm,
+)
+from pledge.campaigns.service.manage import (
     create,
     create_draft,
     form_of,
@@ -22,7 +32,6 @@ from pledge.campaigns.service.manage import (
     update,
 )
 from pledge.campaigns.service.partners import (
-    ORG_NAME_MAX,
     REFERRAL_ALPHABET,
     add_co_partner,
     add_partner,
@@ -30,7 +39,6 @@ from pledge.campaigns.service.partners import (
     remove_partner,
 )
 from pledge.campaigns.service.pledges import (
-    PLEDGE_TEXT_MAX,
     PLEDGES_MAX,
     add_pledge,
     create_pledge,
@@ -58,6 +66,7 @@ from pledge.campaigns.service.views import (
 )
 
 __all__ = [
+    "BODY_FIELD_MAX",
     "BODY_MAX",
     "GOAL_MAX",
     "GOAL_MIN",
@@ -69,6 +78,11 @@ __all__ = [
     "TITLE_MAX",
     "TRANSITIONS",
     "WIB",
+    "CampaignForm",
+    "CleanCampaign",
+    "PartnerForm",
+    "PartnerFormKind",
+    "PledgeForm",
     "Usage",
     "add_co_partner",
     "add_partner",
