@@ -198,6 +198,13 @@ def choice(raw: str, choices: Collection[str], *, message: Message, required: bo
     return value
 
 
+def ticked(raw: str, *, message: Message) -> bool:
+    """A box that must be ticked (an age confirmed, a notice agreed to): any value sent."""
+    if not raw:
+        raise refuse(message)
+    return True
+
+
 def member(raw: str, kind: type[E], *, message: Message) -> E:
     """A member of an enumeration, named by its value (a role, a status, a platform)."""
     try:
