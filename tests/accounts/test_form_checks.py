@@ -17,7 +17,7 @@ from pledge.errors import Invalid
 from tests.support.db import link_in, outbox
 from tests.support.factories import MakeUser
 from tests.support.pages import errors_of, html, post_form
-from tests.support.people import sign_in
+from tests.support.people import PASSWORD, login, sign_in
 
 MakeOrg = Callable[..., Organization]
 SECRET_PAGE = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
@@ -39,6 +39,11 @@ def test_the_forms_read_the_post_cut_to_their_lengths() -> None:
     )
     assert accounts.LoginForm.read(posted) == accounts.LoginForm(
         email="e" * 254, password="p" * 1000, next="/dashboard"
+    )
+    # Signing in compares what was typed: a NUL is not read as a space there.
+    typed = FormData([("email", "rina@example.org\x00"), ("password", "p\x00"), ("next", "/\x00")])
+    assert accounts.LoginForm.read(typed) == accounts.LoginForm(
+        email="rina@example.org\x00", password="p\x00", next="/\x00"
     )
     assert accounts.ForgotForm.read(posted).email == "e" * 300
     assert accounts.ChangePasswordForm.read(posted) == accounts.ChangePasswordForm(
@@ -180,3 +185,22 @@ def test_a_refused_name_on_the_account_page_is_not_stored_nor_cached(
     assert field["value"] == "n" * 81
     session.refresh(user)
     assert user.display_name == "Rina"
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("rina@example.org\x00", PASSWORD), ("rina@example.org", PASSWORD + "\x00")],
+)
+def test_signing_in_with_a_nul_typed_opens_no_session(
+    client: TestClient, make_user: MakeUser, email: str, password: str
+) -> None:
+    make_user("rina@example.org")
+
+    refused = login(client, email, password)
+
+    assert refused.status_code == 422
+    soup = html(refused)
+    alert = soup.select_one("[role=alert]")
+    assert alert is not None
+    assert alert.get_text(strip=True) == "That email and password do not match an account."
+    assert login(client, "rina@example.org").status_code == 303

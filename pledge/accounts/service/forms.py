@@ -27,6 +27,14 @@ def _password(form: FormData, name: str) -> str:
     return form_text(form, name, PASSWORD_FIELD_MAX)
 
 
+def _as_typed(form: FormData, name: str, limit: int) -> str:
+    """A field exactly as typed, cut to a length. Signing in compares what was typed: an
+    address or a password with a NUL in it matches no account (and an address with one is
+    never looked up), and a page to go back to with one is no page of this site."""
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def check_name(checks: Checks, raw: str) -> str:
     """The name a person gives themselves, on one line."""
     return (
@@ -86,9 +94,9 @@ class LoginForm:
     @classmethod
     def read(cls, form: FormData) -> LoginForm:
         return cls(
-            email=form_text(form, "email", 254),
-            password=_password(form, "password"),
-            next=form_text(form, "next"),
+            email=_as_typed(form, "email", 254),
+            password=_as_typed(form, "password", PASSWORD_FIELD_MAX),
+            next=_as_typed(form, "next", 1000),
         )
 
 
