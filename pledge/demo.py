@@ -14,7 +14,6 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, Pledge
 from pledge.config import Environment, get_settings
 from pledge.supporters import service as supporters
-from pledge.supporters.models import SignForm
 
 CAMPAIGN_SLUG = "suarakan-cintamu"
 
@@ -183,7 +182,7 @@ def _seed_supporters(session: Session, *, count: int) -> None:
         supporters.sign(
             session,
             view=view,
-            form=SignForm(
+            form=supporters.SignForm(
                 name=f"{name} {chr(65 + i % 26)}.",
                 contact=f"demo{i:04d}@contoh.id",
                 province=rng.choice(PROVINCE_CODES),

@@ -9,6 +9,11 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX = 64
 
 
+def is_slug(value: str) -> bool:
+    """Whether a value is an address as stored: the shape, and not too long."""
+    return len(value) <= SLUG_MAX and SLUG_RE.fullmatch(value) is not None
+
+
 def suggest_slug(text: str, *, max_length: int = SLUG_MAX) -> str:
     """An address from a title: lower-case ASCII letters and digits joined by dashes.
 

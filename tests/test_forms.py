@@ -106,3 +106,123 @@ def test_checks_without_messages_pass() -> None:
     checks = forms.Checks()
     checks.run("name", forms.text, "Budi", max_length=10, too_long="long")
     checks.done()
+
+
+def test_text_collapses_a_one_line_field() -> None:
+    assert forms.text("  Rina \n\t Putri ", max_length=20, too_long="long") == "Rina \n\t Putri"
+    assert forms.text("  Rina \n\t Putri ", max_length=20, too_long="long", collapse=True) == (
+        "Rina Putri"
+    )
+    # The length counted is the collapsed one.
+    assert forms.text("a    b", max_length=3, too_long="long", collapse=True) == "a b"
+    with pytest.raises(forms.FieldError, match="Enter a name"):
+        forms.text(" \n ", max_length=3, too_long="long", required="Enter a name.", collapse=True)
+
+
+def test_a_message_given_as_a_function_is_made_only_when_shown() -> None:
+    made: list[str] = []
+
+    def message() -> str:
+        made.append("made")
+        return "Enter your name."
+
+    assert forms.text("Rina", max_length=10, too_long=message, required=message) == "Rina"
+    assert made == []
+    with pytest.raises(forms.FieldError, match=r"^Enter your name\.$"):
+        forms.text("", max_length=10, too_long=message, required=message)
+    assert made == ["made"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "Use at least 10 characters for your password."),
+        ("x" * 9, "Use at least 10 characters for your password."),
+        ("x" * 201, "Use at most 200 characters for your password."),
+    ],
+)
+def test_password_refuses_too_short_and_too_long(raw: str, message: str) -> None:
+    with pytest.raises(forms.FieldError) as raised:
+        forms.password(raw)
+    assert str(raised.value) == message
+
+
+def test_password_keeps_what_was_typed() -> None:
+    assert forms.password(" ten chars ") == " ten chars "
+    assert forms.password("x" * 200) == "x" * 200
+
+
+def test_slug_lowercases_and_checks_the_shape() -> None:
+    assert forms.slug("  Pemilu-Damai-2029 ", message="bad") == "pemilu-damai-2029"
+    assert forms.slug("", message="bad") == ""
+    with pytest.raises(forms.FieldError, match=r"^required$"):
+        forms.slug("  ", message="bad", required="required")
+    for raw in ("pemilu damai", "pemilu--damai", "-pemilu", "pemilu_damai", "pémilu"):
+        with pytest.raises(forms.FieldError, match=r"^bad$"):
+            forms.slug(raw, message="bad")
+    with pytest.raises(forms.FieldError, match=r"^too long$"):
+        forms.slug("a" * 65, message="bad", too_long="too long")
+    assert forms.slug("a" * 64, message="bad") == "a" * 64
+
+
+def test_member_names_an_enumeration_member_by_its_value() -> None:
+    from pledge.accounts.models import Role
+
+    assert forms.member(" admin ", Role, message="Choose a role.") is Role.ADMIN
+    for raw in ("", "owner", "ADMIN"):
+        with pytest.raises(forms.FieldError, match="Choose a role"):
+            forms.member(raw, Role, message="Choose a role.")
+
+
+def test_field_checks_one_field_alone() -> None:
+    assert forms.field("email", forms.email, "Budi@Contoh.ID") == "budi@contoh.id"
+    with pytest.raises(Invalid) as raised:
+        forms.field("email", forms.email, "budi@")
+    assert list(raised.value.errors) == ["email"]
+
+
+def test_checks_as_a_block_raise_at_its_end_and_let_other_errors_through() -> None:
+    with pytest.raises(Invalid) as raised, forms.Checks() as checks:
+        checks.run("name", forms.text, "", max_length=10, too_long="long", required="Enter.")
+        checks.refuse("website", "bad")
+        assert not checks.ok("name")
+        assert checks.ok("slug")
+    assert raised.value.errors == {"name": "Enter.", "website": "bad"}
+    with pytest.raises(KeyError), forms.Checks() as checks:
+        checks.refuse("name", "never raised as Invalid")
+        raise KeyError("name")
+    with forms.Checks() as checks:
+        checks.run("name", forms.text, "Rina", max_length=10, too_long="long")
+
+
+def test_reading_a_posted_form() -> None:
+    from io import BytesIO
+
+    from starlette.datastructures import FormData, Headers, UploadFile
+
+    picture = UploadFile(BytesIO(b"\xff\xd8 picture"), filename="a.jpg", headers=Headers())
+    empty = UploadFile(BytesIO(b""), filename="", headers=Headers())
+    posted = FormData(
+        [
+            ("name", "Rina\x00Putri"),
+            ("long", "x" * 2000),
+            ("pledges", "a"),
+            ("pledges", picture),
+            ("pledges", "b\x00"),
+            ("pledges", "c" * 200),
+            ("screenshot", picture),
+            ("nothing", empty),
+        ]
+    )
+    assert forms.form_text(posted, "name") == "Rina Putri"
+    assert forms.form_text(posted, "long") == "x" * forms.FIELD_MAX
+    assert forms.form_text(posted, "long", 5) == "xxxxx"
+    assert forms.form_text(posted, "screenshot") == ""
+    assert forms.form_text(posted, "missing") == ""
+    assert forms.form_values(posted, "pledges", 100) == ["a", "b ", "c" * 100]
+    assert forms.form_values(posted, "pledges", 100, count=2) == ["a", "b "]
+    assert forms.form_values(posted, "missing", 100) == []
+    assert forms.form_file(posted, "screenshot") == b"\xff\xd8 picture"
+    assert forms.form_file(posted, "nothing") is None
+    assert forms.form_file(posted, "name") is None
+    assert forms.form_file(posted, "missing") is None

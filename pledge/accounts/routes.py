@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from pledge import mail
 from pledge.accounts import service as accounts
@@ -34,22 +33,18 @@ from pledge.web import (
     end_user_session,
     form_text,
     public_base_url,
+    redraw,
     render,
     start_user_session,
 )
 
 log = logging.getLogger(__name__)
 
-PASSWORD_FIELD_MAX = 1000
 # Pages whose address holds a one-time secret: never cached, never sent on as a Referer.
 SECRET_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 # The forms behind one-time links count together per address: a limit per link (each path
 # its own count) would let anyone try as many made-up links as they like.
 ONE_TIME_LINKS = "one-time-links"
-
-
-def _password(form: FormData, name: str) -> str:
-    return form_text(form, name, PASSWORD_FIELD_MAX)
 
 
 def _done(request: Request, allowed: tuple[str, ...]) -> str | None:
@@ -128,19 +123,15 @@ def accounts_login_form(request: Request, user: OptionalUser) -> Response:
 
 @limiter.limit(login_limit)
 def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> Response:
-    email = str(form.get("email") or "")[:254]
-    password = str(form.get("password") or "")[:1000]
-    target = safe_next(str(form.get("next") or ""))
+    posted = accounts.LoginForm.read(form)
+    target = safe_next(posted.next)
     try:
         user = accounts.authenticate(
-            session, email=email, password=password, ip=client_address(request)
+            session, email=posted.email, password=posted.password, ip=client_address(request)
         )
     except Invalid as error:
-        return render(
-            request,
-            "accounts/login.html",
-            {"next": target, "email": email, "errors": error.errors},
-            status_code=422,
+        return redraw(
+            request, "accounts/login.html", {"next": target, "email": posted.email}, error
         )
     start_user_session(request, user.id or 0, user.session_version)
     return RedirectResponse(target, status_code=303)
@@ -166,16 +157,12 @@ def accounts_password_forgot(request: Request, user: OptionalUser) -> HTMLRespon
 def accounts_password_forgot_send(
     request: Request, session: SessionDep, form: CheckedForm
 ) -> Response:
-    email = form_text(form, "email", 300)
+    posted = accounts.ForgotForm.read(form)
+    base_url = _mail_base_url(request)
     try:
-        accounts.request_password_reset(session, email=email, base_url=_mail_base_url(request))
+        accounts.request_password_reset(session, email=posted.check(), base_url=base_url)
     except Invalid as error:
-        return render(
-            request,
-            "accounts/forgot.html",
-            {"email": email, "errors": error.errors},
-            status_code=422,
-        )
+        return redraw(request, "accounts/forgot.html", {"email": posted.email}, error)
     # The same answer whether or not the address has an account.
     return RedirectResponse(
         _path(request, "accounts_password_forgot_sent"),
@@ -211,21 +198,13 @@ def accounts_password_reset(
 ) -> Response:
     try:
         user = accounts.reset_password(
-            session,
-            secret=token,
-            password=_password(form, "password"),
-            password_confirm=_password(form, "password_confirm"),
+            session, secret=token, form=accounts.NewPasswordForm.read(form)
         )
     except (NotFound, accounts.LinkGone) as error:
         return _link_problem(request, error, "reset")
     except Invalid as error:
-        return render(
-            request,
-            "accounts/reset.html",
-            {"token": token, "email": "", "errors": error.errors},
-            status_code=422,
-            headers=SECRET_PAGE_HEADERS,
-        )
+        context = {"token": token, "email": ""}
+        return redraw(request, "accounts/reset.html", context, error, headers=SECRET_PAGE_HEADERS)
     start_user_session(request, user.id or 0, user.session_version)
     return RedirectResponse(_path(request, "accounts_account", "done=reset"), status_code=303)
 
@@ -233,30 +212,20 @@ def accounts_password_reset(
 # --- invitations ---------------------------------------------------------------------
 
 
-def _render_invite(
+def _invite_page(
     request: Request,
     invitation: accounts.Invitation,
     token: str,
     user: User | None,
-    *,
     display_name: str = "",
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "accounts/invite.html",
-        {
-            "invitation": invitation,
-            "token": token,
-            "signed_in_as": user,
-            "display_name": display_name,
-            "errors": errors or {},
-            "login_url": _path(request, "accounts_login_form", f"next=/invite/{token}"),
-        },
-        status_code=status_code,
-        headers=SECRET_PAGE_HEADERS,
-    )
+) -> dict[str, Any]:
+    return {
+        "invitation": invitation,
+        "token": token,
+        "signed_in_as": user,
+        "display_name": display_name,
+        "login_url": _path(request, "accounts_login_form", f"next=/invite/{token}"),
+    }
 
 
 def accounts_invite_form(
@@ -266,23 +235,17 @@ def accounts_invite_form(
         invitation = accounts.get_invitation(session, secret=token)
     except (NotFound, accounts.LinkGone) as error:
         return _link_problem(request, error, "invite")
-    return _render_invite(request, invitation, token, user)
+    context = {**_invite_page(request, invitation, token, user), "errors": {}}
+    return render(request, "accounts/invite.html", context, headers=SECRET_PAGE_HEADERS)
 
 
 @limiter.shared_limit(login_limit, scope=ONE_TIME_LINKS)
 def accounts_invite_accept(
     request: Request, session: SessionDep, user: OptionalUser, token: str, form: CheckedForm
 ) -> Response:
-    display_name = form_text(form, "display_name", 200)
+    posted = accounts.InviteForm.read(form)
     try:
-        member, org = accounts.accept_invite(
-            session,
-            secret=token,
-            current_user=user,
-            display_name=display_name,
-            password=_password(form, "password"),
-            password_confirm=_password(form, "password_confirm"),
-        )
+        member, org = accounts.accept_invite(session, secret=token, current_user=user, form=posted)
     except (NotFound, accounts.LinkGone) as error:
         return _link_problem(request, error, "invite")
     except Forbidden as error:
@@ -292,15 +255,8 @@ def accounts_invite_accept(
             invitation = accounts.get_invitation(session, secret=token)
         except (NotFound, accounts.LinkGone) as gone:
             return _link_problem(request, gone, "invite")
-        return _render_invite(
-            request,
-            invitation,
-            token,
-            user,
-            display_name=display_name,
-            errors=error.errors,
-            status_code=422,
-        )
+        context = _invite_page(request, invitation, token, user, posted.display_name)
+        return redraw(request, "accounts/invite.html", context, error, headers=SECRET_PAGE_HEADERS)
     start_user_session(request, member.id or 0, member.session_version)
     return RedirectResponse(_path(request, "dashboard_org", org=org.slug), status_code=303)
 
@@ -308,44 +264,34 @@ def accounts_invite_accept(
 # --- the signed-in person's account --------------------------------------------------
 
 
-def _render_account(
-    request: Request,
-    session: Session,
-    user: User,
-    *,
-    display_name: str | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "accounts/account.html",
-        {
-            "user": user,
-            "memberships": accounts.list_memberships(session, user_id=user.id or 0),
-            "display_name": user.display_name if display_name is None else display_name,
-            "errors": errors or {},
-            "done": _done(request, ("name", "password", "reset")),
-        },
-        status_code=status_code,
-        headers={"Cache-Control": "no-store"},
-    )
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _account_page(
+    request: Request, session: Session, user: User, display_name: str | None = None
+) -> dict[str, Any]:
+    return {
+        "user": user,
+        "memberships": accounts.list_memberships(session, user_id=user.id or 0),
+        "display_name": user.display_name if display_name is None else display_name,
+        "done": _done(request, ("name", "password", "reset")),
+    }
 
 
 def accounts_account(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    return _render_account(request, session, user)
+    context = {**_account_page(request, session, user), "errors": {}}
+    return render(request, "accounts/account.html", context, headers=NO_STORE)
 
 
 def accounts_account_name(
     request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
 ) -> Response:
-    display_name = form_text(form, "display_name", 200)
+    posted = accounts.NameForm.read(form)
     try:
-        accounts.update_display_name(session, user=user, display_name=display_name)
+        accounts.update_display_name(session, user=user, form=posted)
     except Invalid as error:
-        return _render_account(
-            request, session, user, display_name=display_name, errors=error.errors, status_code=422
-        )
+        context = _account_page(request, session, user, posted.display_name)
+        return redraw(request, "accounts/account.html", context, error, headers=NO_STORE)
     return RedirectResponse(_path(request, "accounts_account", "done=name"), status_code=303)
 
 
@@ -354,15 +300,10 @@ def accounts_account_password(
     request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
 ) -> Response:
     try:
-        accounts.change_password(
-            session,
-            user=user,
-            current_password=_password(form, "current_password"),
-            password=_password(form, "password"),
-            password_confirm=_password(form, "password_confirm"),
-        )
+        accounts.change_password(session, user=user, form=accounts.ChangePasswordForm.read(form))
     except Invalid as error:
-        return _render_account(request, session, user, errors=error.errors, status_code=422)
+        context = _account_page(request, session, user)
+        return redraw(request, "accounts/account.html", context, error, headers=NO_STORE)
     # Every other session ended with the new password; this one goes on with the new version.
     start_user_session(request, user.id or 0, user.session_version)
     return RedirectResponse(_path(request, "accounts_account", "done=password"), status_code=303)
@@ -371,33 +312,38 @@ def accounts_account_password(
 # --- an organisation's members -------------------------------------------------------
 
 
-def _render_members(
+def _members_page(
     request: Request,
     session: Session,
     access: OrgContext,
-    *,
-    errors: dict[str, str] | None = None,
-    email: str = "",
-    role: str = Role.MODERATOR.value,
-    status_code: int = 200,
+    posted: accounts.MemberInviteForm | None = None,
+) -> dict[str, Any]:
+    posted = posted or accounts.MemberInviteForm()
+    return {
+        "org": access.org,
+        "me": access.user,
+        "members": accounts.list_members(session, org=access.org),
+        "invitations": accounts.list_invitations(session, org=access.org),
+        "roles": list(Role),
+        "email": posted.email,
+        "role": posted.role,
+        "done": _done(request, ("invited", "role", "removed", "revoked")),
+        "invite_days": get_settings().invite_days,
+    }
+
+
+def _members_refused(
+    request: Request,
+    session: Session,
+    access: OrgContext,
+    error: Invalid | dict[str, str],
+    posted: accounts.MemberInviteForm | None = None,
+    status_code: int = 422,
 ) -> HTMLResponse:
-    return render(
-        request,
-        "accounts/members.html",
-        {
-            "org": access.org,
-            "me": access.user,
-            "members": accounts.list_members(session, org=access.org),
-            "invitations": accounts.list_invitations(session, org=access.org),
-            "roles": list(Role),
-            "errors": errors or {},
-            "email": email,
-            "role": role,
-            "done": _done(request, ("invited", "role", "removed", "revoked")),
-            "invite_days": get_settings().invite_days,
-        },
-        status_code=status_code,
-        headers={"Cache-Control": "no-store"},
+    """The members page again, with a message beside the form that was refused."""
+    context = _members_page(request, session, access, posted)
+    return redraw(
+        request, "accounts/members.html", context, error, status_code=status_code, headers=NO_STORE
     )
 
 
@@ -406,36 +352,27 @@ def _members_path(request: Request, access: OrgContext, done: str) -> str:
 
 
 def accounts_members(request: Request, session: SessionDep, access: MemberManager) -> HTMLResponse:
-    return _render_members(request, session, access)
+    context = {**_members_page(request, session, access), "errors": {}}
+    return render(request, "accounts/members.html", context, headers=NO_STORE)
 
 
 def accounts_member_invite(
     request: Request, session: SessionDep, access: MemberManager, form: CheckedForm
 ) -> Response:
-    email = form_text(form, "email", 300)
-    role = form_text(form, "role", 20)
+    posted = accounts.MemberInviteForm.read(form)
     try:
         accounts.invite_member(
             session,
             org=access.org,
-            email=email,
-            role=role,
+            form=posted,
             actor=access.user,
             base_url=_mail_base_url(request),
         )
     except Invalid as error:
-        return _render_members(
-            request, session, access, errors=error.errors, email=email, role=role, status_code=422
-        )
+        return _members_refused(request, session, access, error, posted)
     except Conflict as error:
-        return _render_members(
-            request,
-            session,
-            access,
-            errors={"email": error.detail},
-            email=email,
-            role=role,
-            status_code=409,
+        return _members_refused(
+            request, session, access, {"email": error.detail}, posted, status_code=409
         )
     return RedirectResponse(
         _members_path(request, access, "invited"),
@@ -460,13 +397,7 @@ def accounts_member_role(
             actor=access.user,
         )
     except Invalid as error:
-        return _render_members(
-            request,
-            session,
-            access,
-            errors={f"role-{user_id}": error.detail},
-            status_code=422,
-        )
+        return _members_refused(request, session, access, {f"role-{user_id}": error.detail})
     except NotFound as error:
         return _error_page(request, error)
     return RedirectResponse(_members_path(request, access, "role"), status_code=303)
@@ -482,13 +413,7 @@ def accounts_member_remove(
     try:
         accounts.remove_member(session, org=access.org, user_id=user_id, actor=access.user)
     except Invalid as error:
-        return _render_members(
-            request,
-            session,
-            access,
-            errors={f"remove-{user_id}": error.detail},
-            status_code=422,
-        )
+        return _members_refused(request, session, access, {f"remove-{user_id}": error.detail})
     except NotFound as error:
         return _error_page(request, error)
     if user_id == access.user.id:
@@ -517,43 +442,31 @@ def accounts_invitation_revoke(
 # --- an organisation's profile -------------------------------------------------------
 
 
-def _render_profile(
-    request: Request,
-    access: OrgContext,
-    *,
-    name: str | None = None,
-    website: str | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "accounts/org_profile.html",
-        {
-            "org": access.org,
-            "name": access.org.name if name is None else name,
-            "website": (access.org.website or "") if website is None else website,
-            "errors": errors or {},
-            "done": _done(request, ("saved",)),
-        },
-        status_code=status_code,
-    )
+def _profile_page(
+    request: Request, access: OrgContext, posted: accounts.OrgProfileForm | None = None
+) -> dict[str, Any]:
+    return {
+        "org": access.org,
+        "name": access.org.name if posted is None else posted.name,
+        "website": (access.org.website or "") if posted is None else posted.website,
+        "done": _done(request, ("saved",)),
+    }
 
 
 def accounts_org_profile(request: Request, access: OrgEditor) -> HTMLResponse:
-    return _render_profile(request, access)
+    context = {**_profile_page(request, access), "errors": {}}
+    return render(request, "accounts/org_profile.html", context)
 
 
 def accounts_org_profile_update(
     request: Request, session: SessionDep, access: OrgEditor, form: CheckedForm
 ) -> Response:
-    name = form_text(form, "name", 300)
-    website = form_text(form, "website", 400)
+    posted = accounts.OrgProfileForm.read(form)
     try:
-        accounts.update_org(session, org=access.org, name=name, website=website, actor=access.user)
+        accounts.update_org(session, org=access.org, form=posted, actor=access.user)
     except Invalid as error:
-        return _render_profile(
-            request, access, name=name, website=website, errors=error.errors, status_code=422
+        return redraw(
+            request, "accounts/org_profile.html", _profile_page(request, access, posted), error
         )
     return RedirectResponse(
         _path(request, "accounts_org_profile", "done=saved", org=access.org.slug), status_code=303

@@ -15,7 +15,7 @@ from pledge.admin import service as admin
 from pledge.db import SessionDep
 from pledge.deps import SiteAdmin
 from pledge.errors import Invalid
-from pledge.web import CheckedForm, form_text, render
+from pledge.web import CheckedForm, form_text, redraw, render
 
 
 def _page_number(raw: str | None) -> int:
@@ -50,27 +50,18 @@ def admin_home(request: Request, user: SiteAdmin, session: SessionDep) -> HTMLRe
 
 
 def _orgs_page(
-    request: Request,
     session: Session,
     *,
-    status: admin.OrgFilter,
-    page: int,
-    errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "admin/orgs.html",
-        {
-            "page": admin.list_orgs(session, status=status, page=page),
-            "status": status,
-            "filters": list(admin.OrgFilter),
-            "errors": errors or {},
-            "form": form or {"slug": "", "name": "", "website": ""},
-        },
-        status_code=status_code,
-    )
+    status: admin.OrgFilter = admin.OrgFilter.ALL,
+    page: int = 1,
+    form: admin.OrgForm | None = None,
+) -> dict[str, Any]:
+    return {
+        "page": admin.list_orgs(session, status=status, page=page),
+        "status": status,
+        "filters": list(admin.OrgFilter),
+        "form": form or admin.OrgForm(),
+    }
 
 
 def admin_orgs(
@@ -83,33 +74,19 @@ def admin_orgs(
     try:
         chosen = admin.parse_org_filter(status)
     except Invalid as error:
-        return _orgs_page(
-            request,
-            session,
-            status=admin.OrgFilter.ALL,
-            page=1,
-            errors=error.errors,
-            status_code=422,
-        )
-    return _orgs_page(request, session, status=chosen, page=_page_number(page))
+        return redraw(request, "admin/orgs.html", _orgs_page(session), error)
+    context = _orgs_page(session, status=chosen, page=_page_number(page))
+    return render(request, "admin/orgs.html", {**context, "errors": {}})
 
 
 def admin_org_create(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
-    posted = {name: form_text(form, name) for name in ("slug", "name", "website")}
+    posted = admin.OrgForm.read(form)
     try:
-        admin.create_org(session, actor=user, **posted)
+        admin.create_org(session, actor=user, form=posted)
     except Invalid as error:
-        return _orgs_page(
-            request,
-            session,
-            status=admin.OrgFilter.ALL,
-            page=1,
-            errors=error.errors,
-            form=posted,
-            status_code=422,
-        )
+        return redraw(request, "admin/orgs.html", _orgs_page(session, form=posted), error)
     return _see_other(request, "admin_orgs", {"status": admin.OrgFilter.ALL.value})
 
 
@@ -154,32 +131,18 @@ def admin_users(
     )
 
 
-def _user_page(
-    request: Request,
-    session: Session,
-    user_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "admin/user.html",
-        {
-            "detail": admin.user_detail(session, user_id=user_id),
-            "roles": list(Role),
-            "errors": errors or {},
-            "form": {"reason": "", "org": "", "role": "", **(form or {})},
-        },
-        status_code=status_code,
-    )
+def _user_page(session: Session, user_id: int, **posted: str) -> dict[str, Any]:
+    return {
+        "detail": admin.user_detail(session, user_id=user_id),
+        "roles": list(Role),
+        "form": {"reason": "", "org": "", "role": "", **posted},
+    }
 
 
 def admin_user(
     request: Request, user: SiteAdmin, session: SessionDep, user_id: int
 ) -> HTMLResponse:
-    return _user_page(request, session, user_id)
+    return render(request, "admin/user.html", {**_user_page(session, user_id), "errors": {}})
 
 
 def admin_user_deactivate(
@@ -189,8 +152,8 @@ def admin_user_deactivate(
     try:
         admin.deactivate_user(session, actor=user, user_id=user_id, reason=reason)
     except Invalid as error:
-        return _user_page(
-            request, session, user_id, errors=error.errors, form={"reason": reason}, status_code=422
+        return redraw(
+            request, "admin/user.html", _user_page(session, user_id, reason=reason), error
         )
     return _see_other(request, "admin_user", user_id=user_id)
 
@@ -209,7 +172,7 @@ def admin_user_site_admin(
         grant = admin.parse_flag(form_text(form, "is_site_admin"))
         admin.set_site_admin(session, actor=user, user_id=user_id, grant=grant)
     except Invalid as error:
-        return _user_page(request, session, user_id, errors=error.errors, status_code=422)
+        return redraw(request, "admin/user.html", _user_page(session, user_id), error)
     return _see_other(request, "admin_user", user_id=user_id)
 
 
@@ -219,15 +182,12 @@ def admin_user_site_admin(
 def admin_membership_set(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
-    posted = {"org": form_text(form, "org")[:64], "role": form_text(form, "role")[:16]}
+    posted = admin.MembershipForm.read(form)
     try:
-        admin.set_membership(
-            session, actor=user, user_id=user_id, org_slug=posted["org"], role=posted["role"]
-        )
+        admin.set_membership(session, actor=user, user_id=user_id, form=posted)
     except Invalid as error:
-        return _user_page(
-            request, session, user_id, errors=error.errors, form=posted, status_code=422
-        )
+        context = _user_page(session, user_id, org=posted.org, role=posted.role)
+        return redraw(request, "admin/user.html", context, error)
     return _see_other(request, "admin_user", user_id=user_id)
 
 

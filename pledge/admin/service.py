@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from pledge import audit
+from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Membership, Organization, Role, User
+from pledge.admin.forms import MembershipForm, OrgForm, check_flag, check_reason
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignStatus
 from pledge.db import ID_MAX, writing
@@ -25,8 +25,6 @@ from pledge.errors import Conflict, Invalid, NotFound
 from pledge.i18n import gettext as _
 
 PAGE_SIZE = 50
-REASON_MAX = 500
-WEBSITE_MAX = 300
 # Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to even compare them.
 
 T = TypeVar("T")
@@ -94,10 +92,8 @@ def overview(session: Session) -> Overview:
 
 
 def parse_org_filter(raw: str | None) -> OrgFilter:
-    try:
-        return OrgFilter(raw or OrgFilter.ALL)
-    except ValueError:
-        raise Invalid({"status": _("Choose one of the filters in the list.")}) from None
+    message = _("Choose one of the filters in the list.")
+    return forms.field("status", forms.member, raw or OrgFilter.ALL, OrgFilter, message=message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,44 +178,28 @@ def user_detail(session: Session, *, user_id: int) -> UserDetail:
 # --- organisations -------------------------------------------------------------------------
 
 
-def _check_website(raw: str) -> str | None:
-    website = raw.strip()
-    if not website:
-        return None
-    parts = urlsplit(website)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(website) > WEBSITE_MAX:
-        raise Invalid(
-            {"website": _("Enter the full address of the website, like https://contoh.or.id.")}
-        )
-    return website
-
-
-def create_org(
-    session: Session, *, actor: User, slug: str, name: str, website: str
-) -> Organization:
+def create_org(session: Session, *, actor: User, form: OrgForm) -> Organization:
     """An organisation made by a site admin is approved at once."""
-    slug = slug.strip().lower()
-    errors: dict[str, str] = {}
-    checked_website: str | None = None
-    try:
-        checked_website = _check_website(website)
-    except Invalid as error:
-        errors.update(error.errors)
+    checks = forms.Checks()
+    new = form.clean(checks)
     taken = _("An organisation with this short name already exists.")
     # accounts.create_org checks and inserts in one go, so its refusals come from inside the
     # transaction; the route catches them and renders the form while the session is open.
+    # It is tried even when a field was refused, so that a short name already taken is said
+    # at once too.
     try:
         with writing(session):
+            org = None
             try:
                 org = accounts.create_org(
-                    session, slug=slug, name=name, website=checked_website, verified=True
+                    session, slug=new.slug, name=new.name, website=new.website, verified=True
                 )
             except Invalid as error:
-                raise Invalid({**error.errors, **errors}) from None
+                checks.merge(error.errors)
             except Conflict:
-                raise Invalid({"slug": taken, **errors}) from None
-            if errors:
-                raise Invalid(errors)
+                checks.refuse("slug", taken)
+            checks.done()
+            assert org is not None
             audit.record(
                 session,
                 actor_id=actor.id,
@@ -268,11 +248,7 @@ def deactivate_user(session: Session, *, actor: User, user_id: int, reason: str)
                 )
             }
         )
-    reason = reason.strip()
-    if not reason:
-        raise Invalid({"reason": _("Write a short reason for deactivating this account.")})
-    if len(reason) > REASON_MAX:
-        raise Invalid({"reason": _("Use at most 500 characters for the reason.")})
+    reason = forms.field("reason", check_reason, reason)
     if not user.is_active:
         return user
     with writing(session):
@@ -307,9 +283,7 @@ def activate_user(session: Session, *, actor: User, user_id: int) -> User:
 
 
 def parse_flag(raw: str | None) -> bool:
-    if raw in ("true", "false"):
-        return raw == "true"
-    raise Invalid({"site_admin": _("Choose whether this person is a site administrator.")})
+    return forms.field("site_admin", check_flag, raw)
 
 
 def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) -> User:
@@ -344,26 +318,20 @@ def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) 
 
 
 def set_membership(
-    session: Session, *, actor: User, user_id: int, org_slug: str, role: str
+    session: Session, *, actor: User, user_id: int, form: MembershipForm
 ) -> Membership | None:
     """Give a user a role in an organisation, or change the one they have.
     None when they already had that role: nothing changed."""
     user = get_user(session, user_id)
-    errors: dict[str, str] = {}
-    try:
-        checked_role = accounts.parse_role(role)
-    except Invalid as error:
-        errors.update(error.errors)
-    slug = org_slug.strip().lower()
-    org = accounts.get_org_by_slug_or_none(session, slug)
-    if org is None:
-        errors["org"] = (
-            _("There is no organisation with this short name.")
-            if slug
-            else _("Enter the organisation's short name.")
-        )
-    if errors:
-        raise Invalid(errors)
+    checks = forms.Checks()
+    wanted = form.clean(checks)
+    checked_role, slug = wanted.role, wanted.org_slug
+    org = None
+    if checks.ok("org"):
+        org = accounts.get_org_by_slug_or_none(session, slug)
+        if org is None:
+            checks.refuse("org", _("There is no organisation with this short name."))
+    checks.done()
     assert org is not None
     previous = accounts.role_in(session, user_id=user_id, org_id=org.id or 0)
     if previous == checked_role:

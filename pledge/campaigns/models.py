@@ -121,41 +121,6 @@ class CampaignView:
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignForm:
-    """The campaign form as posted; every field a string so that bad input can be shown back.
-
-    Dates are as typed in a ``datetime-local`` field, in Jakarta time (WIB)."""
-
-    title: str = ""
-    slug: str = ""
-    summary: str = ""
-    body: str = ""
-    goal: str = "1000"
-    starts_at: str = ""
-    ends_at: str = ""
-    locale: str = "id"
-
-
-@dataclass(frozen=True, slots=True)
-class PledgeForm:
-    text: str = ""
-    slug: str = ""
-
-
-class PartnerFormKind(StrEnum):
-    EXISTING = "existing"  # an organisation already on the site, named by its short name
-    INVITE = "invite"  # a new organisation, created here, whose first admin gets an invitation
-
-
-@dataclass(frozen=True, slots=True)
-class PartnerForm:
-    kind: str = PartnerFormKind.EXISTING.value
-    org_slug: str = ""
-    name: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class ManagedPledge:
     pledge: Pledge
     signatures: int

@@ -5,7 +5,7 @@ domain's: they show its counts and its form."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -15,11 +15,19 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from pledge.campaigns import service as campaigns
-from pledge.campaigns.models import Campaign, CampaignForm, PartnerForm, PledgeForm
+from pledge.campaigns.models import Campaign
 from pledge.db import SessionDep, writing
 from pledge.deps import CampaignManager, OrgContext
 from pledge.errors import Invalid, PledgeError
-from pledge.web import CheckedForm, RowId, absolute_url, form_text, public_base_url, render
+from pledge.web import (
+    CheckedForm,
+    RowId,
+    absolute_url,
+    form_text,
+    public_base_url,
+    redraw,
+    render,
+)
 
 # The dashboard has no lean route: every page here needs the session and the signed-in user.
 
@@ -35,21 +43,6 @@ def managed_campaign(slug: str, access: CampaignManager, session: SessionDep) ->
 
 
 ManagedCampaign = Annotated[Campaign, Depends(managed_campaign)]
-
-BODY_FIELD_MAX = 40_000  # twice the longest story, so that "too long" can be shown with it
-
-
-def campaign_form(form: FormData) -> CampaignForm:
-    return CampaignForm(
-        title=form_text(form, "title"),
-        slug=form_text(form, "slug"),
-        summary=form_text(form, "summary"),
-        body=form_text(form, "body", BODY_FIELD_MAX),
-        goal=form_text(form, "goal"),
-        starts_at=form_text(form, "starts_at"),
-        ends_at=form_text(form, "ends_at"),
-        locale=form_text(form, "locale"),
-    )
 
 
 @contextmanager
@@ -74,58 +67,50 @@ def _done(request: Request, campaign: Campaign, done: str, anchor: str = "") -> 
     return RedirectResponse(f"{url}?done={done}{anchor}", status_code=303)
 
 
-def render_new(
-    request: Request,
-    access: OrgContext,
-    *,
-    form: CampaignForm,
-    errors: Mapping[str, str] | None = None,
-    preview: bool = False,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
+NEW_PAGE = "campaigns/manage/new.html"
+EDIT_PAGE = "campaigns/manage/edit.html"
+
+
+def new_page(
+    access: OrgContext, form: campaigns.CampaignForm, *, preview: bool = False
+) -> dict[str, Any]:
+    return {
         "org": access.org,
         "form": form,
-        "errors": errors or {},
         "preview": preview,
         "preview_html": campaigns.render_markdown(form.body),
     }
-    return render(request, "campaigns/manage/new.html", context, status_code=status_code)
 
 
-def render_edit(
+def edit_page(
     request: Request,
     session: Session,
     access: OrgContext,
     campaign: Campaign,
     *,
-    form: CampaignForm | None = None,
-    errors: Mapping[str, str] | None = None,
+    form: campaigns.CampaignForm | None = None,
     failed: str = "",
     posted: Any = None,
     preview: bool = False,
-    status_code: int = 200,
-) -> HTMLResponse:
+) -> dict[str, Any]:
     """The edit page; after a refused post, the failing form keeps what was sent and shows
     its messages (``failed`` names that form), and the rest shows what is stored."""
     page = campaigns.manage_page(session, campaign=campaign)
     form = form or campaigns.form_of(campaign)
-    context = {
+    return {
         "org": access.org,
         "page": page,
         "campaign": page.campaign,
         "form": form,
-        "errors": errors or {},
-        "failed": failed if errors else "",
+        "failed": failed,
         "posted": posted,
         "preview": preview,
         "preview_html": campaigns.render_markdown(form.body),
         "public_url": absolute_url(request, "campaigns_show", slug=page.campaign.slug),
         "local_time": campaigns.local_display,
         "signable": campaigns.is_signable(page.campaign),
-        "done": request.query_params.get("done", "") if status_code == 200 else "",
+        "done": "" if failed else request.query_params.get("done", ""),
     }
-    return render(request, "campaigns/manage/edit.html", context, status_code=status_code)
 
 
 def _apply(
@@ -139,7 +124,7 @@ def _apply(
     failed: str,
     anchor: str = "",
     posted: object | None = None,
-    form: CampaignForm | None = None,
+    form: campaigns.CampaignForm | None = None,
 ) -> Response:
     """One change to a campaign in a write transaction. A refusal re-renders the edit page
     with its messages beside the form that failed (422); success returns to it (303)."""
@@ -147,42 +132,37 @@ def _apply(
         with _transaction(session, access):
             result = change()
     except Invalid as error:
-        return render_edit(
-            request,
-            session,
-            access,
-            campaign,
-            form=form,
-            errors=error.errors,
-            failed=failed,
-            posted=posted,
-            status_code=422,
+        context = edit_page(
+            request, session, access, campaign, form=form, failed=failed, posted=posted
         )
+        return redraw(request, EDIT_PAGE, context, error)
     return _done(request, campaign, done(result) if callable(done) else done, anchor)
 
 
 def campaigns_new(request: Request, access: CampaignManager) -> HTMLResponse:
-    return render_new(request, access, form=CampaignForm())
+    context = {**new_page(access, campaigns.CampaignForm()), "errors": {}}
+    return render(request, NEW_PAGE, context)
 
 
 def campaigns_create(
     request: Request, session: SessionDep, access: CampaignManager, form: CheckedForm
 ) -> Response:
-    posted = campaign_form(form)
+    posted = campaigns.CampaignForm.read(form)
     if _previewing(form):
-        return render_new(request, access, form=posted, preview=True)
+        return render(request, NEW_PAGE, {**new_page(access, posted, preview=True), "errors": {}})
     try:
         with _transaction(session, access):
             campaign = campaigns.create_draft(session, lead_org=access.org, form=posted)
     except Invalid as error:
-        return render_new(request, access, form=posted, errors=error.errors, status_code=422)
+        return redraw(request, NEW_PAGE, new_page(access, posted), error)
     return _done(request, campaign, "created")
 
 
 def campaigns_edit(
     request: Request, session: SessionDep, access: CampaignManager, campaign: ManagedCampaign
 ) -> HTMLResponse:
-    return render_edit(request, session, access, campaign)
+    context = {**edit_page(request, session, access, campaign), "errors": {}}
+    return render(request, EDIT_PAGE, context)
 
 
 def campaigns_update(
@@ -192,9 +172,10 @@ def campaigns_update(
     campaign: ManagedCampaign,
     form: CheckedForm,
 ) -> Response:
-    posted = campaign_form(form)
+    posted = campaigns.CampaignForm.read(form)
     if _previewing(form):
-        return render_edit(request, session, access, campaign, form=posted, preview=True)
+        context = edit_page(request, session, access, campaign, form=posted, preview=True)
+        return render(request, EDIT_PAGE, {**context, "errors": {}})
     return _apply(
         request,
         session,
@@ -214,7 +195,7 @@ def campaigns_pledge_add(
     campaign: ManagedCampaign,
     form: CheckedForm,
 ) -> Response:
-    posted = PledgeForm(text=form_text(form, "text"), slug=form_text(form, "slug"))
+    posted = campaigns.PledgeForm.read(form)
     return _apply(
         request,
         session,
@@ -236,7 +217,7 @@ def campaigns_pledge_update(
     pledge_id: RowId,
     form: CheckedForm,
 ) -> Response:
-    posted = PledgeForm(text=form_text(form, "text"))
+    posted = campaigns.PledgeForm(text=form_text(form, "text"))
     return _apply(
         request,
         session,
@@ -323,12 +304,7 @@ def campaigns_partner_add(
     campaign: ManagedCampaign,
     form: CheckedForm,
 ) -> Response:
-    posted = PartnerForm(
-        kind=form_text(form, "kind"),
-        org_slug=form_text(form, "org_slug"),
-        name=form_text(form, "name"),
-        email=form_text(form, "email"),
-    )
+    posted = campaigns.PartnerForm.read(form)
     return _apply(
         request,
         session,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
 
 from pledge import i18n, observability
 from pledge.campaigns.models import CampaignView
@@ -23,8 +21,8 @@ from pledge.web import (
     RowId,
     absolute_url,
     cached_json,
-    form_text,
     public_base_url,
+    redraw,
     render,
 )
 
@@ -39,64 +37,34 @@ API_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=60"
 # --- reporting ------------------------------------------------------------------------
 
 
-def _screenshot(form: FormData) -> bytes | None:
-    value = form.get("screenshot")
-    if isinstance(value, UploadFile):
-        # Spooled to a temporary file by the parser; the body's size was capped before.
-        data = value.file.read()
-        return data or None  # a form sent without a chosen file has an empty part
-    return None
-
-
-def report_form(form: FormData) -> hoaxes.ReportForm:
-    return hoaxes.ReportForm(
-        url=form_text(form, "url", hoaxes.URL_MAX + 1),
-        platform=form_text(form, "platform", 40),
-        category=form_text(form, "category", 40),
-        description=form_text(form, "description", hoaxes.DESCRIPTION_MAX * 2),
-        province=form_text(form, "province", 16),
-        contact=form_text(form, "contact", 300),
-        consent=form_text(form, "consent", 10),
-        website=form_text(form, "website"),
-        screenshot=_screenshot(form),
-    )
-
-
-def render_report_form(
-    request: Request,
-    view: CampaignView,
-    *,
-    form: hoaxes.ReportForm | None = None,
-    errors: Mapping[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
+def report_page(view: CampaignView, form: hoaxes.ReportForm | None = None) -> dict[str, Any]:
+    return {
         "view": view,
         "campaign": view.campaign,
         "accepting": hoaxes.is_accepting_reports(view.campaign),
         "form": form or hoaxes.ReportForm(),
-        "errors": errors or {},
-        # A browser never sends a file back: the reporter must choose it again.
-        "choose_again": bool(form and form.screenshot and errors and "screenshot" not in errors),
         "platforms": list(Platform),
         "categories": list(Category),
     }
-    return render(request, "hoaxes/report.html", context, status_code=status_code)
 
 
 def hoaxes_report_form(request: Request, view: CampaignDep) -> HTMLResponse:
-    return render_report_form(request, view)
+    context = {**report_page(view), "errors": {}, "choose_again": False}
+    return render(request, "hoaxes/report.html", context)
 
 
 @limiter.limit(hoaxes.report_limit)
 def hoaxes_report(
     request: Request, session: SessionDep, view: CampaignDep, form: CheckedUpload
 ) -> Response:
-    posted = report_form(form)
+    posted = hoaxes.ReportForm.read(form)
     try:
         report = hoaxes.submit(session, view=view, form=posted, locale=i18n.get_locale())
     except Invalid as error:
-        return render_report_form(request, view, form=posted, errors=error.errors, status_code=422)
+        # A browser never sends a file back: the reporter must choose it again.
+        choose_again = bool(posted.screenshot and "screenshot" not in error.errors)
+        context = report_page(view, posted)
+        return redraw(request, "hoaxes/report.html", context, error, choose_again=choose_again)
     observability.reported(request, report)
     if report is None:
         url = request.app.url_path_for("hoaxes_received", slug=view.slug)

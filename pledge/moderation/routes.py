@@ -30,13 +30,12 @@ from pledge.hoaxes.models import CaseStatus, Category, Platform, Verdict
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
-from pledge.web import CheckedForm, RowId, form_text, render
+from pledge.web import CheckedForm, RowId, redraw, render
 
 CaseId = RowId
+QUEUE_PAGE = "moderation/queue.html"
+CASE_PAGE = "moderation/case.html"
 NO_STORE = {"Cache-Control": "no-store"}
-# Longer than any valid value, so that "too long" is reported rather than cut silently.
-REASON_FIELD_MAX = moderation.REASON_MAX * 2
-EXPLANATION_FIELD_MAX = moderation.EXPLANATION_MAX * 2
 
 CASE_DONE = (
     "claimed",
@@ -90,67 +89,54 @@ def _int_param(request: Request, name: str) -> int:
 # --- the queue -------------------------------------------------------------------------
 
 
-def _render_queue(
+def _queue_page(
     request: Request,
-    session: Session,
-    access: ModeratorContext,
-    *,
+    page: moderation.QueuePage,
     filters: moderation.QueueFilters,
-    errors: dict[str, str] | None = None,
+    *,
     posted: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    page = moderation.queue(session, access=access, filters=filters)
+) -> dict[str, Any]:
     path = request.app.url_path_for("moderation_queue")
     next_url = (
         f"{path}?{urlencode(filters.query(after=page.next_after))}" if page.next_after else None
     )
     first_url = f"{path}?{urlencode(filters.query(after=''))}" if filters.after else None
-    done = request.query_params.get("done") if status_code == 200 else None
-    return render(
-        request,
-        "moderation/queue.html",
-        {
-            "page": page,
-            "next_url": next_url,
-            "first_url": first_url,
-            "errors": {**page.errors, **(errors or {})},
-            "posted": posted or {},
-            "done": done if done == "bulk-rejected" else None,
-            "rejected": _int_param(request, "rejected"),
-            "skipped": _int_param(request, "skipped"),
-            "reason_max": moderation.REASON_MAX,
-            **_helpers(),
-        },
-        status_code=422 if page.errors else status_code,
-        headers=NO_STORE,
-    )
+    done = None if posted is not None else request.query_params.get("done")
+    return {
+        "page": page,
+        "next_url": next_url,
+        "first_url": first_url,
+        "posted": posted or {},
+        "done": done if done == "bulk-rejected" else None,
+        "rejected": _int_param(request, "rejected"),
+        "skipped": _int_param(request, "skipped"),
+        "reason_max": moderation.REASON_MAX,
+        **_helpers(),
+    }
 
 
 def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
-    return _render_queue(
-        request, session, access, filters=moderation.QueueFilters.parse(request.query_params)
-    )
+    filters = moderation.QueueFilters.parse(request.query_params)
+    page = moderation.queue(session, access=access, filters=filters)
+    context = _queue_page(request, page, filters)
+    if page.errors:  # a filter that is none of its choices, in the address
+        return redraw(request, QUEUE_PAGE, context, page.errors, headers=NO_STORE)
+    return render(request, QUEUE_PAGE, {**context, "errors": {}}, headers=NO_STORE)
 
 
 def moderation_bulk_reject(
     request: Request, session: SessionDep, access: Moderator, form: CheckedForm
 ) -> Response:
-    case_ids = [value[:20] for value in form.getlist("case_ids") if isinstance(value, str)]
-    reason = form_text(form, "reason", REASON_FIELD_MAX)
+    posted = moderation.BulkRejectForm.read(form)
     filters = moderation.QueueFilters.parse(form)
     try:
-        result = moderation.bulk_reject(session, access=access, case_ids=case_ids, reason=reason)
+        result = moderation.bulk_reject(session, access=access, form=posted)
     except Invalid as error:
-        return _render_queue(
-            request,
-            session,
-            access,
-            filters=filters,
-            errors={f"bulk-{name}": message for name, message in error.errors.items()},
-            posted={"reason": reason, "case_ids": set(case_ids)},
-            status_code=422,
-        )
+        page = moderation.queue(session, access=access, filters=filters)
+        shown = {"reason": posted.reason, "case_ids": set(posted.case_ids)}
+        context = _queue_page(request, page, filters, posted=shown)
+        errors = {f"bulk-{name}": message for name, message in error.errors.items()}
+        return redraw(request, QUEUE_PAGE, context, {**page.errors, **errors}, headers=NO_STORE)
     # Back to the same filters, where the rejected cases no longer show.
     query = urlencode(
         {
@@ -166,40 +152,32 @@ def moderation_bulk_reject(
 # --- one case --------------------------------------------------------------------------
 
 
-def _render_case(
+def _case_page(
     request: Request,
     session: Session,
     access: ModeratorContext,
     case_id: int,
     *,
-    errors: dict[str, str] | None = None,
     failed: str = "",
     posted: dict[str, str] | None = None,
     problem: str = "",
-    status_code: int = 200,
-) -> HTMLResponse:
+    refused: bool = False,
+) -> dict[str, Any]:
     page = moderation.case_page(session, access=access, case_id=case_id)
-    done = request.query_params.get("done") if status_code == 200 else None
-    return render(
-        request,
-        "moderation/case.html",
-        {
-            "page": page,
-            "case": page.case,
-            "errors": errors or {},
-            "failed": failed,
-            "posted": posted or {},
-            "problem": problem,
-            "done": done if done in CASE_DONE else None,
-            "reason_max": moderation.REASON_MAX,
-            "title_max": moderation.TITLE_MAX,
-            "explanation_max": moderation.EXPLANATION_MAX,
-            "claim_minutes": moderation.CLAIM_MINUTES,
-            **_helpers(),
-        },
-        status_code=status_code,
-        headers=NO_STORE,
-    )
+    done = None if refused else request.query_params.get("done")
+    return {
+        "page": page,
+        "case": page.case,
+        "failed": failed,
+        "posted": posted or {},
+        "problem": problem,
+        "done": done if done in CASE_DONE else None,
+        "reason_max": moderation.REASON_MAX,
+        "title_max": moderation.TITLE_MAX,
+        "explanation_max": moderation.EXPLANATION_MAX,
+        "claim_minutes": moderation.CLAIM_MINUTES,
+        **_helpers(),
+    }
 
 
 def _act(
@@ -217,19 +195,19 @@ def _act(
     try:
         done = change()
     except Invalid as error:
-        return _render_case(
-            request,
-            session,
-            access,
-            case_id,
-            errors={f"{failed}-{name}": message for name, message in error.errors.items()},
-            failed=failed,
-            posted=posted,
-            status_code=422,
+        context = _case_page(
+            request, session, access, case_id, failed=failed, posted=posted, refused=True
         )
+        errors = {f"{failed}-{name}": message for name, message in error.errors.items()}
+        return redraw(request, CASE_PAGE, context, errors, headers=NO_STORE)
     except (Conflict, Forbidden) as error:
-        return _render_case(
-            request, session, access, case_id, problem=error.detail, status_code=error.status_code
+        context = _case_page(request, session, access, case_id, problem=error.detail, refused=True)
+        return render(
+            request,
+            CASE_PAGE,
+            {**context, "errors": {}},
+            status_code=error.status_code,
+            headers=NO_STORE,
         )
     path = request.app.url_path_for("moderation_case", case_id=case_id)
     return RedirectResponse(f"{path}?done={done}", status_code=303)
@@ -238,7 +216,8 @@ def _act(
 def moderation_case(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId
 ) -> HTMLResponse:
-    return _render_case(request, session, access, case_id)
+    context = {**_case_page(request, session, access, case_id), "errors": {}}
+    return render(request, CASE_PAGE, context, headers=NO_STORE)
 
 
 def moderation_claim(
@@ -264,7 +243,7 @@ def moderation_release(
 def moderation_break_claim(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
-    reason = form_text(form, "reason", REASON_FIELD_MAX)
+    reason = moderation.read_reason(form)
 
     def change() -> str:
         moderation.break_claim(session, access=access, case_id=case_id, reason=reason)
@@ -278,15 +257,7 @@ def moderation_break_claim(
 def moderation_decide(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
-    posted = moderation.DecisionForm(
-        decision=form_text(form, "decision", 40),
-        reason=form_text(form, "reason", REASON_FIELD_MAX),
-        label=form_text(form, "label", 40),
-        public_title=form_text(form, "public_title", moderation.TITLE_MAX * 2),
-        public_explanation=form_text(form, "public_explanation", EXPLANATION_FIELD_MAX),
-        fact_check_url=form_text(form, "fact_check_url", moderation.URL_MAX * 2),
-        target_case_id=form_text(form, "target_case_id", 40),
-    )
+    posted = moderation.DecisionForm.read(form)
 
     def change() -> str:
         moderation.decide(session, access=access, case_id=case_id, form=posted)
@@ -308,7 +279,7 @@ def moderation_decide(
 def moderation_approve(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
-    reason = form_text(form, "reason", REASON_FIELD_MAX)
+    reason = moderation.read_reason(form)
 
     def change() -> str:
         moderation.approve(session, access=access, case_id=case_id, reason=reason)
@@ -322,7 +293,7 @@ def moderation_approve(
 def moderation_send_back(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
 ) -> Response:
-    reason = form_text(form, "reason", REASON_FIELD_MAX)
+    reason = moderation.read_reason(form)
 
     def change() -> str:
         moderation.send_back(session, access=access, case_id=case_id, reason=reason)

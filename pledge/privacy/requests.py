@@ -14,20 +14,18 @@ from typing import Any
 
 from sqlmodel import Session
 
-from pledge import audit, contacts, mail
+from pledge import audit, mail
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
 from pledge.audit import AuditEvent
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
-from pledge.errors import Invalid, NotFound
+from pledge.errors import NotFound
 from pledge.hoaxes import service as hoaxes
-from pledge.i18n import gettext as _
 from pledge.privacy.findings import Findings, FoundReport, FoundStaff, FoundSupporter, find
+from pledge.privacy.forms import ContactForm, ErasureForm
 from pledge.supporters import service as supporters
-
-REASON_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +58,7 @@ class Erasure:
 
 def parse_contact(raw: str) -> str:
     """The contact as signing and reporting store it; Invalid with a message when it is not one."""
-    try:
-        return contacts.normalise_contact(raw)
-    except contacts.ContactError as error:
-        raise Invalid({"contact": str(error)}) from None
+    return ContactForm(contact=raw).check()
 
 
 _EMAIL_LIKE = re.compile(r"[^\s@<>()\"',;]+@[^\s@<>()\"',;]+")
@@ -182,11 +177,12 @@ def _staff_entry(u: FoundStaff) -> dict[str, Any]:
     }
 
 
-def erase(session: Session, *, actor: User, raw: str, reason: str) -> Erasure:
+def erase(session: Session, *, actor: User, form: ErasureForm) -> Erasure:
     """Withdraw every signature of a contact (the counts go down), remove it from hoax reports
     and delete the emails to it not sent yet. Staff accounts stay, for an administrator to
     deactivate on their own page. Safe to repeat: a second erasure finds what is left."""
-    contact, reason = _erasure_input(raw, reason)
+    asked = form.check()
+    contact, reason = asked.contact, asked.reason
     findings = find(session, contact=contact)
     withdrawn, campaign_ids = _withdraw_all(session, findings)
     with writing(session):
@@ -215,24 +211,6 @@ def erase(session: Session, *, actor: User, raw: str, reason: str) -> Erasure:
         messages=deleted,
         staff=[StaffLink(id=u.id, email=u.email) for u in findings.staff],
     )
-
-
-def _erasure_input(raw: str, reason: str) -> tuple[str, str]:
-    """The contact and the reason of an erasure request, or Invalid naming what is wrong."""
-    errors: dict[str, str] = {}
-    contact = ""
-    try:
-        contact = parse_contact(raw)
-    except Invalid as error:
-        errors.update(error.errors)
-    reason = " ".join(reason.split())
-    if not reason:
-        errors["reason"] = _("Give a reason for the audit log.")
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = _("Keep the reason to at most 500 characters.")
-    if errors:
-        raise Invalid(errors)
-    return contact, reason
 
 
 def _withdraw_all(session: Session, findings: Findings) -> tuple[int, set[int]]:

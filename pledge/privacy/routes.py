@@ -6,6 +6,9 @@ browser history and Referer headers; pages showing it are not cached.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,32 +16,31 @@ from pledge.db import SessionDep
 from pledge.deps import SiteAdmin
 from pledge.errors import Invalid
 from pledge.privacy import requests as privacy
-from pledge.web import CheckedForm, form_text, render
+from pledge.privacy.forms import ContactForm, ErasureForm
+from pledge.web import CheckedForm, redraw, render
+
+PAGE = "admin/contacts.html"
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _page(
-    request: Request,
     *,
     findings: privacy.Findings | None = None,
     erasure: privacy.Erasure | None = None,
-    errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "admin/contacts.html",
-        {
-            "findings": findings,
-            "erasure": erasure,
-            "errors": errors or {},
-            "form": {"contact": "", "reason": "", **(form or {})},
-        },
-        status_code=status_code,
-        headers=NO_STORE,
-    )
+    form: ContactForm | ErasureForm | None = None,
+    contact: str | None = None,
+) -> dict[str, Any]:
+    """The page's context: what was found or erased, and the form as typed (the contact as
+    found, once a search found it)."""
+    shown = {"contact": "", "reason": "", **(asdict(form) if form else {})}
+    if contact is not None:
+        shown["contact"] = contact
+    return {"findings": findings, "erasure": erasure, "form": shown}
+
+
+def _show(request: Request, context: dict[str, Any]) -> HTMLResponse:
+    return render(request, PAGE, {**context, "errors": {}}, headers=NO_STORE)
 
 
 def privacy_contacts(
@@ -47,28 +49,28 @@ def privacy_contacts(
     erasure = None
     if erased and erased.isdigit() and len(erased) < 12:
         erasure = privacy.get_erasure(session, event_id=int(erased))
-    return _page(request, erasure=erasure)
+    return _show(request, _page(erasure=erasure))
 
 
 def privacy_contacts_search(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
-    raw = form_text(form, "contact", 300)
+    posted = ContactForm.read(form)
     try:
-        findings = privacy.search(session, actor=user, raw=raw)
+        findings = privacy.search(session, actor=user, raw=posted.contact)
     except Invalid as error:
-        return _page(request, errors=error.errors, form={"contact": raw}, status_code=422)
-    return _page(request, findings=findings, form={"contact": findings.contact})
+        return redraw(request, PAGE, _page(form=posted), error, headers=NO_STORE)
+    return _show(request, _page(findings=findings, contact=findings.contact))
 
 
 def privacy_contacts_export(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
-    raw = form_text(form, "contact", 300)
+    posted = ContactForm.read(form)
     try:
-        export = privacy.export(session, actor=user, raw=raw)
+        export = privacy.export(session, actor=user, raw=posted.contact)
     except Invalid as error:
-        return _page(request, errors=error.errors, form={"contact": raw}, status_code=422)
+        return redraw(request, PAGE, _page(form=posted), error, headers=NO_STORE)
     return Response(
         export.content,
         media_type="application/json",
@@ -82,16 +84,17 @@ def privacy_contacts_export(
 def privacy_contacts_erase(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm
 ) -> Response:
-    raw = form_text(form, "contact", 300)
-    reason = form_text(form, "reason", 2000)
+    posted = ErasureForm.read(form)
     try:
-        erasure = privacy.erase(session, actor=user, raw=raw, reason=reason)
+        erasure = privacy.erase(session, actor=user, form=posted)
     except Invalid as error:
-        posted = {"contact": raw, "reason": reason}
-        if "contact" in error.errors:
-            return _page(request, errors=error.errors, form=posted, status_code=422)
-        # The contact was fine: show what would be erased again, beside the message.
-        findings = privacy.search(session, actor=user, raw=raw)
-        return _page(request, findings=findings, errors=error.errors, form=posted, status_code=422)
+        # A good contact: what would be erased is shown again, beside the message.
+        findings = (
+            None
+            if "contact" in error.errors
+            else privacy.search(session, actor=user, raw=posted.contact)
+        )
+        context = _page(findings=findings, form=posted)
+        return redraw(request, PAGE, context, error, headers=NO_STORE)
     url = request.app.url_path_for("privacy_contacts")
     return RedirectResponse(f"{url}?erased={erasure.event_id}", status_code=303)

@@ -102,24 +102,6 @@ class SignOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class SignForm:
-    """The sign-up form as posted; every field a string so that bad input can be shown back."""
-
-    name: str = ""
-    contact: str = ""
-    province: str = ""
-    age_band: str = ""
-    age_ok: str = ""
-    consent: str = ""
-    pledges: tuple[str, ...] = ()
-    show_name: str = ""
-    updates_org: str = ""
-    ref: str = ""
-    invite: str = ""  # a supporter's personal invite code
-    website: str = ""  # honeypot: people never see it, bots fill it
-
-
-@dataclass(frozen=True, slots=True)
 class SignedSupporter:
     """The supporter a signature belongs to: the row, and the secret of their thank-you and
     withdrawal links."""

@@ -7,7 +7,6 @@ belong here because they show this domain's counts and form.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -29,13 +28,13 @@ from pledge.errors import Invalid
 from pledge.i18n import get_locale
 from pledge.ratelimit import limit_request, sign_limit
 from pledge.supporters import service as supporters
-from pledge.supporters.models import SignForm, SignOutcome
+from pledge.supporters.models import SignOutcome
 from pledge.web import (
     CheckedForm,
     absolute_url,
     csrf_token,
-    form_text,
     path_for,
+    redraw,
     render,
     share_links,
 )
@@ -48,29 +47,18 @@ def campaigns_index(request: Request, session: SessionDep) -> HTMLResponse:
     return render(request, "campaigns/index.html", {"cards": cards})
 
 
-def render_campaign(
-    request: Request,
-    session: Session,
-    view: CampaignView,
-    *,
-    form: SignForm | None = None,
-    errors: Mapping[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
+def render_campaign(request: Request, session: Session, view: CampaignView) -> HTMLResponse:
     page = supporters.campaign_page(session, view=view)
-    if form is None and not errors and _drawn_once(request):
+    if _drawn_once(request):
         return _plain_page(request, view, page)
-    context = _page_context(request, view, page, form=form, errors=errors)
-    return render(request, "campaigns/show.html", context, status_code=status_code)
+    return render(request, "campaigns/show.html", _page_context(request, view, page))
 
 
 def _page_context(
     request: Request,
     view: CampaignView,
     page: supporters.CampaignPage,
-    *,
-    form: SignForm | None = None,
-    errors: Mapping[str, str] | None = None,
+    form: supporters.SignForm | None = None,
 ) -> dict[str, Any]:
     ref = form.ref if form else request.query_params.get("ref", "")
     referrer = view.partner_by_code(ref) if ref else None
@@ -81,8 +69,8 @@ def _page_context(
         "page": page,
         "signable": campaigns.is_signable(view.campaign),
         "body_html": campaigns.render_markdown(view.campaign.body),
-        "form": form or SignForm(),
-        "errors": errors or {},
+        "form": form or supporters.SignForm(),
+        "errors": {},
         "ref": referrer.referral_code if referrer else "",
         "invite": invite if supporters.INVITE_CODE.match(invite) else "",
         "referrer": referrer,
@@ -196,36 +184,19 @@ def campaigns_privacy(request: Request) -> HTMLResponse:
 # --- signing ----------------------------------------------------------------------------
 
 
-def sign_form(form: FormData) -> SignForm:
-    return SignForm(
-        name=form_text(form, "name"),
-        contact=form_text(form, "contact"),
-        province=form_text(form, "province"),
-        age_band=form_text(form, "age_band"),
-        age_ok=form_text(form, "age_ok"),
-        consent=form_text(form, "consent"),
-        pledges=tuple(v[:100] for v in form.getlist("pledges") if isinstance(v, str))[:50],
-        show_name=form_text(form, "show_name"),
-        updates_org=form_text(form, "updates_org"),
-        ref=form_text(form, "ref")[:40],
-        invite=form_text(form, "invite")[:40],
-        website=form_text(form, "website"),
-    )
-
-
 async def supporters_sign(request: Request, form: FormData) -> Response:
     """``POST /c/{slug}/sign`` (a lean route, see ``pledge.urls``). On the event loop: the form
     is checked here, and its write joins the process's next group commit; the answer waits
     for that commit."""
     view = await public_campaign(request.path_params["slug"], request)
     await limit_request(request, sign_limit(), "sign")
-    posted = sign_form(form)
+    posted = supporters.SignForm.read(form)
     try:
         signing = await supporters.sign_soon(
             request.app.state.signings, view=view, form=posted, locale=get_locale()
         )
     except Invalid as error:
-        return await run_in_threadpool(_refused, request, view, posted, error.errors)
+        return await run_in_threadpool(_refused, request, view, posted, error)
     observability.signed(request, signing)
     if signing.supporter is None:
         url = path_for(request, "supporters_thanks_generic", slug=view.slug)
@@ -238,11 +209,13 @@ async def supporters_sign(request: Request, form: FormData) -> Response:
 
 
 def _refused(
-    request: Request, view: CampaignView, posted: SignForm, errors: dict[str, str]
+    request: Request, view: CampaignView, posted: supporters.SignForm, error: Invalid
 ) -> HTMLResponse:
     """The form again, with what was typed and a message beside each field to fix."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        return render_campaign(request, session, view, form=posted, errors=errors, status_code=422)
+        page = supporters.campaign_page(session, view=view)
+        context = _page_context(request, view, page, posted)
+        return redraw(request, "campaigns/show.html", context, error)
 
 
 # --- after signing ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - ``templates``: the Jinja environment, ``render``, static file URLs, links, share links;
 - ``session``: the signed session cookie;
-- ``forms``: the CSRF token and origin checks, reading posted forms and their fields;
+- ``csrf``: the CSRF token and origin checks, reading a posted form after them;
+- ``forms``: a posted form's fields, and a refused form's page drawn again (``redraw``);
 - ``routing``: the lean routes that carry the load, the route index, the API description;
 - ``middleware``: language, body size cap, cookies and security headers of every request;
 - ``responses``: answers validated by ETag.
@@ -12,20 +13,18 @@ Every name a route needs is imported from here: ``from pledge.web import render`
 
 from __future__ import annotations
 
-from pledge.web.forms import (
-    FIELD_MAX,
+from pledge.web.csrf import (
     FORM_FIELDS_MAX,
     CheckedForm,
     CheckedUpload,
-    RowId,
     check_csrf,
     check_origin,
     checked_form,
     checked_upload,
     csrf_token,
-    form_text,
     read_form,
 )
+from pledge.web.forms import FIELD_MAX, RowId, form_file, form_text, form_values, redraw
 from pledge.web.middleware import (
     CSP,
     LANG_COOKIE,
@@ -93,12 +92,15 @@ __all__ = [
     "csrf_token",
     "end_user_session",
     "etag_response",
+    "form_file",
     "form_text",
+    "form_values",
     "label",
     "lang_url",
     "path_for",
     "public_base_url",
     "read_form",
+    "redraw",
     "render",
     "route_index",
     "security_headers",

@@ -1,124 +1,43 @@
-"""Posted forms: the CSRF token and origin checks, reading a form, and its text fields."""
+"""Posted forms in the routes: their fields, a row id in an address, and a refused form's page
+drawn again with what was typed and a message beside each field."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-from typing import Annotated
-from urllib.parse import parse_qsl, urlsplit
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
 from fastapi import Path as PathParameter
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 
-from pledge.config import get_settings
 from pledge.db import ID_MAX
-from pledge.errors import Forbidden
-from pledge.i18n import gettext as _
-from pledge.web.session import session_data
+from pledge.errors import Invalid
+from pledge.forms import FIELD_MAX, form_file, form_text, form_values
+from pledge.web.templates import render
 
-FORM_FIELDS_MAX = 200
-URLENCODED = "application/x-www-form-urlencoded"
-# Longer than any valid value: a hostile post is cut before it is validated or shown back.
-FIELD_MAX = 1000
+__all__ = ["FIELD_MAX", "RowId", "form_file", "form_text", "form_values", "redraw"]
 
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF secret, made (and the session cookie sent again) on first use."""
-    data = session_data(request)
-    token = data.get("csrf")
-    if not isinstance(token, str) or len(token) < 20:
-        token = secrets.token_urlsafe(24)
-        data["csrf"] = token
-        request.state.session_dirty = True
-    return token
-
-
-def check_origin(request: Request) -> None:
-    """Refuse a state-changing request sent by another site's page."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site and fetch_site not in ("same-origin", "none"):
-        raise Forbidden(_("This form was sent from another website, so it was refused."))
-    host = request.headers.get("host", "").lower()
-    origin = request.headers.get("origin")
-    if origin == "null" and fetch_site == "same-origin":
-        # A page sent with "Referrer-Policy: no-referrer" (the withdrawal and password pages,
-        # whose address is a secret) makes the browser post "Origin: null"; the browser's own
-        # Sec-Fetch-Site, which no page can set, still says the form is ours.
-        pass
-    elif origin is not None:
-        if origin == "null" or urlsplit(origin).netloc.lower() != host:
-            raise Forbidden(_("This form was sent from another website, so it was refused."))
-    else:
-        # Older browsers send no Origin with a form; the page it came from still tells.
-        referer = request.headers.get("referer")
-        if referer and urlsplit(referer).netloc.lower() != host:
-            raise Forbidden(_("This form was sent from another website, so it was refused."))
-
-
-def check_csrf(request: Request, submitted: str | None) -> None:
-    """Refuse a form without the session's CSRF token, or sent from another site."""
-    check_origin(request)
-    expected = session_data(request).get("csrf")
-    if (
-        not submitted
-        or not isinstance(expected, str)
-        or not hmac.compare_digest(submitted.encode(), expected.encode())
-    ):
-        raise Forbidden(
-            _("This form has expired or was not sent from our site. Reload the page and try again.")
-        )
-
-
-async def read_form(request: Request) -> FormData:
-    """A posted form without files. The usual encoding of a form is read with the standard
-    library's parser, a tenth of the cost of the general one (which still reads the rest);
-    both decode the same way: percent escapes as UTF-8, a "+" as a space."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.partition(";")[0].strip().lower() != URLENCODED:
-        return await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
-    body = await request.body()
-    try:
-        fields: list[tuple[str, str | UploadFile]] = list(
-            parse_qsl(
-                body.decode("latin-1"), keep_blank_values=True, max_num_fields=FORM_FIELDS_MAX
-            )
-        )
-    except ValueError:
-        raise HTTPException(400, f"Too many fields. At most {FORM_FIELDS_MAX}.") from None
-    return FormData(fields)
-
-
-async def checked_form(request: Request) -> FormData:
-    """The posted form, after the CSRF and origin checks."""
-    form = await read_form(request)
-    token = form.get("csrf_token")
-    check_csrf(request, token if isinstance(token, str) else None)
-    return form
-
-
-CheckedForm = Annotated[FormData, Depends(checked_form)]
 # A row id in an address: a number the database can hold, or the request is refused (422).
 RowId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 
 
-async def checked_upload(request: Request) -> FormData:
-    """A posted multipart form with at most one file, after the CSRF and origin checks.
-    The body's size was capped by WebMiddleware before a byte of it was parsed."""
-    limit = get_settings().max_upload_bytes
-    form = await request.form(max_files=1, max_fields=50, max_part_size=limit)
-    token = form.get("csrf_token")
-    check_csrf(request, token if isinstance(token, str) else None)
-    return form
+def redraw(
+    request: Request,
+    template: str,
+    form: Mapping[str, Any] | object,
+    error: Invalid | Mapping[str, str],
+    *,
+    status_code: int = 422,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    """A refused form's page drawn again: the input kept, a message beside each field to fix
+    (``errors``), and 422, or the status of the refusal when it is another (409: taken).
 
-
-CheckedUpload = Annotated[FormData, Depends(checked_upload)]
-
-
-def form_text(form: FormData, name: str, limit: int = FIELD_MAX) -> str:
-    """A text field of a posted form, cut to a length; a file or a missing field is "".
-    A NUL reads as a space, as other control characters do in names: nobody types one, and
-    PostgreSQL refuses it in any text (a 500 instead of the form's own answer)."""
-    value = form.get(name)
-    return value[:limit].replace("\x00", " ") if isinstance(value, str) else ""
+    ``form`` is the page's context (the input under the names the template reads) or a form
+    object, given to the template as ``form``; ``extra`` adds what else the page shows.
+    """
+    context = dict(form) if isinstance(form, Mapping) else {"form": form}
+    context.update(extra)
+    context["errors"] = error.errors if isinstance(error, Invalid) else dict(error)
+    return render(request, template, context, status_code=status_code, headers=headers)

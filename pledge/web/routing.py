@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from pledge.web.forms import checked_form
+from pledge.web.csrf import checked_form
 
 # What a path parameter's convertor reads it as, for the API's description.
 _PARAMETER_TYPES: dict[type[Any], type[Any]] = {IntegerConvertor: int, FloatConvertor: float}

@@ -17,7 +17,7 @@ from pledge import i18n
 from pledge.config import get_settings
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
-from pledge.web.forms import csrf_token
+from pledge.web.csrf import csrf_token
 from pledge.web.routing import route_index
 
 

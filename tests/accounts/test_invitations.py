@@ -427,9 +427,9 @@ def test_the_service_marks_a_link_used_only_once(session: Session, make_org: Mak
         session,
         secret=secret,
         current_user=None,
-        display_name="Dewi",
-        password=NEW_PASSWORD,
-        password_confirm=NEW_PASSWORD,
+        form=accounts.InviteForm(
+            display_name="Dewi", password=NEW_PASSWORD, password_confirm=NEW_PASSWORD
+        ),
     )
 
     with pytest.raises(accounts.LinkGone):
@@ -437,7 +437,7 @@ def test_the_service_marks_a_link_used_only_once(session: Session, make_org: Mak
             session,
             secret=secret,
             current_user=None,
-            display_name="Dewi",
-            password=NEW_PASSWORD,
-            password_confirm=NEW_PASSWORD,
+            form=accounts.InviteForm(
+                display_name="Dewi", password=NEW_PASSWORD, password_confirm=NEW_PASSWORD
+            ),
         )

@@ -165,7 +165,9 @@ def test_unknown_user_is_not_found(session: Session, user_id: int) -> None:
 
 def test_an_org_made_by_a_site_admin_is_approved_and_audited(session: Session, root: User) -> None:
     org = admin.create_org(
-        session, actor=root, slug=" LBH-Jakarta ", name=" LBH Jakarta ", website="https://lbh.or.id"
+        session,
+        actor=root,
+        form=admin.OrgForm(slug=" LBH-Jakarta ", name=" LBH Jakarta ", website="https://lbh.or.id"),
     )
 
     stored = accounts.get_org_by_slug(session, "lbh-jakarta")
@@ -195,7 +197,7 @@ def test_bad_org_fields_are_refused_and_nothing_is_stored(
 ) -> None:
     values = {"slug": "baru", "name": "Baru", "website": "", **fields}
     with pytest.raises(Invalid) as caught:
-        admin.create_org(session, actor=root, **values)
+        admin.create_org(session, actor=root, form=admin.OrgForm(**values))
     assert field in caught.value.errors
     session.commit()
     assert session.exec(select(Organization)).all() == []
@@ -204,7 +206,9 @@ def test_bad_org_fields_are_refused_and_nothing_is_stored(
 
 def test_every_bad_org_field_is_reported_at_once(session: Session, root: User) -> None:
     with pytest.raises(Invalid) as caught:
-        admin.create_org(session, actor=root, slug="Bad Slug", name="", website="ftp://x")
+        admin.create_org(
+            session, actor=root, form=admin.OrgForm(slug="Bad Slug", name="", website="ftp://x")
+        )
     assert set(caught.value.errors) == {"slug", "name", "website"}
 
 
@@ -213,7 +217,7 @@ def test_a_taken_slug_is_a_message_beside_the_field(
 ) -> None:
     make_org("ada")
     with pytest.raises(Invalid) as caught:
-        admin.create_org(session, actor=root, slug="ada", name="Lagi", website="")
+        admin.create_org(session, actor=root, form=admin.OrgForm(slug="ada", name="Lagi"))
     assert "already exists" in caught.value.errors["slug"]
 
 
@@ -349,11 +353,14 @@ def test_adding_then_changing_a_membership_is_audited_with_the_previous_role(
     org = make_org("mitra")
 
     admin.set_membership(
-        session, actor=root, user_id=target.id or 0, org_slug=" Mitra ", role="moderator"
+        session,
+        actor=root,
+        user_id=target.id or 0,
+        form=admin.MembershipForm(org=" Mitra ", role="moderator"),
     )
     assert accounts.role_in(session, user_id=target.id or 0, org_id=org.id or 0) == Role.MODERATOR
     admin.set_membership(
-        session, actor=root, user_id=target.id or 0, org_slug="mitra", role="admin"
+        session, actor=root, user_id=target.id or 0, form=admin.MembershipForm("mitra", "admin")
     )
     assert accounts.role_in(session, user_id=target.id or 0, org_id=org.id or 0) == Role.ADMIN
 
@@ -374,7 +381,7 @@ def test_saving_the_same_role_records_nothing(
     org = make_org("mitra")
     target = make_user(org=org, role=Role.ADMIN)
     admin.set_membership(
-        session, actor=root, user_id=target.id or 0, org_slug="mitra", role="admin"
+        session, actor=root, user_id=target.id or 0, form=admin.MembershipForm("mitra", "admin")
     )
     assert events(session, f"user:{target.id}") == []
 
@@ -402,7 +409,10 @@ def test_unknown_org_or_bad_role_is_refused(
     target = make_user()
     with pytest.raises(Invalid) as caught:
         admin.set_membership(
-            session, actor=root, user_id=target.id or 0, org_slug=org_slug, role=role
+            session,
+            actor=root,
+            user_id=target.id or 0,
+            form=admin.MembershipForm(org=org_slug, role=role),
         )
     assert set(caught.value.errors) == expected
     session.commit()
@@ -414,7 +424,9 @@ def test_membership_of_an_unknown_user_is_not_found(
 ) -> None:
     make_org("mitra")
     with pytest.raises(NotFound):
-        admin.set_membership(session, actor=root, user_id=4242, org_slug="mitra", role="admin")
+        admin.set_membership(
+            session, actor=root, user_id=4242, form=admin.MembershipForm("mitra", "admin")
+        )
 
 
 def test_removing_a_membership_ends_sessions_and_is_audited(

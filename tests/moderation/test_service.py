@@ -511,8 +511,9 @@ def test_bulk_reject_takes_only_open_visible_unheld_cases(
     result = moderation.bulk_reject(
         session,
         access=access(world.mod_a),
-        case_ids=[str(c.id) for c in picked] + ["nonsense"],
-        reason="Spam promosi.",
+        form=moderation.BulkRejectForm(
+            case_ids=(*(str(c.id) for c in picked), "nonsense"), reason="Spam promosi."
+        ),
     )
     assert (result.rejected, result.skipped) == (3, 5)
     statuses = {c.id: reload(session, c).status for c in picked}

@@ -27,6 +27,7 @@ from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxReport
 from pledge.mail import OutboxMessage
 from pledge.privacy import requests as privacy
+from pledge.privacy.forms import ErasureForm
 from pledge.security import FieldCipher, contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
@@ -550,5 +551,5 @@ def test_the_service_refuses_a_bad_contact_without_touching_anything(
     session: Session, world: World
 ) -> None:
     with pytest.raises(Invalid) as refused:
-        privacy.erase(session, actor=world.admin, raw="", reason="")
+        privacy.erase(session, actor=world.admin, form=ErasureForm(contact="", reason=""))
     assert set(refused.value.errors) == {"contact", "reason"}

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from pledge.campaigns.models import CampaignView
-from pledge.supporters.models import SignForm
+from pledge.supporters.service import SignForm
 from tests.support.pages import csrf_token
 
 

@@ -413,13 +413,13 @@ def test_there_are_38_provinces_and_each_is_accepted(make_campaign: MakeCampaign
     view = make_campaign()
     assert len(PROVINCES) == 38
     for code in PROVINCES:
-        assert supporters.validate(view, sign_form(province=code)).province == code
+        assert sign_form(province=code).check(view).province == code
 
 
 @pytest.mark.parametrize("band", AGE_BANDS)
 def test_each_age_band_is_accepted(make_campaign: MakeCampaign, band: str):
     view = make_campaign()
-    assert supporters.validate(view, sign_form(age_band=band)).age_band == band
+    assert sign_form(age_band=band).check(view).age_band == band
 
 
 def test_an_unknown_referral_code_is_ignored(

@@ -1,6 +1,6 @@
 """Every query and rule about users, organisations and memberships, and signing in.
 
-One module per part: `users` (addresses, passwords, signing in, sessions), `account` (a
+One module per part: `forms` (the forms people post, read and checked), `users` (addresses, passwords, signing in, sessions), `account` (a
 person's own name and password), `orgs` (organisations and their profile), `members` (roles
 in an organisation), `links` (one-time links and password resets), `invitations`, and
 `directory` (users and organisations looked up, counted and listed for the other domains and
@@ -26,6 +26,19 @@ from pledge.accounts.service.directory import (
     list_users_by_email,
     select_with_org,
     select_with_org_name,
+)
+from pledge.accounts.service.forms import (
+    ChangePasswordForm,
+    ForgotForm,
+    InviteForm,
+    LoginForm,
+    MemberInviteForm,
+    NameForm,
+    NewPasswordForm,
+    OrgProfileForm,
+    check_org_name,
+    check_org_slug,
+    check_role,
 )
 from pledge.accounts.service.invitations import (
     Invitation,
@@ -60,7 +73,6 @@ from pledge.accounts.service.members import (
 )
 from pledge.accounts.service.orgs import (
     WEBSITE_MAX,
-    check_website,
     create_org,
     get_org_by_slug,
     register_org,
@@ -81,9 +93,17 @@ from pledge.accounts.service.users import (
 __all__ = [
     "SECRET_BYTES",
     "WEBSITE_MAX",
+    "ChangePasswordForm",
+    "ForgotForm",
     "Invitation",
+    "InviteForm",
     "LinkGone",
+    "LoginForm",
     "Member",
+    "MemberInviteForm",
+    "NameForm",
+    "NewPasswordForm",
+    "OrgProfileForm",
     "OrgRole",
     "Provisioned",
     "_new_token",
@@ -92,7 +112,10 @@ __all__ = [
     "authenticate",
     "change_password",
     "change_role",
+    "check_org_name",
+    "check_org_slug",
     "check_password",
+    "check_role",
     "check_website",
     "count_orgs",
     "count_users",

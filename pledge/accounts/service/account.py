@@ -6,7 +6,8 @@ from sqlmodel import Session
 
 from pledge import audit, ratelimit
 from pledge.accounts.models import User
-from pledge.accounts.service.users import display_name_errors, new_password_errors, set_password
+from pledge.accounts.service.forms import ChangePasswordForm, NameForm
+from pledge.accounts.service.users import set_password
 from pledge.config import get_settings
 from pledge.db import writing
 from pledge.errors import Invalid, TooManyRequests
@@ -14,20 +15,15 @@ from pledge.i18n import gettext as _
 from pledge.security import verify_password
 
 
-def update_display_name(session: Session, *, user: User, display_name: str) -> User:
-    name = " ".join(display_name.split())
-    errors = display_name_errors(name)
-    if errors:
-        raise Invalid(errors)
+def update_display_name(session: Session, *, user: User, form: NameForm) -> User:
+    name = form.check()
     with writing(session):
         user.display_name = name
         session.add(user)
     return user
 
 
-def change_password(
-    session: Session, *, user: User, current_password: str, password: str, password_confirm: str
-) -> User:
+def change_password(session: Session, *, user: User, form: ChangePasswordForm) -> User:
     """A new password ends every session of the user; the caller starts a new one."""
     settings = get_settings()
     # Guesses at the current password count against the same limit as sign-in attempts.
@@ -35,11 +31,9 @@ def change_password(
         raise TooManyRequests(
             _("Too many sign-in attempts for this account. Wait a few minutes and try again.")
         )
-    if not verify_password(user.password_hash, current_password):
+    if not verify_password(user.password_hash, form.current_password):
         raise Invalid({"current_password": _("That is not your current password.")})
-    errors = new_password_errors(password, password_confirm)
-    if errors:
-        raise Invalid(errors)
+    password = form.check()
     with writing(session):
         set_password(session, user=user, password=password)
         audit.record(

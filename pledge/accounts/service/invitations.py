@@ -9,19 +9,13 @@ from sqlmodel import Session, col, select
 
 from pledge import audit, mail
 from pledge.accounts.models import Organization, Role, TokenKind, User, UserToken, user_token_table
+from pledge.accounts.service.forms import InviteForm, MemberInviteForm
 from pledge.accounts.service.links import _drop_unused, _link, _new_token, _use_token, live_token
 from pledge.accounts.service.members import add_member, parse_role, role_in
-from pledge.accounts.service.users import (
-    create,
-    display_name_errors,
-    get_by_email,
-    new_password_errors,
-    normalise_email,
-    set_password,
-)
+from pledge.accounts.service.users import create, get_by_email, normalise_email, set_password
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
-from pledge.errors import Conflict, Forbidden, Invalid, NotFound
+from pledge.errors import Conflict, Forbidden, NotFound
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 
@@ -120,32 +114,18 @@ def invite_member(
     session: Session,
     *,
     org: Organization,
-    email: str,
-    role: str | Role,
+    form: MemberInviteForm,
     actor: User,
     base_url: str,
 ) -> str:
     """An admin's invitation from the members page, checked and stored."""
-    errors: dict[str, str] = {}
-    try:
-        parse_role(role)
-    except Invalid as error:
-        errors.update(error.errors)
-    if not email.strip():
-        errors["email"] = _("Enter the email address of the person to invite.")
-    else:
-        try:
-            normalise_email(email)
-        except Invalid as error:
-            errors.update(error.errors)
-    if errors:
-        raise Invalid(errors)
+    invitee = form.check()
     with writing(session):
         return invite(
             session,
             org=org,
-            email=email,
-            role=parse_role(role),
+            email=invitee.email,
+            role=invitee.role,
             invited_by=actor,
             base_url=base_url,
         )
@@ -212,33 +192,27 @@ def get_invitation(session: Session, *, secret: str) -> Invitation:
 
 
 def accept_invite(
-    session: Session,
-    *,
-    secret: str,
-    current_user: User | None,
-    display_name: str = "",
-    password: str = "",
-    password_confirm: str = "",
+    session: Session, *, secret: str, current_user: User | None, form: InviteForm
 ) -> tuple[User, Organization]:
-    """Join the organisation: a new person sets a name and password; someone who already
-    has an account must be signed in as that account."""
+    """Join the organisation: a new person sets a name and password (the form); someone who
+    already has an account must be signed in as that account."""
     with writing(session):
         invitation = get_invitation(session, secret=secret)
         user = invitation.user
         if user is not None and not user.is_active:
             raise Forbidden(_("This account is disabled. Contact the site's administrators."))
         if invitation.needs_password:
-            name = " ".join(display_name.split())
-            errors = display_name_errors(name) | new_password_errors(password, password_confirm)
-            if errors:
-                raise Invalid(errors)
+            joining = form.check()
             if user is None:
                 user = create(
-                    session, email=invitation.token.email, password=password, display_name=name
+                    session,
+                    email=invitation.token.email,
+                    password=joining.password,
+                    display_name=joining.display_name,
                 )
             else:
-                user.display_name = name
-                set_password(session, user=user, password=password)
+                user.display_name = joining.display_name
+                set_password(session, user=user, password=joining.password)
         elif current_user is None or current_user.id != (user.id if user else None):
             raise Forbidden(
                 _("Sign in as %(email)s to accept this invitation.")

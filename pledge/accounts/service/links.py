@@ -13,15 +13,11 @@ from sqlmodel import Session, select
 
 from pledge import audit, mail, ratelimit
 from pledge.accounts.models import Role, TokenKind, User, UserToken, user_token_table
-from pledge.accounts.service.users import (
-    get_by_email,
-    new_password_errors,
-    normalise_email,
-    set_password,
-)
+from pledge.accounts.service.forms import NewPasswordForm
+from pledge.accounts.service.users import get_by_email, normalise_email, set_password
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
-from pledge.errors import Invalid, NotFound, PledgeError, TooManyRequests
+from pledge.errors import NotFound, PledgeError, TooManyRequests
 from pledge.i18n import gettext as _
 from pledge.security import hash_token, random_token
 
@@ -105,10 +101,9 @@ def _link(base_url: str, path: str) -> str:
 
 
 def request_password_reset(session: Session, *, email: str, base_url: str) -> None:
-    """Email a reset link if the address has an active account. The caller answers the
-    same either way, so nobody learns from it which addresses have accounts."""
-    if not email.strip():
-        raise Invalid({"email": _("Enter your email address.")})
+    """Email a reset link if the address (checked by the form: ForgotForm) has an active
+    account. The caller answers the same either way, so nobody learns from it which
+    addresses have accounts."""
     address = normalise_email(email)
     settings = get_settings()
     if not ratelimit.hit(settings.ratelimit_reset_email, "reset-email", address):
@@ -156,16 +151,15 @@ def get_reset(session: Session, *, secret: str) -> UserToken:
     return live_token(session, kind=TokenKind.RESET, secret=secret)
 
 
-def reset_password(session: Session, *, secret: str, password: str, password_confirm: str) -> User:
-    """Set a new password through a reset link; every session the user had open ends."""
+def reset_password(session: Session, *, secret: str, form: NewPasswordForm) -> User:
+    """Set a new password through a reset link; every session the user had open ends. The
+    link is checked before the form: a dead link says so whatever was typed."""
     with writing(session):
         token = live_token(session, kind=TokenKind.RESET, secret=secret)
         user = session.get(User, token.user_id) if token.user_id is not None else None
         if user is None or not user.is_active:
             raise LinkGone(_("This link can no longer be used."))
-        errors = new_password_errors(password, password_confirm)
-        if errors:
-            raise Invalid(errors)
+        password = form.check()
         _use_token(session, token)
         set_password(session, user=user, password=password)
         user.last_login_at = utcnow()

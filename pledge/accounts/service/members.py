@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from pledge import audit
+from pledge import audit, forms
 from pledge.accounts.models import Membership, Organization, Role, User
+from pledge.accounts.service.forms import NAME_MAX, check_role
 from pledge.accounts.service.orgs import get_org_by_slug
 from pledge.accounts.service.users import (
-    NAME_MAX,
     check_password,
     create,
     end_sessions,
@@ -64,10 +64,8 @@ def list_memberships(session: Session, *, user_id: int) -> list[OrgRole]:
 
 
 def parse_role(raw: str | Role) -> Role:
-    try:
-        return Role(raw)
-    except ValueError:
-        raise Invalid({"role": _("Choose a role: admin or moderator.")}) from None
+    """A role named by its value; Invalid with the role field's message when it is none."""
+    return forms.field("role", check_role, raw)
 
 
 @dataclass(frozen=True, slots=True)

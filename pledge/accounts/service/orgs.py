@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from sqlmodel import Session, select
 
-from pledge import audit
+from pledge import audit, forms
 from pledge.accounts.models import Organization, User
+from pledge.accounts.service.forms import WEBSITE_MAX, OrgProfileForm, check_org_name
 from pledge.db import writing
-from pledge.errors import Conflict, Invalid, NotFound
+from pledge.errors import Conflict, NotFound
 from pledge.i18n import gettext as _
-from pledge.slugs import SLUG_RE
-
-WEBSITE_MAX = 300
-NAME_MAX = 160
+from pledge.slugs import is_slug
 
 
 def get_org_by_slug(session: Session, slug: str) -> Organization:
@@ -27,59 +23,25 @@ def get_org_by_slug(session: Session, slug: str) -> Organization:
 def create_org(
     session: Session, *, slug: str, name: str, website: str | None = None, verified: bool = False
 ) -> Organization:
-    errors = {}
-    if not SLUG_RE.fullmatch(slug) or len(slug) > 64:
-        errors["slug"] = _("Use lower-case letters, digits and dashes only.")
-    if not name.strip() or len(name.strip()) > NAME_MAX:
-        errors["name"] = _("Enter the organisation's name (at most 160 characters).")
-    if errors:
-        raise Invalid(errors)
+    """An organisation under a short name as stored (lower-case already: the forms that
+    take one lower-case what was typed)."""
+    with forms.Checks() as checks:
+        if not is_slug(slug):
+            checks.refuse("slug", _("Use lower-case letters, digits and dashes only."))
+        clean_name = check_org_name(checks, name)
     if session.exec(select(Organization).where(Organization.slug == slug)).first():
         raise Conflict(_("An organisation with this short name already exists."))
-    org = Organization(slug=slug, name=name.strip(), website=website or None, verified=verified)
+    org = Organization(slug=slug, name=clean_name, website=website or None, verified=verified)
     session.add(org)
     session.flush()
     return org
 
 
-def check_website(raw: str) -> str | None:
-    """An http or https address, or None when left empty."""
-    website = raw.strip()
-    if not website:
-        return None
-    try:
-        parts = urlsplit(website)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    if (
-        not port_ok
-        or parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
-        or "@" in parts.netloc
-        or len(website) > WEBSITE_MAX
-        or any(c.isspace() or ord(c) < 32 for c in website)
-    ):
-        raise Invalid(
-            {"website": _("Enter the full address of the website, like https://contoh.or.id.")}
-        )
-    return website
-
-
 def update_org(
-    session: Session, *, org: Organization, name: str, website: str, actor: User
+    session: Session, *, org: Organization, form: OrgProfileForm, actor: User
 ) -> Organization:
-    clean_name = " ".join(name.split())
-    errors: dict[str, str] = {}
-    if not clean_name or len(clean_name) > NAME_MAX:
-        errors["name"] = _("Enter the organisation's name (at most 160 characters).")
-    clean_website = None
-    try:
-        clean_website = check_website(website)
-    except Invalid as error:
-        errors.update(error.errors)
-    if errors:
-        raise Invalid(errors)
+    profile = form.check()
+    clean_name, clean_website = profile.name, profile.website
     with writing(session):
         changes = {
             field: [before, after]
@@ -107,7 +69,7 @@ def register_org(
     session: Session, *, slug: str, name: str, website: str = "", verified: bool = False
 ) -> Organization:
     """An organisation created by an operator on the command line."""
-    clean_website = check_website(website)
+    clean_website = forms.field("website", forms.http_url, website, max_length=WEBSITE_MAX)
     with writing(session):
         org = create_org(
             session, slug=slug.strip(), name=name, website=clean_website, verified=verified

@@ -4,55 +4,24 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from pledge import contacts, ratelimit
+from pledge import forms, ratelimit
 from pledge.accounts.models import User
+from pledge.accounts.service.forms import NAME_MAX
 from pledge.config import get_settings
 from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound, TooManyRequests
 from pledge.i18n import gettext as _
-from pledge.security import (
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    hash_password,
-    password_needs_rehash,
-    verify_password,
-)
-
-NAME_MAX = 80
+from pledge.security import hash_password, password_needs_rehash, verify_password
 
 
 def normalise_email(raw: str) -> str:
-    try:
-        return contacts.normalise_email(raw.strip())
-    except contacts.ContactError as error:
-        raise Invalid({"email": str(error)}) from None
+    """An email address as accounts store it; Invalid with its message when it is not one."""
+    return forms.field("email", forms.email, raw)
 
 
 def check_password(password: str) -> None:
-    if len(password) < PASSWORD_MIN:
-        raise Invalid({"password": _("Use at least 10 characters for your password.")})
-    if len(password) > PASSWORD_MAX:
-        raise Invalid({"password": _("Use at most 200 characters for your password.")})
-
-
-def new_password_errors(password: str, confirm: str) -> dict[str, str]:
-    """What is wrong with a new password typed twice, by field; empty when nothing is."""
-    try:
-        check_password(password)
-    except Invalid as error:
-        return dict(error.errors)
-    if password != confirm:
-        return {"password_confirm": _("The two passwords are not the same.")}
-    return {}
-
-
-def display_name_errors(name: str) -> dict[str, str]:
-    """What is wrong with a name a person gives themselves; empty when nothing is."""
-    if not name:
-        return {"display_name": _("Enter your name.")}
-    if len(name) > NAME_MAX:
-        return {"display_name": _("Use at most 80 characters for your name.")}
-    return {}
+    """A new password's rules; Invalid with the message when it breaks one."""
+    forms.field("password", forms.password, password)
 
 
 def get(session: Session, user_id: int) -> User:

@@ -1,6 +1,6 @@
 """Every query and rule about campaigns, their pledges and their partner organisations.
 
-One module per seam: ``views`` reads campaigns for the public pages (and keeps them for a
+One module per seam: ``forms`` reads and checks the campaign editor's forms, ``views`` reads campaigns for the public pages (and keeps them for a
 moment), ``status`` moves them between draft, live and closed, ``manage`` creates and edits
 them from the dashboard, ``pledges`` and ``partners`` run what a campaign holds, ``times``
 reads and writes its dates in Jakarta time, ``usage`` is where the supporters domain says
@@ -9,6 +9,21 @@ campaigns, partners and pledges. Callers import this package
 (``from pledge.campaigns import service as campaigns``) and use the names below.
 """
 
+from pledge.campaigns.service.forms import (
+    BODY_FIELD_MAX,
+    BODY_MAX,
+    GOAL_MAX,
+    GOAL_MIN,
+    ORG_NAME_MAX,
+    PLEDGE_TEXT_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    CampaignForm,
+    CleanCampaign,
+    PartnerForm,
+    PartnerFormKind,
+    PledgeForm,
+)
 from pledge.campaigns.service.lookups import (
     CampaignTitle,
     count_campaigns,
@@ -26,11 +41,6 @@ from pledge.campaigns.service.lookups import (
     select_with_pledge_text,
 )
 from pledge.campaigns.service.manage import (
-    BODY_MAX,
-    GOAL_MAX,
-    GOAL_MIN,
-    SUMMARY_MAX,
-    TITLE_MAX,
     create,
     create_draft,
     form_of,
@@ -39,7 +49,6 @@ from pledge.campaigns.service.manage import (
     update,
 )
 from pledge.campaigns.service.partners import (
-    ORG_NAME_MAX,
     REFERRAL_ALPHABET,
     add_co_partner,
     add_partner,
@@ -47,7 +56,6 @@ from pledge.campaigns.service.partners import (
     remove_partner,
 )
 from pledge.campaigns.service.pledges import (
-    PLEDGE_TEXT_MAX,
     PLEDGES_MAX,
     add_pledge,
     create_pledge,
@@ -75,6 +83,7 @@ from pledge.campaigns.service.views import (
 )
 
 __all__ = [
+    "BODY_FIELD_MAX",
     "BODY_MAX",
     "GOAL_MAX",
     "GOAL_MIN",
@@ -86,7 +95,12 @@ __all__ = [
     "TITLE_MAX",
     "TRANSITIONS",
     "WIB",
+    "CampaignForm",
     "CampaignTitle",
+    "CleanCampaign",
+    "PartnerForm",
+    "PartnerFormKind",
+    "PledgeForm",
     "Usage",
     "add_co_partner",
     "add_partner",

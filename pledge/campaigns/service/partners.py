@@ -9,23 +9,17 @@ from sqlmodel import Session, select
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
-from pledge.campaigns.models import (
-    Campaign,
-    CampaignPartner,
-    PartnerAdded,
-    PartnerForm,
-    PartnerFormKind,
-)
+from pledge.campaigns.models import Campaign, CampaignPartner, PartnerAdded
+from pledge.campaigns.service.forms import PartnerForm
 from pledge.campaigns.service.usage import registered_usage
 from pledge.errors import Invalid, NotFound
+from pledge.forms import Checks
 from pledge.i18n import gettext as _
-from pledge.slugs import SLUG_MAX, suggest_slug
 from pledge.slugs import numbered as _numbered
+from pledge.slugs import suggest_slug
 
 # Referral codes are typed by hand and read aloud: no 0/O or 1/l/I.
 REFERRAL_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-
-ORG_NAME_MAX = 160
 
 
 def new_referral_code() -> str:
@@ -62,14 +56,13 @@ def add_co_partner(
 ) -> PartnerAdded:
     """Add a partner organisation with its own referral code: one already on the site, or a
     new one (not yet approved) whose first admin is invited by email."""
-    if form.kind == PartnerFormKind.INVITE:
+    if form.inviting:
         return _invite_partner(
             session, campaign=campaign, form=form, invited_by=invited_by, base_url=base_url
         )
-    slug = form.org_slug.strip().lower()
-    if not slug:
-        raise Invalid({"org_slug": _("Enter the organisation's short name.")})
-    org = accounts.get_org_by_slug_or_none(session, slug[:SLUG_MAX])
+    with Checks() as checks:
+        slug = form.clean(checks).org_slug
+    org = accounts.get_org_by_slug_or_none(session, slug)
     if org is None:
         raise Invalid(
             {
@@ -101,26 +94,18 @@ def _invite_partner(
     invited_by: User | None,
     base_url: str,
 ) -> PartnerAdded:
-    errors: dict[str, str] = {}
-    name = " ".join(form.name.split())
-    if not name:
-        errors["name"] = _("Enter the organisation's name.")
-    elif len(name) > ORG_NAME_MAX:
-        errors["name"] = _("Use at most %(max)s characters for the name.") % {"max": ORG_NAME_MAX}
-    elif accounts.get_org_by_name_or_none(session, name):
-        errors["name"] = _(
-            "An organisation with this name is already on the site: add it by its short name above."
-        )
-    email = ""
-    try:
-        email = accounts.normalise_email(form.email)
-    except Invalid as error:
-        errors["email"] = error.errors.get("email") or _("Enter a valid email address.")
-    base = suggest_slug(name) if name else ""
-    if name and not errors.get("name") and not base:
-        base = "org"
-    if errors:
-        raise Invalid(errors)
+    with Checks() as checks:
+        clean = form.clean(checks)
+        name, email = clean.name, clean.email
+        if checks.ok("name") and accounts.get_org_by_name_or_none(session, name):
+            checks.refuse(
+                "name",
+                _(
+                    "An organisation with this name is already on the site: "
+                    "add it by its short name above."
+                ),
+            )
+    base = suggest_slug(name) or "org"
     taken = accounts.list_org_slugs(session, starting_with=base)
     org = accounts.create_org(session, slug=_numbered(base, taken), name=name, verified=False)
     partner = add_partner(session, campaign=campaign, org=org)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, func, select
 
-from pledge.campaigns.models import Campaign, CampaignStatus, Pledge, PledgeForm
+from pledge import forms
+from pledge.campaigns.models import Campaign, CampaignStatus, Pledge
+from pledge.campaigns.service.forms import PledgeForm, check_pledge_text
 from pledge.campaigns.service.usage import registered_usage
 from pledge.errors import Conflict, Invalid, NotFound
+from pledge.forms import Checks
 from pledge.i18n import gettext as _
-from pledge.slugs import SLUG_MAX, SLUG_RE, suggest_slug
+from pledge.slugs import is_slug, suggest_slug
 from pledge.slugs import numbered as _numbered
 
-PLEDGE_TEXT_MAX = 200
 PLEDGES_MAX = 20  # the signing form reads at most 50; a phone screen shows far fewer
 
 
 def add_pledge(session: Session, *, campaign: Campaign, slug: str, text: str) -> Pledge:
-    if not SLUG_RE.fullmatch(slug) or len(slug) > 64:
+    if not is_slug(slug):
         raise Invalid({"slug": _("Use lower-case letters, digits and dashes only.")})
     existing = session.exec(
         select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.slug == slug)
@@ -51,17 +53,6 @@ def _pledge(session: Session, campaign: Campaign, pledge_id: int) -> Pledge:
     return pledge
 
 
-def _clean_pledge_text(raw: str) -> str:
-    text = " ".join(raw.split())
-    if not text:
-        raise Invalid({"text": _("Enter the pledge's text.")})
-    if len(text) > PLEDGE_TEXT_MAX:
-        raise Invalid(
-            {"text": _("Use at most %(max)s characters for a pledge.") % {"max": PLEDGE_TEXT_MAX}}
-        )
-    return text
-
-
 def create_pledge(session: Session, *, campaign: Campaign, form: PledgeForm) -> Pledge:
     """A pledge added on the dashboard, after the others; its address suggested from its text."""
     existing = _pledges(session, campaign)
@@ -69,25 +60,24 @@ def create_pledge(session: Session, *, campaign: Campaign, form: PledgeForm) -> 
         raise Invalid(
             {"text": _("A campaign can have at most %(max)s pledges.") % {"max": PLEDGES_MAX}}
         )
-    text = _clean_pledge_text(form.text)
     taken = {p.slug for p in existing}
-    slug = form.slug.strip().lower()
-    if not slug:
-        base = suggest_slug(text, max_length=40)
-        if not base:
-            raise Invalid(
-                {"slug": _("The text has no letters an address can use. Type an address.")}
-            )
-        slug = _numbered(base, taken)
-    elif len(slug) > SLUG_MAX:
-        raise Invalid(
-            {"slug": _("Use at most %(max)s characters for the address.") % {"max": SLUG_MAX}}
-        )
-    elif not SLUG_RE.fullmatch(slug):
-        raise Invalid({"slug": _("Use lower-case letters (a-z), digits and single dashes only.")})
-    elif slug in taken:
-        raise Invalid({"slug": _("This campaign already has a pledge with this address.")})
-    return add_pledge(session, campaign=campaign, slug=slug, text=text)
+    with Checks() as checks:
+        clean = form.clean(checks)
+        slug = clean.slug
+        if not slug and checks.ok("slug") and checks.ok("text"):
+            slug = _suggested_slug(clean.text, taken, checks)
+        elif slug in taken:
+            checks.refuse("slug", _("This campaign already has a pledge with this address."))
+    return add_pledge(session, campaign=campaign, slug=slug, text=clean.text)
+
+
+def _suggested_slug(text: str, taken: set[str], checks: Checks) -> str:
+    """An address made from the pledge's text, numbered past the campaign's other pledges'."""
+    base = suggest_slug(text, max_length=40)
+    if not base:
+        checks.refuse("slug", _("The text has no letters an address can use. Type an address."))
+        return ""
+    return _numbered(base, taken)
 
 
 def update_pledge(
@@ -96,7 +86,7 @@ def update_pledge(
     """Change a pledge's text. Allowed when live: the page warns that signers agreed to the
     text as it was, so only corrections belong here."""
     pledge = _pledge(session, campaign, pledge_id)
-    pledge.text = _clean_pledge_text(form.text)
+    pledge.text = forms.field("text", check_pledge_text, form.text)
     session.add(pledge)
     session.flush()
     return pledge
@@ -104,8 +94,9 @@ def update_pledge(
 
 def move_pledge(session: Session, *, campaign: Campaign, pledge_id: int, direction: str) -> Pledge:
     """Swap a pledge with the one above or below it; the first cannot go further up."""
-    if direction not in ("up", "down"):
-        raise Invalid({"pledge": _("Choose up or down.")})
+    direction = forms.field(
+        "pledge", forms.choice, direction, ("up", "down"), message=_("Choose up or down.")
+    )
     pledges = _pledges(session, campaign)
     index = next((i for i, p in enumerate(pledges) if p.id == pledge_id), None)
     if index is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from pledge import audit
+from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
 from pledge.campaigns.models import SIGNABLE_STATUSES, Campaign, CampaignStatus, Pledge
@@ -100,10 +100,8 @@ def change_status(
     session: Session, *, campaign: Campaign, status: str, actor: User | None
 ) -> Campaign:
     """A status move asked for on the dashboard."""
-    try:
-        wanted = CampaignStatus(status.strip())
-    except ValueError:
-        raise Invalid({"status": _("Choose a status.")}) from None
+    message = _("Choose a status.")
+    wanted = forms.field("status", forms.member, status, CampaignStatus, message=message)
     return set_status(
         session, campaign=campaign, status=wanted, actor_id=actor.id if actor else None
     )

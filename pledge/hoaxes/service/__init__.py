@@ -1,6 +1,7 @@
 """Every query and rule about hoax reports, one module per part:
 - ``urls``: the canonical spelling of a shared link, and the check of a reported one;
 - ``duplicates``: stored pictures found again by their hash, the case holding the same thing;
+- ``forms``: the report form, read from the post and checked;
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
 - ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
@@ -11,6 +12,8 @@ case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
 """
 
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
+from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
+from pledge.hoaxes.service.forms import clean_text as _clean_text
 from pledge.hoaxes.service.media_access import VisibleMedia, get_media, moderator_org_ids
 from pledge.hoaxes.service.open_data import (
     API_LIMIT_DEFAULT,
@@ -39,16 +42,12 @@ from pledge.hoaxes.service.published import (
 from pledge.hoaxes.service.reports import (
     CODE_ALPHABET,
     CODE_LENGTH,
-    DESCRIPTION_MAX,
-    ReportForm,
     ReportStatus,
-    _clean_text,
     get_status,
     is_accepting_reports,
     new_tracking_code,
     report_limit,
     submit,
-    validate,
 )
 from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
 
@@ -61,6 +60,7 @@ __all__ = [
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
     "URL_MAX",
+    "CleanReport",
     "GalleryPage",
     "HoaxItem",
     "HoaxPage",
@@ -90,5 +90,4 @@ __all__ = [
     "similar_media",
     "submit",
     "surviving_case",
-    "validate",
 ]

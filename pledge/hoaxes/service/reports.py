@@ -1,9 +1,8 @@
-"""Taking a hoax report: the form and its checks, joining the report to the case of the same
-thing (or opening one), and the status page its sender follows."""
+"""Taking a hoax report: joining the report to the case of the same thing (or opening one),
+and the status page its sender follows. The form and its checks are in ``forms``."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,18 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pledge import contacts
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignView
-from pledge.config import get_settings
 from pledge.db import utcnow, writing
-from pledge.errors import Conflict, Invalid, NotFound
-from pledge.hoaxes import decoder, media
+from pledge.errors import Conflict, NotFound
 from pledge.hoaxes.models import (
-    Category,
     HoaxCase,
     HoaxReport,
-    Platform,
     hoax_case_table,
     hoax_report_table,
 )
@@ -34,13 +28,9 @@ from pledge.hoaxes.service.duplicates import (
     store_media,
     surviving_case,
 )
-from pledge.hoaxes.service.urls import canonical_url, clean_url
+from pledge.hoaxes.service.forms import CleanReport, ReportForm
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
-from pledge.provinces import PROVINCES
-from pledge.security import FieldCipher
-
-DESCRIPTION_MAX = 1000
 
 # Tracking codes are read from a screen and typed by hand: no 0/o, no 1/l/i.
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -52,120 +42,9 @@ def report_limit() -> str:
     return "30/minute"
 
 
-@dataclass(frozen=True, slots=True)
-class ReportForm:
-    """The report form as posted; text as strings so that bad input can be shown back."""
-
-    url: str = ""
-    platform: str = ""
-    category: str = ""
-    description: str = ""
-    province: str = ""
-    contact: str = ""
-    consent: str = ""
-    website: str = ""  # honeypot: people never see it, bots fill it
-    screenshot: bytes | None = None  # the uploaded file as sent, if any
-
-
-@dataclass(frozen=True, slots=True)
-class _CleanReport:
-    url: str | None
-    canonical: str | None
-    platform: Platform
-    category: Category
-    description: str
-    province: str | None
-    contact_encrypted: str | None
-    image: media.ProcessedImage | None
-
-
 def is_accepting_reports(campaign: Campaign) -> bool:
     """Reports are taken while the campaign takes signatures."""
     return campaigns.is_signable(campaign)
-
-
-def _clean_text(raw: str) -> str:
-    # Line breaks stay (the explanation may quote several lines); other control characters go.
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", raw.replace("\r\n", "\n"))
-    return text.strip()
-
-
-# --- checking the form -----------------------------------------------------------------
-# Each check adds its messages to `errors`, by field, in the order the form shows them.
-
-
-def _check_link_and_picture(
-    form: ReportForm, errors: dict[str, str]
-) -> tuple[str, media.ProcessedImage | None]:
-    """The link, and the screenshot decoded and re-encoded: at least one of them."""
-    url = ""
-    try:
-        url = clean_url(form.url)
-    except ValueError as error:
-        errors["url"] = str(error)
-    image = None
-    if form.screenshot:
-        try:
-            image = decoder.process_upload(form.screenshot)
-        except media.MediaError as error:
-            errors["screenshot"] = str(error)
-    if not form.url.strip() and not form.screenshot:
-        errors["url"] = _("Give the link to the post, or attach a screenshot of it (or both).")
-    return url, image
-
-
-def _check_kind(form: ReportForm, errors: dict[str, str]) -> tuple[Platform, Category] | None:
-    """Where it was seen and what kind of hoax it is."""
-    platform = category = None
-    try:
-        platform = Platform(form.platform)
-    except ValueError:
-        errors["platform"] = _("Choose where you saw it.")
-    try:
-        category = Category(form.category)
-    except ValueError:
-        errors["category"] = _("Choose what kind of hoax you think it is.")
-    return (platform, category) if platform is not None and category is not None else None
-
-
-def _check_details(form: ReportForm, errors: dict[str, str]) -> tuple[str, str | None, str | None]:
-    """The optional description, province and contact, and the consent."""
-    description = _clean_text(form.description)
-    if len(description) > DESCRIPTION_MAX:
-        errors["description"] = _("Keep the description to at most 1000 characters.")
-    province = form.province or None
-    if province is not None and province not in PROVINCES:
-        errors["province"] = _("Choose a province from the list, or leave it empty.")
-    contact = None
-    if form.contact.strip():
-        try:
-            contact = contacts.normalise_contact(form.contact)
-        except contacts.ContactError as error:
-            errors["contact"] = str(error)
-    if not form.consent:
-        errors["consent"] = _("Agree to the privacy notice to send your report.")
-    return description, province, contact
-
-
-def validate(form: ReportForm) -> _CleanReport:
-    """Check the posted form; raise Invalid with a message beside each bad field."""
-    errors: dict[str, str] = {}
-    url, image = _check_link_and_picture(form, errors)
-    kind = _check_kind(form, errors)
-    description, province, contact = _check_details(form, errors)
-    if errors or kind is None:
-        raise Invalid(errors)
-    encrypted = FieldCipher(get_settings().secret_key).encrypt(contact) if contact else None
-    return _CleanReport(
-        url=url or None,
-        canonical=canonical_url(url) if url else None,
-        platform=kind[0],
-        category=kind[1],
-        description=description,
-        province=province,
-        contact_encrypted=encrypted,
-        image=image,
-    )
 
 
 # --- taking a report ------------------------------------------------------------------
@@ -187,7 +66,7 @@ def submit(
         return None
     if not is_accepting_reports(view.campaign):
         raise Conflict(_("This campaign is no longer taking hoax reports."))
-    clean = validate(form)  # decodes and re-encodes the image before any lock is taken
+    clean = form.check()  # decodes and re-encodes the image before any lock is taken
 
     for attempt in range(3):
         try:
@@ -204,7 +83,7 @@ def submit(
 
 
 def _submit_in_transaction(
-    session: Session, *, campaign_id: int, clean: _CleanReport, locale: str
+    session: Session, *, campaign_id: int, clean: CleanReport, locale: str
 ) -> HoaxReport:
     """The picture stored, the report joined to its case, and the report stored."""
     now = utcnow()
@@ -242,7 +121,7 @@ def _join_case(
     session: Session,
     *,
     campaign_id: int,
-    clean: _CleanReport,
+    clean: CleanReport,
     media_id: int | None,
     similar: list[int],
     now: datetime,

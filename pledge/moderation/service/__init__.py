@@ -1,6 +1,7 @@
 """The moderation queue: claims, decisions, merging, two-person publishing.
 
 One module per part, each importing only the ones below it:
+- ``forms``: the forms moderators post, read and checked, and the reason every change carries;
 - ``cases``: what every operation shares (visibility, locks, reasons, the status change);
 - ``claims``: holding a case, in one conditional SQL statement;
 - ``merging`` and ``decisions``: a moderator's decisions, and many cases rejected at once;
@@ -15,7 +16,6 @@ from pledge.hoaxes.states import Decision, decisions_for
 from pledge.moderation.service.approvals import approve, send_back
 from pledge.moderation.service.cases import (
     ACTIONS,
-    REASON_MAX,
     clean_reason,
     display_name,
     subject,
@@ -32,15 +32,18 @@ from pledge.moderation.service.claims import (
     release,
     take_claim,
 )
-from pledge.moderation.service.decisions import (
+from pledge.moderation.service.decisions import BulkResult, bulk_reject, decide
+from pledge.moderation.service.forms import (
     BULK_MAX,
     EXPLANATION_MAX,
+    REASON_FIELD_MAX,
+    REASON_MAX,
     TITLE_MAX,
     URL_MAX,
-    BulkResult,
+    BulkRejectForm,
     DecisionForm,
-    bulk_reject,
-    decide,
+    Proposal,
+    read_reason,
 )
 from pledge.moderation.service.queue import (
     PAGE_SIZE,
@@ -60,15 +63,18 @@ __all__ = [
     "CLAIM_MINUTES",
     "EXPLANATION_MAX",
     "PAGE_SIZE",
+    "REASON_FIELD_MAX",
     "REASON_MAX",
     "TITLE_MAX",
     "URL_MAX",
+    "BulkRejectForm",
     "BulkResult",
     "CaseEvent",
     "CasePage",
     "Claim",
     "Decision",
     "DecisionForm",
+    "Proposal",
     "QueueDepth",
     "QueueFilters",
     "QueuePage",
@@ -87,6 +93,7 @@ __all__ = [
     "holds",
     "queue",
     "queue_depth",
+    "read_reason",
     "release",
     "send_back",
     "subject",

@@ -10,22 +10,22 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from pledge import audit
+from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import ID_MAX, utcnow
-from pledge.errors import Invalid, NotFound
+from pledge.errors import NotFound
 from pledge.hoaxes.models import HoaxCase, hoax_report_table
 from pledge.hoaxes.states import CaseStatus
 from pledge.hoaxes.states import transition as transition_to
 from pledge.i18n import gettext as _
+from pledge.moderation.service.forms import check_reason
 
 if TYPE_CHECKING:
     from pledge.accounts.access import ModeratorContext
 
-REASON_MAX = 500
 
 # The audit actions moderation writes, each with the reason given.
 ACTIONS = (
@@ -139,20 +139,9 @@ def names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
 # --- input -------------------------------------------------------------------------------
 
 
-def reason_error(raw: str) -> str | None:
-    reason = raw.strip()
-    if not reason:
-        return _("Give a reason: it is kept in the case's history.")
-    if len(reason) > REASON_MAX:
-        return _("Keep the reason to %(max)s characters.") % {"max": REASON_MAX}
-    return None
-
-
 def clean_reason(raw: str) -> str:
-    error = reason_error(raw)
-    if error:
-        raise Invalid({"reason": error})
-    return raw.strip()
+    """The reason for a change of a case; Invalid with its message when it is none."""
+    return forms.field("reason", check_reason, raw)
 
 
 def case_number(raw: str) -> int | None:

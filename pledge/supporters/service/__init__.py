@@ -1,6 +1,6 @@
 """Every query and rule about supporters: signing, counting, the public lists, withdrawal.
 
-One module per seam: ``form`` checks the sign form, ``signing`` writes signatures in group
+One module per seam: ``form`` reads and checks the sign form, ``signing`` writes signatures in group
 commits, ``tallies`` keeps the counters and the counts read from them, ``pages`` gathers what
 the public pages show of supporters, ``withdrawal`` finds a supporter by their secret link
 and removes them, ``usage`` tells the campaigns domain who signed its pledges and came
@@ -15,9 +15,9 @@ from pledge.supporters.service.form import (
     INVITE_CODE,
     NAME_MAX,
     CleanSignature,
+    SignForm,
     clean_name,
     first_name,
-    validate,
 )
 from pledge.supporters.service.pages import (
     CampaignPage,
@@ -80,6 +80,7 @@ __all__ = [
     "OptedIn",
     "PendingSigning",
     "PublicSupporter",
+    "SignForm",
     "TallyFix",
     "ThankYou",
     "Written",
@@ -119,6 +120,5 @@ __all__ = [
     "signing_queue",
     "thank_you",
     "true_counts",
-    "validate",
     "withdraw",
 ]

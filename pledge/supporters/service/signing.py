@@ -25,7 +25,6 @@ from pledge.security import FieldCipher, contact_digest, random_token
 from pledge.supporters.models import (
     TOTAL,
     SignedSupporter,
-    SignForm,
     Signing,
     SignOutcome,
     partner_key,
@@ -33,7 +32,7 @@ from pledge.supporters.models import (
     signature_table,
     supporter_table,
 )
-from pledge.supporters.service.form import CleanSignature, validate
+from pledge.supporters.service.form import CleanSignature, SignForm
 from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 
 
@@ -63,7 +62,7 @@ def prepare(view: CampaignView, form: SignForm, *, locale: str = "id") -> Pendin
         return None
     if not campaigns.is_signable(view.campaign):
         raise Conflict(_("This campaign is not taking signatures."))
-    clean = validate(view, form)
+    clean = form.check(view)
     settings = get_settings()
     encrypted = None
     if clean.updates_partner_id is not None:

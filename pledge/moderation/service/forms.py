@@ -1,0 +1,151 @@
+"""The forms moderators post: a decision on a case (with a verdict's public text when it is a
+hoax), many cases rejected at once, and the reason every change of a case carries.
+
+Each is read from the posted form (``read``) and its fields checked with the shared field
+checks; the services add what depends on the case (a claim held, a case to merge into)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import FormData
+
+from pledge import forms
+from pledge.forms import Checks, form_text, form_values
+from pledge.hoaxes.models import Verdict
+from pledge.hoaxes.states import Decision
+from pledge.i18n import gettext as _
+
+REASON_MAX = 500
+TITLE_MAX = 200
+EXPLANATION_MAX = 4000
+URL_MAX = 2048
+BULK_MAX = 100
+# Longer than any valid value, so that "too long" is reported rather than cut silently.
+REASON_FIELD_MAX = REASON_MAX * 2
+
+
+def check_reason(raw: str) -> str:
+    """The reason a moderator gives for a change, kept in the case's history."""
+    return forms.text(
+        raw,
+        max_length=REASON_MAX,
+        required=_("Give a reason: it is kept in the case's history."),
+        too_long=_("Keep the reason to %(max)s characters.") % {"max": REASON_MAX},
+    )
+
+
+def read_reason(form: FormData) -> str:
+    return form_text(form, "reason", REASON_FIELD_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A verdict as a moderator proposes it for a second moderator to approve."""
+
+    label: Verdict
+    public_title: str
+    public_explanation: str
+    fact_check_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionForm:
+    """The decision form as posted: strings, so that bad input can be shown back."""
+
+    decision: str = ""
+    reason: str = ""
+    label: str = ""
+    public_title: str = ""
+    public_explanation: str = ""
+    fact_check_url: str = ""
+    target_case_id: str = ""
+
+    @classmethod
+    def read(cls, form: FormData) -> DecisionForm:
+        return cls(
+            decision=form_text(form, "decision", 40),
+            reason=read_reason(form),
+            label=form_text(form, "label", 40),
+            public_title=form_text(form, "public_title", TITLE_MAX * 2),
+            public_explanation=form_text(form, "public_explanation", EXPLANATION_MAX * 2),
+            fact_check_url=form_text(form, "fact_check_url", URL_MAX * 2),
+            target_case_id=form_text(form, "target_case_id", 40),
+        )
+
+    def chosen(self) -> Decision:
+        """The decision, one of those offered; Invalid otherwise."""
+        message = _("Choose one of the decisions offered.")
+        return forms.field("decision", forms.member, self.decision, Decision, message=message)
+
+    def clean(self, checks: Checks, decision: Decision) -> tuple[str, Proposal | None]:
+        """The reason, and for a hoax the verdict proposed, checked into `checks`."""
+        reason = checks.run("reason", check_reason, self.reason) or ""
+        proposal = self._proposal(checks) if decision == Decision.HOAX else None
+        return reason, proposal
+
+    def _proposal(self, checks: Checks) -> Proposal:
+        """The verdict's label, public title, explanation and fact-check link."""
+        label = checks.run(
+            "label",
+            forms.member,
+            self.label,
+            Verdict,
+            message=_("Choose the label the verdict carries."),
+        )
+        title = checks.run(
+            "public_title",
+            forms.text,
+            self.public_title,
+            max_length=TITLE_MAX,
+            required=_("Write the title the public will read."),
+            too_long=_("Keep the title to %(max)s characters.") % {"max": TITLE_MAX},
+        )
+        checks.run(
+            "public_explanation",
+            forms.text,
+            self.public_explanation,
+            max_length=EXPLANATION_MAX,
+            required=_("Explain to the public what is wrong, and how you know."),
+            too_long=_("Keep the explanation to %(max)s characters.") % {"max": EXPLANATION_MAX},
+        )
+        link = checks.run(
+            "fact_check_url",
+            forms.http_url,
+            self.fact_check_url,
+            max_length=URL_MAX,
+            message=_(
+                "Enter a full web address starting with http:// or https://, or leave it empty."
+            ),
+        )
+        return Proposal(
+            label=label or Verdict.SALAH,
+            public_title=title or "",
+            public_explanation=self.public_explanation.replace("\r\n", "\n").strip(),
+            fact_check_url=link,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRejectForm:
+    """Many cases rejected at once from the queue, for one reason."""
+
+    case_ids: tuple[str, ...] = ()
+    reason: str = ""
+
+    @classmethod
+    def read(cls, form: FormData) -> BulkRejectForm:
+        return cls(case_ids=tuple(form_values(form, "case_ids", 20)), reason=read_reason(form))
+
+    def check(self) -> str:
+        """The reason; Invalid when it is missing or too long, or when no case, or too many,
+        were chosen."""
+        with Checks() as checks:
+            reason = checks.run("reason", check_reason, self.reason)
+            if not self.case_ids:
+                checks.refuse("case_ids", _("Choose at least one case."))
+            elif len(self.case_ids) > BULK_MAX:
+                checks.refuse(
+                    "case_ids", _("Choose at most %(max)s cases at a time.") % {"max": BULK_MAX}
+                )
+        return reason or ""
