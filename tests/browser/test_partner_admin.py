@@ -125,7 +125,8 @@ def test_partner_admin_runs_a_campaign(
 
         page.goto(f"{url}/dashboard/lembaga-muda")
         page.locator("a.statistics").first.click()
-        assert page.locator("svg[role=img]").count() >= 2
+        page.wait_for_url("**/statistics")
+        expect(page.locator("svg[role=img]").nth(1)).to_be_attached()
         assert "2" in page.locator("main").inner_text()
 
         page.goto(f"{url}/dashboard/lembaga-muda")
