@@ -262,13 +262,26 @@ def commit_batch(
     session: Session, jobs: Sequence[Job], write: BatchWriter[Job, Result]
 ) -> list[Result | Exception]:
     """The jobs written in one write transaction (``writing``) and committed once: a result
-    or an exception per job, in order. Blocks while another writer holds the database."""
-    try:
-        with writing(session):
-            return write_batch(session, jobs, write)
-    except _WHOLE_BATCH_ERRORS as error:
-        session.rollback()
-        return [error] * len(jobs)
+    or an exception per job, in order. Blocks while another writer holds the database; a
+    transaction PostgreSQL rolled back to break a deadlock is written again."""
+    failure: Exception | None = None
+    for _attempt in range(RETRIES):
+        try:
+            with writing(session):
+                return write_batch(session, jobs, write)
+        except _WHOLE_BATCH_ERRORS as error:
+            session.rollback()
+            failure = error
+            if not _start_over(error):
+                break
+    assert failure is not None
+    return [failure] * len(jobs)
+
+
+def _start_over(error: Exception) -> bool:
+    """PostgreSQL chose this transaction to roll back (a deadlock, a serialization failure):
+    nothing of it was written, and the same transaction tried again succeeds."""
+    return str(getattr(getattr(error, "orig", None), "sqlstate", "") or "").startswith("40")
 
 
 def _is_busy(error: sa.exc.OperationalError) -> bool:

@@ -18,6 +18,7 @@ from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
 from pledge.supporters.service import signing as signing_service
+from pledge.supporters.service.signing import Written
 from tests.support.aio import run_async
 from tests.support.forms import sign_form
 
@@ -193,6 +194,102 @@ def test_a_database_that_fails_the_commit_fails_every_signature_of_the_batch(
 
     assert all(isinstance(r, sa.exc.OperationalError) for r in results)
     assert stored(session, view) == (0, {})  # nothing half-written
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"  # what PostgreSQL's driver reports when it broke a deadlock
+
+
+def test_a_batch_the_database_rolled_back_to_break_a_deadlock_is_written_again(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    real = signing_service._write_signings
+    tries = []
+
+    def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
+        tries.append(len(jobs))
+        written = real(session, jobs)
+        if len(tries) == 1:
+            raise sa.exc.OperationalError("INSERT", {}, Deadlock("deadlock detected"))
+        return written
+
+    jobs = [signing_service.prepare(view, sign_form(contact=f"o{n}@example.com")) for n in range(4)]
+    results = db.commit_batch(session, jobs, write)
+
+    assert tries == [4, 4]  # the whole batch, twice
+    assert all(isinstance(r, Written) and r.outcome == SignOutcome.NEW for r in results)
+    assert stored(session, view)[0] == 4
+    assert stored(session, view)[1]["total"] == 4
+
+
+def test_a_database_that_keeps_choosing_the_batch_fails_it_after_a_few_tries(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    tries = []
+
+    def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
+        tries.append(len(jobs))
+        raise sa.exc.OperationalError("INSERT", {}, Deadlock("deadlock detected"))
+
+    jobs = [signing_service.prepare(view, sign_form(contact=f"o{n}@example.com")) for n in range(3)]
+    results = db.commit_batch(session, jobs, write)
+
+    assert tries == [3] * db.RETRIES
+    assert all(isinstance(r, sa.exc.OperationalError) for r in results)
+    assert stored(session, view) == (0, {})
+
+
+def test_writers_of_one_campaign_at_once_give_each_signer_one_place_and_never_fail(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    """Two processes' batches at the same moment, as behind several servers on PostgreSQL:
+    batches that meet the same new signers in opposite orders, and batches of different
+    signers that both ask for the next places."""
+    view = make_campaign()
+    rounds, people = 6, 40
+    failures: list[Any] = []
+
+    def batch(r: int, who: range) -> list[Any]:
+        return [
+            signing_service.prepare(view, sign_form(contact=f"r{r}p{n}@example.com")) for n in who
+        ]
+
+    for r in range(rounds):
+        if r % 2:
+            pair = (batch(r, range(people // 2)), batch(r, range(people // 2, people)))
+        else:
+            shared = batch(r, range(people))
+            pair = (shared, shared[::-1])
+        start = threading.Barrier(2)
+
+        def write(jobs: list[Any], start: threading.Barrier = start) -> None:
+            with Session(engine, expire_on_commit=False) as own:
+                start.wait()
+                results = signing_service.commit_signings(own, jobs)
+            failures.extend(r for r in results if isinstance(r, Exception))
+
+        threads = [threading.Thread(target=write, args=(jobs,)) for jobs in pair]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+    assert failures == []
+    session.rollback()
+    numbers = (
+        session.execute(
+            sa.select(Supporter.__table__.c.number)  # type: ignore[attr-defined]
+            .where(Supporter.__table__.c.campaign_id == view.id)  # type: ignore[attr-defined]
+            .order_by(Supporter.__table__.c.number)  # type: ignore[attr-defined]
+        )
+        .scalars()
+        .all()
+    )
+    assert numbers == list(range(1, rounds * people + 1))  # one place each, none given twice
+    assert stored(session, view)[0] == rounds * people
+    assert stored(session, view)[1]["total"] == rounds * people
 
 
 def test_a_signer_who_goes_away_is_still_counted(

@@ -150,6 +150,11 @@ _INVITERS = sa.select(supporter_table.c.invite_code, supporter_table.c.id).where
 _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id")
 )
+# PostgreSQL's advisory lock on a campaign's signing, held until the transaction ends: the
+# first key names the lock's kind ("sign" in ASCII), the second is the campaign.
+_SIGNING_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(0x7369676E, sa.bindparam("campaign_id", type_=sa.Integer))
+)
 # Without RETURNING: one executemany, where SQLite would insert row by row to return ids;
 # the ids are read back with _FIND_SUPPORTERS.
 _INSERT_SUPPORTERS = sa.insert(supporter_table)
@@ -211,7 +216,12 @@ def _look_up(conn: sa.Connection, jobs: Sequence[PendingSigning]) -> dict[int, _
     """Per campaign of the batch: the signers already known and what they signed, the
     inviters named, and the last place given when someone new signs."""
     found: dict[int, _Campaign] = {}
-    for campaign_id in dict.fromkeys(job.campaign_id for job in jobs):
+    for campaign_id in sorted({job.campaign_id for job in jobs}):
+        if conn.dialect.name == "postgresql":
+            # One writer per campaign at a time across processes, taken in campaign order:
+            # places are given once each, and two batches that insert the same new signers
+            # never wait for each other in a circle. SQLite has one writer anyway.
+            conn.execute(_SIGNING_LOCK, {"campaign_id": campaign_id})
         mine = [job for job in jobs if job.campaign_id == campaign_id]
         known = _known_signers(conn, campaign_id, mine)
         codes = sorted({job.clean.invite for job in mine if job.clean.invite})
