@@ -184,10 +184,16 @@ def refresh(session: Session, view: CampaignView) -> CampaignView:
 # --- supporters ----------------------------------------------------------------------
 
 
-def make_supporter(session: Session, view: CampaignView, **fields: Any) -> Signing:
+def make_supporter(
+    session: Session, view: CampaignView, *, confirmed: bool = True, **fields: Any
+) -> Signing:
     """A supporter who signed the campaign's form (``sign_form`` fields: one pledge, Rina's
-    email, unless given), through the service as the form does."""
-    return supporters.sign(session, view=view, form=sign_form(**fields))
+    email, unless given), through the service as the form does, and confirmed the signing
+    (``confirmed=False``: still pending)."""
+    signing = supporters.sign(session, view=view, form=sign_form(**fields))
+    if confirmed and signing.ticket is not None:
+        supporters.confirm(session, link_digest=signing.ticket.link_digest)
+    return signing
 
 
 # --- hoaxes --------------------------------------------------------------------------

@@ -11,6 +11,18 @@ names below.
 """
 
 from pledge.supporters.service import usage as _usage  # noqa: F401 - registers with campaigns
+from pledge.supporters.service.confirming import (
+    WRONG_CODES_MAX,
+    Confirmed,
+    Waiting,
+    WhatsAppAnswer,
+    by_link,
+    confirm,
+    confirm_code,
+    confirm_link,
+    receive_whatsapp,
+    waiting,
+)
 from pledge.supporters.service.form import (
     INVITE_CODE,
     NAME_MAX,
@@ -18,6 +30,16 @@ from pledge.supporters.service.form import (
     SignForm,
     clean_name,
     first_name,
+)
+from pledge.supporters.service.messages import (
+    SignerLinks,
+    WhatsAppLink,
+    reminder_email,
+    signing_email,
+    whatsapp_code_text,
+    whatsapp_expired,
+    whatsapp_reply,
+    whatsapp_unknown,
 )
 from pledge.supporters.service.pages import (
     CampaignPage,
@@ -39,6 +61,7 @@ from pledge.supporters.service.privacy import (
 )
 from pledge.supporters.service.signing import (
     CAUGHT,
+    MESSAGES_PER_DAY,
     PendingSigning,
     Written,
     commit_signings,
@@ -69,27 +92,38 @@ from pledge.supporters.service.tallies import (
     remember_counts,
     true_counts,
 )
-from pledge.supporters.service.withdrawal import get_by_token, signed_pledge_ids, withdraw
+from pledge.supporters.service.withdrawal import get_by_token, remove, signed_pledge_ids, withdraw
 
 __all__ = [
     "CAUGHT",
     "INVITE_CODE",
+    "MESSAGES_PER_DAY",
     "NAME_MAX",
+    "WRONG_CODES_MAX",
     "CampaignPage",
     "CleanSignature",
+    "Confirmed",
     "OptedIn",
     "PendingSigning",
     "PublicSupporter",
     "SignForm",
+    "SignerLinks",
     "TallyFix",
     "ThankYou",
+    "Waiting",
+    "WhatsAppAnswer",
+    "WhatsAppLink",
     "Written",
     "anonymise",
+    "by_link",
     "cached_campaign_page",
     "cached_counts",
     "campaign_page",
     "clean_name",
     "commit_signings",
+    "confirm",
+    "confirm_code",
+    "confirm_link",
     "count_by_age_band",
     "count_by_hour",
     "count_by_province",
@@ -111,14 +145,23 @@ __all__ = [
     "prepare",
     "read_counts",
     "read_counts_of",
+    "receive_whatsapp",
     "reconcile",
     "remember_counts",
+    "reminder_email",
+    "remove",
     "sign",
     "sign_soon",
     "signed_pledge_ids",
+    "signing_email",
     "signing_of",
     "signing_queue",
     "thank_you",
     "true_counts",
+    "waiting",
+    "whatsapp_code_text",
+    "whatsapp_expired",
+    "whatsapp_reply",
+    "whatsapp_unknown",
     "withdraw",
 ]

@@ -33,6 +33,7 @@ def list_recent_public(
         .where(
             supporter_table.c.campaign_id == campaign_id,
             supporter_table.c.show_name.is_(True),
+            supporter_table.c.confirmed_at.is_not(None),
         )
         .order_by(supporter_table.c.id.desc())
         .limit(limit)
@@ -124,6 +125,9 @@ def thank_you(session: Session, *, view: CampaignView, token: str) -> ThankYou:
 def count_friends(session: Session, *, supporter_id: int) -> int:
     return int(
         session.execute(
-            sa.select(sa.func.count()).where(supporter_table.c.invited_by_id == supporter_id)
+            sa.select(sa.func.count()).where(
+                supporter_table.c.invited_by_id == supporter_id,
+                supporter_table.c.confirmed_at.is_not(None),
+            )
         ).scalar_one()
     )

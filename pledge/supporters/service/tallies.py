@@ -19,6 +19,7 @@ from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.supporters.models import (
+    PENDING,
     TOTAL,
     Counts,
     partner_key,
@@ -171,16 +172,22 @@ class TallyFix:
 
 
 def true_counts(session: Session, *, campaign_id: int) -> dict[str, int]:
-    """The counts recomputed from the supporter and signature rows."""
-    counts: dict[str, int] = {
-        TOTAL: session.execute(
-            sa.select(sa.func.count()).where(supporter_table.c.campaign_id == campaign_id)
-        ).scalar_one()
-    }
+    """The counts recomputed from the supporter and signature rows: the confirmed supporters
+    and their signatures, and the pending ones apart."""
+    confirmed = supporter_table.c.confirmed_at.is_not(None)
+    counts: dict[str, int] = {}
+    by_state = session.execute(
+        sa.select(confirmed, sa.func.count())
+        .where(supporter_table.c.campaign_id == campaign_id)
+        .group_by(confirmed)
+    ).all()
+    for is_confirmed, n in by_state:
+        counts[TOTAL if is_confirmed else PENDING] = int(n)
+    counts.setdefault(TOTAL, 0)
     per_pledge = session.execute(
         sa.select(signature_table.c.pledge_id, sa.func.count())
         .join(supporter_table, supporter_table.c.id == signature_table.c.supporter_id)
-        .where(supporter_table.c.campaign_id == campaign_id)
+        .where(supporter_table.c.campaign_id == campaign_id, confirmed)
         .group_by(signature_table.c.pledge_id)
     ).all()
     counts.update({pledge_key(pid): n for pid, n in per_pledge})
@@ -189,6 +196,7 @@ def true_counts(session: Session, *, campaign_id: int) -> dict[str, int]:
         .where(
             supporter_table.c.campaign_id == campaign_id,
             supporter_table.c.referrer_id.is_not(None),
+            confirmed,
         )
         .group_by(supporter_table.c.referrer_id)
     ).all()

@@ -52,10 +52,15 @@ class SupporterUsage:
 
 
 def _supporters_by(session: Session, campaign_id: int, column: sa.Column[int]) -> dict[int, int]:
-    """How many supporters of the campaign point at each partner through one column."""
+    """How many confirmed supporters of the campaign point at each partner through one
+    column."""
     rows = session.execute(
         sa.select(column, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id, column.is_not(None))
+        .where(
+            supporter_table.c.campaign_id == campaign_id,
+            column.is_not(None),
+            supporter_table.c.confirmed_at.is_not(None),
+        )
         .group_by(column)
     ).all()
     return {int(key): int(count) for key, count in rows}
