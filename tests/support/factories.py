@@ -141,6 +141,12 @@ def make_campaign(
     """A campaign in the given status (draft, live or closed) with its pledges, led by ``lead``
     (a new organisation unless given) with ``partners`` more co-partner organisations."""
     n = number("campaign")
+    # How signatures are confirmed (see the campaign's settings): set on the row as created.
+    confirming = {
+        name: fields.pop(name)
+        for name in ("confirm_by_email", "confirm_by_whatsapp", "counts_unconfirmed")
+        if name in fields
+    }
     campaign = campaigns.create(
         session,
         slug=slug or f"kampanye-{n}",
@@ -151,6 +157,8 @@ def make_campaign(
         goal=goal,
         **fields,
     )
+    for name, value in confirming.items():
+        setattr(campaign, name, value)
     for pledge_slug in pledges:
         make_pledge(session, campaign, pledge_slug)
     for _ in range(partners):

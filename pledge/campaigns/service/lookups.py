@@ -51,16 +51,6 @@ def list_titles(session: Session) -> dict[int, CampaignTitle]:
     return {int(campaign_id): CampaignTitle(slug, title) for campaign_id, slug, title in rows}
 
 
-def list_pledge_ids(session: Session, *, campaign_id: int) -> list[int]:
-    """The ids of a campaign's pledges as they are now."""
-    return [
-        int(pledge_id)
-        for pledge_id in session.execute(
-            sa.select(pledge_table.c.id).where(pledge_table.c.campaign_id == campaign_id)
-        ).scalars()
-    ]
-
-
 def list_closed_before(session: Session, *, cutoff: datetime) -> list[tuple[int, str]]:
     """The id and address of the campaigns whose closing time is at or before the cutoff.
 

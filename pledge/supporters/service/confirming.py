@@ -178,7 +178,7 @@ def _apply(
     session: Session, row: sa.Row[Any], *, now: datetime
 ) -> tuple[SignOutcome, tuple[int, ...]]:
     """What a confirmation claimed just now does: count a pending supporter, add the pledges
-    it ticked that are still part of the campaign and not signed yet, and move the counters."""
+    it ticked that are not signed yet, and move the counters."""
     changes: list[tuple[str, int | None, int | None, int]] = []
     outcome = SignOutcome.UNCHANGED
     if _count_supporter(session, row, now=now):
@@ -186,8 +186,8 @@ def _apply(
         changes += [(PENDING, None, None, -1), (TOTAL, None, None, 1)]
         if row.referrer_id is not None:
             changes.append((partner_key(row.referrer_id), None, row.referrer_id, 1))
+    # A pledge stays once its campaign has been public (see campaigns.delete_pledge).
     wanted = {int(pid) for pid in row.pledge_ids.split(",") if pid}
-    current = set(campaigns.list_pledge_ids(session, campaign_id=row.campaign_id))
     signed = set(
         session.execute(
             sa.select(signature_table.c.pledge_id).where(
@@ -195,7 +195,7 @@ def _apply(
             )
         ).scalars()
     )
-    added = tuple(sorted((wanted & current) - signed))
+    added = tuple(sorted(wanted - signed))
     if added:
         session.execute(
             sa.insert(signature_table),
