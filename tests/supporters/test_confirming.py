@@ -624,3 +624,40 @@ def test_withdrawing_a_pending_signature_lowers_the_pending_count(
         session.execute(sa.select(sa.func.count()).select_from(confirmation_table)).scalar_one()
         == 0
     )
+
+
+# --- what the public sees ---------------------------------------------------------------------
+
+
+def test_the_page_and_the_api_count_confirmed_supporters_and_show_the_pending_apart(
+    client: TestClient, session: Session, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign()
+    confirm_signing(session, supporters.sign(session, view=view, form=sign_form()))
+    for n in range(2):
+        supporters.sign(session, view=view, form=sign_form(contact=f"p{n}@example.com"))
+    supporters.invalidate_counts(view.id)
+
+    page = html(client.get(f"/c/{view.slug}?lang=en"))
+    api = client.get(f"/api/v1/campaigns/{view.slug}").json()
+
+    count = page.select_one("strong.count")
+    pending = page.select_one("[data-pending]")
+    assert count is not None and count.get_text() == "1"
+    assert pending is not None and pending.get_text() == "2"
+    assert page.select_one(".unverified") is None
+    assert (api["supporters"], api["pending"]) == (1, 2)
+    assert [p["supporters"] for p in api["pledges"]][0] == 1
+
+
+def test_a_campaign_that_counts_unconfirmed_signatures_says_its_count_is_not_verified(
+    client: TestClient, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign(counts_unconfirmed=True)
+
+    page = html(client.get(f"/c/{view.slug}"))
+
+    note = page.select_one(".verification.unverified")
+    assert note is not None
+    assert "belum terverifikasi" in note.get_text()
+    assert page.select_one("[data-pending]") is None
