@@ -222,14 +222,7 @@ async def supporters_sign(request: Request, form: FormData) -> Response:
 
 def signer_links(request: Request, slug: str) -> supporters.SignerLinks:
     """Where the links in a signer's messages point, on this site."""
-    base = public_base_url(request)
-    # Each address with a one-character stand-in for its secret, cut off again.
-    confirm = path_for(request, "supporters_confirm_page", slug=slug, secret=_STAND_IN)
-    private = path_for(request, "supporters_thanks", slug=slug, token=_STAND_IN)
-    return supporters.SignerLinks(confirm=base + confirm[:-1], private=base + private[:-1])
-
-
-_STAND_IN = "-"
+    return supporters.signer_links(public_base_url(request), partial(path_for, request), slug)
 
 
 def _refused(

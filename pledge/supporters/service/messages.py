@@ -3,6 +3,7 @@ each in the signer's language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pledge.config import get_settings
@@ -22,6 +23,17 @@ class SignerLinks:
 
     def private_url(self, token: str) -> str:
         return self.private + token
+
+
+# Stands for a secret in an address made by a route's name, and is cut off again.
+_STAND_IN = "-"
+
+
+def signer_links(base: str, path_for: Callable[..., str], slug: str) -> SignerLinks:
+    """A campaign's links on a site: its origin, and what makes a path from a route's name."""
+    confirm = path_for("supporters_confirm_page", slug=slug, secret=_STAND_IN)
+    private = path_for("supporters_thanks", slug=slug, token=_STAND_IN)
+    return SignerLinks(confirm=base + confirm[:-1], private=base + private[:-1])
 
 
 @dataclass(frozen=True, slots=True)
