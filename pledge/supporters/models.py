@@ -9,7 +9,27 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import table, utcnow
+from pledge.db import enum_column, table, utcnow
+from pledge.i18n import gettext as _
+
+
+class SupporterState(StrEnum):
+    """Where a supporter stands in the counts. Only COUNTED supporters are in the public
+    count, the pledges' and partners' counts, the statistics and the exports."""
+
+    PENDING = "pending"  # not confirmed yet: counted apart, deleted if never confirmed
+    COUNTED = "counted"  # confirmed (or counted at once where the campaign chose it)
+    SUSPECT = "suspect"  # signed over a rate limit: held for review, in no count
+    INVALIDATED = "invalidated"  # taken off the count by an administrator; reversible
+
+    @property
+    def label(self) -> str:
+        return {
+            SupporterState.PENDING: _("Waiting for confirmation"),
+            SupporterState.COUNTED: _("Counted"),
+            SupporterState.SUSPECT: _("Held for review"),
+            SupporterState.INVALIDATED: _("Invalidated"),
+        }[self]
 
 
 class Supporter(SQLModel, table=True):
@@ -18,28 +38,19 @@ class Supporter(SQLModel, table=True):
         sa.Index("ix_supporter_campaign_id_number", "campaign_id", "number"),
         # The statistics page groups a campaign's supporters by these: each group-by reads
         # one index in order, never the table.
-        # They count confirmed supporters only, so the index carries that too.
+        # They count supporters in the count only, so the index carries the state too.
+        sa.Index("ix_supporter_campaign_id_province_state", "campaign_id", "province", "state"),
+        sa.Index("ix_supporter_campaign_id_age_band_state", "campaign_id", "age_band", "state"),
+        sa.Index("ix_supporter_campaign_id_created_at_state", "campaign_id", "created_at", "state"),
+        # A partner's opted-in supporters, counted without the anonymised and uncounted ones.
         sa.Index(
-            "ix_supporter_campaign_id_province_confirmed", "campaign_id", "province", "confirmed_at"
-        ),
-        sa.Index(
-            "ix_supporter_campaign_id_age_band_confirmed", "campaign_id", "age_band", "confirmed_at"
-        ),
-        sa.Index(
-            "ix_supporter_campaign_id_created_at_confirmed",
-            "campaign_id",
-            "created_at",
-            "confirmed_at",
-        ),
-        # A partner's opted-in supporters, counted without the anonymised and pending ones.
-        sa.Index(
-            "ix_supporter_updates_partner_id_anonymised_at_confirmed",
+            "ix_supporter_updates_partner_id_anonymised_at_state",
             "updates_partner_id",
             "anonymised_at",
-            "confirmed_at",
+            "state",
         ),
-        # Retention finds the pending signatures that were never confirmed.
-        sa.Index("ix_supporter_confirmed_at_created_at", "confirmed_at", "created_at"),
+        # Retention finds the signatures that were never confirmed.
+        sa.Index("ix_supporter_state_created_at", "state", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -72,6 +83,9 @@ class Supporter(SQLModel, table=True):
     # When the person proved the contact is theirs; until then the signature is pending: it
     # is in no public count, and it is deleted after PLEDGE_PENDING_DAYS.
     confirmed_at: datetime | None = None
+    state: SupporterState = Field(
+        default=SupporterState.PENDING, sa_type=enum_column(SupporterState)
+    )
     # Set when retention removed the personal data; the counts and statistics stay.
     anonymised_at: datetime | None = None
 
@@ -135,8 +149,12 @@ class Tally(SQLModel, table=True):
 
 
 TOTAL = "total"
-# Signatures waiting for their confirmation: counted apart, never in the total.
+# Signatures waiting for their confirmation, and those held for review: counted apart, never
+# in the total.
 PENDING = "pending"
+SUSPECT = "suspect"
+# The counter of the supporters of each state outside the count (invalidated ones have none).
+OUTSIDE_KEYS = {SupporterState.PENDING: PENDING, SupporterState.SUSPECT: SUSPECT}
 
 
 def pledge_key(pledge_id: int) -> str:

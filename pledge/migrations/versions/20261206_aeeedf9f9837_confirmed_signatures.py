@@ -1,7 +1,7 @@
 """confirmed signatures
 
 A signature counts once the signer proves the contact is theirs: supporters gain
-``confirmed_at``, each signing gets a ``confirmation`` row (the digests of its emailed link
+``confirmed_at`` and a ``state`` (pending, counted, suspect, invalidated), each signing gets a ``confirmation`` row (the digests of its emailed link
 and code, and the pledges it adds), and campaigns say which channels confirm their
 signatures and whether they count them unconfirmed. Every supporter stored before this
 change was counted already: they are confirmed as of when they signed, and keep their place.
@@ -29,30 +29,21 @@ depends_on: str | Sequence[str] | None = None
 _STATISTICS_INDEXES = [
     (
         ("ix_supporter_campaign_id_province", ("campaign_id", "province")),
-        (
-            "ix_supporter_campaign_id_province_confirmed",
-            ("campaign_id", "province", "confirmed_at"),
-        ),
+        ("ix_supporter_campaign_id_province_state", ("campaign_id", "province", "state")),
     ),
     (
         ("ix_supporter_campaign_id_age_band", ("campaign_id", "age_band")),
-        (
-            "ix_supporter_campaign_id_age_band_confirmed",
-            ("campaign_id", "age_band", "confirmed_at"),
-        ),
+        ("ix_supporter_campaign_id_age_band_state", ("campaign_id", "age_band", "state")),
     ),
     (
         ("ix_supporter_campaign_id_created_at", ("campaign_id", "created_at")),
-        (
-            "ix_supporter_campaign_id_created_at_confirmed",
-            ("campaign_id", "created_at", "confirmed_at"),
-        ),
+        ("ix_supporter_campaign_id_created_at_state", ("campaign_id", "created_at", "state")),
     ),
     (
         ("ix_supporter_updates_partner_id_anonymised_at", ("updates_partner_id", "anonymised_at")),
         (
-            "ix_supporter_updates_partner_id_anonymised_at_confirmed",
-            ("updates_partner_id", "anonymised_at", "confirmed_at"),
+            "ix_supporter_updates_partner_id_anonymised_at_state",
+            ("updates_partner_id", "anonymised_at", "state"),
         ),
     ),
 ]
@@ -109,8 +100,27 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("confirmed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
+        # Every supporter stored so far is in the count.
+        batch_op.add_column(
+            sa.Column(
+                "state",
+                sa.Enum(
+                    "pending",
+                    "counted",
+                    "suspect",
+                    "invalidated",
+                    name="supporterstate",
+                    native_enum=False,
+                    length=16,
+                ),
+                nullable=False,
+                server_default="counted",
+            )
+        )
+    with op.batch_alter_table("supporter", schema=None) as batch_op:
+        batch_op.alter_column("state", server_default=None)
         batch_op.create_index(
-            "ix_supporter_confirmed_at_created_at", ["confirmed_at", "created_at"], unique=False
+            "ix_supporter_state_created_at", ["state", "created_at"], unique=False
         )
         # The statistics count confirmed supporters only: their indexes carry the column.
         for old, new in _STATISTICS_INDEXES:
@@ -125,16 +135,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Pending signatures were never counted: going back, they go.
-    supporter = sa.table("supporter", sa.column("confirmed_at", sa.DateTime()))
-    op.execute(sa.delete(supporter).where(supporter.c.confirmed_at.is_(None)))
+    # The signatures outside the count were never counted: going back, they go.
+    supporter = sa.table("supporter", sa.column("state", sa.String()))
+    op.execute(sa.delete(supporter).where(supporter.c.state != "counted"))
     tally = sa.table("tally", sa.column("key", sa.String()))
-    op.execute(sa.delete(tally).where(tally.c.key == "pending"))
+    op.execute(sa.delete(tally).where(tally.c.key.in_(["pending", "suspect"])))
     with op.batch_alter_table("supporter", schema=None) as batch_op:
         for old, new in _STATISTICS_INDEXES:
             batch_op.drop_index(new[0])
             batch_op.create_index(old[0], list(old[1]), unique=False)
-        batch_op.drop_index("ix_supporter_confirmed_at_created_at")
+        batch_op.drop_index("ix_supporter_state_created_at")
+        batch_op.drop_column("state")
         batch_op.drop_column("confirmed_at")
 
     with op.batch_alter_table("campaign", schema=None) as batch_op:

@@ -23,6 +23,7 @@ from pledge.supporters.models import (
     TOTAL,
     ConfirmationChannel,
     SignOutcome,
+    SupporterState,
     confirmation_table,
     partner_key,
     pledge_key,
@@ -73,7 +74,8 @@ _COLUMNS = (
     supporter_table.c.campaign_id,
     supporter_table.c.token,
     supporter_table.c.referrer_id,
-    supporter_table.c.confirmed_at.label("counted_at"),
+    supporter_table.c.confirmed_at.label("supporter_confirmed_at"),
+    supporter_table.c.state,
 )
 
 
@@ -177,15 +179,36 @@ def confirm(session: Session, *, link_digest: str, now: datetime | None = None) 
 def _apply(
     session: Session, row: sa.Row[Any], *, now: datetime
 ) -> tuple[SignOutcome, tuple[int, ...]]:
-    """What a confirmation claimed just now does: count a pending supporter, add the pledges
-    it ticked that are not signed yet, and move the counters."""
+    """What a confirmation claimed just now does: confirm the supporter (a pending one enters
+    the count), add the pledges it ticked that are not signed yet, and move the counters of
+    a supporter in the count."""
     changes: list[tuple[str, int | None, int | None, int]] = []
     outcome = SignOutcome.UNCHANGED
-    if _count_supporter(session, row, now=now):
+    if _confirm_supporter(session, row, now=now):
         outcome = SignOutcome.NEW
         changes += [(PENDING, None, None, -1), (TOTAL, None, None, 1)]
         if row.referrer_id is not None:
             changes.append((partner_key(row.referrer_id), None, row.referrer_id, 1))
+    in_count = outcome == SignOutcome.NEW or row.state == SupporterState.COUNTED
+    added = _add_pledges(session, row, now=now)
+    if added:
+        if in_count:
+            changes += [(pledge_key(pid), pid, None, 1) for pid in added]
+        if outcome == SignOutcome.UNCHANGED:
+            outcome = SignOutcome.ADDED
+    add_to_tallies(
+        session.connection(),
+        [
+            (row.campaign_id, key, pledge, partner, delta)
+            for key, pledge, partner, delta in sorted(changes)
+        ],
+        now=now,
+    )
+    return outcome, added
+
+
+def _add_pledges(session: Session, row: sa.Row[Any], *, now: datetime) -> tuple[int, ...]:
+    """Sign the pledges the confirmation ticked that the supporter had not signed."""
     # A pledge stays once its campaign has been public (see campaigns.delete_pledge).
     wanted = {int(pid) for pid in row.pledge_ids.split(",") if pid}
     signed = set(
@@ -204,24 +227,23 @@ def _apply(
                 for pid in added
             ],
         )
-        changes += [(pledge_key(pid), pid, None, 1) for pid in added]
-        if outcome == SignOutcome.UNCHANGED:
-            outcome = SignOutcome.ADDED
-    add_to_tallies(
-        session.connection(),
-        [
-            (row.campaign_id, key, pledge, partner, delta)
-            for key, pledge, partner, delta in sorted(changes)
-        ],
-        now=now,
-    )
-    return outcome, added
+    return added
 
 
-def _count_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> bool:
-    """Confirm a pending supporter with the next place in the campaign; False when they were
-    counted already."""
-    if row.counted_at is not None:
+def _confirm_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> bool:
+    """Mark the supporter confirmed; True when a pending one entered the count with it, with
+    the next place in the campaign. A suspect or invalidated one stays out of the count."""
+    if row.supporter_confirmed_at is not None:
+        return False
+    if row.state != SupporterState.PENDING:
+        session.execute(
+            sa.update(supporter_table)
+            .where(
+                supporter_table.c.id == row.supporter_id,
+                supporter_table.c.confirmed_at.is_(None),
+            )
+            .values(confirmed_at=now)
+        )
         return False
     last = session.execute(
         sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
@@ -230,8 +252,11 @@ def _count_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> bo
     ).scalar_one()
     counted = session.execute(
         sa.update(supporter_table)
-        .where(supporter_table.c.id == row.supporter_id, supporter_table.c.confirmed_at.is_(None))
-        .values(confirmed_at=now, number=int(last) + 1)
+        .where(
+            supporter_table.c.id == row.supporter_id,
+            supporter_table.c.state == SupporterState.PENDING,
+        )
+        .values(confirmed_at=now, number=int(last) + 1, state=SupporterState.COUNTED)
     ).rowcount  # type: ignore[attr-defined]
     return int(counted) == 1
 

@@ -21,8 +21,9 @@ from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.security import FieldCipher, hash_token, random_token
 from pledge.supporters.models import (
-    PENDING,
+    OUTSIDE_KEYS,
     ConfirmationChannel,
+    SupporterState,
     confirmation_table,
     supporter_table,
 )
@@ -79,7 +80,7 @@ def _due_reminders(session: Session, *, now: datetime) -> list[Any]:
             )
             .join(supporter_table, supporter_table.c.id == confirmation_table.c.supporter_id)
             .where(
-                supporter_table.c.confirmed_at.is_(None),
+                supporter_table.c.state == SupporterState.PENDING,
                 confirmation_table.c.channel == ConfirmationChannel.EMAIL.value,
                 confirmation_table.c.confirmed_at.is_(None),
                 # Only the newest message of a signing keeps the contact for the next one.
@@ -129,26 +130,29 @@ def _remind_one(
 
 
 def delete_expired(session: Session, *, now: datetime | None = None) -> int:
-    """Delete the pending signatures older than PLEDGE_PENDING_DAYS, with their personal data
-    and confirmations, and take them off the pending counts; how many were deleted. The
-    confirmations of counted supporters that were never used are deleted too."""
+    """Delete the signatures never confirmed (pending, or held as suspect) that are older than
+    PLEDGE_PENDING_DAYS, with their personal data and confirmations, and take them off their
+    counts; how many were deleted. The unused confirmations of confirmed supporters that
+    expired are deleted too."""
     now = now or utcnow()
     cutoff = now - timedelta(days=get_settings().pending_days)
     deleted = 0
-    while True:
-        with writing(session):
-            rows = session.execute(
-                sa.select(supporter_table.c.id, supporter_table.c.campaign_id)
-                .where(
-                    supporter_table.c.confirmed_at.is_(None),
-                    supporter_table.c.created_at < cutoff,
-                )
-                .order_by(supporter_table.c.id)
-                .limit(BATCH)
-            ).all()
-            deleted += _delete_pending(session, rows, now=now)
-        if len(rows) < BATCH:
-            break
+    for state in OUTSIDE_KEYS:
+        while True:
+            with writing(session):
+                rows = session.execute(
+                    sa.select(supporter_table.c.id, supporter_table.c.campaign_id)
+                    .where(
+                        supporter_table.c.state == state,
+                        supporter_table.c.created_at < cutoff,
+                        supporter_table.c.confirmed_at.is_(None),
+                    )
+                    .order_by(supporter_table.c.id)
+                    .limit(BATCH)
+                ).all()
+                deleted += _delete_unconfirmed(session, rows, state=state, now=now)
+            if len(rows) < BATCH:
+                break
     with writing(session):
         session.execute(
             sa.delete(confirmation_table).where(
@@ -158,9 +162,12 @@ def delete_expired(session: Session, *, now: datetime | None = None) -> int:
     return deleted
 
 
-def _delete_pending(session: Session, rows: Sequence[Any], *, now: datetime) -> int:
-    """Delete these pending supporters (those still pending: one may have confirmed since
-    they were read) and lower each campaign's pending count by the rows removed."""
+def _delete_unconfirmed(
+    session: Session, rows: Sequence[Any], *, state: SupporterState, now: datetime
+) -> int:
+    """Delete these supporters if they are still unconfirmed and in this state (one may have
+    confirmed since they were read), with their confirmations (the foreign key cascades), and
+    lower each campaign's counter of that state by the rows removed."""
     by_campaign: dict[int, list[int]] = {}
     for supporter_id, campaign_id in rows:
         by_campaign.setdefault(campaign_id, []).append(supporter_id)
@@ -170,16 +177,17 @@ def _delete_pending(session: Session, rows: Sequence[Any], *, now: datetime) -> 
         removed = int(
             session.execute(
                 sa.delete(supporter_table).where(
-                    supporter_table.c.id.in_(ids), supporter_table.c.confirmed_at.is_(None)
+                    supporter_table.c.id.in_(ids),
+                    supporter_table.c.state == state,
+                    supporter_table.c.confirmed_at.is_(None),
                 )
             ).rowcount  # type: ignore[attr-defined]
         )
-        session.execute(
-            sa.delete(confirmation_table).where(confirmation_table.c.supporter_id.in_(ids))
-        )
         if removed:
             add_to_tallies(
-                session.connection(), [(campaign_id, PENDING, None, None, -removed)], now=now
+                session.connection(),
+                [(campaign_id, OUTSIDE_KEYS[state], None, None, -removed)],
+                now=now,
             )
             invalidate_counts(campaign_id)
         deleted += removed

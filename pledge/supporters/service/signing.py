@@ -39,6 +39,7 @@ from pledge.supporters.models import (
     SignedSupporter,
     Signing,
     SignOutcome,
+    SupporterState,
     confirmation_table,
     partner_key,
     pledge_key,
@@ -196,7 +197,7 @@ _FIND_SUPPORTERS = sa.select(
     supporter_table.c.contact_digest,
     supporter_table.c.id,
     supporter_table.c.token,
-    supporter_table.c.confirmed_at,
+    supporter_table.c.state,
 ).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id"),
     supporter_table.c.contact_digest.in_(sa.bindparam("digests", expanding=True)),
@@ -216,7 +217,7 @@ _MESSAGED_SINCE = (
 _INVITERS = sa.select(supporter_table.c.invite_code, supporter_table.c.id).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id"),
     supporter_table.c.invite_code.in_(sa.bindparam("codes", expanding=True)),
-    supporter_table.c.confirmed_at.is_not(None),
+    supporter_table.c.state == SupporterState.COUNTED,
 )
 _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id")
@@ -244,12 +245,12 @@ def lock_campaign(conn: sa.Connection, campaign_id: int) -> None:
 class _Known:
     """A supporter met in this batch: found in the database, or about to be inserted."""
 
-    __slots__ = ("confirmed", "id", "messaged", "signed", "token")
+    __slots__ = ("counted", "id", "messaged", "signed", "token")
 
-    def __init__(self, supporter_id: int | None, token: str, *, confirmed: bool) -> None:
+    def __init__(self, supporter_id: int | None, token: str, *, counted: bool) -> None:
         self.id = supporter_id
         self.token = token
-        self.confirmed = confirmed
+        self.counted = counted
         self.signed: set[int] = set()
         self.messaged = 0  # messages sent about signings in the last day
 
@@ -328,8 +329,8 @@ def _known_signers(
         _FIND_SUPPORTERS,
         {"campaign_id": campaign_id, "digests": sorted({job.digest for job in mine})},
     )
-    for digest, supporter_id, token, confirmed_at in rows:
-        known[digest] = _Known(supporter_id, token, confirmed=confirmed_at is not None)
+    for digest, supporter_id, token, state in rows:
+        known[digest] = _Known(supporter_id, token, counted=state == SupporterState.COUNTED)
     by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
     if by_id:
         ids = {"supporter_ids": sorted(by_id)}
@@ -351,7 +352,7 @@ def _plan(jobs: Sequence[PendingSigning], found: dict[int, _Campaign], *, now: d
         entry = state.known.get(job.digest)
         if entry is None:
             entry = state.known[job.digest] = _Known(
-                None, random_token(16), confirmed=job.counted_at_once
+                None, random_token(16), counted=job.counted_at_once
             )
             outcome, added, to_confirm = _plan_new(plan, job, entry, state, now=now)
         else:
@@ -408,7 +409,7 @@ def _plan_mail(
         secret=job.secret,
         code=job.ticket.code,
         token=entry.token,
-        counted=entry.confirmed,
+        counted=entry.counted,
         new=outcome == SignOutcome.NEW,
         adds=bool(to_confirm),
     )
@@ -466,7 +467,7 @@ def _supporter_row(
         "number": number,
         "locale": job.locale,
         "created_at": now,
-        "confirmed_at": now if job.counted_at_once else None,
+        "state": SupporterState.COUNTED if job.counted_at_once else SupporterState.PENDING,
     }
 
 
@@ -484,7 +485,7 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
             found = conn.execute(
                 _FIND_SUPPORTERS, {"campaign_id": campaign_id, "digests": sorted(inserted)}
             )
-            for digest, supporter_id, _token, _confirmed in found:
+            for digest, supporter_id, _token, _state in found:
                 inserted[digest].id = supporter_id
     signatures = [
         {"supporter_id": entry.id, "pledge_id": pid, "created_at": now}

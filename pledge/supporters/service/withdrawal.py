@@ -11,10 +11,11 @@ from pledge.db import writing
 from pledge.errors import NotFound
 from pledge.i18n import gettext as _
 from pledge.supporters.models import (
-    PENDING,
+    OUTSIDE_KEYS,
     TOTAL,
     Signature,
     Supporter,
+    SupporterState,
     confirmation_table,
     partner_key,
     pledge_key,
@@ -34,7 +35,12 @@ def get_by_token(session: Session, *, campaign: Campaign, token: str) -> Support
             select(Supporter).where(
                 Supporter.token == token,
                 Supporter.campaign_id == campaign.id,
-                col(Supporter.confirmed_at).is_not(None),
+                # Its link is sent once confirmed, or at once where the campaign counts
+                # unconfirmed signatures.
+                sa.or_(
+                    col(Supporter.confirmed_at).is_not(None),
+                    col(Supporter.state) == SupporterState.COUNTED,
+                ),
             )
         ).first()
     if supporter is None:
@@ -76,13 +82,13 @@ def remove(session: Session, *, supporter: Supporter) -> bool:
     session.execute(
         sa.delete(confirmation_table).where(confirmation_table.c.supporter_id == supporter.id)
     )
-    changes: list[tuple[str, int | None, int | None]]
-    if supporter.confirmed_at is None:
-        changes = [(PENDING, None, None)]
-    else:
+    changes: list[tuple[str, int | None, int | None]] = []
+    if supporter.state == SupporterState.COUNTED:
         changes = [(TOTAL, None, None)]
         changes += [(pledge_key(pid), pid, None) for pid in sorted(pledge_ids)]
         if supporter.referrer_id is not None:
             changes.append((partner_key(supporter.referrer_id), None, supporter.referrer_id))
+    elif supporter.state in OUTSIDE_KEYS:
+        changes = [(OUTSIDE_KEYS[supporter.state], None, None)]
     bump(session, campaign_id=supporter.campaign_id, changes=changes, delta=-1)
     return True
