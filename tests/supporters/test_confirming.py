@@ -219,7 +219,7 @@ def _waiting_page(client: TestClient, view: CampaignView) -> str:
         hidden.decompose()
     for code in soup.select(".code-text, a.whatsapp[href*='wa.me']"):
         code.decompose()  # WhatsApp's code differs on every signing, whoever signs
-    section = soup.select_one("section.check")
+    section = soup.select_one("section.waiting")
     assert section is not None
     return " ".join(section.get_text(" ").split())
 
