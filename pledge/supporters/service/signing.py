@@ -18,10 +18,11 @@ from sqlmodel import Session
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
+from pledge.contacts import supporter_digest
 from pledge.db import GroupCommit, commit_batch, utcnow
 from pledge.errors import Conflict
 from pledge.i18n import gettext as _
-from pledge.security import FieldCipher, contact_digest, random_token
+from pledge.security import FieldCipher, random_token
 from pledge.supporters.models import (
     TOTAL,
     SignedSupporter,
@@ -70,7 +71,7 @@ def prepare(view: CampaignView, form: SignForm, *, locale: str = "id") -> Pendin
     return PendingSigning(
         campaign_id=view.id,
         clean=clean,
-        digest=contact_digest(settings.secret_key, clean.contact),
+        digest=supporter_digest(settings.secret_key, clean.contact),
         encrypted=encrypted,
         locale=locale,
     )
