@@ -149,3 +149,22 @@ def test_a_supporter_from_before_keys_is_found_by_the_address_as_typed_then(
     findings = find(session, contact=normalise_contact("BUDI.SANTOSO@gmail.com"))
 
     assert [s.id for s in findings.supporters] == [signing.supporter.id]
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ("counted once however you type it", "Gmail", "+62")),
+        ("id", ("dihitung satu kali", "Gmail", "+62")),
+    ],
+)
+def test_the_privacy_notice_says_what_the_fingerprint_sets_aside(
+    client: TestClient, lang: str, words: tuple[str, ...]
+) -> None:
+    client.cookies.set("lang", lang)
+    response = client.get("/privacy")
+
+    assert response.status_code == 200
+    items = [li.get_text(" ", strip=True) for li in html(response).select("article ul li")]
+    (fingerprint,) = [item for item in items if words[0] in item]
+    assert all(word in fingerprint for word in words)
