@@ -114,7 +114,7 @@ def _ascii_domain(domain: str) -> str:
     """A domain in the form DNS uses (bücher.example is xn--bcher-kva.example)."""
     try:
         return idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError:  # not one IDNA can map: compared as written
+    except UnicodeError:  # idna.IDNAError and its kin: one IDNA cannot map, kept as written
         return domain.lower()
 
 

@@ -125,7 +125,7 @@ def fold(contact: str) -> str:
     local = local.split("+", 1)[0] or local
     try:
         domain = idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError:
+    except UnicodeError:  # idna.IDNAError and its kin
         domain = domain.lower()
     if domain in GMAIL_DOMAINS:
         local, domain = local.replace(".", ""), "gmail.com"
