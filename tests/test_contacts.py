@@ -353,3 +353,8 @@ def test_a_contact_already_in_its_folded_form_keeps_its_digest() -> None:
     assert supporter_digest(KEY, "budi.santoso@gmail.com") != contact_digest(
         KEY, "budi.santoso@gmail.com"
     )
+
+
+def test_a_domain_idna_cannot_map_is_compared_lower_cased_as_written() -> None:
+    # Not from the sign form (email_validator refuses it), but a key must never fail.
+    assert dedup_key("Budi+x@XN--ZZ.Example") == "budi@xn--zz.example"

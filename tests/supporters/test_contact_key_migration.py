@@ -387,6 +387,7 @@ def test_the_migration_folds_as_the_app_does() -> None:
     for spelled in spellings:
         contact = normalise_contact(spelled)
         assert fold(contact) == dedup_key(contact), spelled
+    assert fold("Budi+x@XN--ZZ.Example") == dedup_key("Budi+x@XN--ZZ.Example")
 
 
 # --- downgrade, and upgrading again ------------------------------------------------------------
