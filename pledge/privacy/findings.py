@@ -139,7 +139,8 @@ def find(session: Session, *, contact: str) -> Findings:
         reports=_find_reports(session, contact=contact, cipher=cipher, titles=titles),
         # Staff addresses and the outbox are matched lower-cased, as accounts store them.
         staff=_find_staff(session, email=contact.lower()) if is_email else [],
-        messages=_find_messages(session, email=contact.lower()) if is_email else [],
+        # Emails to the address, and WhatsApp replies to the number (kept as E.164).
+        messages=_find_messages(session, email=contact.lower()),
     )
     session.commit()  # end the read
     return findings

@@ -521,7 +521,7 @@ def test_in_production_without_a_whatsapp_number_phone_numbers_are_refused(
     use_settings(env="production", secret_key="x" * 40, public_url="https://suara.example.id")
 
     assert not whatsapp_confirms(view)
-    use_settings(whatsapp_number="+62 811 2345 6789")
+    use_settings(whatsapp_number="+62 811 2345 6789", whatsapp_app_secret="s" * 32)
     assert whatsapp_confirms(view)
 
 
