@@ -33,7 +33,7 @@ from pledge import mail, observability, whatsapp
 from pledge.cache import Cache
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
-from pledge.config import get_settings
+from pledge.config import Environment, get_settings
 from pledge.db import SessionDep, shared_reads
 from pledge.deps import CampaignDep, public_campaign
 from pledge.errors import Gone, Invalid, TooManyRequests
@@ -307,6 +307,7 @@ def _check_page(
         "code": code,
         "errors": {},
         "pending_days": get_settings().pending_days,
+        "development": get_settings().env == Environment.DEVELOPMENT,
         "share": share_links(
             absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title
         ),
