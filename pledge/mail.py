@@ -61,7 +61,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = Field(default=None, index=True)
     attempts: int = Field(default=0)
-    last_error: str | None = Field(default=None, max_length=500)
+    # Indexed for the claims to release: few rows say "(sending)", among very many.
+    last_error: str | None = Field(default=None, max_length=500, index=True)
 
 
 outbox_message_table = table(OutboxMessage)
@@ -109,6 +110,33 @@ def list_messages_to(session: Session, *, email: str) -> Sequence[sa.Row[Any]]:
         .where(sa.func.lower(sa.func.trim(outbox.c.to)) == email)
         .order_by(outbox.c.id)
     ).all()
+
+
+# How long a sent message stays in the outbox (for an operator looking into a complaint), and
+# one that failed every attempt: it holds an address and links, so it does not stay for ever.
+SENT_KEPT = timedelta(days=7)
+FAILED_KEPT = timedelta(days=30)
+
+
+def forget_old(session: Session, *, now: datetime) -> int:
+    """Delete the messages sent more than SENT_KEPT ago and those that failed every attempt
+    more than FAILED_KEPT ago; how many were deleted."""
+    settings = get_settings()
+    outbox = outbox_message_table
+    with writing(session):
+        deleted = session.execute(
+            sa.delete(outbox).where(
+                sa.or_(
+                    sa.and_(outbox.c.sent_at < now - SENT_KEPT, outbox.c.last_error.is_(None)),
+                    sa.and_(
+                        outbox.c.sent_at.is_(None),
+                        outbox.c.attempts >= settings.mail_max_attempts,
+                        outbox.c.created_at < now - FAILED_KEPT,
+                    ),
+                )
+            )
+        ).rowcount  # type: ignore[attr-defined]
+    return int(deleted)
 
 
 def delete_unsent(session: Session, *, message_ids: Collection[int]) -> int:
@@ -241,6 +269,19 @@ def pending_count(session: Session, *, channel: Channel | None = None) -> int:
 
 
 def _release_stale_claims(session: Session) -> None:
+    """Put back the messages a sender claimed and never finished (it died while sending);
+    looked for first, so that a delivery with nothing stale writes nothing."""
+    stale = session.execute(
+        sa.select(outbox_message_table.c.id)
+        .where(
+            outbox_message_table.c.last_error == SENDING,
+            outbox_message_table.c.sent_at < utcnow() - STALE_CLAIM,
+        )
+        .limit(1)
+    ).first()
+    session.commit()
+    if stale is None:
+        return
     with writing(session):
         session.execute(
             sa.update(outbox_message_table)
@@ -391,6 +432,9 @@ def deliver_soon(engine: Engine) -> None:
     """Deliver what is waiting, once per burst: a request that queued a message while a
     delivery runs in this process leaves it to that run, which goes round once more. Under a
     burst of signatures, one thread sends, instead of one per request."""
+    settings = get_settings()
+    if default_sender(settings) is None and default_whatsapp_sender(settings) is None:
+        return  # nothing can be sent: the messages wait for `pledge mail send` once set up
     _again.set()
     # Asked again after the running delivery last looked: whoever holds the lock next goes.
     while _again.is_set() and _delivering.acquire(blocking=False):

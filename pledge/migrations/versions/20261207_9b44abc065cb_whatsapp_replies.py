@@ -37,6 +37,10 @@ def upgrade() -> None:
     # The default was for the rows already there; new rows get theirs from the application.
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.alter_column("channel", server_default=None)
+        # Releasing a dead sender's claims looks for the few rows that say "(sending)".
+        batch_op.create_index(
+            batch_op.f("ix_outbox_message_last_error"), ["last_error"], unique=False
+        )
 
     op.create_table(
         "whatsapp_message",
@@ -54,6 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_message_last_error"))
     with op.batch_alter_table("whatsapp_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_whatsapp_message_received_at"))
     op.drop_table("whatsapp_message")
