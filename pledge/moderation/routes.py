@@ -116,7 +116,7 @@ def _queue_page(
 
 
 def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
-    filters = moderation.QueueFilters.parse(request.query_params)
+    filters = moderation.QueueFilters.read(request.query_params)
     page = moderation.queue(session, access=access, filters=filters)
     context = _queue_page(request, page, filters)
     if page.errors:  # a filter that is none of its choices, in the address
@@ -128,7 +128,7 @@ def moderation_bulk_reject(
     request: Request, session: SessionDep, access: Moderator, form: CheckedForm
 ) -> Response:
     posted = moderation.BulkRejectForm.read(form)
-    filters = moderation.QueueFilters.parse(form)
+    filters = moderation.QueueFilters.read(form)
     try:
         result = moderation.bulk_reject(session, access=access, form=posted)
     except Invalid as error:
