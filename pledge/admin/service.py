@@ -18,6 +18,7 @@ from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Membership, Organization, Role, User
 from pledge.admin.forms import MembershipForm, OrgForm, check_flag, check_reason
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignStatus
 from pledge.db import ID_MAX, writing
@@ -203,7 +204,7 @@ def create_org(session: Session, *, actor: User, form: OrgForm) -> Organization:
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="admin.org.create",
+                action=AuditAction.ADMIN_ORG_CREATE,
                 subject=f"org:{org.id}",
                 data={"slug": org.slug, "name": org.name, "website": org.website},
             )
@@ -224,7 +225,7 @@ def set_org_approved(session: Session, *, actor: User, slug: str, approved: bool
         audit.record(
             session,
             actor_id=actor.id,
-            action="admin.org.approve" if approved else "admin.org.revoke",
+            action=AuditAction.ADMIN_ORG_APPROVE if approved else AuditAction.ADMIN_ORG_REVOKE,
             subject=f"org:{org.id}",
             data={"slug": org.slug, "verified": approved},
         )
@@ -257,7 +258,7 @@ def deactivate_user(session: Session, *, actor: User, user_id: int, reason: str)
         audit.record(
             session,
             actor_id=actor.id,
-            action="admin.user.deactivate",
+            action=AuditAction.ADMIN_USER_DEACTIVATE,
             subject=f"user:{user.id}",
             reason=reason,
             data={"email": user.email},
@@ -275,7 +276,7 @@ def activate_user(session: Session, *, actor: User, user_id: int) -> User:
         audit.record(
             session,
             actor_id=actor.id,
-            action="admin.user.activate",
+            action=AuditAction.ADMIN_USER_ACTIVATE,
             subject=f"user:{user.id}",
             data={"email": user.email},
         )
@@ -307,7 +308,9 @@ def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) 
         audit.record(
             session,
             actor_id=actor.id,
-            action="admin.user.site_admin.grant" if grant else "admin.user.site_admin.revoke",
+            action=AuditAction.ADMIN_USER_SITE_ADMIN_GRANT
+            if grant
+            else AuditAction.ADMIN_USER_SITE_ADMIN_REVOKE,
             subject=f"user:{user.id}",
             data={"email": user.email, "is_site_admin": grant},
         )
@@ -342,7 +345,7 @@ def set_membership(
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="admin.membership.set",
+                action=AuditAction.ADMIN_MEMBERSHIP_SET,
                 subject=f"user:{user.id}",
                 data={
                     "org": org.slug,
@@ -371,7 +374,7 @@ def remove_membership(session: Session, *, actor: User, user_id: int, org_slug: 
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="admin.membership.remove",
+                action=AuditAction.ADMIN_MEMBERSHIP_REMOVE,
                 subject=f"user:{user.id}",
                 data={"org": org.slug, "org_id": org.id, "role": role.value},
             )

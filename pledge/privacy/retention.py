@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pledge import audit
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
@@ -92,7 +93,7 @@ def run(session: Session, now: datetime | None = None) -> RetentionReport:
             audit.record(
                 session,
                 actor_id=None,
-                action="privacy.retention",
+                action=AuditAction.PRIVACY_RETENTION,
                 subject="privacy:retention",
                 data={
                     "months": months,
