@@ -217,19 +217,38 @@ def create_org(session: Session, *, actor: User, form: OrgForm) -> Organization:
 def set_org_approved(session: Session, *, actor: User, slug: str, approved: bool) -> Organization:
     """Approve an organisation, or take its approval back: only approved ones go live."""
     org = accounts.get_org_by_slug(session, slug)
-    if org.verified == approved:
-        return org
-    with writing(session):
-        org.verified = approved
-        session.add(org)
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action=AuditAction.ADMIN_ORG_APPROVE if approved else AuditAction.ADMIN_ORG_REVOKE,
-            subject=f"org:{org.id}",
-            data={"slug": org.slug, "verified": approved},
-        )
+    _switch(
+        session,
+        actor=actor,
+        row=org,
+        field="verified",
+        on=approved,
+        action=AuditAction.ADMIN_ORG_APPROVE if approved else AuditAction.ADMIN_ORG_REVOKE,
+        subject=f"org:{org.id}",
+        data={"slug": org.slug, "verified": approved},
+    )
     return org
+
+
+def _switch(
+    session: Session,
+    *,
+    actor: User,
+    row: Organization | User,
+    field: str,
+    on: bool,
+    action: AuditAction,
+    subject: str,
+    data: dict[str, Any],
+) -> None:
+    """Turn a yes-or-no field of a row on or off, and audit it in the same transaction;
+    nothing is written when the field already says so."""
+    if getattr(row, field) == on:
+        return
+    with writing(session):
+        setattr(row, field, on)
+        session.add(row)
+        audit.record(session, actor_id=actor.id, action=action, subject=subject, data=data)
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -268,18 +287,16 @@ def deactivate_user(session: Session, *, actor: User, user_id: int, reason: str)
 
 def activate_user(session: Session, *, actor: User, user_id: int) -> User:
     user = get_user(session, user_id)
-    if user.is_active:
-        return user
-    with writing(session):
-        user.is_active = True
-        session.add(user)
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action=AuditAction.ADMIN_USER_ACTIVATE,
-            subject=f"user:{user.id}",
-            data={"email": user.email},
-        )
+    _switch(
+        session,
+        actor=actor,
+        row=user,
+        field="is_active",
+        on=True,
+        action=AuditAction.ADMIN_USER_ACTIVATE,
+        subject=f"user:{user.id}",
+        data={"email": user.email},
+    )
     return user
 
 
@@ -300,20 +317,18 @@ def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) 
                 )
             }
         )
-    if user.is_site_admin == grant:
-        return user
-    with writing(session):
-        user.is_site_admin = grant
-        session.add(user)
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action=AuditAction.ADMIN_USER_SITE_ADMIN_GRANT
-            if grant
-            else AuditAction.ADMIN_USER_SITE_ADMIN_REVOKE,
-            subject=f"user:{user.id}",
-            data={"email": user.email, "is_site_admin": grant},
-        )
+    _switch(
+        session,
+        actor=actor,
+        row=user,
+        field="is_site_admin",
+        on=grant,
+        action=AuditAction.ADMIN_USER_SITE_ADMIN_GRANT
+        if grant
+        else AuditAction.ADMIN_USER_SITE_ADMIN_REVOKE,
+        subject=f"user:{user.id}",
+        data={"email": user.email, "is_site_admin": grant},
+    )
     return user
 
 

@@ -4,7 +4,7 @@ metrics report."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -55,6 +55,9 @@ STATUS_GROUPS: dict[str, frozenset[CaseStatus]] = {
     StatusFilter.ALL: frozenset(CaseStatus),
     **{status.value: frozenset({status}) for status in CaseStatus},
 }
+# The platform and category filters: one of them, or "" for any.
+ANY_PLATFORM = frozenset({"", *Platform})
+ANY_CATEGORY = frozenset({"", *Category})
 # A page link's key holds two numbers of at most ten digits each.
 _KEY_MAX = 9_999_999_999
 
@@ -128,44 +131,27 @@ class QueueFilters(PostedForm):
     def check(self, campaigns: Sequence[Campaign]) -> CleanFilters:
         """The filters checked against their choices; Invalid with a message for each filter
         that is not one of them."""
-        with Checks() as checks:
-            status = checks.run(
-                "status",
-                forms.choice,
-                self.status,
-                STATUS_GROUPS,
-                message=_("Choose a status from the list."),
-            )
-            platform = checks.run(
-                "platform",
-                forms.choice,
-                self.platform,
-                [p.value for p in Platform],
-                required=False,
-                message=_("Choose a platform from the list."),
-            )
-            category = checks.run(
-                "category",
-                forms.choice,
-                self.category,
-                [c.value for c in Category],
-                required=False,
-                message=_("Choose a category from the list."),
-            )
-            campaign = checks.run(
-                "campaign",
-                forms.choice,
+        choices: dict[str, tuple[str, Collection[str], str]] = {
+            "status": (self.status, STATUS_GROUPS, _("Choose a status from the list.")),
+            "platform": (self.platform, ANY_PLATFORM, _("Choose a platform from the list.")),
+            "category": (self.category, ANY_CATEGORY, _("Choose a category from the list.")),
+            "campaign": (
                 self.campaign,
-                [c.slug for c in campaigns],
-                required=False,
-                message=_("Choose one of the campaigns your organisation takes part in."),
-            )
+                {"", *(c.slug for c in campaigns)},
+                _("Choose one of the campaigns your organisation takes part in."),
+            ),
+        }
+        with Checks() as checks:
+            chosen = {
+                name: checks.run(name, forms.choice, raw, among, message=message) or ""
+                for name, (raw, among, message) in choices.items()
+            }
             cursor = checks.run("after", _cursor, self.after)
         return CleanFilters(
-            statuses=STATUS_GROUPS[status or ""],
-            platform=Platform(platform) if platform else None,
-            category=Category(category) if category else None,
-            campaign=campaign or "",
+            statuses=STATUS_GROUPS[chosen["status"]],
+            platform=Platform(chosen["platform"]) if chosen["platform"] else None,
+            category=Category(chosen["category"]) if chosen["category"] else None,
+            campaign=chosen["campaign"],
             cursor=cursor,
         )
 
