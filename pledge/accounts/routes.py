@@ -205,7 +205,12 @@ def accounts_password_reset(
     except (NotFound, accounts.LinkGone) as error:
         return _link_problem(request, error, "reset")
     except Invalid as error:
-        context = {"token": token, "email": ""}
+        # The page names the account again, as it did before the password was refused.
+        try:
+            reset = accounts.get_reset(session, secret=token)
+        except (NotFound, accounts.LinkGone) as gone:
+            return _link_problem(request, gone, "reset")
+        context = {"token": token, "email": reset.email}
         return redraw(request, "accounts/reset.html", context, error, headers=SECRET_PAGE_HEADERS)
     start_user_session(request, user.id or 0, user.session_version)
     return RedirectResponse(_path(request, "accounts_account", "done=reset"), status_code=303)
