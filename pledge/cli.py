@@ -7,7 +7,10 @@ import argparse
 import contextlib
 import getpass
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +21,9 @@ from pledge import i18n
 from pledge.config import Environment, get_settings
 from pledge.db import create_db_engine
 from pledge.errors import Invalid, PledgeError
+
+if TYPE_CHECKING:
+    from pledge.supporters.service import SignerLinks
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -211,9 +217,23 @@ def _retention_run(args: argparse.Namespace) -> int:
 
     engine = create_db_engine(get_settings())
     with Session(engine, expire_on_commit=False) as session:
-        report = retention.run(session)
+        report = retention.run(session, links_for=_signer_links())
     print(report)
     return 0
+
+
+def _signer_links() -> Callable[[str], SignerLinks]:
+    """Where the links of a campaign's reminders point: the site's public address (in
+    development, the address `pledge serve` listens on by default)."""
+    from pledge import urls
+    from pledge.supporters import service as supporters
+
+    base = str(get_settings().public_url or "http://127.0.0.1:8000").rstrip("/")
+
+    def path_for(name: str, **params: str) -> str:
+        return str(urls.PUBLIC.url_path_for(name, **params))
+
+    return partial(supporters.signer_links, base, path_for)
 
 
 # What add_subparsers() returns: each command group below adds its commands to it.

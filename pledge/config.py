@@ -100,6 +100,21 @@ class Settings(BaseSettings):
     ratelimit_reset: str = "20/hour"  # reset requests per IP address
     ratelimit_reset_email: str = "5/hour"  # reset requests per email address, from anywhere
 
+    # Confirming a signature. A pending signature not confirmed within this many days is
+    # deleted with its personal data; its reminders (at most two) go two days apart.
+    pending_days: int = Field(default=7, ge=1, le=90)
+    ratelimit_confirm_code: str = "30/hour"  # codes typed per IP address
+    # WhatsApp Cloud API: the campaign number people send their code to, the app's secret
+    # that signs the webhook's posts, the token the subscription handshake echoes, and what
+    # sends the replies. Without them, WhatsApp confirmation is off in production, and in
+    # development the replies are written to the log.
+    whatsapp_number: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+
     # Supporters' personal data is anonymised this many months after their campaign closed
     # (`pledge retention run`, from cron); their counts and statistics stay.
     retention_months: int = Field(default=6, ge=1)

@@ -48,6 +48,12 @@ class Conflict(PledgeError):
     status_code = 409
 
 
+class Gone(PledgeError):
+    """Something that was valid once and is no more: an expired link or code."""
+
+    status_code = 410
+
+
 class Invalid(PledgeError):
     """Bad input. ``errors`` maps a form field to the message shown beside it."""
 
@@ -83,6 +89,7 @@ def _default_detail(status: int) -> str:
         404: _("We could not find that page."),
         405: _("This address does not accept that kind of request."),
         409: _("That conflicts with what is already stored."),
+        410: _("This link or code has expired."),
         413: _("What you sent is too large."),
         422: _("Some of what you sent is not valid."),
         429: _("Too many requests. Please wait a moment and try again."),
@@ -119,6 +126,7 @@ def type_name(status: int) -> str:
         404: "NotFound",
         405: "MethodNotAllowed",
         409: "Conflict",
+        410: "Gone",
         413: "PayloadTooLarge",
         422: "Invalid",
         429: "TooManyRequests",

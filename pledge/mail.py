@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,16 +56,31 @@ class OutboxMessage(SQLModel, table=True):
 outbox_message_table = table(OutboxMessage)
 
 
+def outbox_row(*, to: str, subject: str, body: str) -> dict[str, Any]:
+    """A message as an outbox row."""
+    return {
+        "to": to.strip()[:254],
+        # A header is one line: no newline from anywhere can add another header.
+        "subject": " ".join(subject.split())[:200],
+        "body": body,
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+
+
 def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
     """Add a message to the caller's transaction: it is sent only if that change is stored."""
-    message = OutboxMessage(
-        to=to.strip()[:254],
-        # A header is one line: no newline from anywhere can add another header.
-        subject=" ".join(subject.split())[:200],
-        body=body,
-    )
+    message = OutboxMessage(**outbox_row(to=to, subject=subject, body=body))
     session.add(message)
     return message
+
+
+_INSERT = sa.insert(outbox_message_table)
+
+
+def queue_rows(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Add messages (``outbox_row``) to the connection's transaction in one statement."""
+    conn.execute(_INSERT, list(rows))
 
 
 def list_messages_to(session: Session, *, email: str) -> Sequence[sa.Row[Any]]:
@@ -300,6 +316,25 @@ def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None 
         _finish(session, message_id=row.id, error=None)
         sent += 1
     return sent
+
+
+_delivering = threading.Lock()
+_again = threading.Event()
+
+
+def deliver_soon(engine: Engine) -> None:
+    """Deliver what is waiting, once per burst: a request that queued a message while a
+    delivery runs in this process leaves it to that run, which goes round once more. Under a
+    burst of signatures, one thread sends, instead of one per request."""
+    _again.set()
+    # Asked again after the running delivery last looked: whoever holds the lock next goes.
+    while _again.is_set() and _delivering.acquire(blocking=False):
+        try:
+            while _again.is_set():
+                _again.clear()
+                deliver_in_new_session(engine)
+        finally:
+            _delivering.release()
 
 
 def deliver_in_new_session(engine: Engine) -> None:

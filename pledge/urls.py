@@ -176,8 +176,14 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 PUBLIC = router(
     page("/", supporters.campaigns_index),
     page("/privacy", supporters.campaigns_privacy),
-    # After signing: the thank-you page, and withdrawing with its link.
-    page("/c/{slug}/thanks", supporters.supporters_thanks_generic),
+    # After signing: the page that waits for the confirmation and takes the emailed code,
+    # the emailed link's page with its button, the supporter's own page (from its link, or
+    # in the browser that signed), and withdrawing with its link.
+    page("/c/{slug}/confirm", supporters.supporters_check),
+    form("/c/{slug}/confirm", supporters.supporters_confirm_code),
+    page("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_page),
+    form("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_link),
+    page("/c/{slug}/thanks", supporters.supporters_thanks_bound),
     page("/c/{slug}/thanks/{token}", supporters.supporters_thanks),
     page("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw_form),
     form("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw),

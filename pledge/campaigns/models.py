@@ -50,6 +50,13 @@ class Campaign(SQLModel, table=True):
         index=True,
     )
     locale: str = Field(default="id", max_length=8)
+    # How a signer proves the contact is theirs: an emailed link or code, and a WhatsApp
+    # message from the number that signed. Only confirmed signatures are counted, unless the
+    # organisation's admin chose to count them at once (the page then says the count is not
+    # verified).
+    confirm_by_email: bool = Field(default=True)
+    confirm_by_whatsapp: bool = Field(default=True)
+    counts_unconfirmed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

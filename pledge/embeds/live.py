@@ -44,9 +44,11 @@ class StreamsFull(Exception):
 
 
 def count_event(view: CampaignView, counts: Counts) -> bytes:
-    """The ``count`` event: the total, and the count of each pledge and each partner by slug."""
+    """The ``count`` event: the total (confirmed supporters), the signatures waiting for their
+    confirmation, and the count of each pledge and each partner by slug."""
     data = {
         "supporters": counts.total,
+        "pending": counts.pending,
         "goal": view.campaign.goal,
         "pledges": {p.slug: counts.pledge(p.id) for p in view.pledges},
         "partners": {p.slug: counts.partner(p.id) for p in view.partners},

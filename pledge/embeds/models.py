@@ -23,7 +23,8 @@ class CampaignCounts(BaseModel):
     slug: str
     title: str
     status: str
-    supporters: int
+    supporters: int  # confirmed supporters
+    pending: int  # signatures waiting for their confirmation, in no other count
     goal: int
     pledges: list[PledgeCount]
     partners: list[PartnerCount]

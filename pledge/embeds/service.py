@@ -28,6 +28,7 @@ def counts_of(view: CampaignView, counts: Counts, url: str) -> CampaignCounts:
         title=view.campaign.title,
         status=view.campaign.status.value,
         supporters=counts.total,
+        pending=counts.pending,
         goal=view.campaign.goal,
         pledges=[
             PledgeCount(slug=p.slug, text=p.text, supporters=counts.pledge(p.id))

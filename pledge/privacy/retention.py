@@ -1,5 +1,6 @@
-"""Retention: supporters of campaigns closed longer than the set months are anonymised, and
-reporters' contacts left on closed hoax cases are removed.
+"""Retention: supporters of campaigns closed longer than the set months are anonymised,
+reporters' contacts left on closed hoax cases are removed, signers who have not confirmed are
+reminded, and signatures never confirmed are deleted after PLEDGE_PENDING_DAYS.
 
 Run by `pledge retention run`, typically from cron on every app host. Each batch is one
 short write transaction whose UPDATE only matches rows not yet done, so a run can stop and
@@ -10,7 +11,7 @@ makes a second run at the same moment step aside instead of waiting.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,8 @@ class RetentionReport:
     supporters: int = 0  # anonymised by this run
     campaigns: dict[str, int] = field(default_factory=dict)  # slug -> supporters anonymised
     reporter_contacts: int = 0  # removed from closed hoax cases by this run
+    reminded: int = 0  # pending signatures reminded by email
+    pending_deleted: int = 0  # pending signatures never confirmed, deleted
     skipped: bool = False  # another run held the lock
 
     def __str__(self) -> str:
@@ -50,6 +53,8 @@ class RetentionReport:
         lines += [f"{slug}: {n} supporter(s) anonymised" for slug, n in self.campaigns.items()]
         lines.append(f"{self.supporters} supporter(s) anonymised in total.")
         lines.append(f"{self.reporter_contacts} reporter contact(s) removed from closed cases.")
+        lines.append(f"{self.reminded} reminder(s) sent to signers who have not confirmed.")
+        lines.append(f"{self.pending_deleted} unconfirmed signature(s) deleted.")
         return "\n".join(lines)
 
 
@@ -62,8 +67,15 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month0 + 1, day=day)
 
 
-def run(session: Session, now: datetime | None = None) -> RetentionReport:
-    """One retention pass; safe to run again at any time and from several hosts at once."""
+def run(
+    session: Session,
+    now: datetime | None = None,
+    *,
+    links_for: Callable[[str], supporters.SignerLinks] | None = None,
+) -> RetentionReport:
+    """One retention pass; safe to run again at any time and from several hosts at once.
+    ``links_for`` gives, per campaign slug, where a reminder's links point (no reminders
+    without it)."""
     now = now or utcnow()
     months = get_settings().retention_months
     cutoff = months_before(now, months)
@@ -84,6 +96,10 @@ def run(session: Session, now: datetime | None = None) -> RetentionReport:
                 supporters=sum(done.values()),
                 campaigns=done,
                 reporter_contacts=hoaxes.forget_closed_contacts(session),
+                reminded=supporters.remind(session, links_for=links_for, now=now)
+                if links_for
+                else 0,
+                pending_deleted=supporters.delete_expired(session, now=now),
             )
         else:
             campaign_ids = []
@@ -101,6 +117,8 @@ def run(session: Session, now: datetime | None = None) -> RetentionReport:
                     "supporters": report.supporters,
                     "campaign_ids": campaign_ids,
                     "reporter_contacts": report.reporter_contacts,
+                    "reminded": report.reminded,
+                    "pending_deleted": report.pending_deleted,
                     "skipped": report.skipped,
                 },
             )

@@ -9,7 +9,27 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from pledge.db import table, utcnow
+from pledge.db import enum_column, table, utcnow
+from pledge.i18n import gettext as _
+
+
+class SupporterState(StrEnum):
+    """Where a supporter stands in the counts. Only COUNTED supporters are in the public
+    count, the pledges' and partners' counts, the statistics and the exports."""
+
+    PENDING = "pending"  # not confirmed yet: counted apart, deleted if never confirmed
+    COUNTED = "counted"  # confirmed (or counted at once where the campaign chose it)
+    SUSPECT = "suspect"  # signed over a rate limit: held for review, in no count
+    INVALIDATED = "invalidated"  # taken off the count by an administrator; reversible
+
+    @property
+    def label(self) -> str:
+        return {
+            SupporterState.PENDING: _("Waiting for confirmation"),
+            SupporterState.COUNTED: _("Counted"),
+            SupporterState.SUSPECT: _("Held for review"),
+            SupporterState.INVALIDATED: _("Invalidated"),
+        }[self]
 
 
 class Supporter(SQLModel, table=True):
@@ -18,13 +38,19 @@ class Supporter(SQLModel, table=True):
         sa.Index("ix_supporter_campaign_id_number", "campaign_id", "number"),
         # The statistics page groups a campaign's supporters by these: each group-by reads
         # one index in order, never the table.
-        sa.Index("ix_supporter_campaign_id_province", "campaign_id", "province"),
-        sa.Index("ix_supporter_campaign_id_age_band", "campaign_id", "age_band"),
-        sa.Index("ix_supporter_campaign_id_created_at", "campaign_id", "created_at"),
-        # A partner's opted-in supporters, counted without the anonymised ones.
+        # They count supporters in the count only, so the index carries the state too.
+        sa.Index("ix_supporter_campaign_id_province_state", "campaign_id", "province", "state"),
+        sa.Index("ix_supporter_campaign_id_age_band_state", "campaign_id", "age_band", "state"),
+        sa.Index("ix_supporter_campaign_id_created_at_state", "campaign_id", "created_at", "state"),
+        # A partner's opted-in supporters, counted without the anonymised and uncounted ones.
         sa.Index(
-            "ix_supporter_updates_partner_id_anonymised_at", "updates_partner_id", "anonymised_at"
+            "ix_supporter_updates_partner_id_anonymised_at_state",
+            "updates_partner_id",
+            "anonymised_at",
+            "state",
         ),
+        # Retention finds the signatures that were never confirmed.
+        sa.Index("ix_supporter_state_created_at", "state", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -50,9 +76,16 @@ class Supporter(SQLModel, table=True):
     invited_by_id: int | None = Field(
         default=None, foreign_key="supporter.id", ondelete="SET NULL", index=True
     )
+    # The supporter's place in the campaign, given when the signature is confirmed.
     number: int = Field(default=0)
     locale: str = Field(default="id", max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
+    # When the person proved the contact is theirs; until then the signature is pending: it
+    # is in no public count, and it is deleted after PLEDGE_PENDING_DAYS.
+    confirmed_at: datetime | None = None
+    state: SupporterState = Field(
+        default=SupporterState.PENDING, sa_type=enum_column(SupporterState)
+    )
     # Set when retention removed the personal data; the counts and statistics stay.
     anonymised_at: datetime | None = None
 
@@ -64,6 +97,37 @@ class Signature(SQLModel, table=True):
     supporter_id: int = Field(foreign_key="supporter.id", ondelete="CASCADE")
     pledge_id: int = Field(foreign_key="pledge.id", ondelete="CASCADE", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConfirmationChannel(StrEnum):
+    EMAIL = "email"  # a link with one button, or a 6-digit code typed on the site
+    WHATSAPP = "whatsapp"  # the code sent from the number that signed
+
+
+class Confirmation(SQLModel, table=True):
+    """One signing's proof that the contact is the signer's: what it adds once proven, and
+    the secrets that prove it (stored as digests; the plain ones go only to the contact)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    supporter_id: int = Field(foreign_key="supporter.id", ondelete="CASCADE", index=True)
+    channel: str = Field(max_length=16)
+    # The pledges this signing ticked, added to the supporter's signatures once confirmed.
+    pledge_ids: str = Field(default="", max_length=400)
+    # SHA-256 of the secret in the emailed link.
+    link_digest: str = Field(max_length=64, unique=True)
+    # HMAC of the 6-digit code with the link's digest.
+    code_digest: str = Field(max_length=64)
+    wrong_codes: int = Field(default=0)
+    # The contact, encrypted, while a reminder may still be due (emails only); emptied once
+    # the signature is confirmed or deleted.
+    contact_encrypted: str | None = Field(default=None, max_length=500)
+    # Messages sent to the contact about this signing: the first, then reminders.
+    messages: int = Field(default=0)
+    last_message_at: datetime | None = None
+    locale: str = Field(default="id", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    confirmed_at: datetime | None = None
 
 
 class Tally(SQLModel, table=True):
@@ -85,6 +149,12 @@ class Tally(SQLModel, table=True):
 
 
 TOTAL = "total"
+# Signatures waiting for their confirmation, and those held for review: counted apart, never
+# in the total.
+PENDING = "pending"
+SUSPECT = "suspect"
+# The counter of the supporters of each state outside the count (invalidated ones have none).
+OUTSIDE_KEYS = {SupporterState.PENDING: PENDING, SupporterState.SUSPECT: SUSPECT}
 
 
 def pledge_key(pledge_id: int) -> str:
@@ -111,10 +181,23 @@ class SignedSupporter:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmationTicket:
+    """What proves one signing: the digest of its link's secret, which the signer's browser
+    is bound to, and its code (shown to the signer only for WhatsApp, where the proof is the
+    number it is sent from; emailed otherwise)."""
+
+    channel: ConfirmationChannel
+    link_digest: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Signing:
     outcome: SignOutcome
     supporter: SignedSupporter | None  # None when the honeypot caught a bot
-    added: tuple[str, ...] = ()  # slugs of the pledges this signing added
+    added: tuple[str, ...] = ()  # slugs of the pledges counted at once
+    ticket: ConfirmationTicket | None = None  # None when the honeypot caught a bot
+    emailed: bool = False  # a message to the signer waits in the outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +214,14 @@ class Counts:
     def partner(self, partner_id: int | None) -> int:
         return self.by_key.get(partner_key(partner_id or 0), 0)
 
+    @property
+    def pending(self) -> int:
+        """Signatures waiting for their confirmation."""
+        return self.by_key.get(PENDING, 0)
+
 
 # Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
 supporter_table = table(Supporter)
 signature_table = table(Signature)
 tally_table = table(Tally)
+confirmation_table = table(Confirmation)

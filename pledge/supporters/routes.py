@@ -7,6 +7,8 @@ belong here because they show this domain's counts and form.
 
 from __future__ import annotations
 
+import time
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -15,27 +17,34 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from pledge import observability
+from pledge import mail, observability
 from pledge.cache import Cache
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
+from pledge.config import get_settings
 from pledge.db import SessionDep, shared_reads
 from pledge.deps import CampaignDep, public_campaign
-from pledge.errors import Invalid
+from pledge.errors import Gone, Invalid, TooManyRequests
 from pledge.i18n import get_locale
+from pledge.i18n import gettext as _
 from pledge.ratelimit import limit_request, sign_limit
+from pledge.security import random_token
 from pledge.supporters import service as supporters
-from pledge.supporters.models import SignOutcome
+from pledge.supporters.models import ConfirmationChannel, ConfirmationTicket, SignOutcome
 from pledge.web import (
     CheckedForm,
     absolute_url,
     csrf_token,
+    form_text,
     path_for,
+    public_base_url,
     redraw,
     render,
+    session_data,
     share_links,
 )
 
@@ -187,25 +196,33 @@ def campaigns_privacy(request: Request) -> HTMLResponse:
 async def supporters_sign(request: Request, form: FormData) -> Response:
     """``POST /c/{slug}/sign`` (a lean route, see ``pledge.urls``). On the event loop: the form
     is checked here, and its write joins the process's next group commit; the answer waits
-    for that commit."""
+    for that commit. Whoever the contact belongs to, the answer is the same redirect to the
+    page that waits for the confirmation, and this browser is bound to the signing."""
     view = await public_campaign(request.path_params["slug"], request)
     await limit_request(request, sign_limit(), "sign")
     posted = supporters.SignForm.read(form)
     try:
         signing = await supporters.sign_soon(
-            request.app.state.signings, view=view, form=posted, locale=get_locale()
+            request.app.state.signings,
+            view=view,
+            form=posted,
+            locale=get_locale(),
+            links=signer_links(request, view.slug),
         )
     except Invalid as error:
         return await run_in_threadpool(_refused, request, view, posted, error)
     observability.signed(request, signing)
-    if signing.supporter is None:
-        url = path_for(request, "supporters_thanks_generic", slug=view.slug)
-    else:
-        url = path_for(request, "supporters_thanks", slug=view.slug, token=signing.supporter.token)
-        url += f"?outcome={signing.outcome.value}"
-        if signing.added:
-            url += "&added=" + ",".join(signing.added)
-    return RedirectResponse(url, status_code=303)
+    _bind(request, view.slug, signing.ticket)
+    url = path_for(request, "supporters_check", slug=view.slug)
+    background = None
+    if signing.emailed:
+        background = BackgroundTask(mail.deliver_soon, request.app.state.engine)
+    return RedirectResponse(url, status_code=303, background=background)
+
+
+def signer_links(request: Request, slug: str) -> supporters.SignerLinks:
+    """Where the links in a signer's messages point, on this site."""
+    return supporters.signer_links(public_base_url(request), partial(path_for, request), slug)
 
 
 def _refused(
@@ -218,23 +235,173 @@ def _refused(
         return redraw(request, "campaigns/show.html", context, error)
 
 
-# --- after signing ------------------------------------------------------------------------
+# --- confirming ---------------------------------------------------------------------------
+
+# How long the browser that signed may open the supporter's own page without its link.
+BOUND_SECONDS = 60 * 60
+_BOUND = "signed"
 
 
-def supporters_thanks_generic(request: Request, view: CampaignDep) -> HTMLResponse:
+def _bind(request: Request, slug: str, ticket: ConfirmationTicket | None) -> None:
+    """Remember in the signed session cookie which signing this browser made. A caught bot is
+    bound to nothing, with a cookie of the same shape."""
+    data = session_data(request)
+    data[_BOUND] = {
+        "s": slug,
+        "d": ticket.link_digest if ticket else random_token(32),
+        "t": int(time.time()),
+        # WhatsApp's code is shown to the signer: the proof is the number it comes from.
+        "w": ticket.code if ticket and ticket.channel == ConfirmationChannel.WHATSAPP else "",
+    }
+    request.state.session_dirty = True
+
+
+def _bound(request: Request, slug: str) -> dict[str, Any] | None:
+    """The signing this browser made on this campaign within the hour, if any."""
+    found = session_data(request).get(_BOUND)
+    if not isinstance(found, dict) or found.get("s") != slug or not isinstance(found.get("d"), str):
+        return None
+    if not isinstance(found.get("t"), int) or time.time() - found["t"] > BOUND_SECONDS:
+        return None
+    return found
+
+
+def supporters_check(request: Request, session: SessionDep, view: CampaignDep) -> HTMLResponse:
+    """``GET /c/{slug}/confirm``: the page that waits for the confirmation, the same for a
+    new, a pending and a known contact."""
+    return _check_page(request, session, view)
+
+
+def _check_page(
+    request: Request,
+    session: Session,
+    view: CampaignView,
+    *,
+    notice: str = "",
+    error: Invalid | None = None,
+    code: str = "",
+    status_code: int = 422,
+) -> HTMLResponse:
+    bound = _bound(request, view.slug)
+    found = None
+    if bound is not None:
+        found = supporters.waiting(session, campaign_id=view.id, link_digest=bound["d"])
+    whatsapp = None
+    if found is not None and found.channel == ConfirmationChannel.WHATSAPP and bound:
+        whatsapp = whatsapp_link(bound.get("w", ""))
+    context = {
+        "view": view,
+        "campaign": view.campaign,
+        "waiting": found,
+        "whatsapp": whatsapp,
+        "notice": notice,
+        "code": code,
+        "errors": {},
+        "pending_days": get_settings().pending_days,
+        "share": share_links(
+            absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title
+        ),
+    }
+    headers = {"Cache-Control": "no-store"}
+    if error is not None:
+        return redraw(
+            request,
+            "supporters/check.html",
+            context,
+            error,
+            headers=headers,
+            status_code=status_code,
+        )
+    return render(request, "supporters/check.html", context, headers=headers)
+
+
+def whatsapp_link(code: str) -> supporters.WhatsAppLink | None:
+    """The link that opens WhatsApp with the code ready to send, when there is a code."""
+    if not code:
+        return None
+    text = supporters.whatsapp_code_text(get_locale(), code)
+    number = get_settings().whatsapp_number
+    url = None
+    if number:
+        digits = "".join(c for c in number if c.isdigit())
+        url = f"https://wa.me/{digits}?" + urlencode({"text": text})
+    return supporters.WhatsAppLink(text=text, url=url, number=number)
+
+
+async def supporters_confirm_code(
+    request: Request, session: SessionDep, view: CampaignDep, form: CheckedForm
+) -> Response:
+    """``POST /c/{slug}/confirm``: the emailed code typed on the waiting page."""
+    await limit_request(request, get_settings().ratelimit_confirm_code, "confirm-code")
+    code = form_text(form, "code", 40)
+    bound = _bound(request, view.slug)
+    try:
+        if bound is None:
+            raise Invalid({"code": _("Sign first: the code comes in the email we send you then.")})
+        confirmed = await run_in_threadpool(
+            supporters.confirm_code,
+            session,
+            campaign_id=view.id,
+            link_digest=bound["d"],
+            code=code,
+        )
+    except Invalid as error:
+        return await run_in_threadpool(_check_page, request, session, view, error=error, code=code)
+    except (TooManyRequests, Gone) as refusal:
+        # Too many wrong codes, or too late: said beside the field, with the refusal's status.
+        page = partial(_check_page, status_code=refusal.status_code)
+        said = Invalid({"code": refusal.detail})
+        return await run_in_threadpool(page, request, session, view, error=said, code=code)
+    return _to_own_page(request, view, confirmed)
+
+
+def _to_own_page(request: Request, view: CampaignView, confirmed: supporters.Confirmed) -> Response:
+    url = path_for(request, "supporters_thanks", slug=view.slug, token=confirmed.token)
+    url += f"?outcome={confirmed.outcome.value}"
+    added = [p.slug for p in view.pledges if p.id in confirmed.added]
+    if added:
+        url += "&added=" + ",".join(added)
+    return RedirectResponse(url, status_code=303)
+
+
+def supporters_confirm_page(
+    request: Request, session: SessionDep, view: CampaignDep, secret: str
+) -> HTMLResponse:
+    """``GET /c/{slug}/confirm/{secret}``: the emailed link opens a page with one button. A
+    GET changes nothing, so a mail scanner that opens the link confirms nothing."""
+    found = supporters.by_link(session, campaign_id=view.id, secret=secret)
     return render(
         request,
-        "supporters/thanks.html",
-        {
-            "view": view,
-            "campaign": view.campaign,
-            "thanks": None,
-            "outcome": SignOutcome.NEW,
-            "share": share_links(
-                absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title
-            ),
-        },
+        "supporters/confirm.html",
+        {"view": view, "campaign": view.campaign, "waiting": found, "secret": secret},
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )
+
+
+def supporters_confirm_link(
+    request: Request, session: SessionDep, view: CampaignDep, secret: str, form: CheckedForm
+) -> Response:
+    """``POST /c/{slug}/confirm/{secret}``: the button; the supporter's own page after."""
+    confirmed = supporters.confirm_link(session, campaign_id=view.id, secret=secret)
+    return _to_own_page(request, view, confirmed)
+
+
+def supporters_thanks_bound(request: Request, session: SessionDep, view: CampaignDep) -> Response:
+    """``GET /c/{slug}/thanks``: the browser that signed, within the hour, goes on to the
+    supporter's own page once the signing is confirmed (by WhatsApp, say); until then, back
+    to the waiting page."""
+    bound = _bound(request, view.slug)
+    found = None
+    if bound is not None:
+        found = supporters.waiting(session, campaign_id=view.id, link_digest=bound["d"])
+    if found is None or found.token is None:
+        notice = _("Not confirmed yet. Send the message, then come back to this page.")
+        return _check_page(request, session, view, notice=notice)
+    url = path_for(request, "supporters_thanks", slug=view.slug, token=found.token)
+    return RedirectResponse(url, status_code=303)
+
+
+# --- after signing ------------------------------------------------------------------------
 
 
 def supporters_thanks(

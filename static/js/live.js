@@ -2,7 +2,8 @@
 // Without this script the page still shows the counts as they were when it loaded.
 //
 // The element with data-events names the stream. Elements marked data-count (the total),
-// data-pledge="slug" or data-partner="slug" show a number; a <progress> gets its value;
+// data-pending (signatures waiting for their confirmation), data-pledge="slug" or
+// data-partner="slug" show a number; a <progress> gets its value;
 // an element with data-one and data-other gets the word that fits the number.
 (function () {
   "use strict";
@@ -15,13 +16,14 @@
   var delay = 5000;
 
   function valueFor(el, data) {
+    if (el.hasAttribute("data-pending")) return data.pending;
     if (el.hasAttribute("data-pledge")) return data.pledges[el.getAttribute("data-pledge")];
     if (el.hasAttribute("data-partner")) return data.partners[el.getAttribute("data-partner")];
     return data.supporters;
   }
 
   function show(data) {
-    var els = document.querySelectorAll("[data-count],[data-pledge],[data-partner]");
+    var els = document.querySelectorAll("[data-count],[data-pending],[data-pledge],[data-partner]");
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
       var n = valueFor(el, data);

@@ -94,11 +94,14 @@ def stream(client: httpx2.Client, path: str) -> Iterator[Stream]:
         yield Stream(response)
 
 
-def counts_of(view: CampaignView, total: int, **by_slug: int) -> dict[str, Any]:
+def counts_of(
+    view: CampaignView, total: int, *, pending: int = 0, **by_slug: int
+) -> dict[str, Any]:
     """The data of a count event: every pledge and partner of the view, zero unless given."""
     numbers = {slug.replace("_", "-"): n for slug, n in by_slug.items()}
     return {
         "supporters": total,
+        "pending": pending,
         "goal": view.campaign.goal,
         "pledges": {p.slug: numbers.get(p.slug, 0) for p in view.pledges},
         "partners": {p.slug: numbers.get(p.slug, 0) for p in view.partners},
@@ -532,7 +535,7 @@ def test_count_event_is_one_compact_utf8_data_line() -> None:
         event
         == (
             "event: count\n"
-            'data: {"supporters":3,"goal":5000,'
+            'data: {"supporters":3,"pending":0,"goal":5000,'
             '"pledges":{"tolak-politik-uang":2,"jaga-pemilu-ñ":0},'
             '"partners":{"yayasan-nusantara":0,"komunitas-muda-é":1}}\n\n'
         ).encode()
@@ -546,6 +549,7 @@ def test_count_event_of_a_campaign_without_signatures_lists_every_pledge_and_par
     assert event.endswith(b"\n\n") and event.count(b"\n") == 3
     assert event_data(event.removesuffix(b"\n\n")) == {
         "supporters": 0,
+        "pending": 0,
         "goal": 1,
         "pledges": {"tolak-politik-uang": 0, "jaga-pemilu-ñ": 0},
         "partners": {"yayasan-nusantara": 0, "komunitas-muda-é": 0},

@@ -141,6 +141,12 @@ def make_campaign(
     """A campaign in the given status (draft, live or closed) with its pledges, led by ``lead``
     (a new organisation unless given) with ``partners`` more co-partner organisations."""
     n = number("campaign")
+    # How signatures are confirmed (see the campaign's settings): set on the row as created.
+    confirming = {
+        name: fields.pop(name)
+        for name in ("confirm_by_email", "confirm_by_whatsapp", "counts_unconfirmed")
+        if name in fields
+    }
     campaign = campaigns.create(
         session,
         slug=slug or f"kampanye-{n}",
@@ -151,6 +157,8 @@ def make_campaign(
         goal=goal,
         **fields,
     )
+    for name, value in confirming.items():
+        setattr(campaign, name, value)
     for pledge_slug in pledges:
         make_pledge(session, campaign, pledge_slug)
     for _ in range(partners):
@@ -184,10 +192,16 @@ def refresh(session: Session, view: CampaignView) -> CampaignView:
 # --- supporters ----------------------------------------------------------------------
 
 
-def make_supporter(session: Session, view: CampaignView, **fields: Any) -> Signing:
+def make_supporter(
+    session: Session, view: CampaignView, *, confirmed: bool = True, **fields: Any
+) -> Signing:
     """A supporter who signed the campaign's form (``sign_form`` fields: one pledge, Rina's
-    email, unless given), through the service as the form does."""
-    return supporters.sign(session, view=view, form=sign_form(**fields))
+    email, unless given), through the service as the form does, and confirmed the signing
+    (``confirmed=False``: still pending)."""
+    signing = supporters.sign(session, view=view, form=sign_form(**fields))
+    if confirmed and signing.ticket is not None:
+        supporters.confirm(session, link_digest=signing.ticket.link_digest)
+    return signing
 
 
 # --- hoaxes --------------------------------------------------------------------------

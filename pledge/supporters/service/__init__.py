@@ -11,6 +11,18 @@ names below.
 """
 
 from pledge.supporters.service import usage as _usage  # noqa: F401 - registers with campaigns
+from pledge.supporters.service.confirming import (
+    WRONG_CODES_MAX,
+    Confirmed,
+    Waiting,
+    WhatsAppAnswer,
+    by_link,
+    confirm,
+    confirm_code,
+    confirm_link,
+    receive_whatsapp,
+    waiting,
+)
 from pledge.supporters.service.form import (
     INVITE_CODE,
     NAME_MAX,
@@ -18,6 +30,17 @@ from pledge.supporters.service.form import (
     SignForm,
     clean_name,
     first_name,
+)
+from pledge.supporters.service.messages import (
+    SignerLinks,
+    WhatsAppLink,
+    reminder_email,
+    signer_links,
+    signing_email,
+    whatsapp_code_text,
+    whatsapp_expired,
+    whatsapp_reply,
+    whatsapp_unknown,
 )
 from pledge.supporters.service.pages import (
     CampaignPage,
@@ -31,6 +54,7 @@ from pledge.supporters.service.pages import (
     list_with_counts,
     thank_you,
 )
+from pledge.supporters.service.pending import PendingReport, delete_expired, remind
 from pledge.supporters.service.privacy import (
     anonymise,
     count_invited,
@@ -39,6 +63,7 @@ from pledge.supporters.service.privacy import (
 )
 from pledge.supporters.service.signing import (
     CAUGHT,
+    MESSAGES_PER_DAY,
     PendingSigning,
     Written,
     commit_signings,
@@ -69,33 +94,46 @@ from pledge.supporters.service.tallies import (
     remember_counts,
     true_counts,
 )
-from pledge.supporters.service.withdrawal import get_by_token, signed_pledge_ids, withdraw
+from pledge.supporters.service.withdrawal import get_by_token, remove, signed_pledge_ids, withdraw
 
 __all__ = [
     "CAUGHT",
     "INVITE_CODE",
+    "MESSAGES_PER_DAY",
     "NAME_MAX",
+    "WRONG_CODES_MAX",
     "CampaignPage",
     "CleanSignature",
+    "Confirmed",
     "OptedIn",
+    "PendingReport",
     "PendingSigning",
     "PublicSupporter",
     "SignForm",
+    "SignerLinks",
     "TallyFix",
     "ThankYou",
+    "Waiting",
+    "WhatsAppAnswer",
+    "WhatsAppLink",
     "Written",
     "anonymise",
+    "by_link",
     "cached_campaign_page",
     "cached_counts",
     "campaign_page",
     "clean_name",
     "commit_signings",
+    "confirm",
+    "confirm_code",
+    "confirm_link",
     "count_by_age_band",
     "count_by_hour",
     "count_by_province",
     "count_friends",
     "count_invited",
     "count_opted_in",
+    "delete_expired",
     "first_name",
     "get_by_token",
     "get_counts",
@@ -111,14 +149,25 @@ __all__ = [
     "prepare",
     "read_counts",
     "read_counts_of",
+    "receive_whatsapp",
     "reconcile",
     "remember_counts",
+    "remind",
+    "reminder_email",
+    "remove",
     "sign",
     "sign_soon",
     "signed_pledge_ids",
+    "signer_links",
+    "signing_email",
     "signing_of",
     "signing_queue",
     "thank_you",
     "true_counts",
+    "waiting",
+    "whatsapp_code_text",
+    "whatsapp_expired",
+    "whatsapp_reply",
+    "whatsapp_unknown",
     "withdraw",
 ]

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from pledge import forms
 from pledge.campaigns.models import CampaignView
+from pledge.config import Environment, get_settings
 from pledge.forms import Checks, FieldError, form_text, form_values
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
@@ -77,6 +78,7 @@ class SignForm:
         each bad field."""
         checks = Checks()
         name, contact = _check_person(self, checks)
+        _check_channel(view, contact, checks)
         province, age_band = _check_answers(self, checks)
         pledge_ids = _check_pledges(view, self.pledges, checks)
         updates_partner_id = _check_updates_partner(view, self.updates_org, checks)
@@ -142,6 +144,32 @@ def _check_person(form: SignForm, checks: Checks) -> tuple[str, str]:
     except FieldError as error:
         checks.refuse("contact", str(error))
     return name, contact
+
+
+def whatsapp_confirms(view: CampaignView) -> bool:
+    """Whether a phone number can confirm this campaign's signatures: the campaign takes
+    WhatsApp, and the site has a WhatsApp number (or, in development, writes what it would
+    send to the log)."""
+    settings = get_settings()
+    return view.campaign.confirm_by_whatsapp and (
+        bool(settings.whatsapp_number) or settings.env != Environment.PRODUCTION
+    )
+
+
+def _check_channel(view: CampaignView, contact: str, checks: Checks) -> None:
+    """The contact can confirm the signature the ways this campaign takes."""
+    if not contact:
+        return
+    if "@" in contact:
+        if not view.campaign.confirm_by_email:
+            checks.refuse(
+                "contact",
+                _("This campaign confirms signatures by WhatsApp: enter your mobile number."),
+            )
+    elif not whatsapp_confirms(view):
+        checks.refuse(
+            "contact", _("This campaign confirms signatures by email: enter your email address.")
+        )
 
 
 def _check_answers(form: SignForm, checks: Checks) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from pledge.cache import Cache
 from pledge.campaigns.models import CampaignView, PartnerView
 from pledge.provinces import PROVINCES
-from pledge.supporters.models import Counts, Supporter, supporter_table
+from pledge.supporters.models import Counts, Supporter, SupporterState, supporter_table
 from pledge.supporters.service.form import first_name
 from pledge.supporters.service.tallies import cached_counts, get_counts, read_counts
 from pledge.supporters.service.withdrawal import get_by_token, signed_pledge_ids
@@ -33,6 +33,7 @@ def list_recent_public(
         .where(
             supporter_table.c.campaign_id == campaign_id,
             supporter_table.c.show_name.is_(True),
+            supporter_table.c.state == SupporterState.COUNTED,
         )
         .order_by(supporter_table.c.id.desc())
         .limit(limit)
@@ -124,6 +125,9 @@ def thank_you(session: Session, *, view: CampaignView, token: str) -> ThankYou:
 def count_friends(session: Session, *, supporter_id: int) -> int:
     return int(
         session.execute(
-            sa.select(sa.func.count()).where(supporter_table.c.invited_by_id == supporter_id)
+            sa.select(sa.func.count()).where(
+                supporter_table.c.invited_by_id == supporter_id,
+                supporter_table.c.state == SupporterState.COUNTED,
+            )
         ).scalar_one()
     )

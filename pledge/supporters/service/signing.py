@@ -1,39 +1,59 @@
-"""Signing: a checked sign form's signature written in a group commit.
+"""Signing: a checked sign form's signature written in a group commit, pending until the
+signer proves the contact is theirs.
 
 The signing path is a handful of plain SQL statements in one short transaction: the supporters
-of a batch are looked up, what each signature adds is planned without I/O, and the rows and
-counters are written, a few statements per campaign whatever the batch's size.
+of a batch are looked up, what each signature adds is planned without I/O, and the rows,
+their confirmations, the emails and the counters are written, a few statements per campaign
+whatever the batch's size.
+
+Whatever the contact (new, pending, or a supporter already counted), a signing writes one
+confirmation and the signer is shown the same "check your email / WhatsApp" page: nothing
+tells a stranger whether that person had signed. A new signer is counted once confirmed (at
+once where the campaign counts unconfirmed signatures); a known one gets a message with their
+private link, and the pledges they ticked are added once that message is confirmed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from pledge import mail
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.db import GroupCommit, commit_batch, utcnow
 from pledge.errors import Conflict
 from pledge.i18n import gettext as _
-from pledge.security import FieldCipher, contact_digest, random_token
+from pledge.security import FieldCipher, contact_digest, hash_token, random_token
 from pledge.supporters.models import (
+    PENDING,
     TOTAL,
+    ConfirmationChannel,
+    ConfirmationTicket,
     SignedSupporter,
     Signing,
     SignOutcome,
+    SupporterState,
+    confirmation_table,
     partner_key,
     pledge_key,
     signature_table,
     supporter_table,
 )
 from pledge.supporters.service.form import CleanSignature, SignForm
+from pledge.supporters.service.messages import SignerLinks, signing_email
+from pledge.supporters.service.secrets import code_digest, new_code
 from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
+
+# Messages one supporter may be sent about new signings in a day: whoever types their
+# contact into the form again and again cannot flood their inbox.
+MESSAGES_PER_DAY = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +65,12 @@ class PendingSigning:
     digest: str
     encrypted: str | None  # the contact, only when the supporter asked a partner for updates
     locale: str
+    ticket: ConfirmationTicket  # the secrets of this signing's confirmation
+    secret: str  # the plain secret of the confirmation link
+    counted_at_once: bool  # the campaign counts signatures before they are confirmed
+    reminder_contact: str | None  # an email address, encrypted, for the reminders
+    title: str  # the campaign's, for the message
+    links: SignerLinks | None  # where an email's links point; None for WhatsApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,47 +79,79 @@ class Written:
 
     outcome: SignOutcome
     supporter: SignedSupporter
-    pledge_ids: tuple[int, ...]  # the pledges this signature added
+    pledge_ids: tuple[int, ...]  # the pledges counted at once (campaigns that count unconfirmed)
+    emailed: bool = False  # a message to the signer waits in the outbox
 
 
-def prepare(view: CampaignView, form: SignForm, *, locale: str = "id") -> PendingSigning | None:
-    """Check a posted form and compute its digest; None when the honeypot caught a bot."""
+def prepare(
+    view: CampaignView, form: SignForm, *, locale: str = "id", links: SignerLinks | None = None
+) -> PendingSigning | None:
+    """Check a posted form, compute its digest and make its confirmation's secrets; None when
+    the honeypot caught a bot."""
     if form.website:
         return None
     if not campaigns.is_signable(view.campaign):
         raise Conflict(_("This campaign is not taking signatures."))
     clean = form.check(view)
     settings = get_settings()
+    cipher = FieldCipher(settings.secret_key)
     encrypted = None
     if clean.updates_partner_id is not None:
-        encrypted = FieldCipher(settings.secret_key).encrypt(clean.contact)
+        encrypted = cipher.encrypt(clean.contact)
+    by_email = "@" in clean.contact
+    secret = random_token(18)
+    ticket = ConfirmationTicket(
+        channel=ConfirmationChannel.EMAIL if by_email else ConfirmationChannel.WHATSAPP,
+        link_digest=hash_token(secret),
+        code=new_code(),
+    )
     return PendingSigning(
         campaign_id=view.id,
         clean=clean,
         digest=contact_digest(settings.secret_key, clean.contact),
         encrypted=encrypted,
         locale=locale,
+        ticket=ticket,
+        secret=secret,
+        counted_at_once=view.campaign.counts_unconfirmed,
+        reminder_contact=cipher.encrypt(clean.contact) if by_email else None,
+        title=view.campaign.title,
+        links=links if by_email else None,
     )
 
 
-# The honeypot's answer: nothing is stored, and the bot is shown the usual success.
+# The honeypot's answer: nothing is stored, and the bot is shown the usual page.
 CAUGHT = Signing(outcome=SignOutcome.NEW, supporter=None)
 
 
-def signing_of(view: CampaignView, written: Written) -> Signing:
+def signing_of(view: CampaignView, pending: PendingSigning, written: Written) -> Signing:
     slugs = tuple(p.slug for p in view.pledges if p.id in written.pledge_ids)
-    return Signing(outcome=written.outcome, supporter=written.supporter, added=slugs)
+    return Signing(
+        outcome=written.outcome,
+        supporter=written.supporter,
+        added=slugs,
+        ticket=pending.ticket,
+        emailed=written.emailed,
+    )
 
 
-def sign(session: Session, *, view: CampaignView, form: SignForm, locale: str = "id") -> Signing:
-    """Count a supporter once, however often and however differently they sign."""
-    pending = prepare(view, form, locale=locale)
+def sign(
+    session: Session,
+    *,
+    view: CampaignView,
+    form: SignForm,
+    locale: str = "id",
+    links: SignerLinks | None = None,
+) -> Signing:
+    """Take a signature: pending until confirmed, and one supporter however often and
+    however differently the same person signs."""
+    pending = prepare(view, form, locale=locale, links=links)
     if pending is None:
         return CAUGHT
     (written,) = commit_signings(session, [pending])
     if isinstance(written, Exception):
         raise written
-    return signing_of(view, written)
+    return signing_of(view, pending, written)
 
 
 async def sign_soon(
@@ -102,13 +160,14 @@ async def sign_soon(
     view: CampaignView,
     form: SignForm,
     locale: str = "id",
+    links: SignerLinks | None = None,
 ) -> Signing:
     """sign(), with the write queued for the process's next group commit: many signatures
     share one short transaction, and the answer comes once it is committed."""
-    pending = prepare(view, form, locale=locale)
+    pending = prepare(view, form, locale=locale, links=links)
     if pending is None:
         return CAUGHT
-    return signing_of(view, await queue.submit(pending))
+    return signing_of(view, pending, await queue.submit(pending))
 
 
 def signing_queue(engine: sa.Engine) -> GroupCommit[PendingSigning, Written]:
@@ -135,7 +194,10 @@ def _counts_changed(jobs: Sequence[PendingSigning]) -> None:
 # The statements of the signing path, built once: SQLAlchemy compiles each of them once per
 # process and then only binds the values. Each is run once per batch, whatever its size.
 _FIND_SUPPORTERS = sa.select(
-    supporter_table.c.contact_digest, supporter_table.c.id, supporter_table.c.token
+    supporter_table.c.contact_digest,
+    supporter_table.c.id,
+    supporter_table.c.token,
+    supporter_table.c.state,
 ).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id"),
     supporter_table.c.contact_digest.in_(sa.bindparam("digests", expanding=True)),
@@ -143,33 +205,54 @@ _FIND_SUPPORTERS = sa.select(
 _SIGNED_BY = sa.select(signature_table.c.supporter_id, signature_table.c.pledge_id).where(
     signature_table.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True))
 )
+_MESSAGED_SINCE = (
+    sa.select(confirmation_table.c.supporter_id, sa.func.count())
+    .where(
+        confirmation_table.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True)),
+        confirmation_table.c.created_at >= sa.bindparam("since"),
+        confirmation_table.c.messages > 0,
+    )
+    .group_by(confirmation_table.c.supporter_id)
+)
 _INVITERS = sa.select(supporter_table.c.invite_code, supporter_table.c.id).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id"),
     supporter_table.c.invite_code.in_(sa.bindparam("codes", expanding=True)),
+    supporter_table.c.state == SupporterState.COUNTED,
 )
 _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id")
 )
 # PostgreSQL's advisory lock on a campaign's signing, held until the transaction ends: the
 # first key names the lock's kind ("sign" in ASCII), the second is the campaign.
-_SIGNING_LOCK = sa.select(
+SIGNING_LOCK = sa.select(
     sa.func.pg_advisory_xact_lock(0x7369676E, sa.bindparam("campaign_id", type_=sa.Integer))
 )
 # Without RETURNING: one executemany, where SQLite would insert row by row to return ids;
 # the ids are read back with _FIND_SUPPORTERS.
 _INSERT_SUPPORTERS = sa.insert(supporter_table)
 _INSERT_SIGNATURE = sa.insert(signature_table)
+_INSERT_CONFIRMATION = sa.insert(confirmation_table)
+
+
+def lock_campaign(conn: sa.Connection, campaign_id: int) -> None:
+    """On PostgreSQL, one writer of a campaign's supporters at a time across processes, until
+    the transaction ends: places are given once each, and two batches that meet the same
+    signers never wait for each other in a circle. SQLite has one writer anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(SIGNING_LOCK, {"campaign_id": campaign_id})
 
 
 class _Known:
     """A supporter met in this batch: found in the database, or about to be inserted."""
 
-    __slots__ = ("id", "signed", "token")
+    __slots__ = ("counted", "id", "messaged", "signed", "token")
 
-    def __init__(self, supporter_id: int | None, token: str) -> None:
+    def __init__(self, supporter_id: int | None, token: str, *, counted: bool) -> None:
         self.id = supporter_id
         self.token = token
+        self.counted = counted
         self.signed: set[int] = set()
+        self.messaged = 0  # messages sent about signings in the last day
 
 
 @dataclass(slots=True)
@@ -178,15 +261,17 @@ class _Campaign:
 
     known: dict[str, _Known]  # by contact digest; the batch's new supporters join them
     inviters: dict[str, int]  # supporter id by invite code
-    last_number: int  # the last place given in the campaign; 0 when nobody new signs
+    last_number: int  # the last place given in the campaign; 0 when nobody is counted at once
 
 
 @dataclass(slots=True)
 class _Plan:
     """The rows and counter changes a batch makes, and each signature's outcome, in order."""
 
-    outcomes: list[tuple[SignOutcome, _Known, tuple[int, ...]]] = field(default_factory=list)
+    outcomes: list[tuple[SignOutcome, _Known, tuple[int, ...], bool]] = field(default_factory=list)
     new_rows: list[tuple[_Known, dict[str, Any]]] = field(default_factory=list)
+    confirmations: list[tuple[_Known, dict[str, Any]]] = field(default_factory=list)
+    mails: list[dict[str, Any]] = field(default_factory=list)
     # (campaign id, counter key) -> [pledge id, partner id, delta]
     deltas: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
 
@@ -200,91 +285,168 @@ class _Plan:
 
 def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Written]:
     """The signatures of a batch, in order, as a few statements per campaign: one query for
-    the supporters already known, one insert for the new ones, one for their signatures and
-    one upsert for every counter they change."""
+    the supporters already known, one insert for the new ones, one for their confirmations,
+    one for the emails and one upsert for every counter they change."""
     conn = session.connection()
     now = utcnow()
-    plan = _plan(jobs, _look_up(conn, jobs), now=now)
+    plan = _plan(jobs, _look_up(conn, jobs, now=now), now=now)
     _write(conn, plan, now=now)
     return [
-        Written(outcome, SignedSupporter(id=entry.id or 0, token=entry.token), added)
-        for outcome, entry, added in plan.outcomes
+        Written(outcome, SignedSupporter(id=entry.id or 0, token=entry.token), added, emailed)
+        for outcome, entry, added, emailed in plan.outcomes
     ]
 
 
-def _look_up(conn: sa.Connection, jobs: Sequence[PendingSigning]) -> dict[int, _Campaign]:
+def _look_up(
+    conn: sa.Connection, jobs: Sequence[PendingSigning], *, now: datetime
+) -> dict[int, _Campaign]:
     """Per campaign of the batch: the signers already known and what they signed, the
-    inviters named, and the last place given when someone new signs."""
+    inviters named, and the last place given when someone is counted at once."""
     found: dict[int, _Campaign] = {}
     for campaign_id in sorted({job.campaign_id for job in jobs}):
-        if conn.dialect.name == "postgresql":
-            # One writer per campaign at a time across processes, taken in campaign order:
-            # places are given once each, and two batches that insert the same new signers
-            # never wait for each other in a circle. SQLite has one writer anyway.
-            conn.execute(_SIGNING_LOCK, {"campaign_id": campaign_id})
+        lock_campaign(conn, campaign_id)
         mine = [job for job in jobs if job.campaign_id == campaign_id]
-        known = _known_signers(conn, campaign_id, mine)
+        known = _known_signers(conn, campaign_id, mine, now=now)
         codes = sorted({job.clean.invite for job in mine if job.clean.invite})
         inviters: dict[str, int] = {}
         if codes:
             named = conn.execute(_INVITERS, {"campaign_id": campaign_id, "codes": codes})
             inviters = {code: inviter_id for code, inviter_id in named}
         last_number = 0
-        if any(job.digest not in known for job in mine):
-            # A new supporter's place in the campaign: one more than the last one ever given.
+        if any(job.counted_at_once and job.digest not in known for job in mine):
             last_number = int(conn.execute(_LAST_NUMBER, {"campaign_id": campaign_id}).scalar_one())
         found[campaign_id] = _Campaign(known, inviters, last_number)
     return found
 
 
 def _known_signers(
-    conn: sa.Connection, campaign_id: int, mine: Sequence[PendingSigning]
+    conn: sa.Connection, campaign_id: int, mine: Sequence[PendingSigning], *, now: datetime
 ) -> dict[str, _Known]:
     """The campaign's supporters among these signers, by digest, with the pledges each has
-    signed already."""
+    signed already and the messages each was sent in the last day."""
     known: dict[str, _Known] = {}
     rows = conn.execute(
         _FIND_SUPPORTERS,
         {"campaign_id": campaign_id, "digests": sorted({job.digest for job in mine})},
     )
-    for digest, supporter_id, token in rows:
-        known[digest] = _Known(supporter_id, token)
+    for digest, supporter_id, token, state in rows:
+        known[digest] = _Known(supporter_id, token, counted=state == SupporterState.COUNTED)
     by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
     if by_id:
-        for supporter_id, pledge_id in conn.execute(_SIGNED_BY, {"supporter_ids": sorted(by_id)}):
+        ids = {"supporter_ids": sorted(by_id)}
+        for supporter_id, pledge_id in conn.execute(_SIGNED_BY, ids):
             by_id[supporter_id].signed.add(pledge_id)
+        since = now - timedelta(days=1)
+        for supporter_id, messaged in conn.execute(_MESSAGED_SINCE, {**ids, "since": since}):
+            by_id[supporter_id].messaged = int(messaged)
     return known
 
 
 def _plan(jobs: Sequence[PendingSigning], found: dict[int, _Campaign], *, now: datetime) -> _Plan:
     """What each signature adds, in order, without I/O: a signer met twice in one batch is
-    new once, then returning."""
+    new once, then known."""
     plan = _Plan()
+    expires_at = now + timedelta(days=get_settings().pending_days)
     for job in jobs:
-        clean, campaign_id = job.clean, job.campaign_id
-        state = found[campaign_id]
+        state = found[job.campaign_id]
         entry = state.known.get(job.digest)
         if entry is None:
-            entry = state.known[job.digest] = _Known(None, random_token(16))
-            state.last_number += 1
-            plan.new_rows.append((entry, _supporter_row(job, entry, state, now=now)))
-            added = clean.pledge_ids
-            outcome = SignOutcome.NEW
-            plan.count(campaign_id, TOTAL, None, None)
-            if clean.referrer_id is not None:
-                plan.count(campaign_id, partner_key(clean.referrer_id), None, clean.referrer_id)
+            entry = state.known[job.digest] = _Known(
+                None, random_token(16), counted=job.counted_at_once
+            )
+            outcome, added, to_confirm = _plan_new(plan, job, entry, state, now=now)
         else:
-            added = tuple(pid for pid in clean.pledge_ids if pid not in entry.signed)
-            outcome = SignOutcome.ADDED if added else SignOutcome.UNCHANGED
+            added = ()
+            to_confirm = tuple(pid for pid in job.clean.pledge_ids if pid not in entry.signed)
+            outcome = SignOutcome.ADDED if to_confirm else SignOutcome.UNCHANGED
         entry.signed.update(added)
-        for pid in added:
-            plan.count(campaign_id, pledge_key(pid), pid, None)
-        plan.outcomes.append((outcome, entry, added))
+        emailed = _plan_mail(plan, job, entry, outcome, to_confirm)
+        plan.confirmations.append(
+            (entry, _confirmation_row(job, to_confirm, emailed, now=now, expires_at=expires_at))
+        )
+        plan.outcomes.append((outcome, entry, added, emailed))
     return plan
 
 
+def _plan_new(
+    plan: _Plan, job: PendingSigning, entry: _Known, state: _Campaign, *, now: datetime
+) -> tuple[SignOutcome, tuple[int, ...], tuple[int, ...]]:
+    """A new supporter's row and counts: pending, or counted at once where the campaign
+    counts unconfirmed signatures. The pledges counted now, and those left to confirm."""
+    clean, campaign_id = job.clean, job.campaign_id
+    if not job.counted_at_once:
+        plan.count(campaign_id, PENDING, None, None)
+        plan.new_rows.append((entry, _supporter_row(job, entry, state, number=0, now=now)))
+        return SignOutcome.NEW, (), clean.pledge_ids
+    state.last_number += 1
+    plan.new_rows.append(
+        (entry, _supporter_row(job, entry, state, number=state.last_number, now=now))
+    )
+    plan.count(campaign_id, TOTAL, None, None)
+    if clean.referrer_id is not None:
+        plan.count(campaign_id, partner_key(clean.referrer_id), None, clean.referrer_id)
+    for pid in clean.pledge_ids:
+        plan.count(campaign_id, pledge_key(pid), pid, None)
+    return SignOutcome.NEW, clean.pledge_ids, ()
+
+
+def _plan_mail(
+    plan: _Plan,
+    job: PendingSigning,
+    entry: _Known,
+    outcome: SignOutcome,
+    to_confirm: tuple[int, ...],
+) -> bool:
+    """The email this signing sends, if its contact is an email address and it has not been
+    sent too many today; whether one is sent."""
+    if job.links is None or entry.messaged >= MESSAGES_PER_DAY:
+        return False
+    entry.messaged += 1
+    subject, body = signing_email(
+        job.links,
+        locale=job.locale,
+        title=job.title,
+        secret=job.secret,
+        code=job.ticket.code,
+        token=entry.token,
+        counted=entry.counted,
+        new=outcome == SignOutcome.NEW,
+        adds=bool(to_confirm),
+    )
+    plan.mails.append(mail.outbox_row(to=job.clean.contact, subject=subject, body=body))
+    return True
+
+
+def _confirmation_row(
+    job: PendingSigning,
+    to_confirm: tuple[int, ...],
+    emailed: bool,
+    *,
+    now: datetime,
+    expires_at: datetime,
+) -> dict[str, Any]:
+    """The confirmation of one signing, without its supporter's id (known once inserted)."""
+    ticket = job.ticket
+    nothing_to_prove = job.counted_at_once and not to_confirm
+    return {
+        "channel": ticket.channel.value,
+        "pledge_ids": ",".join(str(pid) for pid in to_confirm),
+        "link_digest": ticket.link_digest,
+        "code_digest": code_digest(ticket.link_digest, ticket.code),
+        "wrong_codes": 0,
+        # Kept, encrypted, for the reminders of a pending email signature only.
+        "contact_encrypted": job.reminder_contact if job.links and not nothing_to_prove else None,
+        "messages": int(emailed),
+        "last_message_at": now if emailed else None,
+        "locale": job.locale,
+        "created_at": now,
+        "expires_at": expires_at,
+        "confirmed_at": now if nothing_to_prove else None,
+    }
+
+
 def _supporter_row(
-    job: PendingSigning, entry: _Known, state: _Campaign, *, now: datetime
+    job: PendingSigning, entry: _Known, state: _Campaign, *, number: int, now: datetime
 ) -> dict[str, Any]:
     """The supporter row of a new signer."""
     clean = job.clean
@@ -302,15 +464,16 @@ def _supporter_row(
         "invite_code": random_token(6),
         # An unknown invite code credits no one.
         "invited_by_id": state.inviters.get(clean.invite or ""),
-        "number": state.last_number,
+        "number": number,
         "locale": job.locale,
         "created_at": now,
+        "state": SupporterState.COUNTED if job.counted_at_once else SupporterState.PENDING,
     }
 
 
 def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
-    """Insert the new supporters (and read back their ids), the signatures, and add to the
-    counters."""
+    """Insert the new supporters (and read back their ids), the signatures counted at once,
+    the confirmations and the emails, and add to the counters."""
     if plan.new_rows:
         conn.execute(_INSERT_SUPPORTERS, [row for _entry, row in plan.new_rows])
         for campaign_id in dict.fromkeys(row["campaign_id"] for _entry, row in plan.new_rows):
@@ -322,15 +485,21 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
             found = conn.execute(
                 _FIND_SUPPORTERS, {"campaign_id": campaign_id, "digests": sorted(inserted)}
             )
-            for digest, supporter_id, _token in found:
+            for digest, supporter_id, _token, _state in found:
                 inserted[digest].id = supporter_id
     signatures = [
         {"supporter_id": entry.id, "pledge_id": pid, "created_at": now}
-        for _outcome, entry, added in plan.outcomes
+        for _outcome, entry, added, _emailed in plan.outcomes
         for pid in added
     ]
     if signatures:
         conn.execute(_INSERT_SIGNATURE, signatures)
+    conn.execute(
+        _INSERT_CONFIRMATION,
+        [{**row, "supporter_id": entry.id} for entry, row in plan.confirmations],
+    )
+    if plan.mails:
+        mail.queue_rows(conn, plan.mails)
     add_to_tallies(
         conn,
         [

@@ -15,7 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from pledge.supporters.models import signature_table, supporter_table
+from pledge.supporters.models import SupporterState, signature_table, supporter_table
+
+# Only supporters in the count are counted, shown or exported: a pending one may be someone
+# else's contact typed by a stranger, a suspect or invalidated one is not counted.
+_COUNTED = supporter_table.c.state == SupporterState.COUNTED
 
 # --- the statistics page -----------------------------------------------------------------
 
@@ -24,7 +28,7 @@ def count_by_province(session: Session, *, campaign_id: int) -> dict[str, int]:
     """The campaign's supporters by province code."""
     rows = session.execute(
         sa.select(supporter_table.c.province, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id)
+        .where(supporter_table.c.campaign_id == campaign_id, _COUNTED)
         .group_by(supporter_table.c.province)
     ).all()
     return {code: int(n) for code, n in rows}
@@ -34,7 +38,7 @@ def count_by_age_band(session: Session, *, campaign_id: int) -> dict[str | None,
     """The campaign's supporters by age band (None: not given)."""
     rows = session.execute(
         sa.select(supporter_table.c.age_band, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id)
+        .where(supporter_table.c.campaign_id == campaign_id, _COUNTED)
         .group_by(supporter_table.c.age_band)
     ).all()
     return {band: int(n) for band, n in rows}
@@ -65,7 +69,11 @@ def count_by_hour(session: Session, *, campaign_id: int, since: datetime) -> dic
     hour = _utc_hour_expression(session.get_bind().dialect.name).label("hour")
     rows = session.execute(
         sa.select(hour, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id, supporter_table.c.created_at >= since)
+        .where(
+            supporter_table.c.campaign_id == campaign_id,
+            supporter_table.c.created_at >= since,
+            _COUNTED,
+        )
         .group_by(hour)
     ).all()
     counts: dict[datetime, int] = {}
@@ -82,6 +90,7 @@ def count_opted_in(session: Session, *, partner_id: int) -> int:
             sa.select(sa.func.count()).where(
                 supporter_table.c.updates_partner_id == partner_id,
                 supporter_table.c.anonymised_at.is_(None),  # retention removed their contact
+                _COUNTED,
             )
         ).scalar_one()
     )
@@ -106,6 +115,7 @@ def get_opted_in(session: Session, *, campaign_id: int, partner_id: int) -> Opte
             supporter_table.c.campaign_id == campaign_id,
             supporter_table.c.updates_partner_id == partner_id,
             supporter_table.c.anonymised_at.is_(None),
+            _COUNTED,
         )
     ).one()
     return OptedIn(count=int(n), last_id=int(top or 0))
@@ -129,6 +139,7 @@ def list_opted_in(
             supporter_table.c.campaign_id == campaign_id,
             supporter_table.c.updates_partner_id == partner_id,
             supporter_table.c.anonymised_at.is_(None),
+            _COUNTED,
             supporter_table.c.id > after,
             supporter_table.c.id <= last_id,
         )

@@ -19,8 +19,11 @@ from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.supporters.models import (
+    PENDING,
+    SUSPECT,
     TOTAL,
     Counts,
+    SupporterState,
     partner_key,
     pledge_key,
     signature_table,
@@ -171,16 +174,25 @@ class TallyFix:
 
 
 def true_counts(session: Session, *, campaign_id: int) -> dict[str, int]:
-    """The counts recomputed from the supporter and signature rows."""
-    counts: dict[str, int] = {
-        TOTAL: session.execute(
-            sa.select(sa.func.count()).where(supporter_table.c.campaign_id == campaign_id)
-        ).scalar_one()
-    }
+    """The counts recomputed from the supporter and signature rows: the supporters in the count
+    and their signatures, and the pending and suspect ones apart."""
+    state = supporter_table.c.state
+    counted = state == SupporterState.COUNTED
+    by_state = dict(
+        session.execute(
+            sa.select(state, sa.func.count())
+            .where(supporter_table.c.campaign_id == campaign_id)
+            .group_by(state)
+        ).all()
+    )
+    counts: dict[str, int] = {TOTAL: int(by_state.get(SupporterState.COUNTED, 0))}
+    for key, kept in ((PENDING, SupporterState.PENDING), (SUSPECT, SupporterState.SUSPECT)):
+        if by_state.get(kept):
+            counts[key] = int(by_state[kept])
     per_pledge = session.execute(
         sa.select(signature_table.c.pledge_id, sa.func.count())
         .join(supporter_table, supporter_table.c.id == signature_table.c.supporter_id)
-        .where(supporter_table.c.campaign_id == campaign_id)
+        .where(supporter_table.c.campaign_id == campaign_id, counted)
         .group_by(signature_table.c.pledge_id)
     ).all()
     counts.update({pledge_key(pid): n for pid, n in per_pledge})
@@ -189,6 +201,7 @@ def true_counts(session: Session, *, campaign_id: int) -> dict[str, int]:
         .where(
             supporter_table.c.campaign_id == campaign_id,
             supporter_table.c.referrer_id.is_not(None),
+            counted,
         )
         .group_by(supporter_table.c.referrer_id)
     ).all()

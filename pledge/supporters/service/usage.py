@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge.campaigns import service as campaigns
-from pledge.supporters.models import signature_table, supporter_table
+from pledge.supporters.models import SupporterState, signature_table, supporter_table
 
 
 class SupporterUsage:
@@ -52,10 +52,15 @@ class SupporterUsage:
 
 
 def _supporters_by(session: Session, campaign_id: int, column: sa.Column[int]) -> dict[int, int]:
-    """How many supporters of the campaign point at each partner through one column."""
+    """How many counted supporters of the campaign point at each partner through one
+    column."""
     rows = session.execute(
         sa.select(column, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id, column.is_not(None))
+        .where(
+            supporter_table.c.campaign_id == campaign_id,
+            column.is_not(None),
+            supporter_table.c.state == SupporterState.COUNTED,
+        )
         .group_by(column)
     ).all()
     return {int(key): int(count) for key, count in rows}
