@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     ADMIN_MEMBERSHIP_SET = "admin.membership.set"
     ADMIN_MEMBERSHIP_REMOVE = "admin.membership.remove"
     CAMPAIGN_STATUS = "campaign.status"
+    CAMPAIGN_CONFIRMING = "campaign.confirming"
     SUPPORTERS_EXPORT = "supporters.export"
     CASE_CLAIM = "case.claim"
     CASE_RELEASE = "case.release"
@@ -86,6 +87,9 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.ADMIN_MEMBERSHIP_SET: lambda: _("Role in an organisation set"),
     AuditAction.ADMIN_MEMBERSHIP_REMOVE: lambda: _("Removed from an organisation"),
     AuditAction.CAMPAIGN_STATUS: lambda: _("Changed the campaign's status"),
+    AuditAction.CAMPAIGN_CONFIRMING: lambda: _(
+        "Changed how the campaign's signatures are confirmed"
+    ),
     AuditAction.SUPPORTERS_EXPORT: lambda: _("Exported supporters"),
     AuditAction.CASE_CLAIM: lambda: _("Claimed"),
     AuditAction.CASE_RELEASE: lambda: _("Released the claim"),

@@ -151,7 +151,9 @@ def campaigns_create(
         return render(request, NEW_PAGE, new_page(access, posted, preview=True))
     try:
         with _transaction(session, access):
-            campaign = campaigns.create_draft(session, lead_org=access.org, form=posted)
+            campaign = campaigns.create_draft(
+                session, lead_org=access.org, form=posted, actor_id=access.user.id
+            )
     except Invalid as error:
         return redraw(request, NEW_PAGE, new_page(access, posted), error)
     return _done(request, campaign, "created")
@@ -179,7 +181,7 @@ def campaigns_update(
         session,
         access,
         campaign,
-        lambda: campaigns.update(session, campaign=campaign, form=posted),
+        lambda: campaigns.update(session, campaign=campaign, form=posted, actor_id=access.user.id),
         done="saved",
         failed="campaign",
         form=posted,

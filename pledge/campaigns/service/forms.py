@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pledge import forms
-from pledge.campaigns.models import Campaign, CampaignStatus
+from pledge.campaigns.models import Campaign, CampaignStatus, Confirming
 from pledge.campaigns.service.times import parse_local_datetime, same_minute
 from pledge.db import utcnow
 from pledge.forms import Checks, FieldError, PostedForm, posted
@@ -46,6 +46,7 @@ class CleanCampaign:
     starts_at: datetime | None
     ends_at: datetime | None
     locale: str
+    confirming: Confirming | None = None  # None: as it is (a new campaign: by both channels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,12 @@ class CampaignForm(PostedForm):
     starts_at: str = ""
     ends_at: str = ""
     locale: str = "id"
+    confirming: str = ""
+
+    @property
+    def confirming_choices(self) -> list[Confirming]:
+        """The ways a campaign's signatures can be confirmed, as the form offers them."""
+        return list(Confirming)
 
     def clean(self, checks: Checks, campaign: Campaign | None = None) -> CleanCampaign:
         """Every field checked into `checks`, for a new campaign or the one being edited."""
@@ -91,7 +98,16 @@ class CampaignForm(PostedForm):
             LOCALES,
             message=_("Choose the language the campaign is written in."),
         )
+        confirming = checks.run(
+            "confirming",
+            forms.choice,
+            self.confirming,
+            [member.value for member in Confirming],
+            message=_("Choose how signatures are confirmed."),
+            required=False,
+        )
         return CleanCampaign(
+            confirming=Confirming(confirming) if confirming else None,
             title=title or "",
             slug=slug or "",
             summary=summary or "",
