@@ -116,12 +116,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    """The new account's password: one line of standard input, or typed twice at the
+    terminal and checked as the reset and invitation pages check theirs."""
+    from pledge.accounts import service as accounts
+
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("Password (at least 10 characters): ")
-    if getpass.getpass("The same password again: ") != password:
-        raise Invalid({"password": "The two passwords are not the same."})
-    return password
+    typed = accounts.NewPasswordForm(
+        password=getpass.getpass("Password (at least 10 characters): "),
+        password_confirm=getpass.getpass("The same password again: "),
+    )
+    return typed.check()
 
 
 def _users_create(args: argparse.Namespace) -> int:

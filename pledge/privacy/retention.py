@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pledge import audit, mail
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
@@ -112,7 +113,7 @@ def run(
             audit.record(
                 session,
                 actor_id=None,
-                action="privacy.retention",
+                action=AuditAction.PRIVACY_RETENTION,
                 subject="privacy:retention",
                 data={
                     "months": months,
