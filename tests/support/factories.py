@@ -136,10 +136,14 @@ def make_campaign(
     goal: int = 1000,
     *,
     lead: Organization | None = None,
+    counts_unconfirmed: bool = False,
+    confirm_by_email: bool = True,
+    confirm_by_whatsapp: bool = True,
     **fields: Any,
 ) -> CampaignView:
     """A campaign in the given status (draft, live or closed) with its pledges, led by ``lead``
-    (a new organisation unless given) with ``partners`` more co-partner organisations."""
+    (a new organisation unless given) with ``partners`` more co-partner organisations. It
+    counts confirmed signatures only, unless ``counts_unconfirmed``."""
     n = number("campaign")
     campaign = campaigns.create(
         session,
@@ -151,6 +155,9 @@ def make_campaign(
         goal=goal,
         **fields,
     )
+    campaign.counts_unconfirmed = counts_unconfirmed
+    campaign.confirm_by_email = confirm_by_email
+    campaign.confirm_by_whatsapp = confirm_by_whatsapp
     for pledge_slug in pledges:
         make_pledge(session, campaign, pledge_slug)
     for _ in range(partners):
