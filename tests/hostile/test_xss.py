@@ -37,7 +37,7 @@ from tests.support.appserver import LiveServer
 from tests.support.forms import form_data
 from tests.support.pages import csrf_token, html
 from tests.support.people import sign_in
-from tests.support.signing import confirm_landing
+from tests.support.signing import confirm_landing, sign_by_email
 
 BASE = "http://testserver"
 CSRF = "hostile-text-test-csrf-token-0123456789"
@@ -273,11 +273,11 @@ def write_everywhere(
         },
     )
     assert done(signed, "signing") == f"/c/{SLUG}/confirm"
-    # The emailed link's page, and the supporter's own page once they confirm with the code.
-    world.confirm_link = outbox_link(session, "penyusup@contoh.id", f"/c/{SLUG}/confirm/")
-    world.thanks = confirm_landing(
-        public, campaigns.get_view(session, slug=SLUG), "penyusup@contoh.id", session
-    )
+    # The supporter's own page once they confirm with the code; and the emailed link's page of
+    # someone who has not confirmed yet, which names the campaign beside its button.
+    view = campaigns.get_view(session, slug=SLUG)
+    world.thanks = confirm_landing(public, view, "penyusup@contoh.id", session)
+    world.confirm_link = sign_by_email(session, view, "menunggu@contoh.id").confirm_path
 
     # A hoax report with the payload as its description, and one with it in the link.
     token = csrf_token(public, f"/c/{SLUG}/report")
@@ -686,18 +686,24 @@ def test_a_browser_opening_every_page_with_stored_payloads_runs_none(
         ),
     )
     try:
-        seen, shown_in = {}, {}
+        seen, shown_in, titled = {}, {}, {}
         for where, (_client, path) in page_paths(world).items():
             page.goto(live_server.url + path, wait_until="load")
             seen[where] = page.evaluate(f"typeof window.{PWNED}")
             shown_in[where] = payload in page.locator("html").inner_text()
+            titled[where] = payload in page.title()
     finally:
         context.close()
 
     assert dialogs == []
     assert refused == []
     assert set(seen.values()) == {"undefined"}
-    assert [where for where, found in shown_in.items() if not found] == []
+    # The page that waits for a confirmation names the campaign in its title only, to a
+    # browser that signed nothing (as this one).
+    assert [where for where, found in shown_in.items() if not found] == [
+        "waiting for the confirmation"
+    ]
+    assert titled["waiting for the confirmation"]
 
 
 # --- characters nobody types -----------------------------------------------------------------

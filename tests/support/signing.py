@@ -4,8 +4,10 @@ code or link, or by the WhatsApp message with the code the waiting page shows.""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -186,3 +188,25 @@ def sign_by_email(session: Session, view: CampaignView, contact: str, **fields: 
     )
     assert signing.emailed, "no email was sent"
     return last_email_to(session, contacts.normalise_contact(contact))
+
+
+def confirm_on_phone(page: Any, session: Session, contact: str) -> float:
+    """In a real browser (a Playwright page) that has just sent the sign-up form: on the page
+    that waits for the confirmation, type the emailed code and press the button, or send the
+    WhatsApp message the page shows from the number and tap "I have sent it", as the signer
+    does. The moment the confirmation was sent (``time.monotonic()``); the browser is then on
+    its way to the supporter's own page."""
+    page.wait_for_url(lambda url: urlsplit(url).path.endswith("/confirm"))
+    check = page.locator("section.check")
+    if "@" in contact:
+        code = last_email_to(session, contacts.normalise_contact(contact)).code
+        page.locator("#code").fill(code)
+        sent = time.monotonic()
+        check.locator("form button[type=submit]").tap()
+        return sent
+    text = check.locator(".code-text strong").inner_text()
+    sent = time.monotonic()
+    answer = send_whatsapp(session, number=contact, text=text)
+    assert answer.confirmed is not None, answer
+    check.locator("a[href$='/thanks']").tap()
+    return sent

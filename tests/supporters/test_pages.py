@@ -20,7 +20,7 @@ from pledge.provinces import PROVINCES
 from pledge.supporters.models import Signature, Supporter
 from tests.support.forms import form_data
 from tests.support.pages import csrf_token, digits, errors_of, html
-from tests.support.signing import confirm_landing
+from tests.support.signing import confirm_landing, last_email_to, own_session, type_code
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Any]
@@ -625,6 +625,25 @@ def test_too_many_signatures_from_one_address_get_a_429_page(
         "Too many requests. Please wait a moment and try again."
     )
     assert api(english, live)["supporters"] == 3
+
+
+def test_people_behind_one_shared_address_can_each_confirm_with_their_code(
+    new_client: Callable[..., TestClient], live: CampaignView
+) -> None:
+    """Many young supporters reach the site through one carrier address (CGNAT): as many of
+    them as may sign from it in a minute can each type the code their own email brought."""
+    people = 40
+    typed = []
+    for n in range(people):
+        phone = new_client(lang="en")  # each on their own phone, all from one address
+        contact = f"tetangga{n}@example.com"
+        assert post_sign(phone, live, contact=contact).status_code == 303
+        with own_session(phone) as session:
+            code = last_email_to(session, contact).code
+        typed.append(type_code(phone, live.slug, code).status_code)
+
+    assert typed == [303] * people
+    assert api(new_client(), live)["supporters"] == people
 
 
 # --- withdrawal ----------------------------------------------------------------------
