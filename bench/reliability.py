@@ -4,19 +4,30 @@ The same checks as tests/test_reliability.py, at the sizes of a real surge:
 
 - Exactness: tens of thousands of signing requests from hundreds of concurrent connections to
   ``pledge serve --workers 2``, a third of them repeating a person with their phone number
-  written another way. No answer other than 303, no "database is locked" and no traceback in
-  the server's log, and the supporters, the tallies and a recount agree exactly.
+  written another way, and every signing confirmed amid the load as its signer does it:
+  most people by the WhatsApp message their waiting page shows, every sixth (who signs with
+  an email address) by typing the emailed code on that page, every fifth twice. No answer
+  other than 303, no "database is locked" and no traceback in the server's log, every
+  confirmation taken, and the supporters, the tallies and a recount agree exactly.
 - Crash safety: the server killed with SIGKILL (every process of it) five times in the middle
-  of a signing load, and started again. Every signature answered 303 is stored, and the
-  tallies equal a recount.
+  of a load of signings, each confirmed with its emailed code as soon as it is answered, and
+  started again. Every signature answered 303 is stored, every confirmation answered 303 is
+  counted, and the tallies equal a recount.
+
+Each signer is a browser of its own (the session cookie its signing set, sent by hand:
+production cookies are Secure, which an http:// client keeps to itself). Their email is the
+outbox and their WhatsApp message is handed to ``supporters.receive_whatsapp`` as the
+WhatsApp webhook does, both on the database the servers write to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 import random
+import re
 import secrets
 import signal
 import threading
@@ -33,7 +44,9 @@ from sqlmodel import Session, col
 
 from pledge import contacts
 from pledge.campaigns import service as campaigns
+from pledge.config import get_settings
 from pledge.db import create_db_engine
+from pledge.mail import outbox_message_table
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
 
@@ -47,8 +60,11 @@ class Exactness:
     statuses: dict[int, int]  # answers by status; "0" for a request that got no answer
     locked: int  # "database is locked" in the server's log
     tracebacks: int
-    added: int  # supporters the database gained
+    added: int  # supporters the database gained, counted (confirmed)
     tallies_agree: bool
+    confirmations: int = 0  # confirmations sent, repeated ones included
+    unconfirmed: int = 0  # of those, not taken (a refused code, a message that matched none)
+    pending: int = 0  # signatures left waiting for their confirmation
 
     @property
     def ok(self) -> bool:
@@ -58,6 +74,8 @@ class Exactness:
             and self.tracebacks == 0
             and self.added == self.people
             and self.tallies_agree
+            and self.unconfirmed == 0
+            and self.pending == 0
         )
 
 
@@ -66,12 +84,19 @@ class CrashSafety:
     kills: int
     answered: int  # signatures answered 303
     missing: int  # of those, not stored
-    stored: int  # supporters the database gained, answered or not
+    stored: int  # supporters the database gained, answered or not, confirmed or not
     tallies_agree: bool
+    confirmed: int = 0  # confirmations answered 303
+    lost: int = 0  # of those, not counted afterwards
 
     @property
     def ok(self) -> bool:
-        return self.missing == 0 and self.stored >= self.answered and self.tallies_agree
+        return (
+            self.missing == 0
+            and self.lost == 0
+            and self.stored >= self.answered
+            and self.tallies_agree
+        )
 
 
 def phone(n: int, style: int, prefix: int = 10) -> str:
@@ -79,6 +104,20 @@ def phone(n: int, style: int, prefix: int = 10) -> str:
     from 10 to 99 keeps the numbers of one run apart from another's)."""
     digits = f"81{prefix}{n:07d}"
     return (f"0{digits}", f"+62 {digits[:3]}-{digits[3:7]}-{digits[7:]}", f"62{digits}")[style]
+
+
+# Every sixth person signs with an email address (and never again); every fifth person sends
+# each confirmation twice.
+EMAIL_EVERY = 6
+TWICE_EVERY = 5
+
+
+def contact_of(n: int, style: int, prefix: int = 10) -> str:
+    """Person ``n``'s contact as typed: most give their mobile number (``phone``), every
+    sixth an email address."""
+    if n % EMAIL_EVERY == 1:
+        return f"beban{prefix}-{n}@contoh.id"
+    return phone(n, style, prefix)
 
 
 def form(token: str, contact: str) -> dict[str, object]:
@@ -94,24 +133,46 @@ def form(token: str, contact: str) -> dict[str, object]:
     }
 
 
-def _census(database_url: str, slug: str) -> tuple[int, set[str], bool]:
-    """The campaign's supporters, their digests, and whether the tallies equal a recount."""
+@dataclass(frozen=True)
+class Census:
+    """A campaign as stored: its counted supporters, the digests of every supporter (pending
+    ones included) and of the confirmed ones, the pending signatures, and whether every
+    tally equals a recount."""
+
+    total: int
+    digests: set[str]
+    confirmed: set[str]
+    pending: int
+    tallies_agree: bool
+
+
+def _census(database_url: str, slug: str) -> Census:
     engine = create_db_engine_for(database_url)
     try:
         with Session(engine) as session:
             view = campaigns.get_view(session, slug=slug)
             truth = supporters.true_counts(session, campaign_id=view.id)
             tallies = supporters.read_counts(session, campaign_id=view.id).by_key
-            digests = set(
-                session.execute(
-                    sa.select(col(Supporter.contact_digest)).where(
-                        col(Supporter.campaign_id) == view.id
-                    )
-                ).scalars()
-            )
+            rows = session.execute(
+                sa.select(col(Supporter.contact_digest), col(Supporter.confirmed_at)).where(
+                    col(Supporter.campaign_id) == view.id
+                )
+            ).all()
     finally:
         engine.dispose()
-    return truth["total"], digests, tallies == truth
+    return Census(
+        total=truth["total"],
+        digests={digest for digest, _at in rows},
+        confirmed={digest for digest, at in rows if at is not None},
+        pending=truth.get("pending", 0),
+        # A recount names no counter it finds nothing for (the pending signatures, once all
+        # are confirmed): a counter at zero agrees with it.
+        tallies_agree=nonzero(tallies) == nonzero(truth),
+    )
+
+
+def nonzero(counts: dict[str, int]) -> dict[str, int]:
+    return {key: n for key, n in counts.items() if n}
 
 
 def create_db_engine_for(database_url: str) -> sa.Engine:
@@ -120,55 +181,196 @@ def create_db_engine_for(database_url: str) -> sa.Engine:
     return create_db_engine(Settings(database_url=database_url))
 
 
+def set_cookies(cookies: dict[str, str], response: httpx.Response) -> dict[str, str]:
+    """The browser's cookies after this answer. Production cookies are Secure, which an
+    http:// client keeps to itself: they are read, and sent, by hand."""
+    changed = dict(cookies)
+    for header in response.headers.get_list("set-cookie"):
+        name, _, value = header.split(";", 1)[0].partition("=")
+        changed[name.strip()] = value.strip()
+    return changed
+
+
+def cookie_header(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
+
+
 async def _browser(client: httpx.AsyncClient, slug: str) -> tuple[dict[str, str], str]:
-    """A visitor's session cookie (as a header) and CSRF token, from the campaign page.
-    Production cookies are Secure, which an http:// client keeps to itself: read them here."""
+    """A visitor's cookies and CSRF token, from the campaign page."""
     page = await client.get(f"/c/{slug}")
     page.raise_for_status()
-    cookies = "; ".join(header.split(";", 1)[0] for header in page.headers.get_list("set-cookie"))
     token = page.text.split('name="csrf_token" value="')[1].split('"', 1)[0]
-    return {"Cookie": cookies}, token
+    return set_cookies({}, page), token
+
+
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+_WHATSAPP_TEXT = re.compile(r'<p class="code-text"><strong>(.*?)</strong>', re.DOTALL)
+
+
+class Inbox:
+    """What signers get beyond the site, on the database the servers write to: the emails
+    in the outbox, and their WhatsApp messages handed over as the webhook does."""
+
+    def __init__(self, database_url: str, secret_key: str | None = None) -> None:
+        # The digests of contacts and codes are made with the servers' secret key.
+        if secret_key is not None and get_settings().secret_key != secret_key:
+            raise RuntimeError("PLEDGE_SECRET_KEY must hold the servers' key in this process")
+        self.engine = create_db_engine_for(database_url)
+        self.refused: list[str] = []  # what became of each confirmation not taken
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def code_for(self, address: str) -> str:
+        """The code in the newest email to an address."""
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                sa.select(outbox_message_table.c.body)
+                .where(outbox_message_table.c.to == address)
+                .order_by(outbox_message_table.c.id.desc())
+                .limit(1)
+            ).scalar_one()
+        codes = _CODE.findall(re.sub(r"https?://\S+", " ", body))
+        assert len(codes) == 1, body
+        return str(codes[0])
+
+    def whatsapp(self, number: str, text: str) -> bool:
+        """The message sent from the number that signed: whether it confirmed a signing."""
+        sender = contacts.normalise_contact(number).lstrip("+")
+        with Session(self.engine) as session:
+            answer = supporters.receive_whatsapp(session, sender=sender, text=text)
+        if answer.confirmed is None:
+            self.refused.append(f"{number}: WhatsApp {text!r} matched nothing ({answer})")
+        return answer.confirmed is not None
+
+
+async def confirm(
+    client: httpx.AsyncClient,
+    slug: str,
+    cookies: dict[str, str],
+    token: str,
+    contact: str,
+    inbox: Inbox,
+    *,
+    times: int = 1,
+) -> list[bool]:
+    """Confirm the signing this browser made, as its signer does, ``times`` times over: the
+    emailed code typed on the waiting page, or the WhatsApp message that page shows sent
+    from the number. Whether each confirmation was taken."""
+    if "@" in contact:
+        code = await asyncio.to_thread(inbox.code_for, contact)
+        taken = []
+        for _ in range(times):
+            answer = await client.post(
+                f"/c/{slug}/confirm",
+                data={"csrf_token": token, "code": code},
+                headers=cookie_header(cookies),
+            )
+            ok = answer.status_code == 303 and "/thanks/" in answer.headers.get("location", "")
+            if not ok:
+                inbox.refused.append(f"{contact}: code answered {answer.status_code}")
+            taken.append(ok)
+        return taken
+    page = await client.get(f"/c/{slug}/confirm", headers=cookie_header(cookies))
+    found = _WHATSAPP_TEXT.search(page.text)
+    if page.status_code != 200 or found is None:
+        heading = re.search(r"<h1>(.*?)</h1>", page.text)
+        shown = heading.group(1) if heading else page.text[:200]
+        inbox.refused.append(f"{contact}: waiting page {page.status_code} {shown!r}, no message")
+        return [False] * times
+    text = html.unescape(found.group(1))
+    return [await asyncio.to_thread(inbox.whatsapp, contact, text) for _ in range(times)]
+
+
+async def sign_and_confirm(
+    client: httpx.AsyncClient,
+    slug: str,
+    browser: tuple[dict[str, str], str],
+    contact: str,
+    inbox: Inbox,
+    *,
+    times: int,
+) -> tuple[int, list[bool]]:
+    """One person's signing in a browser of their own, then its confirmation ``times`` times
+    (the same message sent again, the same code sent again): the signing's status, and
+    whether each confirmation was taken."""
+    cookies, token = browser
+    answer = await client.post(
+        f"/c/{slug}/sign", data=form(token, contact), headers=cookie_header(cookies)
+    )
+    if answer.status_code != 303:
+        return answer.status_code, []
+    bound = set_cookies(cookies, answer)  # this browser is bound to its signing
+    return answer.status_code, await confirm(
+        client, slug, bound, token, contact, inbox, times=times
+    )
+
+
+def attempts_of(people: int) -> list[tuple[int, int]]:
+    """(person, how the contact is written), shuffled: a third of the people sign twice, the
+    second time writing their number another way (the email signers sign once)."""
+    attempts = [(n, 0) for n in range(people)] + [
+        (n, 1 + n % 2) for n in range(0, people, 3) if n % EMAIL_EVERY != 1
+    ]
+    random.Random(7).shuffle(attempts)
+    return attempts
 
 
 def measure_exactness(
-    url: str, logfile: Path, database_url: str, slug: str, *, people: int, connections: int
+    url: str,
+    logfile: Path,
+    database_url: str,
+    slug: str,
+    *,
+    people: int,
+    connections: int,
+    secret_key: str | None = None,
 ) -> Exactness:
-    before, _digests, _agree = _census(database_url, slug)
+    """``secret_key``: the servers' (PLEDGE_SECRET_KEY must hold it in this process too)."""
+    before = _census(database_url, slug).total
     prefix = random.randrange(10, 99)
-    # A third of the people sign twice, the second time writing their number another way.
-    attempts = [(n, 0) for n in range(people)] + [(n, 1 + n % 2) for n in range(0, people, 3)]
-    random.Random(7).shuffle(attempts)
+    attempts = attempts_of(people)
     log_start = logfile.stat().st_size
+    inbox = Inbox(database_url, secret_key)
 
-    async def load() -> list[int]:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async def load() -> tuple[list[int], list[bool]]:
+        # Idle connections are let go before the server closes them (after 5 s): a request on
+        # one it is closing would get no answer. People wait between their steps.
+        limits = httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=1
+        )
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-            headers, token = await _browser(client, slug)
+            browser = await _browser(client, slug)
             queue = iter(attempts)
             statuses: list[int] = []
+            taken: list[bool] = []
 
             async def signer() -> None:
                 for n, style in queue:
+                    times = 2 if n % TWICE_EVERY == 0 else 1
+                    contact = contact_of(n, style, prefix)
                     try:
-                        answer = await client.post(
-                            f"/c/{slug}/sign",
-                            data=form(token, phone(n, style, prefix)),
-                            headers=headers,
+                        status, confirmed = await sign_and_confirm(
+                            client, slug, browser, contact, inbox, times=times
                         )
-                        statuses.append(answer.status_code)
                     except httpx.HTTPError:
-                        statuses.append(0)
+                        status, confirmed = 0, []
+                    statuses.append(status)
+                    taken.extend(confirmed)
 
             await asyncio.gather(*(signer() for _ in range(connections)))
-            return statuses
+            return statuses, taken
 
     started = time.monotonic()
-    statuses = asyncio.run(load())
+    try:
+        statuses, taken = asyncio.run(load())
+    finally:
+        inbox.close()
     seconds = time.monotonic() - started
     with logfile.open("rb") as log:
         log.seek(log_start)
         written = log.read().decode(errors="replace")
-    after, _digests, agree = _census(database_url, slug)
+    after = _census(database_url, slug)
     counted: dict[int, int] = {}
     for status in statuses:
         counted[status] = counted.get(status, 0) + 1
@@ -180,8 +382,11 @@ def measure_exactness(
         statuses=counted,
         locked=written.count("database is locked"),
         tracebacks=written.count("Traceback"),
-        added=after - before,
-        tallies_agree=agree,
+        added=after.total - before,
+        tallies_agree=after.tallies_agree,
+        confirmations=len(taken),
+        unconfirmed=taken.count(False),
+        pending=after.pending,
     )
 
 
@@ -195,37 +400,49 @@ def measure_crash_safety(
     connections: int = 64,
 ) -> CrashSafety:
     """``start_server()`` serves the app (a bench ``Server``) until its context ends."""
-    before, _digests, _agree = _census(database_url, slug)
+    before = len(_census(database_url, slug).digests)
     answered: list[str] = []
+    confirmed: list[str] = []  # contacts whose confirmation was answered 303
     run = secrets.token_hex(3)
     sent = 0
     lock = threading.Lock()
+    inbox = Inbox(database_url, secret_key)
 
     def load(url: str, stop: threading.Event) -> None:
-        async def signer(client: httpx.AsyncClient, headers: dict[str, str], token: str) -> None:
+        async def signer(client: httpx.AsyncClient, browser: tuple[dict[str, str], str]) -> None:
             nonlocal sent
+            cookies, token = browser
             while not stop.is_set():
                 with lock:
                     sent += 1
                     contact = f"tahan-{run}-{sent}@contoh.id"
                 try:
                     answer = await client.post(
-                        f"/c/{slug}/sign", data=form(token, contact), headers=headers
+                        f"/c/{slug}/sign", data=form(token, contact), headers=cookie_header(cookies)
                     )
                 except httpx.HTTPError:
                     continue  # killed mid-request: no answer, so no promise was made
-                if answer.status_code == 303:
+                if answer.status_code != 303:
+                    continue
+                with lock:
+                    answered.append(contact)
+                bound = set_cookies(cookies, answer)
+                try:
+                    (taken,) = await confirm(client, slug, bound, token, contact, inbox)
+                except httpx.HTTPError:
+                    continue  # killed before the code was answered: the signature waits
+                if taken:
                     with lock:
-                        answered.append(contact)
+                        confirmed.append(contact)
 
         async def main() -> None:
             limits = httpx.Limits(max_connections=connections)
             async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
                 try:
-                    headers, token = await _browser(client, slug)
+                    browser = await _browser(client, slug)
                 except httpx.HTTPError:
                     return  # the server was killed before this browser got its form
-                await asyncio.gather(*(signer(client, headers, token) for _ in range(connections)))
+                await asyncio.gather(*(signer(client, browser) for _ in range(connections)))
 
         asyncio.run(main())
 
@@ -247,16 +464,20 @@ def measure_crash_safety(
             stop.set()
             thread.join(timeout=60)
 
-    after, digests, agree = _census(database_url, slug)
-    missing = [
-        contact
-        for contact in answered
-        if contacts.supporter_digest(secret_key, contacts.normalise_contact(contact)) not in digests
-    ]
+    inbox.close()
+    after = _census(database_url, slug)
+
+    def digest(contact: str) -> str:
+        return contacts.supporter_digest(secret_key, contacts.normalise_contact(contact))
+
+    missing = [contact for contact in answered if digest(contact) not in after.digests]
+    lost = [contact for contact in confirmed if digest(contact) not in after.confirmed]
     return CrashSafety(
         kills=kills,
         answered=len(answered),
         missing=len(missing),
-        stored=after - before,
-        tallies_agree=agree,
+        stored=len(after.digests) - before,
+        tallies_agree=after.tallies_agree,
+        confirmed=len(confirmed),
+        lost=len(lost),
     )

@@ -38,9 +38,10 @@ from pledge.hoaxes import service as hoaxes
 from pledge.moderation import service as moderation
 from pledge.supporters import service as supporters
 from tests.support import IN_CI
-from tests.support.forms import sign_form
+from tests.support.forms import form_data, sign_form
 from tests.support.pages import csrf_token, html
 from tests.support.people import sign_in
+from tests.support.signing import confirm_signing, sign_by_email
 
 ROOT = Path(__file__).resolve().parent.parent
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -65,6 +66,7 @@ class Site:
     checker: User  # a second moderator, who proposed the verdict waiting for approval
     site_admin: User  # runs the site, and admin of a co-partner
     thanks_token: str
+    confirm_secret: str  # the emailed link of a signature waiting for its confirmation
     tracking_code: str
     case_new: int  # nobody holds it
     case_claimed: int  # held by the moderator: the decision forms are shown
@@ -139,8 +141,10 @@ def seed_site(session: Session, make_campaign: Callable[..., CampaignView]) -> S
                 updates_org=lead.slug if n % 3 == 0 else "",
             ),
         )
+        confirm_signing(session, signing)
         first = first or signing
     assert first is not None and first.supporter is not None
+    waiting = sign_by_email(session, view, "menunggu@example.com")
 
     reports = [
         hoaxes.submit(
@@ -187,6 +191,7 @@ def seed_site(session: Session, make_campaign: Callable[..., CampaignView]) -> S
         checker=checker,
         site_admin=site_admin,
         thanks_token=first.supporter.token,
+        confirm_secret=waiting.confirm_path.rsplit("/", 1)[1],
         tracking_code=reports[0].tracking_code,
         case_new=case_new,
         case_claimed=case_claimed,
@@ -207,6 +212,8 @@ def pages(site: Site) -> dict[str, list[str]]:
             "/",
             f"/c/{c}",
             f"/c/{site.closed_slug}",
+            f"/c/{c}/confirm",
+            f"/c/{c}/confirm/{site.confirm_secret}",
             f"/c/{c}/thanks/{site.thanks_token}",
             f"/c/{c}/thanks",
             f"/c/{c}/withdraw/{site.thanks_token}",
@@ -377,6 +384,25 @@ def form_errors(site: Site, client: Callable[[User | None], TestClient]) -> dict
     }
 
 
+def waiting_pages(site: Site, client: Callable[[User | None], TestClient]) -> dict[str, Any]:
+    """The page that waits for a confirmation, as the browser that signed sees it: the code
+    form of an email signer, the message of a WhatsApp signer, and a wrong code refused."""
+    c = site.slug
+    shown: dict[str, Any] = {}
+    for kind, contact in (("email", "kode@example.com"), ("whatsapp", "0812 9999 0000")):
+        signer = client(None)
+        token = csrf_token(signer, f"/c/{c}")
+        signed = signer.post(
+            f"/c/{c}/sign", data={"csrf_token": token, **form_data(contact=contact)}
+        )
+        assert signed.headers["location"] == f"/c/{c}/confirm", signed.text[:500]
+        shown[f"waiting-{kind}"] = signer.get(f"/c/{c}/confirm")
+        if kind == "email":
+            wrong = {"csrf_token": token, "code": "12345"}
+            shown["invalid-confirm-code"] = signer.post(f"/c/{c}/confirm", data=wrong)
+    return shown
+
+
 def raising(error: PledgeError) -> Callable[[], None]:
     def route() -> None:
         raise error
@@ -435,6 +461,8 @@ def test_every_page_is_valid_html(
         keep(f"error-{name}", clients(None).get(f"/test-failure/{name}"), error.status_code)
     for name, response in form_errors(site, clients).items():
         keep(f"invalid-{name}", response, 200 if name == "contacts-found" else 422)
+    for name, response in waiting_pages(site, clients).items():
+        keep(name, response, 422 if name.startswith("invalid-") else 200)
     assert not wrong, "pages answered an unexpected status:\n" + "\n".join(wrong)
 
     errors = vnu_errors(command, written)

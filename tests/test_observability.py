@@ -39,6 +39,7 @@ from tests.support.appserver import STARTUP_DEADLINE, LiveServer, free_port
 from tests.support.forms import form_data, post_report
 from tests.support.pages import csrf_token, html, post_form
 from tests.support.people import PASSWORD, login
+from tests.support.signing import confirm_landing, last_email_to, own_session
 from tests.support.waiting import wait_until
 
 MakeCampaign = Callable[..., CampaignView]
@@ -227,14 +228,18 @@ def test_signatures_and_requests_are_counted_per_route_template(
 ) -> None:
     view = make_campaign()
 
+    # Each signer confirms with the emailed code, as they would: the pledges are signed then.
     first = sign_up(client, view, contact="satu@example.com")
+    confirm_landing(client, view, "satu@example.com")
     second = sign_up(
         client, view, contact="dua@example.com", pledges=["tolak-politik-uang", "lawan-hoaks"]
     )
+    confirm_landing(client, view, "dua@example.com")
     bad = sign_up(client, view, contact="not a contact")
     again = sign_up(
         client, view, contact="satu@example.com", pledges=["tolak-politik-uang", "lawan-hoaks"]
     )
+    confirm_landing(client, view, "satu@example.com")
     bot = sign_up(client, view, contact="bot@example.com", website="http://spam.example")
     client.get(f"/c/{view.slug}/nothing-here")
     client.request("BREW", f"/c/{view.slug}")
@@ -248,6 +253,8 @@ def test_signatures_and_requests_are_counted_per_route_template(
     latency = "pledge_http_request_duration_seconds_count"
     assert sample(text, latency, **sign_route, status="3xx") == 4
     assert sample(text, latency, **sign_route, status="4xx") == 1
+    code_route = {"method": "POST", "route": "/c/{slug}/confirm"}
+    assert sample(text, "pledge_http_requests_total", **code_route, status="3xx") == 3
     page = {"method": "GET", "route": "/c/{slug}", "status": "2xx"}
     assert sample(text, "pledge_http_requests_total", **page) == 5  # each form was opened
     assert sample(text, "pledge_signings_total", outcome="new") == 2
@@ -442,8 +449,14 @@ def test_secret_path_parts_and_query_strings_stay_out_of_the_access_log(
     client: TestClient, make_campaign: MakeCampaign, json_log: Captured
 ) -> None:
     view = make_campaign()
-    signed = sign_up(client, view)
-    thanks = signed.headers["location"]
+    signed = sign_up(client, view, contact="rahasia@example.com")
+    assert signed.headers["location"] == f"/c/{view.slug}/confirm"
+    with own_session(client) as session:
+        link = last_email_to(session, "rahasia@example.com").confirm_path
+    secret = link.rsplit("/", 1)[1]
+    assert client.get(link).status_code == 200  # the emailed link's page, with its button
+    thanks = confirm_landing(client, view, "rahasia@example.com")
+    assert "?outcome=" in thanks
     token = thanks.split("/thanks/")[1].split("?")[0]
 
     assert client.get(thanks).status_code == 200
@@ -451,6 +464,11 @@ def test_secret_path_parts_and_query_strings_stay_out_of_the_access_log(
 
     [line] = json_log.access(f"/c/{view.slug}/thanks/{{token}}")
     assert line["route"] == "/c/{slug}/thanks/{token}"
+    # The emailed link's secret confirms the signing and opens the supporter's own page.
+    access = [r["message"] for r in json_log.records() if r["logger"] == "pledge.access"]
+    assert [text for text in access if secret in text] == []
+    [opened] = json_log.access(f"/c/{view.slug}/confirm/{{secret}}")
+    assert opened["route"] == "/c/{slug}/confirm/{secret}"
     [report] = json_log.access("/reports/{code}")
     assert report["status"] == 404
     assert all(token not in text and "SECRETCODE1" not in text for text in json_log.lines())

@@ -28,6 +28,7 @@ from tests.support.appserver import AppProcess, app_process, form_token, sign_th
 from tests.support.forms import report_fields
 from tests.support.images import screenshot
 from tests.support.redisserver import RedisServer, running_redis
+from tests.support.signing import confirm_in_browser
 from tests.support.waiting import wait_until
 
 PASSWORD = "a-long-moderator-password"
@@ -51,6 +52,7 @@ def pair(engine: sa.Engine, redis_server: RedisServer) -> Iterator[tuple[AppProc
         "PLEDGE_RATELIMIT_LOGIN": "10/minute",
         "PLEDGE_RATELIMIT_LOGIN_EMAIL": "4/minute",
         "PLEDGE_RATELIMIT_SIGN": "100000/minute",
+        "PLEDGE_RATELIMIT_CONFIRM_CODE": "100000/hour",
         "PLEDGE_PUBLIC_URL": "http://pledge.test",
     }
     with ExitStack() as stack, ThreadPoolExecutor(2) as pool:
@@ -63,40 +65,52 @@ def browser(server: AppProcess) -> httpx.Client:
     return httpx.Client(base_url=server.url, follow_redirects=False, timeout=20)
 
 
+def confirm(client: httpx.Client, engine: sa.Engine, view: CampaignView, contact: str) -> int:
+    """The signer types the emailed code on the page their browser was sent to."""
+    with Session(engine) as inbox:
+        return int(confirm_in_browser(client, inbox, view, contact).status_code)  # type: ignore[arg-type]
+
+
 def test_signatures_through_both_processes_add_up_exactly(
     pair: tuple[AppProcess, AppProcess], make_campaign: Any, session: Session
 ) -> None:
     view: CampaignView = make_campaign()
     people = 120
+    engine = session.get_bind()
+    assert isinstance(engine, sa.Engine)
 
-    def work(worker: int) -> list[int]:
-        # Each worker is a browser on one of the two hosts, signing for many people; a third
-        # of them come back with their contact written another way.
+    def work(worker: int) -> tuple[list[int], list[int]]:
+        # Each worker is a browser on one of the two hosts, signing for many people, each of
+        # whom confirms with the emailed code; a third of them come back with their contact
+        # written another way, and confirm that signing too.
         with browser(pair[worker % 2]) as client:
             token = form_token(client, f"/c/{view.slug}")
-            statuses = []
+            statuses, confirmed = [], []
             for n in range(worker, people, 8):
-                statuses.append(
-                    sign_through(client, view.slug, token, f"orang{n}@contoh.id", **TWO).status_code
-                )
-                if n % 3 == 0:
-                    statuses.append(
-                        sign_through(
-                            client, view.slug, token, f"  ORANG{n}@Contoh.ID ", **TWO
-                        ).status_code
-                    )
-            return statuses
+                again = [f"  ORANG{n}@Contoh.ID "] if n % 3 == 0 else []
+                for contact in [f"orang{n}@contoh.id", *again]:
+                    signed = sign_through(client, view.slug, token, contact, **TWO)
+                    statuses.append(signed.status_code)
+                    confirmed.append(confirm(client, engine, view, contact))
+            return statuses, confirmed
 
     with ThreadPoolExecutor(8) as pool:
-        statuses = [s for result in pool.map(work, range(8)) for s in result]
+        results = list(pool.map(work, range(8)))
+    statuses = [s for signed, _confirmed in results for s in signed]
+    confirmed = [s for _signed, confirmed in results for s in confirmed]
 
-    assert len(statuses) == people + people // 3
+    assert len(statuses) == len(confirmed) == people + people // 3
     assert set(statuses) == {303}
+    # Each code typed was taken; a signing again with the same pledges asked for nothing,
+    # and its email's private link opened the supporter's page.
+    assert sorted(confirmed) == [200] * (people // 3) + [303] * people
     session.rollback()  # a fresh snapshot: the rows were written by the other processes
-    assert supporters.true_counts(session, campaign_id=view.id)["total"] == people
-    assert supporters.read_counts(session, campaign_id=view.id).by_key == (
-        supporters.true_counts(session, campaign_id=view.id)
-    )
+    truth = supporters.true_counts(session, campaign_id=view.id)
+    assert truth["total"] == people
+    assert truth.get("pending", 0) == 0
+    # Every counter equals the recount, which names no counter it finds nothing for.
+    stored = supporters.read_counts(session, campaign_id=view.id).by_key
+    assert {key: n for key, n in stored.items() if n} == truth
     # Each process answers with the same exact count once its one-second cache has passed
     # (waited for with a deadline a loaded machine meets).
     for server in pair:
@@ -177,7 +191,7 @@ def test_a_session_and_an_upload_on_one_process_work_on_the_other(
 
 
 def test_the_live_stream_on_one_process_shows_a_signature_made_on_the_other(
-    pair: tuple[AppProcess, AppProcess], make_campaign: Any
+    pair: tuple[AppProcess, AppProcess], make_campaign: Any, engine: sa.Engine
 ) -> None:
     view: CampaignView = make_campaign()
     counts: list[tuple[float, int]] = []
@@ -198,8 +212,9 @@ def test_the_live_stream_on_one_process_shows_a_signature_made_on_the_other(
     wait_until(lambda: len(counts) == 1)  # the count it started with: it is subscribed
     with browser(pair[1]) as client:
         token = form_token(client, f"/c/{view.slug}")
-        signed_at = time.monotonic()
         assert sign_through(client, view.slug, token, "live@contoh.id").status_code == 303
+        signed_at = time.monotonic()  # counted from here: the code typed on this process
+        assert confirm(client, engine, view, "live@contoh.id") == 303
     listener.join(timeout=60)
     assert [count for _at, count in counts] == [0, 1]
     # Within a second or two of tally reads on an idle machine; the bound leaves room for a

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlmodel import Session
@@ -20,6 +21,7 @@ from pledge.web import SESSION_COOKIE
 from tests.support import IN_CI
 from tests.support.appserver import LiveServer
 from tests.support.people import session_cookie
+from tests.support.signing import last_email_to
 from tests.test_markup import CSRF, pages, screenshot_bytes, seed_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,6 +217,14 @@ def test_sign_and_report_with_the_keyboard_only(
         tab_to(page, f"input[name={name}]")
         page.keyboard.press("Space")
     tab_to(page, "form button[type=submit]")
+    press_and_wait(page, "Enter")
+    # The page that waits for the confirmation: the code from the email, typed in its field.
+    assert urlsplit(page.url).path == f"/c/{view.slug}/confirm"
+    assert not (problems := check_with_axe(page)), "\n".join(problems)
+    assert supporters.get_counts(session, campaign_id=view.id).total == 0
+    tab_to(page, "#code")
+    page.keyboard.type(last_email_to(session, "sari.keyboard@example.com").code)
+    tab_to(page, "form.code-form button[type=submit]")
     press_and_wait(page, "Enter")
     assert "/thanks/" in page.url
     signed = page.locator("main").inner_text()

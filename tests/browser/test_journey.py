@@ -1,15 +1,18 @@
-"""Supporters on phones on a slow 3G network: one signs two pledges in Indonesian and sees the
-count go up, signs again with the same number written another way and is counted once, then
-withdraws and sees the count go down; another switches to English and signs there."""
+"""Supporters on phones on a slow 3G network: one signs two pledges in Indonesian, confirms by
+sending the WhatsApp message the page shows and sees the count go up, signs again with the same
+number written another way and is counted once, then withdraws and sees the count go down;
+another switches to English, signs there and confirms with the code from her email."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page
+from sqlmodel import Session
 
 from tests.support.appserver import LiveServer
 from tests.support.pages import digits
 from tests.support.phone import OpenPhone
+from tests.support.signing import confirm_on_phone, last_email_to
 
 
 def fill_in(page: Page, *, pledges: tuple[str, ...], name: str, contact: str) -> None:
@@ -25,7 +28,7 @@ def fill_in(page: Page, *, pledges: tuple[str, ...], name: str, contact: str) ->
 
 @pytest.mark.browser
 def test_sign_two_pledges_on_a_phone(
-    phone: OpenPhone, live_server: LiveServer, make_campaign, sign
+    phone: OpenPhone, live_server: LiveServer, make_campaign, sign, session: Session
 ) -> None:
     view = make_campaign(title="Suara Anak Muda")
     sign(view, contact="teman@contoh.id")  # someone signed before
@@ -61,6 +64,11 @@ def test_sign_two_pledges_on_a_phone(
         page.locator("input[name=consent]").check()
         page.locator("form button[type=submit]").tap()
 
+        # The page asks her to send a WhatsApp message with a code from her number; she does,
+        # and taps through to her own page.
+        page.wait_for_url(f"{campaign_url}/confirm*")
+        assert page.locator(".code-text strong").inner_text().strip()
+        confirm_on_phone(page, session, "0812-3456-7890")
         page.wait_for_url(f"{campaign_url}/thanks/**")
         assert "Rina" in page.locator("h1").inner_text()
         assert "#2" in page.locator(".number").inner_text()
@@ -82,6 +90,7 @@ def test_sign_two_pledges_on_a_phone(
             contact="+62 812 3456 7890",
         )
         page.locator("form button[type=submit]").tap()
+        confirm_on_phone(page, session, "+62 812 3456 7890")
         page.wait_for_url(f"{campaign_url}/thanks/**")
         assert (
             page.locator(".number")
@@ -110,7 +119,7 @@ def test_sign_two_pledges_on_a_phone(
 
 @pytest.mark.browser
 def test_sign_in_english_after_switching_language(
-    phone: OpenPhone, live_server: LiveServer, make_campaign
+    phone: OpenPhone, live_server: LiveServer, make_campaign, session: Session
 ) -> None:
     view = make_campaign(title="Suara Anak Muda")
     page = phone(locale="en-US").new_page()
@@ -132,6 +141,14 @@ def test_sign_in_english_after_switching_language(
     fill_in(page, pledges=("gunakan-hak-pilih",), name="Budi Santoso", contact="budi@contoh.id")
     page.locator("form button[type=submit]").tap()
 
+    # The page asks for the code sent to the address; it comes in the email, in English too.
+    page.wait_for_url(f"{campaign_url}/confirm*")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Almost done: check your email"
+    assert last_email_to(session, "budi@contoh.id").subject == (
+        "Confirm your signature: Suara Anak Muda"
+    )
+    confirm_on_phone(page, session, "budi@contoh.id")
     page.wait_for_url(f"{campaign_url}/thanks/**")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Thank you, Budi!"

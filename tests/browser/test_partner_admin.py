@@ -20,6 +20,7 @@ from pledge.supporters import service as supporters
 from tests.support.appserver import LiveServer
 from tests.support.forms import sign_form
 from tests.support.phone import OpenPhone
+from tests.support.signing import confirm_signing
 
 PASSWORD = "kata-sandi-mitra-2029"
 
@@ -73,9 +74,9 @@ def test_partner_admin_runs_a_campaign(
         view = campaigns.get_view(session, slug="pemilih-muda-bersuara")
         assert {p.name for p in view.partners} == {"Lembaga Muda", "Komunitas Cek Fakta"}
 
-        # Supporters sign; one asks the lead organisation for news.
-        supporters.sign(session, view=view, form=sign_form(pledges=(view.pledges[0].slug,)))
-        supporters.sign(
+        # Supporters sign and confirm; one asks the lead organisation for news.
+        rina = supporters.sign(session, view=view, form=sign_form(pledges=(view.pledges[0].slug,)))
+        budi = supporters.sign(
             session,
             view=view,
             form=sign_form(
@@ -85,6 +86,8 @@ def test_partner_admin_runs_a_campaign(
                 updates_org="lembaga-muda",
             ),
         )
+        for signing in (rina, budi):
+            confirm_signing(session, signing)
 
         page.goto(f"{url}/c/pemilih-muda-bersuara")
         assert page.locator("h1").inner_text() == "Pemilih Muda Bersuara"

@@ -20,6 +20,7 @@ from pledge.supporters import service as supporters
 from pledge.supporters.models import TOTAL, Tally, partner_key
 from tests.support.forms import form_data
 from tests.support.pages import html
+from tests.support.signing import confirm_landing
 
 MakeOrg = Callable[..., Organization]
 MakeCampaign = Callable[..., CampaignView]
@@ -69,12 +70,15 @@ def code_of(view: CampaignView, org_slug: str) -> str:
 
 
 def sign_via(client: TestClient, view: CampaignView, query: str, contact: str) -> None:
-    """Follow a shared link to the campaign page and send its form, hidden fields included."""
+    """Follow a shared link to the campaign page and send its form, hidden fields included;
+    then confirm with the emailed code, as the signer does."""
     page = html(client.get(f"/c/{view.slug}?{query}"))
     form = one(page, "form[action^='/c/']")
     hidden = {str(i["name"]): str(i.get("value", "")) for i in form.select("input[type=hidden]")}
     response = client.post(f"/c/{view.slug}/sign", data={**hidden, **form_data(contact=contact)})
     assert response.status_code == 303, response.text[:500]
+    assert response.headers["location"] == f"/c/{view.slug}/confirm"
+    confirm_landing(client, view, contact)
 
 
 def board_on_page(page: BeautifulSoup) -> Board:
@@ -244,6 +248,7 @@ def test_an_unknown_referral_code_credits_nobody(
     )
 
     assert response.status_code == 303, response.text[:500]
+    confirm_landing(english, view, "tamu@example.com")
     assert [count for _slug, _name, count in board_in_api(english, view)] == [0, 0, 0, 0]
     assert english.get(f"/api/v1/campaigns/{view.slug}").json()["supporters"] == 1
     assert [count for _name, count in board_on_page(html(english.get(f"/c/{view.slug}")))] == [

@@ -12,6 +12,7 @@ from pledge.campaigns.models import CampaignView
 from pledge.supporters import routes
 from tests.support.forms import form_data
 from tests.support.pages import digits, html
+from tests.support.signing import confirm_landing
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -57,6 +58,9 @@ def test_a_new_signature_gives_a_new_drawing(
     client.post(
         f"/c/{view.slug}/sign", data=form_data(csrf_token=token_of(before)), follow_redirects=False
     )
+    pending = client.get(f"/c/{view.slug}")
+    assert digits(html(pending).select_one(".tally strong.count").get_text()) == 0
+    confirm_landing(client, view, form_data()["contact"])
 
     after = client.get(f"/c/{view.slug}")
     assert digits(html(after).select_one(".tally strong.count").get_text()) == 1

@@ -37,6 +37,7 @@ from pledge.web import (
 )
 from tests.support.pages import csrf_token, html
 from tests.support.people import session_cookie, sign_in
+from tests.support.signing import sign_by_email
 
 BASE = "http://testserver"
 CSRF = "forged-requests-test-csrf-token-0123456789"
@@ -85,6 +86,8 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
     reset = reset_secret(session, "anggota@contoh.id")
     signing = sign(view, contact="penanda@contoh.id")
     assert signing.supporter is not None
+    # Someone whose signature waits for its confirmation: the emailed link's secret.
+    waiting = sign_by_email(session, view, "menunggu@contoh.id")
     report = hoaxes.submit(
         session,
         view=view,
@@ -111,8 +114,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "token_withdraw": signing.supporter.token,
             "token_reset": reset,
             "token_invite": invite,
-            # Any confirmation link: the forged button is refused before it is looked at.
-            "secret": "forged-confirmation-link-secret",
+            "secret": waiting.confirm_path.rsplit("/", 1)[1],
         },
     )
 
@@ -200,6 +202,7 @@ FIELDS: dict[str, Any] = {
     "platform": "facebook",
     "category": "false_claim",
     "description": "Laporan palsu",
+    "code": "000000",
 }
 
 

@@ -16,6 +16,7 @@ import secrets
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -41,6 +42,7 @@ from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.supporters import service as supporters
 from pledge.web import SESSION_COOKIE, _serializer
 from tests.support.pages import csrf_token, errors_of, html
+from tests.support.signing import confirm_in_browser
 
 Pairs = list[tuple[str, str]]
 
@@ -337,29 +339,33 @@ def sign_forms(draw: st.DrawFn, view: CampaignView) -> dict[str, list[str]]:
     return fields
 
 
-def location_parts(response: Any) -> tuple[str, dict[str, list[str]]]:
-    parts = urlsplit(response.headers["location"])
+def location_parts(location: str) -> tuple[str, dict[str, list[str]]]:
+    parts = urlsplit(location)
     assert not parts.netloc, "a redirect to another site"
     return parts.path, parse_qs(parts.query)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An accepted signing before its confirmation: its supporter row, the contact it was
+    made with (normalised), and the partner it credits once counted."""
+
+    supporter: dict[str, Any]
+    contact: str
+    referrer: Any
+
+
 def check_signing_stored(
-    engine: sa.Engine,
-    view: CampaignView,
-    fields: dict[str, list[str]],
-    response: Any,
-    before: dict[str, int],
-) -> str:
-    """An accepted signing: one supporter as posted, one signature per pledge, counts +1."""
+    engine: sa.Engine, view: CampaignView, fields: dict[str, list[str]], before: dict[str, int]
+) -> Pending:
+    """An accepted signing: one pending supporter as posted, and its confirmation waiting
+    with the pledges chosen; nothing counted but the pending signature."""
     after = snapshot(engine)
-    path, query = location_parts(response)
-    match = re.fullmatch(rf"/c/{re.escape(view.slug)}/thanks/([A-Za-z0-9_-]+)", path)
-    assert match, path
     stored = rows(engine, "supporter")
     assert len(stored) == 1
     supporter = stored[0]
-    assert supporter["token"] == match.group(1)
-    assert query["outcome"] == ["new"]
+    assert supporter["confirmed_at"] is None
+    assert supporter["number"] == 0  # a place is given once confirmed
 
     # Every single-valued field as posted (with a repeated field, one of the values sent).
     names = [supporters.clean_name(v[:1000]) for v in fields["name"]]
@@ -373,16 +379,13 @@ def check_signing_stored(
     assert supporter["age_band"] in (None, *AGE_BANDS)
     if not any(fields["show_name"]):
         assert not supporter["show_name"], "shown publicly without asking"
-    digests = set()
+    digests: dict[str, str] = {}
     for raw in fields["contact"]:
         try:
-            digests.add(
-                contacts.supporter_digest(
-                    get_settings().secret_key, contacts.normalise_contact(raw)
-                )
-            )
+            normalised = contacts.normalise_contact(raw)
         except contacts.ContactError:
             continue
+        digests[contacts.supporter_digest(get_settings().secret_key, normalised)] = normalised
     assert supporter["contact_digest"] in digests
     # The contact itself is kept (encrypted) only for a partner's news.
     if supporter["updates_partner_id"] is None:
@@ -403,21 +406,64 @@ def check_signing_stored(
         assert view.partner_by_code(codes.pop()) is None, "a partner's link was not credited"
     assert supporter["invited_by_id"] is None  # nobody else has signed: no invite code exists
 
+    # The pledges chosen wait in the confirmation, repeats once; none is signed yet.
+    assert rows(engine, "signature") == []
+    (confirmation,) = rows(engine, "confirmation")
+    assert confirmation["supporter_id"] == supporter["id"]
+    assert confirmation["confirmed_at"] is None
+    by_id = {p.id: p.slug for p in view.pledges}
+    waiting = [by_id[int(pid)] for pid in confirmation["pledge_ids"].split(",")]
+    assert len(waiting) == len(set(waiting))
+    assert set(waiting) == {v[:100] for v in fields["pledges"]}
+    assert tally_sums(engine) == {"pending": 1}
+    assert set(changed(before, after)) <= {
+        "supporter",
+        "confirmation",
+        "outbox_message",
+        "tally",
+        "tally.value",
+    }
+    return Pending(supporter, digests[supporter["contact_digest"]], referrer)
+
+
+def tally_sums(engine: sa.Engine) -> dict[str, int]:
+    tallies: dict[str, int] = {}
+    for tally in rows(engine, "tally"):
+        tallies[tally["key"]] = tallies.get(tally["key"], 0) + tally["value"]
+    return tallies
+
+
+def check_signing_counted(
+    engine: sa.Engine,
+    view: CampaignView,
+    fields: dict[str, list[str]],
+    pending: Pending,
+    landed: str,
+) -> str:
+    """The signing confirmed: the supporter counted once, one signature per pledge chosen,
+    counts +1; the supporter's own page is where the signer lands."""
+    path, query = location_parts(landed)
+    match = re.fullmatch(rf"/c/{re.escape(view.slug)}/thanks/([A-Za-z0-9_-]+)", path)
+    assert match, path
+    (supporter,) = rows(engine, "supporter")
+    assert supporter["token"] == pending.supporter["token"] == match.group(1)
+    assert supporter["confirmed_at"] is not None
+    assert supporter["number"] == 1
+
     # One signature per pledge chosen, repeats counted once; the redirect names them.
     by_id = {p.id: p.slug for p in view.pledges}
     signed = [by_id[s["pledge_id"]] for s in rows(engine, "signature")]
     assert len(signed) == len(set(signed))
     assert set(signed) == {v[:100] for v in fields["pledges"]}
-    assert query["added"] == [",".join(p.slug for p in view.pledges if p.slug in signed)]
+    if "@" in pending.contact:  # the emailed code's answer says what it did
+        assert query["outcome"] == ["new"]
+        assert query["added"] == [",".join(p.slug for p in view.pledges if p.slug in signed)]
 
-    tallies: dict[str, int] = {}
-    for tally in rows(engine, "tally"):
-        tallies[tally["key"]] = tallies.get(tally["key"], 0) + tally["value"]
-    expected = {"total": 1} | {f"pledge:{p.id}": 1 for p in view.pledges if p.slug in signed}
-    if referrer is not None:
-        expected[f"partner:{referrer.id}"] = 1
-    assert tallies == expected
-    assert set(changed(before, after)) <= {"supporter", "signature", "tally", "tally.value"}
+    expected = {"total": 1, "pending": 0}
+    expected |= {f"pledge:{p.id}": 1 for p in view.pledges if p.slug in signed}
+    if pending.referrer is not None:
+        expected[f"partner:{pending.referrer.id}"] = 1
+    assert tally_sums(engine) == expected
     return path
 
 
@@ -441,7 +487,7 @@ def test_sign_form_never_fails_and_stores_only_what_is_valid(
     data: st.DataObject,
 ) -> None:
     view = signing_campaign
-    empty(engine, "signature", "tally", "supporter")
+    empty(engine, "signature", "confirmation", "tally", "supporter", "outbox_message")
     between_examples()
     fields = data.draw(sign_forms(view), label="fields")
     body, content_type = data.draw(encoded_body(flatten(fields), form_token), label="body")
@@ -461,15 +507,21 @@ def test_sign_form_never_fails_and_stores_only_what_is_valid(
             assert html(response).select_one("form input[name=csrf_token]") is not None
             assert errors_of(response), "a 422 without a message"
         return
-    if response.headers["location"] == f"/c/{view.slug}/thanks":
-        # The honeypot: a bot is shown the usual success, and nothing is stored.
+    # Whoever signs, and whatever they signed before, the answer is the page that waits for
+    # the confirmation.
+    assert response.headers["location"] == f"/c/{view.slug}/confirm"
+    if changed(before, after) == {}:
+        # The honeypot: a bot is shown the usual answer, and nothing is stored.
         assert any(fields["website"])
-        assert changed(before, after) == {}
         return
     assert slug == view.slug
-    path = check_signing_stored(engine, view, fields, response, before)
+    pending = check_signing_stored(engine, view, fields, before)
+    with Session(engine) as session:
+        landed = confirm_in_browser(client, session, view, pending.contact)
+    assert landed.status_code == 303, landed.text[:500]
+    path = check_signing_counted(engine, view, fields, pending, landed.headers["location"])
     # The supporter's own page shows whatever was accepted.
-    thanks = client.get(response.headers["location"])
+    thanks = client.get(path)
     assert thanks.status_code == 200, thanks.text[:500]
     assert path.rsplit("/", 1)[-1] in thanks.text  # the withdrawal link carries the token
 
@@ -630,7 +682,7 @@ def check_report_stored(
     before: dict[str, int],
 ) -> None:
     after = snapshot(engine)
-    path, _query = location_parts(response)
+    path, _query = location_parts(response.headers["location"])
     match = re.fullmatch(r"/reports/([a-z0-9]+)", path)
     assert match, path
     (report,) = rows(engine, "hoax_report")

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
+from pledge.campaigns import service as campaigns
 from pledge.hoaxes.models import HoaxReport
 from pledge.mail import OutboxMessage
 from pledge.supporters.service import first_name
@@ -36,6 +37,7 @@ from tests.support.appserver import LiveServer
 from tests.support.forms import form_data
 from tests.support.pages import csrf_token, html
 from tests.support.people import sign_in
+from tests.support.signing import confirm_landing, sign_by_email
 
 BASE = "http://testserver"
 CSRF = "hostile-text-test-csrf-token-0123456789"
@@ -139,6 +141,7 @@ class Hostile:
     public: TestClient  # a visitor: a supporter, a reporter
     lead: str = ""
     thanks: str = ""
+    confirm_link: str = ""
     status: str = ""
     case_id: int = 0
     rejected_case_id: int = 0
@@ -269,7 +272,12 @@ def write_everywhere(
             "csrf_token": token,
         },
     )
-    world.thanks = done(signed, "signing")
+    assert done(signed, "signing") == f"/c/{SLUG}/confirm"
+    # The supporter's own page once they confirm with the code; and the emailed link's page of
+    # someone who has not confirmed yet, which names the campaign beside its button.
+    view = campaigns.get_view(session, slug=SLUG)
+    world.thanks = confirm_landing(public, view, "penyusup@contoh.id", session)
+    world.confirm_link = sign_by_email(session, view, "menunggu@contoh.id").confirm_path
 
     # A hoax report with the payload as its description, and one with it in the link.
     token = csrf_token(public, f"/c/{SLUG}/report")
@@ -383,6 +391,8 @@ def page_paths(world: Hostile) -> dict[str, tuple[TestClient, str]]:
     paths = {
         "index": (world.public, "/"),
         "campaign": (world.public, f"/c/{SLUG}"),
+        "waiting for the confirmation": (world.public, f"/c/{SLUG}/confirm"),
+        "emailed confirmation link": (world.public, world.confirm_link),
         "thank-you": (world.public, world.thanks),
         "report form": (world.public, f"/c/{SLUG}/report"),
         "report status": (world.public, world.status),
@@ -558,11 +568,12 @@ def test_formulas_typed_into_the_forms_are_plain_text_in_the_export(
     )
     done(post(admin, f"{campaign}/pledges", text="=1+1 janji", slug="janji-rumus"), "pledge")
     done(post(admin, f"{campaign}/status", status="live"), "going live")
-    token = csrf_token(public, f"/c/{SLUG}")
     people = [(name, f"orang{n}@contoh.id") for n, name in enumerate(FORMULAS["name"])]
     people += [("Rina", contact) for contact in FORMULAS["contact"]]
     accepted = []
+    view = campaigns.get_view(session, slug=SLUG)
     for name, contact in people:
+        token = csrf_token(public, f"/c/{SLUG}")
         signed = public.post(
             f"/c/{SLUG}/sign",
             data={
@@ -573,6 +584,8 @@ def test_formulas_typed_into_the_forms_are_plain_text_in_the_export(
         )
         assert signed.status_code in (303, 422), signed.text[:300]
         if signed.status_code == 303:
+            # Only a confirmed supporter is exported: each confirms, as they would.
+            confirm_landing(public, view, contact, session)
             accepted.append((" ".join(name.split()), contact))
     assert len(accepted) >= len(FORMULAS["name"]) + 1  # the formulas were stored, not refused
 
@@ -673,18 +686,24 @@ def test_a_browser_opening_every_page_with_stored_payloads_runs_none(
         ),
     )
     try:
-        seen, shown_in = {}, {}
+        seen, shown_in, titled = {}, {}, {}
         for where, (_client, path) in page_paths(world).items():
             page.goto(live_server.url + path, wait_until="load")
             seen[where] = page.evaluate(f"typeof window.{PWNED}")
             shown_in[where] = payload in page.locator("html").inner_text()
+            titled[where] = payload in page.title()
     finally:
         context.close()
 
     assert dialogs == []
     assert refused == []
     assert set(seen.values()) == {"undefined"}
-    assert [where for where, found in shown_in.items() if not found] == []
+    # The page that waits for a confirmation names the campaign in its title only, to a
+    # browser that signed nothing (as this one).
+    assert [where for where, found in shown_in.items() if not found] == [
+        "waiting for the confirmation"
+    ]
+    assert titled["waiting for the confirmation"]
 
 
 # --- characters nobody types -----------------------------------------------------------------

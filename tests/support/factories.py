@@ -136,17 +136,15 @@ def make_campaign(
     goal: int = 1000,
     *,
     lead: Organization | None = None,
+    counts_unconfirmed: bool = False,
+    confirm_by_email: bool = True,
+    confirm_by_whatsapp: bool = True,
     **fields: Any,
 ) -> CampaignView:
     """A campaign in the given status (draft, live or closed) with its pledges, led by ``lead``
-    (a new organisation unless given) with ``partners`` more co-partner organisations."""
+    (a new organisation unless given) with ``partners`` more co-partner organisations. It
+    counts confirmed signatures only, unless ``counts_unconfirmed``."""
     n = number("campaign")
-    # How signatures are confirmed (see the campaign's settings): set on the row as created.
-    confirming = {
-        name: fields.pop(name)
-        for name in ("confirm_by_email", "confirm_by_whatsapp", "counts_unconfirmed")
-        if name in fields
-    }
     campaign = campaigns.create(
         session,
         slug=slug or f"kampanye-{n}",
@@ -157,8 +155,9 @@ def make_campaign(
         goal=goal,
         **fields,
     )
-    for name, value in confirming.items():
-        setattr(campaign, name, value)
+    campaign.counts_unconfirmed = counts_unconfirmed
+    campaign.confirm_by_email = confirm_by_email
+    campaign.confirm_by_whatsapp = confirm_by_whatsapp
     for pledge_slug in pledges:
         make_pledge(session, campaign, pledge_slug)
     for _ in range(partners):

@@ -21,6 +21,7 @@ from pledge.supporters.service import signing as signing_service
 from pledge.supporters.service.signing import Written
 from tests.support.aio import run_async
 from tests.support.forms import sign_form
+from tests.support.signing import confirm_signing
 
 MakeCampaign = Callable[..., CampaignView]
 P1, P2, P3 = "tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks"
@@ -55,6 +56,22 @@ def stored(session: Session, view: CampaignView) -> tuple[int, dict[str, int]]:
     return supporters_n, {key: int(value) for key, value in rows}
 
 
+def confirm_each(session: Session, done: Sequence[Signing | Written], jobs: Sequence[Any]) -> None:
+    """Every signer confirms the signing they made, in order (``jobs``: what each signed,
+    a PendingSigning, when ``done`` are the batch's raw results)."""
+    for n, result in enumerate(done):
+        if isinstance(result, Signing):
+            confirm_signing(session, result)
+        else:
+            session.rollback()
+            supporters.confirm(session, link_digest=jobs[n].ticket.link_digest)
+
+
+def counted(tallies: dict[str, int]) -> dict[str, int]:
+    """The counters that are not zero: a recount names no key it finds nothing for."""
+    return {key: value for key, value in tallies.items() if value}
+
+
 def test_signatures_that_arrive_together_share_a_transaction_and_are_each_counted(
     engine: sa.Engine, make_campaign: MakeCampaign, session: Session
 ) -> None:
@@ -67,15 +84,21 @@ def test_signatures_that_arrive_together_share_a_transaction_and_are_each_counte
     assert all(isinstance(r, Signing) and r.outcome == SignOutcome.NEW for r in results)
     assert queue.batches < 10  # not one transaction each
     assert len({r.supporter.token for r in results}) == 60
+    assert stored(session, view) == (60, {"pending": 60})  # each waits for its confirmation
+    assert supporters.true_counts(session, campaign_id=view.id) == {"total": 0, "pending": 60}
+
+    confirm_each(session, results, forms)
+
     assert stored(session, view) == (
         60,
         {
+            "pending": 0,
             "total": 60,
             f"pledge:{view.pledge_by_slug(P1).id}": 60,
             f"pledge:{view.pledge_by_slug(P3).id}": 60,
         },  # type: ignore[union-attr]
     )
-    assert supporters.true_counts(session, campaign_id=view.id) == stored(session, view)[1]
+    assert supporters.true_counts(session, campaign_id=view.id) == counted(stored(session, view)[1])
 
 
 def test_one_person_twice_in_one_batch_is_one_supporter_with_both_choices(
@@ -92,14 +115,26 @@ def test_one_person_twice_in_one_batch_is_one_supporter_with_both_choices(
     first, second, third = run_together(queue, view, forms)
 
     assert queue.batches == 1
+    # The person is still pending when the second and third signings are written, so each
+    # of them carries the pledges it ticked to its own confirmation.
     assert (first.outcome, second.outcome, third.outcome) == (
         SignOutcome.NEW,
         SignOutcome.ADDED,
-        SignOutcome.UNCHANGED,
+        SignOutcome.ADDED,
     )
     assert first.supporter.token == second.supporter.token == third.supporter.token
-    assert second.added == (P2,)
-    assert third.added == ()
+    assert stored(session, view) == (1, {"pending": 1})
+    confirmations = [confirm_signing(session, s) for s in (first, second, third)]
+    assert [c.outcome for c in confirmations] == [
+        SignOutcome.NEW,
+        SignOutcome.ADDED,
+        SignOutcome.UNCHANGED,
+    ]
+    assert [c.added for c in confirmations] == [
+        (view.pledge_by_slug(P1).id,),  # type: ignore[union-attr]
+        (view.pledge_by_slug(P2).id,),  # type: ignore[union-attr]
+        (),
+    ]
     total, tallies = stored(session, view)
     assert total == 1
     assert tallies["total"] == 1
@@ -107,14 +142,22 @@ def test_one_person_twice_in_one_batch_is_one_supporter_with_both_choices(
     assert tallies[f"pledge:{view.pledge_by_slug(P2).id}"] == 1  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("at_once", [False, True], ids=["on-confirmation", "counted-at-once"])
 def test_a_batch_numbers_its_new_supporters_after_those_already_stored(
-    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session, at_once: bool
 ) -> None:
-    view = make_campaign()
-    supporters.sign(session, view=view, form=sign_form(contact="pertama@example.com"))
+    """A place is given when a signature is counted: on its confirmation, or by the batch
+    itself where the campaign counts signatures before they are confirmed."""
+    view = make_campaign(counts_unconfirmed=at_once)
+    first = supporters.sign(session, view=view, form=sign_form(contact="pertama@example.com"))
+    if not at_once:
+        confirm_signing(session, first)
     queue = supporters.signing_queue(engine)
 
-    run_together(queue, view, [sign_form(contact=f"orang{n}@example.com") for n in range(5)])
+    forms = [sign_form(contact=f"orang{n}@example.com") for n in range(5)]
+    results = run_together(queue, view, forms)
+    if not at_once:
+        confirm_each(session, results, forms)
 
     session.rollback()
     numbers = (
@@ -175,6 +218,8 @@ def test_a_signature_that_fails_fails_alone_and_the_rest_of_its_batch_is_kept(
 
     assert isinstance(failed, ValueError)
     assert first.outcome == third.outcome == SignOutcome.NEW
+    assert stored(session, view) == (2, {"pending": 2})
+    confirm_each(session, [first, third], forms)
     assert stored(session, view)[0] == 2
     assert stored(session, view)[1]["total"] == 2
 
@@ -219,6 +264,8 @@ def test_a_batch_the_database_rolled_back_to_break_a_deadlock_is_written_again(
 
     assert tries == [4, 4]  # the whole batch, twice
     assert all(isinstance(r, Written) and r.outcome == SignOutcome.NEW for r in results)
+    assert stored(session, view) == (4, {"pending": 4})
+    confirm_each(session, results, jobs)
     assert stored(session, view)[0] == 4
     assert stored(session, view)[1]["total"] == 4
 
@@ -246,35 +293,46 @@ def test_writers_of_one_campaign_at_once_give_each_signer_one_place_and_never_fa
 ) -> None:
     """Two processes' batches at the same moment, as behind several servers on PostgreSQL:
     batches that meet the same new signers in opposite orders, and batches of different
-    signers that both ask for the next places."""
+    signers that both ask for the next places; then the signers' confirmations, two at a
+    time in the same way, which is when the places are given."""
     view = make_campaign()
     rounds, people = 6, 40
     failures: list[Any] = []
 
     def batch(r: int, who: range) -> list[Any]:
+        # Each request prepares its own signing, with its own confirmation's secrets.
         return [
             signing_service.prepare(view, sign_form(contact=f"r{r}p{n}@example.com")) for n in who
         ]
+
+    def confirm_all(own: Session, jobs: list[Any]) -> list[Any]:
+        done: list[Any] = []
+        for job in jobs:
+            try:
+                done.append(supporters.confirm(own, link_digest=job.ticket.link_digest))
+            except Exception as error:  # every failure is reported below
+                done.append(error)
+        return done
 
     for r in range(rounds):
         if r % 2:
             pair = (batch(r, range(people // 2)), batch(r, range(people // 2, people)))
         else:
-            shared = batch(r, range(people))
-            pair = (shared, shared[::-1])
-        start = threading.Barrier(2)
+            pair = (batch(r, range(people)), batch(r, range(people))[::-1])
+        for step in (signing_service.commit_signings, confirm_all):
+            start = threading.Barrier(2)
 
-        def write(jobs: list[Any], start: threading.Barrier = start) -> None:
-            with Session(engine, expire_on_commit=False) as own:
-                start.wait()
-                results = signing_service.commit_signings(own, jobs)
-            failures.extend(r for r in results if isinstance(r, Exception))
+            def write(jobs: list[Any], start: threading.Barrier = start, step: Any = step) -> None:
+                with Session(engine, expire_on_commit=False) as own:
+                    start.wait()
+                    results = step(own, jobs)
+                failures.extend(r for r in results if isinstance(r, Exception))
 
-        threads = [threading.Thread(target=write, args=(jobs,)) for jobs in pair]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+            threads = [threading.Thread(target=write, args=(jobs,)) for jobs in pair]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
 
     assert failures == []
     session.rollback()
@@ -290,6 +348,7 @@ def test_writers_of_one_campaign_at_once_give_each_signer_one_place_and_never_fa
     assert numbers == list(range(1, rounds * people + 1))  # one place each, none given twice
     assert stored(session, view)[0] == rounds * people
     assert stored(session, view)[1]["total"] == rounds * people
+    assert stored(session, view)[1]["pending"] == 0
 
 
 def test_a_signer_who_goes_away_is_still_counted(

@@ -21,6 +21,7 @@ from pledge.supporters.models import Supporter
 from pledge.supporters.service import INVITE_CODE
 from tests.support.forms import form_data
 from tests.support.pages import csrf_token, html
+from tests.support.signing import confirm_landing
 
 MakeCampaign = Callable[..., CampaignView]
 
@@ -57,7 +58,8 @@ def open_campaign(client: TestClient, view: CampaignView, query: str = "") -> Be
 
 @dataclass(frozen=True)
 class Signed:
-    """Where a signing landed: the supporter's own thank-you page, or the generic one."""
+    """Where a signing landed once confirmed: the supporter's own thank-you page; or, left
+    unconfirmed, the page that waits for the confirmation."""
 
     location: str
 
@@ -70,14 +72,20 @@ class Signed:
         return self.path.rsplit("/", 1)[1]
 
 
-def sign_through(client: TestClient, view: CampaignView, query: str = "", **fields: Any) -> Signed:
+def sign_through(
+    client: TestClient, view: CampaignView, query: str = "", *, confirm: bool = True, **fields: Any
+) -> Signed:
     """Open the campaign page (through a shared link's query) and send its form as it is,
-    hidden fields included, as a browser would."""
+    hidden fields included, as a browser would; then confirm, as the signer does, unless
+    ``confirm=False``."""
     page = open_campaign(client, view, query)
     data = {**hidden_fields(page, view), **form_data(**fields)}
     response = client.post(f"/c/{view.slug}/sign", data=data)
     assert response.status_code == 303, response.text[:500]
-    return Signed(response.headers["location"])
+    assert response.headers["location"] == f"/c/{view.slug}/confirm"
+    if not confirm:
+        return Signed(response.headers["location"])
+    return Signed(confirm_landing(client, view, data["contact"]))
 
 
 def thanks_page(client: TestClient, signed: Signed) -> BeautifulSoup:
@@ -359,7 +367,9 @@ def test_a_malformed_code_posted_directly_still_signs_and_credits_no_one(
     )
 
     assert response.status_code == 303, response.text[:500]
-    assert urlsplit(response.headers["location"]).query.startswith("outcome=new")
+    assert response.headers["location"] == f"/c/{live.slug}/confirm"
+    landed = confirm_landing(friend, live, "b@example.com")
+    assert urlsplit(landed).query.startswith("outcome=new")
     assert invited_by(engine, "Budi") is None
     assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
 
@@ -423,10 +433,18 @@ def test_a_bot_filling_the_honeypot_through_a_link_stores_nothing(
     code = invite_code(thanks_page(english, holder))
 
     signed = sign_through(
-        friend, live, f"invite={code}", contact="bot@example.com", website="https://spam.example"
+        friend,
+        live,
+        f"invite={code}",
+        confirm=False,
+        contact="bot@example.com",
+        website="https://spam.example",
     )
 
-    assert signed.location == f"/c/{live.slug}/thanks"
+    # The bot is shown the page every signer is shown, and nothing is waiting behind it.
+    assert signed.location == f"/c/{live.slug}/confirm"
+    assert friend.get(signed.location).status_code == 200
+    assert friend.get(f"/c/{live.slug}/thanks").headers.get("location") is None
     assert supporters_stored(engine) == 1
     assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
 
@@ -445,7 +463,9 @@ def test_a_code_survives_a_form_with_mistakes(
     assert again["invite"] == code
     fixed = {**again, **form_data(name="Budi", contact="budi@example.com")}
     assert friend.post(f"/c/{live.slug}/sign", data=fixed).status_code == 303
+    confirm_landing(friend, live, "budi@example.com")
     assert invited_by(engine, "Budi") == "Rina Putri"
+    assert friends_line(thanks_page(english, holder)) == "1 friend has signed through it so far."
 
 
 # --- withdrawal ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.security import FieldCipher, contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import (
+    PENDING,
     TOTAL,
     Counts,
     Signature,
@@ -32,6 +33,7 @@ from pledge.supporters.models import (
 )
 from tests.support.factories import refresh
 from tests.support.forms import sign_form
+from tests.support.signing import added_slugs, confirm_signing
 
 MakeCampaign = Callable[..., CampaignView]
 Sign = Callable[..., Signing]
@@ -120,12 +122,18 @@ def test_a_new_supporter_is_counted_once_everywhere(
     view = make_campaign(partners=2)
     referrer = view.partners[1]
 
-    signing = sign(view, pledges=(P1, P3), ref=referrer.referral_code)
+    signing = sign(view, confirmed=False, pledges=(P1, P3), ref=referrer.referral_code)
 
     assert signing.outcome == SignOutcome.NEW
     assert signing.supporter is not None
-    assert signing.added == (P1, P3)
+    assert signing.added == ()  # pending: nothing is counted before the confirmation
+    assert counts(session, view).total == 0
+    assert counts(session, view).pending == 1
+    confirmed = confirm_signing(session, signing)
+    assert confirmed.outcome == SignOutcome.NEW
+    assert added_slugs(view, confirmed) == (P1, P3)
     now = counts(session, view)
+    assert now.pending == 0
     assert now.total == 1
     assert pledge_counts(session, view) == {P1: 1, P2: 0, P3: 1}
     assert partner_counts(session, view) == {
@@ -197,8 +205,8 @@ def test_repeated_pledges_in_one_form_count_once(
     make_campaign: MakeCampaign, session: Session, sign: Sign
 ):
     view = make_campaign()
-    signing = sign(view, pledges=(P2, P2, P2))
-    assert signing.added == (P2,)
+    signing = sign(view, confirmed=False, pledges=(P2, P2, P2))
+    assert added_slugs(view, confirm_signing(session, signing)) == (P2,)
     assert pledge_counts(session, view) == {P1: 0, P2: 1, P3: 0}
 
 
@@ -265,10 +273,20 @@ def test_signing_again_with_an_extra_pledge_adds_only_that_pledge(
     first_ref, other_ref = view.partners[1], view.partners[2]
     sign(view, contact="0812 3456 7890", pledges=(P1,), ref=first_ref.referral_code)
 
-    again = sign(view, contact="+62 812 3456 7890", pledges=(P1, P2), ref=other_ref.referral_code)
+    again = sign(
+        view,
+        confirmed=False,
+        contact="+62 812 3456 7890",
+        pledges=(P1, P2),
+        ref=other_ref.referral_code,
+    )
 
     assert again.outcome == SignOutcome.ADDED
-    assert again.added == (P2,)
+    # The pledge is added once the message about this signing is confirmed.
+    assert pledge_counts(session, view) == {P1: 1, P2: 0, P3: 0}
+    confirmed = confirm_signing(session, again)
+    assert confirmed.outcome == SignOutcome.ADDED
+    assert added_slugs(view, confirmed) == (P2,)
     assert counts(session, view).total == 1
     assert pledge_counts(session, view) == {P1: 1, P2: 1, P3: 0}
     # The partner who brought the supporter keeps the credit; the second link earns none.
@@ -283,9 +301,9 @@ def test_signing_again_with_every_pledge_adds_the_missing_ones(
 ):
     view = make_campaign()
     sign(view, pledges=(P2,))
-    again = sign(view, pledges=(P3, P2, P1))
+    again = sign(view, confirmed=False, pledges=(P3, P2, P1))
     assert again.outcome == SignOutcome.ADDED
-    assert set(again.added) == {P1, P3}
+    assert set(added_slugs(view, confirm_signing(session, again))) == {P1, P3}
     assert pledge_counts(session, view) == {P1: 1, P2: 1, P3: 1}
     assert counts(session, view).total == 1
 
@@ -779,7 +797,9 @@ def test_counts_never_leak_between_campaigns(
     assert partner_counts(session, one)[one.partners[1].slug] == 1
     assert set(partner_counts(session, two).values()) == {0}
 
-    own_keys_two = {TOTAL} | {pledge_key(p.id or 0) for p in two.pledges}
+    # The pending key counts signatures waiting for their confirmation: none left here.
+    assert counts(session, two).pending == 0
+    own_keys_two = {TOTAL, PENDING} | {pledge_key(p.id or 0) for p in two.pledges}
     own_keys_two |= {partner_key(p.id) for p in two.partners}
     assert set(counts(session, two).by_key) <= own_keys_two
     assert [p.first_name for p in supporters.list_recent_public(session, campaign_id=two.id)] == []
