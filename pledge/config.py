@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # Confirming a signature. A pending signature not confirmed within this many days is
     # deleted with its personal data; its reminders (at most two) go two days apart.
     pending_days: int = Field(default=7, ge=1, le=90)
-    ratelimit_confirm_code: str = "30/hour"  # codes typed per IP address
+    ratelimit_confirm_code: str = "30/hour"  # wrong codes typed per IP address
     # WhatsApp Cloud API: the campaign number people send their code to, the app's secret
     # that signs the webhook's posts, the token the subscription handshake echoes, and what
     # sends the replies. Without them, WhatsApp confirmation is off in production, and in

@@ -112,6 +112,23 @@ def hit(limit: str, *identifiers: str) -> bool:
     return allowed
 
 
+def within(limit: str, *identifiers: str) -> bool:
+    """Whether a limit keyed by these identifiers has room left, without counting an attempt
+    (count the failures alone with hit())."""
+    if not limiter.enabled:
+        return True
+    item = parse(limit)
+    if _fallback.shared_is_down():
+        return _fallback.limiter.test(item, *identifiers)
+    try:
+        room = limiter.limiter.test(item, *identifiers)
+    except Exception as error:  # any storage failure: the limit is kept locally instead
+        _fallback.mark_down(error)
+        return _fallback.limiter.test(item, *identifiers)
+    _fallback.mark_up()
+    return room
+
+
 async def limit_request(request: Request, limit: str, scope: str) -> None:
     """Count one request against a per-address limit of a route on the event loop; raise
     TooManyRequests when it is over. A shared storage is a network round trip (and, when it

@@ -128,6 +128,10 @@ class Confirmation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     confirmed_at: datetime | None = None
+    # What confirming did (a SignOutcome) and the pledges it added: the page the signer's
+    # browser goes on to says so.
+    outcome: str | None = Field(default=None, max_length=16)
+    added_ids: str = Field(default="", max_length=400)
 
 
 class Tally(SQLModel, table=True):

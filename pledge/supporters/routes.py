@@ -29,7 +29,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from pledge import mail, observability, whatsapp
+from pledge import mail, observability, ratelimit, whatsapp
 from pledge.cache import Cache
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
@@ -39,7 +39,7 @@ from pledge.deps import CampaignDep, public_campaign
 from pledge.errors import Gone, Invalid, TooManyRequests
 from pledge.i18n import get_locale
 from pledge.i18n import gettext as _
-from pledge.ratelimit import limit_request, sign_limit
+from pledge.ratelimit import client_address, limit_request, sign_limit
 from pledge.security import random_token
 from pledge.supporters import by_whatsapp
 from pledge.supporters import service as supporters
@@ -338,37 +338,50 @@ def whatsapp_link(code: str) -> supporters.WhatsAppLink | None:
     return supporters.WhatsAppLink(text=text, url=url, number=number)
 
 
-async def supporters_confirm_code(
+def supporters_confirm_code(
     request: Request, session: SessionDep, view: CampaignDep, form: CheckedForm
 ) -> Response:
-    """``POST /c/{slug}/confirm``: the emailed code typed on the waiting page."""
-    await limit_request(request, get_settings().ratelimit_confirm_code, "confirm-code")
+    """``POST /c/{slug}/confirm``: the emailed code typed on the waiting page. Wrong codes are
+    limited per address (a shared carrier address types many right ones) and per signing."""
+    limit, address = get_settings().ratelimit_confirm_code, client_address(request)
     code = form_text(form, "code", 40)
     bound = _bound(request, view.slug)
     try:
+        if not ratelimit.within(limit, address, "confirm-code"):
+            raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
         if bound is None:
             raise Invalid({"code": _("Sign first: the code comes in the email we send you then.")})
-        confirmed = await run_in_threadpool(
-            supporters.confirm_code,
-            session,
-            campaign_id=view.id,
-            link_digest=bound["d"],
-            code=code,
+        confirmed = supporters.confirm_code(
+            session, campaign_id=view.id, link_digest=bound["d"], code=code
         )
     except Invalid as error:
-        return await run_in_threadpool(_check_page, request, session, view, error=error, code=code)
+        if isinstance(error, supporters.WrongCode):
+            ratelimit.hit(limit, address, "confirm-code")
+        return _check_page(request, session, view, error=error, code=code)
     except (TooManyRequests, Gone) as refusal:
         # Too many wrong codes, or too late: said beside the field, with the refusal's status.
-        page = partial(_check_page, status_code=refusal.status_code)
         said = Invalid({"code": refusal.detail})
-        return await run_in_threadpool(page, request, session, view, error=said, code=code)
+        return _check_page(
+            request, session, view, error=said, code=code, status_code=refusal.status_code
+        )
     return _to_own_page(request, view, confirmed)
 
 
 def _to_own_page(request: Request, view: CampaignView, confirmed: supporters.Confirmed) -> Response:
-    url = path_for(request, "supporters_thanks", slug=view.slug, token=confirmed.token)
-    url += f"?outcome={confirmed.outcome.value}"
-    added = [p.slug for p in view.pledges if p.id in confirmed.added]
+    return _own_page(request, view, confirmed.token, confirmed.outcome, confirmed.added)
+
+
+def _own_page(
+    request: Request,
+    view: CampaignView,
+    token: str,
+    outcome: SignOutcome | None,
+    added_ids: tuple[int, ...],
+) -> Response:
+    """To the supporter's own page, saying what the confirmation did."""
+    url = path_for(request, "supporters_thanks", slug=view.slug, token=token)
+    url += f"?outcome={(outcome or SignOutcome.UNCHANGED).value}"
+    added = [p.slug for p in view.pledges if p.id in added_ids]
     if added:
         url += "&added=" + ",".join(added)
     return RedirectResponse(url, status_code=303)
@@ -407,8 +420,7 @@ def supporters_thanks_bound(request: Request, session: SessionDep, view: Campaig
     if found is None or found.token is None:
         notice = _("Not confirmed yet. Send the message, then come back to this page.")
         return _check_page(request, session, view, notice=notice)
-    url = path_for(request, "supporters_thanks", slug=view.slug, token=found.token)
-    return RedirectResponse(url, status_code=303)
+    return _own_page(request, view, found.token, found.outcome, found.added)
 
 
 # --- after signing ------------------------------------------------------------------------

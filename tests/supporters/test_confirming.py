@@ -661,3 +661,27 @@ def test_a_campaign_that_counts_unconfirmed_signatures_says_its_count_is_not_ver
     assert note is not None
     assert "belum terverifikasi" in note.get_text()
     assert page.select_one("[data-pending]") is None
+
+
+def test_wrong_codes_are_limited_per_address_and_right_ones_are_not(
+    new_client: Callable[..., TestClient],
+    session: Session,
+    make_campaign: MakeCampaign,
+    use_settings: Any,
+) -> None:
+    use_settings(ratelimit_confirm_code="3/hour")
+    view = make_campaign()
+
+    def sign_and_type(contact: str, *, right: bool) -> int:
+        browser = new_client()  # each their own browser, all from one address
+        post_sign(browser, view, contact=contact)
+        code = last_email_to(session, contact).code
+        typed = code if right else f"{(int(code) + 1) % 1_000_000:06d}"
+        token = csrf_token(browser, f"/c/{view.slug}/confirm")
+        return browser.post(
+            f"/c/{view.slug}/confirm", data={"code": typed, "csrf_token": token}
+        ).status_code
+
+    assert [sign_and_type(f"benar{n}@example.com", right=True) for n in range(5)] == [303] * 5
+    assert [sign_and_type(f"salah{n}@example.com", right=False) for n in range(3)] == [422] * 3
+    assert sign_and_type("telat@example.com", right=True) == 429

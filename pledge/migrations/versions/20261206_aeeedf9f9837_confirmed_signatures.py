@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("confirmed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("added_ids", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
         sa.ForeignKeyConstraint(
             ["supporter_id"],
             ["supporter.id"],

@@ -38,6 +38,10 @@ from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 WRONG_CODES_MAX = 5
 
 
+class WrongCode(Invalid):
+    """A code that is not the signing's: a guess, or a typing mistake, counted as such."""
+
+
 @dataclass(frozen=True, slots=True)
 class Confirmed:
     """A confirmed signing: what it did, and the supporter's own page's secret."""
@@ -58,6 +62,8 @@ class Waiting:
     confirmed: bool
     expired: bool
     token: str | None  # the supporter's page, once confirmed
+    outcome: SignOutcome | None = None  # what confirming did
+    added: tuple[int, ...] = ()  # the pledges it added
 
 
 _COLUMNS = (
@@ -70,6 +76,8 @@ _COLUMNS = (
     confirmation_table.c.locale,
     confirmation_table.c.expires_at,
     confirmation_table.c.confirmed_at,
+    confirmation_table.c.outcome,
+    confirmation_table.c.added_ids,
     supporter_table.c.id.label("supporter_id"),
     supporter_table.c.campaign_id,
     supporter_table.c.token,
@@ -99,6 +107,8 @@ def waiting(session: Session, *, campaign_id: int, link_digest: str) -> Waiting 
         confirmed=confirmed,
         expired=row.expires_at < utcnow(),
         token=row.token if confirmed else None,
+        outcome=SignOutcome(row.outcome) if row.outcome else None,
+        added=tuple(int(pid) for pid in row.added_ids.split(",") if pid),
     )
 
 
@@ -138,7 +148,7 @@ def confirm_code(session: Session, *, campaign_id: int, link_digest: str, code: 
         raise Invalid({"code": _("Type the 6 digits of the code in the email.")})
     if code_digest(link_digest, typed[0]) != row.code_digest:
         _count_wrong_code(session, confirmation_id=row.id)
-        raise Invalid({"code": _("That code is not right. Check the email and try again.")})
+        raise WrongCode({"code": _("That code is not right. Check the email and try again.")})
     return confirm(session, link_digest=link_digest)
 
 
@@ -172,6 +182,11 @@ def confirm(session: Session, *, link_digest: str, now: datetime | None = None) 
         added: tuple[int, ...] = ()
         if claimed == 1:
             outcome, added = _apply(session, row, now=now)
+            session.execute(
+                sa.update(confirmation_table)
+                .where(confirmation_table.c.id == row.id)
+                .values(outcome=outcome.value, added_ids=",".join(map(str, added)))
+            )
     invalidate_counts(row.campaign_id)
     return Confirmed(row.campaign_id, outcome, row.token, added, row.locale)
 

@@ -397,7 +397,12 @@ def _plan(jobs: Sequence[PendingSigning], found: dict[int, _Campaign], *, now: d
         entry.signed.update(added)
         emailed = _plan_mail(plan, job, entry, outcome, to_confirm)
         plan.confirmations.append(
-            (entry, _confirmation_row(job, to_confirm, emailed, now=now, expires_at=expires_at))
+            (
+                entry,
+                _confirmation_row(
+                    job, to_confirm, emailed, (outcome, added), now=now, expires_at=expires_at
+                ),
+            )
         )
         plan.outcomes.append((outcome, entry, added, emailed))
     return plan
@@ -456,13 +461,17 @@ def _confirmation_row(
     job: PendingSigning,
     to_confirm: tuple[int, ...],
     emailed: bool,
+    done: tuple[SignOutcome, tuple[int, ...]],
     *,
     now: datetime,
     expires_at: datetime,
 ) -> dict[str, Any]:
-    """The confirmation of one signing, without its supporter's id (known once inserted)."""
+    """The confirmation of one signing, without its supporter's id (known once inserted).
+    Where the campaign counts at once and nothing is left to confirm, it is confirmed already,
+    with what the signing did (``done``)."""
     ticket = job.ticket
     nothing_to_prove = job.counted_at_once and not to_confirm
+    outcome, added = done
     return {
         "channel": ticket.channel.value,
         "pledge_ids": ",".join(str(pid) for pid in to_confirm),
@@ -477,6 +486,8 @@ def _confirmation_row(
         "created_at": now,
         "expires_at": expires_at,
         "confirmed_at": now if nothing_to_prove else None,
+        "outcome": outcome.value if nothing_to_prove else None,
+        "added_ids": ",".join(map(str, added)) if nothing_to_prove else "",
     }
 
 
