@@ -70,7 +70,7 @@ def parse_days(raw: str | None) -> int:
     raise Invalid({"days": _("Choose a period of 7, 30 or 90 days.")})
 
 
-def _day_label(day: date, locale: str) -> str:
+def day_label(day: date, locale: str) -> str:
     return format_date(day, format="d MMM", locale=locale)
 
 
@@ -93,7 +93,7 @@ def over_time(
     per_day = []
     for i in range(days):
         day = first_day + timedelta(days=i)
-        label = _day_label(day, locale)
+        label = day_label(day, locale)
         short = label if (days - 1 - i) % tick_every == 0 else ""
         per_day.append(
             Bucket(key=day.isoformat(), label=label, count=per_date.get(day, 0), short=short)
@@ -103,9 +103,9 @@ def over_time(
     for i in range(HOUR_WINDOW):
         hour = hour_start + timedelta(hours=i)
         clock = hour.strftime("%H:00")
-        label = f"{_day_label(hour.date(), locale)} {clock}"
+        label = f"{day_label(hour.date(), locale)} {clock}"
         if hour.hour == 0:
-            short = _day_label(hour.date(), locale)
+            short = day_label(hour.date(), locale)
         elif hour.hour % 6 == 0:
             short = clock
         else:
