@@ -1,5 +1,5 @@
 """The ``pledge`` command: serve the site, migrate the database, seed the demo, repair tallies,
-create users and organisations, send the mail waiting in the outbox."""
+create users and organisations, send the mail waiting in the outbox, invalidate signatures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +20,7 @@ from sqlmodel import Session
 from pledge import i18n
 from pledge.config import Environment, get_settings
 from pledge.db import create_db_engine
-from pledge.errors import Invalid, PledgeError
+from pledge.errors import Invalid, NotFound, PledgeError
 
 if TYPE_CHECKING:
     from pledge.supporters.service import SignerLinks
@@ -217,6 +217,82 @@ def _retention_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _supporters_invalidate(args: argparse.Namespace) -> int:
+    """Invalidate what a filter matches in a campaign: the preview, then (without --dry-run)
+    the run, a batch per transaction, cancelled between two batches by Ctrl-C."""
+    from pledge.supporters import service as supporters
+
+    engine = create_db_engine(get_settings())
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            view, found, reason = _invalidation_of(session, args)
+        except (Invalid, NotFound) as refused:
+            messages = refused.errors.values() if isinstance(refused, Invalid) else [refused.detail]
+            for message in messages:
+                print(f"pledge: {message}", file=sys.stderr)
+            return 2
+        shown = supporters.preview(session, campaign_id=view.id, found=found)
+        print(
+            f"{shown.matched} signature(s) match in {view.slug}: {shown.counted} counted, "
+            f"{shown.pending} waiting for confirmation, {shown.suspect} held for review."
+        )
+        if args.dry_run or not shown.matched:
+            return 0
+        run = supporters.start(session, view=view, found=found, reason=reason, actor_id=None)
+        return _run_invalidation(session, run.id or 0, run.runner, view.id)
+
+
+def _invalidation_of(session: Session, args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The campaign, the filter and the reason the command was given; Invalid or NotFound."""
+    from pledge.campaigns import service as campaigns
+    from pledge.forms import Checks
+    from pledge.supporters import service as supporters
+
+    checks = Checks()
+    view = campaigns.get_view(session, slug=args.campaign.strip().lower(), public=False)
+    form = supporters.FilterForm(
+        network=args.network or "",
+        email_domain=args.email_domain or "",
+        partner=args.partner or "",
+        since=args.since or "",
+        until=args.until or "",
+        name=args.name or "",
+    )
+    found = form.check(view, checks)
+    supporters.check_narrows(found, checks)
+    reason = checks.run("reason", supporters.check_public_reason, args.reason) or ""
+    checks.done()
+    return view, found, reason
+
+
+def _run_invalidation(session: Session, run_id: int, runner: str, campaign_id: int) -> int:
+    from pledge.supporters import service as supporters
+
+    def report(run: Any) -> None:
+        done = supporters.get_invalidation(session, campaign_id=campaign_id, run_id=run_id)
+        print(f"{done.invalidated} of {done.matched} invalidated...", flush=True)
+
+    try:
+        supporters.advance(session, run_id=run_id, runner=runner, between=report)
+    except KeyboardInterrupt:
+        # The batch under way was rolled back whole: the run stops between two batches.
+        session.rollback()
+        supporters.cancel(
+            session,
+            campaign_id=campaign_id,
+            run_id=run_id,
+            reason="Cancelled from the command line (Ctrl-C).",
+            actor_id=None,
+        )
+        supporters.advance(session, run_id=run_id, runner=runner)
+    run = supporters.get_invalidation(session, campaign_id=campaign_id, run_id=run_id)
+    print(
+        f"Invalidation {run.id} {run.status.value}: {run.invalidated} signature(s) taken off, "
+        f"{run.invalidated_counted} of them counted before."
+    )
+    return 130 if run.status == "cancelled" else 0
+
+
 def _signer_links() -> Callable[[str], SignerLinks]:
     """Where the links of a campaign's reminders point: the site's public address (in
     development, the address `pledge serve` listens on by default)."""
@@ -248,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_tallies,
         _add_backup,
         _add_retention,
+        _add_supporters,
     ):
         add_commands(sub)
     return parser
@@ -355,6 +432,32 @@ def _add_retention(sub: Subparsers) -> None:
         "run",
         help="anonymise supporters of long-closed campaigns, drop closed cases' contacts",
     ).set_defaults(func=_retention_run)
+
+
+def _add_supporters(sub: Subparsers) -> None:
+    """The `pledge supporters invalidate` command."""
+    supporters_cmd = sub.add_parser("supporters", help="supporters and their signatures")
+    supporters_sub = supporters_cmd.add_subparsers(dest="supporters_command", required=True)
+    invalidate = supporters_sub.add_parser(
+        "invalidate",
+        help="take the signatures a filter matches off a campaign's count",
+        description="Prints how many signatures match; without --dry-run, invalidates them a "
+        "batch at a time (Ctrl-C cancels between two batches). Times are ISO 8601, or "
+        "'YYYY-MM-DD HH:MM' in WIB. The reason is shown on the campaign page. An "
+        "invalidation is restored from the abuse console.",
+    )
+    invalidate.add_argument("--campaign", required=True, metavar="SLUG")
+    invalidate.add_argument("--network", metavar="CIDR", help="IPv4 or IPv6, /24 or /64 at most")
+    invalidate.add_argument("--email-domain", metavar="DOMAIN")
+    invalidate.add_argument("--partner", metavar="SLUG", help="a partner organisation's link")
+    invalidate.add_argument("--since", metavar="TIME", help="from this time, included")
+    invalidate.add_argument("--until", metavar="TIME", help="up to this time, excluded")
+    invalidate.add_argument("--name", metavar="PATTERN", help="a name; * for any letters")
+    invalidate.add_argument("--reason", required=True, help="shown on the campaign page")
+    invalidate.add_argument(
+        "--dry-run", action="store_true", help="print how many match, change nothing"
+    )
+    invalidate.set_defaults(func=_supporters_invalidate)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,6 +128,7 @@ def _suspects_context(
         "suspects": listed,
         "partners": {p.id: p for p in scope.view.partners},
         "review": {"reason": "", "which": TICKED, "ticked": ()},
+        "released": None,
     }
 
 
@@ -135,7 +136,8 @@ def show_suspects(scope: Scope, session: Session, query: Mapping[str, str]) -> H
     posted = supporters.FilterForm.read(query)
     checks = Checks()
     context = _suspects_context(scope, session, posted, _page_number(query.get("page")), checks)
-    context["released"] = _page_number(query.get("released")) if query.get("released") else None
+    if query.get("released"):
+        context["released"] = _page_number(query.get("released"))
     if checks.errors:
         return scope.redraw("dashboard/abuse/suspects.html", context, Invalid(checks.errors))
     return scope.render("dashboard/abuse/suspects.html", context)
@@ -247,6 +249,7 @@ def _run_context(scope: Scope, session: Session, run_id: int) -> dict[str, Any]:
         "moving": moving,
         "partner": next((p for p in scope.view.partners if p.id == run.partner_id), None),
         "reason": "",
+        "change": "",
     }
 
 

@@ -110,6 +110,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "token_withdraw": signing.supporter.token,
             "token_reset": reset,
             "token_invite": invite,
+            "run_id": "1",  # refused before any invalidation is looked for
         },
     )
 
