@@ -45,6 +45,13 @@ def _serve(args: argparse.Namespace) -> int:
     from pledge import observability
 
     settings = get_settings()  # refuse a bad configuration before any worker starts
+    if args.workers > 1 and settings.ratelimit_storage.startswith("memory://"):
+        print(
+            f"warning: each of the {args.workers} workers counts the rate limits on its own, "
+            f"so one address may sign {args.workers} times as often: set "
+            "PLEDGE_RATELIMIT_STORAGE=redis://... to count them together.",
+            file=sys.stderr,
+        )
     _raise_open_files_limit()
     # Several workers share their metrics through files in one folder, named in the
     # environment before uvicorn starts them.

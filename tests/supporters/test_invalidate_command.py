@@ -230,3 +230,23 @@ def test_the_run_does_not_touch_another_campaign(
 
     session.rollback()
     assert supporters.read_counts(session, campaign_id=other.id).total == 1
+
+
+def test_serving_with_several_workers_and_limits_in_memory_warns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two workers counting in their own memory let one address sign twice the limit."""
+    import uvicorn
+
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: served.append(options))
+
+    assert main(["serve", "--workers", "2"]) == 0
+    assert main(["serve", "--workers", "1"]) == 0
+
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert [options["workers"] for options in served] == [2, 1]
+    assert warnings == [
+        "warning: each of the 2 workers counts the rate limits on its own, so one address may "
+        "sign 2 times as often: set PLEDGE_RATELIMIT_STORAGE=redis://... to count them together."
+    ]
