@@ -205,7 +205,7 @@ def test_the_console_flags_the_busiest_sources_of_the_hour_over_their_thresholds
     top = networks["203.0.113.0/24"]
     assert "flagged" in top["class"]
     assert top.select_one("td[data-count=signatures]").get_text(strip=True) == "5"  # type: ignore[union-attr]
-    assert top.select_one("th .hint").get_text(strip=True) == "4 counted · 1 held · 0 invalidated"  # type: ignore[union-attr]
+    assert top.select_one("th .hint").get_text(strip=True) == "4 counted · 0 waiting · 1 held · 0 invalidated"  # type: ignore[union-attr]
     review = top.select_one("a.review")
     assert review is not None and "network=203.0.113.0%2F24" in str(review["href"])
     domains = {row["data-key"]: row for row in soup.select("#busiest-email_domain-table tbody tr")}

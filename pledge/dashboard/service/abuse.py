@@ -114,6 +114,7 @@ class BusyRow:
     label: str
     signatures: int
     counted: int
+    pending: int
     suspect: int
     invalidated: int
     flagged: bool
@@ -177,6 +178,7 @@ def console(
                     label=label,
                     signatures=busy.signatures,
                     counted=busy.counted,
+                    pending=busy.pending,
                     suspect=busy.suspect,
                     invalidated=busy.invalidated,
                     flagged=flagged,

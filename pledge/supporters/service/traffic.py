@@ -50,6 +50,7 @@ class Busy:
     key: str  # the network, the domain, or the partner's id
     signatures: int
     counted: int
+    pending: int
     suspect: int
     invalidated: int
 
@@ -83,6 +84,7 @@ def busiest(
             key,
             sa.func.count().label("signatures"),
             _state_sum(SupporterState.COUNTED),
+            _state_sum(SupporterState.PENDING),
             _state_sum(SupporterState.SUSPECT),
             _state_sum(SupporterState.INVALIDATED),
         )
@@ -97,8 +99,9 @@ def busiest(
             key=str(row[1]),
             signatures=int(row[2]),
             counted=int(row[3] or 0),
-            suspect=int(row[4] or 0),
-            invalidated=int(row[5] or 0),
+            pending=int(row[4] or 0),
+            suspect=int(row[5] or 0),
+            invalidated=int(row[6] or 0),
         )
         for row in rows
     ]
