@@ -26,8 +26,9 @@ from pledge.supporters.service import Source
 
 # The rows each table of the console shows: the busiest (hour, source) pairs.
 BUSIEST = 15
-# How a range of the console's hours is written in its links' filters: as the forms take it.
-_FILTER_TIME = "%Y-%m-%d %H:%M"
+# How a range of the console's hours is written in its links' filters: as a datetime-local
+# field of the forms shows it.
+_FILTER_TIME = "%Y-%m-%dT%H:%M"
 
 
 def thresholds() -> dict[Source, int]:

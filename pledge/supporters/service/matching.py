@@ -38,6 +38,8 @@ ACTIVE = (SupporterState.PENDING, SupporterState.COUNTED, SupporterState.SUSPECT
 _DOMAIN = re.compile(
     r"\A(?=.{1,253}\Z)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\Z"
 )
+# What a datetime-local field holds: 2026-03-10T14:00.
+_LOCAL_INPUT = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}\Z")
 # Wildcards in a name pattern: any run of characters.
 _WILDCARDS = ("*", "%")
 
@@ -196,6 +198,12 @@ class FilterForm:
                 value[: forms.FIELD_MAX].replace("\x00", " ") if isinstance(value, str) else ""
             )
         return cls(**values)
+
+    def time_input(self, name: str) -> str:
+        """The kind of field a time is shown back in: a date-and-time picker, or a text field
+        when what was typed is not a time it can show (so that it is not lost)."""
+        value = getattr(self, name).strip()
+        return "datetime-local" if not value or _LOCAL_INPUT.match(value) else "text"
 
     @property
     def given(self) -> dict[str, str]:
