@@ -165,6 +165,19 @@ def test_a_campaign_that_does_not_exist_is_not_found(new_client: NewClient, root
     assert page.status_code == 404
 
 
+def test_a_co_partner_sees_no_link_to_the_console(
+    new_client: NewClient, session: Session, world: World
+) -> None:
+    client = as_(new_client, person(session, world.partner))
+    statistics = html(
+        client.get(f"/dashboard/{world.partner.slug}/campaigns/{world.view.slug}/statistics")
+    )
+
+    assert html(client.get(f"/dashboard/{world.partner.slug}")).select("a.abuse") == []
+    assert statistics.select_one("h1") is not None
+    assert statistics.select("a.abuse") == []
+
+
 def test_the_dashboard_links_the_lead_to_its_console(
     new_client: NewClient, world: World, lead_admin: Person
 ) -> None:
@@ -205,7 +218,10 @@ def test_the_console_flags_the_busiest_sources_of_the_hour_over_their_thresholds
     top = networks["203.0.113.0/24"]
     assert "flagged" in top["class"]
     assert top.select_one("td[data-count=signatures]").get_text(strip=True) == "5"  # type: ignore[union-attr]
-    assert top.select_one("th .hint").get_text(strip=True) == "4 counted · 0 waiting · 1 held · 0 invalidated"  # type: ignore[union-attr]
+    assert (
+        top.select_one("th .hint").get_text(strip=True)
+        == "4 counted · 0 waiting · 1 held · 0 invalidated"
+    )  # type: ignore[union-attr]
     review = top.select_one("a.review")
     assert review is not None and "network=203.0.113.0%2F24" in str(review["href"])
     domains = {row["data-key"]: row for row in soup.select("#busiest-email_domain-table tbody tr")}
@@ -391,6 +407,8 @@ def test_a_bad_filter_on_the_held_list_is_refused_with_its_message(
     assert errors_of(page) == {
         "since": "Write a time like 2026-03-10 14:00 (WIB) or 2026-03-10T07:00:00Z."
     }
+    shown = html(page).select_one("input#since")
+    assert shown is not None and (shown["type"], shown["value"]) == ("text", "kemarin")
 
 
 def test_held_signatures_of_another_campaign_are_never_touched(

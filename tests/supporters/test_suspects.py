@@ -4,6 +4,7 @@ like any other, refused only over the hard limit; limits that count an IPv6 clie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -451,3 +452,21 @@ def _confirm_every_signing(session: Session, view: CampaignView) -> None:
     ).scalars()
     for digest in list(digests):
         supporters.confirm(session, link_digest=digest)
+
+
+def test_a_persons_copy_of_their_data_says_where_each_signature_came_from(
+    session: Session, make_campaign: MakeCampaign, make_user: Any
+) -> None:
+    from pledge.privacy import requests as privacy
+
+    view = make_campaign()
+    supporters.sign(
+        session, view=view, form=sign_form(contact="rina@example.com"), network="203.0.113.0/24"
+    )
+    admin = make_user("root@example.org", site_admin=True)
+
+    copy = privacy.export(session, actor=admin, raw="rina@example.com")
+
+    (signature,) = json.loads(copy.content)["signatures"]
+    assert signature["signed_from_network"] == "203.0.113.0/24"
+    assert signature["email_domain"] == "example.com"
