@@ -253,9 +253,15 @@ def test_one_hour_of_the_window_can_be_chosen_and_another_is_refused(
 
 
 def test_the_site_admins_overview_lists_campaigns_with_what_they_hold(
-    new_client: NewClient, session: Session, world: World, root: Person
+    new_client: NewClient,
+    session: Session,
+    world: World,
+    root: Person,
+    use_settings: UseSettings,
 ) -> None:
+    use_settings(abuse_network_per_hour="2", abuse_email_domain_per_hour="1000")
     held(session, world.view, 1)
+    signer(session, world.view, 2, network="203.0.113.0/24")
 
     soup = html(as_(new_client, root).get("/admin/abuse"))
 
@@ -265,6 +271,9 @@ def test_the_site_admins_overview_lists_campaigns_with_what_they_hold(
         card.select_one("[data-fact=suspects]").get_text(strip=True)
         == "1 signature held for review"
     )  # type: ignore[union-attr]
+    flagged = card.select_one("[data-fact=flagged]")
+    assert flagged is not None
+    assert flagged.get_text(strip=True) == "1 hour and source over a threshold"
     assert soup.select_one(".abuse-campaigns li")["id"] == f"abuse-{world.view.slug}"  # type: ignore[index]
     assert (
         soup.select_one("nav.admin-nav a[aria-current=page]").get_text(strip=True)

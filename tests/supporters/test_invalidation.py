@@ -617,6 +617,9 @@ def test_counting_held_signatures_sends_unconfirmed_ones_back_to_waiting_and_cou
     assert exact(session, view)[TOTAL] == 3
     (event,) = audit.list_events(session, action=supporters.RELEASE)
     assert event.reason == "Satu sekolah, satu wifi"
+    described = json.loads(event.data)["filter"]
+    assert described["suspects_only"] is True
+    assert sorted(described["supporters"]) == sorted((ids["Yakin"], ids["Ragu"], ids["Dulu"]))
 
 
 def test_counting_every_held_signature_of_a_filter_goes_batch_by_batch(

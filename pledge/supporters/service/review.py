@@ -18,7 +18,7 @@ from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.supporters.models import SupporterState, supporter_table
 from pledge.supporters.service.invalidation import move_counts, subject
-from pledge.supporters.service.matching import Filter, conditions
+from pledge.supporters.service.matching import Filter, conditions, describe
 from pledge.supporters.service.signing import lock_campaign
 from pledge.supporters.service.tallies import invalidate_counts
 
@@ -113,7 +113,7 @@ def release(
                     action=RELEASE,
                     subject=subject(view.id),
                     reason=reason,
-                    data={"supporters": list(found.supporter_ids) or "matching"},
+                    data={"filter": describe(held)},
                 )
             rows = session.execute(
                 sa.select(
