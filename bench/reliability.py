@@ -34,7 +34,6 @@ from sqlmodel import Session, col
 from pledge import contacts
 from pledge.campaigns import service as campaigns
 from pledge.db import create_db_engine
-from pledge.security import contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
 
@@ -252,7 +251,7 @@ def measure_crash_safety(
     missing = [
         contact
         for contact in answered
-        if contact_digest(secret_key, contacts.normalise_contact(contact)) not in digests
+        if contacts.supporter_digest(secret_key, contacts.normalise_contact(contact)) not in digests
     ]
     return CrashSafety(
         kills=kills,

@@ -1,16 +1,20 @@
 """The ``pledge`` command: serve the site, migrate the database, seed the demo, repair tallies,
-create users and organisations, send the mail waiting in the outbox, invalidate signatures."""
+create users and organisations, send the messages waiting in the outbox, feed a WhatsApp
+message through the confirmation as the webhook does, invalidate signatures."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import getpass
+import re
+import secrets
 import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from alembic import command
 from alembic.config import Config
@@ -18,11 +22,15 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from pledge import i18n
-from pledge.config import Environment, get_settings
+from pledge.config import Environment, Settings, get_settings
 from pledge.db import create_db_engine
-from pledge.errors import Invalid, NotFound, PledgeError
+from pledge.errors import Invalid, PledgeError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from pledge.mail import Channel
+    from pledge.supporters.by_whatsapp import Handled
     from pledge.supporters.service import SignerLinks
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -115,12 +123,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    """The new account's password: one line of standard input, or typed twice at the
+    terminal and checked as the reset and invitation pages check theirs."""
+    from pledge.accounts import service as accounts
+
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("Password (at least 10 characters): ")
-    if getpass.getpass("The same password again: ") != password:
-        raise Invalid({"password": "The two passwords are not the same."})
-    return password
+    typed = accounts.NewPasswordForm(
+        password=getpass.getpass("Password (at least 10 characters): "),
+        password_confirm=getpass.getpass("The same password again: "),
+    )
+    return typed.check()
 
 
 def _users_create(args: argparse.Namespace) -> int:
@@ -174,22 +187,141 @@ def _orgs_create(args: argparse.Namespace) -> int:
 
 
 def _mail_send(args: argparse.Namespace) -> int:
-    from pledge import mail
+    from pledge import mail, whatsapp
 
     settings = get_settings()
     engine = create_db_engine(settings)
+    idle = [
+        channel
+        for channel, sender in (
+            (mail.Channel.EMAIL, mail.default_sender(settings)),
+            (mail.Channel.WHATSAPP, whatsapp.default_sender(settings)),
+        )
+        if sender is None
+    ]
     with Session(engine, expire_on_commit=False) as session:
-        if mail.default_sender(settings) is None:
-            waiting = mail.pending_count(session)
-            print(
-                f"pledge: PLEDGE_SMTP_URL is not set; {waiting} message(s) waiting in the outbox.",
-                file=sys.stderr,
-            )
+        said = [line for line in (_unsent(session, channel) for channel in idle) if line]
+        for line in said:
+            print(f"pledge: {line}", file=sys.stderr)
+        channels = [channel for channel in mail.Channel if channel not in idle]
+        if not channels:
             return 1
-        sent = mail.deliver_pending(session, limit=args.limit)
+        sent = mail.deliver_pending(session, limit=args.limit, channels=channels)
         waiting = mail.pending_count(session)
     print(f"{sent} message(s) sent, {waiting} still waiting.")
-    return 0
+    return 1 if said else 0
+
+
+def _unsent(session: Session, channel: Channel) -> str | None:
+    """What to set for a channel nobody sends: said for email always (as a site must send
+    email), for WhatsApp only when replies wait (a site may not use WhatsApp)."""
+    from pledge import mail
+
+    waiting = mail.pending_count(session, channel=channel)
+    if channel == mail.Channel.EMAIL:
+        return f"PLEDGE_SMTP_URL is not set; {waiting} message(s) waiting in the outbox."
+    if not waiting:
+        return None
+    return (
+        "PLEDGE_WHATSAPP_ACCESS_TOKEN and PLEDGE_WHATSAPP_PHONE_NUMBER_ID are not set; "
+        f"{waiting} WhatsApp reply(ies) waiting in the outbox."
+    )
+
+
+# Where `pledge serve` answers by default: the links of a reply point there without PUBLIC_URL.
+DEVELOPMENT_URL = "http://127.0.0.1:8000"
+_WHATSAPP_NUMBER = re.compile(r"\+?\d{7,15}")
+
+
+def _whatsapp_sender(given: str) -> str | None:
+    """A number as WhatsApp gives it (digits with the country code), from however it is
+    typed: 0812 3456 7890, +62 812-3456-7890, 6281234567890. None for anything else."""
+    from pledge import contacts
+
+    if "@" in given:
+        return None
+    with contextlib.suppress(contacts.ContactError):
+        return contacts.normalise_contact(given).lstrip("+")
+    digits = re.sub(r"[\s().-]", "", given)
+    return digits.lstrip("+") if _WHATSAPP_NUMBER.fullmatch(digits) else None
+
+
+def _site_links(settings: Settings, engine: Engine) -> Callable[[str], SignerLinks]:
+    """The links of a campaign's messages as the site makes them, without a request: made by
+    the app's own routes, on PLEDGE_PUBLIC_URL (or where `pledge serve` answers)."""
+    from starlette.requests import Request
+
+    from pledge.app import create_app
+    from pledge.supporters.routes import signer_links
+
+    site = urlsplit(settings.public_url or DEVELOPMENT_URL)
+    scope = {
+        "type": "http",
+        "app": create_app(settings, engine=engine),
+        "scheme": site.scheme,
+        "server": (site.hostname, site.port),
+        "path": "/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", site.netloc.encode())],
+    }
+    return partial(signer_links, Request(scope))
+
+
+_SAID = {
+    "confirmed": "confirmed: counted as a new supporter of {slug}",
+    "added": "added: the new pledges are signed on {slug}",
+    "already": "already: this signing of {slug} was confirmed before",
+    "expired": "expired: the code is this number's, but its signing expired",
+    "no match": "no match: no signing of this number waits for this code",
+    "ignored": "ignored: too many messages from this number for now",
+}
+
+
+def _confirmations_receive_whatsapp(args: argparse.Namespace) -> int:
+    from pledge import mail, whatsapp
+    from pledge.supporters import by_whatsapp
+
+    sender = _whatsapp_sender(args.sender)
+    if sender is None:
+        print(
+            "pledge: FROM must be a phone number, such as 0812 3456 7890 or +62 812-3456-7890",
+            file=sys.stderr,
+        )
+        return 2
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    links = _site_links(settings, engine)
+    # A message of its own: WhatsApp's ids are "wamid." and base64, never this.
+    message = whatsapp.Incoming(f"pledge-cli.{secrets.token_hex(16)}", sender, args.text)
+    with Session(engine, expire_on_commit=False) as session:
+        [handled] = by_whatsapp.receive(session, messages=[message], links=links)
+        if handled.outcome.replied:
+            mail.deliver_pending(session, channels=[mail.Channel.WHATSAPP])
+        waiting = mail.pending_count(session, channel=mail.Channel.WHATSAPP)
+    print(_said(handled, settings, waiting))
+    return 0 if handled.campaign_slug else 1
+
+
+def _said(handled: Handled, settings: Settings, waiting: int) -> str:
+    """What the message did, and where its reply went, in one line. The reply itself, with
+    the supporter's private link, goes only where replies go: WhatsApp, or the log."""
+    from pledge import whatsapp
+
+    said = _SAID[handled.outcome.value].format(slug=handled.campaign_slug)
+    if not handled.outcome.replied:
+        return said + "; no reply."
+    if waiting:
+        sender = whatsapp.default_sender(settings)
+        why = (
+            "set PLEDGE_WHATSAPP_ACCESS_TOKEN and PLEDGE_WHATSAPP_PHONE_NUMBER_ID to send it"
+            if sender is None
+            else "sending failed, see the log; `pledge mail send` tries again"
+        )
+        return f"{said}; the reply waits in the outbox: {why}."
+    if isinstance(whatsapp.default_sender(settings), whatsapp.LogSender):
+        return f"{said}; the reply is in the log."
+    return f"{said}; the reply was sent."
 
 
 def _tallies_reconcile(_args: argparse.Namespace) -> int:
@@ -217,101 +349,18 @@ def _backup(args: argparse.Namespace) -> int:
 def _retention_run(args: argparse.Namespace) -> int:
     from pledge.privacy import retention
 
-    engine = create_db_engine(get_settings())
+    settings = get_settings()
+    engine = create_db_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
-        report = retention.run(session, links_for=_signer_links())
+        report = retention.run(session, links_for=_site_links(settings, engine))
     print(report)
     return 0
 
 
 def _supporters_invalidate(args: argparse.Namespace) -> int:
-    """Invalidate what a filter matches in a campaign: the preview, then (without --dry-run)
-    the run, a batch per transaction, cancelled between two batches by Ctrl-C."""
-    from pledge.supporters import service as supporters
+    from pledge.supporters.command import invalidate
 
-    engine = create_db_engine(get_settings())
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            view, found, reason = _invalidation_of(session, args)
-        except (Invalid, NotFound) as refused:
-            messages = refused.errors.values() if isinstance(refused, Invalid) else [refused.detail]
-            for message in messages:
-                print(f"pledge: {message}", file=sys.stderr)
-            return 2
-        shown = supporters.preview(session, campaign_id=view.id, found=found)
-        print(
-            f"{shown.matched} signature(s) match in {view.slug}: {shown.counted} counted, "
-            f"{shown.pending} waiting for confirmation, {shown.suspect} held for review."
-        )
-        if args.dry_run or not shown.matched:
-            return 0
-        run = supporters.start(session, view=view, found=found, reason=reason, actor_id=None)
-        return _run_invalidation(session, run.id or 0, run.runner, view.id)
-
-
-def _invalidation_of(session: Session, args: argparse.Namespace) -> tuple[Any, Any, str]:
-    """The campaign, the filter and the reason the command was given; Invalid or NotFound."""
-    from pledge.campaigns import service as campaigns
-    from pledge.forms import Checks
-    from pledge.supporters import service as supporters
-
-    checks = Checks()
-    view = campaigns.get_view(session, slug=args.campaign.strip().lower(), public=False)
-    form = supporters.FilterForm(
-        network=args.network or "",
-        email_domain=args.email_domain or "",
-        partner=args.partner or "",
-        since=args.since or "",
-        until=args.until or "",
-        name=args.name or "",
-    )
-    found = form.check(view, checks)
-    supporters.check_narrows(found, checks)
-    reason = checks.run("reason", supporters.check_public_reason, args.reason) or ""
-    checks.done()
-    return view, found, reason
-
-
-def _run_invalidation(session: Session, run_id: int, runner: str, campaign_id: int) -> int:
-    from pledge.supporters import service as supporters
-
-    def report(run: Any) -> None:
-        done = supporters.get_invalidation(session, campaign_id=campaign_id, run_id=run_id)
-        print(f"{done.invalidated} of {done.matched} invalidated...", flush=True)
-
-    try:
-        supporters.advance(session, run_id=run_id, runner=runner, between=report)
-    except KeyboardInterrupt:
-        # The batch under way was rolled back whole: the run stops between two batches.
-        session.rollback()
-        supporters.cancel(
-            session,
-            campaign_id=campaign_id,
-            run_id=run_id,
-            reason="Cancelled from the command line (Ctrl-C).",
-            actor_id=None,
-        )
-        supporters.advance(session, run_id=run_id, runner=runner)
-    run = supporters.get_invalidation(session, campaign_id=campaign_id, run_id=run_id)
-    print(
-        f"Invalidation {run.id} {run.status.value}: {run.invalidated} signature(s) taken off, "
-        f"{run.invalidated_counted} of them counted before."
-    )
-    return 130 if run.status == "cancelled" else 0
-
-
-def _signer_links() -> Callable[[str], SignerLinks]:
-    """Where the links of a campaign's reminders point: the site's public address (in
-    development, the address `pledge serve` listens on by default)."""
-    from pledge import urls
-    from pledge.supporters import service as supporters
-
-    base = str(get_settings().public_url or "http://127.0.0.1:8000").rstrip("/")
-
-    def path_for(name: str, **params: str) -> str:
-        return str(urls.PUBLIC.url_path_for(name, **params))
-
-    return partial(supporters.signer_links, base, path_for)
+    return invalidate(args)
 
 
 # What add_subparsers() returns: each command group below adds its commands to it.
@@ -328,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_users,
         _add_orgs,
         _add_mail,
+        _add_confirmations,
         _add_tallies,
         _add_backup,
         _add_retention,
@@ -407,6 +457,23 @@ def _add_mail(sub: Subparsers) -> None:
     send = mail_sub.add_parser("send", help="send the messages waiting in the outbox (for cron)")
     send.add_argument("--limit", type=int, default=500)
     send.set_defaults(func=_mail_send)
+
+
+def _add_confirmations(sub: Subparsers) -> None:
+    """The `pledge confirmations receive-whatsapp FROM TEXT` command."""
+    confirmations = sub.add_parser("confirmations", help="confirming signatures")
+    confirmations_sub = confirmations.add_subparsers(dest="confirmations_command", required=True)
+    receive = confirmations_sub.add_parser(
+        "receive-whatsapp",
+        help="handle a WhatsApp message as if the webhook had received it",
+        description="The message confirms the signing its code names when FROM is the number "
+        "that signed, and its reply is sent as the webhook's are (in development without the "
+        "Cloud API, written to the log). Prints what happened; exits 1 when nothing was "
+        "confirmed.",
+    )
+    receive.add_argument("sender", metavar="FROM", help="the number the message comes from")
+    receive.add_argument("text", metavar="TEXT", help="the message, e.g. the text of the page")
+    receive.set_defaults(func=_confirmations_receive_whatsapp)
 
 
 def _add_tallies(sub: Subparsers) -> None:

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     whatsapp_access_token: str | None = None
     whatsapp_phone_number_id: str | None = None
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    # The webhook's posts per address (Meta sends from a few of its own), and the messages one
+    # WhatsApp number may have handled in a while: beyond it they are ignored, so that another
+    # business's auto-reply cannot ping-pong with ours.
+    ratelimit_whatsapp: str = "3000/minute"
+    ratelimit_whatsapp_sender: str = "20/hour"
 
     # The abuse console (/admin/abuse, and each campaign's for its lead organisation): an hour
     # with at least this many signatures from one network (/24 or /64), one email domain or
@@ -162,6 +167,17 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("whatsapp_api_url")
+    @classmethod
+    def _api_scheme(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                "PLEDGE_WHATSAPP_API_URL must be an https:// address, such as "
+                "https://graph.facebook.com/v21.0"
+            )
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:
         weak = self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32
@@ -170,6 +186,19 @@ class Settings(BaseSettings):
                 "PLEDGE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production (for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_half_connected_whatsapp(self) -> Settings:
+        # The number puts the WhatsApp link on the waiting page; without the app secret every
+        # message sent through it would be refused, and the signature never counted.
+        production = self.env == Environment.PRODUCTION
+        if production and self.whatsapp_number and not self.whatsapp_app_secret:
+            raise ValueError(
+                "PLEDGE_WHATSAPP_NUMBER is set without PLEDGE_WHATSAPP_APP_SECRET: "
+                "supporters would be asked to confirm by WhatsApp, and every message they "
+                "send refused. Set both (docs/operators.md, Connecting WhatsApp), or neither."
             )
         return self
 

@@ -1,27 +1,63 @@
-"""Normalising a supporter's contact, so that one person has one digest however they type it."""
+"""A supporter's contact: checked and normalised as the person gave it, and folded into the key
+that recognises them, so that one person has one digest however they type it.
+
+Two forms, kept apart on purpose:
+
+- the normalised contact (`normalise_contact`) is what the site keeps and writes to: an email
+  address as the person typed it, trimmed, with its domain lower-cased (IDNA), or an
+  Indonesian mobile number in E.164;
+- the deduplication key (`dedup_key`) is what the contact digest is computed from: the address
+  folded the way mail providers deliver it (letter case, a ``+tag``, Gmail's dots and its
+  googlemail.com name set aside). Nobody is written to at a key.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
+import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from pledge.i18n import gettext as _
+from pledge.security import contact_digest
 
-_PHONE_CHARS = re.compile(r"^[+(\d][\d\s().\-]*$")
 MOBILE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 }
+# Gmail delivers every spelling of one mailbox: dots anywhere before the @, and either name.
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+# A leading label people put before a number they paste: a tel: link, or "WA" / "(WA)" /
+# "WhatsApp:" saying which app reaches them. Nothing else with letters is a phone number.
+_LABEL = re.compile(r"^(?:tel:|\(\s*(?:wa|whatsapp)\s*\)|(?:wa|whatsapp)(?![a-z])\s*:?)\s*", re.I)
+# What is left of a phone number once cleaned: digits and the separators people write between
+# them, with "+" only at the front (inside a parenthesis too: "(+62) 812...").
+_PHONE_SHAPE = re.compile(r"^\(?\s*\+?[\d\s()./-]+$")
+# The carriers' international prefixes dialled from Indonesia, beside the plain "00": "008 62"
+# and "009 62" are Indonesian numbers, not "00" followed by 862 or 962.
+_CARRIER_PREFIXES = ("008", "009")
 
 
 class ContactError(ValueError):
     pass
 
 
+def _not_a_contact() -> str:
+    return _(
+        "Enter an email address (like nama@contoh.id) or an Indonesian mobile number (like 0812 3456 7890)."
+    )
+
+
+def _bad_mobile() -> str:
+    return _("That mobile number does not look right. Indonesian mobile numbers start with 08.")
+
+
 def normalise_contact(raw: str) -> str:
-    """An email lower-cased, or an Indonesian mobile number as E.164 (+628...).
+    """An email address as given (trimmed, domain lower-cased), or an Indonesian mobile
+    number as E.164 (+628...).
 
     Raises ContactError with a message for the person who typed it.
     """
@@ -31,33 +67,106 @@ def normalise_contact(raw: str) -> str:
     if len(value) > 254:
         raise ContactError(_("That is too long for an email address or a phone number."))
     if "@" in value:
-        return normalise_email(value)
-    if _PHONE_CHARS.match(value):
-        return _normalise_phone(value)
-    raise ContactError(
-        _(
-            "Enter an email address (like nama@contoh.id) or an Indonesian mobile number (like 0812 3456 7890)."
-        )
-    )
+        return _email_as_given(value)
+    return _normalise_phone(value)
 
 
 def normalise_email(value: str) -> str:
+    """An email address as staff accounts store it: lower-cased whole, so that signing in
+    matches it however it is typed."""
+    return _email_as_given(value).lower()
+
+
+def _email_as_given(value: str) -> str:
+    """The address email_validator normalises for storing and sending: the local part as
+    typed (NFC), the domain lower-cased and IDNA-mapped. The mailbox is the person's; only
+    their provider may decide that two spellings of it are one."""
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError:
         raise ContactError(
             _("That email address does not look right. Check it and try again.")
         ) from None
-    # Mailbox names are case-sensitive in theory but never in practice; one person, one digest.
-    return result.normalized.lower()
+    return result.normalized
+
+
+# --- the deduplication key -----------------------------------------------------------
+
+
+def dedup_key(contact: str) -> str:
+    """The form a normalised contact is recognised by. An email address is lower-cased
+    (the local part in NFC, the domain in its ASCII IDNA form), cut at its first "+" (a tag
+    the provider delivers to the same mailbox), and on gmail.com and googlemail.com stripped
+    of its dots and named gmail.com. A phone number in E.164 has one form already."""
+    local, at, domain = contact.rpartition("@")
+    if not at:
+        return contact
+    local = unicodedata.normalize("NFC", local.lower())
+    # An address that starts with "+" has no tag to cut: all of it is the mailbox's name.
+    local = local.split("+", 1)[0] or local
+    domain = _ascii_domain(domain)
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def _ascii_domain(domain: str) -> str:
+    """A domain in the form DNS uses (bücher.example is xn--bcher-kva.example)."""
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except UnicodeError:  # idna.IDNAError and its kin: one IDNA cannot map, kept as written
+        return domain.lower()
+
+
+def supporter_digest(secret_key: str, contact: str) -> str:
+    """The digest a supporter is recognised by in a campaign: of the contact's key, so that
+    every spelling of one person's contact gives the same digest."""
+    return contact_digest(secret_key, dedup_key(contact))
+
+
+# --- mobile numbers ------------------------------------------------------------------
+
+
+def _plain_phone(value: str) -> str | None:
+    """A phone number as typed or pasted, in ASCII digits and separators, without labels;
+    None when it holds anything else (a letter above all: libphonenumber would read the
+    letter O as a digit, or drop it, and make another person's number)."""
+    # NFKC folds full-width digits and signs and the no-break spaces and hyphens to ASCII.
+    text = "".join(_plain_char(ch) for ch in unicodedata.normalize("NFKC", value))
+    text = _LABEL.sub("", text.strip(), count=1)
+    if any(ch.isalpha() for ch in text) or not _PHONE_SHAPE.match(text):
+        return None
+    return text
+
+
+def _plain_char(ch: str) -> str:
+    """One character of a pasted number: digits of any script as ASCII, invisible and
+    direction marks (what WhatsApp adds around a copied number) dropped, every kind of space
+    and dash as a space and a hyphen."""
+    if ch.isascii():
+        return ch
+    category = unicodedata.category(ch)
+    if category == "Nd":  # Arabic-Indic, Extended Arabic-Indic and other decimal digits
+        return str(unicodedata.decimal(ch))
+    if category == "Cf":  # zero-width and direction marks, the soft hyphen, the BOM
+        return ""
+    if category == "Zs":
+        return " "
+    if category == "Pd" or ch == "\u2212":  # dashes, and the minus sign that looks like one
+        return "-"
+    return ch
 
 
 def _normalise_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    if digits.startswith("00"):  # the international prefix dialled from a phone: 0062...
-        digits = digits[2:]
-        value = "+" + digits
-    if value.startswith("+") and not digits.startswith("62"):
+    text = _plain_phone(value)
+    if text is None:
+        raise ContactError(_not_a_contact())
+    digits = re.sub(r"\D", "", text)
+    international = text.lstrip("( ").startswith("+")
+    if not international and digits.startswith("00"):
+        prefix = next((p for p in _CARRIER_PREFIXES if digits.startswith(p + "62")), "00")
+        digits, international = digits[len(prefix) :], True
+    if international and not digits.startswith("62"):
         raise ContactError(_("Only Indonesian mobile numbers (+62) are accepted."))
     if digits.startswith("62"):
         candidate = "+" + digits
@@ -66,21 +175,15 @@ def _normalise_phone(value: str) -> str:
     elif digits.startswith("8"):
         candidate = "+62" + digits
     else:
-        raise ContactError(
-            _("That mobile number does not look right. Indonesian mobile numbers start with 08.")
-        )
+        raise ContactError(_bad_mobile())
     try:
         number = phonenumbers.parse(candidate, "ID")
     except phonenumbers.NumberParseException:
-        raise ContactError(
-            _("That mobile number does not look right. Indonesian mobile numbers start with 08.")
-        ) from None
+        raise ContactError(_bad_mobile()) from None
     if (
         number.country_code != 62
         or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) not in MOBILE_TYPES
     ):
-        raise ContactError(
-            _("That mobile number does not look right. Indonesian mobile numbers start with 08.")
-        )
+        raise ContactError(_bad_mobile())
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -28,6 +28,12 @@ class PledgeError(Exception):
         self.data = data
 
 
+class BadRequest(PledgeError):
+    """A request that cannot be read at all: a machine's post that is not in its format."""
+
+    status_code = 400
+
+
 class NotFound(PledgeError):
     status_code = 404
 
@@ -104,14 +110,22 @@ def _default_detail(status: int) -> str:
 PageRenderer = Callable[..., Response]
 
 
+# Paths that machines call: their errors are answered in JSON, not as a page.
+MACHINE_PREFIXES = ("/api/", "/webhooks/")
+
+
 def error_response(request: Request, status: int, detail: str = "", kind: str = "") -> Response:
-    """The answer to an error: a JSON body under /api/, else the site's error page."""
+    """The answer to an error: a JSON body under /api/ and /webhooks/, else the site's error
+    page."""
     detail = detail or _default_detail(status)
-    if request.url.path.startswith("/api/"):
+    path = request.url.path
+    if path.startswith(MACHINE_PREFIXES):
+        # Any website may read the open API; a webhook answers only the service that calls it.
+        cors = {"Access-Control-Allow-Origin": "*"} if path.startswith("/api/") else {}
         return JSONResponse(
             {"error": kind or type_name(status), "detail": detail},
             status_code=status,
-            headers={"Access-Control-Allow-Origin": "*"},
+            headers=cors,
         )
     render: PageRenderer = request.app.state.render_error_page
     template = f"errors/{status}.html" if status in (404, 429, 503) else "errors/error.html"

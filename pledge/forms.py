@@ -2,9 +2,10 @@
 collect their messages.
 
 Each posted form is a small frozen dataclass of its fields as typed (strings, so that a
-refused form can be shown back), with a classmethod ``read`` that takes it from the posted
-form data through `form_text` and its friends, and a method ``check`` that runs the shared
-checks and returns the cleaned values or raises `Invalid` with every field's message at once.
+refused form can be shown back) built on `PostedForm`, whose ``read`` takes every field from
+the posted form data by its type (`form_text`, `form_values`, `form_file`), cut to the length
+its `posted` declaration gives; and a method ``check`` that runs the shared checks and returns
+the cleaned values or raises `Invalid` with every field's message at once.
 A form's own rules live with its domain (the sign form in supporters, the campaign editor in
 campaigns); the checks of a kind of field (a text, an http link, a choice, an email, a
 password) are written once here, so that two forms asking for the same kind of field accept
@@ -17,13 +18,14 @@ the messages shown are translated.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Mapping
 from enum import Enum
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import ImmutableMultiDict, UploadFile
 
 from pledge import contacts
 from pledge.errors import Invalid
@@ -34,6 +36,8 @@ from pledge.slugs import SLUG_MAX, is_slug
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 Message = str | Callable[[], str]
+# A posted form, or the query of an address (a page's filters): names with their values.
+Posted = ImmutableMultiDict[str, str | UploadFile]
 
 URL_MAX = 300
 # Longer than any valid value: a hostile post is cut before it is validated or shown back.
@@ -43,7 +47,7 @@ FIELD_MAX = 1000
 # --- reading a posted form ------------------------------------------------------------
 
 
-def form_text(form: FormData, name: str, limit: int = FIELD_MAX) -> str:
+def form_text(form: Posted, name: str, limit: int = FIELD_MAX) -> str:
     """A text field of a posted form, cut to a length; a file or a missing field is "".
     A NUL reads as a space, as other control characters do in names: nobody types one, and
     PostgreSQL refuses it in any text (a 500 instead of the form's own answer)."""
@@ -51,14 +55,14 @@ def form_text(form: FormData, name: str, limit: int = FIELD_MAX) -> str:
     return value[:limit].replace("\x00", " ") if isinstance(value, str) else ""
 
 
-def form_values(form: FormData, name: str, limit: int, count: int | None = None) -> list[str]:
+def form_values(form: Posted, name: str, limit: int, count: int | None = None) -> list[str]:
     """A repeated field (checkboxes of one name), each value cut to a length and files left
     out; at most `count` values when given."""
     values = [v[:limit].replace("\x00", " ") for v in form.getlist(name) if isinstance(v, str)]
     return values if count is None else values[:count]
 
 
-def form_file(form: FormData, name: str) -> bytes | None:
+def form_file(form: Posted, name: str) -> bytes | None:
     """The bytes of an uploaded file, or None when none was chosen (a form sent without a
     chosen file has an empty part). The parser spooled it, and the body's size was capped
     before it was read."""
@@ -66,6 +70,53 @@ def form_file(form: FormData, name: str) -> bytes | None:
     if isinstance(value, UploadFile):
         return value.file.read() or None
     return None
+
+
+def form_typed(form: Posted, name: str, limit: int) -> str:
+    """A text field exactly as typed, cut to a length: for what is compared rather than kept
+    (signing in), where a NUL read as a space could make a wrong value a right one."""
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def posted(
+    default: Any = "", *, limit: int = FIELD_MAX, count: int | None = None, typed: bool = False
+) -> Any:
+    """A field of a `PostedForm`, with how it is read: cut to `limit` characters (each value,
+    for a repeated field, of which at most `count` are kept); `typed` keeps it exactly as
+    typed (`form_typed`). Give a limit longer than any valid value, so that "too long" is
+    said rather than the input cut silently."""
+    return dataclasses.field(
+        default=default, metadata={"limit": limit, "count": count, "typed": typed}
+    )
+
+
+class PostedForm:
+    """The base of a form object: a frozen dataclass whose fields are read from the post by
+    their types, under their own names: a ``str`` is a text field (`form_text`), a
+    ``tuple[str, ...]`` a repeated one (`form_values`), a ``bytes | None`` an uploaded file
+    (`form_file`); each as its `posted` declaration says, or cut to `FIELD_MAX`."""
+
+    __slots__ = ()
+
+    @classmethod
+    def read(cls, form: Posted) -> Self:
+        kinds = get_type_hints(cls)
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # a dataclass by contract
+        return cls(**{spec.name: _read(form, spec, kinds[spec.name]) for spec in fields})
+
+
+def _read(form: Posted, spec: dataclasses.Field[Any], kind: Any) -> Any:
+    """One field of a form object, read from the post as its type says."""
+    limit = spec.metadata.get("limit", FIELD_MAX)
+    if kind is str:
+        typed = spec.metadata.get("typed", False)
+        return form_typed(form, spec.name, limit) if typed else form_text(form, spec.name, limit)
+    if get_origin(kind) is tuple:
+        return tuple(form_values(form, spec.name, limit, spec.metadata.get("count")))
+    if bytes in get_args(kind):
+        return form_file(form, spec.name)
+    raise TypeError(f"a form field of type {kind} cannot be read from a post: {spec.name}")
 
 
 # --- collecting messages --------------------------------------------------------------
@@ -244,8 +295,11 @@ def slug(
     return value
 
 
-def email(raw: str) -> str:
-    """An email address, normalised as the site stores it (lower-cased)."""
+def email(raw: str, *, required: Message | None = None) -> str:
+    """An email address, normalised as the site stores it (lower-cased); `required` is the
+    message for an empty field (None: the one for an address that does not look right)."""
+    if required is not None and not raw.strip():
+        raise refuse(required)
     try:
         return contacts.normalise_email(raw.strip())
     except contacts.ContactError as error:

@@ -1,6 +1,7 @@
-"""Outgoing email: messages are queued in an outbox table in the same transaction as the
-change that causes them, then delivered by SMTP (or written to the log when no SMTP server
-is configured).
+"""Outgoing messages: emails, and replies on WhatsApp. They are queued in an outbox table in
+the same transaction as the change that causes them, then delivered: emails by SMTP, WhatsApp
+replies through the Cloud API (``pledge.whatsapp``); either is written to the log in
+development when its service is not configured.
 
 Delivery is safe to run from several processes at once (a background task after each
 request that queued mail, and `pledge mail send` from cron): a sender claims a message with
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -30,35 +32,49 @@ from sqlmodel import Field, Session, SQLModel
 
 from pledge.config import Environment, Settings, get_settings
 from pledge.db import table, utcnow, writing
+from pledge.whatsapp import Sender as WhatsAppSender
+from pledge.whatsapp import default_sender as default_whatsapp_sender
 
 log = logging.getLogger(__name__)
 
 # In last_error while a sender holds the message; never a real error text.
 SENDING = "(sending)"
-# A claim this old belongs to a process that died mid-send (SMTP timeouts are far shorter).
+# A claim this old belongs to a process that died mid-send (SMTP and Graph API timeouts are
+# far shorter).
 STALE_CLAIM = timedelta(minutes=15)
 ERROR_MAX = 500
+
+
+class Channel(StrEnum):
+    EMAIL = "email"  # to an email address, by SMTP
+    WHATSAPP = "whatsapp"  # a reply to a WhatsApp number (E.164), through the Cloud API
 
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
 
     id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(default=Channel.EMAIL, max_length=16)
     to: str = Field(max_length=254)
     subject: str = Field(max_length=200)
     body: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = Field(default=None, index=True)
     attempts: int = Field(default=0)
-    last_error: str | None = Field(default=None, max_length=500)
+    # Indexed for the claims to release: few rows say "(sending)", among very many.
+    last_error: str | None = Field(default=None, max_length=500, index=True)
 
 
 outbox_message_table = table(OutboxMessage)
 
 
-def outbox_row(*, to: str, subject: str, body: str) -> dict[str, Any]:
-    """A message as an outbox row."""
+def outbox_row(
+    *, to: str, subject: str, body: str, channel: Channel = Channel.EMAIL
+) -> dict[str, Any]:
+    """A message as an outbox row. A WhatsApp reply has no subject line: its ``subject`` only
+    says what it is to whoever reads the outbox."""
     return {
+        "channel": channel.value,
         "to": to.strip()[:254],
         # A header is one line: no newline from anywhere can add another header.
         "subject": " ".join(subject.split())[:200],
@@ -94,6 +110,33 @@ def list_messages_to(session: Session, *, email: str) -> Sequence[sa.Row[Any]]:
         .where(sa.func.lower(sa.func.trim(outbox.c.to)) == email)
         .order_by(outbox.c.id)
     ).all()
+
+
+# How long a sent message stays in the outbox (for an operator looking into a complaint), and
+# one that failed every attempt: it holds an address and links, so it does not stay for ever.
+SENT_KEPT = timedelta(days=7)
+FAILED_KEPT = timedelta(days=30)
+
+
+def forget_old(session: Session, *, now: datetime) -> int:
+    """Delete the messages sent more than SENT_KEPT ago and those that failed every attempt
+    more than FAILED_KEPT ago; how many were deleted."""
+    settings = get_settings()
+    outbox = outbox_message_table
+    with writing(session):
+        deleted = session.execute(
+            sa.delete(outbox).where(
+                sa.or_(
+                    sa.and_(outbox.c.sent_at < now - SENT_KEPT, outbox.c.last_error.is_(None)),
+                    sa.and_(
+                        outbox.c.sent_at.is_(None),
+                        outbox.c.attempts >= settings.mail_max_attempts,
+                        outbox.c.created_at < now - FAILED_KEPT,
+                    ),
+                )
+            )
+        ).rowcount  # type: ignore[attr-defined]
+    return int(deleted)
 
 
 def delete_unsent(session: Session, *, message_ids: Collection[int]) -> int:
@@ -216,16 +259,29 @@ def build_email(*, settings: Settings, to: str, subject: str, body: str) -> Emai
 # --- delivery ------------------------------------------------------------------------
 
 
-def pending_count(session: Session) -> int:
-    count = session.execute(
-        sa.select(sa.func.count())
-        .select_from(outbox_message_table)
-        .where(outbox_message_table.c.sent_at.is_(None))
-    ).scalar_one()
-    return int(count)
+def pending_count(session: Session, *, channel: Channel | None = None) -> int:
+    """The messages waiting to be sent, of one channel or of all."""
+    waiting = sa.select(sa.func.count()).select_from(outbox_message_table)
+    waiting = waiting.where(outbox_message_table.c.sent_at.is_(None))
+    if channel is not None:
+        waiting = waiting.where(outbox_message_table.c.channel == channel.value)
+    return int(session.execute(waiting).scalar_one())
 
 
 def _release_stale_claims(session: Session) -> None:
+    """Put back the messages a sender claimed and never finished (it died while sending);
+    looked for first, so that a delivery with nothing stale writes nothing."""
+    stale = session.execute(
+        sa.select(outbox_message_table.c.id)
+        .where(
+            outbox_message_table.c.last_error == SENDING,
+            outbox_message_table.c.sent_at < utcnow() - STALE_CLAIM,
+        )
+        .limit(1)
+    ).first()
+    session.commit()
+    if stale is None:
+        return
     with writing(session):
         session.execute(
             sa.update(outbox_message_table)
@@ -267,25 +323,63 @@ def _finish(session: Session, *, message_id: int, error: str | None) -> None:
         )
 
 
-def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None = None) -> int:
-    """Send up to ``limit`` waiting messages; the number sent. Never raises for one message:
-    its attempt is counted and its error kept for the next run. Works in short transactions
-    of its own, so whatever the session had open is committed first."""
-    settings = get_settings()
-    sender = sender or default_sender(settings)
-    if sender is None:
-        waiting = pending_count(session)
-        session.commit()
+@dataclass(frozen=True, slots=True)
+class Senders:
+    """Who sends each channel's messages; None: nobody, so they wait in the outbox."""
+
+    email: Sender | None
+    whatsapp: WhatsAppSender | None
+
+    def of(self, channel: Channel) -> Sender | WhatsAppSender | None:
+        return self.email if channel == Channel.EMAIL else self.whatsapp
+
+
+# What an operator sets for a channel's messages to be sent, and what they are called.
+_MISSING = {
+    Channel.EMAIL: ("PLEDGE_SMTP_URL", "email(s)"),
+    Channel.WHATSAPP: (
+        "PLEDGE_WHATSAPP_ACCESS_TOKEN and PLEDGE_WHATSAPP_PHONE_NUMBER_ID",
+        "WhatsApp reply(ies)",
+    ),
+}
+
+
+def _warn_waiting(session: Session, channels: Collection[Channel]) -> None:
+    """Say how many messages wait for a channel nobody sends, and what to set."""
+    for channel in channels:
+        waiting = pending_count(session, channel=channel)
         if waiting:
-            log.warning(
-                "%d email(s) waiting in the outbox: set PLEDGE_SMTP_URL to send them", waiting
-            )
+            setting, kind = _MISSING[channel]
+            log.warning("%d %s waiting in the outbox: set %s to send them", waiting, kind, setting)
+
+
+def deliver_pending(
+    session: Session,
+    *,
+    limit: int = 50,
+    sender: Sender | None = None,
+    whatsapp_sender: WhatsAppSender | None = None,
+    channels: Collection[Channel] = tuple(Channel),
+) -> int:
+    """Send up to ``limit`` waiting messages of these channels; the number sent. Never raises
+    for one message: its attempt is counted and its error kept for the next run. Works in
+    short transactions of its own, so whatever the session had open is committed first."""
+    settings = get_settings()
+    senders = Senders(
+        email=sender or default_sender(settings),
+        whatsapp=whatsapp_sender or default_whatsapp_sender(settings),
+    )
+    ready = [channel for channel in Channel if channel in channels and senders.of(channel)]
+    _warn_waiting(session, [c for c in Channel if c in channels and c not in ready])
+    if not ready:
+        session.commit()
         return 0
 
     _release_stale_claims(session)
     rows = session.execute(
         sa.select(
             outbox_message_table.c.id,
+            outbox_message_table.c.channel,
             outbox_message_table.c.to,
             outbox_message_table.c.subject,
             outbox_message_table.c.body,
@@ -294,6 +388,7 @@ def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None 
         .where(
             outbox_message_table.c.sent_at.is_(None),
             outbox_message_table.c.attempts < settings.mail_max_attempts,
+            outbox_message_table.c.channel.in_([channel.value for channel in ready]),
         )
         .order_by(outbox_message_table.c.id)
         .limit(limit)
@@ -305,17 +400,28 @@ def deliver_pending(session: Session, *, limit: int = 50, sender: Sender | None 
         if not _claim(session, message_id=row.id, seen_attempts=row.attempts):
             continue  # another process has it
         try:
-            sender.send(
-                build_email(settings=settings, to=row.to, subject=row.subject, body=row.body)
-            )
+            _send(row, settings=settings, senders=senders)
         except Exception as error:
             text = f"{type(error).__name__}: {error}".strip()
-            log.warning("email %s failed: %s", row.id, text)
+            kind = "email" if row.channel == Channel.EMAIL else "WhatsApp reply"
+            log.warning("%s %s failed: %s", kind, row.id, text)
             _finish(session, message_id=row.id, error=text)
             continue
         _finish(session, message_id=row.id, error=None)
         sent += 1
     return sent
+
+
+def _send(row: sa.Row[Any], *, settings: Settings, senders: Senders) -> None:
+    """Hand one claimed message to its channel's sender."""
+    if row.channel == Channel.WHATSAPP:
+        assert senders.whatsapp is not None  # only the channels with a sender were read
+        senders.whatsapp.send(to=row.to, body=row.body)
+        return
+    assert senders.email is not None
+    senders.email.send(
+        build_email(settings=settings, to=row.to, subject=row.subject, body=row.body)
+    )
 
 
 _delivering = threading.Lock()
@@ -326,6 +432,9 @@ def deliver_soon(engine: Engine) -> None:
     """Deliver what is waiting, once per burst: a request that queued a message while a
     delivery runs in this process leaves it to that run, which goes round once more. Under a
     burst of signatures, one thread sends, instead of one per request."""
+    settings = get_settings()
+    if default_sender(settings) is None and default_whatsapp_sender(settings) is None:
+        return  # nothing can be sent: the messages wait for `pledge mail send` once set up
     _again.set()
     # Asked again after the running delivery last looked: whoever holds the lock next goes.
     while _again.is_set() and _delivering.acquire(blocking=False):

@@ -6,6 +6,7 @@ from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
 from pledge.hoaxes.models import HoaxCase, HoaxReport, Media, MediaBand
 from pledge.mail import OutboxMessage
 from pledge.supporters.models import Signature, Supporter, Tally
+from pledge.whatsapp import ReceivedMessage
 
 __all__ = [
     "AuditEvent",
@@ -19,6 +20,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Pledge",
+    "ReceivedMessage",
     "Signature",
     "Supporter",
     "Tally",

@@ -27,7 +27,9 @@ def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
 
 def contact_digest(secret_key: str, normalised_contact: str) -> str:
     key = derive_key(secret_key, "contact-digest")
-    return hmac.new(key, normalised_contact.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot form, several times quicker than an hmac object, on every
+    # signature.
+    return hmac.digest(key, normalised_contact.encode(), "sha256").hex()
 
 
 def random_token(nbytes: int = 16) -> str:

@@ -12,6 +12,8 @@ name is the route's name for ``url_for``. One line here gives it its address:
 - ``page(path, handler)``: a page (GET, HTML);
 - ``form(path, handler)``: a posted form, answered with a 303 or its page again with a 422;
 - ``get(path, handler, ...)``: anything else read with GET (images, files, streams);
+- ``webhook(path, handler)``: another service's post, verified by its signature instead of
+  a CSRF token;
 - ``api(path, handler, ...)``: an operation of the JSON API, in ``/api/openapi.json``;
 - ``LeanRoute`` and ``LeanFormRoute`` (``pledge.web.routing``): the few busiest routes, called
   with the request alone; one of the API passes ``openapi=``, its entry in the description.
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import BaseRoute
 
 from pledge import operations
@@ -79,6 +81,12 @@ def form(path: str, handler: Callable[..., Any]) -> Url:
 def get(path: str, handler: Callable[..., Any], **options: Any) -> Url:
     """Anything else read with GET: an image, a file, an event stream, a check."""
     return Url(path, handler, ("GET",), options)
+
+
+def webhook(path: str, handler: Callable[..., Any]) -> Url:
+    """Another service's post: not a form, so no CSRF token; its handler takes the body only
+    once the sender's signature is verified."""
+    return Url(path, handler, ("POST",), {"response_model": None})
 
 
 def api(
@@ -188,6 +196,18 @@ PUBLIC = router(
     page("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw_form),
     form("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw),
     page("/c/{slug}/withdrawn", supporters.supporters_withdrawn),
+)
+
+# --- webhooks: other services' posts ----------------------------------------------------------
+# WhatsApp's Cloud API brings the messages that confirm signatures.
+
+WEBHOOKS = router(
+    get(
+        "/webhooks/whatsapp",
+        supporters.supporters_whatsapp_handshake,
+        response_class=PlainTextResponse,
+    ),
+    webhook("/webhooks/whatsapp", supporters.supporters_whatsapp_receive),
 )
 
 # --- dashboard: a lead organisation's campaigns -----------------------------------------------
@@ -353,6 +373,7 @@ PRIVACY = router(
 # The routers of pages, in the order they are matched: as they are listed above.
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
     PUBLIC,
+    WEBHOOKS,
     DASHBOARD_CAMPAIGNS,
     HOAXES,
     ACCOUNTS,

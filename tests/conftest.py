@@ -34,11 +34,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from pledge import cache, i18n, ratelimit
-from pledge.accounts.models import Organization
 from pledge.cli import upgrade
 from pledge.config import Settings, get_settings
 from pledge.db import create_db_engine, metadata
-from tests.support import IN_CI, factories, people
+from tests.support import IN_CI, factories
 from tests.support.appserver import LiveServer, serve_in_thread
 from tests.support.factories import (
     MakeCampaign,
@@ -49,9 +48,12 @@ from tests.support.factories import (
     Publish,
     Sign,
 )
-from tests.support.people import Person
 from tests.support.pgserver import running_postgres
 from tests.support.settings import UseSettings
+
+# The people of the tests (org, org_admin, moderator, second_moderator, site_admin, outsider,
+# and as_user for someone new) are fixtures declared once, in tests/support/people.py.
+pytest_plugins = ["tests.support.people"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -264,54 +266,6 @@ def make_case(session: Session) -> MakeCase:
 def publish(session: Session) -> Publish:
     """Publish a case with a verdict: ``publish(case_id, title=...)``."""
     return partial(factories.publish_case, session)
-
-
-# --- people (tests/support/people.py) --------------------------------------------------
-
-
-@pytest.fixture
-def org(session: Session) -> Organization:
-    """The organisation the test is about, which the org admin and the moderators work for."""
-    return people.home_org(session)
-
-
-@pytest.fixture
-def org_admin(session: Session, org: Organization) -> Person:
-    return people.org_admin(session, org)
-
-
-@pytest.fixture
-def moderator(session: Session, org: Organization) -> Person:
-    return people.moderator(session, org)
-
-
-@pytest.fixture
-def second_moderator(session: Session, org: Organization) -> Person:
-    return people.second_moderator(session, org)
-
-
-@pytest.fixture
-def site_admin(session: Session) -> Person:
-    return people.site_admin(session)
-
-
-@pytest.fixture
-def outsider(session: Session) -> Person:
-    return people.outsider(session)
-
-
-AsUser = Callable[..., TestClient]
-
-
-@pytest.fixture
-def as_user(client: TestClient, make_user: MakeUser) -> AsUser:
-    """The client signed in as a new user with a role in an organisation (or none):
-    ``as_user(org, Role.MODERATOR)``, ``as_user(None, site_admin=True)``."""
-
-    def become(org: Organization | None = None, role: str = "admin", **fields: Any) -> TestClient:
-        return people.sign_in(client, make_user(org=org, role=role, **fields))
-
-    return become
 
 
 # --- a real server on loopback -------------------------------------------------------

@@ -268,7 +268,8 @@ def test_every_module_says_what_it_is_for(module: Module) -> None:
 # --- queries across domains -------------------------------------------------------------
 
 # The modules that declare tables, and who owns them: a domain's models module belongs to its
-# domain; the outbox and the audit log are root modules of their own.
+# domain; the outbox, the audit log and the WhatsApp messages received are root modules of
+# their own.
 TABLE_MODULES = {
     **{
         module.name: module.name.split(".")[1]
@@ -277,6 +278,7 @@ TABLE_MODULES = {
     },
     "pledge.mail": "mail",
     "pledge.audit": "audit",
+    "pledge.whatsapp": "whatsapp",
 }
 # Root modules held to the rule like a domain. pledge/demo.py, cli.py and backup.py work on the
 # whole database by purpose and are not.

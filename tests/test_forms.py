@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
+from starlette.datastructures import FormData
 
 from pledge import forms
 from pledge.errors import Invalid
@@ -226,3 +229,70 @@ def test_reading_a_posted_form() -> None:
     assert forms.form_file(posted, "nothing") is None
     assert forms.form_file(posted, "name") is None
     assert forms.form_file(posted, "missing") is None
+
+
+@dataclass(frozen=True, slots=True)
+class Posting(forms.PostedForm):
+    """Every kind of field a form object reads, with and without a declaration of its own."""
+
+    title: str = ""
+    note: str = forms.posted(limit=5)
+    secret: str = forms.posted(limit=8, typed=True)
+    tags: tuple[str, ...] = forms.posted((), limit=3, count=2)
+    picture: bytes | None = None
+    role: str = forms.posted("moderator", limit=20)
+
+
+def test_a_form_object_reads_each_field_by_its_type() -> None:
+    from io import BytesIO
+
+    from starlette.datastructures import FormData, Headers, UploadFile
+
+    picture = UploadFile(BytesIO(b"\x89PNG"), filename="a.png", headers=Headers())
+    posted = FormData(
+        [
+            ("title", "t" * 2000),
+            ("note", "a\x00bcdefg"),
+            ("secret", "p\x00ssword-that-is-long"),
+            ("tags", "satu"),
+            ("tags", picture),
+            ("tags", "dua"),
+            ("tags", "tiga"),
+            ("picture", picture),
+            ("ignored", "x"),
+        ]
+    )
+    assert Posting.read(posted) == Posting(
+        title="t" * forms.FIELD_MAX,
+        note="a bcd",
+        secret="p\x00ssword",
+        tags=("sat", "dua"),
+        picture=b"\x89PNG",
+        role="",  # a field left out of the post reads as empty, not as its default
+    )
+    assert Posting.read(FormData()) == Posting(role="")
+
+
+def test_a_form_object_reads_an_address_s_query_too() -> None:
+    from starlette.datastructures import QueryParams
+
+    assert Posting.read(QueryParams("title=Cari&tags=a&tags=b&tags=c")) == Posting(
+        title="Cari", tags=("a", "b"), role=""
+    )
+
+
+def test_a_field_of_a_type_no_post_holds_is_refused_when_read() -> None:
+    @dataclass(frozen=True)
+    class Counted(forms.PostedForm):
+        count: int = 0
+
+    with pytest.raises(TypeError, match="count"):
+        Counted.read(FormData())
+
+
+def test_an_email_may_say_what_to_write_when_it_is_left_empty() -> None:
+    with pytest.raises(forms.FieldError, match=r"^Enter your email address\.$"):
+        forms.email("  ", required="Enter your email address.")
+    with pytest.raises(forms.FieldError, match="does not look right"):
+        forms.email("  ")
+    assert forms.email(" Rina@Contoh.ID ", required="Enter it.") == "rina@contoh.id"

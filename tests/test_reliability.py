@@ -28,7 +28,6 @@ from pledge import contacts
 from pledge.campaigns.models import CampaignView
 from pledge.config import Settings, get_settings
 from pledge.db import create_db_engine
-from pledge.security import contact_digest
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
 from tests.support.aio import run_async
@@ -157,7 +156,9 @@ def test_every_answered_signature_survives_the_server_being_killed_five_times(
         ).scalars()
     )
     missing = [
-        c for c in answered if contact_digest(secret, contacts.normalise_contact(c)) not in stored
+        c
+        for c in answered
+        if contacts.supporter_digest(secret, contacts.normalise_contact(c)) not in stored
     ]
     assert missing == []
     truth = recount_agrees(session, view)

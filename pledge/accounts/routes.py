@@ -4,6 +4,8 @@ members and profile."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import BackgroundTasks, Request
@@ -118,7 +120,7 @@ def accounts_login_form(request: Request, user: OptionalUser) -> Response:
     target = safe_next(request.query_params.get("next"))
     if user is not None:
         return RedirectResponse(target, status_code=303)
-    return render(request, "accounts/login.html", {"next": target, "email": "", "errors": {}})
+    return render(request, "accounts/login.html", {"next": target, "email": ""})
 
 
 @limiter.limit(login_limit)
@@ -150,7 +152,7 @@ def reset_limit() -> str:
 
 
 def accounts_password_forgot(request: Request, user: OptionalUser) -> HTMLResponse:
-    return render(request, "accounts/forgot.html", {"email": "", "errors": {}})
+    return render(request, "accounts/forgot.html", {"email": ""})
 
 
 @limiter.limit(reset_limit)
@@ -187,7 +189,7 @@ def accounts_password_reset_form(request: Request, session: SessionDep, token: s
     return render(
         request,
         "accounts/reset.html",
-        {"token": token, "email": reset.email, "errors": {}},
+        {"token": token, "email": reset.email},
         headers=SECRET_PAGE_HEADERS,
     )
 
@@ -203,7 +205,12 @@ def accounts_password_reset(
     except (NotFound, accounts.LinkGone) as error:
         return _link_problem(request, error, "reset")
     except Invalid as error:
-        context = {"token": token, "email": ""}
+        # The page names the account again, as it did before the password was refused.
+        try:
+            reset = accounts.get_reset(session, secret=token)
+        except (NotFound, accounts.LinkGone) as gone:
+            return _link_problem(request, gone, "reset")
+        context = {"token": token, "email": reset.email}
         return redraw(request, "accounts/reset.html", context, error, headers=SECRET_PAGE_HEADERS)
     start_user_session(request, user.id or 0, user.session_version)
     return RedirectResponse(_path(request, "accounts_account", "done=reset"), status_code=303)
@@ -235,7 +242,7 @@ def accounts_invite_form(
         invitation = accounts.get_invitation(session, secret=token)
     except (NotFound, accounts.LinkGone) as error:
         return _link_problem(request, error, "invite")
-    context = {**_invite_page(request, invitation, token, user), "errors": {}}
+    context = _invite_page(request, invitation, token, user)
     return render(request, "accounts/invite.html", context, headers=SECRET_PAGE_HEADERS)
 
 
@@ -279,34 +286,50 @@ def _account_page(
 
 
 def accounts_account(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    context = {**_account_page(request, session, user), "errors": {}}
+    context = _account_page(request, session, user)
     return render(request, "accounts/account.html", context, headers=NO_STORE)
+
+
+def _on_account_page(
+    request: Request,
+    session: Session,
+    user: User,
+    change: Callable[[], object],
+    *,
+    done: str,
+    display_name: str | None = None,
+) -> Response:
+    """A change made on the account page: back to it with its notice (303), or the page
+    again with the message beside the form that was refused (422)."""
+    try:
+        change()
+    except Invalid as error:
+        context = _account_page(request, session, user, display_name)
+        return redraw(request, "accounts/account.html", context, error, headers=NO_STORE)
+    return RedirectResponse(_path(request, "accounts_account", f"done={done}"), status_code=303)
 
 
 def accounts_account_name(
     request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
 ) -> Response:
     posted = accounts.NameForm.read(form)
-    try:
-        accounts.update_display_name(session, user=user, form=posted)
-    except Invalid as error:
-        context = _account_page(request, session, user, posted.display_name)
-        return redraw(request, "accounts/account.html", context, error, headers=NO_STORE)
-    return RedirectResponse(_path(request, "accounts_account", "done=name"), status_code=303)
+    change = partial(accounts.update_display_name, session, user=user, form=posted)
+    return _on_account_page(
+        request, session, user, change, done="name", display_name=posted.display_name
+    )
 
 
 @limiter.limit(login_limit)
 def accounts_account_password(
     request: Request, session: SessionDep, user: CurrentUser, form: CheckedForm
 ) -> Response:
-    try:
+    def change() -> None:
         accounts.change_password(session, user=user, form=accounts.ChangePasswordForm.read(form))
-    except Invalid as error:
-        context = _account_page(request, session, user)
-        return redraw(request, "accounts/account.html", context, error, headers=NO_STORE)
-    # Every other session ended with the new password; this one goes on with the new version.
-    start_user_session(request, user.id or 0, user.session_version)
-    return RedirectResponse(_path(request, "accounts_account", "done=password"), status_code=303)
+        # Every other session ended with the new password; this one goes on with the new
+        # version.
+        start_user_session(request, user.id or 0, user.session_version)
+
+    return _on_account_page(request, session, user, change, done="password")
 
 
 # --- an organisation's members -------------------------------------------------------
@@ -352,7 +375,7 @@ def _members_path(request: Request, access: OrgContext, done: str) -> str:
 
 
 def accounts_members(request: Request, session: SessionDep, access: MemberManager) -> HTMLResponse:
-    context = {**_members_page(request, session, access), "errors": {}}
+    context = _members_page(request, session, access)
     return render(request, "accounts/members.html", context, headers=NO_STORE)
 
 
@@ -454,8 +477,7 @@ def _profile_page(
 
 
 def accounts_org_profile(request: Request, access: OrgEditor) -> HTMLResponse:
-    context = {**_profile_page(request, access), "errors": {}}
-    return render(request, "accounts/org_profile.html", context)
+    return render(request, "accounts/org_profile.html", _profile_page(request, access))
 
 
 def accounts_org_profile_update(

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.datastructures import FormData
-
 from pledge import forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Role
-from pledge.forms import Checks, form_text
+from pledge.forms import Checks, PostedForm, posted
 from pledge.i18n import gettext as _
 
 REASON_MAX = 500
@@ -46,20 +44,12 @@ class NewOrg:
 
 
 @dataclass(frozen=True, slots=True)
-class OrgForm:
+class OrgForm(PostedForm):
     """A new organisation, approved at once: its short name, name and website."""
 
     slug: str = ""
     name: str = ""
     website: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> OrgForm:
-        return cls(
-            slug=form_text(form, "slug"),
-            name=form_text(form, "name"),
-            website=form_text(form, "website"),
-        )
 
     def clean(self, checks: Checks) -> NewOrg:
         """The fields checked into `checks`; the service adds whether the name is taken."""
@@ -79,15 +69,11 @@ class NewMembership:
 
 
 @dataclass(frozen=True, slots=True)
-class MembershipForm:
+class MembershipForm(PostedForm):
     """A role for a user in an organisation named by its short name."""
 
-    org: str = ""
-    role: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> MembershipForm:
-        return cls(org=form_text(form, "org", 64), role=form_text(form, "role", 16))
+    org: str = posted(limit=64)
+    role: str = posted(limit=16)
 
     def clean(self, checks: Checks) -> NewMembership:
         """The fields checked into `checks`; the service adds whether the organisation exists."""

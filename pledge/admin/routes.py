@@ -3,6 +3,8 @@ abuse console of every campaign."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -79,7 +81,7 @@ def admin_orgs(
     except Invalid as error:
         return redraw(request, "admin/orgs.html", _orgs_page(session), error)
     context = _orgs_page(session, status=chosen, page=_page_number(page))
-    return render(request, "admin/orgs.html", {**context, "errors": {}})
+    return render(request, "admin/orgs.html", context)
 
 
 def admin_org_create(
@@ -145,38 +147,44 @@ def _user_page(session: Session, user_id: int, **posted: str) -> dict[str, Any]:
 def admin_user(
     request: Request, user: SiteAdmin, session: SessionDep, user_id: int
 ) -> HTMLResponse:
-    return render(request, "admin/user.html", {**_user_page(session, user_id), "errors": {}})
+    return render(request, "admin/user.html", _user_page(session, user_id))
+
+
+def _on_user_page(
+    request: Request, session: Session, user_id: int, change: Callable[[], object], **posted: str
+) -> Response:
+    """A change made on a user's page: back to it (303), or the page again with what was
+    posted and the message beside the form that was refused (422)."""
+    try:
+        change()
+    except Invalid as error:
+        return redraw(request, "admin/user.html", _user_page(session, user_id, **posted), error)
+    return _see_other(request, "admin_user", user_id=user_id)
 
 
 def admin_user_deactivate(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
     reason = form_text(form, "reason")
-    try:
-        admin.deactivate_user(session, actor=user, user_id=user_id, reason=reason)
-    except Invalid as error:
-        return redraw(
-            request, "admin/user.html", _user_page(session, user_id, reason=reason), error
-        )
-    return _see_other(request, "admin_user", user_id=user_id)
+    change = partial(admin.deactivate_user, session, actor=user, user_id=user_id, reason=reason)
+    return _on_user_page(request, session, user_id, change, reason=reason)
 
 
 def admin_user_activate(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
-    admin.activate_user(session, actor=user, user_id=user_id)
-    return _see_other(request, "admin_user", user_id=user_id)
+    change = partial(admin.activate_user, session, actor=user, user_id=user_id)
+    return _on_user_page(request, session, user_id, change)
 
 
 def admin_user_site_admin(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
-    try:
+    def change() -> None:
         grant = admin.parse_flag(form_text(form, "is_site_admin"))
         admin.set_site_admin(session, actor=user, user_id=user_id, grant=grant)
-    except Invalid as error:
-        return redraw(request, "admin/user.html", _user_page(session, user_id), error)
-    return _see_other(request, "admin_user", user_id=user_id)
+
+    return _on_user_page(request, session, user_id, change)
 
 
 # --- memberships ---------------------------------------------------------------------------
@@ -186,12 +194,8 @@ def admin_membership_set(
     request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, user_id: int
 ) -> Response:
     posted = admin.MembershipForm.read(form)
-    try:
-        admin.set_membership(session, actor=user, user_id=user_id, form=posted)
-    except Invalid as error:
-        context = _user_page(session, user_id, org=posted.org, role=posted.role)
-        return redraw(request, "admin/user.html", context, error)
-    return _see_other(request, "admin_user", user_id=user_id)
+    change = partial(admin.set_membership, session, actor=user, user_id=user_id, form=posted)
+    return _on_user_page(request, session, user_id, change, org=posted.org, role=posted.role)
 
 
 def admin_membership_remove(
@@ -202,8 +206,8 @@ def admin_membership_remove(
     user_id: int,
     org: str,
 ) -> Response:
-    admin.remove_membership(session, actor=user, user_id=user_id, org_slug=org)
-    return _see_other(request, "admin_user", user_id=user_id)
+    change = partial(admin.remove_membership, session, actor=user, user_id=user_id, org_slug=org)
+    return _on_user_page(request, session, user_id, change)
 
 
 # --- the abuse console ---------------------------------------------------------------------

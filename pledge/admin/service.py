@@ -18,6 +18,7 @@ from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Membership, Organization, Role, User
 from pledge.admin.forms import MembershipForm, OrgForm, check_flag, check_reason
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignStatus
 from pledge.db import ID_MAX, writing
@@ -203,7 +204,7 @@ def create_org(session: Session, *, actor: User, form: OrgForm) -> Organization:
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="admin.org.create",
+                action=AuditAction.ADMIN_ORG_CREATE,
                 subject=f"org:{org.id}",
                 data={"slug": org.slug, "name": org.name, "website": org.website},
             )
@@ -216,19 +217,38 @@ def create_org(session: Session, *, actor: User, form: OrgForm) -> Organization:
 def set_org_approved(session: Session, *, actor: User, slug: str, approved: bool) -> Organization:
     """Approve an organisation, or take its approval back: only approved ones go live."""
     org = accounts.get_org_by_slug(session, slug)
-    if org.verified == approved:
-        return org
-    with writing(session):
-        org.verified = approved
-        session.add(org)
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action="admin.org.approve" if approved else "admin.org.revoke",
-            subject=f"org:{org.id}",
-            data={"slug": org.slug, "verified": approved},
-        )
+    _switch(
+        session,
+        actor=actor,
+        row=org,
+        field="verified",
+        on=approved,
+        action=AuditAction.ADMIN_ORG_APPROVE if approved else AuditAction.ADMIN_ORG_REVOKE,
+        subject=f"org:{org.id}",
+        data={"slug": org.slug, "verified": approved},
+    )
     return org
+
+
+def _switch(
+    session: Session,
+    *,
+    actor: User,
+    row: Organization | User,
+    field: str,
+    on: bool,
+    action: AuditAction,
+    subject: str,
+    data: dict[str, Any],
+) -> None:
+    """Turn a yes-or-no field of a row on or off, and audit it in the same transaction;
+    nothing is written when the field already says so."""
+    if getattr(row, field) == on:
+        return
+    with writing(session):
+        setattr(row, field, on)
+        session.add(row)
+        audit.record(session, actor_id=actor.id, action=action, subject=subject, data=data)
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -257,7 +277,7 @@ def deactivate_user(session: Session, *, actor: User, user_id: int, reason: str)
         audit.record(
             session,
             actor_id=actor.id,
-            action="admin.user.deactivate",
+            action=AuditAction.ADMIN_USER_DEACTIVATE,
             subject=f"user:{user.id}",
             reason=reason,
             data={"email": user.email},
@@ -267,18 +287,16 @@ def deactivate_user(session: Session, *, actor: User, user_id: int, reason: str)
 
 def activate_user(session: Session, *, actor: User, user_id: int) -> User:
     user = get_user(session, user_id)
-    if user.is_active:
-        return user
-    with writing(session):
-        user.is_active = True
-        session.add(user)
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action="admin.user.activate",
-            subject=f"user:{user.id}",
-            data={"email": user.email},
-        )
+    _switch(
+        session,
+        actor=actor,
+        row=user,
+        field="is_active",
+        on=True,
+        action=AuditAction.ADMIN_USER_ACTIVATE,
+        subject=f"user:{user.id}",
+        data={"email": user.email},
+    )
     return user
 
 
@@ -299,18 +317,18 @@ def set_site_admin(session: Session, *, actor: User, user_id: int, grant: bool) 
                 )
             }
         )
-    if user.is_site_admin == grant:
-        return user
-    with writing(session):
-        user.is_site_admin = grant
-        session.add(user)
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action="admin.user.site_admin.grant" if grant else "admin.user.site_admin.revoke",
-            subject=f"user:{user.id}",
-            data={"email": user.email, "is_site_admin": grant},
-        )
+    _switch(
+        session,
+        actor=actor,
+        row=user,
+        field="is_site_admin",
+        on=grant,
+        action=AuditAction.ADMIN_USER_SITE_ADMIN_GRANT
+        if grant
+        else AuditAction.ADMIN_USER_SITE_ADMIN_REVOKE,
+        subject=f"user:{user.id}",
+        data={"email": user.email, "is_site_admin": grant},
+    )
     return user
 
 
@@ -342,7 +360,7 @@ def set_membership(
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="admin.membership.set",
+                action=AuditAction.ADMIN_MEMBERSHIP_SET,
                 subject=f"user:{user.id}",
                 data={
                     "org": org.slug,
@@ -371,7 +389,7 @@ def remove_membership(session: Session, *, actor: User, user_id: int, org_slug: 
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="admin.membership.remove",
+                action=AuditAction.ADMIN_MEMBERSHIP_REMOVE,
                 subject=f"user:{user.id}",
                 data={"org": org.slug, "org_id": org.id, "role": role.value},
             )

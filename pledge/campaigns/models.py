@@ -27,6 +27,46 @@ class CampaignStatus(StrEnum):
         }[self]
 
 
+class Confirming(StrEnum):
+    """How a campaign's signatures are confirmed before they count."""
+
+    EMAIL_OR_WHATSAPP = "email_whatsapp"
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+    # Counted at once; the campaign's page says its count is not verified. Signers still get
+    # their own page's link by email or WhatsApp.
+    UNCONFIRMED = "unconfirmed"
+
+    @property
+    def label(self) -> str:
+        return {
+            Confirming.EMAIL_OR_WHATSAPP: _("By email or WhatsApp"),
+            Confirming.EMAIL: _("By email only (mobile numbers are refused)"),
+            Confirming.WHATSAPP: _("By WhatsApp only (email addresses are refused)"),
+            Confirming.UNCONFIRMED: _(
+                "Count signatures without confirming them: the page says the count is not verified"
+            ),
+        }[self]
+
+    @property
+    def flags(self) -> tuple[bool, bool, bool]:
+        """confirm_by_email, confirm_by_whatsapp, counts_unconfirmed."""
+        return (
+            self != Confirming.WHATSAPP,
+            self != Confirming.EMAIL,
+            self == Confirming.UNCONFIRMED,
+        )
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> Confirming:
+        """The setting a campaign's columns hold."""
+        if campaign.counts_unconfirmed:
+            return cls.UNCONFIRMED
+        if campaign.confirm_by_email and campaign.confirm_by_whatsapp:
+            return cls.EMAIL_OR_WHATSAPP
+        return cls.EMAIL if campaign.confirm_by_email else cls.WHATSAPP
+
+
 # Named groups of states.
 PUBLIC_STATUSES = frozenset({CampaignStatus.LIVE, CampaignStatus.CLOSED})
 SIGNABLE_STATUSES = frozenset({CampaignStatus.LIVE})

@@ -140,8 +140,7 @@ def _apply(
 
 
 def campaigns_new(request: Request, access: CampaignManager) -> HTMLResponse:
-    context = {**new_page(access, campaigns.CampaignForm()), "errors": {}}
-    return render(request, NEW_PAGE, context)
+    return render(request, NEW_PAGE, new_page(access, campaigns.CampaignForm()))
 
 
 def campaigns_create(
@@ -149,10 +148,12 @@ def campaigns_create(
 ) -> Response:
     posted = campaigns.CampaignForm.read(form)
     if _previewing(form):
-        return render(request, NEW_PAGE, {**new_page(access, posted, preview=True), "errors": {}})
+        return render(request, NEW_PAGE, new_page(access, posted, preview=True))
     try:
         with _transaction(session, access):
-            campaign = campaigns.create_draft(session, lead_org=access.org, form=posted)
+            campaign = campaigns.create_draft(
+                session, lead_org=access.org, form=posted, actor_id=access.user.id
+            )
     except Invalid as error:
         return redraw(request, NEW_PAGE, new_page(access, posted), error)
     return _done(request, campaign, "created")
@@ -161,8 +162,7 @@ def campaigns_create(
 def campaigns_edit(
     request: Request, session: SessionDep, access: CampaignManager, campaign: ManagedCampaign
 ) -> HTMLResponse:
-    context = {**edit_page(request, session, access, campaign), "errors": {}}
-    return render(request, EDIT_PAGE, context)
+    return render(request, EDIT_PAGE, edit_page(request, session, access, campaign))
 
 
 def campaigns_update(
@@ -175,13 +175,13 @@ def campaigns_update(
     posted = campaigns.CampaignForm.read(form)
     if _previewing(form):
         context = edit_page(request, session, access, campaign, form=posted, preview=True)
-        return render(request, EDIT_PAGE, {**context, "errors": {}})
+        return render(request, EDIT_PAGE, context)
     return _apply(
         request,
         session,
         access,
         campaign,
-        lambda: campaigns.update(session, campaign=campaign, form=posted),
+        lambda: campaigns.update(session, campaign=campaign, form=posted, actor_id=access.user.id),
         done="saved",
         failed="campaign",
         form=posted,

@@ -13,6 +13,11 @@ config = context.config
 
 
 def run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.in_transaction():
+        # Batch mode rebuilds a table by copying it and dropping the old one; with foreign keys
+        # on, that drop would first delete every row pointing at it (ON DELETE CASCADE). The
+        # pragma only takes effect outside a transaction, hence on the driver's connection.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -116,19 +116,19 @@ def _queue_page(
 
 
 def moderation_queue(request: Request, session: SessionDep, access: Moderator) -> HTMLResponse:
-    filters = moderation.QueueFilters.parse(request.query_params)
+    filters = moderation.QueueFilters.read(request.query_params)
     page = moderation.queue(session, access=access, filters=filters)
     context = _queue_page(request, page, filters)
     if page.errors:  # a filter that is none of its choices, in the address
         return redraw(request, QUEUE_PAGE, context, page.errors, headers=NO_STORE)
-    return render(request, QUEUE_PAGE, {**context, "errors": {}}, headers=NO_STORE)
+    return render(request, QUEUE_PAGE, context, headers=NO_STORE)
 
 
 def moderation_bulk_reject(
     request: Request, session: SessionDep, access: Moderator, form: CheckedForm
 ) -> Response:
     posted = moderation.BulkRejectForm.read(form)
-    filters = moderation.QueueFilters.parse(form)
+    filters = moderation.QueueFilters.read(form)
     try:
         result = moderation.bulk_reject(session, access=access, form=posted)
     except Invalid as error:
@@ -202,13 +202,7 @@ def _act(
         return redraw(request, CASE_PAGE, context, errors, headers=NO_STORE)
     except (Conflict, Forbidden) as error:
         context = _case_page(request, session, access, case_id, problem=error.detail, refused=True)
-        return render(
-            request,
-            CASE_PAGE,
-            {**context, "errors": {}},
-            status_code=error.status_code,
-            headers=NO_STORE,
-        )
+        return render(request, CASE_PAGE, context, status_code=error.status_code, headers=NO_STORE)
     path = request.app.url_path_for("moderation_case", case_id=case_id)
     return RedirectResponse(f"{path}?done={done}", status_code=303)
 
@@ -216,7 +210,7 @@ def _act(
 def moderation_case(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId
 ) -> HTMLResponse:
-    context = {**_case_page(request, session, access, case_id), "errors": {}}
+    context = _case_page(request, session, access, case_id)
     return render(request, CASE_PAGE, context, headers=NO_STORE)
 
 
@@ -240,18 +234,39 @@ def moderation_release(
     return _act(request, session, access, case_id, change, failed="release")
 
 
-def moderation_break_claim(
-    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
-) -> Response:
-    reason = moderation.read_reason(form)
+class ReasonChange(Protocol):
+    """A service call that changes a case for a reason alone."""
 
-    def change() -> str:
-        moderation.break_claim(session, access=access, case_id=case_id, reason=reason)
-        return "broken"
+    def __call__(
+        self, session: Session, *, access: ModeratorContext, case_id: int, reason: str
+    ) -> object: ...
 
-    return _act(
-        request, session, access, case_id, change, failed="break", posted={"reason": reason}
-    )
+
+def _reason_route(change: ReasonChange, *, done: str, failed: str) -> Callable[..., Response]:
+    """The route of a change that asks for a reason alone (ending another moderator's claim,
+    approving, sending back): the service is called with it, and a refused reason is shown
+    again beside its form. Named after the service function, as route functions are named:
+    ``moderation_approve`` calls ``approve``."""
+
+    def route(
+        request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+    ) -> Response:
+        reason = moderation.read_reason(form)
+
+        def act() -> str:
+            change(session, access=access, case_id=case_id, reason=reason)
+            return done
+
+        posted = {"reason": reason}
+        return _act(request, session, access, case_id, act, failed=failed, posted=posted)
+
+    route.__name__ = route.__qualname__ = f"moderation_{change.__name__}"  # type: ignore[attr-defined]
+    return route
+
+
+moderation_break_claim = _reason_route(moderation.break_claim, done="broken", failed="break")
+moderation_approve = _reason_route(moderation.approve, done="approved", failed="approve")
+moderation_send_back = _reason_route(moderation.send_back, done="sent-back", failed="send_back")
 
 
 def moderation_decide(
@@ -273,32 +288,4 @@ def moderation_decide(
         change,
         failed=posted.decision if known else "decision",
         posted=asdict(posted),
-    )
-
-
-def moderation_approve(
-    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
-) -> Response:
-    reason = moderation.read_reason(form)
-
-    def change() -> str:
-        moderation.approve(session, access=access, case_id=case_id, reason=reason)
-        return "approved"
-
-    return _act(
-        request, session, access, case_id, change, failed="approve", posted={"reason": reason}
-    )
-
-
-def moderation_send_back(
-    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
-) -> Response:
-    reason = moderation.read_reason(form)
-
-    def change() -> str:
-        moderation.send_back(session, access=access, case_id=case_id, reason=reason)
-        return "sent-back"
-
-    return _act(
-        request, session, access, case_id, change, failed="send_back", posted={"reason": reason}
     )

@@ -16,6 +16,7 @@ from pledge.accounts.models import Role
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.service import CampaignTitle
 from pledge.config import get_settings
+from pledge.contacts import supporter_digest
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.states import CaseStatus
 from pledge.provinces import PROVINCES
@@ -127,26 +128,36 @@ class Findings:
 def find(session: Session, *, contact: str) -> Findings:
     """Everything stored about a normalised contact. Reads only; not audited by itself."""
     settings = get_settings()
-    digest = contact_digest(settings.secret_key, contact)
+    digest = supporter_digest(settings.secret_key, contact)
+    # Supporters whose contact was not stored when contacts came to be recognised by their
+    # key kept the digest of the contact lower-cased (nothing could recompute it): found too.
+    digests = list(dict.fromkeys([digest, contact_digest(settings.secret_key, contact.lower())]))
     cipher = FieldCipher(settings.secret_key)
     is_email = "@" in contact
     titles = campaigns.list_titles(session)
     findings = Findings(
         contact=contact,
         digest=digest,
-        supporters=_find_supporters(session, digest=digest, cipher=cipher, titles=titles),
+        supporters=_find_supporters(session, digests=digests, cipher=cipher, titles=titles),
         reports=_find_reports(session, contact=contact, cipher=cipher, titles=titles),
-        staff=_find_staff(session, email=contact) if is_email else [],
-        messages=_find_messages(session, email=contact) if is_email else [],
+        # Staff addresses and the outbox are matched lower-cased, as accounts store them.
+        staff=_find_staff(session, email=contact.lower()) if is_email else [],
+        # Emails to the address, and WhatsApp replies to the number (kept as E.164).
+        messages=_find_messages(session, email=contact.lower()),
     )
     session.commit()  # end the read
     return findings
 
 
 def _find_supporters(
-    session: Session, *, digest: str, cipher: FieldCipher, titles: dict[int, CampaignTitle]
+    session: Session, *, digests: list[str], cipher: FieldCipher, titles: dict[int, CampaignTitle]
 ) -> list[FoundSupporter]:
-    rows = supporters.list_by_digest(session, digest=digest, campaign_ids=list(titles))
+    found = {
+        row.id: row
+        for digest in digests
+        for row in supporters.list_by_digest(session, digest=digest, campaign_ids=list(titles))
+    }
+    rows = sorted(found.values(), key=lambda row: (row.created_at, row.id))
     if not rows:
         return []
     ids = [row.id for row in rows]
@@ -206,7 +217,8 @@ def _find_reports(
             province=row.province,
             seen_on=row.seen_on,
             created_at=row.created_at,
-            contact=contact,
+            # As the reporter wrote it: the search may have named it another way.
+            contact=cipher.decrypt(row.contact_encrypted) or contact,
         )
         for row in rows
     ]

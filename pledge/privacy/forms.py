@@ -7,24 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.datastructures import FormData
-
 from pledge import forms
-from pledge.forms import Checks, form_text
+from pledge.forms import Checks, PostedForm, posted
 from pledge.i18n import gettext as _
 
 REASON_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
-class ContactForm:
+class ContactForm(PostedForm):
     """The contact a request is about: an email address or an Indonesian mobile number."""
 
-    contact: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> ContactForm:
-        return cls(contact=form_text(form, "contact", 300))
+    contact: str = posted(limit=300)
 
     def check(self) -> str:
         """The contact as stored; Invalid with its message when it is not one."""
@@ -38,15 +32,11 @@ class ErasureRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class ErasureForm:
+class ErasureForm(PostedForm):
     """An erasure: the contact, and the reason kept in the audit log."""
 
-    contact: str = ""
-    reason: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> ErasureForm:
-        return cls(contact=form_text(form, "contact", 300), reason=form_text(form, "reason", 2000))
+    contact: str = posted(limit=300)
+    reason: str = posted(limit=2000)
 
     def check(self) -> ErasureRequest:
         with Checks() as checks:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from pledge import audit, mail
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
-from pledge.audit import AuditEvent
+from pledge.audit import AuditAction, AuditEvent
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
@@ -80,7 +80,7 @@ def scrub(text: str) -> str:
 
 
 def _record(
-    session: Session, *, actor: User, action: str, findings: Findings, **extra: Any
+    session: Session, *, actor: User, action: AuditAction, findings: Findings, **extra: Any
 ) -> AuditEvent:
     reason = extra.pop("reason", "")
     return audit.record(
@@ -97,7 +97,7 @@ def search(session: Session, *, actor: User, raw: str) -> Findings:
     """What the site holds about a contact, for an administrator to show; audited."""
     findings = find(session, contact=parse_contact(raw))
     with writing(session):
-        _record(session, actor=actor, action="privacy.search", findings=findings)
+        _record(session, actor=actor, action=AuditAction.PRIVACY_SEARCH, findings=findings)
     return findings
 
 
@@ -105,7 +105,7 @@ def export(session: Session, *, actor: User, raw: str) -> DataExport:
     """A copy of everything stored about a contact, as JSON for the person; audited first."""
     findings = find(session, contact=parse_contact(raw))
     with writing(session):
-        _record(session, actor=actor, action="privacy.export", findings=findings)
+        _record(session, actor=actor, action=AuditAction.PRIVACY_EXPORT, findings=findings)
     now = utcnow()
     document = {
         "site": get_settings().site_name,
@@ -193,7 +193,7 @@ def erase(session: Session, *, actor: User, form: ErasureForm) -> Erasure:
         event = _record(
             session,
             actor=actor,
-            action="privacy.erase",
+            action=AuditAction.PRIVACY_ERASE,
             findings=findings,
             reason=scrub(reason),
             withdrawn=withdrawn,
@@ -236,7 +236,7 @@ def _withdraw_all(session: Session, findings: Findings) -> tuple[int, set[int]]:
 def get_erasure(session: Session, *, event_id: int) -> Erasure | None:
     """An erasure's outcome from its audit event, to show after the redirect."""
     event = audit.get_event(session, event_id)
-    if event is None or event.action != "privacy.erase":
+    if event is None or event.action != AuditAction.PRIVACY_ERASE:
         return None
     data = json.loads(event.data or "{}")
     staff_ids = [int(i) for i in data.get("staff_user_ids", [])]

@@ -1,6 +1,7 @@
 """Retention: supporters of campaigns closed longer than the set months are anonymised,
 reporters' contacts left on closed hoax cases are removed, signers who have not confirmed are
-reminded, and signatures never confirmed are deleted after PLEDGE_PENDING_DAYS.
+reminded, signatures never confirmed are deleted after PLEDGE_PENDING_DAYS, and messages sent
+more than a week ago leave the outbox.
 
 Run by `pledge retention run`, typically from cron on every app host. Each batch is one
 short write transaction whose UPDATE only matches rows not yet done, so a run can stop and
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from pledge import audit
+from pledge import audit, mail
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
@@ -40,6 +42,7 @@ class RetentionReport:
     reporter_contacts: int = 0  # removed from closed hoax cases by this run
     reminded: int = 0  # pending signatures reminded by email
     pending_deleted: int = 0  # pending signatures never confirmed, deleted
+    messages_deleted: int = 0  # old messages removed from the outbox
     skipped: bool = False  # another run held the lock
 
     def __str__(self) -> str:
@@ -54,6 +57,7 @@ class RetentionReport:
         lines.append(f"{self.reporter_contacts} reporter contact(s) removed from closed cases.")
         lines.append(f"{self.reminded} reminder(s) sent to signers who have not confirmed.")
         lines.append(f"{self.pending_deleted} unconfirmed signature(s) deleted.")
+        lines.append(f"{self.messages_deleted} old message(s) removed from the outbox.")
         return "\n".join(lines)
 
 
@@ -99,6 +103,7 @@ def run(
                 if links_for
                 else 0,
                 pending_deleted=supporters.delete_expired(session, now=now),
+                messages_deleted=mail.forget_old(session, now=now),
             )
         else:
             campaign_ids = []
@@ -108,7 +113,7 @@ def run(
             audit.record(
                 session,
                 actor_id=None,
-                action="privacy.retention",
+                action=AuditAction.PRIVACY_RETENTION,
                 subject="privacy:retention",
                 data={
                     "months": months,
@@ -118,6 +123,7 @@ def run(
                     "reporter_contacts": report.reporter_contacts,
                     "reminded": report.reminded,
                     "pending_deleted": report.pending_deleted,
+                    "messages_deleted": report.messages_deleted,
                     "skipped": report.skipped,
                 },
             )

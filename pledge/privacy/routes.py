@@ -40,7 +40,7 @@ def _page(
 
 
 def _show(request: Request, context: dict[str, Any]) -> HTMLResponse:
-    return render(request, PAGE, {**context, "errors": {}}, headers=NO_STORE)
+    return render(request, PAGE, context, headers=NO_STORE)
 
 
 def privacy_contacts(

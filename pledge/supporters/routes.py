@@ -1,5 +1,6 @@
 """The pages a supporter sees: the list of campaigns, a campaign with its sign form, signing,
-the thank-you page, withdrawing, and the privacy notice.
+the thank-you page, withdrawing, and the privacy notice; and WhatsApp's webhook, which
+brings the messages that confirm signatures.
 
 The campaign pages keep the names they are linked by (``url_for("campaigns_show")``): they
 belong here because they show this domain's counts and form.
@@ -8,13 +9,20 @@ belong here because they show this domain's counts and form.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from babel.dates import format_date
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -22,11 +30,11 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from pledge import mail, observability
+from pledge import mail, observability, whatsapp
 from pledge.cache import Cache
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
-from pledge.config import get_settings
+from pledge.config import Environment, get_settings
 from pledge.db import SessionDep, shared_reads
 from pledge.deps import CampaignDep, public_campaign
 from pledge.errors import Gone, Invalid, TooManyRequests
@@ -41,6 +49,7 @@ from pledge.ratelimit import (
     sign_limit,
 )
 from pledge.security import random_token
+from pledge.supporters import by_whatsapp
 from pledge.supporters import service as supporters
 from pledge.supporters.models import ConfirmationChannel, ConfirmationTicket, SignOutcome
 from pledge.web import (
@@ -316,6 +325,7 @@ def _check_page(
         "code": code,
         "errors": {},
         "pending_days": get_settings().pending_days,
+        "development": get_settings().env == Environment.DEVELOPMENT,
         "share": share_links(
             absolute_url(request, "campaigns_show", slug=view.slug), view.campaign.title
         ),
@@ -474,3 +484,38 @@ def supporters_withdraw(
 
 def supporters_withdrawn(request: Request, view: CampaignDep) -> HTMLResponse:
     return render(request, "supporters/withdrawn.html", {"view": view, "campaign": view.campaign})
+
+
+# --- WhatsApp's webhook ---------------------------------------------------------------------
+
+
+async def supporters_whatsapp_handshake(request: Request) -> PlainTextResponse:
+    """``GET /webhooks/whatsapp``: Meta's subscription handshake. Its challenge is echoed as
+    plain text when its verify token is ours; 403 otherwise."""
+    await limit_request(request, get_settings().ratelimit_whatsapp, "whatsapp-webhook")
+    challenge = whatsapp.handshake(request.query_params)
+    return PlainTextResponse(challenge, headers={"Cache-Control": "no-store"})
+
+
+async def supporters_whatsapp_receive(
+    request: Request, session: SessionDep, body: whatsapp.SignedBody
+) -> JSONResponse:
+    """``POST /webhooks/whatsapp``: Meta's notifications, signed with the app secret (403
+    when not). Each text message confirms the signing its code names, once; the replies are
+    sent after the answer. A message that another request is handling right now is left to
+    it, and the delivery answered 503: Meta delivers it again, and the messages of it
+    already handled are then passed over."""
+    messages = whatsapp.parse(body)
+    handled = await run_in_threadpool(
+        by_whatsapp.receive, session, messages=messages, links=partial(signer_links, request)
+    )
+    background = None
+    if any(one.outcome.replied for one in handled):
+        background = BackgroundTask(mail.deliver_soon, request.app.state.engine)
+    busy = any(one.outcome == by_whatsapp.Outcome.BUSY for one in handled)
+    return JSONResponse(
+        {"messages": len(handled), "outcomes": Counter(one.outcome.value for one in handled)},
+        status_code=503 if busy else 200,
+        headers={"Retry-After": "60"} if busy else None,
+        background=background,
+    )

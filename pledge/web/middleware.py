@@ -28,11 +28,20 @@ CSP = (
     "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
     "manifest-src 'self'; "
 )
-# Paths whose forms carry a file, and so may have a larger body.
-UPLOAD_PREFIXES: tuple[str, ...] = ("/mod/",)
+# Paths whose forms carry a file, and so may have a larger body; and the webhooks, whose
+# batches (up to a thousand updates from Meta) are larger than any form.
+UPLOAD_PREFIXES: tuple[str, ...] = ("/mod/", "/webhooks/")
 UPLOAD_SUFFIXES: tuple[str, ...] = ("/report",)
-# Paths that answer without cookies: partner sites and caches use them.
-COOKIELESS_PREFIXES = ("/embed/", "/api/", "/static/", "/healthz", "/readyz", "/metrics")
+# Paths that answer without cookies: partner sites, caches and other services use them.
+COOKIELESS_PREFIXES = (
+    "/embed/",
+    "/api/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/webhooks/",
+)
 COOKIELESS_SUFFIXES = ("/events",)  # live counts, also read by the embedded widget
 
 

@@ -108,12 +108,15 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    ctx = {
+    ctx: dict[str, Any] = {
         "locale": i18n.get_locale(),
         "site_name": get_settings().site_name,
         # Set by the routes that need to know who is signed in; public pages never look.
         "current_user": getattr(request.state, "viewer", None),
         "csrf_token": lambda: csrf_token(request),
+        # A form's messages, beside its fields: none until a refused post draws it again
+        # (redraw, in forms.py).
+        "errors": {},
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

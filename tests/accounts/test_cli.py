@@ -145,6 +145,23 @@ def test_two_different_passwords_at_the_terminal_are_refused(
     assert user(session, "rina@example.org") is None
 
 
+def test_a_short_password_at_the_terminal_is_refused_in_the_words_of_the_pages(
+    session: Session, make_org: MakeOrg, terminal: list[str], capsys: pytest.CaptureFixture[str]
+):
+    """Typed twice, the password is checked as the reset and invitation pages check theirs:
+    its length first, then the second typing."""
+    make_org(slug="cek-fakta")
+    terminal.extend(["pendek", "lain"])
+
+    code = main(
+        ["users", "create", "rina@example.org", "--role", "moderator", "--org", "cek-fakta"]
+    )
+
+    assert code == 1
+    assert refused(capsys) == "pledge: Use at least 10 characters for your password."
+    assert user(session, "rina@example.org") is None
+
+
 def test_a_short_password_is_refused(
     session: Session, make_org: MakeOrg, stdin, capsys: pytest.CaptureFixture[str]
 ):

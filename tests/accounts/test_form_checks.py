@@ -142,6 +142,25 @@ def test_a_refused_reset_keeps_the_secret_page_headers(
     assert {name: refused.headers[name] for name in SECRET_PAGE} == SECRET_PAGE
 
 
+def test_a_refused_reset_still_names_the_account_it_is_for(
+    client: TestClient, session: Session, make_user: MakeUser
+) -> None:
+    """As the page did before the post: the address shown, and given to password managers."""
+    make_user("rina@example.org")
+    post_form(client, "/password/forgot", "/password/forgot", email="rina@example.org")
+    path = link_in(outbox(session)[-1], "/password/reset/")
+
+    refused = post_form(client, path, path, password="cukup-panjang", password_confirm="lain")
+
+    assert refused.status_code == 422
+    assert errors_of(refused) == {"password_confirm": "The two passwords are not the same."}
+    page = html(refused)
+    lead = page.select_one("p.lead")
+    assert lead is not None and lead.get_text() == "For the account rina@example.org."
+    username = page.select_one("input[name=username]")
+    assert username is not None and username["value"] == "rina@example.org"
+
+
 def test_a_refused_invitation_keeps_the_name_typed_and_the_secret_page_headers(
     client: TestClient, session: Session, make_org: MakeOrg
 ) -> None:

@@ -817,3 +817,26 @@ def test_pages_render_in_the_default_language_too(
     for path in ("/admin", "/admin/orgs", "/admin/users", f"/admin/users/{target.id}"):
         soup = page(admin_client, path)
         assert soup.html is not None and soup.html["lang"] == "id"
+
+
+def test_a_user_s_history_names_each_change_and_shows_an_unknown_one_as_stored(
+    admin_client: TestClient, session: Session, make_user: MakeUser, site_admin: Person
+) -> None:
+    member = make_user()
+    subject = f"user:{member.id}"
+    audit.record(
+        session,
+        actor_id=site_admin.id,
+        action=audit.AuditAction.ADMIN_USER_ACTIVATE,
+        subject=subject,
+    )
+    audit.record(session, actor_id=None, action="admin.user.renamed", subject=subject)  # type: ignore[arg-type]
+    session.commit()
+
+    soup = page(admin_client, f"/admin/users/{member.id}")
+    assert one(soup, "li[data-action='admin.user.activate']").get_text().split(": ")[1] == (
+        "Activated · by root@example.org"
+    )
+    assert "admin.user.renamed" in one(soup, "li[data-action='admin.user.renamed']").get_text()
+    indonesian = page(admin_client, f"/admin/users/{member.id}?lang=id")
+    assert "Diaktifkan" in one(indonesian, "li[data-action='admin.user.activate']").get_text()

@@ -160,6 +160,15 @@ def test_the_day_window_defaults_to_30(raw: str | None, days: int) -> None:
     assert dashboard.parse_days(raw) == days
 
 
+@pytest.mark.parametrize("raw", ["٣٠", "３０", " ", "9" * 40])
+def test_a_day_window_is_read_as_every_number_field_is(raw: str) -> None:
+    """In ASCII digits only, as the shared number check reads them, with its one message."""
+    with pytest.raises(Invalid) as caught:
+        dashboard.parse_days(raw)
+    assert caught.value.errors == {"days": "Choose a period of 7, 30 or 90 days."}
+    assert dashboard.parse_days(" 7 ") == 7
+
+
 # --- time buckets in WIB -------------------------------------------------------------
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # 19:00 WIB on 10 March

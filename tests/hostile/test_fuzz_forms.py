@@ -38,7 +38,6 @@ from pledge.db import metadata
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import Category, Platform
 from pledge.provinces import AGE_BANDS, PROVINCES
-from pledge.security import contact_digest
 from pledge.supporters import service as supporters
 from pledge.web import SESSION_COOKIE, _serializer
 from tests.support.pages import csrf_token, errors_of, html
@@ -377,7 +376,11 @@ def check_signing_stored(
     digests = set()
     for raw in fields["contact"]:
         try:
-            digests.add(contact_digest(get_settings().secret_key, contacts.normalise_contact(raw)))
+            digests.add(
+                contacts.supporter_digest(
+                    get_settings().secret_key, contacts.normalise_contact(raw)
+                )
+            )
         except contacts.ContactError:
             continue
     assert supporter["contact_digest"] in digests

@@ -1,5 +1,5 @@
 """The moderators' forms as objects: the fact-check link checked as every other web address
-is, the reason every change carries, and many cases rejected at once."""
+is, the reason every change carries, many cases rejected at once, and the queue's filters."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, QueryParams
 
+from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
 from pledge.errors import Invalid
 from pledge.forms import Checks, FieldError
-from pledge.hoaxes.models import CaseStatus, HoaxCase, Verdict
+from pledge.hoaxes.models import CaseStatus, Category, HoaxCase, Platform, Verdict
 from pledge.moderation import service as moderation
 from pledge.moderation.service.forms import check_reason
+from pledge.moderation.service.queue import CleanFilters
 from tests.support.db import reload
 from tests.support.factories import MakeCase
 from tests.support.moderation import HOAX_FIELDS, Browser, World, case_url, post
@@ -162,3 +164,52 @@ def test_the_bulk_form_reads_its_cases_and_reason() -> None:
         case_ids=("12", ("#13" + "9" * 40)[:20]), reason=" Spam. "
     )
     assert form.check() == "Spam."
+
+
+# --- the queue's filters ---------------------------------------------------------------
+
+
+def test_the_queue_filters_are_read_from_the_address_and_checked_into_what_they_select() -> None:
+    query = QueryParams("status=open&platform=tiktok&campaign=kampanye-a&after=3.41&x=1")
+    filters = moderation.QueueFilters.read(query)
+    assert filters == moderation.QueueFilters(
+        status="open", platform="tiktok", campaign="kampanye-a", after="3.41"
+    )
+    assert filters.check([Campaign(slug="kampanye-a")]) == CleanFilters(
+        statuses=CaseStatus.OPEN,
+        platform=Platform.TIKTOK,
+        category=None,
+        campaign="kampanye-a",
+        cursor=(3, 41),
+    )
+    everything = moderation.QueueFilters().check([])
+    assert (everything.statuses, everything.cursor) == (CaseStatus.IN_QUEUE, None)
+    single = moderation.QueueFilters(status="published", category="ai_generated").check([])
+    assert (single.statuses, single.category) == (
+        frozenset({CaseStatus.PUBLISHED}),
+        Category.AI_GENERATED,
+    )
+
+
+def test_every_bad_queue_filter_is_named_at_once_in_the_order_of_the_page() -> None:
+    bad = moderation.QueueFilters(
+        status="gone", platform="myspace", category="gossip", campaign="lain", after="1.-2"
+    )
+    with pytest.raises(Invalid) as raised:
+        bad.check([Campaign(slug="kampanye-a")])
+    assert list(raised.value.errors.items()) == [
+        ("status", "Choose a status from the list."),
+        ("platform", "Choose a platform from the list."),
+        ("category", "Choose a category from the list."),
+        ("campaign", "Choose one of the campaigns your organisation takes part in."),
+        ("after", "This page link is broken. Start again from the first page."),
+    ]
+
+
+@pytest.mark.parametrize("after", ["3", "3.", ".41", "3.4.1", "12345678901.1", "1.1e3", "١.٢"])
+def test_a_page_key_that_is_not_two_numbers_is_a_broken_link(after: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        moderation.QueueFilters(after=after).check([])
+    assert raised.value.errors == {
+        "after": "This page link is broken. Start again from the first page."
+    }

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from pledge import audit
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Role
+from pledge.audit import AuditAction
 from pledge.campaigns.service import local_display
 from pledge.db import utcnow
 from pledge.hoaxes.models import TRANSITIONS, CaseStatus, HoaxCase, HoaxReport
@@ -894,6 +896,35 @@ def test_every_action_is_in_the_history_on_the_case_page(
         "case.decide", "case.claim", "case.send_back", "case.claim", "case.decide", "case.claim",
         "case.approve",
     ]  # fmt: skip
+
+
+def test_the_history_names_merges_and_decisions_and_shows_an_unknown_action_as_stored(
+    session: Session, world: World, make_case: MakeCase, browser: Browser
+) -> None:
+    case = make_case(world.a)
+    subject = f"case:{case.id}"
+    written = [
+        ("case.escalate", {}),  # written by a newer version of the site
+        (AuditAction.CASE_DECIDE, {"decision": "not_hoax"}),
+        (AuditAction.CASE_DECIDE, {"decision": "something-new"}),
+        (AuditAction.CASE_MERGE, {"into": 41}),
+        (AuditAction.CASE_MERGE, {"from_case": 40}),
+        (AuditAction.CASE_BULK_REJECT, {}),
+    ]
+    for action, data in written:
+        audit.record(session, actor_id=None, action=action, subject=subject, data=data)  # type: ignore[arg-type]
+    session.commit()
+
+    rows = html(browser(world.mod_a).get(case_url(case))).select("#history tr.event")
+    shown = [(r["data-action"], r.select_one(".action").get_text(strip=True)) for r in rows]
+    assert shown == [
+        ("case.bulk_reject", "Rejected with other cases"),
+        ("case.merge", "Case #40 merged into this one"),
+        ("case.merge", "Merged into case #41"),
+        ("case.decide", "Decided"),
+        ("case.decide", "Closed as not a hoax"),
+        ("case.escalate", "case.escalate"),
+    ]
 
 
 def test_the_case_page_shows_reports_but_never_the_reporters_contacts(

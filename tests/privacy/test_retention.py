@@ -453,7 +453,10 @@ def test_each_run_records_one_audit_event_without_personal_data(
     assert json.loads(first.data) == {
         "campaign_ids": [view.id],
         "cutoff": "2026-05-28T09:00:00+00:00",
+        "messages_deleted": 0,
         "months": 6,
+        "pending_deleted": 0,
+        "reminded": 0,
         "reporter_contacts": 0,
         "skipped": False,
         "supporters": 2,
@@ -485,5 +488,8 @@ def test_the_command_prints_a_report(
         "pemilu-lama: 2 supporter(s) anonymised",
         "2 supporter(s) anonymised in total.",
         "0 reporter contact(s) removed from closed cases.",
+        "0 reminder(s) sent to signers who have not confirmed.",
+        "0 unconfirmed signature(s) deleted.",
+        "0 old message(s) removed from the outbox.",
     ]
     assert all(row["display_name"] == "" for row in rows(session, view).values())

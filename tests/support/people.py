@@ -1,7 +1,7 @@
 """The people in the tests, by what they may do, and signing a browser in as one of them.
 
-Everyone works for the organisation a test is about (``home_org``: Lembaga Pemilu Bersih)
-except the site administrator and the outsider:
+Everyone works for the organisation a test is about (``org``: Lembaga Pemilu Bersih) except
+the site administrator and the outsider:
 
 - Citra (``org_admin``) runs the organisation: campaigns, members, statistics.
 - Ayu (``moderator``) works its hoax queue; Budi (``second_moderator``) too: the second pair
@@ -9,15 +9,17 @@ except the site administrator and the outsider:
 - Root (``site_admin``) runs the site and belongs to no organisation.
 - Eko (``outsider``) is signed in as the admin of another organisation, Organisasi Tetangga.
 
-tests/conftest.py makes each one a fixture of the same name (with ``org`` for the
-organisation). ``sign_in(client, person)`` gives a browser their session.
+Each one is a fixture of the name above, declared here once: tests/conftest.py loads this
+module as a plugin. ``sign_in(client, person)`` gives a browser their session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import Session
@@ -25,7 +27,7 @@ from sqlmodel import Session
 from pledge.accounts.models import Membership, Organization, Role, User
 from pledge.config import get_settings
 from pledge.web import SESSION_COOKIE
-from tests.support.factories import PASSWORD, make_membership, make_org, make_user
+from tests.support.factories import PASSWORD, MakeUser, make_membership, make_org, make_user
 from tests.support.pages import csrf_token
 
 
@@ -66,32 +68,53 @@ def make_person(
     return Person(user=user, org=org, membership=membership)
 
 
-# --- the cast ------------------------------------------------------------------------
+# --- the cast: a fixture each, made in the test's database when a test asks for one -------
 
 
-def home_org(session: Session) -> Organization:
+@pytest.fixture
+def org(session: Session) -> Organization:
+    """The organisation the test is about, which the org admin and the moderators work for."""
     return make_org(session, "lembaga-pemilu", "Lembaga Pemilu Bersih")
 
 
+@pytest.fixture
 def org_admin(session: Session, org: Organization) -> Person:
     return make_person(session, "admin@lembaga.example.org", "Citra", org=org, role=Role.ADMIN)
 
 
+@pytest.fixture
 def moderator(session: Session, org: Organization) -> Person:
     return make_person(session, "ayu@lembaga.example.org", "Ayu", org=org, role=Role.MODERATOR)
 
 
+@pytest.fixture
 def second_moderator(session: Session, org: Organization) -> Person:
     return make_person(session, "budi@lembaga.example.org", "Budi", org=org, role=Role.MODERATOR)
 
 
+@pytest.fixture
 def site_admin(session: Session) -> Person:
     return make_person(session, "root@example.org", "Root", site_admin=True)
 
 
+@pytest.fixture
 def outsider(session: Session) -> Person:
     other = make_org(session, "organisasi-tetangga", "Organisasi Tetangga")
     return make_person(session, "eko@tetangga.example.org", "Eko", org=other, role=Role.ADMIN)
+
+
+AsUser = Callable[..., TestClient]
+
+
+@pytest.fixture
+def as_user(client: TestClient, make_user: MakeUser) -> AsUser:
+    """The client signed in as a new user with a role in an organisation (or none):
+    ``as_user(org, Role.MODERATOR)``, ``as_user(None, site_admin=True)``."""
+
+    def become(org: Organization | None = None, role: str = "admin", **fields: Any) -> TestClient:
+        return sign_in(client, make_user(org=org, role=role, **fields))
+
+    return become
 
 
 # --- signing in ----------------------------------------------------------------------

@@ -219,7 +219,7 @@ def _waiting_page(client: TestClient, view: CampaignView) -> str:
         hidden.decompose()
     for code in soup.select(".code-text, a.whatsapp[href*='wa.me']"):
         code.decompose()  # WhatsApp's code differs on every signing, whoever signs
-    section = soup.select_one("section.check")
+    section = soup.select_one("section.waiting")
     assert section is not None
     return " ".join(section.get_text(" ").split())
 
@@ -521,7 +521,7 @@ def test_in_production_without_a_whatsapp_number_phone_numbers_are_refused(
     use_settings(env="production", secret_key="x" * 40, public_url="https://suara.example.id")
 
     assert not whatsapp_confirms(view)
-    use_settings(whatsapp_number="+62 811 2345 6789")
+    use_settings(whatsapp_number="+62 811 2345 6789", whatsapp_app_secret="s" * 32)
     assert whatsapp_confirms(view)
 
 
@@ -647,7 +647,7 @@ def test_the_page_and_the_api_count_confirmed_supporters_and_show_the_pending_ap
     assert pending is not None and pending.get_text() == "2"
     assert page.select_one(".unverified") is None
     assert (api["supporters"], api["pending"]) == (1, 2)
-    assert [p["supporters"] for p in api["pledges"]][0] == 1
+    assert api["pledges"][0]["supporters"] == 1
 
 
 def test_a_campaign_that_counts_unconfirmed_signatures_says_its_count_is_not_verified(

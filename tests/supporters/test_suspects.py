@@ -115,7 +115,7 @@ def _answer_and_page(client: TestClient, view: CampaignView, n: int) -> tuple[An
     soup = html(page)
     for hidden in soup.select("input[name=csrf_token]"):
         hidden.decompose()
-    section = soup.select_one("section.check")
+    section = soup.select_one("main")
     assert section is not None
     return (
         response.status_code,

@@ -8,6 +8,7 @@ from pledge import audit, ratelimit
 from pledge.accounts.models import User
 from pledge.accounts.service.forms import ChangePasswordForm, NameForm
 from pledge.accounts.service.users import set_password
+from pledge.audit import AuditAction
 from pledge.config import get_settings
 from pledge.db import writing
 from pledge.errors import Invalid, TooManyRequests
@@ -37,6 +38,9 @@ def change_password(session: Session, *, user: User, form: ChangePasswordForm) -
     with writing(session):
         set_password(session, user=user, password=password)
         audit.record(
-            session, actor_id=user.id, action="user.password_change", subject=f"user:{user.id}"
+            session,
+            actor_id=user.id,
+            action=AuditAction.USER_PASSWORD_CHANGE,
+            subject=f"user:{user.id}",
         )
     return user

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.datastructures import FormData
-
 from pledge import forms
 from pledge.accounts.models import Role
-from pledge.forms import Checks, form_text
+from pledge.forms import Checks, PostedForm, posted
 from pledge.i18n import gettext as _
 
 NAME_MAX = 80
@@ -21,18 +19,6 @@ ORG_NAME_MAX = 160
 WEBSITE_MAX = 300
 # Longer than any valid password (200), so that "too long" is said rather than cut silently.
 PASSWORD_FIELD_MAX = 1000
-
-
-def _password(form: FormData, name: str) -> str:
-    return form_text(form, name, PASSWORD_FIELD_MAX)
-
-
-def _as_typed(form: FormData, name: str, limit: int) -> str:
-    """A field exactly as typed, cut to a length. Signing in compares what was typed: an
-    address or a password with a NUL in it matches no account (and an address with one is
-    never looked up), and a page to go back to with one is no page of this site."""
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def check_name(checks: Checks, raw: str) -> str:
@@ -83,96 +69,56 @@ def check_org_slug(raw: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class LoginForm:
+class LoginForm(PostedForm):
     """Signing in: the one message for a wrong address or password comes from checking them
-    together, against the account."""
+    together, against the account. Read as typed: an address or a password with a NUL in it
+    matches no account (and an address with one is never looked up), and a page to go back
+    to with one is no page of this site."""
 
-    email: str = ""
-    password: str = ""
-    next: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> LoginForm:
-        return cls(
-            email=_as_typed(form, "email", 254),
-            password=_as_typed(form, "password", PASSWORD_FIELD_MAX),
-            next=_as_typed(form, "next", 1000),
-        )
+    email: str = posted(limit=254, typed=True)
+    password: str = posted(limit=PASSWORD_FIELD_MAX, typed=True)
+    next: str = posted(limit=1000, typed=True)
 
 
 @dataclass(frozen=True, slots=True)
-class ForgotForm:
+class ForgotForm(PostedForm):
     """Asking for a password reset link."""
 
-    email: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> ForgotForm:
-        return cls(email=form_text(form, "email", 300))
+    email: str = posted(limit=300)
 
     def check(self) -> str:
         """The address, normalised."""
-        with Checks() as checks:
-            address = ""
-            if not self.email.strip():
-                checks.refuse("email", _("Enter your email address."))
-            else:
-                address = checks.run("email", forms.email, self.email) or ""
-        return address
+        required = _("Enter your email address.")
+        return forms.field("email", forms.email, self.email, required=required)
 
 
 @dataclass(frozen=True, slots=True)
-class NewPasswordForm:
+class NewPasswordForm(PostedForm):
     """A new password typed twice, through a reset link."""
 
-    password: str = ""
-    password_confirm: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> NewPasswordForm:
-        return cls(
-            password=_password(form, "password"),
-            password_confirm=_password(form, "password_confirm"),
-        )
+    password: str = posted(limit=PASSWORD_FIELD_MAX)
+    password_confirm: str = posted(limit=PASSWORD_FIELD_MAX)
 
     def check(self) -> str:
+        """The new password; the current one, where it is asked for, is checked against the
+        account."""
         with Checks() as checks:
             password = check_new_password(checks, self.password, self.password_confirm)
         return password
 
 
 @dataclass(frozen=True, slots=True)
-class ChangePasswordForm:
+class ChangePasswordForm(NewPasswordForm):
     """The account page's new password, under the current one."""
 
-    current_password: str = ""
-    password: str = ""
-    password_confirm: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> ChangePasswordForm:
-        return cls(
-            current_password=_password(form, "current_password"),
-            password=_password(form, "password"),
-            password_confirm=_password(form, "password_confirm"),
-        )
-
-    def check(self) -> str:
-        """The new password; the current one is checked against the account."""
-        with Checks() as checks:
-            password = check_new_password(checks, self.password, self.password_confirm)
-        return password
+    current_password: str = posted(limit=PASSWORD_FIELD_MAX)
 
 
 @dataclass(frozen=True, slots=True)
-class NameForm:
+class NameForm(PostedForm):
     """The name a person shows their organisation."""
 
-    display_name: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> NameForm:
-        return cls(display_name=form_text(form, "display_name", 200))
+    display_name: str = posted(limit=200)
 
     def check(self) -> str:
         with Checks() as checks:
@@ -189,20 +135,12 @@ class Joining:
 
 
 @dataclass(frozen=True, slots=True)
-class InviteForm:
+class InviteForm(PostedForm):
     """Accepting an invitation: a new person chooses a name and a password."""
 
-    display_name: str = ""
-    password: str = ""
-    password_confirm: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> InviteForm:
-        return cls(
-            display_name=form_text(form, "display_name", 200),
-            password=_password(form, "password"),
-            password_confirm=_password(form, "password_confirm"),
-        )
+    display_name: str = posted(limit=200)
+    password: str = posted(limit=PASSWORD_FIELD_MAX)
+    password_confirm: str = posted(limit=PASSWORD_FIELD_MAX)
 
     def check(self) -> Joining:
         with Checks() as checks:
@@ -218,24 +156,17 @@ class Invitee:
 
 
 @dataclass(frozen=True, slots=True)
-class MemberInviteForm:
+class MemberInviteForm(PostedForm):
     """An admin inviting a person, by email, to a role in the organisation."""
 
-    email: str = ""
-    role: str = Role.MODERATOR.value
-
-    @classmethod
-    def read(cls, form: FormData) -> MemberInviteForm:
-        return cls(email=form_text(form, "email", 300), role=form_text(form, "role", 20))
+    email: str = posted(limit=300)
+    role: str = posted(Role.MODERATOR.value, limit=20)
 
     def check(self) -> Invitee:
         with Checks() as checks:
             role = checks.run("role", check_role, self.role)
-            address = ""
-            if not self.email.strip():
-                checks.refuse("email", _("Enter the email address of the person to invite."))
-            else:
-                address = checks.run("email", forms.email, self.email) or ""
+            required = _("Enter the email address of the person to invite.")
+            address = checks.run("email", forms.email, self.email, required=required) or ""
         assert role is not None
         return Invitee(email=address, role=role)
 
@@ -252,15 +183,11 @@ class OrgProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class OrgProfileForm:
+class OrgProfileForm(PostedForm):
     """An organisation's profile: its name and website."""
 
-    name: str = ""
-    website: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> OrgProfileForm:
-        return cls(name=form_text(form, "name", 300), website=form_text(form, "website", 400))
+    name: str = posted(limit=300)
+    website: str = posted(limit=400)
 
     def check(self) -> OrgProfile:
         with Checks() as checks:

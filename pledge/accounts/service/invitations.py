@@ -13,6 +13,7 @@ from pledge.accounts.service.forms import InviteForm, MemberInviteForm
 from pledge.accounts.service.links import _drop_unused, _link, _new_token, _use_token, live_token
 from pledge.accounts.service.members import add_member, parse_role, role_in
 from pledge.accounts.service.users import create, get_by_email, normalise_email, set_password
+from pledge.audit import AuditAction
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Forbidden, NotFound
@@ -68,7 +69,7 @@ def invite(
     audit.record(
         session,
         actor_id=invited_by.id if invited_by else None,
-        action="member.invite",
+        action=AuditAction.MEMBER_INVITE,
         subject=f"org:{org.id}",
         data={"email": address, "role": role.value},
     )
@@ -161,7 +162,7 @@ def revoke_invitation(session: Session, *, org: Organization, token_id: int, act
         audit.record(
             session,
             actor_id=actor.id,
-            action="member.invite_revoke",
+            action=AuditAction.MEMBER_INVITE_REVOKE,
             subject=f"org:{org.id}",
             data={"email": token.email, "role": token.role.value if token.role else None},
         )
@@ -227,7 +228,7 @@ def accept_invite(
         audit.record(
             session,
             actor_id=user.id,
-            action="member.join",
+            action=AuditAction.MEMBER_JOIN,
             subject=f"org:{invitation.org.id}",
             data={"role": invitation.role.value, "invited_by": invitation.token.created_by_id},
         )

@@ -15,6 +15,7 @@ from pledge import audit, mail, ratelimit
 from pledge.accounts.models import Role, TokenKind, User, UserToken, user_token_table
 from pledge.accounts.service.forms import NewPasswordForm
 from pledge.accounts.service.users import get_by_email, normalise_email, set_password
+from pledge.audit import AuditAction
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import NotFound, PledgeError, TooManyRequests
@@ -165,6 +166,9 @@ def reset_password(session: Session, *, secret: str, form: NewPasswordForm) -> U
         user.last_login_at = utcnow()
         session.add(user)
         audit.record(
-            session, actor_id=user.id, action="user.password_reset", subject=f"user:{user.id}"
+            session,
+            actor_id=user.id,
+            action=AuditAction.USER_PASSWORD_RESET,
+            subject=f"user:{user.id}",
         )
     return user

@@ -21,6 +21,7 @@ from pledge.accounts.service.users import (
     normalise_email,
     set_password,
 )
+from pledge.audit import AuditAction
 from pledge.db import writing
 from pledge.errors import Invalid, NotFound
 from pledge.i18n import gettext as _
@@ -129,7 +130,7 @@ def change_role(
         audit.record(
             session,
             actor_id=actor.id,
-            action="member.role",
+            action=AuditAction.MEMBER_ROLE,
             subject=f"org:{org.id}",
             data={"user_id": user_id, "from": before.value, "to": new_role.value},
         )
@@ -149,7 +150,7 @@ def remove_member(session: Session, *, org: Organization, user_id: int, actor: U
         audit.record(
             session,
             actor_id=actor.id,
-            action="member.remove",
+            action=AuditAction.MEMBER_REMOVE,
             subject=f"org:{org.id}",
             data={"user_id": user_id, "email": user.email, "role": membership.role.value},
         )
@@ -210,7 +211,7 @@ def provision_user(
             audit.record(
                 session,
                 actor_id=None,
-                action="member.add",
+                action=AuditAction.MEMBER_ADD,
                 subject=f"org:{org.id}",
                 reason="command line",
                 data={"user_id": user.id, "email": user.email, "role": chosen.value},

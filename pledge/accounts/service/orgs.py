@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from pledge import audit, forms
 from pledge.accounts.models import Organization, User
 from pledge.accounts.service.forms import WEBSITE_MAX, OrgProfileForm, check_org_name
+from pledge.audit import AuditAction
 from pledge.db import writing
 from pledge.errors import Conflict, NotFound
 from pledge.i18n import gettext as _
@@ -58,7 +59,7 @@ def update_org(
             audit.record(
                 session,
                 actor_id=actor.id,
-                action="org.update",
+                action=AuditAction.ORG_UPDATE,
                 subject=f"org:{org.id}",
                 data=changes,
             )
@@ -77,7 +78,7 @@ def register_org(
         audit.record(
             session,
             actor_id=None,
-            action="org.create",
+            action=AuditAction.ORG_CREATE,
             subject=f"org:{org.id}",
             reason="command line",
             data={"slug": org.slug, "name": org.name, "verified": verified},

@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from starlette.datastructures import FormData
-
 from pledge import forms
-from pledge.campaigns.models import Campaign, CampaignStatus
+from pledge.campaigns.models import Campaign, CampaignStatus, Confirming
 from pledge.campaigns.service.times import parse_local_datetime, same_minute
 from pledge.db import utcnow
-from pledge.forms import Checks, FieldError, form_text
+from pledge.forms import Checks, FieldError, PostedForm, posted
 from pledge.i18n import LOCALES, number
 from pledge.i18n import gettext as _
 from pledge.slugs import SLUG_MAX
@@ -48,10 +46,11 @@ class CleanCampaign:
     starts_at: datetime | None
     ends_at: datetime | None
     locale: str
+    confirming: Confirming | None = None  # None: as it is (a new campaign: by both channels)
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignForm:
+class CampaignForm(PostedForm):
     """The campaign form as posted; every field a string so that bad input can be shown back.
 
     Dates are as typed in a ``datetime-local`` field, in Jakarta time (WIB)."""
@@ -59,24 +58,17 @@ class CampaignForm:
     title: str = ""
     slug: str = ""
     summary: str = ""
-    body: str = ""
+    body: str = posted(limit=BODY_FIELD_MAX)
     goal: str = "1000"
     starts_at: str = ""
     ends_at: str = ""
     locale: str = "id"
+    confirming: str = ""
 
-    @classmethod
-    def read(cls, form: FormData) -> CampaignForm:
-        return cls(
-            title=form_text(form, "title"),
-            slug=form_text(form, "slug"),
-            summary=form_text(form, "summary"),
-            body=form_text(form, "body", BODY_FIELD_MAX),
-            goal=form_text(form, "goal"),
-            starts_at=form_text(form, "starts_at"),
-            ends_at=form_text(form, "ends_at"),
-            locale=form_text(form, "locale"),
-        )
+    @property
+    def confirming_choices(self) -> list[Confirming]:
+        """The ways a campaign's signatures can be confirmed, as the form offers them."""
+        return list(Confirming)
 
     def clean(self, checks: Checks, campaign: Campaign | None = None) -> CleanCampaign:
         """Every field checked into `checks`, for a new campaign or the one being edited."""
@@ -106,7 +98,16 @@ class CampaignForm:
             LOCALES,
             message=_("Choose the language the campaign is written in."),
         )
+        confirming = checks.run(
+            "confirming",
+            forms.choice,
+            self.confirming,
+            [member.value for member in Confirming],
+            message=_("Choose how signatures are confirmed."),
+            required=False,
+        )
         return CleanCampaign(
+            confirming=Confirming(confirming) if confirming else None,
             title=title or "",
             slug=slug or "",
             summary=summary or "",
@@ -217,15 +218,11 @@ def _parse_dates(
 
 
 @dataclass(frozen=True, slots=True)
-class PledgeForm:
+class PledgeForm(PostedForm):
     """A pledge's text, and for a new one the address it may be given."""
 
     text: str = ""
     slug: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> PledgeForm:
-        return cls(text=form_text(form, "text"), slug=form_text(form, "slug"))
 
     def clean(self, checks: Checks) -> PledgeForm:
         """The text on one line and the address as typed ("" when left empty), checked."""
@@ -259,7 +256,7 @@ class PartnerFormKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class PartnerForm:
+class PartnerForm(PostedForm):
     """A co-partner: one already on the site by its short name, or a new organisation
     invited through its first admin's email."""
 
@@ -267,15 +264,6 @@ class PartnerForm:
     org_slug: str = ""
     name: str = ""
     email: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> PartnerForm:
-        return cls(
-            kind=form_text(form, "kind"),
-            org_slug=form_text(form, "org_slug"),
-            name=form_text(form, "name"),
-            email=form_text(form, "email"),
-        )
 
     @property
     def inviting(self) -> bool:

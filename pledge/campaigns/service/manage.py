@@ -9,8 +9,16 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from pledge import audit
 from pledge.accounts.models import Organization
-from pledge.campaigns.models import Campaign, ManagedPartner, ManagedPledge, ManagePage
+from pledge.audit import AuditAction
+from pledge.campaigns.models import (
+    Campaign,
+    Confirming,
+    ManagedPartner,
+    ManagedPledge,
+    ManagePage,
+)
 from pledge.campaigns.service.forms import CampaignForm, CleanCampaign
 from pledge.campaigns.service.partners import add_partner
 from pledge.campaigns.service.status import TRANSITIONS
@@ -72,6 +80,7 @@ def form_of(campaign: Campaign) -> CampaignForm:
         starts_at=local_input_value(campaign.starts_at),
         ends_at=local_input_value(campaign.ends_at),
         locale=campaign.locale,
+        confirming=Confirming.of(campaign).value,
     )
 
 
@@ -128,11 +137,17 @@ def get_managed(session: Session, *, org: Organization, slug: str) -> Campaign:
     return campaign
 
 
-def create_draft(session: Session, *, lead_org: Organization, form: CampaignForm) -> Campaign:
+def create_draft(
+    session: Session,
+    *,
+    lead_org: Organization,
+    form: CampaignForm,
+    actor_id: int | None = None,
+) -> Campaign:
     """A new draft led by the organisation, from the dashboard's form."""
     clean = _clean_campaign(session, form=form)
     try:
-        return create(
+        campaign = create(
             session,
             slug=clean.slug,
             title=clean.title,
@@ -149,11 +164,19 @@ def create_draft(session: Session, *, lead_org: Organization, form: CampaignForm
         raise Invalid(
             {"slug": _("Another campaign already uses this address. Choose another one.")}
         ) from None
+    if clean.confirming is not None:
+        _set_confirming(session, campaign, clean.confirming, actor_id=actor_id)
+    return campaign
 
 
-def update(session: Session, *, campaign: Campaign, form: CampaignForm) -> Campaign:
-    """Save the campaign form. The address is fixed once the campaign has been public."""
+def update(
+    session: Session, *, campaign: Campaign, form: CampaignForm, actor_id: int | None = None
+) -> Campaign:
+    """Save the campaign form. The address is fixed once the campaign has been public; a
+    change of how its signatures are confirmed is audited."""
     clean = _clean_campaign(session, form=form, campaign=campaign)
+    if clean.confirming is not None:
+        _set_confirming(session, campaign, clean.confirming, actor_id=actor_id)
     campaign.title = clean.title
     campaign.slug = clean.slug
     campaign.summary = clean.summary
@@ -171,6 +194,25 @@ def update(session: Session, *, campaign: Campaign, form: CampaignForm) -> Campa
             {"slug": _("Another campaign already uses this address. Choose another one.")}
         ) from None
     return campaign
+
+
+def _set_confirming(
+    session: Session, campaign: Campaign, confirming: Confirming, *, actor_id: int | None
+) -> None:
+    """How the campaign's signatures are confirmed, and who changed it, when it changes."""
+    before = Confirming.of(campaign)
+    if confirming == before:
+        return
+    campaign.confirm_by_email, campaign.confirm_by_whatsapp, campaign.counts_unconfirmed = (
+        confirming.flags
+    )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action=AuditAction.CAMPAIGN_CONFIRMING,
+        subject=f"campaign:{campaign.id}",
+        data={"from": before.value, "to": confirming.value, "slug": campaign.slug},
+    )
 
 
 def manage_page(session: Session, *, campaign: Campaign) -> ManagePage:

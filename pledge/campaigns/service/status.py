@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
+from pledge.audit import AuditAction
 from pledge.campaigns.models import SIGNABLE_STATUSES, Campaign, CampaignStatus, Pledge
 from pledge.db import utcnow
 from pledge.errors import Invalid
@@ -80,7 +81,7 @@ def set_status(
     audit.record(
         session,
         actor_id=actor_id,
-        action="campaign.status",
+        action=AuditAction.CAMPAIGN_STATUS,
         subject=f"campaign:{campaign.id}",
         data={"from": previous.value, "to": status.value, "slug": campaign.slug},
     )

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from babel.dates import format_date
 
-from pledge.errors import Invalid
+from pledge import forms
 from pledge.i18n import get_locale
 from pledge.i18n import gettext as _
 
@@ -62,12 +62,18 @@ def fold_small(rows: Sequence[Bucket], *, minimum: int = MIN_BUCKET) -> Breakdow
 
 
 def parse_days(raw: str | None) -> int:
-    """The day window asked for in the address: 7, 30 or 90."""
-    if raw is None or raw == "":
+    """The day window asked for in the address: 7, 30 or 90; 30 when none is asked for."""
+    if not raw:
         return DEFAULT_DAYS
-    if raw.strip().isdigit() and int(raw) in DAY_WINDOWS:
-        return int(raw)
-    raise Invalid({"days": _("Choose a period of 7, 30 or 90 days.")})
+    return forms.field("days", _day_window, raw)
+
+
+def _day_window(raw: str) -> int:
+    message = _("Choose a period of 7, 30 or 90 days.")
+    days = forms.integer(raw, minimum=min(DAY_WINDOWS), maximum=max(DAY_WINDOWS), message=message)
+    if days not in DAY_WINDOWS:
+        raise forms.refuse(message)
+    return days
 
 
 def day_label(day: date, locale: str) -> str:

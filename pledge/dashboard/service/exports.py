@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from pledge import audit
 from pledge.accounts.models import Organization, User
+from pledge.audit import AuditAction
 from pledge.config import get_settings
 from pledge.dashboard.service.breakdowns import WIB
 from pledge.dashboard.service.orgs import campaign_for_org
@@ -57,7 +58,7 @@ def export_supporters(session: Session, *, org: Organization, slug: str, actor: 
         audit.record(
             session,
             actor_id=actor.id,
-            action="supporters.export",
+            action=AuditAction.SUPPORTERS_EXPORT,
             subject=f"campaign:{view.id}",
             data={"org": org.slug, "rows": rows},
         )

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from pledge.contacts import dedup_key
 from pledge.db import writing
 from pledge.hoaxes.models import CLOSED_STATUSES, hoax_case_table, hoax_report_table
 from pledge.security import FieldCipher
@@ -21,10 +22,12 @@ BATCH = 1000
 
 
 def _ids_with_contact(session: Session, *, contact: str, cipher: FieldCipher) -> list[int]:
-    """The reports whose stored contact is this one."""
+    """The reports whose stored contact is this one, however either was written (compared
+    by their deduplication keys, as supporters are recognised)."""
     # Reporters' contacts are encrypted with a random IV, so they cannot be looked up: every
     # stored one is decrypted and compared. Only open cases keep contacts, so there are few.
     report_t = hoax_report_table
+    wanted = dedup_key(contact)
     matched: list[int] = []
     after = 0
     while True:
@@ -36,7 +39,11 @@ def _ids_with_contact(session: Session, *, contact: str, cipher: FieldCipher) ->
         ).all()
         if not batch:
             break
-        matched += [row.id for row in batch if cipher.decrypt(row.contact_encrypted) == contact]
+        matched += [
+            row.id
+            for row in batch
+            if dedup_key(cipher.decrypt(row.contact_encrypted) or "") == wanted
+        ]
         after = batch[-1].id
     return matched
 

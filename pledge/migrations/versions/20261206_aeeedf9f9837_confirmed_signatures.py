@@ -7,7 +7,7 @@ signatures and whether they count them unconfirmed. Every supporter stored befor
 change was counted already: they are confirmed as of when they signed, and keep their place.
 
 Revision ID: aeeedf9f9837
-Revises: bcf283be18a1
+Revises: bbf021890375
 Create Date: 2026-12-06 08:09:09.781429
 """
 
@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "aeeedf9f9837"
-down_revision: str | None = "bcf283be18a1"
+down_revision: str | None = "bbf021890375"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -90,11 +90,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("counts_unconfirmed", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-    # The defaults were for the rows already there; new rows get theirs from the application.
-    with op.batch_alter_table("campaign", schema=None) as batch_op:
-        batch_op.alter_column("confirm_by_email", server_default=None)
-        batch_op.alter_column("confirm_by_whatsapp", server_default=None)
-        batch_op.alter_column("counts_unconfirmed", server_default=None)
+    # The server defaults stay: dropping them would make SQLite copy the whole table again.
 
     with op.batch_alter_table("supporter", schema=None) as batch_op:
         batch_op.add_column(
@@ -118,7 +114,6 @@ def upgrade() -> None:
             )
         )
     with op.batch_alter_table("supporter", schema=None) as batch_op:
-        batch_op.alter_column("state", server_default=None)
         batch_op.create_index(
             "ix_supporter_state_created_at", ["state", "created_at"], unique=False
         )

@@ -15,7 +15,6 @@ rules of a case's status are in ``pledge.hoaxes.states``.
 from pledge.hoaxes.states import Decision, decisions_for
 from pledge.moderation.service.approvals import approve, send_back
 from pledge.moderation.service.cases import (
-    ACTIONS,
     clean_reason,
     display_name,
     subject,
@@ -58,7 +57,6 @@ from pledge.moderation.service.queue import (
 from pledge.moderation.service.review import CaseEvent, CasePage, case_page
 
 __all__ = [
-    "ACTIONS",
     "BULK_MAX",
     "CLAIM_MINUTES",
     "EXPLANATION_MAX",

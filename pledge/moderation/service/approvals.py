@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from pledge.audit import AuditAction
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Forbidden
 from pledge.hoaxes.models import HoaxCase
@@ -48,7 +49,7 @@ def approve(
             to=CaseStatus.PUBLISHED,
             actor_id=me,
             reason=reason,
-            action="case.approve",
+            action=AuditAction.CASE_APPROVE,
             data={"label": case.label.value if case.label else None},
             now=now,
         )
@@ -91,7 +92,7 @@ def send_back(
             to=CaseStatus.NEW,
             actor_id=me,
             reason=reason,
-            action="case.send_back",
+            action=AuditAction.CASE_SEND_BACK,
             data={"proposal": proposal},
             now=now,
         )

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from pledge import audit, forms
 from pledge.accounts import service as accounts
 from pledge.accounts.models import User
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import ID_MAX, utcnow
@@ -25,19 +26,6 @@ from pledge.moderation.service.forms import check_reason
 
 if TYPE_CHECKING:
     from pledge.accounts.access import ModeratorContext
-
-
-# The audit actions moderation writes, each with the reason given.
-ACTIONS = (
-    "case.claim",
-    "case.release",
-    "case.break_claim",
-    "case.decide",
-    "case.approve",
-    "case.send_back",
-    "case.merge",
-    "case.bulk_reject",
-)
 
 
 def subject(case_id: int) -> str:
@@ -162,7 +150,7 @@ def transition(
     to: CaseStatus,
     actor_id: int | None,
     reason: str,
-    action: str = "case.decide",
+    action: AuditAction = AuditAction.CASE_DECIDE,
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> HoaxCase:

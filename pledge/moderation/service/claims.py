@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from pledge import audit
 from pledge.accounts import service as accounts
+from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.db import ID_MAX, utcnow, writing
 from pledge.errors import Conflict, Forbidden
@@ -154,7 +155,7 @@ def claim(
         audit.record(
             session,
             actor_id=me,
-            action="case.claim",
+            action=AuditAction.CASE_CLAIM,
             subject=subject(case.id),
             data={"renewed": renewed, "expires_at": expires.isoformat()},
         )
@@ -167,7 +168,9 @@ def release(session: Session, *, access: ModeratorContext, case_id: int) -> None
         case = _claim_row(session, access, case_id)
         if not _end_claim(session, case_id=case.id, holder_id=me):
             raise Conflict(_("You do not hold this case, so there is nothing to release."))
-        audit.record(session, actor_id=me, action="case.release", subject=subject(case.id))
+        audit.record(
+            session, actor_id=me, action=AuditAction.CASE_RELEASE, subject=subject(case.id)
+        )
 
 
 def break_claim(
@@ -195,7 +198,7 @@ def break_claim(
         audit.record(
             session,
             actor_id=access.user.id,
-            action="case.break_claim",
+            action=AuditAction.CASE_BREAK_CLAIM,
             subject=subject(case.id),
             reason=reason,
             data={"holder_id": holder},

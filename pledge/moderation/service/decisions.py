@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from pledge.audit import AuditAction
 from pledge.db import utcnow, writing
 from pledge.forms import Checks
 from pledge.hoaxes.models import HoaxCase
@@ -141,7 +142,7 @@ def bulk_reject(
                 to=CaseStatus.REJECTED,
                 actor_id=me,
                 reason=reason,
-                action="case.bulk_reject",
+                action=AuditAction.CASE_BULK_REJECT,
                 data={"decision": Decision.REJECTED.value, "batch": len(case_ids)},
                 now=now,
             )

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.datastructures import FormData
-
 from pledge import forms
-from pledge.forms import Checks, form_text, form_values
+from pledge.forms import Checks, Posted, PostedForm, form_text, posted
 from pledge.hoaxes.models import Verdict
 from pledge.hoaxes.states import Decision
 from pledge.i18n import gettext as _
@@ -35,7 +33,8 @@ def check_reason(raw: str) -> str:
     )
 
 
-def read_reason(form: FormData) -> str:
+def read_reason(form: Posted) -> str:
+    """The reason alone, for the changes that ask for nothing else."""
     return form_text(form, "reason", REASON_FIELD_MAX)
 
 
@@ -50,28 +49,16 @@ class Proposal:
 
 
 @dataclass(frozen=True, slots=True)
-class DecisionForm:
+class DecisionForm(PostedForm):
     """The decision form as posted: strings, so that bad input can be shown back."""
 
-    decision: str = ""
-    reason: str = ""
-    label: str = ""
-    public_title: str = ""
-    public_explanation: str = ""
-    fact_check_url: str = ""
-    target_case_id: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> DecisionForm:
-        return cls(
-            decision=form_text(form, "decision", 40),
-            reason=read_reason(form),
-            label=form_text(form, "label", 40),
-            public_title=form_text(form, "public_title", TITLE_MAX * 2),
-            public_explanation=form_text(form, "public_explanation", EXPLANATION_MAX * 2),
-            fact_check_url=form_text(form, "fact_check_url", URL_MAX * 2),
-            target_case_id=form_text(form, "target_case_id", 40),
-        )
+    decision: str = posted(limit=40)
+    reason: str = posted(limit=REASON_FIELD_MAX)
+    label: str = posted(limit=40)
+    public_title: str = posted(limit=TITLE_MAX * 2)
+    public_explanation: str = posted(limit=EXPLANATION_MAX * 2)
+    fact_check_url: str = posted(limit=URL_MAX * 2)
+    target_case_id: str = posted(limit=40)
 
     def chosen(self) -> Decision:
         """The decision, one of those offered; Invalid otherwise."""
@@ -127,15 +114,11 @@ class DecisionForm:
 
 
 @dataclass(frozen=True, slots=True)
-class BulkRejectForm:
+class BulkRejectForm(PostedForm):
     """Many cases rejected at once from the queue, for one reason."""
 
-    case_ids: tuple[str, ...] = ()
-    reason: str = ""
-
-    @classmethod
-    def read(cls, form: FormData) -> BulkRejectForm:
-        return cls(case_ids=tuple(form_values(form, "case_ids", 20)), reason=read_reason(form))
+    case_ids: tuple[str, ...] = posted((), limit=20)
+    reason: str = posted(limit=REASON_FIELD_MAX)
 
     def check(self) -> str:
         """The reason; Invalid when it is missing or too long, or when no case, or too many,

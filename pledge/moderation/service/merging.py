@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge import audit
+from pledge.audit import AuditAction
 from pledge.hoaxes.models import HoaxCase, hoax_case_table, hoax_report_table
 from pledge.hoaxes.states import CaseStatus, Decision
 from pledge.i18n import gettext as _
@@ -86,14 +87,14 @@ def merge(
         to=CaseStatus.DUPLICATE,
         actor_id=actor_id,
         reason=reason,
-        action="case.merge",
+        action=AuditAction.CASE_MERGE,
         data={"decision": Decision.DUPLICATE.value, "into": target_id, "reports": moved},
         now=now,
     )
     audit.record(
         session,
         actor_id=actor_id,
-        action="case.merge",
+        action=AuditAction.CASE_MERGE,
         subject=subject(target_id),
         reason=reason,
         data={"from_case": source_id, "reports": moved},

@@ -4,7 +4,7 @@ metrics report."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from pledge import forms
 from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
+from pledge.errors import Invalid
+from pledge.forms import Checks, PostedForm, posted
 from pledge.hoaxes.models import Category, HoaxCase, Platform, hoax_case_table, hoax_report_table
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
@@ -45,60 +48,73 @@ class StatusFilter(StrEnum):
         }[self]
 
 
-def _statuses(raw: str) -> frozenset[CaseStatus] | None:
-    if raw == StatusFilter.QUEUE:
-        return CaseStatus.IN_QUEUE
-    if raw == StatusFilter.OPEN:
-        return CaseStatus.OPEN
-    if raw == StatusFilter.ALL:
-        return frozenset(CaseStatus)
-    try:
-        return frozenset({CaseStatus(raw)})
-    except ValueError:
-        return None
+# What each choice of the status filter shows: a group, or a single status by its name.
+STATUS_GROUPS: dict[str, frozenset[CaseStatus]] = {
+    StatusFilter.QUEUE: CaseStatus.IN_QUEUE,
+    StatusFilter.OPEN: CaseStatus.OPEN,
+    StatusFilter.ALL: frozenset(CaseStatus),
+    **{status.value: frozenset({status}) for status in CaseStatus},
+}
+# The platform and category filters: one of them, or "" for any.
+ANY_PLATFORM = frozenset({"", *Platform})
+ANY_CATEGORY = frozenset({"", *Category})
+# A page link's key holds two numbers of at most ten digits each.
+_KEY_MAX = 9_999_999_999
 
 
 def _cursor(raw: str) -> tuple[int, int] | None:
-    """`after=<report_count>.<id>`: where the previous page ended."""
+    """`after=<report_count>.<id>`: where the previous page ended; None on the first page."""
+    if not raw:
+        return None
+    message = _("This page link is broken. Start again from the first page.")
     count, dot, case_id = raw.partition(".")
-    if (
-        dot
-        and count.isascii()
-        and count.isdigit()
-        and case_id.isascii()
-        and case_id.isdigit()
-        and len(count) <= 10
-        and len(case_id) <= 10
-    ):
-        return int(count), int(case_id)
-    return None
+    if not dot:
+        raise forms.refuse(message)
+    return (
+        forms.integer(count, minimum=0, maximum=_KEY_MAX, message=message),
+        forms.integer(case_id, minimum=0, maximum=_KEY_MAX, message=message),
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class QueueFilters:
-    """The queue's filters as given: text, so that a bad one can be shown back."""
+class CleanFilters:
+    """The queue's filters, checked: what the page's statements select."""
 
-    status: str = ""
-    platform: str = ""
-    category: str = ""
-    campaign: str = ""
-    after: str = ""
+    statuses: frozenset[CaseStatus]
+    platform: Platform | None
+    category: Category | None
+    campaign: str  # a slug of a campaign the moderator sees, or "" for all of them
+    cursor: tuple[int, int] | None
 
-    @classmethod
-    def parse(cls, values: Mapping[str, Any]) -> QueueFilters:
-        """The filters from the address, or from the bulk form that carries them."""
+    def conditions(self) -> list[Any]:
+        """The filters on platform, category and page start, in SQL."""
+        case_t = hoax_case_table
+        conditions: list[Any] = []
+        if self.platform is not None:
+            conditions.append(case_t.c.platform == self.platform)
+        if self.category is not None:
+            conditions.append(case_t.c.category == self.category)
+        if self.cursor is not None:
+            count, last_id = self.cursor
+            conditions.append(
+                sa.or_(
+                    case_t.c.report_count < count,
+                    sa.and_(case_t.c.report_count == count, case_t.c.id > last_id),
+                )
+            )
+        return conditions
 
-        def text(name: str, limit: int = 40) -> str:
-            value = values.get(name)
-            return value[:limit] if isinstance(value, str) else ""
 
-        return cls(
-            status=text("status"),
-            platform=text("platform"),
-            category=text("category"),
-            campaign=text("campaign", 80),
-            after=text("after"),
-        )
+@dataclass(frozen=True, slots=True)
+class QueueFilters(PostedForm):
+    """The queue's filters as given, in the address or in the bulk form that carries them:
+    text, so that a bad one can be shown back."""
+
+    status: str = posted(limit=40)
+    platform: str = posted(limit=40)
+    category: str = posted(limit=40)
+    campaign: str = posted(limit=80)
+    after: str = posted(limit=40)
 
     def query(self, **changes: str) -> dict[str, str]:
         """The filters as query parameters, without the empty ones."""
@@ -112,39 +128,32 @@ class QueueFilters:
         values.update(changes)
         return {name: value for name, value in values.items() if value}
 
-    def errors(self, campaigns: Sequence[Campaign]) -> dict[str, str]:
-        """A message for each filter that is not one of its choices."""
-        errors: dict[str, str] = {}
-        if _statuses(self.status) is None:
-            errors["status"] = _("Choose a status from the list.")
-        if self.platform and self.platform not in {p.value for p in Platform}:
-            errors["platform"] = _("Choose a platform from the list.")
-        if self.category and self.category not in {c.value for c in Category}:
-            errors["category"] = _("Choose a category from the list.")
-        if self.campaign and self.campaign not in {c.slug for c in campaigns}:
-            errors["campaign"] = _("Choose one of the campaigns your organisation takes part in.")
-        if self.after and _cursor(self.after) is None:
-            errors["after"] = _("This page link is broken. Start again from the first page.")
-        return errors
-
-    def conditions(self) -> list[Any]:
-        """The filters on platform, category and page start, in SQL; they are valid."""
-        case_t = hoax_case_table
-        conditions: list[Any] = []
-        if self.platform:
-            conditions.append(case_t.c.platform == Platform(self.platform))
-        if self.category:
-            conditions.append(case_t.c.category == Category(self.category))
-        cursor = _cursor(self.after) if self.after else None
-        if cursor is not None:
-            count, last_id = cursor
-            conditions.append(
-                sa.or_(
-                    case_t.c.report_count < count,
-                    sa.and_(case_t.c.report_count == count, case_t.c.id > last_id),
-                )
-            )
-        return conditions
+    def check(self, campaigns: Sequence[Campaign]) -> CleanFilters:
+        """The filters checked against their choices; Invalid with a message for each filter
+        that is not one of them."""
+        choices: dict[str, tuple[str, Collection[str], str]] = {
+            "status": (self.status, STATUS_GROUPS, _("Choose a status from the list.")),
+            "platform": (self.platform, ANY_PLATFORM, _("Choose a platform from the list.")),
+            "category": (self.category, ANY_CATEGORY, _("Choose a category from the list.")),
+            "campaign": (
+                self.campaign,
+                {"", *(c.slug for c in campaigns)},
+                _("Choose one of the campaigns your organisation takes part in."),
+            ),
+        }
+        with Checks() as checks:
+            chosen = {
+                name: checks.run(name, forms.choice, raw, among, message=message) or ""
+                for name, (raw, among, message) in choices.items()
+            }
+            cursor = checks.run("after", _cursor, self.after)
+        return CleanFilters(
+            statuses=STATUS_GROUPS[chosen["status"]],
+            platform=Platform(chosen["platform"]) if chosen["platform"] else None,
+            category=Category(chosen["category"]) if chosen["category"] else None,
+            campaign=chosen["campaign"],
+            cursor=cursor,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +187,14 @@ def queue(
     does."""
     now = now or utcnow()
     campaigns = visible_campaigns(session, access=access)
-    errors = filters.errors(campaigns)
-    if errors or not campaigns:
-        return QueuePage(filters=filters, campaigns=campaigns, errors=errors)
-    campaign_ids = [c.id or 0 for c in campaigns if filters.campaign in ("", c.slug)]
-    ids = _page_ids(session, filters, campaign_ids, limit + 1)
+    try:
+        chosen = filters.check(campaigns)
+    except Invalid as error:
+        return QueuePage(filters=filters, campaigns=campaigns, errors=error.errors)
+    if not campaigns:
+        return QueuePage(filters=filters, campaigns=campaigns)
+    campaign_ids = [c.id or 0 for c in campaigns if chosen.campaign in ("", c.slug)]
+    ids = _page_ids(session, chosen, campaign_ids, limit + 1)
     loaded = {c.id: c for c in session.exec(select(HoaxCase).where(col(HoaxCase.id).in_(ids)))}
     found = [loaded[case_id] for case_id in ids]
     cases = found[:limit]
@@ -193,7 +205,7 @@ def queue(
 
 
 def _page_ids(
-    session: Session, filters: QueueFilters, campaign_ids: list[int], count: int
+    session: Session, filters: CleanFilters, campaign_ids: list[int], count: int
 ) -> list[int]:
     """The ids of the first `count` cases the filters select, in queue order.
 
@@ -201,7 +213,6 @@ def _page_ids(
     status, each read in queue order and only as far as a page, merged here: a single query
     over several of them would sort every case they hold, for every page."""
     case_t = hoax_case_table
-    statuses = _statuses(filters.status) or frozenset()
     conditions = filters.conditions()
     ranges = [
         session.execute(
@@ -211,7 +222,7 @@ def _page_ids(
             .limit(count)
         ).all()
         for campaign_id in campaign_ids
-        for status in sorted(statuses)
+        for status in sorted(filters.statuses)
     ]
     merged = heapq.merge(*ranges, key=lambda row: (-row[0], row[1]))
     return [case_id for _count, case_id in islice(merged, count)]

@@ -4,6 +4,7 @@ likely duplicates and its history."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,12 +13,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pledge import audit
-from pledge.audit import AuditEvent
+from pledge.audit import AuditAction, AuditEvent
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
 from pledge.hoaxes.models import HoaxCase, HoaxReport
 from pledge.hoaxes.states import CaseStatus, Decision, decisions_for
+from pledge.i18n import gettext as _
 from pledge.moderation.service.cases import (
     display_name,
     may_break,
@@ -38,11 +40,42 @@ CANDIDATES_SHOWN = 10
 
 @dataclass(frozen=True, slots=True)
 class CaseEvent:
-    action: str
+    action: str  # as stored: an AuditAction, or one this version does not know
     actor: str
     reason: str
     created_at: datetime
     data: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """What was done, as the case's history names it (``{{ event|label }}``): a decision
+        by what was decided, a renewed claim, a merge by the other case; the action's own
+        name otherwise."""
+        data = self.data
+        decision = data.get("decision")
+        if (
+            self.action == AuditAction.CASE_DECIDE
+            and isinstance(decision, str)
+            and decision in _DECIDED
+        ):
+            return _DECIDED[decision]()
+        if self.action == AuditAction.CASE_CLAIM and data.get("renewed"):
+            return _("Renewed the claim")
+        if self.action == AuditAction.CASE_MERGE and data.get("into"):
+            return _("Merged into case #%(id)s") % {"id": data["into"]}
+        if self.action == AuditAction.CASE_MERGE and data.get("from_case"):
+            return _("Case #%(id)s merged into this one") % {"id": data["from_case"]}
+        return audit.action_label(self.action)
+
+
+# A decision as the history tells it; a merge (a duplicate) is told by its own events.
+_DECIDED: dict[str, Callable[[], str]] = {
+    Decision.HOAX: lambda: _("Proposed a verdict"),
+    Decision.NOT_HOAX: lambda: _("Closed as not a hoax"),
+    Decision.NEEDS_INFO: lambda: _("Asked for more information"),
+    Decision.REJECTED: lambda: _("Rejected"),
+    Decision.REOPEN: lambda: _("Reopened"),
+}
 
 
 @dataclass(frozen=True, slots=True)

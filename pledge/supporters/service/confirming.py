@@ -17,7 +17,7 @@ from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.errors import Gone, Invalid, NotFound, TooManyRequests
 from pledge.i18n import gettext as _
-from pledge.security import contact_digest, hash_token
+from pledge.security import hash_token
 from pledge.supporters.models import (
     PENDING,
     TOTAL,
@@ -300,7 +300,7 @@ def receive_whatsapp(
     except contacts.ContactError:
         return WhatsAppAnswer(None)
     codes = codes_in(text)
-    digest = contact_digest(get_settings().secret_key, number)
+    digest = contacts.supporter_digest(get_settings().secret_key, number)
     campaign_ids = [campaign_id for campaign_id, _slug in campaigns.list_slugs(session)]
     rows = session.execute(
         sa.select(

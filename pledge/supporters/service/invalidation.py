@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from pledge import audit
+from pledge.audit import AuditAction
 from pledge.campaigns.models import CampaignView, PartnerView
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
@@ -55,10 +56,10 @@ log = logging.getLogger(__name__)
 STALLED_AFTER = timedelta(minutes=2)
 
 # How the audit log names what was done to signatures.
-INVALIDATE = "supporters.invalidate"
-INVALIDATE_CANCEL = "supporters.invalidate.cancel"
-INVALIDATE_RESUME = "supporters.invalidate.resume"
-INVALIDATE_RESTORE = "supporters.invalidate.restore"
+INVALIDATE = AuditAction.SUPPORTERS_INVALIDATE
+INVALIDATE_CANCEL = AuditAction.SUPPORTERS_INVALIDATE_CANCEL
+INVALIDATE_RESUME = AuditAction.SUPPORTERS_INVALIDATE_RESUME
+INVALIDATE_RESTORE = AuditAction.SUPPORTERS_INVALIDATE_RESTORE
 
 
 def subject(campaign_id: int) -> str:
@@ -199,7 +200,7 @@ def restore(
 
 
 def _record(
-    session: Session, run: Invalidation, action: str, reason: str, actor_id: int | None
+    session: Session, run: Invalidation, action: AuditAction, reason: str, actor_id: int | None
 ) -> None:
     audit.record(
         session,

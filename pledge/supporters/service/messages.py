@@ -91,6 +91,7 @@ def signing_email(
             "You had already signed “%(title)s” with this email address, so you are still "
             "counted once and nothing has changed.\n\n"
             "Your personal page, with your invite link and the way to withdraw:\n%(private)s\n\n"
+            "Or type this code on the page where you signed: %(code)s\n\n"
             "If it was not you who signed again, you can ignore this email."
         )
     return subject % values, body % values

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge import audit
+from pledge.audit import AuditAction
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.db import utcnow, writing
@@ -23,7 +24,7 @@ from pledge.supporters.service.signing import lock_campaign
 from pledge.supporters.service.tallies import invalidate_counts
 
 PAGE_SIZE = 50
-RELEASE = "supporters.release"
+RELEASE = AuditAction.SUPPORTERS_RELEASE
 
 
 @dataclass(frozen=True, slots=True)

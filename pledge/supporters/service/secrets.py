@@ -3,7 +3,6 @@ link, so that a code is worth nothing on any other signing."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -24,7 +23,7 @@ def code_digest(link_digest: str, code: str) -> str:
     """HMAC of a code with the secret key and its signing's link: a stolen table does not
     give the codes away by trying the million of them."""
     key = derive_key(get_settings().secret_key, "confirmation-code")
-    return hmac.new(key, f"{link_digest}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{link_digest}:{code}".encode(), "sha256").hex()
 
 
 def codes_in(text: str) -> list[str]:

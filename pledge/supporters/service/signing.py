@@ -27,6 +27,7 @@ from pledge import mail
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
+from pledge.contacts import supporter_digest
 from pledge.db import GroupCommit, commit_batch, utcnow
 from pledge.errors import Conflict
 from pledge.i18n import gettext as _
@@ -65,6 +66,9 @@ class PendingSigning:
     campaign_id: int
     clean: CleanSignature
     digest: str
+    # The digest signers had before contacts were folded (of the address lower-cased), when it
+    # differs: those whose contact was not kept could not be given the new one.
+    legacy_digest: str | None
     encrypted: str | None  # the contact, only when the supporter asked a partner for updates
     locale: str
     ticket: ConfirmationTicket  # the secrets of this signing's confirmation
@@ -115,6 +119,8 @@ def prepare(
     if clean.updates_partner_id is not None:
         encrypted = cipher.encrypt(clean.contact)
     by_email = "@" in clean.contact
+    digest = supporter_digest(settings.secret_key, clean.contact)
+    legacy = contact_digest(settings.secret_key, clean.contact.lower()) if by_email else digest
     secret = random_token(18)
     ticket = ConfirmationTicket(
         channel=ConfirmationChannel.EMAIL if by_email else ConfirmationChannel.WHATSAPP,
@@ -124,7 +130,8 @@ def prepare(
     return PendingSigning(
         campaign_id=view.id,
         clean=clean,
-        digest=contact_digest(settings.secret_key, clean.contact),
+        digest=digest,
+        legacy_digest=legacy if legacy != digest else None,
         encrypted=encrypted,
         locale=locale,
         ticket=ticket,
@@ -253,6 +260,11 @@ SIGNING_LOCK = sa.select(
 # Without RETURNING: one executemany, where SQLite would insert row by row to return ids;
 # the ids are read back with _FIND_SUPPORTERS.
 _INSERT_SUPPORTERS = sa.insert(supporter_table)
+_REKEY = (
+    sa.update(supporter_table)
+    .where(supporter_table.c.id == sa.bindparam("supporter_id"))
+    .values(contact_digest=sa.bindparam("digest"))
+)
 _INSERT_SIGNATURE = sa.insert(signature_table)
 _INSERT_CONFIRMATION = sa.insert(confirmation_table)
 
@@ -289,6 +301,7 @@ class _Campaign:
     known: dict[str, _Known]  # by contact digest; the batch's new supporters join them
     inviters: dict[str, int]  # supporter id by invite code
     last_number: int  # the last place given in the campaign; 0 when nobody is counted at once
+    rekeyed: list[dict[str, Any]]  # supporters found by their old digest, given the new one
 
 
 @dataclass(slots=True)
@@ -316,7 +329,11 @@ def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Wr
     one for the emails and one upsert for every counter they change."""
     conn = session.connection()
     now = utcnow()
-    plan = _plan(jobs, _look_up(conn, jobs, now=now), now=now)
+    found = _look_up(conn, jobs, now=now)
+    plan = _plan(jobs, found, now=now)
+    rekeyed = [change for state in found.values() for change in state.rekeyed]
+    if rekeyed:
+        conn.execute(_REKEY, rekeyed)
     _write(conn, plan, now=now)
     return [
         Written(outcome, SignedSupporter(id=entry.id or 0, token=entry.token), added, emailed)
@@ -333,7 +350,8 @@ def _look_up(
     for campaign_id in sorted({job.campaign_id for job in jobs}):
         lock_campaign(conn, campaign_id)
         mine = [job for job in jobs if job.campaign_id == campaign_id]
-        known = _known_signers(conn, campaign_id, mine, now=now)
+        rekeyed: list[dict[str, Any]] = []
+        known = _known_signers(conn, campaign_id, mine, now=now, rekeyed=rekeyed)
         codes = sorted({job.clean.invite for job in mine if job.clean.invite})
         inviters: dict[str, int] = {}
         if codes:
@@ -342,22 +360,39 @@ def _look_up(
         last_number = 0
         if any(job.counted_at_once and job.digest not in known for job in mine):
             last_number = int(conn.execute(_LAST_NUMBER, {"campaign_id": campaign_id}).scalar_one())
-        found[campaign_id] = _Campaign(known, inviters, last_number)
+        found[campaign_id] = _Campaign(known, inviters, last_number, rekeyed)
     return found
 
 
 def _known_signers(
-    conn: sa.Connection, campaign_id: int, mine: Sequence[PendingSigning], *, now: datetime
+    conn: sa.Connection,
+    campaign_id: int,
+    mine: Sequence[PendingSigning],
+    *,
+    now: datetime,
+    rekeyed: list[dict[str, Any]],
 ) -> dict[str, _Known]:
     """The campaign's supporters among these signers, by digest, with the pledges each has
     signed already and the messages each was sent in the last day."""
     known: dict[str, _Known] = {}
+    legacy = {job.legacy_digest: job.digest for job in mine if job.legacy_digest}
     rows = conn.execute(
         _FIND_SUPPORTERS,
-        {"campaign_id": campaign_id, "digests": sorted({job.digest for job in mine})},
+        {"campaign_id": campaign_id, "digests": sorted({job.digest for job in mine} | set(legacy))},
     )
+    found_legacy: dict[str, _Known] = {}
     for digest, supporter_id, token, state in rows:
-        known[digest] = _Known(supporter_id, token, counted=state == SupporterState.COUNTED)
+        entry = _Known(supporter_id, token, counted=state == SupporterState.COUNTED)
+        if digest in legacy:
+            found_legacy[legacy[digest]] = entry
+        else:
+            known[digest] = entry
+    for digest, entry in found_legacy.items():
+        if digest not in known:
+            # Someone who signed before contacts were folded, whose contact was not kept: found
+            # by the old digest, and recognised by the new one from now on.
+            known[digest] = entry
+            rekeyed.append({"supporter_id": entry.id, "digest": digest})
     by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
     if by_id:
         ids = {"supporter_ids": sorted(by_id)}

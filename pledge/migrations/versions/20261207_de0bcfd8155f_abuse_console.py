@@ -7,7 +7,7 @@ neither. ``invalidation`` records each run that takes signatures off a campaign'
 ``invalidated_supporter`` the state each supporter it took off had, for a restore.
 
 Revision ID: de0bcfd8155f
-Revises: aeeedf9f9837
+Revises: 9b44abc065cb
 Create Date: 2026-12-06 08:34:15.483574
 """
 
@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "de0bcfd8155f"
-down_revision: str | None = "aeeedf9f9837"
+down_revision: str | None = "9b44abc065cb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
