@@ -46,6 +46,11 @@ class AuditAction(StrEnum):
     CAMPAIGN_STATUS = "campaign.status"
     CAMPAIGN_CONFIRMING = "campaign.confirming"
     SUPPORTERS_EXPORT = "supporters.export"
+    SUPPORTERS_RELEASE = "supporters.release"
+    SUPPORTERS_INVALIDATE = "supporters.invalidate"
+    SUPPORTERS_INVALIDATE_CANCEL = "supporters.invalidate.cancel"
+    SUPPORTERS_INVALIDATE_RESUME = "supporters.invalidate.resume"
+    SUPPORTERS_INVALIDATE_RESTORE = "supporters.invalidate.restore"
     CASE_CLAIM = "case.claim"
     CASE_RELEASE = "case.release"
     CASE_BREAK_CLAIM = "case.break_claim"
@@ -91,6 +96,11 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
         "Changed how the campaign's signatures are confirmed"
     ),
     AuditAction.SUPPORTERS_EXPORT: lambda: _("Exported supporters"),
+    AuditAction.SUPPORTERS_RELEASE: lambda: _("Counted signatures held for review"),
+    AuditAction.SUPPORTERS_INVALIDATE: lambda: _("Invalidated signatures"),
+    AuditAction.SUPPORTERS_INVALIDATE_CANCEL: lambda: _("Cancelled an invalidation"),
+    AuditAction.SUPPORTERS_INVALIDATE_RESUME: lambda: _("Resumed an invalidation"),
+    AuditAction.SUPPORTERS_INVALIDATE_RESTORE: lambda: _("Restored invalidated signatures"),
     AuditAction.CASE_CLAIM: lambda: _("Claimed"),
     AuditAction.CASE_RELEASE: lambda: _("Released the claim"),
     AuditAction.CASE_BREAK_CLAIM: lambda: _("Ended another moderator's claim"),

@@ -1,6 +1,6 @@
 """The ``pledge`` command: serve the site, migrate the database, seed the demo, repair tallies,
 create users and organisations, send the messages waiting in the outbox, feed a WhatsApp
-message through the confirmation as the webhook does."""
+message through the confirmation as the webhook does, invalidate signatures."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ def _serve(args: argparse.Namespace) -> int:
     from pledge import observability
 
     settings = get_settings()  # refuse a bad configuration before any worker starts
+    if args.workers > 1 and settings.ratelimit_storage.startswith("memory://"):
+        print(
+            f"warning: each of the {args.workers} workers counts the rate limits on its own, "
+            f"so one address may sign {args.workers} times as often: set "
+            "PLEDGE_RATELIMIT_STORAGE=redis://... to count them together.",
+            file=sys.stderr,
+        )
     _raise_open_files_limit()
     # Several workers share their metrics through files in one folder, named in the
     # environment before uvicorn starts them.
@@ -350,6 +357,12 @@ def _retention_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _supporters_invalidate(args: argparse.Namespace) -> int:
+    from pledge.supporters.command import invalidate
+
+    return invalidate(args)
+
+
 # What add_subparsers() returns: each command group below adds its commands to it.
 Subparsers = argparse._SubParsersAction
 
@@ -368,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_tallies,
         _add_backup,
         _add_retention,
+        _add_supporters,
     ):
         add_commands(sub)
     return parser
@@ -492,6 +506,32 @@ def _add_retention(sub: Subparsers) -> None:
         "run",
         help="anonymise supporters of long-closed campaigns, drop closed cases' contacts",
     ).set_defaults(func=_retention_run)
+
+
+def _add_supporters(sub: Subparsers) -> None:
+    """The `pledge supporters invalidate` command."""
+    supporters_cmd = sub.add_parser("supporters", help="supporters and their signatures")
+    supporters_sub = supporters_cmd.add_subparsers(dest="supporters_command", required=True)
+    invalidate = supporters_sub.add_parser(
+        "invalidate",
+        help="take the signatures a filter matches off a campaign's count",
+        description="Prints how many signatures match; without --dry-run, invalidates them a "
+        "batch at a time (Ctrl-C cancels between two batches). Times are ISO 8601, or "
+        "'YYYY-MM-DD HH:MM' in WIB. The reason is shown on the campaign page. An "
+        "invalidation is restored from the abuse console.",
+    )
+    invalidate.add_argument("--campaign", required=True, metavar="SLUG")
+    invalidate.add_argument("--network", metavar="CIDR", help="IPv4 or IPv6, /24 or /64 at most")
+    invalidate.add_argument("--email-domain", metavar="DOMAIN")
+    invalidate.add_argument("--partner", metavar="SLUG", help="a partner organisation's link")
+    invalidate.add_argument("--since", metavar="TIME", help="from this time, included")
+    invalidate.add_argument("--until", metavar="TIME", help="up to this time, excluded")
+    invalidate.add_argument("--name", metavar="PATTERN", help="a name; * for any letters")
+    invalidate.add_argument("--reason", required=True, help="shown on the campaign page")
+    invalidate.add_argument(
+        "--dry-run", action="store_true", help="print how many match, change nothing"
+    )
+    invalidate.set_defaults(func=_supporters_invalidate)
 
 
 def main(argv: list[str] | None = None) -> int:

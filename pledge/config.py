@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from limits import parse
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused outside development
@@ -49,8 +50,12 @@ class Settings(BaseSettings):
 
     ratelimit_enabled: bool = True
     ratelimit_storage: str = "memory://"
-    # Generous per-IP limits: many young supporters share one carrier IP (CGNAT).
+    # Generous per-IP limits: many young supporters share one carrier IP (CGNAT). Limits
+    # count an IPv4 address, or an IPv6 /64. A signature over the signing limit is still
+    # taken, held for review (in no count) and answered like any other; over the hard limit
+    # (unset: ten times the signing limit) it is refused with a 429, to protect the server.
     ratelimit_sign: str = "300/minute"
+    ratelimit_sign_hard: str | None = None
     ratelimit_login: str = "30/minute"  # per IP address
     ratelimit_login_email: str = "10/15 minutes"  # per account, from anywhere
 
@@ -120,9 +125,34 @@ class Settings(BaseSettings):
     ratelimit_whatsapp: str = "3000/minute"
     ratelimit_whatsapp_sender: str = "20/hour"
 
+    # The abuse console (/admin/abuse, and each campaign's for its lead organisation): an hour
+    # with at least this many signatures from one network (/24 or /64), one email domain or
+    # one partner's link is flagged. Common mail providers are listed but never flagged.
+    abuse_network_per_hour: int = Field(default=50, ge=1)
+    abuse_email_domain_per_hour: int = Field(default=100, ge=1)
+    abuse_partner_per_hour: int = Field(default=500, ge=1)
+    abuse_ignored_domains: str = (
+        "gmail.com,yahoo.com,yahoo.co.id,ymail.com,hotmail.com,outlook.com,live.com,icloud.com"
+    )
+    # Supporters an invalidation moves per transaction; it can be cancelled between two.
+    invalidation_batch: int = Field(default=500, ge=1, le=10_000)
+
     # Supporters' personal data is anonymised this many months after their campaign closed
     # (`pledge retention run`, from cron); their counts and statistics stay.
     retention_months: int = Field(default=6, ge=1)
+
+    @field_validator("ratelimit_sign", "ratelimit_sign_hard")
+    @classmethod
+    def _rate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None or not value.strip()) and info.field_name == "ratelimit_sign_hard":
+            return None
+        try:
+            parse(value or "")
+        except ValueError:
+            raise ValueError(
+                "a rate limit is written like 300/minute, 3000/hour or 10/15 minutes"
+            ) from None
+        return value
 
     @field_validator("smtp_url")
     @classmethod
@@ -181,6 +211,21 @@ class Settings(BaseSettings):
         if self.tally_shards:
             return self.tally_shards
         return 1 if self.is_sqlite else 8
+
+    @property
+    def sign_hard_limit(self) -> str:
+        """The signing limit over which a request is refused: as set, or ten times the
+        signing limit."""
+        if self.ratelimit_sign_hard:
+            return self.ratelimit_sign_hard
+        soft = parse(self.ratelimit_sign)
+        return f"{soft.amount * 10}/{soft.multiples} {soft.GRANULARITY.name}"
+
+    @property
+    def ignored_domains(self) -> frozenset[str]:
+        return frozenset(
+            name.strip().lower() for name in self.abuse_ignored_domains.split(",") if name.strip()
+        )
 
     @property
     def secure_cookies(self) -> bool:

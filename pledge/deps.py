@@ -107,5 +107,6 @@ MemberManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_MEMBERS))
 CampaignManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_CAMPAIGNS))]
 StatisticsViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_STATISTICS))]
 SupporterExporter = Annotated[OrgContext, Depends(org_access(Action.EXPORT_SUPPORTERS))]
+SignatureReviewer = Annotated[OrgContext, Depends(org_access(Action.REVIEW_SIGNATURES))]
 SiteAdmin = Annotated[User, Depends(site_access(Action.ADMINISTER_SITE))]
 Moderator = Annotated[ModeratorContext, Depends(moderator_access)]

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from pledge.config import get_settings
 from pledge.errors import TooManyRequests
 from pledge.i18n import gettext as _
+from pledge.networks import limit_key
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def client_key(request: Request) -> str:
+    """The client every per-address limit counts: its IPv4 address, or its IPv6 /64."""
+    return limit_key(client_address(request))
+
+
 def sign_limit() -> str:
     return get_settings().ratelimit_sign
+
+
+def sign_hard_limit() -> str:
+    return get_settings().sign_hard_limit
 
 
 def _make_limiter() -> Limiter:
@@ -46,7 +56,7 @@ def _make_limiter() -> Limiter:
     # Passed on to redis-py, which wants numbers (slowapi's annotation says strings).
     options: Any = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
     return Limiter(
-        key_func=client_address,
+        key_func=client_key,
         storage_uri=settings.ratelimit_storage,
         storage_options=options if shared else {},
         enabled=settings.ratelimit_enabled,
@@ -135,13 +145,38 @@ async def limit_request(request: Request, limit: str, scope: str) -> None:
     is down, a timeout): that count is made in the thread pool, so the loop never waits."""
     if not limiter.enabled:
         return
-    address = client_address(request)
+    address = client_key(request)
     if get_settings().ratelimit_storage.startswith("memory://"):
         allowed = hit(limit, address, scope)
     else:
         allowed = await run_in_threadpool(hit, limit, address, scope)
     if not allowed:
         raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
+
+
+def _soft_and_hard(soft: str, hard: str, address: str, scope: str) -> bool | None:
+    """Count one attempt against both limits: None when over the hard one (then the soft
+    one is not counted), else whether it is over the soft one."""
+    if not hit(hard, address, scope + ":hard"):
+        return None
+    return not hit(soft, address, scope)
+
+
+async def over_soft_limit(request: Request, soft: str, hard: str, scope: str) -> bool:
+    """Count one request against a per-address soft limit and a higher hard one: raise
+    TooManyRequests over the hard limit, which protects the server; tell the caller whether
+    it is over the soft one, which decides what the request is taken as, never whether it
+    is taken (many real people may share one carrier address)."""
+    if not limiter.enabled:
+        return False
+    address = client_key(request)
+    if get_settings().ratelimit_storage.startswith("memory://"):
+        over = _soft_and_hard(soft, hard, address, scope)
+    else:
+        over = await run_in_threadpool(_soft_and_hard, soft, hard, address, scope)
+    if over is None:
+        raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
+    return over
 
 
 def reset() -> None:

@@ -299,6 +299,33 @@ DASHBOARD = router(
     page("/dashboard/{org}", dashboard.dashboard_org),
     page("/dashboard/{org}/campaigns/{slug}/statistics", dashboard.dashboard_statistics),
     page("/dashboard/{org}/campaigns/{slug}/embed", dashboard.dashboard_embed),
+    # The abuse console of a campaign the organisation leads (the site's is under /admin).
+    page("/dashboard/{org}/campaigns/{slug}/abuse", dashboard.dashboard_abuse_campaign),
+    page("/dashboard/{org}/campaigns/{slug}/abuse/suspects", dashboard.dashboard_abuse_suspects),
+    form("/dashboard/{org}/campaigns/{slug}/abuse/suspects", dashboard.dashboard_abuse_review),
+    page(
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidate",
+        dashboard.dashboard_abuse_invalidate_form,
+    ),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidate", dashboard.dashboard_abuse_invalidate
+    ),
+    page(
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}",
+        dashboard.dashboard_abuse_run,
+    ),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}/cancel",
+        dashboard.dashboard_abuse_cancel,
+    ),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}/resume",
+        dashboard.dashboard_abuse_resume,
+    ),
+    form(
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}/restore",
+        dashboard.dashboard_abuse_restore,
+    ),
     get(
         "/dashboard/{org}/campaigns/{slug}/export.csv",
         dashboard.dashboard_export,
@@ -306,7 +333,7 @@ DASHBOARD = router(
     ),
 )
 
-# --- admin: organisations, users and their memberships ----------------------------------------
+# --- admin: organisations, users and their memberships, the abuse console ------------------------
 
 ADMIN = router(
     page("/admin", admin.admin_home),
@@ -321,6 +348,17 @@ ADMIN = router(
     form("/admin/users/{user_id}/site-admin", admin.admin_user_site_admin),
     form("/admin/users/{user_id}/memberships", admin.admin_membership_set),
     form("/admin/users/{user_id}/memberships/{org}/remove", admin.admin_membership_remove),
+    # The abuse console: every campaign, then one campaign's.
+    page("/admin/abuse", admin.admin_abuse),
+    page("/admin/abuse/{slug}", admin.admin_abuse_campaign),
+    page("/admin/abuse/{slug}/suspects", admin.admin_abuse_suspects),
+    form("/admin/abuse/{slug}/suspects", admin.admin_abuse_review),
+    page("/admin/abuse/{slug}/invalidate", admin.admin_abuse_invalidate_form),
+    form("/admin/abuse/{slug}/invalidate", admin.admin_abuse_invalidate),
+    page("/admin/abuse/{slug}/invalidations/{run_id}", admin.admin_abuse_run),
+    form("/admin/abuse/{slug}/invalidations/{run_id}/cancel", admin.admin_abuse_cancel),
+    form("/admin/abuse/{slug}/invalidations/{run_id}/resume", admin.admin_abuse_resume),
+    form("/admin/abuse/{slug}/invalidations/{run_id}/restore", admin.admin_abuse_restore),
 )
 
 # --- privacy: site admins find, copy and erase a person's data --------------------------------

@@ -183,6 +183,7 @@ def test_without_redis_the_site_serves_and_limits_fall_back_to_each_process(
         "PLEDGE_RATELIMIT_STORAGE": redis_server.url,
         "PLEDGE_RATELIMIT_LOGIN_EMAIL": "3/minute",
         "PLEDGE_RATELIMIT_SIGN": "4/minute",
+        "PLEDGE_RATELIMIT_SIGN_HARD": "4/minute",
     }
     with (
         app_process(**env) as server,

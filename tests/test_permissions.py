@@ -19,6 +19,7 @@ from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User, UserToken
 from pledge.app import PAGE_ROUTERS
 from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
+from pledge.supporters import service as supporters
 from tests.support.people import sign_in
 
 CSRF = "matrix-csrf-token-0123456789"
@@ -59,6 +60,25 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/dashboard/{org}/campaigns/{slug}/statistics"): ORG_ADMINS_AND_SITE,
     ("GET", "/dashboard/{org}/campaigns/{slug}/embed"): MEMBERS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.csv"): ORG_ADMINS,
+    # The abuse console of a campaign: its lead organisation's admins, and site admins.
+    ("GET", "/dashboard/{org}/campaigns/{slug}/abuse"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/abuse/suspects"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/abuse/suspects"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/abuse/invalidate"): ORG_ADMINS_AND_SITE,
+    ("POST", "/dashboard/{org}/campaigns/{slug}/abuse/invalidate"): ORG_ADMINS_AND_SITE,
+    ("GET", "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}"): ORG_ADMINS_AND_SITE,
+    (
+        "POST",
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}/cancel",
+    ): ORG_ADMINS_AND_SITE,
+    (
+        "POST",
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}/resume",
+    ): ORG_ADMINS_AND_SITE,
+    (
+        "POST",
+        "/dashboard/{org}/campaigns/{slug}/abuse/invalidations/{run_id}/restore",
+    ): ORG_ADMINS_AND_SITE,
     ("POST", "/dashboard/{org}/profile"): ORG_ADMINS_AND_SITE,
     ("POST", "/dashboard/{org}/members/invite"): ORG_ADMINS_AND_SITE,
     ("POST", "/dashboard/{org}/members/invitations/revoke"): ORG_ADMINS_AND_SITE,
@@ -94,6 +114,16 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/users/{user_id}/site-admin"): SITE_ADMINS,
     ("POST", "/admin/users/{user_id}/memberships"): SITE_ADMINS,
     ("POST", "/admin/users/{user_id}/memberships/{org}/remove"): SITE_ADMINS,
+    ("GET", "/admin/abuse"): SITE_ADMINS,
+    ("GET", "/admin/abuse/{slug}"): SITE_ADMINS,
+    ("GET", "/admin/abuse/{slug}/suspects"): SITE_ADMINS,
+    ("POST", "/admin/abuse/{slug}/suspects"): SITE_ADMINS,
+    ("GET", "/admin/abuse/{slug}/invalidate"): SITE_ADMINS,
+    ("POST", "/admin/abuse/{slug}/invalidate"): SITE_ADMINS,
+    ("GET", "/admin/abuse/{slug}/invalidations/{run_id}"): SITE_ADMINS,
+    ("POST", "/admin/abuse/{slug}/invalidations/{run_id}/cancel"): SITE_ADMINS,
+    ("POST", "/admin/abuse/{slug}/invalidations/{run_id}/resume"): SITE_ADMINS,
+    ("POST", "/admin/abuse/{slug}/invalidations/{run_id}/restore"): SITE_ADMINS,
     ("GET", "/admin/contacts"): SITE_ADMINS,
     ("POST", "/admin/contacts"): SITE_ADMINS,
     ("POST", "/admin/contacts/export"): SITE_ADMINS,
@@ -170,6 +200,9 @@ def world(session: Session, make_org: Any, make_campaign: Any) -> World:
     session.commit()
     invitation = session.exec(select(UserToken)).one()
     co_partner = next(p for p in view.partners if not p.is_lead)
+    run = supporters.start(
+        session, view=view, found=supporters.Filter(name_pattern="x"), reason="x", actor_id=None
+    )
     return World(
         org_slug=org.slug,
         campaign_slug=view.slug,
@@ -179,6 +212,7 @@ def world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "partner_id": co_partner.id,
             "case_id": case.id or 0,
             "invitation_id": invitation.id or 0,
+            "run_id": run.id or 0,
         },
         users=users,
     )

@@ -26,6 +26,8 @@ class Action(StrEnum):
     MANAGE_CAMPAIGNS = "manage_campaigns"  # create, edit, open and close campaigns
     VIEW_STATISTICS = "view_statistics"  # a campaign's statistics page
     EXPORT_SUPPORTERS = "export_supporters"  # contacts of supporters who asked this org for news
+    # where a led campaign's signatures come from; count held ones, invalidate, restore
+    REVIEW_SIGNATURES = "review_signatures"
     MODERATE = "moderate"  # work the hoax queue
     BREAK_CLAIM = "break_claim"  # release another moderator's claim on a case
     ADMINISTER_SITE = "administer_site"  # approve organisations, manage users and memberships
@@ -42,6 +44,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Principal]]] = {
     Action.MANAGE_CAMPAIGNS: frozenset({A}),
     Action.VIEW_STATISTICS: frozenset({A, S}),
     Action.EXPORT_SUPPORTERS: frozenset({A}),
+    Action.REVIEW_SIGNATURES: frozenset({A, S}),
     Action.MODERATE: frozenset({A, M}),
     Action.BREAK_CLAIM: frozenset({A}),
     Action.ADMINISTER_SITE: frozenset({S}),

@@ -1,4 +1,5 @@
-"""Site administration: approving organisations, managing users and memberships."""
+"""Site administration: approving organisations, managing users and memberships, and the
+abuse console of every campaign."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from starlette.datastructures import FormData
 
 from pledge.accounts.models import Role, User
 from pledge.admin import service as admin
+from pledge.dashboard import console
+from pledge.dashboard import service as dashboard
 from pledge.db import SessionDep
 from pledge.deps import SiteAdmin
 from pledge.errors import Invalid
-from pledge.web import CheckedForm, form_text, redraw, render
+from pledge.web import CheckedForm, RowId, form_text, redraw, render
 
 
 def _page_number(raw: str | None) -> int:
@@ -205,3 +208,90 @@ def admin_membership_remove(
 ) -> Response:
     change = partial(admin.remove_membership, session, actor=user, user_id=user_id, org_slug=org)
     return _on_user_page(request, session, user_id, change)
+
+
+# --- the abuse console ---------------------------------------------------------------------
+
+
+def _console(request: Request, session: Session, user: User, slug: str) -> console.Scope:
+    view = dashboard.campaign_for_admin(session, slug=slug)
+    return console.Scope(request, console.ADMIN, view, user)
+
+
+def admin_abuse(request: Request, user: SiteAdmin, session: SessionDep) -> HTMLResponse:
+    """Every live and closed campaign, with what its console has to show."""
+    return console.show_overview(request, session)
+
+
+def admin_abuse_campaign(
+    request: Request, user: SiteAdmin, session: SessionDep, slug: str, hour: str | None = None
+) -> HTMLResponse:
+    return console.show_console(_console(request, session, user, slug), session, hour)
+
+
+def admin_abuse_suspects(
+    request: Request, user: SiteAdmin, session: SessionDep, slug: str
+) -> HTMLResponse:
+    scope = _console(request, session, user, slug)
+    return console.show_suspects(scope, session, request.query_params)
+
+
+def admin_abuse_review(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, slug: str
+) -> Response:
+    return console.review(_console(request, session, user, slug), session, form)
+
+
+def admin_abuse_invalidate_form(
+    request: Request, user: SiteAdmin, session: SessionDep, slug: str
+) -> HTMLResponse:
+    scope = _console(request, session, user, slug)
+    return console.show_invalidate(scope, session, request.query_params)
+
+
+def admin_abuse_invalidate(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, slug: str
+) -> Response:
+    return console.invalidate(_console(request, session, user, slug), session, form)
+
+
+def admin_abuse_run(
+    request: Request, user: SiteAdmin, session: SessionDep, slug: str, run_id: RowId
+) -> HTMLResponse:
+    return console.show_run(_console(request, session, user, slug), session, run_id)
+
+
+def admin_abuse_cancel(
+    request: Request,
+    user: SiteAdmin,
+    session: SessionDep,
+    form: CheckedForm,
+    slug: str,
+    run_id: RowId,
+) -> Response:
+    scope = _console(request, session, user, slug)
+    return console.change_run(scope, session, form, run_id, "cancel")
+
+
+def admin_abuse_resume(
+    request: Request,
+    user: SiteAdmin,
+    session: SessionDep,
+    form: CheckedForm,
+    slug: str,
+    run_id: RowId,
+) -> Response:
+    scope = _console(request, session, user, slug)
+    return console.change_run(scope, session, form, run_id, "resume")
+
+
+def admin_abuse_restore(
+    request: Request,
+    user: SiteAdmin,
+    session: SessionDep,
+    form: CheckedForm,
+    slug: str,
+    run_id: RowId,
+) -> Response:
+    scope = _console(request, session, user, slug)
+    return console.change_run(scope, session, form, run_id, "restore")

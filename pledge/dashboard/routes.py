@@ -1,16 +1,25 @@
-"""Partner dashboard: the organisation's home, campaign statistics and exports."""
+"""Partner dashboard: the organisation's home, campaign statistics and exports, and the abuse
+console of the campaigns it leads."""
 
 from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlmodel import Session
 
-from pledge.dashboard import charts
+from pledge.dashboard import charts, console
 from pledge.dashboard import service as dashboard
 from pledge.db import SessionDep
-from pledge.deps import CurrentUser, OrgViewer, StatisticsViewer, SupporterExporter
+from pledge.deps import (
+    CurrentUser,
+    OrgContext,
+    OrgViewer,
+    SignatureReviewer,
+    StatisticsViewer,
+    SupporterExporter,
+)
 from pledge.embeds import service as embeds
-from pledge.web import public_base_url, render
+from pledge.web import CheckedForm, RowId, public_base_url, render
 
 
 def dashboard_home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
@@ -80,3 +89,89 @@ def dashboard_export(
             "Cache-Control": "no-store",
         },
     )
+
+
+# --- the abuse console of a campaign the organisation leads ------------------------------------
+
+
+def _console(request: Request, session: Session, access: OrgContext, slug: str) -> console.Scope:
+    view = dashboard.campaign_for_lead(session, org=access.org, slug=slug)
+    return console.Scope(request, console.DASHBOARD, view, access.user, access.org)
+
+
+def dashboard_abuse_campaign(
+    request: Request,
+    session: SessionDep,
+    access: SignatureReviewer,
+    slug: str,
+    hour: str | None = None,
+) -> HTMLResponse:
+    return console.show_console(_console(request, session, access, slug), session, hour)
+
+
+def dashboard_abuse_suspects(
+    request: Request, session: SessionDep, access: SignatureReviewer, slug: str
+) -> HTMLResponse:
+    scope = _console(request, session, access, slug)
+    return console.show_suspects(scope, session, request.query_params)
+
+
+def dashboard_abuse_review(
+    request: Request, session: SessionDep, access: SignatureReviewer, form: CheckedForm, slug: str
+) -> Response:
+    return console.review(_console(request, session, access, slug), session, form)
+
+
+def dashboard_abuse_invalidate_form(
+    request: Request, session: SessionDep, access: SignatureReviewer, slug: str
+) -> HTMLResponse:
+    scope = _console(request, session, access, slug)
+    return console.show_invalidate(scope, session, request.query_params)
+
+
+def dashboard_abuse_invalidate(
+    request: Request, session: SessionDep, access: SignatureReviewer, form: CheckedForm, slug: str
+) -> Response:
+    return console.invalidate(_console(request, session, access, slug), session, form)
+
+
+def dashboard_abuse_run(
+    request: Request, session: SessionDep, access: SignatureReviewer, slug: str, run_id: RowId
+) -> HTMLResponse:
+    return console.show_run(_console(request, session, access, slug), session, run_id)
+
+
+def dashboard_abuse_cancel(
+    request: Request,
+    session: SessionDep,
+    access: SignatureReviewer,
+    form: CheckedForm,
+    slug: str,
+    run_id: RowId,
+) -> Response:
+    scope = _console(request, session, access, slug)
+    return console.change_run(scope, session, form, run_id, "cancel")
+
+
+def dashboard_abuse_resume(
+    request: Request,
+    session: SessionDep,
+    access: SignatureReviewer,
+    form: CheckedForm,
+    slug: str,
+    run_id: RowId,
+) -> Response:
+    scope = _console(request, session, access, slug)
+    return console.change_run(scope, session, form, run_id, "resume")
+
+
+def dashboard_abuse_restore(
+    request: Request,
+    session: SessionDep,
+    access: SignatureReviewer,
+    form: CheckedForm,
+    slug: str,
+    run_id: RowId,
+) -> Response:
+    scope = _console(request, session, access, slug)
+    return console.change_run(scope, session, form, run_id, "restore")

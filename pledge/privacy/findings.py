@@ -46,6 +46,9 @@ class FoundSupporter:
     updates_from: str | None  # the partner organisation they asked for news
     contact_for_updates: str | None  # kept (encrypted) for that partner, decrypted here
     friends: int  # supporters who signed through their personal invite link
+    # Where the signature came from, kept for the abuse console until retention removes it.
+    network: str | None = None
+    email_domain: str | None = None
 
     @property
     def province_name(self) -> str:
@@ -188,6 +191,8 @@ def _find_supporters(
                 cipher.decrypt(row.contact_encrypted) if row.contact_encrypted else None
             ),
             friends=int(friends.get(row.id, 0)),
+            network=row.network,
+            email_domain=row.email_domain,
         )
         for row in rows
     ]

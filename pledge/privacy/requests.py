@@ -144,6 +144,8 @@ def _signature_entry(s: FoundSupporter) -> dict[str, Any]:
         "updates_from_partner": s.updates_from,
         "contact_kept_for_updates": s.contact_for_updates,
         "friends_invited": s.friends,
+        "signed_from_network": s.network,
+        "email_domain": s.email_domain,
     }
 
 

@@ -49,8 +49,21 @@ class Supporter(SQLModel, table=True):
             "anonymised_at",
             "state",
         ),
-        # Retention finds the signatures that were never confirmed.
+        # Retention finds the signatures that were never confirmed; the abuse console finds
+        # the ones held for review.
         sa.Index("ix_supporter_state_created_at", "state", "created_at"),
+        # An invalidation by network or email domain, and the console's look at one, find a
+        # campaign's rows of one network or domain (in their time range) without reading
+        # the campaign's other supporters.
+        sa.Index(
+            "ix_supporter_campaign_id_network_created_at", "campaign_id", "network", "created_at"
+        ),
+        sa.Index(
+            "ix_supporter_campaign_id_email_domain_created_at",
+            "campaign_id",
+            "email_domain",
+            "created_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,6 +101,11 @@ class Supporter(SQLModel, table=True):
     )
     # Set when retention removed the personal data; the counts and statistics stay.
     anonymised_at: datetime | None = None
+    # Where the first signing came from, for the abuse console and invalidations only (never
+    # shown to partners): the client's network (an IPv4 /24 or an IPv6 /64, as text) and an
+    # email contact's domain (lower-case, IDNA). Removed with the personal data.
+    network: str | None = Field(default=None, max_length=43)
+    email_domain: str | None = Field(default=None, max_length=253)
 
 
 class Signature(SQLModel, table=True):
@@ -97,6 +115,97 @@ class Signature(SQLModel, table=True):
     supporter_id: int = Field(foreign_key="supporter.id", ondelete="CASCADE")
     pledge_id: int = Field(foreign_key="pledge.id", ondelete="CASCADE", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class InvalidationStatus(StrEnum):
+    """Where an invalidation stands. RUNNING moves a batch at a time until it is DONE or,
+    asked between two batches, CANCELLED; RESTORING puts its supporters back, until
+    RESTORED."""
+
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    RESTORING = "restoring"
+    RESTORED = "restored"
+
+    @property
+    def label(self) -> str:
+        return {
+            InvalidationStatus.RUNNING: _("Running"),
+            InvalidationStatus.DONE: _("Done"),
+            InvalidationStatus.CANCELLED: _("Cancelled"),
+            InvalidationStatus.RESTORING: _("Being restored"),
+            InvalidationStatus.RESTORED: _("Restored"),
+        }[self]
+
+
+# The invalidations whose supporters are off the count: the campaign page says so.
+SHOWN_INVALIDATIONS = frozenset(
+    {InvalidationStatus.RUNNING, InvalidationStatus.DONE, InvalidationStatus.CANCELLED}
+)
+# The invalidations a process is moving a batch at a time.
+MOVING_INVALIDATIONS = frozenset({InvalidationStatus.RUNNING, InvalidationStatus.RESTORING})
+
+
+class Invalidation(SQLModel, table=True):
+    """Signatures taken off a campaign's count by an administrator: what matched, why, how
+    far the run has gone, and who put them back if it was restored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # Shown on the campaign page with the date and the number taken off.
+    reason: str = Field(max_length=500)
+    # What it matches (at least one of these): a network (CIDR), an email domain, a partner's
+    # link, a time range, a name pattern, or supporters picked one by one (their ids).
+    network: str | None = Field(default=None, max_length=43)
+    email_domain: str | None = Field(default=None, max_length=253)
+    partner_id: int | None = Field(
+        default=None, foreign_key="campaign_partner.id", ondelete="SET NULL"
+    )
+    partner_slug: str | None = Field(default=None, max_length=64)
+    since: datetime | None = None
+    until: datetime | None = None
+    name_pattern: str | None = Field(default=None, max_length=80)
+    supporter_ids: str | None = Field(default=None, sa_type=sa.Text)
+    suspects_only: bool = Field(default=False)
+    status: InvalidationStatus = Field(
+        default=InvalidationStatus.RUNNING, sa_type=enum_column(InvalidationStatus)
+    )
+    # How many matched when it started, and how many of them were counted then.
+    matched: int = Field(default=0)
+    matched_counted: int = Field(default=0)
+    # Supporters who signed after it started are not its business: it stops at this id.
+    last_id: int = Field(default=0)
+    # The last supporter id a batch went through (of the run, then of the restore).
+    cursor: int = Field(default=0)
+    invalidated: int = Field(default=0)
+    invalidated_counted: int = Field(default=0)
+    restored: int = Field(default=0)
+    cancel_requested: bool = Field(default=False)
+    # The process moving it, and when it last finished a batch: a run whose process died
+    # (a restart) is seen as stalled and can be resumed.
+    runner: str = Field(default="", max_length=32)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    restored_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    restore_reason: str | None = Field(default=None, max_length=500)
+    restored_at: datetime | None = None
+
+
+class InvalidatedSupporter(SQLModel, table=True):
+    """A supporter an invalidation took off, and the state a restore puts them back in."""
+
+    __tablename__ = "invalidated_supporter"
+
+    invalidation_id: int = Field(
+        foreign_key="invalidation.id", ondelete="CASCADE", primary_key=True
+    )
+    supporter_id: int = Field(
+        foreign_key="supporter.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+    previous_state: SupporterState = Field(sa_type=enum_column(SupporterState))
 
 
 class ConfirmationChannel(StrEnum):
@@ -229,3 +338,5 @@ supporter_table = table(Supporter)
 signature_table = table(Signature)
 tally_table = table(Tally)
 confirmation_table = table(Confirmation)
+invalidation_table = table(Invalidation)
+invalidated_supporter_table = table(InvalidatedSupporter)

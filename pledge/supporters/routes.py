@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from babel.dates import format_date
 from fastapi import Request
 from fastapi.responses import (
     HTMLResponse,
@@ -39,7 +40,14 @@ from pledge.deps import CampaignDep, public_campaign
 from pledge.errors import Gone, Invalid, TooManyRequests
 from pledge.i18n import get_locale
 from pledge.i18n import gettext as _
-from pledge.ratelimit import client_address, limit_request, sign_limit
+from pledge.networks import recorded_network
+from pledge.ratelimit import (
+    client_address,
+    limit_request,
+    over_soft_limit,
+    sign_hard_limit,
+    sign_limit,
+)
 from pledge.security import random_token
 from pledge.supporters import by_whatsapp
 from pledge.supporters import service as supporters
@@ -93,6 +101,10 @@ def _page_context(
         "invite": invite if supporters.INVITE_CODE.match(invite) else "",
         "referrer": referrer,
         "share_url": absolute_url(request, "campaigns_show", slug=view.slug),
+        "invalidations": [
+            (format_date(note.at.astimezone(campaigns.WIB), "long", locale=get_locale()), note)
+            for note in page.invalidations
+        ],
     }
 
 
@@ -206,9 +218,13 @@ async def supporters_sign(request: Request, form: FormData) -> Response:
     """``POST /c/{slug}/sign`` (a lean route, see ``pledge.urls``). On the event loop: the form
     is checked here, and its write joins the process's next group commit; the answer waits
     for that commit. Whoever the contact belongs to, the answer is the same redirect to the
-    page that waits for the confirmation, and this browser is bound to the signing."""
+    page that waits for the confirmation, and this browser is bound to the signing.
+
+    Over the per-address signing limit a new signer is held for review instead of counted,
+    and answered the same: many real people share one carrier address. Only over the hard
+    limit is the request refused."""
     view = await public_campaign(request.path_params["slug"], request)
-    await limit_request(request, sign_limit(), "sign")
+    suspect = await over_soft_limit(request, sign_limit(), sign_hard_limit(), "sign")
     posted = supporters.SignForm.read(form)
     try:
         signing = await supporters.sign_soon(
@@ -217,6 +233,8 @@ async def supporters_sign(request: Request, form: FormData) -> Response:
             form=posted,
             locale=get_locale(),
             links=signer_links(request, view.slug),
+            network=recorded_network(client_address(request)),
+            suspect=suspect,
         )
     except Invalid as error:
         return await run_in_threadpool(_refused, request, view, posted, error)

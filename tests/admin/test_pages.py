@@ -109,6 +109,16 @@ ROUTES = [
     ("POST", "/admin/users/{user}/site-admin"),
     ("POST", "/admin/users/{user}/memberships"),
     ("POST", "/admin/users/{user}/memberships/{org}/remove"),
+    ("GET", "/admin/abuse"),
+    ("GET", "/admin/abuse/{slug}"),
+    ("GET", "/admin/abuse/{slug}/suspects"),
+    ("POST", "/admin/abuse/{slug}/suspects"),
+    ("GET", "/admin/abuse/{slug}/invalidate"),
+    ("POST", "/admin/abuse/{slug}/invalidate"),
+    ("GET", "/admin/abuse/{slug}/invalidations/{run_id}"),
+    ("POST", "/admin/abuse/{slug}/invalidations/{run_id}/cancel"),
+    ("POST", "/admin/abuse/{slug}/invalidations/{run_id}/resume"),
+    ("POST", "/admin/abuse/{slug}/invalidations/{run_id}/restore"),
 ]
 FORM = {
     "slug": "baru",
@@ -159,7 +169,7 @@ def unchanged(session: Session, world: dict[str, Any]) -> None:
 def test_anonymous_visitors_are_sent_to_sign_in(
     client: TestClient, session: Session, world: dict[str, Any], method: str, path: str
 ) -> None:
-    url = path.format(org="mitra", user=world["target"].id)
+    url = path.format(org="mitra", user=world["target"].id, slug="kampanye", run_id=1)
     data = {"csrf_token": csrf_token(client, "/login"), **FORM} if method == "POST" else None
     response = client.request(method, url, data=data)
 
@@ -186,7 +196,7 @@ def test_members_of_organisations_are_refused(
     # A valid token from their own session: the refusal is the permission, not the CSRF check.
     token = str(one(html(refused), "input[name=csrf_token]")["value"])
 
-    url = path.format(org="mitra", user=world["target"].id)
+    url = path.format(org="mitra", user=world["target"].id, slug="kampanye", run_id=1)
     data = {"csrf_token": token, **FORM} if method == "POST" else None
     response = browser.request(method, url, data=data)
 

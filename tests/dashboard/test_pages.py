@@ -174,6 +174,7 @@ def test_an_admin_sees_every_link(world: World, as_user: AsUser, sign: Sign) -> 
         "statistics": f"/dashboard/{org}/campaigns/{slug}/statistics",
         "export": f"/dashboard/{org}/campaigns/{slug}/export.csv",
         "embed": f"/dashboard/{org}/campaigns/{slug}/embed",
+        "abuse": f"/dashboard/{org}/campaigns/{slug}/abuse",
     }
     assert one(page, "a.new-campaign")["href"] == f"/dashboard/{org}/campaigns/new"
     assert one(page, "a.members")["href"] == f"/dashboard/{org}/members"
@@ -196,7 +197,12 @@ def test_a_site_admin_sees_statistics_but_no_editing_or_export(
     world: World, as_user: AsUser
 ) -> None:
     page = html(as_user(None, site_admin=True).get(world.path("org")))
-    assert set(campaign_links(page, f"led-{world.view.slug}")) == {"public", "statistics", "embed"}
+    assert set(campaign_links(page, f"led-{world.view.slug}")) == {
+        "public",
+        "statistics",
+        "embed",
+        "abuse",
+    }
     assert page.select_one("a.new-campaign") is None
     assert page.select_one("a.members") is not None
     assert page.select_one("a.profile") is not None
@@ -223,6 +229,7 @@ def test_the_page_shows_status_count_goal_and_drafts_without_a_public_page(
         "statistics",
         "export",
         "embed",
+        "abuse",
     }
     assert draft_card.select_one(".referral-link") is None
 

@@ -115,6 +115,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "token_reset": reset,
             "token_invite": invite,
             "secret": waiting.confirm_path.rsplit("/", 1)[1],
+            "run_id": "1",  # refused before any invalidation is looked for
         },
     )
 

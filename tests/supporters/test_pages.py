@@ -601,7 +601,9 @@ def test_a_streamed_body_over_the_cap_is_refused_with_413(
 
 @pytest.fixture
 def low_sign_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Over the signing limit a signature is held for review; over the hard limit, refused.
     monkeypatch.setenv("PLEDGE_RATELIMIT_SIGN", "3/minute")
+    monkeypatch.setenv("PLEDGE_RATELIMIT_SIGN_HARD", "3/minute")
     get_settings.cache_clear()
     yield
     monkeypatch.undo()

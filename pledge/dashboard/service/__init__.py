@@ -2,14 +2,27 @@
 
 One module per part: `orgs` (an organisation's campaigns), `breakdowns` (folding small
 groups, WIB day and hour windows), `recounting` (the breakdowns read from every supporter
-row, kept a while per process), `stats` (the statistics page) and `exports` (the CSV of
-opted-in supporters). The breakdowns that describe people (province, age group) fold every
+row, kept a while per process), `stats` (the statistics page), `exports` (the CSV of
+opted-in supporters) and `abuse` (the abuse console of a campaign, and of every campaign for
+the site's administrators). The breakdowns that describe people (province, age group) fold every
 group smaller than MIN_BUCKET into one row, so that nobody can be singled out. Callers
 import the package (`from pledge.dashboard import service as dashboard`).
 """
 
 from __future__ import annotations
 
+from pledge.dashboard.service.abuse import (
+    BusyRow,
+    CampaignAbuse,
+    Console,
+    Hour,
+    Table,
+    campaign_for_admin,
+    campaign_for_lead,
+    console,
+    overview,
+    thresholds,
+)
 from pledge.dashboard.service.breakdowns import (
     DAY_WINDOWS,
     DEFAULT_DAYS,
@@ -53,15 +66,23 @@ __all__ = [
     "WIB",
     "Breakdown",
     "Bucket",
+    "BusyRow",
+    "CampaignAbuse",
+    "Console",
     "Export",
+    "Hour",
     "OrgCampaign",
     "OrgHome",
     "Recount",
     "Recounts",
     "Statistics",
+    "Table",
     "by_age_band",
     "by_province",
+    "campaign_for_admin",
+    "campaign_for_lead",
     "campaign_for_org",
+    "console",
     "count_opted_in",
     "export_supporters",
     "fold_small",
@@ -70,8 +91,10 @@ __all__ = [
     "neutralise",
     "org_home",
     "over_time",
+    "overview",
     "parse_days",
     "recount",
     "recounts",
     "statistics",
+    "thresholds",
 ]

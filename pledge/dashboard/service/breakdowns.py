@@ -76,7 +76,7 @@ def _day_window(raw: str) -> int:
     return days
 
 
-def _day_label(day: date, locale: str) -> str:
+def day_label(day: date, locale: str) -> str:
     return format_date(day, format="d MMM", locale=locale)
 
 
@@ -99,7 +99,7 @@ def over_time(
     per_day = []
     for i in range(days):
         day = first_day + timedelta(days=i)
-        label = _day_label(day, locale)
+        label = day_label(day, locale)
         short = label if (days - 1 - i) % tick_every == 0 else ""
         per_day.append(
             Bucket(key=day.isoformat(), label=label, count=per_date.get(day, 0), short=short)
@@ -109,9 +109,9 @@ def over_time(
     for i in range(HOUR_WINDOW):
         hour = hour_start + timedelta(hours=i)
         clock = hour.strftime("%H:00")
-        label = f"{_day_label(hour.date(), locale)} {clock}"
+        label = f"{day_label(hour.date(), locale)} {clock}"
         if hour.hour == 0:
-            short = _day_label(hour.date(), locale)
+            short = day_label(hour.date(), locale)
         elif hour.hour % 6 == 0:
             short = clock
         else:

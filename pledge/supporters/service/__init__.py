@@ -5,7 +5,11 @@ commits, ``tallies`` keeps the counters and the counts read from them, ``pages``
 the public pages show of supporters, ``withdrawal`` finds a supporter by their secret link
 and removes them, ``usage`` tells the campaigns domain who signed its pledges and came
 through its partners, ``statistics`` counts supporters for the partners' dashboard and reads
-their export, and ``privacy`` finds a contact's supporters and anonymises old ones. Callers
+their export, and ``privacy`` finds a contact's supporters and anonymises old ones. The abuse
+console reads ``traffic`` (the busiest networks, email domains and partner links per hour),
+``matching`` (the filters of its forms and what they match), ``review`` (the signatures held
+for review, counted after all) and ``invalidation`` (signatures taken off the count a batch
+at a time, and put back); ``origins`` folds an email contact's domain. Callers
 import this package (``from pledge.supporters import service as supporters``) and use the
 names below.
 """
@@ -32,6 +36,36 @@ from pledge.supporters.service.form import (
     clean_name,
     first_name,
 )
+from pledge.supporters.service.invalidation import (
+    INVALIDATE,
+    INVALIDATE_CANCEL,
+    INVALIDATE_RESTORE,
+    INVALIDATE_RESUME,
+    Note,
+    advance,
+    advance_in_background,
+    cancel,
+    count_moving,
+    list_runs,
+    public_notes,
+    restore,
+    resume,
+    stalled,
+    start,
+)
+from pledge.supporters.service.invalidation import get as get_invalidation
+from pledge.supporters.service.matching import (
+    PICKED_MAX,
+    Filter,
+    FilterForm,
+    Preview,
+    check_narrows,
+    check_picked,
+    check_public_reason,
+    check_reason,
+    describe,
+    preview,
+)
 from pledge.supporters.service.messages import (
     SignerLinks,
     WhatsAppLink,
@@ -43,6 +77,7 @@ from pledge.supporters.service.messages import (
     whatsapp_reply,
     whatsapp_unknown,
 )
+from pledge.supporters.service.origins import email_domain_of, fold_domain
 from pledge.supporters.service.pages import (
     CampaignPage,
     PublicSupporter,
@@ -50,6 +85,7 @@ from pledge.supporters.service.pages import (
     cached_campaign_page,
     campaign_page,
     count_friends,
+    forget_page,
     leaderboard,
     list_recent_public,
     list_with_counts,
@@ -62,6 +98,7 @@ from pledge.supporters.service.privacy import (
     list_by_digest,
     list_signed_pledge_texts,
 )
+from pledge.supporters.service.review import RELEASE, Suspect, Suspects, list_suspects, release
 from pledge.supporters.service.signing import (
     CAUGHT,
     MESSAGES_PER_DAY,
@@ -95,23 +132,38 @@ from pledge.supporters.service.tallies import (
     remember_counts,
     true_counts,
 )
+from pledge.supporters.service.traffic import Busy, Source, busiest, count_flagged
 from pledge.supporters.service.withdrawal import get_by_token, remove, signed_pledge_ids, withdraw
 
 __all__ = [
     "CAUGHT",
+    "INVALIDATE",
+    "INVALIDATE_CANCEL",
+    "INVALIDATE_RESTORE",
+    "INVALIDATE_RESUME",
     "INVITE_CODE",
     "MESSAGES_PER_DAY",
     "NAME_MAX",
+    "PICKED_MAX",
+    "RELEASE",
     "WRONG_CODES_MAX",
+    "Busy",
     "CampaignPage",
     "CleanSignature",
     "Confirmed",
+    "Filter",
+    "FilterForm",
+    "Note",
     "OptedIn",
     "PendingReport",
     "PendingSigning",
+    "Preview",
     "PublicSupporter",
     "SignForm",
     "SignerLinks",
+    "Source",
+    "Suspect",
+    "Suspects",
     "TallyFix",
     "ThankYou",
     "Waiting",
@@ -119,11 +171,19 @@ __all__ = [
     "WhatsAppLink",
     "Written",
     "WrongCode",
+    "advance",
+    "advance_in_background",
     "anonymise",
+    "busiest",
     "by_link",
     "cached_campaign_page",
     "cached_counts",
     "campaign_page",
+    "cancel",
+    "check_narrows",
+    "check_picked",
+    "check_public_reason",
+    "check_reason",
     "clean_name",
     "commit_signings",
     "confirm",
@@ -132,31 +192,45 @@ __all__ = [
     "count_by_age_band",
     "count_by_hour",
     "count_by_province",
+    "count_flagged",
     "count_friends",
     "count_invited",
+    "count_moving",
     "count_opted_in",
     "delete_expired",
+    "describe",
+    "email_domain_of",
     "first_name",
+    "fold_domain",
+    "forget_page",
     "get_by_token",
     "get_counts",
+    "get_invalidation",
     "get_opted_in",
     "invalidate_counts",
     "leaderboard",
     "list_by_digest",
     "list_opted_in",
     "list_recent_public",
+    "list_runs",
     "list_signed_pledge_ids",
     "list_signed_pledge_texts",
+    "list_suspects",
     "list_with_counts",
     "prepare",
+    "preview",
+    "public_notes",
     "read_counts",
     "read_counts_of",
     "receive_whatsapp",
     "reconcile",
+    "release",
     "remember_counts",
     "remind",
     "reminder_email",
     "remove",
+    "restore",
+    "resume",
     "sign",
     "sign_soon",
     "signed_pledge_ids",
@@ -164,6 +238,8 @@ __all__ = [
     "signing_email",
     "signing_of",
     "signing_queue",
+    "stalled",
+    "start",
     "thank_you",
     "true_counts",
     "waiting",

@@ -170,7 +170,12 @@ def confirm(session: Session, *, link_digest: str, now: datetime | None = None) 
         row = _find(session, confirmation_table.c.link_digest == link_digest)
         if row is None:
             raise NotFound(_("We could not find this signature. It may have been withdrawn."))
-        lock_campaign(session.connection(), row.campaign_id)
+        if lock_campaign(session.connection(), row.campaign_id):
+            # Read again under the lock: an invalidation or a review may have moved the
+            # supporter in or out of the count since.
+            row = _find(session, confirmation_table.c.link_digest == link_digest)
+            if row is None:
+                raise NotFound(_("We could not find this signature. It may have been withdrawn."))
         if row.confirmed_at is None and row.expires_at < now:
             raise Gone(_("This confirmation has expired. Sign again to get a new one."))
         claimed = session.execute(
@@ -199,12 +204,16 @@ def _apply(
     a supporter in the count."""
     changes: list[tuple[str, int | None, int | None, int]] = []
     outcome = SignOutcome.UNCHANGED
-    if _confirm_supporter(session, row, now=now):
-        outcome = SignOutcome.NEW
+    first, counted = _confirm_supporter(session, row, now=now)
+    if counted:
         changes += [(PENDING, None, None, -1), (TOTAL, None, None, 1)]
         if row.referrer_id is not None:
             changes.append((partner_key(row.referrer_id), None, row.referrer_id, 1))
-    in_count = outcome == SignOutcome.NEW or row.state == SupporterState.COUNTED
+    if counted or (first and row.state != SupporterState.COUNTED):
+        # A supporter held for review (or taken off the count before confirming) is
+        # confirmed too, and told the same as any other new supporter.
+        outcome = SignOutcome.NEW
+    in_count = counted or row.state == SupporterState.COUNTED
     added = _add_pledges(session, row, now=now)
     if added:
         if in_count:
@@ -245,21 +254,22 @@ def _add_pledges(session: Session, row: sa.Row[Any], *, now: datetime) -> tuple[
     return added
 
 
-def _confirm_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> bool:
-    """Mark the supporter confirmed; True when a pending one entered the count with it, with
-    the next place in the campaign. A suspect or invalidated one stays out of the count."""
+def _confirm_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> tuple[bool, bool]:
+    """Mark the supporter confirmed: whether this was their first confirmation, and whether
+    a pending one entered the count with it, with the next place in the campaign. A
+    suspect or invalidated one stays out of the count."""
     if row.supporter_confirmed_at is not None:
-        return False
+        return False, False
     if row.state != SupporterState.PENDING:
-        session.execute(
+        first = session.execute(
             sa.update(supporter_table)
             .where(
                 supporter_table.c.id == row.supporter_id,
                 supporter_table.c.confirmed_at.is_(None),
             )
             .values(confirmed_at=now)
-        )
-        return False
+        ).rowcount  # type: ignore[attr-defined]
+        return int(first) == 1, False
     last = session.execute(
         sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
             supporter_table.c.campaign_id == row.campaign_id
@@ -273,7 +283,7 @@ def _confirm_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> 
         )
         .values(confirmed_at=now, number=int(last) + 1, state=SupporterState.COUNTED)
     ).rowcount  # type: ignore[attr-defined]
-    return int(counted) == 1
+    return int(counted) == 1, int(counted) == 1
 
 
 # --- WhatsApp --------------------------------------------------------------------------

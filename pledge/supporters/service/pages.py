@@ -4,7 +4,7 @@ supporter's own thank-you page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -14,6 +14,7 @@ from pledge.campaigns.models import CampaignView, PartnerView
 from pledge.provinces import PROVINCES
 from pledge.supporters.models import Counts, Supporter, SupporterState, supporter_table
 from pledge.supporters.service.form import first_name
+from pledge.supporters.service.invalidation import Note, public_notes
 from pledge.supporters.service.tallies import cached_counts, get_counts, read_counts
 from pledge.supporters.service.withdrawal import get_by_token, signed_pledge_ids
 
@@ -57,6 +58,8 @@ class CampaignPage:
     counts: Counts
     recent: list[PublicSupporter]
     partners: list[tuple[PartnerView, int]]
+    # Signatures an administrator took off the count, and why: the page says so.
+    invalidations: list[Note] = field(default_factory=list)
 
 
 # The last page built per campaign, with the view and counts it was built from: while both
@@ -86,9 +89,17 @@ def campaign_page(session: Session, *, view: CampaignView) -> CampaignPage:
         counts=counts,
         recent=list_recent_public(session, campaign_id=view.id),
         partners=leaderboard(view, counts),
+        # Read with the page, that is when the counts changed: an invalidation's batches and
+        # a restore's move them.
+        invalidations=public_notes(session, campaign_id=view.id),
     )
     _pages.put(view.id, (view, page))
     return page
+
+
+def forget_page(campaign_id: int) -> None:
+    """Build the campaign page's data again at its next visit in this process."""
+    _pages.pop(campaign_id)
 
 
 def list_with_counts(

@@ -36,6 +36,9 @@ from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 MESSAGES_MAX = 3
 REMIND_AFTER = timedelta(days=2)
 BATCH = 500
+# The states whose unconfirmed signatures are deleted once they are PLEDGE_PENDING_DAYS old:
+# an invalidated one could only come back as pending, and would be deleted then.
+UNCONFIRMED_DELETED = (*OUTSIDE_KEYS, SupporterState.INVALIDATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +133,14 @@ def _remind_one(
 
 
 def delete_expired(session: Session, *, now: datetime | None = None) -> int:
-    """Delete the signatures never confirmed (pending, or held as suspect) that are older than
-    PLEDGE_PENDING_DAYS, with their personal data and confirmations, and take them off their
-    counts; how many were deleted. The unused confirmations of confirmed supporters that
-    expired are deleted too."""
+    """Delete the signatures never confirmed (pending, held as suspect, or invalidated) that
+    are older than PLEDGE_PENDING_DAYS, with their personal data and confirmations, and take
+    them off their counts; how many were deleted. The unused confirmations of confirmed
+    supporters that expired are deleted too."""
     now = now or utcnow()
     cutoff = now - timedelta(days=get_settings().pending_days)
     deleted = 0
-    for state in OUTSIDE_KEYS:
+    for state in UNCONFIRMED_DELETED:
         while True:
             with writing(session):
                 rows = session.execute(
@@ -183,7 +186,7 @@ def _delete_unconfirmed(
                 )
             ).rowcount  # type: ignore[attr-defined]
         )
-        if removed:
+        if removed and state in OUTSIDE_KEYS:
             add_to_tallies(
                 session.connection(),
                 [(campaign_id, OUTSIDE_KEYS[state], None, None, -removed)],

@@ -84,7 +84,8 @@ def anonymise(session: Session, *, campaign_id: int, now: datetime, batch: int =
     how many this call anonymised.
 
     Each batch's UPDATE only matches rows not yet done, so a run can stop and start again
-    anywhere and two runs never process a row twice. Province, age band, signatures, referral
+    anywhere and two runs never process a row twice. The name, the contact and where the
+    signature came from (network, email domain) go; province, age band, signatures, referral
     and invite links stay, and the tallies are not touched: every count and statistic reads
     the same afterwards."""
     placeholder = _placeholder(session.get_bind().dialect.name)
@@ -114,6 +115,8 @@ def anonymise(session: Session, *, campaign_id: int, now: datetime, batch: int =
                     contact_encrypted=None,
                     contact_digest=placeholder,
                     show_name=False,
+                    network=None,
+                    email_domain=None,
                     anonymised_at=now,
                 )
             )

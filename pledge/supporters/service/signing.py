@@ -34,6 +34,7 @@ from pledge.i18n import gettext as _
 from pledge.security import FieldCipher, contact_digest, hash_token, random_token
 from pledge.supporters.models import (
     PENDING,
+    SUSPECT,
     TOTAL,
     ConfirmationChannel,
     ConfirmationTicket,
@@ -49,6 +50,7 @@ from pledge.supporters.models import (
 )
 from pledge.supporters.service.form import CleanSignature, SignForm
 from pledge.supporters.service.messages import SignerLinks, signing_email
+from pledge.supporters.service.origins import email_domain_of
 from pledge.supporters.service.secrets import code_digest, new_code
 from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 
@@ -75,6 +77,13 @@ class PendingSigning:
     reminder_contact: str | None  # an email address, encrypted, for the reminders
     title: str  # the campaign's, for the message
     links: SignerLinks | None  # where an email's links point; None for WhatsApp
+    # Where it comes from, kept on a new supporter for the abuse console: the client's
+    # network and an email contact's domain.
+    network: str | None = None
+    email_domain: str | None = None
+    # Sent over the per-address signing limit: a new supporter is held for review, in no
+    # count; a known contact is taken as usual. The signer is answered the same either way.
+    suspect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +97,17 @@ class Written:
 
 
 def prepare(
-    view: CampaignView, form: SignForm, *, locale: str = "id", links: SignerLinks | None = None
+    view: CampaignView,
+    form: SignForm,
+    *,
+    locale: str = "id",
+    links: SignerLinks | None = None,
+    network: str | None = None,
+    suspect: bool = False,
 ) -> PendingSigning | None:
     """Check a posted form, compute its digest and make its confirmation's secrets; None when
-    the honeypot caught a bot."""
+    the honeypot caught a bot. `network` is where it came from, `suspect` whether it came
+    over the signing limit."""
     if form.website:
         return None
     if not campaigns.is_signable(view.campaign):
@@ -124,6 +140,9 @@ def prepare(
         reminder_contact=cipher.encrypt(clean.contact) if by_email else None,
         title=view.campaign.title,
         links=links if by_email else None,
+        network=network,
+        email_domain=email_domain_of(clean.contact) if by_email else None,
+        suspect=suspect,
     )
 
 
@@ -149,10 +168,12 @@ def sign(
     form: SignForm,
     locale: str = "id",
     links: SignerLinks | None = None,
+    network: str | None = None,
+    suspect: bool = False,
 ) -> Signing:
     """Take a signature: pending until confirmed, and one supporter however often and
     however differently the same person signs."""
-    pending = prepare(view, form, locale=locale, links=links)
+    pending = prepare(view, form, locale=locale, links=links, network=network, suspect=suspect)
     if pending is None:
         return CAUGHT
     (written,) = commit_signings(session, [pending])
@@ -168,10 +189,12 @@ async def sign_soon(
     form: SignForm,
     locale: str = "id",
     links: SignerLinks | None = None,
+    network: str | None = None,
+    suspect: bool = False,
 ) -> Signing:
     """sign(), with the write queued for the process's next group commit: many signatures
     share one short transaction, and the answer comes once it is committed."""
-    pending = prepare(view, form, locale=locale, links=links)
+    pending = prepare(view, form, locale=locale, links=links, network=network, suspect=suspect)
     if pending is None:
         return CAUGHT
     return signing_of(view, pending, await queue.submit(pending))
@@ -246,12 +269,16 @@ _INSERT_SIGNATURE = sa.insert(signature_table)
 _INSERT_CONFIRMATION = sa.insert(confirmation_table)
 
 
-def lock_campaign(conn: sa.Connection, campaign_id: int) -> None:
+def lock_campaign(conn: sa.Connection, campaign_id: int) -> bool:
     """On PostgreSQL, one writer of a campaign's supporters at a time across processes, until
     the transaction ends: places are given once each, and two batches that meet the same
-    signers never wait for each other in a circle. SQLite has one writer anyway."""
+    signers never wait for each other in a circle. SQLite has one writer anyway (whose
+    transaction began with the write lock). True when a lock was waited for: what was read
+    before it may have changed."""
     if conn.dialect.name == "postgresql":
         conn.execute(SIGNING_LOCK, {"campaign_id": campaign_id})
+        return True
+    return False
 
 
 class _Known:
@@ -412,8 +439,17 @@ def _plan_new(
     plan: _Plan, job: PendingSigning, entry: _Known, state: _Campaign, *, now: datetime
 ) -> tuple[SignOutcome, tuple[int, ...], tuple[int, ...]]:
     """A new supporter's row and counts: pending, or counted at once where the campaign
-    counts unconfirmed signatures. The pledges counted now, and those left to confirm."""
+    counts unconfirmed signatures; held for review, in no count, when it came over the
+    signing limit. The pledges signed now, and those left to confirm."""
     clean, campaign_id = job.clean, job.campaign_id
+    if job.suspect:
+        # Held apart, but stored as it would have been otherwise: its confirmation and its
+        # message are the same, so nothing tells the signer.
+        plan.count(campaign_id, SUSPECT, None, None)
+        plan.new_rows.append((entry, _supporter_row(job, entry, state, number=0, now=now)))
+        if job.counted_at_once:
+            return SignOutcome.NEW, clean.pledge_ids, ()
+        return SignOutcome.NEW, (), clean.pledge_ids
     if not job.counted_at_once:
         plan.count(campaign_id, PENDING, None, None)
         plan.new_rows.append((entry, _supporter_row(job, entry, state, number=0, now=now)))
@@ -513,8 +549,16 @@ def _supporter_row(
         "number": number,
         "locale": job.locale,
         "created_at": now,
-        "state": SupporterState.COUNTED if job.counted_at_once else SupporterState.PENDING,
+        "state": _new_state(job),
+        "network": job.network,
+        "email_domain": job.email_domain,
     }
+
+
+def _new_state(job: PendingSigning) -> SupporterState:
+    if job.suspect:
+        return SupporterState.SUSPECT
+    return SupporterState.COUNTED if job.counted_at_once else SupporterState.PENDING
 
 
 def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:

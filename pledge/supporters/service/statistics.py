@@ -44,7 +44,7 @@ def count_by_age_band(session: Session, *, campaign_id: int) -> dict[str | None,
     return {band: int(n) for band, n in rows}
 
 
-def _utc_hour_expression(dialect: str) -> Any:
+def utc_hour_expression(dialect: str) -> Any:
     """The supporter's signing time cut to the hour, in UTC, on either database.
 
     Cheap to compute for a million rows: the caller moves the hours to its own time zone
@@ -57,7 +57,7 @@ def _utc_hour_expression(dialect: str) -> Any:
     return sa.func.substr(created, 1, 13)
 
 
-def _as_utc_hour(value: object) -> datetime:
+def as_utc_hour(value: object) -> datetime:
     if isinstance(value, datetime):
         return value.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
     return datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
@@ -66,7 +66,7 @@ def _as_utc_hour(value: object) -> datetime:
 def count_by_hour(session: Session, *, campaign_id: int, since: datetime) -> dict[datetime, int]:
     """New supporters of the campaign per hour from `since` on, keyed by the hour's start in
     UTC."""
-    hour = _utc_hour_expression(session.get_bind().dialect.name).label("hour")
+    hour = utc_hour_expression(session.get_bind().dialect.name).label("hour")
     rows = session.execute(
         sa.select(hour, sa.func.count())
         .where(
@@ -78,7 +78,7 @@ def count_by_hour(session: Session, *, campaign_id: int, since: datetime) -> dic
     ).all()
     counts: dict[datetime, int] = {}
     for value, n in rows:
-        key = _as_utc_hour(value)
+        key = as_utc_hour(value)
         counts[key] = counts.get(key, 0) + int(n)
     return counts
 

@@ -69,11 +69,16 @@ def remove(session: Session, *, supporter: Supporter) -> bool:
     counts, inside the caller's write transaction; False when another transaction removed
     them first."""
     lock_campaign(session.connection(), supporter.campaign_id)
+    # The state as it is under the lock: an invalidation or a review may have moved the
+    # supporter in or out of the count since the row was read.
+    state = session.execute(
+        sa.select(supporter_table.c.state).where(supporter_table.c.id == supporter.id)
+    ).scalar_one_or_none()
     pledge_ids = signed_pledge_ids(session, supporter_id=supporter.id or 0)
     removed = session.execute(
         sa.delete(supporter_table).where(supporter_table.c.id == supporter.id)
     ).rowcount  # type: ignore[attr-defined]
-    if removed != 1:
+    if removed != 1 or state is None:
         # Someone else's withdrawal (or retention) got there first, and counted it.
         return False
     session.execute(
@@ -83,12 +88,12 @@ def remove(session: Session, *, supporter: Supporter) -> bool:
         sa.delete(confirmation_table).where(confirmation_table.c.supporter_id == supporter.id)
     )
     changes: list[tuple[str, int | None, int | None]] = []
-    if supporter.state == SupporterState.COUNTED:
+    if state == SupporterState.COUNTED:
         changes = [(TOTAL, None, None)]
         changes += [(pledge_key(pid), pid, None) for pid in sorted(pledge_ids)]
         if supporter.referrer_id is not None:
             changes.append((partner_key(supporter.referrer_id), None, supporter.referrer_id))
-    elif supporter.state in OUTSIDE_KEYS:
-        changes = [(OUTSIDE_KEYS[supporter.state], None, None)]
+    elif state in OUTSIDE_KEYS:
+        changes = [(OUTSIDE_KEYS[SupporterState(state)], None, None)]
     bump(session, campaign_id=supporter.campaign_id, changes=changes, delta=-1)
     return True
