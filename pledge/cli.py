@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import logging
+import logging.config
 import re
 import secrets
 import sys
@@ -54,11 +56,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()  # refuse a bad configuration before any worker starts
     if args.workers > 1 and settings.ratelimit_storage.startswith("memory://"):
-        print(
-            f"warning: each of the {args.workers} workers counts the rate limits on its own, "
-            f"so one address may sign {args.workers} times as often: set "
-            "PLEDGE_RATELIMIT_STORAGE=redis://... to count them together.",
-            file=sys.stderr,
+        # A log line like the server's own (JSON in production), before the workers start.
+        logging.config.dictConfig(observability.log_config(settings))
+        logging.getLogger("pledge.serve").warning(
+            "each of the %d workers counts the rate limits on its own, so one address may "
+            "sign %d times as often: set PLEDGE_RATELIMIT_STORAGE=redis://... to count them "
+            "together",
+            args.workers,
+            args.workers,
         )
     _raise_open_files_limit()
     # Several workers share their metrics through files in one folder, named in the

@@ -387,6 +387,11 @@ class Metrics:
         if signing.added:
             self.signatures.inc(len(signing.added))
 
+    def confirmed(self, signatures: int) -> None:
+        """A signing confirmed: the pledges it signed are counted now."""
+        if signatures:
+            self.signatures.inc(signatures)
+
     def reported(self, stored: bool) -> None:
         self.reports.labels(outcome=STORED if stored else BOT).inc()
 
@@ -410,6 +415,11 @@ def metrics_of(request: Request) -> Metrics:
 def signed(request: Request, signing: Signing) -> None:
     """Count a sign-up form that was taken."""
     metrics_of(request).signed(signing)
+
+
+def confirmed(request: Request, signatures: int) -> None:
+    """Count the pledges a confirmation signed."""
+    metrics_of(request).confirmed(signatures)
 
 
 def reported(request: Request, report: object | None) -> None:
@@ -452,7 +462,7 @@ async def metrics_response(request: Request) -> Response:
 
 # Path parameters that are secrets (a supporter's withdrawal token, a report's tracking
 # code): the access line shows the template's placeholder instead.
-SECRET_PARAMS = frozenset({"token", "code"})
+SECRET_PARAMS = frozenset({"token", "code", "secret"})
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 PATH_MAX = 200
 # Probes that would drown the access log: logged only at debug level.

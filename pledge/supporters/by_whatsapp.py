@@ -58,6 +58,7 @@ class Handled:
 
     outcome: Outcome
     campaign_slug: str | None = None
+    signatures: int = 0  # the pledges the confirmation signed
 
 
 # The links of a campaign's messages (its slug given), on this site.
@@ -122,7 +123,8 @@ def _confirm(session: Session, message: whatsapp.Incoming, links: LinksFor) -> t
         outcome=confirmed.outcome,
         token=confirmed.token,
     )
-    return Handled(_BY_SIGN_OUTCOME[confirmed.outcome], campaign.slug), reply
+    handled = Handled(_BY_SIGN_OUTCOME[confirmed.outcome], campaign.slug, len(confirmed.added))
+    return handled, reply
 
 
 def _finish(session: Session, message: whatsapp.Incoming, *, reply: str | None) -> None:

@@ -386,6 +386,7 @@ def supporters_confirm_code(
 
 
 def _to_own_page(request: Request, view: CampaignView, confirmed: supporters.Confirmed) -> Response:
+    observability.confirmed(request, len(confirmed.added))
     return _own_page(request, view, confirmed.token, confirmed.outcome, confirmed.added)
 
 
@@ -521,6 +522,7 @@ async def supporters_whatsapp_receive(
     handled = await run_in_threadpool(
         by_whatsapp.receive, session, messages=messages, links=partial(signer_links, request)
     )
+    observability.confirmed(request, sum(one.signatures for one in handled))
     background = None
     if any(one.outcome.replied for one in handled):
         background = BackgroundTask(mail.deliver_soon, request.app.state.engine)
