@@ -195,7 +195,7 @@ def cookie_header(cookies: dict[str, str]) -> dict[str, str]:
     return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
 
 
-async def _browser(client: httpx.AsyncClient, slug: str) -> tuple[dict[str, str], str]:
+async def open_browser(client: httpx.AsyncClient, slug: str) -> tuple[dict[str, str], str]:
     """A visitor's cookies and CSRF token, from the campaign page."""
     page = await client.get(f"/c/{slug}")
     page.raise_for_status()
@@ -340,7 +340,7 @@ def measure_exactness(
             max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=1
         )
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-            browser = await _browser(client, slug)
+            browser = await open_browser(client, slug)
             queue = iter(attempts)
             statuses: list[int] = []
             taken: list[bool] = []
@@ -439,7 +439,7 @@ def measure_crash_safety(
             limits = httpx.Limits(max_connections=connections)
             async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
                 try:
-                    browser = await _browser(client, slug)
+                    browser = await open_browser(client, slug)
                 except httpx.HTTPError:
                     return  # the server was killed before this browser got its form
                 await asyncio.gather(*(signer(client, browser) for _ in range(connections)))

@@ -84,7 +84,8 @@ def ensure_world(session: Session) -> World:
 
 
 def add_supporters(session: Session, count: int) -> None:
-    """count supporters with one to three pledges each, spread over the last 90 days."""
+    """count confirmed supporters with one to three pledges each, spread over the last 90
+    days."""
     view = campaigns.get_view(session, slug=SLUG)
     pledge_ids = [p.id for p in view.pledges]
     partner_ids = [p.id for p in view.partners] + [None] * len(view.partners)
@@ -103,6 +104,7 @@ def add_supporters(session: Session, count: int) -> None:
         size = min(BATCH, count - done)
         rows = []
         for n in range(start + done + 1, start + done + size + 1):
+            signed_at = now - timedelta(seconds=rng.randrange(90 * 86400))
             rows.append(
                 {
                     "campaign_id": view.id,
@@ -116,7 +118,9 @@ def add_supporters(session: Session, count: int) -> None:
                     "referrer_id": rng.choice(partner_ids),
                     "number": n,
                     "locale": "id",
-                    "created_at": now - timedelta(seconds=rng.randrange(90 * 86400)),
+                    "created_at": signed_at,
+                    # Counted supporters, as a long-running campaign has them: confirmed.
+                    "confirmed_at": signed_at,
                 }
             )
         ids = session.execute(

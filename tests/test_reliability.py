@@ -27,11 +27,11 @@ from sqlmodel import Session
 from bench.reliability import (
     TWICE_EVERY,
     Inbox,
-    _browser,
     attempts_of,
     contact_of,
     form,
     nonzero,
+    open_browser,
     sign_and_confirm,
 )
 from pledge import contacts
@@ -90,7 +90,7 @@ def test_thousands_of_signatures_from_hundreds_of_connections_on_two_processes_a
                 httpx.AsyncClient(base_url=s.url, limits=limits, timeout=60)
                 for s in (first, second)
             ]
-            browsers = [await _browser(client, view.slug) for client in clients]
+            browsers = [await open_browser(client, view.slug) for client in clients]
             queue = iter(attempts)
             results: list[tuple[int, list[bool]]] = []
 

@@ -277,7 +277,9 @@ def write_everywhere(
     # someone who has not confirmed yet, which names the campaign beside its button.
     view = campaigns.get_view(session, slug=SLUG)
     world.thanks = confirm_landing(public, view, "penyusup@contoh.id", session)
-    world.confirm_link = sign_by_email(session, view, "menunggu@contoh.id").confirm_path
+    world.confirm_link = sign_by_email(
+        session, view, "menunggu@contoh.id", pledges=("janji-uji",)
+    ).confirm_path
 
     # A hoax report with the payload as its description, and one with it in the link.
     token = csrf_token(public, f"/c/{SLUG}/report")

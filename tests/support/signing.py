@@ -68,6 +68,9 @@ def emails_to(session: Session, address: str) -> list[Emailed]:
         .where(outbox_message_table.c.to == address)
         .order_by(outbox_message_table.c.id)
     ).all()
+    # The connection goes back to the pool, which a server in this process may share, before
+    # the browser carries on.
+    session.rollback()
     return [Emailed(subject, body) for subject, body in rows]
 
 
@@ -94,7 +97,9 @@ def send_whatsapp(session: Session, *, number: str, text: str) -> supporters.Wha
     """A WhatsApp message from a number, as the webhook hands it over."""
     session.rollback()
     e164 = contacts.normalise_contact(number)
-    return supporters.receive_whatsapp(session, sender=e164.lstrip("+"), text=text)
+    answer = supporters.receive_whatsapp(session, sender=e164.lstrip("+"), text=text)
+    session.rollback()  # nothing held open while the browser carries on
+    return answer
 
 
 def confirm_in_browser(
