@@ -287,6 +287,7 @@ def test_moderate_with_the_keyboard_only(
     tab_to(page, "#form-hoax button[type=submit]")
     press_and_wait(page, "Enter")
     assert page.locator("#proposed-title").inner_text() == "Kotak suara tidak dibakar"
+    session.rollback()  # a fresh snapshot: the server wrote the decision
     case = session.get(HoaxCase, site.case_new)
     assert case is not None
     session.refresh(case)

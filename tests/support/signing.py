@@ -202,7 +202,7 @@ def confirm_on_phone(page: Any, session: Session, contact: str) -> float:
     does. The moment the confirmation was sent (``time.monotonic()``); the browser is then on
     its way to the supporter's own page."""
     page.wait_for_url(lambda url: urlsplit(url).path.endswith("/confirm"))
-    check = page.locator("section.check")
+    check = page.locator("section.waiting")
     if "@" in contact:
         code = last_email_to(session, contacts.normalise_contact(contact)).code
         page.locator("#code").fill(code)
