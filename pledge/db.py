@@ -132,6 +132,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 # instead of each asking SQLite and sleeping in its busy handler (1, 2, 5, 10... ms) between
 # tries: under load that sleeping, not the writing, would set the pace.
 _sqlite_writer = threading.RLock()
+# Set while the event loop's group commit waits for the write lock: the threads' writers (a
+# confirmation, a withdrawal) then let it go first, for a moment, so that a stream of them
+# never keeps a batch of signatures waiting until it times out.
+_loop_waiting = threading.Event()
+# How long a thread's writer steps aside for the loop at most.
+YIELD_TO_LOOP_SECONDS = 0.05
 # The largest row id: an INTEGER column on PostgreSQL. A larger number from an address or a form
 # finds nothing, and must never reach the database, which would refuse it with an error.
 ID_MAX = 2**31 - 1
@@ -140,6 +146,10 @@ WRITER_WAIT_SECONDS = BUSY_TIMEOUT_MS / 1000  # as long as SQLite's own busy tim
 
 @contextmanager
 def _sqlite_write_turn() -> Iterator[None]:
+    if _loop_waiting.is_set():
+        stop = time.monotonic() + YIELD_TO_LOOP_SECONDS
+        while _loop_waiting.is_set() and time.monotonic() < stop:
+            time.sleep(LOCK_POLL_SECONDS)
     if not _sqlite_writer.acquire(timeout=WRITER_WAIT_SECONDS):
         raise sa.exc.TimeoutError("waited too long for the database's write lock")
     try:
@@ -395,10 +405,14 @@ class GroupCommit(Generic[Job, Result]):
         session = Session(bind=self._writer_connection(), expire_on_commit=False)
         try:
             deadline = time.monotonic() + WRITER_WAIT_SECONDS
-            while not self._take_write_lock(session):
-                if time.monotonic() > deadline:
-                    raise sa.exc.TimeoutError("waited too long for the database's write lock")
-                await asyncio.sleep(LOCK_POLL_SECONDS)
+            try:
+                while not self._take_write_lock(session):
+                    _loop_waiting.set()
+                    if time.monotonic() > deadline:
+                        raise sa.exc.TimeoutError("waited too long for the database's write lock")
+                    await asyncio.sleep(LOCK_POLL_SECONDS)
+            finally:
+                _loop_waiting.clear()
             try:
                 results = write_batch(session, jobs, self.write)
                 session.commit()
