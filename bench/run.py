@@ -140,6 +140,8 @@ def signed_in(server: Server, email: str, password: str) -> str:
 
 # --- wrk ----------------------------------------------------------------------------------
 
+WRK_THREADS = 2
+
 
 @dataclass
 class Load:
@@ -165,7 +167,7 @@ def wrk(
 ) -> Load:
     command = [
         "wrk",
-        "-t2",
+        f"-t{WRK_THREADS}",
         f"-c{connections}",
         f"-d{seconds:.0f}s",
         "--latency",
@@ -279,7 +281,9 @@ class Plan:
 
 
 def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, Plan]:
-    """Every route, with the sessions, tokens and bodies its load needs on this server."""
+    """Every route, with the sessions, tokens and bodies its load needs on this server.
+    Confirming needs signings waiting for it: their links' secrets in ``work``
+    (``seed_waiting``)."""
     slug, url = world.slug, server.url
     admin = signed_in(server, world.admin_email, world.password)
     moderator = signed_in(server, world.moderator_email, world.password)
@@ -287,6 +291,7 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
     etag = httpx.get(f"{url}/api/v1/campaigns/{slug}").headers["etag"]
     sign_cookie, sign_token = form_token(server, f"/c/{slug}")
     report_cookie, report_token = form_token(server, f"/c/{slug}/report")
+    confirm_cookie, confirm_token = form_token(server, f"/c/{slug}")
     boundary = "bench" + secrets.token_hex(8)
     body = work / f"report-{boundary}.body"
     body.write_bytes(screenshot_body(boundary, report_token, 1))
@@ -312,6 +317,22 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
             64,
             "sign.lua",
             (sign_cookie, sign_token, f"/c/{slug}/sign", secrets.token_hex(3)),
+        ),
+        Plan(
+            "confirm",
+            "confirming by the emailed link (another signing each time)",
+            None,
+            f"/c/{slug}/confirm/",
+            64,
+            "confirm.lua",
+            (
+                confirm_cookie,
+                confirm_token,
+                f"/c/{slug}/confirm/",
+                str(work / WAITING),
+                str(work / "confirm-cursor"),
+                str(WRK_THREADS),
+            ),
         ),
         Plan(
             "report",
@@ -399,6 +420,12 @@ def measure_routes(
     for plan in route_plans(server, world, work).values():
         run.routes.append(ceilings.beside(server, plan, seconds))
     run.ceilings = ceilings.loads
+    # Every confirmation must have met a signing still waiting: a secret used twice would
+    # measure the cheaper answer to a signing confirmed already.
+    used = int((work / "confirm-cursor").read_text()) * WRK_THREADS
+    waiting = len((work / WAITING).read_text().split())
+    if used > waiting:
+        raise RuntimeError(f"confirming used {used} secrets of {waiting}: seed more (--waiting)")
     return run
 
 
@@ -532,21 +559,22 @@ def clone_database(url: str, name: str) -> str:
     return source.set(database=name).render_as_string(hide_password=False)
 
 
-def run_seed(env: dict[str, str], supporters: int, reports: int) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.seed",
-            "--supporters",
-            str(supporters),
-            "--reports",
-            str(reports),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+# The links' secrets of the signings that wait for the confirming route, in the run's folder.
+WAITING = "waiting-secrets.txt"
+
+
+def run_seed(
+    env: dict[str, str],
+    supporters: int,
+    reports: int,
+    pending: int = 0,
+    secrets_file: Path | None = None,
+) -> None:
+    command = [sys.executable, "-m", "bench.seed", "--supporters", str(supporters)]
+    command += ["--reports", str(reports), "--pending", str(pending)]
+    if secrets_file is not None:
+        command += ["--secrets", str(secrets_file)]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
 
 
 def server_peak_for_upload(env: dict[str, str], work: Path, world: seeding.World) -> float:
@@ -592,6 +620,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, help="open event streams to hold")
     parser.add_argument("--supporters", type=int, default=1_000_000, help="for the growth test")
     parser.add_argument("--reports", type=int, default=100_000, help="for the growth test")
+    parser.add_argument(
+        "--pending", type=int, default=100_000, help="signings not confirmed, for the growth test"
+    )
+    parser.add_argument(
+        "--waiting", type=int, help="signings seeded for the confirming route to confirm"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="of the growth test")
     parser.add_argument("--out", type=Path, help="default: bench/RESULTS.md, or RESULTS-quick.md")
     args = parser.parse_args()
@@ -633,6 +667,11 @@ def main() -> None:
         run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
         # Untouched from here on: the growth test starts from copies of it.
         pristine = clone_database(database_url, "bench_pristine")
+        # Signings for the confirming route to confirm, one a request: more than it can take
+        # in its time at 3,000 a second.
+        args.waiting = args.waiting or int(3000 * (seconds + 1))
+        print(f"Seeding {args.waiting:,} signings waiting for their confirmation...", flush=True)
+        run_seed(env, 0, 0, args.waiting, work / WAITING)
         world = seeding.World(
             seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
         )
@@ -694,9 +733,13 @@ def main() -> None:
 
         growth = None
         if not args.quick:
-            print(f"Seeding {args.supporters} supporters and {args.reports} reports...", flush=True)
+            print(
+                f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
+                f"confirmed yet and {args.reports:,} reports...",
+                flush=True,
+            )
             grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
-            run_seed(grown_env, args.supporters, args.reports)
+            run_seed(grown_env, args.supporters, args.reports, args.pending)
             empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
             with (
                 serving(empty_env, args.workers, work / "server-empty.log") as empty_server,
@@ -796,7 +839,9 @@ def report(results: Results) -> str:
         f"`/healthz`, an empty FastAPI route, is measured before and after every route: "
         f"{min(ceilings):,.0f} to {max(ceilings):,.0f} a second during this part of the run "
         f"(the machine is shared). Each ratio is to the mean of the two measurements beside its "
-        f"route, and each p99 limit to the larger of their p99s.",
+        f"route, and each p99 limit to the larger of their p99s. Confirming presses the button "
+        f"of another signing's emailed link on every request: {results.args.waiting:,} signings "
+        f"by email, made by the server's own code, wait for it (none is confirmed twice).",
         "",
         "| route | requests/s | p50 ms | p99 ms | `/healthz` beside it | ratio | target | |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -814,6 +859,8 @@ def report(results: Results) -> str:
                 f">= 0.25, >= 2,000/s, p99 <= 10 x /healthz p99 "
                 f"({10 * route.ceiling_p99_ms:.0f} ms)"
             )
+        if route.key == "confirm":
+            ok, target = verdict(load.rps >= 1000), ">= 1,000/s"
         bad = f" ({load.bad} errors)" if load.bad else ""
         lines.append(
             f"| {route.name}{bad} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
@@ -823,7 +870,8 @@ def report(results: Results) -> str:
         rounds = len(results.growth.rounds)
         lines += [
             "",
-            f"## After growth: {results.args.supporters:,} supporters and "
+            f"## After growth: {results.args.supporters:,} supporters, "
+            f"{results.args.pending:,} signings waiting for their confirmation and "
             f"{results.args.reports:,} hoax reports",
             "",
             "Two servers run side by side, one on a copy of the nearly empty database (1,000 "

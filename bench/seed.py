@@ -3,8 +3,14 @@ many supporters and hoax reports as asked, written in bulk.
 
     python -m bench.seed --supporters 1000000 --reports 100000
 
+    python -m bench.seed --pending 50000 --secrets secrets.txt
+
 Runs against PLEDGE_DATABASE_URL (migrated first). Running it again adds more rows to the same
 campaign. The tallies are recounted at the end, as `pledge tallies reconcile` would.
+
+Pending signings (signed, not confirmed yet) are taken by the server's own write path, with
+PLEDGE_SECRET_KEY, so that their confirmation links work on a server with the same key;
+--secrets writes those links' secrets, one a line.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -29,7 +36,7 @@ from pledge.db import create_db_engine, utcnow
 from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
 from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.supporters import service as supporters
-from pledge.supporters.models import Signature, Supporter
+from pledge.supporters.models import Signature, Supporter, SupporterState
 
 SLUG = "bench"
 PLEDGES = ("tolak-politik-uang", "gunakan-hak-pilih", "lawan-hoaks")
@@ -121,6 +128,7 @@ def add_supporters(session: Session, count: int) -> None:
                     "created_at": signed_at,
                     # Counted supporters, as a long-running campaign has them: confirmed.
                     "confirmed_at": signed_at,
+                    "state": SupporterState.COUNTED,
                 }
             )
         ids = session.execute(
@@ -135,6 +143,44 @@ def add_supporters(session: Session, count: int) -> None:
         session.execute(sa.insert(signature_t), signatures)
         session.commit()
         done += size
+
+
+def add_pending(session: Session, count: int, secrets_file: Path | None = None) -> None:
+    """count signings by email waiting for their confirmation, written as the server writes
+    them (confirmation, reminder contact and email included); their links' secrets to
+    secrets_file, one a line."""
+    view = campaigns.get_view(session, slug=SLUG)
+    base = get_settings().public_url or "http://127.0.0.1:8000"
+    links = supporters.SignerLinks(
+        confirm=f"{base}/c/{SLUG}/confirm/", private=f"{base}/c/{SLUG}/thanks/"
+    )
+    stamp = secrets.token_hex(4)
+    rng = random.Random(count)
+    provinces = list(PROVINCES)
+    out = secrets_file.open("a") if secrets_file else None
+    try:
+        for start in range(0, count, 500):
+            jobs = []
+            for n in range(start, min(start + 500, count)):
+                form = supporters.SignForm(
+                    name=f"Menunggu {n}",
+                    contact=f"menunggu-{stamp}-{n}@contoh.id",
+                    province=rng.choice(provinces),
+                    age_ok="on",
+                    consent="on",
+                    pledges=tuple(rng.sample(PLEDGES, rng.randint(1, len(PLEDGES)))),
+                )
+                pending = supporters.prepare(view, form, links=links)
+                assert pending is not None
+                jobs.append(pending)
+            for written in supporters.commit_signings(session, jobs):
+                if isinstance(written, Exception):
+                    raise written
+            if out:
+                out.writelines(f"{job.secret}\n" for job in jobs)
+    finally:
+        if out:
+            out.close()
 
 
 def add_reports(session: Session, count: int) -> None:
@@ -188,7 +234,13 @@ def add_reports(session: Session, count: int) -> None:
         done += size
 
 
-def seed(*, supporters_count: int, reports_count: int) -> World:
+def seed(
+    *,
+    supporters_count: int,
+    reports_count: int,
+    pending_count: int = 0,
+    secrets_file: Path | None = None,
+) -> World:
     settings = get_settings()
     upgrade(settings.database_url)
     engine = create_db_engine(settings)
@@ -196,6 +248,7 @@ def seed(*, supporters_count: int, reports_count: int) -> World:
         world = ensure_world(session)
         add_supporters(session, supporters_count)
         add_reports(session, reports_count)
+        add_pending(session, pending_count, secrets_file)
         supporters.reconcile(session)
     engine.dispose()
     return world
@@ -205,12 +258,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--supporters", type=int, default=0)
     parser.add_argument("--reports", type=int, default=0)
+    parser.add_argument("--pending", type=int, default=0, help="signings not confirmed yet")
+    parser.add_argument("--secrets", type=Path, help="where to write the pending links' secrets")
     args = parser.parse_args()
     started = time.monotonic()
-    seed(supporters_count=args.supporters, reports_count=args.reports)
+    seed(
+        supporters_count=args.supporters,
+        reports_count=args.reports,
+        pending_count=args.pending,
+        secrets_file=args.secrets,
+    )
     print(
-        f"Seeded {args.supporters} supporters and {args.reports} reports "
-        f"in {time.monotonic() - started:.0f} s."
+        f"Seeded {args.supporters} supporters, {args.reports} reports and {args.pending} "
+        f"pending signings in {time.monotonic() - started:.0f} s."
     )
 
 

@@ -41,8 +41,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.openapi = functools.partial(api_description, app)  # type: ignore[method-assign]
     app.state.engine = engine or create_db_engine(settings)
     app.state.limiter = limiter
-    # Signatures are written in group commits: one queue per process.
+    # Signatures and their confirmations are written in group commits: a queue of each per
+    # process.
     app.state.signings = supporters.signing_queue(app.state.engine)
+    app.state.confirmations = supporters.confirmation_queue(app.state.engine)
     app.state.live = LiveCounts(
         app.state.engine,
         interval=settings.live_interval_seconds,

@@ -216,10 +216,7 @@ class Settings(BaseSettings):
     def sign_hard_limit(self) -> str:
         """The signing limit over which a request is refused: as set, or ten times the
         signing limit."""
-        if self.ratelimit_sign_hard:
-            return self.ratelimit_sign_hard
-        soft = parse(self.ratelimit_sign)
-        return f"{soft.amount * 10}/{soft.multiples} {soft.GRANULARITY.name}"
+        return self.ratelimit_sign_hard or _ten_times(self.ratelimit_sign)
 
     @property
     def ignored_domains(self) -> frozenset[str]:
@@ -250,3 +247,10 @@ def use_settings(settings: Settings) -> None:
     get_settings.cache_clear()
     _given[:] = [settings]
     get_settings()
+
+
+@lru_cache(maxsize=16)
+def _ten_times(limit: str) -> str:
+    """A limit ten times as high; parsed once per value, not on every signature."""
+    parsed = parse(limit)
+    return f"{parsed.amount * 10}/{parsed.multiples} {parsed.GRANULARITY.name}"

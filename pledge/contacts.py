@@ -13,6 +13,7 @@ Two forms, kept apart on purpose:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -80,7 +81,17 @@ def normalise_email(value: str) -> str:
 def _email_as_given(value: str) -> str:
     """The address email_validator normalises for storing and sending: the local part as
     typed (NFC), the domain lower-cased and IDNA-mapped. The mailbox is the person's; only
-    their provider may decide that two spellings of it are one."""
+    their provider may decide that two spellings of it are one.
+
+    Most addresses are a plain ASCII local part at a domain many others use: the local part
+    is then checked by its pattern, and the domain as email_validator judged it the first
+    time it came (the same answer, without checking gmail.com anew on every signature).
+    Anything else goes through email_validator whole."""
+    local, _at, domain = value.rpartition("@")
+    if len(value) <= _QUICK_MAX and _DOT_ATOM.match(local):
+        normalised_domain = _checked_domain(domain)
+        if normalised_domain is not None:
+            return f"{local}@{normalised_domain}"
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError:
@@ -88,6 +99,23 @@ def _email_as_given(value: str) -> str:
             _("That email address does not look right. Check it and try again.")
         ) from None
     return result.normalized
+
+
+# A local part of ASCII letters, digits and the other characters RFC 5322 allows unquoted,
+# in dot-separated runs: email_validator keeps such a local part as it is. Addresses this
+# short are within every length limit.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_QUICK_MAX = 120
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_domain(domain: str) -> str | None:
+    """A domain as email_validator normalises it, or None when it refuses it (then the whole
+    address is checked again, for its message). Remembered per domain as typed."""
+    try:
+        return validate_email(f"a@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
 
 
 # --- the deduplication key -----------------------------------------------------------
@@ -110,6 +138,7 @@ def dedup_key(contact: str) -> str:
     return f"{local}@{domain}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _ascii_domain(domain: str) -> str:
     """A domain in the form DNS uses (bücher.example is xn--bcher-kva.example)."""
     try:

@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel
+from starlette.background import BackgroundTask
 
 from pledge.config import Environment, Settings, get_settings
 from pledge.db import table, utcnow, writing
@@ -426,6 +427,20 @@ def _send(row: sa.Row[Any], *, settings: Settings, senders: Senders) -> None:
 
 _delivering = threading.Lock()
 _again = threading.Event()
+
+
+def delivery(engine: Engine) -> BackgroundTask | None:
+    """What a request that queued a message runs after its answer: a delivery, unless
+    nothing can send, or a delivery of this process is running already (it goes round once
+    more). Decided on the event loop, so that under a burst of signatures most requests hand
+    nothing to a thread."""
+    settings = get_settings()
+    if default_sender(settings) is None and default_whatsapp_sender(settings) is None:
+        return None
+    _again.set()
+    if _delivering.locked():
+        return None
+    return BackgroundTask(deliver_soon, engine)
 
 
 def deliver_soon(engine: Engine) -> None:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from functools import cache
+from functools import cache, lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -40,8 +40,7 @@ class FieldCipher:
     """Authenticated encryption (Fernet: AES-128-CBC with HMAC-SHA256) for stored contacts."""
 
     def __init__(self, secret_key: str) -> None:
-        key = base64.urlsafe_b64encode(derive_key(secret_key, "field-encryption"))
-        self._fernet = Fernet(key)
+        self._fernet = _fernet(secret_key)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -51,6 +50,11 @@ class FieldCipher:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
             return None
+
+
+@lru_cache(maxsize=8)
+def _fernet(secret_key: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "field-encryption")))
 
 
 # --- passwords and one-time links ----------------------------------------------------

@@ -118,7 +118,7 @@ OPERATIONS: tuple[Url, ...] = (
     get("/metrics", operations.metrics, include_in_schema=False),
 )
 
-# --- the busiest routes, lean: partner counters, the campaign page, signing -------------------
+# --- the busiest routes, lean: partner counters, the campaign page, signing, confirming -------
 # Matched right after the operations, before any other route. They are benchmarked: add no
 # work to them without measuring.
 
@@ -143,6 +143,7 @@ LEAN_ROUTES: tuple[BaseRoute, ...] = (
     LeanRoute("/embed/{slug}", embeds.embeds_widget),
     LeanRoute("/c/{slug}", supporters.campaigns_show),
     LeanFormRoute("/c/{slug}/sign", supporters.supporters_sign),
+    LeanFormRoute("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_link),
 )
 
 # --- static files -----------------------------------------------------------------------------
@@ -185,12 +186,12 @@ PUBLIC = router(
     page("/", supporters.campaigns_index),
     page("/privacy", supporters.campaigns_privacy),
     # After signing: the page that waits for the confirmation and takes the emailed code,
-    # the emailed link's page with its button, the supporter's own page (from its link, or
-    # in the browser that signed), and withdrawing with its link.
+    # the emailed link's page with its button (the button posts to a lean route, above), the
+    # supporter's own page (from its link, or in the browser that signed), and withdrawing
+    # with its link.
     page("/c/{slug}/confirm", supporters.supporters_check),
     form("/c/{slug}/confirm", supporters.supporters_confirm_code),
     page("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_page),
-    form("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_link),
     page("/c/{slug}/thanks", supporters.supporters_thanks_bound),
     page("/c/{slug}/thanks/{token}", supporters.supporters_thanks),
     page("/c/{slug}/withdraw/{token}", supporters.supporters_withdraw_form),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -358,3 +359,57 @@ def test_a_contact_already_in_its_folded_form_keeps_its_digest() -> None:
 def test_a_domain_idna_cannot_map_is_compared_lower_cased_as_written() -> None:
     # Not from the sign form (email_validator refuses it), but a key must never fail.
     assert dedup_key("Budi+x@XN--ZZ.Example") == "budi@xn--zz.example"
+
+
+# Addresses checked by their pattern and a domain email_validator judged before, and others
+# it must judge whole: each gives what email_validator alone gives, or the same refusal.
+SAME_AS_EMAIL_VALIDATOR = [
+    "budi@contoh.id",
+    "Budi.Santoso+x@GMAIL.Com",
+    "o'brien@example.co.uk",
+    "a!#$%&*/=?^_`{|}~-@Contoh.ID",
+    "x@xn--bcher-kva.example",
+    "x@Bücher.example",
+    "Rïna@contoh.id",
+    ".budi@contoh.id",
+    "budi.@contoh.id",
+    "bu..di@contoh.id",
+    '"budi santoso"@contoh.id',
+    "budi@localhost",
+    "budi@contoh.test",
+    "budi@contoh",
+    "budi@-contoh.id",
+    "budi@contoh_id.com",
+    "budi@1.2.3.4",
+    "budi@[1.2.3.4]",
+    "b" * 64 + "@contoh.id",
+    "b" * 65 + "@contoh.id",
+    "budi@" + "c" * 63 + ".id",
+    "budi@" + "c" * 64 + ".id",
+    "budi@" + ".".join(["c" * 60] * 4) + ".id",
+]
+
+
+@pytest.mark.parametrize("raw", SAME_AS_EMAIL_VALIDATOR)
+@pytest.mark.parametrize("seen_domain_before", [False, True])
+def test_an_email_is_normalised_as_email_validator_does(
+    raw: str, seen_domain_before: bool, locale: None
+) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from pledge import contacts
+
+    contacts._checked_domain.cache_clear()
+    if seen_domain_before:
+        with contextlib.suppress(ContactError):
+            normalise_contact("someone@" + raw.rpartition("@")[2])
+    try:
+        expected: str | None = validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+
+    if expected is None:
+        with pytest.raises(ContactError, match=BAD_EMAIL):
+            normalise_contact(raw)
+    else:
+        assert normalise_contact(raw) == expected

@@ -28,6 +28,7 @@ LEAN = {
     ("GET", "/embed/{slug}"),
     ("GET", "/c/{slug}"),
     ("POST", "/c/{slug}/sign"),
+    ("POST", "/c/{slug}/confirm/{secret}"),
 }
 
 
@@ -60,6 +61,9 @@ def test_links_to_lean_routes_come_from_the_same_route_index(
         ("DELETE", "/c/{slug}", 405),
         ("PUT", "/embed/{slug}", 405),
         ("GET", "/c/{slug}/sign", 405),
+        # The emailed link's page is an ordinary route beside the lean one that takes its button.
+        ("GET", "/c/{slug}/confirm/no-such-link-0123456789", 404),
+        ("PUT", "/c/{slug}/confirm/no-such-link-0123456789", 405),
         ("GET", "/c/no-such-campaign", 404),
         ("GET", "/embed/no-such-campaign.svg", 404),
         ("GET", "/api/v1/campaigns/no-such-campaign", 404),

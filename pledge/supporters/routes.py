@@ -8,6 +8,7 @@ belong here because they show this domain's counts and form.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from functools import partial
@@ -26,7 +27,6 @@ from fastapi.responses import (
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -58,6 +58,7 @@ from pledge.web import (
     csrf_token,
     form_text,
     path_for,
+    path_in,
     public_base_url,
     redraw,
     render,
@@ -240,16 +241,26 @@ async def supporters_sign(request: Request, form: FormData) -> Response:
         return await run_in_threadpool(_refused, request, view, posted, error)
     observability.signed(request, signing)
     _bind(request, view.slug, signing.ticket)
-    url = path_for(request, "supporters_check", slug=view.slug)
-    background = None
-    if signing.emailed:
-        background = BackgroundTask(mail.deliver_soon, request.app.state.engine)
+    url = _waiting_page(request.app, view.slug)
+    background = mail.delivery(request.app.state.engine) if signing.emailed else None
     return RedirectResponse(url, status_code=303, background=background)
+
+
+@functools.lru_cache(maxsize=1024)
+def _waiting_page(app: Any, slug: str) -> str:
+    """The page a campaign's signers wait on: found once, not on every signature."""
+    return path_in(app, "supporters_check", slug=slug)
 
 
 def signer_links(request: Request, slug: str) -> supporters.SignerLinks:
     """Where the links in a signer's messages point, on this site."""
-    return supporters.signer_links(public_base_url(request), partial(path_for, request), slug)
+    return _signer_links(request.app, public_base_url(request), slug)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signer_links(app: Any, base: str, slug: str) -> supporters.SignerLinks:
+    # The same for every signer of a campaign: found once, not on every signature.
+    return supporters.signer_links(base, partial(path_in, app), slug)
 
 
 def _refused(
@@ -420,11 +431,16 @@ def supporters_confirm_page(
     )
 
 
-def supporters_confirm_link(
-    request: Request, session: SessionDep, view: CampaignDep, secret: str, form: CheckedForm
-) -> Response:
-    """``POST /c/{slug}/confirm/{secret}``: the button; the supporter's own page after."""
-    confirmed = supporters.confirm_link(session, campaign_id=view.id, secret=secret)
+async def supporters_confirm_link(request: Request, form: FormData) -> Response:
+    """``POST /c/{slug}/confirm/{secret}`` (a lean route, see ``pledge.urls``): the button;
+    the supporter's own page after. The write joins the process's next group commit of
+    confirmations, as a signature's does."""
+    view = await public_campaign(request.path_params["slug"], request)
+    confirmed = await supporters.confirm_link_soon(
+        request.app.state.confirmations,
+        campaign_id=view.id,
+        secret=request.path_params["secret"],
+    )
     return _to_own_page(request, view, confirmed)
 
 
@@ -523,9 +539,8 @@ async def supporters_whatsapp_receive(
         by_whatsapp.receive, session, messages=messages, links=partial(signer_links, request)
     )
     observability.confirmed(request, sum(one.signatures for one in handled))
-    background = None
-    if any(one.outcome.replied for one in handled):
-        background = BackgroundTask(mail.deliver_soon, request.app.state.engine)
+    replied = any(one.outcome.replied for one in handled)
+    background = mail.delivery(request.app.state.engine) if replied else None
     busy = any(one.outcome == by_whatsapp.Outcome.BUSY for one in handled)
     return JSONResponse(
         {"messages": len(handled), "outcomes": Counter(one.outcome.value for one in handled)},

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from pledge.config import Settings, get_settings
 
@@ -15,9 +17,18 @@ SESSION_COOKIE = "pledge_session"
 SESSION_MAX_AGE = 60 * 60 * 24 * 30
 
 
+class _SessionSerializer(URLSafeTimedSerializer):
+    """itsdangerous's URL-safe timed serializer, without trying zlib on the payload: a
+    session is a hundred bytes or so, which compression barely shortens, and a signature
+    writes it anew. A cookie compressed before is still read (its payload starts with ".")."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+
 @functools.lru_cache(maxsize=8)
 def _session_serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="session")
+    return _SessionSerializer(secret_key, salt="session")
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:

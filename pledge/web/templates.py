@@ -54,7 +54,11 @@ def label(member: Any) -> str:
 
 def path_for(request: Request, name: str, /, **params: Any) -> str:
     """The path of a named route: what app.url_path_for gives, found through the index."""
-    app = request.app
+    return path_in(request.app, name, **params)
+
+
+def path_in(app: Any, name: str, /, **params: Any) -> str:
+    """path_for, for an app rather than a request."""
     route = route_index(app).get(name)
     if route is None:
         return str(app.url_path_for(name, **params))

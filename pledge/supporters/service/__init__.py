@@ -25,6 +25,8 @@ from pledge.supporters.service.confirming import (
     confirm,
     confirm_code,
     confirm_link,
+    confirm_link_soon,
+    confirmation_queue,
     receive_whatsapp,
     waiting,
 )
@@ -189,6 +191,8 @@ __all__ = [
     "confirm",
     "confirm_code",
     "confirm_link",
+    "confirm_link_soon",
+    "confirmation_queue",
     "count_by_age_band",
     "count_by_hour",
     "count_by_province",

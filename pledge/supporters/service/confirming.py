@@ -14,25 +14,19 @@ from sqlmodel import Session
 from pledge import contacts
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
-from pledge.db import utcnow, writing
-from pledge.errors import Gone, Invalid, NotFound, TooManyRequests
+from pledge.db import GroupCommit, commit_batch, utcnow, writing
+from pledge.errors import Gone, Invalid, NotFound, PledgeError, TooManyRequests
 from pledge.i18n import gettext as _
 from pledge.security import hash_token
 from pledge.supporters.models import (
-    PENDING,
-    TOTAL,
     ConfirmationChannel,
     SignOutcome,
-    SupporterState,
     confirmation_table,
-    partner_key,
-    pledge_key,
-    signature_table,
     supporter_table,
 )
+from pledge.supporters.service import confirmations as batches
+from pledge.supporters.service.confirmations import Confirmed, ConfirmJob, Refused
 from pledge.supporters.service.secrets import code_digest, codes_in
-from pledge.supporters.service.signing import lock_campaign
-from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 
 # Wrong codes one signing takes before its code stops working (its link still works).
 WRONG_CODES_MAX = 5
@@ -40,17 +34,6 @@ WRONG_CODES_MAX = 5
 
 class WrongCode(Invalid):
     """A code that is not the signing's: a guess, or a typing mistake, counted as such."""
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmed:
-    """A confirmed signing: what it did, and the supporter's own page's secret."""
-
-    campaign_id: int
-    outcome: SignOutcome  # NEW: now counted; ADDED: pledges added; UNCHANGED: nothing to do
-    token: str
-    added: tuple[int, ...]  # the pledges this confirmation added
-    locale: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,32 +49,9 @@ class Waiting:
     added: tuple[int, ...] = ()  # the pledges it added
 
 
-_COLUMNS = (
-    confirmation_table.c.id,
-    confirmation_table.c.channel,
-    confirmation_table.c.pledge_ids,
-    confirmation_table.c.link_digest,
-    confirmation_table.c.code_digest,
-    confirmation_table.c.wrong_codes,
-    confirmation_table.c.locale,
-    confirmation_table.c.expires_at,
-    confirmation_table.c.confirmed_at,
-    confirmation_table.c.outcome,
-    confirmation_table.c.added_ids,
-    supporter_table.c.id.label("supporter_id"),
-    supporter_table.c.campaign_id,
-    supporter_table.c.token,
-    supporter_table.c.referrer_id,
-    supporter_table.c.confirmed_at.label("supporter_confirmed_at"),
-    supporter_table.c.state,
-)
-
-
 def _find(session: Session, where: sa.ColumnElement[bool]) -> sa.Row[Any] | None:
     return session.execute(
-        sa.select(*_COLUMNS)
-        .join(supporter_table, supporter_table.c.id == confirmation_table.c.supporter_id)
-        .where(where)
+        sa.select(*batches.COLUMNS).select_from(batches.JOINED).where(where)
     ).first()
 
 
@@ -118,19 +78,45 @@ def by_link(session: Session, *, campaign_id: int, secret: str) -> Waiting:
     if 16 <= len(secret) <= 64:
         found = waiting(session, campaign_id=campaign_id, link_digest=hash_token(secret))
     if found is None:
-        raise NotFound(
-            _(
-                "This confirmation link is not valid. Copy the whole link from the message, "
-                "or sign again to get a new one."
-            )
-        )
+        raise _not_a_link()
     return found
 
 
 def confirm_link(session: Session, *, campaign_id: int, secret: str) -> Confirmed:
     """Confirm by the emailed link's button."""
-    by_link(session, campaign_id=campaign_id, secret=secret)
-    return confirm(session, link_digest=hash_token(secret))
+    return confirm(session, campaign_id=campaign_id, link_digest=_link_digest(secret))
+
+
+async def confirm_link_soon(
+    queue: GroupCommit[ConfirmJob, Confirmed], *, campaign_id: int, secret: str
+) -> Confirmed:
+    """confirm_link(), with the write queued for the process's next group commit of
+    confirmations: many share one short transaction."""
+    job = ConfirmJob(campaign_id, _link_digest(secret), utcnow())
+    try:
+        return await queue.submit(job)
+    except Refused as refused:
+        raise _said(refused) from None
+
+
+def confirmation_queue(engine: sa.Engine) -> GroupCommit[ConfirmJob, Confirmed]:
+    """The process's queue of confirmations waiting for their group commit."""
+    return GroupCommit(engine, batches.write, committed=batches.counts_changed)
+
+
+def _link_digest(secret: str) -> str:
+    if not 16 <= len(secret) <= 64:
+        raise _not_a_link()
+    return hash_token(secret)
+
+
+def _not_a_link() -> NotFound:
+    return NotFound(
+        _(
+            "This confirmation link is not valid. Copy the whole link from the message, "
+            "or sign again to get a new one."
+        )
+    )
 
 
 def confirm_code(session: Session, *, campaign_id: int, link_digest: str, code: str) -> Confirmed:
@@ -149,7 +135,7 @@ def confirm_code(session: Session, *, campaign_id: int, link_digest: str, code: 
     if code_digest(link_digest, typed[0]) != row.code_digest:
         _count_wrong_code(session, confirmation_id=row.id)
         raise WrongCode({"code": _("That code is not right. Check the email and try again.")})
-    return confirm(session, link_digest=link_digest)
+    return confirm(session, campaign_id=campaign_id, link_digest=link_digest)
 
 
 def _count_wrong_code(session: Session, *, confirmation_id: int) -> None:
@@ -161,129 +147,33 @@ def _count_wrong_code(session: Session, *, confirmation_id: int) -> None:
         )
 
 
-def confirm(session: Session, *, link_digest: str, now: datetime | None = None) -> Confirmed:
+def confirm(
+    session: Session,
+    *,
+    link_digest: str,
+    campaign_id: int | None = None,
+    now: datetime | None = None,
+) -> Confirmed:
     """Confirm one signing: the supporter counted (if pending), the pledges it ticked added,
     and the counters moved, once. A signing confirmed already answers what it had done
-    (UNCHANGED); an expired one is Gone."""
-    now = now or utcnow()
-    with writing(session):
-        row = _find(session, confirmation_table.c.link_digest == link_digest)
-        if row is None:
-            raise NotFound(_("We could not find this signature. It may have been withdrawn."))
-        if lock_campaign(session.connection(), row.campaign_id):
-            # Read again under the lock: an invalidation or a review may have moved the
-            # supporter in or out of the count since.
-            row = _find(session, confirmation_table.c.link_digest == link_digest)
-            if row is None:
-                raise NotFound(_("We could not find this signature. It may have been withdrawn."))
-        if row.confirmed_at is None and row.expires_at < now:
-            raise Gone(_("This confirmation has expired. Sign again to get a new one."))
-        claimed = session.execute(
-            sa.update(confirmation_table)
-            .where(confirmation_table.c.id == row.id, confirmation_table.c.confirmed_at.is_(None))
-            .values(confirmed_at=now, contact_encrypted=None)
-        ).rowcount  # type: ignore[attr-defined]
-        outcome = SignOutcome.UNCHANGED
-        added: tuple[int, ...] = ()
-        if claimed == 1:
-            outcome, added = _apply(session, row, now=now)
-            session.execute(
-                sa.update(confirmation_table)
-                .where(confirmation_table.c.id == row.id)
-                .values(outcome=outcome.value, added_ids=",".join(map(str, added)))
-            )
-    invalidate_counts(row.campaign_id)
-    return Confirmed(row.campaign_id, outcome, row.token, added, row.locale)
+    (UNCHANGED); an expired one is Gone; a link of another campaign's signing NotFound."""
+    job = ConfirmJob(campaign_id, link_digest, now or utcnow())
+    (result,) = commit_batch(session, [job], batches.write)
+    batches.counts_changed([job])
+    if isinstance(result, Refused):
+        raise _said(result)
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
-def _apply(
-    session: Session, row: sa.Row[Any], *, now: datetime
-) -> tuple[SignOutcome, tuple[int, ...]]:
-    """What a confirmation claimed just now does: confirm the supporter (a pending one enters
-    the count), add the pledges it ticked that are not signed yet, and move the counters of
-    a supporter in the count."""
-    changes: list[tuple[str, int | None, int | None, int]] = []
-    outcome = SignOutcome.UNCHANGED
-    first, counted = _confirm_supporter(session, row, now=now)
-    if counted:
-        changes += [(PENDING, None, None, -1), (TOTAL, None, None, 1)]
-        if row.referrer_id is not None:
-            changes.append((partner_key(row.referrer_id), None, row.referrer_id, 1))
-    if counted or (first and row.state != SupporterState.COUNTED):
-        # A supporter held for review (or taken off the count before confirming) is
-        # confirmed too, and told the same as any other new supporter.
-        outcome = SignOutcome.NEW
-    in_count = counted or row.state == SupporterState.COUNTED
-    added = _add_pledges(session, row, now=now)
-    if added:
-        if in_count:
-            changes += [(pledge_key(pid), pid, None, 1) for pid in added]
-        if outcome == SignOutcome.UNCHANGED:
-            outcome = SignOutcome.ADDED
-    add_to_tallies(
-        session.connection(),
-        [
-            (row.campaign_id, key, pledge, partner, delta)
-            for key, pledge, partner, delta in sorted(changes)
-        ],
-        now=now,
-    )
-    return outcome, added
-
-
-def _add_pledges(session: Session, row: sa.Row[Any], *, now: datetime) -> tuple[int, ...]:
-    """Sign the pledges the confirmation ticked that the supporter had not signed."""
-    # A pledge stays once its campaign has been public (see campaigns.delete_pledge).
-    wanted = {int(pid) for pid in row.pledge_ids.split(",") if pid}
-    signed = set(
-        session.execute(
-            sa.select(signature_table.c.pledge_id).where(
-                signature_table.c.supporter_id == row.supporter_id
-            )
-        ).scalars()
-    )
-    added = tuple(sorted(wanted - signed))
-    if added:
-        session.execute(
-            sa.insert(signature_table),
-            [
-                {"supporter_id": row.supporter_id, "pledge_id": pid, "created_at": now}
-                for pid in added
-            ],
-        )
-    return added
-
-
-def _confirm_supporter(session: Session, row: sa.Row[Any], *, now: datetime) -> tuple[bool, bool]:
-    """Mark the supporter confirmed: whether this was their first confirmation, and whether
-    a pending one entered the count with it, with the next place in the campaign. A
-    suspect or invalidated one stays out of the count."""
-    if row.supporter_confirmed_at is not None:
-        return False, False
-    if row.state != SupporterState.PENDING:
-        first = session.execute(
-            sa.update(supporter_table)
-            .where(
-                supporter_table.c.id == row.supporter_id,
-                supporter_table.c.confirmed_at.is_(None),
-            )
-            .values(confirmed_at=now)
-        ).rowcount  # type: ignore[attr-defined]
-        return int(first) == 1, False
-    last = session.execute(
-        sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
-            supporter_table.c.campaign_id == row.campaign_id
-        )
-    ).scalar_one()
-    counted = session.execute(
-        sa.update(supporter_table)
-        .where(
-            supporter_table.c.id == row.supporter_id,
-            supporter_table.c.state == SupporterState.PENDING,
-        )
-        .values(confirmed_at=now, number=int(last) + 1, state=SupporterState.COUNTED)
-    ).rowcount  # type: ignore[attr-defined]
-    return int(counted) == 1, int(counted) == 1
+def _said(refused: Refused) -> PledgeError:
+    """Why a confirmation was refused, in the reader's language."""
+    if refused.reason == "expired":
+        return Gone(_("This confirmation has expired. Sign again to get a new one."))
+    if refused.reason == "withdrawn":
+        return NotFound(_("We could not find this signature. It may have been withdrawn."))
+    return _not_a_link()
 
 
 # --- WhatsApp --------------------------------------------------------------------------

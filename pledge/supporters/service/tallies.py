@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,14 +69,18 @@ def bump(
 
 def add_to_tallies(
     conn: sa.Connection,
-    changes: Sequence[tuple[int, str, int | None, int | None, int]],
+    changes: Iterable[tuple[int, str, int | None, int | None, int]],
     *,
     now: datetime,
 ) -> None:
-    """Add to one random shard of each counter, in one statement. Callers give the counters
-    in one order (sorted), so that two PostgreSQL writers never wait for each other in a
-    circle."""
-    if not changes:
+    """Add to one random shard of each counter, in one statement: the changes to one counter
+    summed, the counters in one order (sorted), so that two PostgreSQL writers never wait for
+    each other in a circle."""
+    summed: dict[tuple[int, str], tuple[int | None, int | None, int]] = {}
+    for campaign_id, key, pledge_id, partner_id, delta in changes:
+        before = summed.get((campaign_id, key), (pledge_id, partner_id, 0))[2]
+        summed[campaign_id, key] = (pledge_id, partner_id, before + delta)
+    if not summed:
         return
     shards = get_settings().shards
     rows = [
@@ -89,8 +93,11 @@ def add_to_tallies(
             "value": delta,
             "updated_at": now,
         }
-        for campaign_id, key, pledge_id, partner_id, delta in changes
+        for (campaign_id, key), (pledge_id, partner_id, delta) in sorted(summed.items())
+        if delta
     ]
+    if not rows:
+        return
     conn.execute(_TALLY_UPSERT[conn.dialect.name], rows)
 
 
