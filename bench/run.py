@@ -668,8 +668,8 @@ def main() -> None:
         # Untouched from here on: the growth test starts from copies of it.
         pristine = clone_database(database_url, "bench_pristine")
         # Signings for the confirming route to confirm, one a request: more than it can take
-        # in its time at 3,000 a second.
-        args.waiting = args.waiting or int(3000 * (seconds + 1))
+        # in its time at 6,000 a second.
+        args.waiting = args.waiting or int(6000 * (seconds + 1))
         print(f"Seeding {args.waiting:,} signings waiting for their confirmation...", flush=True)
         run_seed(env, 0, 0, args.waiting, work / WAITING)
         world = seeding.World(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from pledge.app import create_app
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.web import STATIC_DIR
+from tests.support.aio import run_async
 from tests.support.forms import form_data
 from tests.support.pages import csrf_token, html
 
@@ -400,3 +402,48 @@ def test_pages_name_the_site_their_app_was_made_with(engine: sa.Engine) -> None:
         page = html(client.get("/?lang=en"))
 
     assert one(page, "a.brand").get_text(strip=True) == "Janji Kita"
+
+
+def test_a_client_gone_before_its_form_arrived_is_no_error_in_the_log(
+    app: FastAPI, make_campaign: MakeCampaign, caplog: pytest.LogCaptureFixture
+) -> None:
+    view = make_campaign()
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"csrf_token=abc&name=Ri", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/c/{view.slug}/sign",
+        "raw_path": f"/c/{view.slug}/sign".encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"200"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    with caplog.at_level(logging.INFO):
+        run_async(lambda: app(scope, receive, send))
+
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    assert start["status"] == 499
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
