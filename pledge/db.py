@@ -219,8 +219,9 @@ shared_reads = SharedReads()
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
-# Writes a batch of jobs inside an open write transaction, one result per job, in order.
-BatchWriter = Callable[[Session, Sequence[Job]], list[Result]]
+# Writes a batch of jobs inside an open write transaction, one result per job, in order: an
+# exception for a job refused, which its request raises.
+BatchWriter = Callable[[Session, Sequence[Job]], Sequence[Result | Exception]]
 # What makes a whole batch fail however it is cut: the database itself is not answering.
 _WHOLE_BATCH_ERRORS: tuple[type[Exception], ...] = (
     sa.exc.OperationalError,
