@@ -81,9 +81,22 @@ def dashboard_export(
     session: SessionDep, access: SupporterExporter, slug: str
 ) -> StreamingResponse:
     export = dashboard.export_supporters(session, org=access.org, slug=slug, actor=access.user)
+    return _download(export)
+
+
+def dashboard_export_xlsx(
+    session: SessionDep, access: SupporterExporter, slug: str
+) -> StreamingResponse:
+    export = dashboard.export_supporters(
+        session, org=access.org, slug=slug, actor=access.user, kind=dashboard.ExportFormat.XLSX
+    )
+    return _download(export)
+
+
+def _download(export: dashboard.Export) -> StreamingResponse:
     return StreamingResponse(
         export.lines,
-        media_type="text/csv; charset=utf-8",
+        media_type=export.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename}"',
             "Cache-Control": "no-store",

@@ -90,7 +90,7 @@ def test_the_dashboard_home_asks_anonymous_visitors_to_sign_in(client: TestClien
     assert response.headers["location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("route", ["statistics", "export"])
+@pytest.mark.parametrize("route", ["statistics", "export", "export_xlsx"])
 def test_a_campaign_the_organisation_has_no_part_in_is_not_found(
     route: str, world: World, as_user: AsUser
 ) -> None:
@@ -173,6 +173,7 @@ def test_an_admin_sees_every_link(world: World, as_user: AsUser, sign: Sign) -> 
         "public": f"/c/{slug}",
         "statistics": f"/dashboard/{org}/campaigns/{slug}/statistics",
         "export": f"/dashboard/{org}/campaigns/{slug}/export.csv",
+        "export-xlsx": f"/dashboard/{org}/campaigns/{slug}/export.xlsx",
         "embed": f"/dashboard/{org}/campaigns/{slug}/embed",
         "abuse": f"/dashboard/{org}/campaigns/{slug}/abuse",
     }
@@ -228,6 +229,7 @@ def test_the_page_shows_status_count_goal_and_drafts_without_a_public_page(
         "edit",
         "statistics",
         "export",
+        "export-xlsx",
         "embed",
         "abuse",
     }
@@ -254,6 +256,7 @@ def test_a_partner_sees_its_referrals_and_its_referral_link(
         links["statistics"]
         == f"/dashboard/{world.partner.slug}/campaigns/{world.view.slug}/statistics"
     )
+    assert links["export-xlsx"] == world.path("export_xlsx", org=world.partner)
     assert "edit" not in links
 
 

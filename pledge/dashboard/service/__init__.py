@@ -2,9 +2,9 @@
 
 One module per part: `orgs` (an organisation's campaigns), `breakdowns` (folding small
 groups, WIB day and hour windows), `recounting` (the breakdowns read from every supporter
-row, kept a while per process), `stats` (the statistics page), `exports` (the CSV of
-opted-in supporters) and `abuse` (the abuse console of a campaign, and of every campaign for
-the site's administrators). The breakdowns that describe people (province, age group) fold every
+row, kept a while per process), `stats` (the statistics page), `exports` (the CSV and
+workbook of opted-in supporters) and `abuse` (the abuse console of a campaign, and of every
+campaign for the site's administrators). The breakdowns that describe people (province, age group) fold every
 group smaller than MIN_BUCKET into one row, so that nobody can be singled out. Callers
 import the package (`from pledge.dashboard import service as dashboard`).
 """
@@ -37,7 +37,7 @@ from pledge.dashboard.service.breakdowns import (
     over_time,
     parse_days,
 )
-from pledge.dashboard.service.exports import Export, export_supporters, neutralise
+from pledge.dashboard.service.exports import Export, ExportFormat, export_supporters, neutralise
 from pledge.dashboard.service.orgs import (
     OrgCampaign,
     OrgHome,
@@ -70,6 +70,7 @@ __all__ = [
     "CampaignAbuse",
     "Console",
     "Export",
+    "ExportFormat",
     "Hour",
     "OrgCampaign",
     "OrgHome",
