@@ -57,6 +57,7 @@ def dashboard_statistics(
             "hour_chart": charts.per_hour_chart(stats.per_hour, hours=len(stats.per_hour)),
             "day_windows": dashboard.DAY_WINDOWS,
             "min_bucket": dashboard.MIN_BUCKET,
+            "round_to": dashboard.ROUND_TO,
         },
     )
 
