@@ -332,6 +332,11 @@ DASHBOARD = router(
         dashboard.dashboard_export,
         response_class=StreamingResponse,
     ),
+    get(
+        "/dashboard/{org}/campaigns/{slug}/export.xlsx",
+        dashboard.dashboard_export_xlsx,
+        response_class=StreamingResponse,
+    ),
 )
 
 # --- admin: organisations, users and their memberships, the abuse console ------------------------

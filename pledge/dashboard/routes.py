@@ -57,6 +57,7 @@ def dashboard_statistics(
             "hour_chart": charts.per_hour_chart(stats.per_hour, hours=len(stats.per_hour)),
             "day_windows": dashboard.DAY_WINDOWS,
             "min_bucket": dashboard.MIN_BUCKET,
+            "round_to": dashboard.ROUND_TO,
         },
     )
 
@@ -81,9 +82,22 @@ def dashboard_export(
     session: SessionDep, access: SupporterExporter, slug: str
 ) -> StreamingResponse:
     export = dashboard.export_supporters(session, org=access.org, slug=slug, actor=access.user)
+    return _download(export)
+
+
+def dashboard_export_xlsx(
+    session: SessionDep, access: SupporterExporter, slug: str
+) -> StreamingResponse:
+    export = dashboard.export_supporters(
+        session, org=access.org, slug=slug, actor=access.user, kind=dashboard.ExportFormat.XLSX
+    )
+    return _download(export)
+
+
+def _download(export: dashboard.Export) -> StreamingResponse:
     return StreamingResponse(
         export.lines,
-        media_type="text/csv; charset=utf-8",
+        media_type=export.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename}"',
             "Cache-Control": "no-store",

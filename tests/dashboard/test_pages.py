@@ -7,16 +7,19 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from pledge.accounts.models import Role
 from pledge.audit import list_events
+from pledge.supporters.models import Supporter
 from tests.support.dashboard import World
 from tests.support.factories import MakeUser
 from tests.support.pages import digits, html
@@ -24,6 +27,8 @@ from tests.support.people import sign_in
 
 Sign = Callable[..., Any]
 AsUser = Callable[..., TestClient]
+
+supporter_t = Supporter.__table__  # type: ignore[attr-defined]
 
 
 def one(soup: BeautifulSoup | Tag, selector: str) -> Tag:
@@ -90,7 +95,7 @@ def test_the_dashboard_home_asks_anonymous_visitors_to_sign_in(client: TestClien
     assert response.headers["location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("route", ["statistics", "export"])
+@pytest.mark.parametrize("route", ["statistics", "export", "export_xlsx"])
 def test_a_campaign_the_organisation_has_no_part_in_is_not_found(
     route: str, world: World, as_user: AsUser
 ) -> None:
@@ -173,6 +178,7 @@ def test_an_admin_sees_every_link(world: World, as_user: AsUser, sign: Sign) -> 
         "public": f"/c/{slug}",
         "statistics": f"/dashboard/{org}/campaigns/{slug}/statistics",
         "export": f"/dashboard/{org}/campaigns/{slug}/export.csv",
+        "export-xlsx": f"/dashboard/{org}/campaigns/{slug}/export.xlsx",
         "embed": f"/dashboard/{org}/campaigns/{slug}/embed",
         "abuse": f"/dashboard/{org}/campaigns/{slug}/abuse",
     }
@@ -228,6 +234,7 @@ def test_the_page_shows_status_count_goal_and_drafts_without_a_public_page(
         "edit",
         "statistics",
         "export",
+        "export-xlsx",
         "embed",
         "abuse",
     }
@@ -254,6 +261,7 @@ def test_a_partner_sees_its_referrals_and_its_referral_link(
         links["statistics"]
         == f"/dashboard/{world.partner.slug}/campaigns/{world.view.slug}/statistics"
     )
+    assert links["export-xlsx"] == world.path("export_xlsx", org=world.partner)
     assert "edit" not in links
 
 
@@ -294,7 +302,17 @@ def signed(world: World, sign: Sign) -> None:
     sign(world.view, contact="ac@example.com", province="ID-AC", updates_org=world.lead.slug)
 
 
-def test_statistics_page_shows_the_numbers(world: World, as_user: AsUser, signed: None) -> None:
+def test_statistics_page_shows_the_numbers(
+    session: Session, world: World, as_user: AsUser, signed: None
+) -> None:
+    # Signed yesterday: the breakdowns of people count who signed before midnight.
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    session.execute(
+        sa.update(supporter_t)
+        .where(supporter_t.c.campaign_id == world.view.id)
+        .values(created_at=yesterday, confirmed_at=yesterday)
+    )
+    session.commit()
     response = as_user(world.lead, Role.ADMIN).get(world.path("statistics"))
     assert response.status_code == 200
     page = html(response)
@@ -310,8 +328,9 @@ def test_statistics_page_shows_the_numbers(world: World, as_user: AsUser, signed
         "": 11,
     }
     assert one(page, "table#per-partner tr.you")["data-key"] == world.lead.slug
-    assert table_numbers(one(page, "table#per-province")) == {"ID-JK": 11, "other": 4}
-    assert table_numbers(one(page, "table#per-age-band")) == {"20-24": 11, "other": 4}
+    # Rounded to 5: 11 is 10, 4 is 5.
+    assert table_numbers(one(page, "table#per-province")) == {"ID-JK": 10, "other": 5}
+    assert table_numbers(one(page, "table#per-age-band")) == {"20-24": 10, "other": 5}
     assert "fewer than 10" in one(page, ".privacy-note").get_text()
     assert digits(one(page, ".opted-in").get_text()) == 1
     assert "Bali" not in one(page, "table#per-province").get_text()

@@ -34,6 +34,7 @@ class World:
             "org": f"/dashboard/{org_slug}",
             "statistics": f"/dashboard/{org_slug}/campaigns/{slug}/statistics",
             "export": f"/dashboard/{org_slug}/campaigns/{slug}/export.csv",
+            "export_xlsx": f"/dashboard/{org_slug}/campaigns/{slug}/export.xlsx",
         }[route]
 
 

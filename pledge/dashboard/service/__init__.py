@@ -2,10 +2,12 @@
 
 One module per part: `orgs` (an organisation's campaigns), `breakdowns` (folding small
 groups, WIB day and hour windows), `recounting` (the breakdowns read from every supporter
-row, kept a while per process), `stats` (the statistics page), `exports` (the CSV of
-opted-in supporters) and `abuse` (the abuse console of a campaign, and of every campaign for
-the site's administrators). The breakdowns that describe people (province, age group) fold every
-group smaller than MIN_BUCKET into one row, so that nobody can be singled out. Callers
+row, kept a while per process), `stats` (the statistics page), `exports` (the CSV and
+workbook of opted-in supporters) and `abuse` (the abuse console of a campaign, and of every
+campaign for the site's administrators). The breakdowns that describe people (province, age
+group) fold every group smaller than MIN_BUCKET into one row, so that nobody can be singled
+out, round every count to ROUND_TO and count only who had signed by midnight WIB, so that
+reading them before and after someone signs does not single that person out either. Callers
 import the package (`from pledge.dashboard import service as dashboard`).
 """
 
@@ -30,14 +32,18 @@ from pledge.dashboard.service.breakdowns import (
     MIN_BUCKET,
     NOT_GIVEN,
     OTHER,
+    ROUND_TO,
     WIB,
     Breakdown,
     Bucket,
+    day_start,
     fold_small,
     over_time,
     parse_days,
+    protect,
+    rounded,
 )
-from pledge.dashboard.service.exports import Export, export_supporters, neutralise
+from pledge.dashboard.service.exports import Export, ExportFormat, export_supporters, neutralise
 from pledge.dashboard.service.orgs import (
     OrgCampaign,
     OrgHome,
@@ -63,6 +69,7 @@ __all__ = [
     "MIN_BUCKET",
     "NOT_GIVEN",
     "OTHER",
+    "ROUND_TO",
     "WIB",
     "Breakdown",
     "Bucket",
@@ -70,6 +77,7 @@ __all__ = [
     "CampaignAbuse",
     "Console",
     "Export",
+    "ExportFormat",
     "Hour",
     "OrgCampaign",
     "OrgHome",
@@ -84,6 +92,7 @@ __all__ = [
     "campaign_for_org",
     "console",
     "count_opted_in",
+    "day_start",
     "export_supporters",
     "fold_small",
     "home",
@@ -93,8 +102,10 @@ __all__ = [
     "over_time",
     "overview",
     "parse_days",
+    "protect",
     "recount",
     "recounts",
+    "rounded",
     "statistics",
     "thresholds",
 ]

@@ -1,5 +1,6 @@
-"""Groups of supporters as the statistics page shows them: small groups folded into one, and
-counts per WIB hour laid out as the day and hour windows of the charts.
+"""Groups of supporters as the statistics page shows them: small groups folded into one and
+every count rounded, and counts per WIB hour laid out as the day and hour windows of the
+charts.
 
 Times are grouped in Western Indonesian Time (WIB, UTC+7, no daylight saving).
 """
@@ -7,7 +8,7 @@ Times are grouped in Western Indonesian Time (WIB, UTC+7, no daylight saving).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
 from babel.dates import format_date
@@ -19,6 +20,9 @@ from pledge.i18n import gettext as _
 WIB = timezone(timedelta(hours=7), "WIB")
 # Breakdowns about people never show a group smaller than this.
 MIN_BUCKET = 10
+# ... and show every count rounded to the nearest multiple of this, so that one supporter
+# more moves a number only now and then, and then by this many.
+ROUND_TO = 5
 DAY_WINDOWS = (7, 30, 90)
 DEFAULT_DAYS = 30
 HOUR_WINDOW = 48
@@ -59,6 +63,26 @@ def fold_small(rows: Sequence[Bucket], *, minimum: int = MIN_BUCKET) -> Breakdow
             )
         )
     return Breakdown(buckets=shown, folded=len(small))
+
+
+def rounded(count: int, *, step: int = ROUND_TO) -> int:
+    """The count to the nearest multiple of `step`, halves up (12 is 10, 13 is 15)."""
+    return (count + step // 2) // step * step
+
+
+def protect(rows: Sequence[Bucket]) -> Breakdown:
+    """A breakdown about people as the page may show it: the groups smaller than MIN_BUCKET
+    folded into one row, then every count rounded to ROUND_TO."""
+    folded = fold_small(rows)
+    return Breakdown(
+        buckets=[replace(bucket, count=rounded(bucket.count)) for bucket in folded.buckets],
+        folded=folded.folded,
+    )
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight WIB at the start of `now`'s day in WIB."""
+    return datetime.combine(now.astimezone(WIB).date(), datetime.min.time(), tzinfo=WIB)
 
 
 def parse_days(raw: str | None) -> int:

@@ -3,6 +3,10 @@ hour), and the per-process store that keeps the last recount of each campaign a 
 
 Each breakdown is grouped in SQL; the store (`recounts`) lets one request recount while the
 others that find the same campaign stale wait for it, instead of each reading every row.
+
+The breakdowns that describe people count only the supporters who had signed by midnight WIB
+at the start of the day: read before and after someone signs, they are the same all day, in
+every process, so that the difference never tells who signed from where at what age.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pledge.dashboard.service.breakdowns import (
     NOT_GIVEN,
     WIB,
     Bucket,
+    day_start,
 )
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
@@ -34,6 +39,7 @@ class Recount:
 
     total: int  # the campaign's supporters by its tallies, when the recount began
     since: datetime  # the first hour of `hourly`, in WIB
+    people_until: datetime  # midnight WIB: `provinces` and `age_bands` count who signed before
     provinces: list[Bucket]
     age_bands: list[Bucket]
     hourly: dict[datetime, int]  # new supporters per WIB hour from `since` on
@@ -77,6 +83,7 @@ class Recounts:
             if (
                 found is not None
                 and found.since == since  # a new day starts a new window
+                and found.people_until == day_start(now)  # ... and a new count of people
                 and found.made_at <= now
                 and _fresh(found, total, fresh_for)
             ):
@@ -104,27 +111,34 @@ def _longest_since(now: datetime) -> datetime:
 
 def recount(session: Session, *, campaign_id: int, total: int, now: datetime) -> Recount:
     since = _longest_since(now)
+    until = day_start(now)
+    before = until.astimezone(UTC)
     return Recount(
         total=total,
         since=since,
-        provinces=by_province(session, campaign_id=campaign_id),
-        age_bands=by_age_band(session, campaign_id=campaign_id),
+        people_until=until,
+        provinces=by_province(session, campaign_id=campaign_id, before=before),
+        age_bands=by_age_band(session, campaign_id=campaign_id, before=before),
         hourly=hourly_counts(session, campaign_id=campaign_id, since=since.astimezone(UTC)),
         made_at=now,
         made=time.monotonic(),
     )
 
 
-def by_province(session: Session, *, campaign_id: int) -> list[Bucket]:
-    found = supporters.count_by_province(session, campaign_id=campaign_id)
+def by_province(
+    session: Session, *, campaign_id: int, before: datetime | None = None
+) -> list[Bucket]:
+    found = supporters.count_by_province(session, campaign_id=campaign_id, before=before)
     buckets = [
         Bucket(key=code, label=PROVINCES.get(code, code), count=n) for code, n in found.items()
     ]
     return sorted(buckets, key=lambda b: (-b.count, b.label))
 
 
-def by_age_band(session: Session, *, campaign_id: int) -> list[Bucket]:
-    found = supporters.count_by_age_band(session, campaign_id=campaign_id)
+def by_age_band(
+    session: Session, *, campaign_id: int, before: datetime | None = None
+) -> list[Bucket]:
+    found = supporters.count_by_age_band(session, campaign_id=campaign_id, before=before)
     order = [*AGE_BANDS, *sorted(k for k in found if k is not None and k not in AGE_BANDS)]
     buckets = [Bucket(key=band, label=band, count=found[band]) for band in order if band in found]
     if None in found:

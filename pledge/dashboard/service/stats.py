@@ -1,7 +1,8 @@
 """A campaign's statistics page: the live tallies beside the latest recount of its supporters.
 
 Counts come from the tallies (pledge.supporters.service.read_counts); the breakdowns that
-describe people come from a recount kept a while per process (`recounting.recounts`).
+describe people come from a recount kept a while per process (`recounting.recounts`), of the
+supporters who had signed by midnight WIB, small groups folded and every count rounded.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pledge.dashboard.service.breakdowns import (
     WIB,
     Breakdown,
     Bucket,
-    fold_small,
     over_time,
     parse_days,
+    protect,
 )
 from pledge.dashboard.service.orgs import OrgCampaign, campaign_for_org
 from pledge.db import utcnow
@@ -34,8 +35,9 @@ class Statistics:
     campaign: OrgCampaign
     pledges: list[Bucket]
     partners: list[Bucket]  # referrals per partner, then the supporters with no referral
-    provinces: Breakdown
-    age_bands: Breakdown
+    provinces: Breakdown  # folded and rounded
+    age_bands: Breakdown  # folded and rounded
+    people_until: datetime  # in WIB: the breakdowns count who signed before this midnight
     days: int
     per_day: list[Bucket]
     per_hour: list[Bucket]
@@ -77,8 +79,9 @@ def statistics(
         campaign=found,
         pledges=pledges,
         partners=partners,
-        provinces=fold_small(recount.provinces),
-        age_bands=fold_small(recount.age_bands),
+        provinces=protect(recount.provinces),
+        age_bands=protect(recount.age_bands),
+        people_until=recount.people_until,
         days=window,
         per_day=per_day,
         per_hour=per_hour,

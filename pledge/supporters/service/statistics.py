@@ -24,21 +24,36 @@ _COUNTED = supporter_table.c.state == SupporterState.COUNTED
 # --- the statistics page -----------------------------------------------------------------
 
 
-def count_by_province(session: Session, *, campaign_id: int) -> dict[str, int]:
-    """The campaign's supporters by province code."""
+def _signed_before(before: datetime | None) -> list[Any]:
+    """The conditions for supporters who had signed and confirmed before `before` (None:
+    whenever)."""
+    if before is None:
+        return []
+    confirmed = supporter_table.c.confirmed_at
+    return [supporter_table.c.created_at < before, sa.or_(confirmed.is_(None), confirmed < before)]
+
+
+def count_by_province(
+    session: Session, *, campaign_id: int, before: datetime | None = None
+) -> dict[str, int]:
+    """The campaign's supporters by province code (only those who signed and confirmed before
+    `before`, when given)."""
     rows = session.execute(
         sa.select(supporter_table.c.province, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id, _COUNTED)
+        .where(supporter_table.c.campaign_id == campaign_id, _COUNTED, *_signed_before(before))
         .group_by(supporter_table.c.province)
     ).all()
     return {code: int(n) for code, n in rows}
 
 
-def count_by_age_band(session: Session, *, campaign_id: int) -> dict[str | None, int]:
-    """The campaign's supporters by age band (None: not given)."""
+def count_by_age_band(
+    session: Session, *, campaign_id: int, before: datetime | None = None
+) -> dict[str | None, int]:
+    """The campaign's supporters by age band, None for not given (only those who signed and
+    confirmed before `before`, when given)."""
     rows = session.execute(
         sa.select(supporter_table.c.age_band, sa.func.count())
-        .where(supporter_table.c.campaign_id == campaign_id, _COUNTED)
+        .where(supporter_table.c.campaign_id == campaign_id, _COUNTED, *_signed_before(before))
         .group_by(supporter_table.c.age_band)
     ).all()
     return {band: int(n) for band, n in rows}
