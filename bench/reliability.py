@@ -46,7 +46,7 @@ from pledge import contacts
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
 from pledge.db import create_db_engine
-from pledge.mail import outbox_message_table
+from pledge.mail import open_body, outbox_message_table
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Supporter
 
@@ -224,12 +224,13 @@ class Inbox:
     def code_for(self, address: str) -> str:
         """The code in the newest email to an address."""
         with self.engine.connect() as conn:
-            body = conn.execute(
+            stored = conn.execute(
                 sa.select(outbox_message_table.c.body)
                 .where(outbox_message_table.c.to == address)
                 .order_by(outbox_message_table.c.id.desc())
                 .limit(1)
             ).scalar_one()
+        body = open_body(stored) or ""  # stored encrypted with the servers' secret key
         codes = _CODE.findall(re.sub(r"https?://\S+", " ", body))
         assert len(codes) == 1, body
         return str(codes[0])

@@ -650,6 +650,8 @@ def main() -> None:
             **os.environ,
             "PLEDGE_ENV": "production",
             "PLEDGE_SECRET_KEY": secrets.token_urlsafe(48),
+            # Production starts only with it; each server is given its own port's (serving).
+            "PLEDGE_PUBLIC_URL": "http://127.0.0.1:8000",
             "PLEDGE_DATABASE_URL": database_url,
             "PLEDGE_RATELIMIT_ENABLED": "false",
             "PLEDGE_LOG_LEVEL": "warning",

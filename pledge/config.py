@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET_KEY
     # The site's name in page titles and the header; a brand, so never translated.
     site_name: str = "Suara Kita"
-    # Absolute origin used in share links when the app sits behind a proxy.
+    # The site's public origin (https://example.org): every absolute link, in pages and in
+    # messages, starts with it. Required in production, where the Host header of a request
+    # is anybody's to write; elsewhere the request's own origin stands in for it.
     public_url: str | None = None
 
     # Who may read /metrics: with a token, only "Authorization: Bearer <token>"; without one,
@@ -167,6 +169,26 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme.lower() not in ("https", "http")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+            or parts.path.strip("/")
+        ):
+            raise ValueError(
+                "PLEDGE_PUBLIC_URL must be the site's origin as people reach it, such as "
+                "https://suara.example.org (no path, query or user name)"
+            )
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
     @field_validator("whatsapp_api_url")
     @classmethod
     def _api_scheme(cls, value: str) -> str:
@@ -186,6 +208,18 @@ class Settings(BaseSettings):
                 "PLEDGE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production (for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _require_public_url(self) -> Settings:
+        # Without it, links in emails and share links would be built from the Host header,
+        # which whoever sends the request chooses.
+        if self.env == Environment.PRODUCTION and not self.public_url:
+            raise ValueError(
+                "PLEDGE_PUBLIC_URL must be set in production to the site's public origin, "
+                "such as https://suara.example.org: every link in emails and every absolute "
+                "link is built from it"
             )
         return self
 

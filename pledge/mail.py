@@ -9,6 +9,13 @@ one conditional UPDATE before sending it, which sets ``sent_at`` and marks ``las
 "sending". Nobody else picks a claimed message. A failure puts it back (``sent_at`` empty,
 ``last_error`` says why) for the next run; a claim left behind by a process that died while
 sending is released after a while, so a message is never lost and very rarely sent twice.
+
+A message's body holds links that sign someone in (a password reset, an invitation, a
+supporter's confirmation), so it is never stored as it reads: it is encrypted with a key
+derived from ``PLEDGE_SECRET_KEY`` when queued, decrypted only to be sent, and emptied once
+sent; the subject, recipient and times stay for as long as ``forget_old`` keeps them. A message
+"sent" to the log (development without SMTP or the Cloud API; never in production) keeps its
+encrypted body: the log holds its text anyway, and tools reading the outbox still find it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from starlette.background import BackgroundTask
 
 from pledge.config import Environment, Settings, get_settings
 from pledge.db import table, utcnow, writing
+from pledge.security import FieldCipher
+from pledge.whatsapp import LogSender as WhatsAppLogSender
 from pledge.whatsapp import Sender as WhatsAppSender
 from pledge.whatsapp import default_sender as default_whatsapp_sender
 
@@ -79,10 +88,26 @@ def outbox_row(
         "to": to.strip()[:254],
         # A header is one line: no newline from anywhere can add another header.
         "subject": " ".join(subject.split())[:200],
-        "body": body,
+        "body": seal_body(body),
         "created_at": utcnow(),
         "attempts": 0,
     }
+
+
+def seal_body(body: str) -> str:
+    """A message's body as stored: encrypted, so that whoever reads the database or a copy of
+    it finds no link that signs someone in."""
+    return FieldCipher(get_settings().secret_key).encrypt(body)
+
+
+def open_body(stored: str) -> str | None:
+    """A stored body as it reads; None when it cannot be decrypted with this secret key (it
+    was changed since the message was queued) or was emptied once sent."""
+    return FieldCipher(get_settings().secret_key).decrypt(stored) if stored else None
+
+
+class UnreadableBody(Exception):
+    """A waiting message's body cannot be decrypted with the secret key in use."""
 
 
 def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
@@ -310,10 +335,15 @@ def _claim(session: Session, *, message_id: int, seen_attempts: int) -> bool:
     return claimed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
-def _finish(session: Session, *, message_id: int, error: str | None) -> None:
+def _finish(
+    session: Session, *, message_id: int, error: str | None, keep_body: bool = False
+) -> None:
     with writing(session):
+        # A sent body is emptied: its links still work for a while, and are the recipient's
+        # alone.
+        done: dict[str, Any] = {"sent_at": utcnow(), "last_error": None}
         values = (
-            {"sent_at": utcnow(), "last_error": None}
+            (done if keep_body else {**done, "body": ""})
             if error is None
             else {"sent_at": None, "last_error": error[:ERROR_MAX]}
         )
@@ -408,21 +438,29 @@ def deliver_pending(
             log.warning("%s %s failed: %s", kind, row.id, text)
             _finish(session, message_id=row.id, error=text)
             continue
-        _finish(session, message_id=row.id, error=None)
+        _finish(session, message_id=row.id, error=None, keep_body=_to_log(row, senders))
         sent += 1
     return sent
 
 
+def _to_log(row: sa.Row[Any], senders: Senders) -> bool:
+    """Whether the message went to the log rather than to its recipient."""
+    return isinstance(senders.of(Channel(row.channel)), LogSender | WhatsAppLogSender)
+
+
 def _send(row: sa.Row[Any], *, settings: Settings, senders: Senders) -> None:
     """Hand one claimed message to its channel's sender."""
+    body = open_body(row.body)
+    if body is None:
+        raise UnreadableBody(
+            "the message cannot be decrypted: PLEDGE_SECRET_KEY was changed after it was queued"
+        )
     if row.channel == Channel.WHATSAPP:
         assert senders.whatsapp is not None  # only the channels with a sender were read
-        senders.whatsapp.send(to=row.to, body=row.body)
+        senders.whatsapp.send(to=row.to, body=body)
         return
     assert senders.email is not None
-    senders.email.send(
-        build_email(settings=settings, to=row.to, subject=row.subject, body=row.body)
-    )
+    senders.email.send(build_email(settings=settings, to=row.to, subject=row.subject, body=body))
 
 
 _delivering = threading.Lock()

@@ -48,6 +48,7 @@ from tests.support.factories import (
     Publish,
     Sign,
 )
+from tests.support.mailbox import keep_sent_texts
 from tests.support.pgserver import running_postgres
 from tests.support.settings import UseSettings
 
@@ -206,6 +207,14 @@ def other_client(new_client: NewClient) -> TestClient:
 def anonymous(new_client: NewClient) -> TestClient:
     """A browser that is never signed in: what the public sees."""
     return new_client()
+
+
+@pytest.fixture(autouse=True)
+def sent_texts(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[int, str]]:
+    """The outbox empties a message once sent: what each one said is kept for the test
+    (tests/support/mailbox.py)."""
+    with keep_sent_texts(monkeypatch) as sent:
+        yield sent
 
 
 @pytest.fixture

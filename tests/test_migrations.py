@@ -158,3 +158,85 @@ def test_counting_only_confirmed_signatures_keeps_every_earlier_row(tmp_path) ->
         assert all(confirmed == created for _number, confirmed, created in supporters)
     finally:
         engine.dispose()
+
+
+def test_outbox_bodies_are_encrypted_while_waiting_and_emptied_once_sent(tmp_path) -> None:
+    """The upgrade that keeps no readable link in the outbox: the bodies of waiting messages
+    (a claimed one may still wait again) are encrypted and those of sent ones emptied; the
+    downgrade decrypts the waiting ones."""
+    from alembic import command
+
+    from pledge import mail
+    from pledge.cli import alembic_config
+
+    before, encrypted = "de0bcfd8155f", "5e1f0a9c3d21"
+    url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, before)
+    engine = sa.create_engine(url)
+    outbox = sa.table(
+        "outbox_message",
+        *(sa.column(name) for name in ("id", "channel", "to", "subject", "body")),
+        *(sa.column(name) for name in ("created_at", "sent_at", "attempts", "last_error")),
+    )
+    now = "2026-12-01 08:00:00.000000"
+    row = {"channel": "email", "to": "rina@example.org", "subject": "s", "created_at": now}
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(outbox),
+                [
+                    {
+                        **row,
+                        "id": 1,
+                        "body": "https://x/password/reset/WAIT",
+                        "sent_at": None,
+                        "attempts": 0,
+                        "last_error": None,
+                    },
+                    {
+                        **row,
+                        "id": 2,
+                        "body": "https://x/invite/SENT",
+                        "sent_at": now,
+                        "attempts": 1,
+                        "last_error": None,
+                    },
+                    {
+                        **row,
+                        "id": 3,
+                        "body": "https://x/invite/CLAIMED",
+                        "sent_at": now,
+                        "attempts": 1,
+                        "last_error": mail.SENDING,
+                    },
+                    {
+                        **row,
+                        "id": 4,
+                        "body": "https://x/invite/FAILED",
+                        "sent_at": None,
+                        "attempts": 3,
+                        "last_error": "SMTPRecipientsRefused",
+                    },
+                ],
+            )
+
+        command.upgrade(config, encrypted)
+        with engine.connect() as conn:
+            bodies = dict(conn.execute(sa.select(outbox.c.id, outbox.c.body)).all())
+        waiting = {
+            1: "https://x/password/reset/WAIT",
+            3: "https://x/invite/CLAIMED",
+            4: "https://x/invite/FAILED",
+        }
+        assert bodies[2] == ""
+        for id_, text in waiting.items():
+            assert "/x/" not in bodies[id_]
+            assert mail.open_body(bodies[id_]) == text
+
+        command.downgrade(config, before)
+        with engine.connect() as conn:
+            bodies = dict(conn.execute(sa.select(outbox.c.id, outbox.c.body)).all())
+        assert bodies == {**waiting, 2: ""}
+    finally:
+        engine.dispose()

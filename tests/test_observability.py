@@ -488,10 +488,14 @@ def test_text_lines_carry_the_request_id_too(client: TestClient) -> None:
 
 
 def test_the_log_format_follows_the_environment_unless_chosen() -> None:
-    key = "k" * 40
-    assert observability.log_format(Settings(env="production", secret_key=key)) == "json"
+    production = {
+        "env": "production",
+        "secret_key": "k" * 40,
+        "public_url": "https://suara.example",
+    }
+    assert observability.log_format(Settings(**production)) == "json"
     assert observability.log_format(Settings(env="development")) == "text"
-    assert observability.log_format(Settings(env="production", secret_key=key, log_format="TEXT")) == "text"  # fmt: skip
+    assert observability.log_format(Settings(**production, log_format="TEXT")) == "text"
     assert observability.log_format(Settings(env="development", log_format="json")) == "json"
     assert Settings(log_level="WARNING").log_level == "warning"
     with pytest.raises(ValidationError):
@@ -632,7 +636,12 @@ def test_pledge_serve_with_two_workers_adds_up_their_metrics_and_logs_json(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != observability.MULTIPROC_ENV}
-    env.update(PLEDGE_ENV="production", PLEDGE_LOG_LEVEL="DEBUG", TMPDIR=str(tmp_path))
+    env.update(
+        PLEDGE_ENV="production",
+        PLEDGE_PUBLIC_URL=url,
+        PLEDGE_LOG_LEVEL="DEBUG",
+        TMPDIR=str(tmp_path),
+    )
     command = [sys.executable, "-m", "pledge.cli", "serve", "--workers", "2", "--port", str(port)]
     stderr = tmp_path / "stderr.log"
     requests = 24

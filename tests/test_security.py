@@ -14,6 +14,7 @@ from pledge.config import DEV_SECRET_KEY, Environment, Settings, get_settings, u
 from pledge.security import FieldCipher, contact_digest, derive_key
 
 KEY = "k" * 48
+PUBLIC_URL = "https://suara.example.org"
 OTHER_KEY = "o" * 48
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -101,14 +102,15 @@ def test_production_refuses_a_short_secret(secret: str) -> None:
 
 def test_production_accepts_a_long_random_secret() -> None:
     secret = secrets.token_urlsafe(48)
-    settings = Settings(env="production", secret_key=secret)
+    settings = Settings(env="production", secret_key=secret, public_url=PUBLIC_URL)
     assert settings.env == Environment.PRODUCTION
     assert settings.secret_key == secret
     assert settings.secure_cookies is True
 
 
 def test_production_accepts_exactly_32_characters() -> None:
-    assert Settings(env="production", secret_key="s" * 32).secret_key == "s" * 32
+    settings = Settings(env="production", secret_key="s" * 32, public_url=PUBLIC_URL)
+    assert settings.secret_key == "s" * 32
 
 
 @pytest.mark.parametrize("env", ["development", "test"])

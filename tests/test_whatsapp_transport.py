@@ -150,7 +150,11 @@ def test_the_sender_depends_on_the_settings() -> None:
     assert isinstance(
         whatsapp.default_sender(settings(whatsapp_access_token="t")), whatsapp.LogSender
     )
-    production = {"env": "production", "secret_key": "k" * 40}
+    production = {
+        "env": "production",
+        "secret_key": "k" * 40,
+        "public_url": "https://suara.example",
+    }
     assert whatsapp.default_sender(settings(**production)) is None
     assert whatsapp.default_sender(settings(**production, whatsapp_phone_number_id="1")) is None
 
@@ -295,7 +299,12 @@ def test_in_development_the_reply_goes_to_the_log_without_the_number(
 def test_in_production_without_the_cloud_api_replies_wait_and_say_what_to_set(
     session: Session, use_settings: UseSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    use_settings(env="production", secret_key="k" * 40, smtp_url="smtp://127.0.0.1:9")
+    use_settings(
+        env="production",
+        secret_key="k" * 40,
+        public_url="https://suara.example",
+        smtp_url="smtp://127.0.0.1:9",
+    )
     queue_reply(session, body="Terima kasih! https://suara.example/c/x/thanks/abc")
 
     with caplog.at_level(logging.WARNING):
@@ -370,6 +379,7 @@ def test_mail_send_says_which_channel_cannot_be_sent_and_sends_the_other(
         use_settings(
             env="production",
             secret_key="k" * 40,
+            public_url="https://suara.example",
             whatsapp_api_url=api.url,
             whatsapp_access_token=ACCESS_TOKEN,
             whatsapp_phone_number_id=PHONE_NUMBER_ID,
@@ -391,7 +401,7 @@ def test_mail_send_says_which_channel_cannot_be_sent_and_sends_the_other(
 def test_mail_send_in_production_without_the_cloud_api_says_what_to_set(
     session: Session, use_settings: UseSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_settings(env="production", secret_key="k" * 40)
+    use_settings(env="production", secret_key="k" * 40, public_url="https://suara.example")
     queue_reply(session)
 
     assert main(["mail", "send"]) == 1
@@ -435,7 +445,12 @@ def test_a_confirming_message_is_answered_through_the_graph_api(
 
 
 def test_production_refuses_a_whatsapp_number_without_the_app_secret() -> None:
-    production = {"env": "production", "secret_key": "k" * 40, "whatsapp_number": "6281100001111"}
+    production = {
+        "env": "production",
+        "secret_key": "k" * 40,
+        "public_url": "https://suara.example",
+        "whatsapp_number": "6281100001111",
+    }
 
     with pytest.raises(ValueError, match="PLEDGE_WHATSAPP_APP_SECRET"):
         settings(**production)

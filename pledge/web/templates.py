@@ -6,12 +6,13 @@ import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from starlette.routing import NoMatchFound
 
 from pledge import i18n
 from pledge.config import get_settings
@@ -71,10 +72,27 @@ def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
     return path_for(context["request"], name, **params)
 
 
+# What a path may keep unescaped: RFC 3986's pchar and "/", never "\\", "?" or "#".
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
 def lang_url(request: Request, locale: str) -> str:
-    """The current page in another language."""
-    url = request.url.include_query_params(lang=locale)
-    return f"{url.path}?{url.query}"
+    """The current page in another language: always a path on this site. A page a route drew
+    is linked by that route; any other (a 404) by its path with one leading slash, so that a
+    request for ``//evil.example/x`` never links to another site."""
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    path: str | None = None
+    if route is not None and name and hasattr(route, "url_path_for"):
+        try:
+            path = str(route.url_path_for(name, **request.path_params))
+        except (NoMatchFound, AssertionError):  # its parameters do not rebuild it
+            path = None
+    if path is None:
+        path = request.scope.get("path", "/")
+    path = "/" + path.lstrip("/\\")
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    return f"{quote(path, safe=PATH_SAFE)}?{urlencode([*query, ('lang', locale)])}"
 
 
 def _make_environment() -> Environment:
@@ -127,6 +145,8 @@ def render(
 
 
 def public_base_url(request: Request) -> str:
+    """The origin of every absolute link: PLEDGE_PUBLIC_URL, which production cannot start
+    without; only in development and tests, the request's own."""
     configured = get_settings().public_url
     return (configured or str(request.base_url)).rstrip("/")
 

@@ -422,7 +422,7 @@ def test_mail_send_in_production_without_smtp_says_what_is_missing(
 ):
     mail.queue(session, to="rina@example.org", subject="Halo", body="Isi")
     session.commit()
-    use_settings(env="production")
+    use_settings(env="production", public_url="https://suara.example")
 
     assert main(["mail", "send"]) == 1
     assert refused(capsys) == (
@@ -478,7 +478,7 @@ def test_the_demo_creates_the_staff_and_says_how_to_sign_in(
 def test_the_demo_makes_no_users_in_production(
     session: Session, use_settings: UseSettings, capsys: pytest.CaptureFixture[str]
 ):
-    use_settings(env="production")
+    use_settings(env="production", public_url="https://suara.example")
 
     assert main(["demo", "--supporters", "0"]) == 0
 

@@ -32,6 +32,7 @@ from tests.support.db import outbox
 from tests.support.settings import UseSettings
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-for-tests"
+PUBLIC_URL = "https://suara.example"
 
 
 class Inbox:
@@ -142,9 +143,11 @@ def test_a_bad_smtp_url_is_refused_by_the_settings(url: str):
 
 
 def test_the_sender_depends_on_the_settings():
-    with_smtp = Settings(env="production", secret_key=SECRET_KEY, smtp_url="smtps://h")
+    production = Settings(env="production", secret_key=SECRET_KEY, public_url=PUBLIC_URL)
+    with_smtp = Settings(
+        env="production", secret_key=SECRET_KEY, public_url=PUBLIC_URL, smtp_url="smtps://h"
+    )
     development = Settings(env="development")
-    production = Settings(env="production", secret_key=SECRET_KEY)
 
     assert isinstance(mail.default_sender(with_smtp), mail.SmtpSender)
     assert isinstance(mail.default_sender(development), mail.LogSender)
@@ -169,7 +172,7 @@ def test_without_smtp_in_production_messages_wait_and_links_stay_out_of_the_log(
     session: Session, caplog: pytest.LogCaptureFixture, use_settings: UseSettings
 ):
     queue(session, 2)
-    use_settings(env="production")
+    use_settings(env="production", public_url=PUBLIC_URL)
 
     with caplog.at_level(logging.DEBUG):
         assert mail.deliver_pending(session) == 0

@@ -35,6 +35,7 @@ from pledge.supporters.service import first_name
 from pledge.web import SESSION_COOKIE
 from tests.support.appserver import LiveServer
 from tests.support.forms import form_data
+from tests.support.mailbox import text_of
 from tests.support.pages import csrf_token, html
 from tests.support.people import sign_in
 from tests.support.signing import confirm_landing, sign_by_email
@@ -174,8 +175,9 @@ def outbox_link(session: Session, to: str, path: str) -> str:
         select(OutboxMessage).where(OutboxMessage.to == to).order_by(col(OutboxMessage.id).desc())
     ).first()
     assert message is not None
-    found = re.search(re.escape(path) + r"[A-Za-z0-9_\-]+", message.body)
-    assert found is not None, message.body
+    body = text_of(message.id, message.body)
+    found = re.search(re.escape(path) + r"[A-Za-z0-9_\-]+", body)
+    assert found is not None, body
     return found[0]
 
 

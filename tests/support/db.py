@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from pledge.audit import AuditEvent
 from pledge.hoaxes.models import HoaxCase, HoaxReport
 from pledge.mail import OutboxMessage
+from tests.support.mailbox import text_of
 
 
 def fresh(session: Session) -> Session:
@@ -28,8 +29,15 @@ def count(session: Session, model: Any) -> int:
 
 
 def outbox(session: Session) -> list[OutboxMessage]:
+    """The messages in the outbox, oldest first, each with its text as ``body``
+    (``tests.support.mailbox``): rows let go of by the session, so that the text is never
+    written back."""
     fresh(session)
-    return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+    messages = list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+    for message in messages:
+        session.expunge(message)
+        message.body = text_of(message.id, message.body)
+    return messages
 
 
 def link_in(message: OutboxMessage, path: str) -> str:

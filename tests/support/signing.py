@@ -19,6 +19,7 @@ from pledge.mail import outbox_message_table
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signing
 from tests.support.forms import form_data, sign_form
+from tests.support.mailbox import text_of
 from tests.support.pages import csrf_token, html
 
 
@@ -64,14 +65,16 @@ def emails_to(session: Session, address: str) -> list[Emailed]:
     """Every message queued for an address, oldest first."""
     session.rollback()
     rows = session.execute(
-        sa.select(outbox_message_table.c.subject, outbox_message_table.c.body)
+        sa.select(
+            outbox_message_table.c.id, outbox_message_table.c.subject, outbox_message_table.c.body
+        )
         .where(outbox_message_table.c.to == address)
         .order_by(outbox_message_table.c.id)
     ).all()
     # The connection goes back to the pool, which a server in this process may share, before
     # the browser carries on.
     session.rollback()
-    return [Emailed(subject, body) for subject, body in rows]
+    return [Emailed(subject, text_of(id_, body)) for id_, subject, body in rows]
 
 
 def last_email_to(session: Session, address: str) -> Emailed:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from pledge import contacts, whatsapp
 from pledge.mail import Channel, outbox_message_table
+from tests.support.mailbox import text_of
 
 APP_SECRET = "test-whatsapp-app-secret"
 VERIFY_TOKEN = "test-whatsapp-verify-token"
@@ -131,13 +132,16 @@ def replies(session: Session, number: str | None = None) -> list[Reply]:
     """The WhatsApp replies in the outbox (to one number, if given), oldest first."""
     session.rollback()
     outbox = outbox_message_table
-    query = sa.select(outbox.c.to, outbox.c.subject, outbox.c.body, outbox.c.sent_at).where(
-        outbox.c.channel == Channel.WHATSAPP.value
-    )
+    query = sa.select(
+        outbox.c.id, outbox.c.to, outbox.c.subject, outbox.c.body, outbox.c.sent_at
+    ).where(outbox.c.channel == Channel.WHATSAPP.value)
     if number is not None:
         query = query.where(outbox.c.to == contacts.normalise_contact(number))
     rows = session.execute(query.order_by(outbox.c.id)).all()
-    return [Reply(to, subject, body, sent_at is not None) for to, subject, body, sent_at in rows]
+    return [
+        Reply(to, subject, text_of(id_, body), sent_at is not None)
+        for id_, to, subject, body, sent_at in rows
+    ]
 
 
 # --- a Graph API on loopback ----------------------------------------------------------------
