@@ -717,7 +717,9 @@ def main() -> None:
         print(f"  {crashes}", flush=True)
 
         print(f"Holding {streams} event streams on one process...", flush=True)
-        with serving(env, 1, work / "server-streams.log") as server:
+        # Every stream comes from this one address: its share raised to hold them all.
+        streams_env = {**env, "PLEDGE_LIVE_STREAMS_PER_ADDRESS": str(streams)}
+        with serving(streams_env, 1, work / "server-streams.log") as server:
             stream_result = asyncio.run(
                 measure_streams(
                     server.url,

@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         interval=settings.live_interval_seconds,
         keepalive=settings.live_keepalive_seconds,
         max_streams=settings.live_streams_max,
+        per_client=settings.live_streams_per_address,
         secure=settings.secure_cookies,
     )
     errors.install(app, render_page=render)

@@ -77,11 +77,13 @@ class Settings(BaseSettings):
     # of supporters changed, and at least every ten minutes.
     statistics_cache_seconds: float = Field(default=60.0, ge=0)
     # Live counts (/c/{slug}/events): how often each process reads the tallies it streams,
-    # the comment line that keeps idle connections open, and the open streams a process
-    # accepts before answering 503.
+    # the comment line that keeps idle connections open, the open streams a process
+    # accepts before answering 503, and those it accepts from one client (an IPv4 address,
+    # an IPv6 /64) before answering that client 429.
     live_interval_seconds: float = Field(default=1.0, gt=0)
     live_keepalive_seconds: float = Field(default=15.0, gt=0)
     live_streams_max: int = Field(default=10_000, ge=1)
+    live_streams_per_address: int = Field(default=8, ge=1)
 
     max_form_bytes: int = 64 * 1024
     # The hoax report form carries a screenshot: its body may be this large, no more.

@@ -54,7 +54,9 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
         known: User | None = request.state.user
         return known
     data = session_data(request)
-    user = accounts.session_user(session, user_id=data.get("uid"), version=data.get("sv"))
+    user = accounts.session_user(
+        session, user_id=data.get("uid"), version=data.get("sv"), session_id=data.get("sid")
+    )
     request.state.user = user
     if user is not None:
         roles = {m.role for m in accounts.list_memberships(session, user_id=user.id or 0)}

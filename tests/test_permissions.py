@@ -162,6 +162,12 @@ class World:
 
 @pytest.fixture
 def world(session: Session, make_org: Any, make_campaign: Any) -> World:
+    return make_world(session, make_org, make_campaign)
+
+
+def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
+    """An organisation with a campaign, a case, an invitation and an invalidation run, and
+    a user of each persona."""
     view = make_campaign(status="draft", partners=1)
     org = session.get(Organization, view.campaign.lead_org_id)
     assert org is not None

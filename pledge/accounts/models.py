@@ -103,8 +103,19 @@ class UserToken(SQLModel, table=True):
     used_at: datetime | None = None
 
 
+class RevokedSession(SQLModel, table=True):
+    """A signed-in session ended by signing out, by the id its cookie carries: a copy of that
+    cookie, kept from before, signs nobody in. Kept until the cookie would have expired."""
+
+    __tablename__ = "revoked_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(index=True)
+
+
 # Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
 organization_table = table(Organization)
 user_table = table(User)
 membership_table = table(Membership)
 user_token_table = table(UserToken)
+revoked_session_table = table(RevokedSession)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -30,6 +31,7 @@ from pledge.errors import (
 from pledge.i18n import gettext as _
 from pledge.ratelimit import client_address, limiter, login_limit
 from pledge.web import (
+    SESSION_MAX_AGE,
     CheckedForm,
     RowId,
     end_user_session,
@@ -37,6 +39,7 @@ from pledge.web import (
     public_base_url,
     redraw,
     render,
+    session_data,
     start_user_session,
 )
 
@@ -139,7 +142,13 @@ def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> 
     return RedirectResponse(target, status_code=303)
 
 
-def accounts_logout(request: Request, form: CheckedForm) -> Response:
+def accounts_logout(request: Request, session: SessionDep, form: CheckedForm) -> Response:
+    # Ended on the server too: a copy of the cookie kept from before signs nobody in.
+    accounts.revoke_session(
+        session,
+        session_id=session_data(request).get("sid"),
+        lasts=timedelta(seconds=SESSION_MAX_AGE),
+    )
     end_user_session(request)
     return RedirectResponse(request.app.url_path_for("campaigns_index"), status_code=303)
 

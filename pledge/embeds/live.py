@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.errors import NotFound
+from pledge.networks import limit_key
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Counts
 from pledge.web import security_headers
@@ -41,6 +42,17 @@ KEEP_ALIVE = b": keep-alive\n\n"
 
 class StreamsFull(Exception):
     """This process already holds as many open streams as it may."""
+
+
+class TooManyStreams(Exception):
+    """This client already holds as many of this process's streams as one client may."""
+
+
+def stream_client(scope: Scope) -> str:
+    """The client a stream is counted against: its IPv4 address, or its IPv6 /64 (one
+    phone's or one home's network), as the rate limits count it."""
+    client = scope.get("client")
+    return limit_key(client[0] if client else "unknown")
 
 
 def count_event(view: CampaignView, counts: Counts) -> bytes:
@@ -85,6 +97,7 @@ class LiveCounts:
         interval: float,
         keepalive: float,
         max_streams: int,
+        per_client: int = 8,
         secure: bool = False,
     ) -> None:
         self.engine = engine
@@ -92,7 +105,11 @@ class LiveCounts:
         self.interval = interval
         self.keepalive = keepalive
         self.max_streams = max_streams
+        self.per_client = per_client
         self.streams = 0
+        # Open streams by client (see stream_client); a client with none has no entry. One
+        # client that opens hundreds must not take the streams every other viewer shares.
+        self.by_client: dict[str, int] = {}
         self._channels: dict[int, Channel] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -104,9 +121,20 @@ class LiveCounts:
     def campaigns(self) -> int:
         return len(self._channels)
 
-    def subscribe(self, view: CampaignView, counts: Counts) -> Channel:
+    def over_share(self, client: str | None) -> bool:
+        """Whether the client already holds as many streams as one client may."""
+        return client is not None and self.by_client.get(client, 0) >= self.per_client
+
+    def subscribe(self, view: CampaignView, counts: Counts, client: str | None = None) -> Channel:
+        """Count a new stream of the campaign (against its client, when given) and the channel
+        it listens to. The client's share is checked before the process's cap: a client over
+        its share is told to wait (TooManyStreams) while the others still connect."""
+        if self.over_share(client):
+            raise TooManyStreams
         if self.full:
             raise StreamsFull
+        if client is not None:
+            self.by_client[client] = self.by_client.get(client, 0) + 1
         channel = self._channels.get(view.id)
         if channel is None:
             channel = self._channels[view.id] = Channel(view, counts)
@@ -122,9 +150,13 @@ class LiveCounts:
             )
         return channel
 
-    def unsubscribe(self, channel: Channel) -> None:
+    def unsubscribe(self, channel: Channel, client: str | None = None) -> None:
         channel.subscribers -= 1
         self.streams -= 1
+        if client is not None:
+            left = self.by_client.pop(client, 0) - 1
+            if left > 0:
+                self.by_client[client] = left
         if channel.subscribers <= 0 and self._channels.get(channel.view.id) is channel:
             del self._channels[channel.view.id]
 
@@ -186,8 +218,12 @@ class EventStream(Response):
         self.status_code = 200
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = stream_client(scope)
         try:
-            channel = self.live.subscribe(self.view, self.counts)
+            channel = self.live.subscribe(self.view, self.counts, client)
+        except TooManyStreams:
+            await too_many_response()(scope, receive, send)
+            return
         except StreamsFull:
             await busy_response()(scope, receive, send)
             return
@@ -215,7 +251,7 @@ class EventStream(Response):
             left.cancel()
             with suppress(asyncio.CancelledError):
                 await left
-            self.live.unsubscribe(channel)
+            self.live.unsubscribe(channel, client)
 
 
 async def _send(send: Send, chunk: bytes) -> None:
@@ -238,6 +274,20 @@ def busy_response() -> Response:
     )
 
 
+def too_many_response() -> Response:
+    from pledge.i18n import gettext as _
+
+    return Response(
+        _(
+            "You have too many live counts open. Close some of these pages, or wait a moment "
+            "and reload."
+        ),
+        status_code=429,
+        media_type="text/plain; charset=utf-8",
+        headers={"Retry-After": "30", "Cache-Control": "no-store"},
+    )
+
+
 # --- streams first ------------------------------------------------------------------------
 
 EVENTS_PATH = re.compile(r"^/c/([^/]{1,64})/events$")
@@ -250,7 +300,8 @@ class StreamsFirst:
     A stream stays open for hours; every layer it passes through keeps its frames and closures
     for as long. Taken here, an open stream costs a few kilobytes instead of some tens. Only
     streams of a public campaign are taken: anything else (an unknown campaign, a full
-    process) goes on to the app, which answers it with its usual pages.
+    process, a client over its share) goes on to the app, which answers it with its usual
+    pages, in the visitor's language.
     """
 
     def __init__(self, app: ASGIApp, live: LiveCounts) -> None:
@@ -265,16 +316,20 @@ class StreamsFirst:
             and scope["path"].endswith("/events")  # the cheap test first: most requests fail it
             else None
         )
-        if match is None or self.live.full:
+        if match is None or self._refused(scope):
             await self.app(scope, receive, send)
             return
         found = await self._watched(match[1])
-        if found is None:
+        # Checked again after the wait: nothing else runs between this and the subscription.
+        if found is None or self._refused(scope):
             await self.app(scope, receive, send)
             return
         # What the router would have noted: the access log and the metrics name the route.
         scope["route"], scope["path_params"] = EVENTS_ROUTE, {"slug": match[1]}
         await EventStream(self.live, *found)(scope, receive, send)
+
+    def _refused(self, scope: Scope) -> bool:
+        return self.live.full or self.live.over_share(stream_client(scope))
 
     async def _watched(self, slug: str) -> tuple[CampaignView, Counts] | None:
         view = campaigns.cached_public_view(slug)

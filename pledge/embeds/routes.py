@@ -16,7 +16,14 @@ from pledge.config import get_settings
 from pledge.db import SessionDep
 from pledge.embeds import service as embeds
 from pledge.embeds.images import badge_svg, rounded_count, share_etag, share_png
-from pledge.embeds.live import EventStream, LiveCounts, busy_response, watched
+from pledge.embeds.live import (
+    EventStream,
+    LiveCounts,
+    busy_response,
+    stream_client,
+    too_many_response,
+    watched,
+)
 from pledge.embeds.models import CampaignCounts
 from pledge.i18n import get_locale, ngettext, number
 from pledge.web import (
@@ -159,6 +166,8 @@ async def embeds_events(request: Request, slug: str) -> Response:
     """Server-Sent Events: the campaign's counts now, then a ``count`` event at each change."""
     live: LiveCounts = request.app.state.live
     view, counts = await run_in_threadpool(watched, request.app.state.engine, slug)
+    if live.over_share(stream_client(request.scope)):
+        return too_many_response()
     if live.full:
         return busy_response()
     return EventStream(live, view, counts)

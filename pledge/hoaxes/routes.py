@@ -99,7 +99,8 @@ def hoaxes_media(
         found.media.data,
         media_type=found.media.mime,
         headers={
-            "Cache-Control": "public, max-age=86400" if found.public else "private, max-age=600",
+            # An unpublished report's picture is a reporter's screenshot: no copy kept.
+            "Cache-Control": "public, max-age=86400" if found.public else "private, no-store",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
             "Content-Disposition": "inline",

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from pledge import audit, mail
+from pledge.accounts import service as accounts
 from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
 from pledge.config import get_settings
@@ -93,6 +94,8 @@ def run(
                 if count:
                     done[slug] = count
                     campaign_ids.append(campaign_id)
+            # Signed-out sessions whose cookies have expired anyway: nothing left to refuse.
+            accounts.forget_ended_sessions(session, now=now)
             report = RetentionReport(
                 months=months,
                 cutoff=cutoff,

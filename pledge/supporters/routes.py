@@ -64,6 +64,7 @@ from pledge.web import (
     render,
     session_data,
     share_links,
+    signed_in,
 )
 
 # --- the campaigns and their pages -------------------------------------------------------
@@ -144,7 +145,14 @@ def _stored_plain_page(
     found = _pages.get(_plain_key(request, view, page))
     if found is None or found[0] is not view or found[1] is not page:
         return None
-    return HTMLResponse(found[2].replace(CSRF_HOLE, csrf_token(request)))
+    return _visitor_page(request, found[2])
+
+
+def _visitor_page(request: Request, html: str) -> HTMLResponse:
+    """A drawn page with this visitor's token put in; a signed-in user's browser keeps no
+    copy of it, as of every page they see."""
+    headers = {"Cache-Control": "no-store"} if signed_in(request) else None
+    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)), headers=headers)
 
 
 def _plain_page(
@@ -156,7 +164,7 @@ def _plain_page(
     if stored is not None:
         return stored
     html = _draw_plain_page(request, view, page)
-    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)))
+    return _visitor_page(request, html)
 
 
 def _draw_plain_page(request: Request, view: CampaignView, page: supporters.CampaignPage) -> str:
@@ -195,7 +203,7 @@ async def campaigns_show(request: Request) -> HTMLResponse:
         return stored
     drawn = ("drawn-page", *_plain_key(request, view, page))
     html = await shared_reads.read(drawn, _draw_plain_page, request, view, page)
-    return HTMLResponse(html.replace(CSRF_HOLE, csrf_token(request)))
+    return _visitor_page(request, html)
 
 
 def _read_page(engine: Engine, view: CampaignView) -> supporters.CampaignPage:

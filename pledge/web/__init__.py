@@ -60,6 +60,7 @@ from pledge.web.templates import (
     public_base_url,
     render,
     share_links,
+    signed_in,
     static_url,
 )
 
@@ -108,6 +109,7 @@ __all__ = [
     "security_headers",
     "session_data",
     "share_links",
+    "signed_in",
     "start_user_session",
     "static_url",
     "weak_etag",

@@ -55,8 +55,14 @@ def session_data(request: Request) -> dict[str, Any]:
 
 
 def start_user_session(request: Request, user_id: int, version: int) -> None:
-    """A fresh session on sign-in: a new CSRF secret, so no earlier token carries over."""
-    request.state.session = {"csrf": secrets.token_urlsafe(24), "uid": user_id, "sv": version}
+    """A fresh session on sign-in: a new CSRF secret, so no earlier token carries over, and an
+    id of its own, by which signing out ends this session and no other."""
+    request.state.session = {
+        "csrf": secrets.token_urlsafe(24),
+        "uid": user_id,
+        "sv": version,
+        "sid": secrets.token_urlsafe(16),
+    }
     request.state.session_dirty = True
 
 

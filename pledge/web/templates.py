@@ -20,6 +20,7 @@ from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.web.csrf import csrf_token
 from pledge.web.routing import route_index
+from pledge.web.session import session_data
 
 
 def _project_root() -> Path:
@@ -130,6 +131,9 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """A page drawn from its template. No browser, proxy or back button keeps a copy of a page
+    a signed-in user is shown: staff pages hold personal data. Pages with a secret link in
+    their address say so in their own headers."""
     ctx: dict[str, Any] = {
         "locale": i18n.get_locale(),
         "site_name": get_settings().site_name,
@@ -141,7 +145,17 @@ def render(
         "errors": {},
     }
     ctx.update(context or {})
+    if signed_in(request):
+        headers = {**(headers or {}), "Cache-Control": "no-store"}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+
+
+def signed_in(request: Request) -> bool:
+    """Whether the request comes from a signed-in user's browser: a user the routes found,
+    or a session cookie that names one (also on pages that never look who it is)."""
+    if getattr(request.state, "user", None) is not None:
+        return True
+    return session_data(request).get("uid") is not None
 
 
 def public_base_url(request: Request) -> str:

@@ -228,8 +228,10 @@ def test_the_service_refuses_a_cookie_from_an_older_session_version(
     accounts.end_sessions(session, user=user)
     session.commit()
 
-    assert accounts.session_user(session, user_id=user.id, version=version) is None
-    assert accounts.session_user(session, user_id=user.id, version=user.session_version) is not None
+    sid = "s" * 22
+    assert accounts.session_user(session, user_id=user.id, version=version, session_id=sid) is None
+    current = user.session_version
+    assert accounts.session_user(session, user_id=user.id, version=current, session_id=sid)
 
 
 def test_a_login_failure_shows_no_field_specific_hint(client: TestClient, make_user: MakeUser):

@@ -15,6 +15,7 @@ module as a plugin. ``sign_in(client, person)`` gives a browser their session.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -133,7 +134,7 @@ def session_cookie(user: User | None, csrf: str, *, signed_at: float | None = No
     session, holding only its CSRF token); ``signed_at`` makes an old one."""
     data: dict[str, Any] = {"csrf": csrf}
     if user is not None:
-        data |= {"uid": user.id, "sv": user.session_version}
+        data |= {"uid": user.id, "sv": user.session_version, "sid": secrets.token_urlsafe(16)}
     serializer = URLSafeTimedSerializer(get_settings().secret_key, salt="session")
     if signed_at is not None:
         moment = int(signed_at)

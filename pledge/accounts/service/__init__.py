@@ -1,6 +1,6 @@
 """Every query and rule about users, organisations and memberships, and signing in.
 
-One module per part: `forms` (the forms people post, read and checked), `users` (addresses, passwords, signing in, sessions), `account` (a
+One module per part: `forms` (the forms people post, read and checked), `users` (addresses, passwords, signing in, sessions), `sessions` (sessions ended by signing out), `account` (a
 person's own name and password), `orgs` (organisations and their profile), `members` (roles
 in an organisation), `links` (one-time links and password resets), `invitations`, and
 `directory` (users and organisations looked up, counted and listed for the other domains and
@@ -78,6 +78,7 @@ from pledge.accounts.service.orgs import (
     register_org,
     update_org,
 )
+from pledge.accounts.service.sessions import forget_ended_sessions, revoke_session
 from pledge.accounts.service.users import (
     authenticate,
     check_password,
@@ -123,6 +124,7 @@ __all__ = [
     "create_org",
     "delete_membership",
     "end_sessions",
+    "forget_ended_sessions",
     "get",
     "get_by_email",
     "get_emails",
@@ -151,6 +153,7 @@ __all__ = [
     "request_password_reset",
     "reset_password",
     "revoke_invitation",
+    "revoke_session",
     "role_in",
     "select_with_org",
     "select_with_org_name",

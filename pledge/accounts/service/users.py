@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from pledge import forms, ratelimit
 from pledge.accounts.models import User
 from pledge.accounts.service.forms import NAME_MAX
+from pledge.accounts.service.sessions import is_revoked, is_session_id
 from pledge.config import get_settings
 from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound, TooManyRequests
@@ -101,11 +102,19 @@ def authenticate(session: Session, *, email: str, password: str, ip: str) -> Use
     return user
 
 
-def session_user(session: Session, *, user_id: object, version: object) -> User | None:
-    """The user a session cookie names, if that session has not been ended."""
+def session_user(
+    session: Session, *, user_id: object, version: object, session_id: object
+) -> User | None:
+    """The user a session cookie names, if that session has not been ended: by signing out
+    (its id revoked), or by ending all of the user's sessions (its version raised). A cookie
+    without a session id comes from before sessions had one, and signs nobody in."""
     if not isinstance(user_id, int) or not isinstance(version, int):
+        return None
+    if not is_session_id(session_id):
         return None
     user = session.get(User, user_id)
     if user is None or not user.is_active or user.session_version != version:
+        return None
+    if is_revoked(session, session_id=session_id):
         return None
     return user

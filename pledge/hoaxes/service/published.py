@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -103,16 +104,66 @@ def first_reported(session: Session, *, case_id: int) -> datetime | None:
     ).scalar()
 
 
-# Private group invitations are the reporter's doorway, not the hoax: never published.
-_PRIVATE_LINKS = re.compile(
-    r"^https://(chat\.whatsapp\.com/|wa\.me/|t\.me/(\+|joinchat/)|telegram\.me/(\+|joinchat/))"
-)
+# Private group invitations and click-to-chat links are the reporter's doorway, not the hoax:
+# never published. Each host with the paths that open a group or a chat ("" is every path),
+# compared in lower case: the apps take /JoinChat/ as /joinchat/.
+_PRIVATE_LINKS: dict[str, tuple[str, ...]] = {
+    "chat.whatsapp.com": ("",),
+    "wa.me": ("",),
+    "wa.link": ("",),
+    "api.whatsapp.com": ("/send",),
+    # web.whatsapp.com, as canonical links spell it
+    "whatsapp.com": ("/send",),
+    "web.whatsapp.com": ("/send",),
+    "t.me": ("/+", "/joinchat"),
+    "telegram.me": ("/+", "/joinchat"),
+    "telegram.dog": ("/+", "/joinchat"),
+    "discord.gg": ("",),
+    "discord.com": ("/invite",),
+    "discordapp.com": ("/invite",),
+    "line.me": ("/r/ti/g", "/ti/g"),
+    "m.me": ("/j/",),
+}
+# Front ends of the same host: www.t.me is t.me.
+_HOST_PREFIXES = ("www.", "mobile.")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def _decoded(text: str) -> str:
+    """Text with its percent escapes undone, however many times they were applied."""
+    for _round in range(4):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def is_private_link(url: str) -> bool:
+    """Whether a link invites into a private group or chat (any case, with or without a
+    scheme or ``www.``, with its characters percent-encoded or not)."""
+    text = url.strip()
+    if not _SCHEME.match(text):
+        text = "//" + text.removeprefix("//")
+    try:
+        parts = urlsplit(text)
+        host = _decoded(parts.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    for prefix in _HOST_PREFIXES:
+        if host.startswith(prefix) and "." in host.removeprefix(prefix):
+            host = host.removeprefix(prefix)
+    paths = _PRIVATE_LINKS.get(host)
+    if paths is None:
+        return False
+    path = _decoded(parts.path).lower()
+    return any(path.startswith(private) for private in paths)
 
 
 def public_appearance_url(case: HoaxCase) -> str | None:
     """Where the hoax appeared, as published: never a private group's invitation."""
     url = case.canonical_url
-    if url is None or _PRIVATE_LINKS.match(url):
+    if url is None or is_private_link(url):
         return None
     return url
 
