@@ -44,10 +44,12 @@ COOKIELESS_PREFIXES = (
     "/webhooks/",
 )
 COOKIELESS_SUFFIXES = ("/events",)  # live counts, also read by the embedded widget
-# Characters no address of the site holds, in its path or in a query's names and values once
-# decoded: the control characters (C0, DEL, C1). PostgreSQL refuses NUL in text, and the others
-# only ever come from someone forging a link.
+# Characters no address of the site holds in its path: the control characters (C0, DEL, C1).
+# PostgreSQL refuses NUL in text, and the others only ever come from someone forging a link.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# In a query's names and values, once decoded, the same but for the tab and the line breaks a
+# link picks up when it is pasted from a message (its page drops what it cannot use).
+QUERY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 RAW_UNSAFE = re.compile(rb"[\x00-\x20\x7f-\xff]")
 
 
@@ -87,11 +89,11 @@ def choose_language(scope: Scope, headers: dict[str, str], *, cookieless: bool) 
 
 def holds_control_characters(scope: Scope) -> bool:
     """Whether the path, or the query string decoded as Starlette reads it (Latin-1, then its
-    %XX escapes as UTF-8), holds a control character."""
+    %XX escapes as UTF-8), holds a control character it may not."""
     if CONTROL.search(scope["path"]):
         return True
     query: bytes = scope.get("query_string", b"")
-    return bool(query) and CONTROL.search(unquote(query.decode("latin-1"))) is not None
+    return bool(query) and QUERY_CONTROL.search(unquote(query.decode("latin-1"))) is not None
 
 
 def escaped_url(scope: Scope) -> Scope:
