@@ -10,11 +10,10 @@
   (``PROMETHEUS_MULTIPROC_DIR`` set) each process writes its numbers to files there and a
   scrape, answered by any worker, adds them up.
 - Log lines are JSON objects (production) or plain text, and a filter on the handlers
-  replaces anything that looks like an email address or a phone number with ``[redacted]``.
+  replaces anything that looks like an email address or a phone number with ``[redacted]``:
+  the formats, the filters and the handler are in ``pledge.logs``, re-exported here.
 
-uvicorn loads the logging half of this module in every worker before the worker answers its
-supervisor's first health check, so the module imports little at the top; the metrics half
-imports the application's modules where it first needs them.
+The metrics import the application's modules where they first need them.
 """
 
 from __future__ import annotations
@@ -22,19 +21,14 @@ from __future__ import annotations
 import contextlib
 import glob
 import hmac
-import json
 import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
-from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
@@ -42,7 +36,9 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from pledge import logs
 from pledge.config import get_settings
+from pledge.logs import REQUEST_ID, REQUEST_ID_HEADER_RAW, request_id_from
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -50,175 +46,18 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pledge.config import Settings
     from pledge.supporters.models import Signing
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("pledge.access")
 
-# --- redaction -----------------------------------------------------------------------
-
-REDACTED = "[redacted]"
-EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*")
-# A phone number: 10 to 15 digits, split by spaces, dashes or brackets when it starts like
-# one (0812 3456 7890, (021) 5550-1234, +62 812-3456-7890, 62 812 3456 7890), or in one run
-# (6281234567890). Dates and times (2024-02-14 10:20) do not start like a phone number;
-# digits inside a word or a longer number (an id, a hash) are left alone.
-PHONE = re.compile(
-    r"(?<![\w+])(?:"
-    r"\+\d(?:[ \-()]{0,2}\d){9,14}"
-    r"|\(?0(?:[ \-()]{0,2}\d){9,14}"
-    r"|\(?62(?:[ \-()]{0,2}\d){8,13}"
-    r"|\d{10,15}"
-    r")(?!\d)"
-)
-# Attributes of a log record, other than its message, that may carry what a client sent.
-REDACTED_FIELDS = ("path",)
-
-
-def redact(text: str) -> str:
-    """The text with email addresses and phone numbers replaced by ``[redacted]``."""
-    return PHONE.sub(REDACTED, EMAIL.sub(REDACTED, text))
-
-
-_traceback_formatter = logging.Formatter()
-
-
-class RedactFilter(logging.Filter):
-    """Keeps contacts out of the log: the message with its arguments, the traceback (a
-    database error quotes the values of its statement) and the access line's path."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: logging reports it when it formats
-            return True
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = _traceback_formatter.formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        for name in REDACTED_FIELDS:
-            value = getattr(record, name, None)
-            if isinstance(value, str):
-                setattr(record, name, redact(value))
-        return True
-
-
-# --- request ids ---------------------------------------------------------------------
-
-REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
-REQUEST_ID_HEADER = "X-Request-ID"
-REQUEST_ID_HEADER_RAW = b"x-request-id"
-SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-def current_request_id() -> str | None:
-    return REQUEST_ID.get()
-
-
-def request_id_from(raw: str | None) -> str:
-    """A proxy's or client's id when it is short and harmless in a log, else a new one.
-    An id that looks like a phone number is replaced too: ids are logged unredacted."""
-    if raw and SAFE_REQUEST_ID.fullmatch(raw) and not PHONE.search(raw):
-        return raw
-    return uuid.uuid4().hex
-
-
-class RequestIdFilter(logging.Filter):
-    """Puts the current request's id (or None outside a request) on every record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "request_id", None) is None:
-            record.request_id = REQUEST_ID.get()
-        return True
-
-
-# --- log formats ---------------------------------------------------------------------
-
-# What the access line adds to a record, in the order a JSON line shows it.
-ACCESS_FIELDS = ("method", "route", "path", "status", "duration_ms", "client_ip")
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, and for access
-    lines the request's method, route, path, status, duration and client address."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        for name in ACCESS_FIELDS:
-            if hasattr(record, name):
-                data[name] = getattr(record, name)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            data["exception"] = record.exc_text
-        if record.stack_info:
-            data["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
-
-
-class TextFormatter(logging.Formatter):
-    """A line for people: time, level, logger, [request id], message."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_label)s] %(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.request_label = getattr(record, "request_id", None) or "-"
-        return super().format(record)
-
-
-def log_format(settings: Settings) -> str:
-    if settings.log_format:
-        return settings.log_format
-    return "json" if settings.env == "production" else "text"
-
-
-def log_handler(log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
-    """The handler every log line goes through: the format, the request id, the redaction."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.addFilter(RequestIdFilter())
-    handler.addFilter(RedactFilter())
-    return handler
-
-
-def log_config(settings: Settings) -> dict[str, Any]:
-    """The logging set-up of ``pledge serve``, given to uvicorn, which applies it in every
-    process: uvicorn's own lines go through the same handler as the application's. Its
-    access log is off; the middleware writes a better one (route, request id, duration)."""
-    level = settings.log_level.upper()
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "handlers": {
-            "default": {
-                "()": "pledge.observability.log_handler",
-                "log_format": log_format(settings),
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "root": {"handlers": ["default"], "level": level},
-        "loggers": {
-            "uvicorn": {"handlers": [], "level": level, "propagate": True},
-            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-        },
-    }
-
+# The logging half, where the callers of this module have always found it.
+REQUEST_ID_HEADER = logs.REQUEST_ID_HEADER
+current_request_id = logs.current_request_id
+redact = logs.redact
+log_format = logs.log_format
+log_handler = logs.log_handler
+log_config = logs.log_config
 
 # --- metrics -------------------------------------------------------------------------
 

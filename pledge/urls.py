@@ -98,7 +98,11 @@ def api(
     responses: dict[int | str, dict[str, Any]] | None = None,
 ) -> Url:
     """An operation of the public JSON API, described in /api/openapi.json."""
-    options = {"summary": summary, "response_model": response_model, "responses": responses}
+    options = {
+        "summary": summary,
+        "response_model": response_model,
+        "responses": {**REFUSED_ADDRESS, **(responses or {})},
+    }
     return Url(path, handler, ("GET",), options)
 
 
@@ -109,6 +113,12 @@ def router(*urls: Url, **options: Any) -> APIRouter:
         made.add_api_route(url.path, url.handler, methods=list(url.methods), **url.options)
     return made
 
+
+# What every operation of the API may answer before it runs: pledge.web.middleware refuses an
+# address holding a control character.
+REFUSED_ADDRESS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ApiError, "description": "An address holding a control character (%00...)"}
+}
 
 # --- operations: for the load balancer and the monitoring, not in the API description ---------
 
@@ -132,6 +142,7 @@ LEAN_ROUTES: tuple[BaseRoute, ...] = (
             "tags": ["campaigns"],
             "response_model": CampaignCounts,
             "responses": {
+                **REFUSED_ADDRESS,
                 404: {"model": ApiError, "description": "No public campaign has this slug"},
                 # Every error under /api/ has this shape; without this, FastAPI documents its own.
                 422: {"model": ApiError, "description": "A request the API cannot read"},

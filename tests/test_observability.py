@@ -35,7 +35,7 @@ from pledge.campaigns.models import CampaignView
 from pledge.config import Settings, get_settings
 from pledge.hoaxes.models import Category, HoaxCase, Platform
 from pledge.observability import redact
-from tests.support.appserver import STARTUP_DEADLINE, LiveServer, free_port
+from tests.support.appserver import STARTUP_DEADLINE, LiveServer, app_process, free_port
 from tests.support.forms import form_data, post_report
 from tests.support.pages import csrf_token, html, post_form
 from tests.support.people import PASSWORD, login
@@ -694,3 +694,116 @@ def test_pledge_serve_with_two_workers_adds_up_their_metrics_and_logs_json(
         (r["request_id"], r["route"]) for r in access if r["path"] == "/api/v1/campaigns"
     )
     assert probes == sorted((f"probe-{n}", "/api/v1/campaigns") for n in range(requests))
+
+
+# --- no forged line in either format ---------------------------------------------------
+
+# What could start a line of its own, or play with a terminal: LF, CR, NUL, an escape sequence,
+# DEL, NEL (C1), the Unicode line and paragraph separators, a vertical tab and a tab.
+FORGERS = ["\n", "\r\n", "\r", "\x00", "\x1b[2J", "\x7f", "\x85", "\u2028", "\u2029", "\x0b", "\t"]
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
+
+
+@pytest.mark.parametrize("forger", FORGERS, ids=repr)
+def test_a_value_cannot_start_a_line_of_its_own_in_the_text_log(forger: str) -> None:
+    logger = logging.getLogger("pledge.test_forgery")
+    value = f"x{forger}2026-02-14 03:12:45,120 ERROR pledge.access [-] FAKE-LINE"
+    escape = observability.logs.escape_controls
+    with capturing("text") as captured:
+        logger.warning("path %s", value)
+        logger.warning("by %(who)s from %(path)r", {"who": "Rina", "path": value})
+        logger.warning("contact %s then %s", EMAIL, value)  # a value redacted beside it
+        logger.warning("number %d then %s", 6281234567890, value)  # redacted in the whole line
+
+    # str.splitlines() breaks lines at every character a reader might take for a line end.
+    lines = captured.stream.getvalue().splitlines()
+    assert len(lines) == 4, lines
+    assert all(TIMESTAMP.match(line) for line in lines), lines
+    assert all(forger not in line for line in lines)
+    assert lines[0].endswith(" pledge.test_forgery [-] path " + escape(value))
+    assert escape(value) != value
+    assert f"contact {observability.logs.REDACTED} then x" in lines[2]
+    assert f"number {observability.logs.REDACTED} then x" in lines[3]
+
+
+def test_control_characters_are_written_as_their_escapes_in_the_text_log() -> None:
+    logger = logging.getLogger("pledge.test_forgery")
+    with capturing("text") as captured:
+        logger.warning("%s|%s|%s|%s|%s", "a\nb", "c\rd", "e\x1bf", "g\x85h", "i\u2028j")
+        logger.warning("object %s", ValueError("bad\nvalue"))
+
+    lines = captured.lines()
+    assert lines[0].endswith(r"a\nb|c\rd|e\x1bf|g\x85h|i\u2028j")
+    assert lines[1].endswith(r"object bad\nvalue")
+
+
+def test_the_text_log_keeps_the_lines_of_its_own_messages_and_tracebacks() -> None:
+    logger = logging.getLogger("pledge.test_forgery")
+    with capturing("text") as captured:
+        logger.warning("Subject: %s\n\n%s", "Konfirmasi", "Halo\nFAKE-LINE")
+        try:
+            raise ValueError("bad\rFAKE\x1b[2J")
+        except ValueError:
+            logger.exception("failed on %s", "/c/x\nFAKE-LINE")
+
+    lines = captured.stream.getvalue().splitlines()
+    # The message's own layout stays; the value in it does not add a line.
+    assert lines[:3] == [lines[0], "", r"Halo\nFAKE-LINE"]
+    assert lines[0].endswith("Subject: Konfirmasi")
+    failed = [n for n, line in enumerate(lines) if line.endswith(r"failed on /c/x\nFAKE-LINE")]
+    assert len(failed) == 1
+    traceback = lines[failed[0] + 1 :]
+    assert traceback[0] == "Traceback (most recent call last):"
+    assert traceback[-1] == r"ValueError: bad\rFAKE\x1b[2J"
+
+
+@pytest.mark.parametrize("forger", FORGERS, ids=repr)
+def test_a_json_line_holds_any_value_on_its_one_line(forger: str) -> None:
+    logger = logging.getLogger("pledge.test_forgery")
+    value = f"x{forger}FAKE-LINE"
+    with capturing("json") as captured:
+        logger.warning("path %s", value)
+        try:
+            raise ValueError(value)
+        except ValueError:
+            logger.exception("failed")
+
+    lines = captured.stream.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    first, second = (json.loads(line) for line in lines)
+    assert first["message"] == f"path {value}"  # escaped in the line, exact once read
+    assert second["exception"].endswith(f"ValueError: {value}")
+    assert all(forger not in line for line in lines)
+
+
+def test_a_forged_line_in_an_address_stays_on_the_access_line(client: TestClient) -> None:
+    with capturing("text", logging.INFO) as captured:
+        for path in ("/c/x%0aFAKE-LINE", "/c/x%0d%0aFAKE-LINE", "/c/x%E2%80%A8FAKE-LINE"):
+            client.get(path)
+
+    lines = captured.stream.getvalue().splitlines()
+    access = [line for line in lines if " pledge.access " in line]
+    assert len(access) == 3, lines
+    assert all(TIMESTAMP.match(line) for line in lines), lines
+    assert [line.split('"')[1] for line in access] == [
+        r"GET /c/x\nFAKE-LINE",
+        r"GET /c/x\r\nFAKE-LINE",
+        r"GET /c/x\u2028FAKE-LINE",
+    ]
+
+
+@pytest.mark.server
+def test_pledge_serve_with_the_text_format_writes_one_line_per_request(
+    database_url: str, engine: sa.Engine
+) -> None:
+    with app_process(
+        PLEDGE_DATABASE_URL=database_url, PLEDGE_LOG_FORMAT="text", PLEDGE_LOG_LEVEL="info"
+    ) as server:
+        response = httpx2.get(server.url + "/c/x%0aFAKE-LINE", timeout=10)
+        wait_until(lambda: "FAKE-LINE" in server.log())
+        log = server.log()
+
+    assert response.status_code in (400, 404)
+    assert [line for line in log.splitlines() if "FAKE-LINE" in line and "\\n" not in line] == []
+    [access] = [line for line in log.splitlines() if "FAKE-LINE" in line]
+    assert TIMESTAMP.match(access) and r'"GET /c/x\nFAKE-LINE"' in access

@@ -4,8 +4,9 @@ language cookies and the security headers of its answer; and the static files.""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pledge import i18n
 from pledge.config import Settings
-from pledge.errors import TooLarge, error_response
+from pledge.errors import BadRequest, TooLarge, error_response
 from pledge.i18n import gettext as _
 from pledge.web.session import SESSION_COOKIE, SESSION_MAX_AGE, _serializer
 
@@ -43,6 +44,13 @@ COOKIELESS_PREFIXES = (
     "/webhooks/",
 )
 COOKIELESS_SUFFIXES = ("/events",)  # live counts, also read by the embedded widget
+# Characters no address of the site holds in its path: the control characters (C0, DEL, C1).
+# PostgreSQL refuses NUL in text, and the others only ever come from someone forging a link.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# In a query's names and values, once decoded, the same but for the tab and the line breaks a
+# link picks up when it is pasted from a message (its page drops what it cannot use).
+QUERY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+RAW_UNSAFE = re.compile(rb"[\x00-\x20\x7f-\xff]")
 
 
 def client_ip(request: Request) -> str:
@@ -77,6 +85,23 @@ def choose_language(scope: Scope, headers: dict[str, str], *, cookieless: bool) 
     if requested is not None and requested != remembered and not cookieless:
         return requested
     return None
+
+
+def holds_control_characters(scope: Scope) -> bool:
+    """Whether the path, or the query string decoded as Starlette reads it (Latin-1, then its
+    %XX escapes as UTF-8), holds a control character it may not."""
+    if CONTROL.search(scope["path"]):
+        return True
+    query: bytes = scope.get("query_string", b"")
+    return bool(query) and QUERY_CONTROL.search(unquote(query.decode("latin-1"))) is not None
+
+
+def escaped_url(scope: Scope) -> Scope:
+    """The request's scope with its address percent-encoded again, so that the page refusing
+    it (its language links among them) never carries the control characters themselves."""
+    path = CONTROL.sub(lambda found: quote(found.group(0)), scope["path"])
+    query = RAW_UNSAFE.sub(lambda found: b"%%%02X" % found.group(0)[0], scope["query_string"])
+    return {**scope, "path": path, "query_string": query}
 
 
 def capped(receive: Receive, limit: int) -> Receive:
@@ -126,6 +151,16 @@ class WebMiddleware:
                 self._finish_headers(MutableHeaders(scope=message), scope, cookieless, new_language)
             await send(message)
 
+        if holds_control_characters(scope):
+            # Refused before any route reads a parameter from it, in the reader's language.
+            refused = Request(escaped_url(scope), receive)
+            detail = _(
+                "This address contains characters that no address of this site has. Check the "
+                "link and try again."
+            )
+            response = error_response(refused, 400, detail, BadRequest.__name__)
+            await response(scope, receive, send_with_headers)
+            return
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             # Refused before a byte of the body is read.
