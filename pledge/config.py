@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=64 * 1024, ge=8)
     password_parallelism: int = Field(default=4, ge=1)
+    # Each hash holds password_memory_kib while it runs: a process computes no more than this
+    # many at once, so that failed sign-ins cannot exhaust its memory.
+    password_hashes_at_once: int = Field(default=2, ge=1)
 
     # Outgoing email. smtp://user:pass@host:25 (plain), smtp+starttls://user:pass@host:587
     # (upgraded with STARTTLS) or smtps://user:pass@host:465 (TLS from the start); unset, a

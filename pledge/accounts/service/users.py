@@ -87,6 +87,9 @@ def authenticate(session: Session, *, email: str, password: str, ip: str) -> Use
             _("Too many sign-in attempts for this account. Wait a few minutes and try again.")
         )
     user = get_by_email(session, address) if address else None
+    # The hash may wait for a slot and then runs for a while: the database connection goes
+    # back to the pool first, or a flood of sign-ins would hold every connection.
+    session.commit()
     # Checked even when there is no such user (against a dummy hash), so that an unknown
     # address takes as long to refuse as a wrong password.
     valid = verify_password(user.password_hash if user else None, password)
