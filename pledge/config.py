@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     ratelimit_sign: str = "300/minute"
     ratelimit_sign_hard: str | None = None
     ratelimit_login: str = "30/minute"  # per IP address
-    ratelimit_login_email: str = "10/15 minutes"  # per account, from anywhere
+    ratelimit_login_email: str = "10/15 minutes"  # per account, from one address (/64)
+    # Per account, from every address where its owner has not signed in lately.
+    ratelimit_login_account: str = "50/hour"
 
     # SQLite: "normal" keeps every committed signature through a crash of the app, and may
     # lose the last moments before a power cut; "full" also survives the power cut, at the
