@@ -45,7 +45,8 @@ class LoginMemory:
     answers: Counter[int] = field(default_factory=Counter)
     errors: int = 0  # connections refused, reset or timed out
     page_before_ms: list[float] = field(default_factory=list)
-    page_during_ms: list[float] = field(default_factory=list)
+    page_during_ms: list[float] = field(default_factory=list)  # a new visitor each time
+    returning_during_ms: list[float] = field(default_factory=list)  # one visitor, cookie kept
     page_failures: int = 0  # campaign pages not answered 200 during the attack
 
     @property
@@ -144,15 +145,24 @@ async def _attacker(
         result.answers[response.status_code] += 1
 
 
-async def _visitor(url: str, page: str, until: float, timings: list[float]) -> int:
-    """The campaign page opened again and again until the time is up, each time as a new
-    visitor (no cookie: the page is drawn with a session of its own); how many failed."""
+async def _visitor(
+    url: str, page: str, until: float, timings: list[float], *, returning: bool = False
+) -> int:
+    """The campaign page opened again and again until the time is up; how many failed. A new
+    visitor each time (no cookie: the page is drawn with a session of its own, in the thread
+    pool), or a returning one, whose session cookie is sent back (by hand: it is Secure)."""
     failures = 0
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        while time.monotonic() < until:
+    cookie = ""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        while time.monotonic() < until or not timings:  # one visit at least, however late
             started = time.monotonic()
             try:
-                ok = (await client.get(page)).status_code == 200
+                response = await client.get(page, headers={"Cookie": cookie} if cookie else {})
+                ok = response.status_code == 200
+                if returning and not cookie:
+                    cookie = "; ".join(
+                        h.split(";", 1)[0] for h in response.headers.get_list("set-cookie")
+                    )
             except httpx.HTTPError:
                 ok = False
             timings.append((time.monotonic() - started) * 1000)
@@ -173,8 +183,12 @@ async def _attack(url: str, page: str, emails: list[str], result: LoginMemory) -
         attackers = [
             _attacker(client, form, emails, n, until, result) for n in range(result.attackers)
         ]
-        visiting = _visitor(url, page, until, result.page_during_ms)
-        *_, result.page_failures = await asyncio.gather(*attackers, visiting)
+        visiting = [
+            _visitor(url, page, until, result.page_during_ms),
+            _visitor(url, page, until, result.returning_during_ms, returning=True),
+        ]
+        *_, new, returning = await asyncio.gather(*attackers, *visiting)
+        result.page_failures = new + returning
 
 
 def measure_login_memory(
@@ -196,7 +210,7 @@ def measure_login_memory(
         rss_peak_mib={},
         hwm_mib={},
     )
-    before_until = time.monotonic() + 3
+    before_until = time.monotonic() + 5
     asyncio.run(_visitor(url, page, before_until, result.page_before_ms))
     emails = [*accounts, *(f"tidak-ada-{n}@contoh.id" for n in range(len(accounts) or 1))]
     sampler = _Sampler(parent)

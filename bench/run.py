@@ -998,10 +998,15 @@ def report(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 def login_report(result: LoginMemory, workers: int) -> list[str]:
     """The section on failed sign-ins: memory per process, and the campaign page meanwhile."""
     mb = result.peak_mib * 1.048576
     before, during = result.page_before_ms, result.page_during_ms
+    returning = result.returning_during_ms
     lines = [
         "",
         "## Failed sign-ins: memory under a flood of wrong passwords",
@@ -1010,17 +1015,17 @@ def login_report(result: LoginMemory, workers: int) -> list[str]:
         f"unknown emails alike) for {result.seconds:.0f} s to `pledge serve --workers {workers}`, "
         "rate limits off, argon2id at its default 64 MiB a hash "
         "(`bench/login_memory.py`). Every process hashes at most "
-        "`PLEDGE_PASSWORD_HASHES_AT_ONCE` (2) passwords at once; the rest wait briefly, then "
-        "are answered 429.",
+        "`PLEDGE_PASSWORD_HASHES_AT_ONCE` (2) passwords at once; a few more wait briefly, "
+        "the rest are answered 429 at once.",
         "",
         "| worker process | resident before | highest resident during the attack |",
         "| --- | ---: | ---: |",
     ]
     for pid, peak in result.rss_peak_mib.items():
-        before = result.rss_before_mib.get(pid)
+        rss = result.rss_before_mib.get(pid)
         hwm = result.hwm_mib.get(pid)
         lines.append(
-            f"| {pid} | {f'{before:.0f} MiB' if before is not None else 'started later'} | "
+            f"| {pid} | {f'{rss:.0f} MiB' if rss is not None else 'started later'} | "
             f"{peak:.0f} MiB (VmHWM {f'{hwm:.0f} MiB' if hwm is not None else 'gone'}) |"
         )
     answers = ", ".join(f"{n:,} × {status}" for status, n in sorted(result.answers.items()))
@@ -1030,12 +1035,16 @@ def login_report(result: LoginMemory, workers: int) -> list[str]:
         f"{verdict(mb < 400)}. Answers: {answers or 'none'}; {result.errors} connection "
         "errors.",
         "",
-        f"The campaign page, opened {len(during)} times during the attack: median "
-        f"**{statistics.median(during) if during else float('nan'):.0f} ms**, 95th percentile "
-        f"{result.percentile(during, 0.95):.0f} ms, slowest {max(during, default=0):.0f} ms, "
-        f"{result.page_failures} not answered 200 (target: every one 200) "
-        f"{verdict(result.page_failures == 0 and bool(during))}; before the attack, median "
-        f"{statistics.median(before) if before else float('nan'):.0f} ms.",
+        f"The campaign page during the attack, as a new visitor each time ({len(during)} "
+        f"visits): median **{_median(during):.0f} ms**, 95th percentile "
+        f"{result.percentile(during, 0.95):.0f} ms, slowest {max(during, default=0):.0f} ms; "
+        f"as a returning visitor ({len(returning)} visits): median "
+        f"**{_median(returning):.0f} ms**, 95th percentile "
+        f"{result.percentile(returning, 0.95):.0f} ms; {result.page_failures} not answered "
+        f"200 (target: every one 200) {verdict(result.page_failures == 0 and bool(during))}. "
+        f"Before the attack: median {_median(before):.0f} ms. The machine's load average at "
+        f"the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the hashes, this "
+        "client and whatever else runs on it).",
     ]
     return lines
 

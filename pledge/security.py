@@ -104,6 +104,8 @@ class HashingSlots:
         self._lock = threading.Lock()
         self.waiting = 0
         self.most_waiting = count * WAITING_PER_SLOT
+        self.admitted = 0
+        self.most_admitted = count + self.most_waiting
 
     def acquire(self, timeout: float) -> bool:
         """Take a slot, waiting up to ``timeout`` seconds; False when none came free or too
@@ -123,10 +125,34 @@ class HashingSlots:
     def release(self) -> None:
         self._free.release()
 
+    def admit(self) -> bool:
+        """Let one more request that will hash in, unless as many are already in as the slots
+        and their queue can take: called before a request takes a thread of the pool, so that
+        a flood of sign-ins is refused on the event loop instead of filling the pool (and
+        starving every other page of its threads and of the interpreter)."""
+        with self._lock:
+            if self.admitted >= self.most_admitted:
+                return False
+            self.admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+
+def password_slots() -> HashingSlots:
+    """This process's hashing slots, as many as PLEDGE_PASSWORD_HASHES_AT_ONCE."""
+    return hashing_slots(get_settings().password_hashes_at_once)
+
 
 @cache
 def hashing_slots(count: int) -> HashingSlots:
     return HashingSlots(count)
+
+
+def busy() -> TooManyRequests:
+    return TooManyRequests(_("Many people are signing in right now. Wait a moment and try again."))
 
 
 @contextmanager
@@ -135,11 +161,9 @@ def _hashing() -> Iterator[PasswordHasher]:
     hash holds password_memory_kib while it runs, and a flood of sign-ins (failed ones
     included) must not multiply that until the process runs out of memory. TooManyRequests
     when no slot comes free within HASH_WAIT_SECONDS, or when the queue is full."""
-    slots = hashing_slots(get_settings().password_hashes_at_once)
+    slots = password_slots()
     if not slots.acquire(timeout=HASH_WAIT_SECONDS):
-        raise TooManyRequests(
-            _("Many people are signing in right now. Wait a moment and try again.")
-        )
+        raise busy()
     try:
         yield _hasher()
     finally:

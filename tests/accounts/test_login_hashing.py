@@ -186,3 +186,28 @@ def test_only_a_few_hashes_wait_for_a_slot_and_the_rest_are_refused_at_once() ->
             done, pending = wait(pending, timeout=10, return_when=FIRST_COMPLETED)
             assert [f.result() for f in done] == [True]
     assert slots.waiting == 0
+
+
+@pytest.mark.usefixtures("one_at_a_time")
+def test_sign_ins_past_the_slots_and_their_queue_are_refused_before_taking_a_thread(
+    client: Any, make_user: MakeUser, hasher: CountingHasher
+) -> None:
+    """As many sign-ins as the slots and their queue take are let in; the next is refused at
+    once, on the event loop, and never reaches the database or the hasher."""
+    make_user("rina@contoh.id", password=PASSWORD)
+    hasher.calls.clear()
+    slots = security.password_slots()
+    inside = slots.most_admitted
+    assert inside == 1 + security.WAITING_PER_SLOT
+    for _ in range(inside):
+        assert slots.admit()
+    try:
+        response = login(client, "rina@contoh.id", PASSWORD)
+    finally:
+        for _ in range(inside):
+            slots.leave()
+
+    assert refusal(response) == (429, BUSY["en"])
+    assert hasher.calls == []
+    assert login(client, "rina@contoh.id", PASSWORD).status_code == 303
+    assert slots.admitted == 0
