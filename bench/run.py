@@ -21,6 +21,7 @@ import re
 import secrets
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ from PIL import Image
 
 from bench import reliability
 from bench import seed as seeding
+from bench.login_memory import LoginMemory, measure_login_memory
 from bench.streams import StreamResult, measure_streams
 from bench.upload_memory import Measured
 from bench.upload_memory import measure as measure_uploads
@@ -521,6 +523,7 @@ class Results:
     streams: StreamResult | None
     uploads: list[Measured]
     upload_server_mib: float | None
+    logins: LoginMemory | None
     started: datetime
     seconds: float
 
@@ -735,6 +738,19 @@ def main() -> None:
         uploads = measure_uploads()
         upload_server = server_peak_for_upload(env, work, world)
 
+        attackers = 200
+        print(f"Login memory: {attackers} failed sign-ins at once...", flush=True)
+        with serving(env, args.workers, work / "server-login.log") as server:
+            logins = measure_login_memory(
+                server.url,
+                server.process.pid,
+                page=f"/c/{world.slug}",
+                accounts=[world.admin_email, seeding.MODERATOR],
+                attackers=attackers,
+                seconds=10 if args.quick else 30,
+            )
+        print(f"  {logins}", flush=True)
+
         growth = None
         if not args.quick:
             print(
@@ -768,6 +784,7 @@ def main() -> None:
         stream_result,
         uploads,
         upload_server,
+        logins,
         started,
         time.monotonic() - clock,
     )
@@ -977,10 +994,63 @@ def report(results: Results) -> str:
             f"peaked at **{results.upload_server_mib:.0f} MiB ({mb:.0f} MB)** resident, the app "
             f"and the upload included (target: under 150 MB) {verdict(mb < 150)}.",
         ]
+    if results.logins is not None:
+        lines += login_report(results.logins, results.args.workers)
     changes = ROOT / "bench" / "CHANGES.md"
     if changes.exists():
         lines += ["", changes.read_text().rstrip()]
     return "\n".join(lines) + "\n"
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def login_report(result: LoginMemory, workers: int) -> list[str]:
+    """The section on failed sign-ins: memory per process, and the campaign page meanwhile."""
+    mb = result.peak_mib * 1.048576
+    before, during = result.page_before_ms, result.page_during_ms
+    returning = result.returning_during_ms
+    lines = [
+        "",
+        "## Failed sign-ins: memory under a flood of wrong passwords",
+        "",
+        f"{result.attackers} connections posting wrong passwords (for real accounts and for "
+        f"unknown emails alike) for {result.seconds:.0f} s to `pledge serve --workers {workers}`, "
+        "rate limits off, argon2id at its default 64 MiB a hash "
+        "(`bench/login_memory.py`). Every process hashes at most "
+        "`PLEDGE_PASSWORD_HASHES_AT_ONCE` (2) passwords at once; a few more wait briefly, "
+        "the rest are answered 429 at once.",
+        "",
+        "| worker process | resident before | highest resident during the attack |",
+        "| --- | ---: | ---: |",
+    ]
+    for pid, peak in result.rss_peak_mib.items():
+        rss = result.rss_before_mib.get(pid)
+        hwm = result.hwm_mib.get(pid)
+        lines.append(
+            f"| {pid} | {f'{rss:.0f} MiB' if rss is not None else 'started later'} | "
+            f"{peak:.0f} MiB (VmHWM {f'{hwm:.0f} MiB' if hwm is not None else 'gone'}) |"
+        )
+    answers = ", ".join(f"{n:,} × {status}" for status, n in sorted(result.answers.items()))
+    lines += [
+        "",
+        f"Peak of a process: **{result.peak_mib:.0f} MiB ({mb:.0f} MB)** (target: under 400 MB) "
+        f"{verdict(mb < 400)}. Answers: {answers or 'none'}; {result.errors} connection "
+        "errors.",
+        "",
+        f"The campaign page during the attack, as a new visitor each time ({len(during)} "
+        f"visits): median **{_median(during):.0f} ms**, 95th percentile "
+        f"{result.percentile(during, 0.95):.0f} ms, slowest {max(during, default=0):.0f} ms; "
+        f"as a returning visitor ({len(returning)} visits): median "
+        f"**{_median(returning):.0f} ms**, 95th percentile "
+        f"{result.percentile(returning, 0.95):.0f} ms; {result.page_failures} not answered "
+        f"200 (target: every one 200) {verdict(result.page_failures == 0 and bool(during))}. "
+        f"Before the attack: median {_median(before):.0f} ms. The machine's load average at "
+        f"the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the hashes, this "
+        "client and whatever else runs on it).",
+    ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     ratelimit_sign: str = "300/minute"
     ratelimit_sign_hard: str | None = None
     ratelimit_login: str = "30/minute"  # per IP address
-    ratelimit_login_email: str = "10/15 minutes"  # per account, from anywhere
+    ratelimit_login_email: str = "10/15 minutes"  # per account, from one address (/64)
+    # Per account, from every address where its owner has not signed in lately.
+    ratelimit_login_account: str = "50/hour"
 
     # SQLite: "normal" keeps every committed signature through a crash of the app, and may
     # lose the last moments before a power cut; "full" also survives the power cut, at the
@@ -93,6 +95,9 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=64 * 1024, ge=8)
     password_parallelism: int = Field(default=4, ge=1)
+    # Each hash holds password_memory_kib while it runs: a process computes no more than this
+    # many at once, so that failed sign-ins cannot exhaust its memory.
+    password_hashes_at_once: int = Field(default=2, ge=1)
 
     # Outgoing email. smtp://user:pass@host:25 (plain), smtp+starttls://user:pass@host:587
     # (upgraded with STARTTLS) or smtps://user:pass@host:465 (TLS from the start); unset, a

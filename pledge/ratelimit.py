@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from slowapi import Limiter
 from starlette.concurrency import run_in_threadpool
@@ -137,6 +138,50 @@ def within(limit: str, *identifiers: str) -> bool:
         return _fallback.limiter.test(item, *identifiers)
     _fallback.mark_up()
     return room
+
+
+_T = TypeVar("_T")
+
+
+def _on_storage(action: Callable[[Storage], _T]) -> _T:
+    """Run an action on the shared storage, or on this process's while that is down."""
+    if _fallback.shared_is_down():
+        return action(_fallback.limiter.storage)
+    try:
+        result = action(limiter.limiter.storage)
+    except Exception as error:  # any storage failure: kept locally instead
+        _fallback.mark_down(error)
+        return action(_fallback.limiter.storage)
+    _fallback.mark_up()
+    return result
+
+
+def _fact_key(scope: str, identifiers: tuple[str, ...]) -> str:
+    return "/".join(("pledge-fact", scope, *identifiers))
+
+
+def remember(scope: str, *identifiers: str, seconds: int) -> None:
+    """Keep a fact (a network someone signed in from, say) for ``seconds`` from now, beside
+    the counts: shared by every process when they count in Redis, like the limits it
+    loosens."""
+    key = _fact_key(scope, identifiers)
+
+    def store(storage: Storage) -> None:
+        storage.clear(key)  # a fact remembered again is kept from now on
+        storage.incr(key, seconds)
+
+    _on_storage(store)
+
+
+def forget(scope: str, *identifiers: str) -> None:
+    key = _fact_key(scope, identifiers)
+    _on_storage(lambda storage: storage.clear(key))
+
+
+def remembered(scope: str, *identifiers: str) -> bool:
+    """Whether remember() kept this fact and it has not expired."""
+    key = _fact_key(scope, identifiers)
+    return _on_storage(lambda storage: storage.get(key)) > 0
 
 
 async def limit_request(request: Request, limit: str, scope: str) -> None:

@@ -6,6 +6,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache, lru_cache
 
 from argon2 import PasswordHasher
@@ -15,6 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pledge.config import get_settings
+from pledge.errors import TooManyRequests
+from pledge.i18n import gettext as _
 
 
 @cache  # the same inputs always give the same key: derived once per process
@@ -83,17 +88,102 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 
+# How long a hash waits for one of the process's hashing slots before it is refused: long
+# enough for a few hashes ahead of it to finish, short enough for a person to try again.
+HASH_WAIT_SECONDS = 2.0
+# Hashes that may wait per slot; any more are refused at once. A waiting request holds a
+# thread of the pool that every other page shares, so the queue is kept short.
+WAITING_PER_SLOT = 4
+
+
+class HashingSlots:
+    """The hashes a process computes at once, and a short queue of those waiting."""
+
+    def __init__(self, count: int) -> None:
+        self._free = threading.BoundedSemaphore(count)
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.most_waiting = count * WAITING_PER_SLOT
+        self.admitted = 0
+        self.most_admitted = count + self.most_waiting
+
+    def acquire(self, timeout: float) -> bool:
+        """Take a slot, waiting up to ``timeout`` seconds; False when none came free or too
+        many are already waiting."""
+        if self._free.acquire(blocking=False):
+            return True
+        with self._lock:
+            if self.waiting >= self.most_waiting:
+                return False
+            self.waiting += 1
+        try:
+            return self._free.acquire(timeout=timeout)
+        finally:
+            with self._lock:
+                self.waiting -= 1
+
+    def release(self) -> None:
+        self._free.release()
+
+    def admit(self) -> bool:
+        """Let one more request that will hash in, unless as many are already in as the slots
+        and their queue can take: called before a request takes a thread of the pool, so that
+        a flood of sign-ins is refused on the event loop instead of filling the pool (and
+        starving every other page of its threads and of the interpreter)."""
+        with self._lock:
+            if self.admitted >= self.most_admitted:
+                return False
+            self.admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+
+def password_slots() -> HashingSlots:
+    """This process's hashing slots, as many as PLEDGE_PASSWORD_HASHES_AT_ONCE."""
+    return hashing_slots(get_settings().password_hashes_at_once)
+
+
+@cache
+def hashing_slots(count: int) -> HashingSlots:
+    return HashingSlots(count)
+
+
+def busy() -> TooManyRequests:
+    return TooManyRequests(_("Many people are signing in right now. Wait a moment and try again."))
+
+
+@contextmanager
+def _hashing() -> Iterator[PasswordHasher]:
+    """The hasher, held by one of the process's PLEDGE_PASSWORD_HASHES_AT_ONCE slots: each
+    hash holds password_memory_kib while it runs, and a flood of sign-ins (failed ones
+    included) must not multiply that until the process runs out of memory. TooManyRequests
+    when no slot comes free within HASH_WAIT_SECONDS, or when the queue is full."""
+    slots = password_slots()
+    if not slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise busy()
+    try:
+        yield _hasher()
+    finally:
+        slots.release()
+
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    with _hashing() as hasher:
+        return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    hasher = _hasher()
-    try:
-        matched = hasher.verify(password_hash or _dummy_hash(hasher), password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    """Whether the password matches the hash. Without a hash (an unknown email, an account
+    with no password yet) a dummy hash is verified instead, through the same slots, so that
+    the answer takes as long and costs as much either way."""
+    with _hashing() as hasher:
+        try:
+            matched = hasher.verify(password_hash or _dummy_hash(hasher), password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
     return matched and password_hash is not None
 
 

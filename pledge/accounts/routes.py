@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
-from pledge import mail
+from pledge import mail, security
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Role, User
 from pledge.config import Environment, get_settings
@@ -127,7 +129,19 @@ def accounts_login_form(request: Request, user: OptionalUser) -> Response:
 
 
 @limiter.limit(login_limit)
-def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> Response:
+async def accounts_login(request: Request, session: SessionDep, form: CheckedForm) -> Response:
+    # Refused here, on the event loop, when the process's password hashing is full: a flood
+    # of sign-ins waiting in the thread pool would leave no thread for any other page.
+    slots = security.password_slots()
+    if not slots.admit():
+        raise security.busy()
+    try:
+        return await run_in_threadpool(_login, request, session, form)
+    finally:
+        slots.leave()
+
+
+def _login(request: Request, session: Session, form: FormData) -> Response:
     posted = accounts.LoginForm.read(form)
     target = safe_next(posted.next)
     try:

@@ -152,9 +152,11 @@ def test_a_refused_password_change_changes_nothing(
 
 
 def test_guessing_the_current_password_is_limited(client: TestClient, make_user: MakeUser):
+    """Ten guesses in a quarter of an hour, as many as one address has at the sign-in form;
+    then even the right one is refused."""
     user = make_user()
-    sign_in(client, user)  # one attempt on this account's limit of ten
-    for _ in range(9):
+    sign_in(client, user)
+    for _ in range(10):
         assert change_password(client, "tebakan-yang-salah").status_code == 422
 
     assert change_password(client).status_code == 429

@@ -118,9 +118,12 @@ def test_a_signed_in_visitor_of_the_login_page_goes_on(client: TestClient, make_
     assert response.headers["location"] == "/account"
 
 
-def test_attempts_on_one_account_are_limited_even_from_many_places(
+def test_attempts_on_one_account_from_one_address_are_limited_in_every_browser(
     client: TestClient, other_client: TestClient, make_user: MakeUser
 ):
+    """Ten failures from an address close the account to that address (both browsers are on
+    the same one), the right password included; other addresses are in
+    tests/hostile/test_brute_force.py."""
     user = make_user()
     for _ in range(10):
         assert login(client, user.email, "salah-salah-salah").status_code == 422

@@ -1,10 +1,12 @@
 """Every query and rule about users, organisations and memberships, and signing in.
 
-One module per part: `forms` (the forms people post, read and checked), `users` (addresses, passwords, signing in, sessions), `sessions` (sessions ended by signing out), `account` (a
-person's own name and password), `orgs` (organisations and their profile), `members` (roles
-in an organisation), `links` (one-time links and password resets), `invitations`, and
-`directory` (users and organisations looked up, counted and listed for the other domains and
-the site's administrators). Callers import the package
+One module per part: `forms` (the forms people post, read and checked), `users` (addresses,
+passwords, sessions), `sessions` (sessions ended by signing out), `signin` (signing in and
+its limits), `account` (a person's own name and
+password), `orgs` (organisations and their profile), `members` (roles in an organisation),
+`links` (one-time links and password resets), `invitations`, and `directory` (users and
+organisations looked up, counted and listed for the other domains and the site's
+administrators). Callers import the package
 (`from pledge.accounts import service as accounts`).
 """
 
@@ -79,8 +81,8 @@ from pledge.accounts.service.orgs import (
     update_org,
 )
 from pledge.accounts.service.sessions import forget_ended_sessions, revoke_session
+from pledge.accounts.service.signin import authenticate
 from pledge.accounts.service.users import (
-    authenticate,
     check_password,
     create,
     end_sessions,

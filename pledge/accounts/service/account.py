@@ -27,12 +27,15 @@ def update_display_name(session: Session, *, user: User, form: NameForm) -> User
 def change_password(session: Session, *, user: User, form: ChangePasswordForm) -> User:
     """A new password ends every session of the user; the caller starts a new one."""
     settings = get_settings()
-    # Guesses at the current password count against the same limit as sign-in attempts.
-    if not ratelimit.hit(settings.ratelimit_login_email, "login-email", user.email):
+    # Someone holding a stolen session may guess at the current password: as many guesses as
+    # a sign-in form allows one address, and each wrong one spends the account's ceiling
+    # too, as a sign-in from a stranger's network would.
+    if not ratelimit.hit(settings.ratelimit_login_email, "password-change", user.email):
         raise TooManyRequests(
             _("Too many sign-in attempts for this account. Wait a few minutes and try again.")
         )
     if not verify_password(user.password_hash, form.current_password):
+        ratelimit.hit(settings.ratelimit_login_account, "login-account", user.email)
         raise Invalid({"current_password": _("That is not your current password.")})
     password = form.check()
     with writing(session):

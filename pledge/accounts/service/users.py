@@ -1,18 +1,16 @@
-"""Users: their addresses, names and passwords, signing in, and the sessions they hold."""
+"""Users: their addresses, names and passwords, and the sessions they hold."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from pledge import forms, ratelimit
+from pledge import forms
 from pledge.accounts.models import User
 from pledge.accounts.service.forms import NAME_MAX
 from pledge.accounts.service.sessions import is_revoked, is_session_id
-from pledge.config import get_settings
-from pledge.db import utcnow
-from pledge.errors import Conflict, Invalid, NotFound, TooManyRequests
+from pledge.errors import Conflict, NotFound
 from pledge.i18n import gettext as _
-from pledge.security import hash_password, password_needs_rehash, verify_password
+from pledge.security import hash_password
 
 
 def normalise_email(raw: str) -> str:
@@ -76,30 +74,6 @@ def end_sessions(session: Session, *, user: User) -> None:
     user.session_version += 1
     session.add(user)
     session.flush()
-
-
-def authenticate(session: Session, *, email: str, password: str, ip: str) -> User:
-    """The user with this email and password; one message for every kind of failure,
-    so that nobody can learn whether an address has an account."""
-    settings = get_settings()
-    address = email.strip().lower()[:254]
-    if not ratelimit.hit(settings.ratelimit_login_email, "login-email", address):
-        raise TooManyRequests(
-            _("Too many sign-in attempts for this account. Wait a few minutes and try again.")
-        )
-    user = get_by_email(session, address) if address else None
-    # Checked even when there is no such user (against a dummy hash), so that an unknown
-    # address takes as long to refuse as a wrong password.
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.is_active:
-        raise Invalid({"email": _("That email and password do not match an account.")})
-    assert user.password_hash is not None
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    session.add(user)
-    session.commit()
-    return user
 
 
 def session_user(
