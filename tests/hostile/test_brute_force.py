@@ -26,6 +26,7 @@ from pledge.web.session import SESSION_COOKIE
 from tests.support.appserver import AppProcess, app_process, form_token
 from tests.support.db import fresh
 from tests.support.factories import MakeUser
+from tests.support.mailbox import text_of
 from tests.support.pages import html
 from tests.support.people import login
 from tests.support.redisserver import running_redis
@@ -149,12 +150,14 @@ def test_an_account_guessed_from_many_addresses_is_closed_to_strangers_but_not_i
 def outbox_to(session: Session, address: str) -> list[tuple[str, str]]:
     fresh(session)
     rows = session.execute(
-        sa.select(outbox_message_table.c.subject, outbox_message_table.c.body)
+        sa.select(
+            outbox_message_table.c.id, outbox_message_table.c.subject, outbox_message_table.c.body
+        )
         .where(outbox_message_table.c.to == address)
         .order_by(outbox_message_table.c.id)
     ).all()
     fresh(session)
-    return [(subject, body) for subject, body in rows]
+    return [(subject, text_of(message_id, body)) for message_id, subject, body in rows]
 
 
 ALERT = {
