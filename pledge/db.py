@@ -73,10 +73,16 @@ def create_db_engine(settings: Settings) -> Engine:
         return create_engine(
             url,
             pool_pre_ping=True,  # a connection the server dropped is replaced, not used
+            # As many connections as the thread pool has threads (anyio's 40): a request in a
+            # thread never waits for a connection that another thread, waiting for its
+            # campaign's lock, holds.
             pool_size=10,
-            max_overflow=20,
+            max_overflow=30,
             pool_recycle=1800,
-            pool_timeout=10,
+            # As long as a SQLite writer waits for its lock: under a burst, the writers of a
+            # campaign queue for its lock holding their connections, and a page that needs
+            # one waits its turn rather than failing.
+            pool_timeout=BUSY_TIMEOUT_MS / 1000,
             hide_parameters=True,  # errors and logs never show names or contacts
         )
 
@@ -140,7 +146,10 @@ def keep_private(path: Path) -> None:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request. Opening one does no I/O, so this runs on the event loop
     instead of costing a trip through the thread pool; closing one that still holds a
-    transaction (a rollback on the database) goes to the thread pool."""
+    transaction (a rollback on the database) goes to the thread pool. It is closed as soon
+    as the route returns (``scope="function"``), not once its answer has been sent: under
+    load a slow client would otherwise keep a pooled connection, and the requests behind it
+    would wait for one until they failed."""
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
@@ -151,7 +160,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 # SQLite has one writer at a time. The threads of one process queue for it here, in order,

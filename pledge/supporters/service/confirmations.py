@@ -86,8 +86,6 @@ _DIGESTS: sa.BindParameter[list[str]] = sa.bindparam("digests", expanding=True)
 _ROWS = (
     sa.select(*COLUMNS).select_from(JOINED).where(confirmation_table.c.link_digest.in_(_DIGESTS))
 )
-# On PostgreSQL the rows are locked too: a withdrawal of the same supporter waits, or is seen.
-_ROWS_LOCKED = _ROWS.with_for_update(of=[confirmation_table, supporter_table])
 _CAMPAIGNS = (
     sa.select(supporter_table.c.campaign_id)
     .select_from(JOINED)
@@ -170,12 +168,10 @@ def write(session: Session, jobs: Sequence[ConfirmJob]) -> list[Confirmed | Refu
     then the rows read."""
     conn = session.connection()
     digests = sorted({job.link_digest for job in jobs})
-    query = _ROWS
     if conn.dialect.name == "postgresql":
         for campaign_id in sorted(set(conn.execute(_CAMPAIGNS, {"digests": digests}).scalars())):
             lock_campaign(conn, campaign_id)
-        query = _ROWS_LOCKED
-    rows = {row.link_digest: row for row in conn.execute(query, {"digests": digests})}
+    rows = {row.link_digest: row for row in conn.execute(_ROWS, {"digests": digests})}
     signed: dict[int, set[int]] = {}
     if rows:
         wanted = sorted({row.supporter_id for row in rows.values()})
