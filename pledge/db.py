@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,7 +23,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
-from starlette.concurrency import run_in_threadpool
 
 from pledge.config import Settings
 
@@ -143,19 +143,25 @@ def keep_private(path: Path) -> None:
             log.warning("%s is readable by other users and not ours to change: chmod 600 it", name)
 
 
+# Sessions that still hold a connection are closed on threads of their own. Closed on the
+# request thread pool, they would queue behind the requests waiting there for a connection,
+# which only those closes give back: under a burst every request would wait until it timed out.
+_closing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pledge-session-close")
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request. Opening one does no I/O, so this runs on the event loop
     instead of costing a trip through the thread pool; closing one that still holds a
-    transaction (a rollback on the database) goes to the thread pool. It is closed as soon
-    as the route returns (``scope="function"``), not once its answer has been sent: under
-    load a slow client would otherwise keep a pooled connection, and the requests behind it
-    would wait for one until they failed."""
+    transaction (a rollback on the database) goes to a thread of ``_closing``. It is closed
+    as soon as the route returns (``scope="function"``), not once its answer has been sent:
+    under load a slow client would otherwise keep a pooled connection, and the requests
+    behind it would wait for one until they failed."""
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            await asyncio.get_running_loop().run_in_executor(_closing, session.close)
         else:
             session.close()
 
