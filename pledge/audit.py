@@ -51,6 +51,8 @@ class AuditAction(StrEnum):
     SUPPORTERS_INVALIDATE_CANCEL = "supporters.invalidate.cancel"
     SUPPORTERS_INVALIDATE_RESUME = "supporters.invalidate.resume"
     SUPPORTERS_INVALIDATE_RESTORE = "supporters.invalidate.restore"
+    SUPPORTER_NAME_HIDE = "supporter.name.hide"
+    SUPPORTER_NAME_SHOW = "supporter.name.show"
     CASE_CLAIM = "case.claim"
     CASE_RELEASE = "case.release"
     CASE_BREAK_CLAIM = "case.break_claim"
@@ -101,6 +103,8 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.SUPPORTERS_INVALIDATE_CANCEL: lambda: _("Cancelled an invalidation"),
     AuditAction.SUPPORTERS_INVALIDATE_RESUME: lambda: _("Resumed an invalidation"),
     AuditAction.SUPPORTERS_INVALIDATE_RESTORE: lambda: _("Restored invalidated signatures"),
+    AuditAction.SUPPORTER_NAME_HIDE: lambda: _("Hid a supporter's name"),
+    AuditAction.SUPPORTER_NAME_SHOW: lambda: _("Showed a supporter's name"),
     AuditAction.CASE_CLAIM: lambda: _("Claimed"),
     AuditAction.CASE_RELEASE: lambda: _("Released the claim"),
     AuditAction.CASE_BREAK_CLAIM: lambda: _("Ended another moderator's claim"),

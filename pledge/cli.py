@@ -53,6 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pledge import observability
+    from pledge.web import server
 
     settings = get_settings()  # refuse a bad configuration before any worker starts
     if args.workers > 1 and settings.ratelimit_storage.startswith("memory://"):
@@ -82,7 +83,10 @@ def _serve(args: argparse.Namespace) -> int:
             # The app writes the access line itself, with the route and the request id.
             access_log=False,
             server_header=False,
-            # Live count streams never end by themselves: a restart closes them after this.
+            # Bounded request heads, a header timeout, and live streams that end at shutdown.
+            http="pledge.web.server:HttpProtocol",
+            timeout_keep_alive=server.KEEP_ALIVE_SECONDS,
+            # What a request in flight gets to finish when the server stops.
             timeout_graceful_shutdown=10,
         )
     return 0

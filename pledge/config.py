@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     live_streams_per_address: int = Field(default=8, ge=1)
 
     max_form_bytes: int = 64 * 1024
+    # Words added to pledge/supporters/held_names.txt, comma-separated: a supporter's first
+    # name holding one waits for a moderator before the campaign page shows it.
+    held_names: str = ""
+    # `pledge serve`: how long a client may take to send a request's headers, from the moment
+    # it connects or sends the request's first byte, before the connection closes.
+    header_timeout_seconds: float = Field(default=20.0, gt=0)
     # The hoax report form carries a screenshot: its body may be this large, no more.
     max_upload_bytes: int = 10 * 1024 * 1024
 

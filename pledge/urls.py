@@ -311,6 +311,9 @@ DASHBOARD = router(
     page("/dashboard/{org}", dashboard.dashboard_org),
     page("/dashboard/{org}/campaigns/{slug}/statistics", dashboard.dashboard_statistics),
     page("/dashboard/{org}/campaigns/{slug}/embed", dashboard.dashboard_embed),
+    # The supporters' names a led campaign's page shows: hide one, or show one held back.
+    page("/dashboard/{org}/campaigns/{slug}/names", dashboard.dashboard_names),
+    form("/dashboard/{org}/campaigns/{slug}/names", dashboard.dashboard_names_review),
     # The abuse console of a campaign the organisation leads (the site's is under /admin).
     page("/dashboard/{org}/campaigns/{slug}/abuse", dashboard.dashboard_abuse_campaign),
     page("/dashboard/{org}/campaigns/{slug}/abuse/suspects", dashboard.dashboard_abuse_suspects),

@@ -61,6 +61,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/dashboard/{org}/campaigns/{slug}/embed"): MEMBERS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.csv"): ORG_ADMINS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.xlsx"): ORG_ADMINS,
+    # The names a campaign page shows: its lead organisation's admins and moderators.
+    ("GET", "/dashboard/{org}/campaigns/{slug}/names"): MEMBERS | {"site_admin": FORBIDDEN},
+    ("POST", "/dashboard/{org}/campaigns/{slug}/names"): MEMBERS | {"site_admin": FORBIDDEN},
     # The abuse console of a campaign: its lead organisation's admins, and site admins.
     ("GET", "/dashboard/{org}/campaigns/{slug}/abuse"): ORG_ADMINS_AND_SITE,
     ("GET", "/dashboard/{org}/campaigns/{slug}/abuse/suspects"): ORG_ADMINS_AND_SITE,

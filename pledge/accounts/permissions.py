@@ -29,6 +29,8 @@ class Action(StrEnum):
     # where a led campaign's signatures come from; count held ones, invalidate, restore
     REVIEW_SIGNATURES = "review_signatures"
     MODERATE = "moderate"  # work the hoax queue
+    # hide or show supporters' first names on the pages of a campaign the organisation leads
+    MODERATE_NAMES = "moderate_names"
     BREAK_CLAIM = "break_claim"  # release another moderator's claim on a case
     ADMINISTER_SITE = "administer_site"  # approve organisations, manage users and memberships
 
@@ -46,6 +48,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Principal]]] = {
     Action.EXPORT_SUPPORTERS: frozenset({A}),
     Action.REVIEW_SIGNATURES: frozenset({A, S}),
     Action.MODERATE: frozenset({A, M}),
+    Action.MODERATE_NAMES: frozenset({A, M}),
     Action.BREAK_CLAIM: frozenset({A}),
     Action.ADMINISTER_SITE: frozenset({S}),
 }

@@ -7,11 +7,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session
 
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import Campaign
 from pledge.dashboard import charts, console
 from pledge.dashboard import service as dashboard
 from pledge.db import SessionDep
 from pledge.deps import (
     CurrentUser,
+    NameModerator,
     OrgContext,
     OrgViewer,
     SignatureReviewer,
@@ -19,7 +22,11 @@ from pledge.deps import (
     SupporterExporter,
 )
 from pledge.embeds import service as embeds
-from pledge.web import CheckedForm, RowId, public_base_url, render
+from pledge.errors import Forbidden, Invalid, NotFound
+from pledge.forms import form_text
+from pledge.i18n import gettext as _
+from pledge.supporters import service as supporters
+from pledge.web import CheckedForm, RowId, public_base_url, redraw, render
 
 
 def dashboard_home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
@@ -103,6 +110,68 @@ def _download(export: dashboard.Export) -> StreamingResponse:
             "Cache-Control": "no-store",
         },
     )
+
+
+# --- the names a led campaign's page shows -------------------------------------------------------
+
+NAMES_PAGE = "dashboard/names.html"
+NAMES_DONE = {review.value for review in supporters.NameReview}
+
+
+def _led_campaign(session: Session, access: OrgContext, slug: str) -> Campaign:
+    found = dashboard.campaign_for_org(session, org=access.org, slug=slug)
+    campaign = campaigns.get_or_none(session, found.view.id)
+    if campaign is None:  # removed since
+        raise NotFound(_("No such campaign."))
+    if campaign.lead_org_id != access.org.id:
+        raise Forbidden(
+            _("Only the organisation that leads this campaign can review the names it shows.")
+        )
+    return campaign
+
+
+def _names_context(
+    request: Request, session: Session, access: OrgContext, campaign: Campaign
+) -> dict[str, object]:
+    done = request.query_params.get("done")
+    return {
+        "org": access.org,
+        "campaign": campaign,
+        "names": supporters.names_for_review(session, campaign_id=campaign.id or 0),
+        "done": done if done in NAMES_DONE else None,
+        "local_time": campaigns.local_display,
+    }
+
+
+def dashboard_names(
+    request: Request, session: SessionDep, access: NameModerator, slug: str
+) -> HTMLResponse:
+    """The newest names the campaign page shows or holds back, to hide or show."""
+    campaign = _led_campaign(session, access, slug)
+    return render(request, NAMES_PAGE, _names_context(request, session, access, campaign))
+
+
+def dashboard_names_review(
+    request: Request, session: SessionDep, access: NameModerator, form: CheckedForm, slug: str
+) -> Response:
+    """Hide one supporter's name from the campaign's pages, or show it."""
+    campaign = _led_campaign(session, access, slug)
+    raw_decision = form_text(form, "decision", 10)
+    raw_supporter = form_text(form, "supporter", 20)
+    if raw_decision not in NAMES_DONE or not raw_supporter.isdecimal():
+        context = _names_context(request, session, access, campaign)
+        error = Invalid({"decision": _("Choose a name, and whether to hide or show it.")})
+        return redraw(request, NAMES_PAGE, context, error)
+    supporter_id = int(raw_supporter)
+    supporters.review_name(
+        session,
+        campaign=campaign,
+        supporter_id=supporter_id,
+        decision=supporters.NameReview(raw_decision),
+        actor_id=access.user.id or 0,
+    )
+    target = request.app.url_path_for("dashboard_names", org=access.org.slug, slug=campaign.slug)
+    return RedirectResponse(f"{target}?done={raw_decision}#name-{supporter_id}", status_code=303)
 
 
 # --- the abuse console of a campaign the organisation leads ------------------------------------

@@ -33,6 +33,7 @@ from pledge.networks import limit_key
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Counts
 from pledge.web import security_headers
+from pledge.web.server import ENDLESS
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,8 @@ class EventStream(Response):
         except StreamsFull:
             await busy_response()(scope, receive, send)
             return
+        # `pledge serve` ends the stream at once when it shuts down.
+        scope[ENDLESS] = True
         left = asyncio.ensure_future(_disconnected(receive))
         try:
             headers = list(stream_headers(secure=self.live.secure))

@@ -10,33 +10,55 @@ Each web process keeps up to DECODERS children, started on the first upload. A c
 grew past RETIRE_ABOVE_KIB after an image leaves once it has answered, and one that waited
 IDLE_SECONDS with nothing to do leaves too, so an idle site holds no decoder.
 
+An image may cost its decoder CPU_SECONDS of processor time, no more: the system stops a
+decoder that goes over (SIGXCPU), and the upload is refused as too slow to check. Time spent
+waiting for a busy processor does not count; TIMEOUT_SECONDS bounds the wait as a whole.
+
+The decoders are shared fairly among senders (see FairSlots): each sender's uploads wait
+behind each other, never in front of another sender's, and a sender may have only
+WAITING_PER_SENDER uploads waiting at once.
+
 The protocol on the child's stdin and stdout, between processes of the same install:
-a request is the locale and the upload, each preceded by its length; the answer is a
-pickled (kind, value, retiring, peak_kib) tuple, preceded by its length.
+a request is the locale and the upload, each preceded by its length, with the processor
+seconds the image may take between them; the answer is a pickled (kind, value, retiring,
+peak_kib) tuple, preceded by its length.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import math
 import os
 import pickle
 import queue
+import resource
 import select
+import signal
 import struct
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from pledge.hoaxes import media
 from pledge.i18n import get_locale, set_locale
+from pledge.i18n import gettext as _
 
 DECODERS = 2
+# Processor time one image may take in its decoder: real screenshots and photos take well
+# under a second.
+CPU_SECONDS = 5
 # An image must be decoded within this time, or its decoder is stopped and the upload refused.
 TIMEOUT_SECONDS = 60.0
+# Uploads of one sender (an address, see networks.limit_key) that may wait for a decoder at
+# once, and uploads of all senders: each waiting upload is held in memory.
+WAITING_PER_SENDER = 4
+WAITING_MAX = 16
 IDLE_SECONDS = 60.0
 RETIRE_ABOVE_KIB = 64 * 1024
 _LENGTH = struct.Struct(">Q")
@@ -56,12 +78,19 @@ class _Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def decode(self, raw: bytes, *, locale: str, timeout: float) -> tuple[str, object, bool, int]:
+    def decode(
+        self, raw: bytes, *, locale: str, cpu_seconds: int, timeout: float
+    ) -> tuple[str, object, bool, int]:
         assert self.process.stdin is not None and self.process.stdout is not None
         deadline = time.monotonic() + timeout
         language = locale.encode()
         stdin = self.process.stdin
-        stdin.write(_LENGTH.pack(len(language)) + language + _LENGTH.pack(len(raw)))
+        stdin.write(
+            _LENGTH.pack(len(language))
+            + language
+            + _LENGTH.pack(cpu_seconds)
+            + _LENGTH.pack(len(raw))
+        )
         stdin.write(raw)
         stdin.flush()
         out = self.process.stdout.fileno()
@@ -108,39 +137,121 @@ class Decoded:
     peak_kib: int  # the decoder process's peak resident memory so far (VmHWM)
 
 
+class Busy(Exception):
+    """No decoder for this upload: its sender, or everyone, already has too many waiting, or
+    none came free in time."""
+
+
+class FairSlots:
+    """The decoders of a process, handed out in turn among senders.
+
+    A free decoder goes to the sender who has waited longest since their last turn: each
+    sender's uploads wait behind each other, and a sender with forty uploads waiting delays
+    another sender's one upload by at most one turn per decoder, not forty.
+    """
+
+    def __init__(self, size: int, *, per_sender: int, waiting_max: int) -> None:
+        self.per_sender = per_sender
+        self.waiting_max = waiting_max
+        self._free = size
+        self._lock = threading.Lock()
+        # Waiting uploads by sender; the order of the senders is the order of their turns.
+        self._waiting: dict[str, deque[threading.Event]] = {}
+        self._count = 0
+
+    @contextlib.contextmanager
+    def slot(self, sender: str, timeout: float) -> Iterator[None]:
+        """Hold a decoder while the block runs; Busy when none can be had."""
+        turn = self._queue(sender)
+        if turn is not None and not turn.wait(timeout):
+            with self._lock:
+                if not turn.is_set():  # still waiting: give up the place
+                    self._leave(sender, turn)
+                    raise Busy
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _queue(self, sender: str) -> threading.Event | None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return None
+            line = self._waiting.get(sender)
+            if self._count >= self.waiting_max or (line and len(line) >= self.per_sender):
+                raise Busy
+            turn = threading.Event()
+            self._waiting.setdefault(sender, deque()).append(turn)
+            self._count += 1
+            return turn
+
+    def _leave(self, sender: str, turn: threading.Event) -> None:
+        line = self._waiting[sender]
+        line.remove(turn)
+        self._count -= 1
+        if not line:
+            del self._waiting[sender]
+
+    def _release(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._free += 1
+                return
+            # The decoder passes straight to the next sender in turn, who goes to the back.
+            sender = next(iter(self._waiting))
+            line = self._waiting.pop(sender)
+            turn = line.popleft()
+            self._count -= 1
+            if line:
+                self._waiting[sender] = line
+            turn.set()
+
+
 class Decoders:
     """The decoder processes of this web process."""
 
-    def __init__(self, size: int = DECODERS) -> None:
-        self._slots = threading.BoundedSemaphore(size)
+    def __init__(self, size: int = DECODERS, *, cpu_seconds: int = CPU_SECONDS) -> None:
+        self.cpu_seconds = cpu_seconds
+        self._slots = FairSlots(size, per_sender=WAITING_PER_SENDER, waiting_max=WAITING_MAX)
         self._idle: queue.LifoQueue[_Child] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
-    def decode(self, raw: bytes, *, timeout: float = TIMEOUT_SECONDS) -> Decoded:
-        """media.process_upload in a decoder process, with the decoder's peak memory."""
-        with self._slots:
-            child = self._take()
-            try:
-                kind, value, retiring, peak = child.decode(
-                    raw, locale=get_locale(), timeout=timeout
-                )
-            except (OSError, EOFError, TimeoutError, pickle.UnpicklingError, struct.error):
-                # Killed by the system (out of memory), crashed in the decoder, or too slow:
-                # the image is refused and the next upload gets a new decoder.
-                child.kill()
-                return Decoded(image=None, refusal=str(media.damaged()), peak_kib=0)
-            if retiring:
-                child.close()
-            else:
-                self._idle.put(child)
+    def decode(self, raw: bytes, *, sender: str = "", timeout: float = TIMEOUT_SECONDS) -> Decoded:
+        """media.process_upload in a decoder process, with the decoder's peak memory. The
+        sender's uploads take their turns with everyone else's."""
+        started = time.monotonic()
+        try:
+            with self._slots.slot(sender, timeout):
+                return self._decode(raw, timeout - (time.monotonic() - started))
+        except Busy:
+            return Decoded(image=None, refusal=str(busy()), peak_kib=0)
+
+    def _decode(self, raw: bytes, timeout: float) -> Decoded:
+        child = self._take()
+        try:
+            kind, value, retiring, peak = child.decode(
+                raw, locale=get_locale(), cpu_seconds=self.cpu_seconds, timeout=timeout
+            )
+        except (OSError, EOFError, TimeoutError, pickle.UnpicklingError, struct.error):
+            # Killed by the system (out of memory, or over its processor time), crashed in the
+            # decoder, or too slow: the image is refused and the next upload gets a new decoder.
+            child.kill()
+            if child.process.returncode == -signal.SIGXCPU:
+                return Decoded(image=None, refusal=str(media.unusual()), peak_kib=0)
+            return Decoded(image=None, refusal=str(media.damaged()), peak_kib=0)
+        if retiring:
+            child.close()
+        else:
+            self._idle.put(child)
         if kind == "image" and isinstance(value, media.ProcessedImage):
             return Decoded(image=value, refusal=None, peak_kib=peak)
         return Decoded(image=None, refusal=str(value), peak_kib=peak)
 
-    def process_upload(self, raw: bytes) -> media.ProcessedImage:
+    def process_upload(self, raw: bytes, *, sender: str = "") -> media.ProcessedImage:
         """media.process_upload, in a decoder process: the same answers and refusals."""
-        decoded = self.decode(raw)
+        decoded = self.decode(raw, sender=sender)
         if decoded.image is None:
             raise media.MediaError(decoded.refusal or str(media.damaged()))
         return decoded.image
@@ -172,8 +283,17 @@ decoders = Decoders()
 atexit.register(decoders.close)
 
 
-def process_upload(raw: bytes) -> media.ProcessedImage:
-    return decoders.process_upload(raw)
+def process_upload(raw: bytes, *, sender: str = "") -> media.ProcessedImage:
+    return decoders.process_upload(raw, sender=sender)
+
+
+def busy() -> media.MediaError:
+    return media.MediaError(
+        _(
+            "Many pictures are being checked right now. Please wait a minute and send your "
+            "report again."
+        )
+    )
 
 
 # --- the child ---------------------------------------------------------------------------
@@ -191,6 +311,16 @@ def _status_kib(field: str) -> int:
     return 0
 
 
+def _limit_processor_time(seconds: int) -> None:
+    """Let the system stop this process (SIGXCPU) once it has used about `seconds` more of
+    processor time (the limit is in whole seconds of the process's total: between
+    `seconds` - 1 and `seconds` more)."""
+    used = math.floor(time.process_time())
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    limit = used + seconds if hard == resource.RLIM_INFINITY else min(used + seconds, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+
+
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     parts: list[bytes] = []
     left = size
@@ -203,8 +333,9 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(parts)
 
 
-def serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    """Answer images until the web process closes the pipe or none came for a while."""
+def serve(requests: BinaryIO, answers: BinaryIO, *, own_process: bool = False) -> None:
+    """Answer images until the web process closes the pipe or none came for a while. In a
+    decoder process of its own, each image's processor time is limited."""
     while True:
         if not select.select([requests], [], [], IDLE_SECONDS)[0]:
             return
@@ -212,13 +343,16 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         if head is None:
             return
         language = _read_exactly(requests, _LENGTH.unpack(head)[0])
+        cpu = _read_exactly(requests, _LENGTH.size)
         head = _read_exactly(requests, _LENGTH.size)
-        if language is None or head is None:
+        if language is None or cpu is None or head is None:
             return
         raw = _read_exactly(requests, _LENGTH.unpack(head)[0])
         if raw is None:
             return
         set_locale(language.decode())
+        if own_process:
+            _limit_processor_time(_LENGTH.unpack(cpu)[0])
         answer: tuple[str, object]
         try:
             answer = ("image", media.process_upload(raw))
@@ -234,13 +368,15 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 def main() -> None:
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # Answers go to a copy of stdout; anything a library prints goes to stderr instead.
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     # Unbuffered: select() must see every byte that is waiting.
     requests = os.fdopen(0, "rb", buffering=0)
     with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
-        serve(requests, answers)  # type: ignore[arg-type]
+        serve(requests, answers, own_process=True)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

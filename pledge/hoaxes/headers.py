@@ -28,6 +28,10 @@ class Header:
     scans: int = 1
 
 
+class TooManyParts(Exception):
+    """The file holds more parts before its pixels than any real image does."""
+
+
 def sniff(raw: bytes) -> str | None:
     """The type from the first bytes: names and Content-Type headers are the sender's claims."""
     if raw.startswith(b"\xff\xd8\xff"):
@@ -39,9 +43,11 @@ def sniff(raw: bytes) -> str | None:
     return None
 
 
-def read_header(kind: str, raw: bytes) -> Header | None:
+def read_header(kind: str, raw: bytes, *, max_parts: int) -> Header | None:
+    """The header, or None when the file is not a well-formed image of its kind;
+    TooManyParts when a JPEG has more than `max_parts` markers before its first scan."""
     if kind == "JPEG":
-        return _jpeg_header(raw)
+        return _jpeg_header(raw, max_parts)
     if kind == "PNG":
         return _png_header(raw)
     return _webp_header(raw)
@@ -71,11 +77,15 @@ def _webp_header(raw: bytes) -> Header | None:
     return None
 
 
-def _jpeg_header(raw: bytes) -> Header | None:
+def _jpeg_header(raw: bytes, max_parts: int) -> Header | None:
     """Walk the markers up to the first scan: the frame size and how libjpeg will decode it."""
     position = 2
     frame: _Frame | None = None
+    parts = 0
     while position + 4 <= len(raw):
+        parts += 1  # a segment, a marker of its own or a fill byte
+        if parts > max_parts:
+            raise TooManyParts
         if raw[position] != 0xFF:
             return None
         marker = raw[position + 1]

@@ -11,7 +11,7 @@ from typing import TypeAlias
 
 from PIL import Image, ImageDraw, ImageFont
 
-from pledge.hoaxes.headers import Header, read_header, sniff
+from pledge.hoaxes.headers import Header, TooManyParts, read_header, sniff
 from pledge.i18n import gettext as _
 
 # Longest side of a stored image: enough to read any screenshot, small enough to serve.
@@ -28,6 +28,11 @@ DECODE_BUDGET = 84 * 1024 * 1024
 # Each scan of a progressive JPEG walks every block again: a small file with thousands of scans
 # costs minutes of CPU. Real encoders write about ten.
 MAX_JPEG_SCANS = 100
+# Parts of a file that Pillow walks one by one in Python before any pixel: segments before a
+# JPEG's first scan (real files have about ten), chunks of a PNG (a 10 MB PNG in libpng's
+# 8 KiB chunks has 1,300). Millions of empty ones cost seconds and hundreds of megabytes.
+MAX_JPEG_SEGMENTS = 1000
+MAX_PNG_CHUNKS = 10_000
 # At most this many differing bits of two dhashes = the same picture.
 SIMILAR_BITS = 6
 
@@ -91,6 +96,15 @@ def damaged() -> MediaError:
     return MediaError(_("The image is damaged or incomplete."))
 
 
+def unusual() -> MediaError:
+    return MediaError(
+        _(
+            "This picture's file is built in an unusual way and cannot be checked. Please "
+            "send a screenshot of it, or save it again as a JPEG or PNG."
+        )
+    )
+
+
 def _too_large(width: int, height: int) -> MediaError:
     return MediaError(
         _(
@@ -133,7 +147,10 @@ def _checked_header(raw: bytes) -> tuple[str, Header]:
     kind = sniff(raw)
     if kind is None:
         raise _not_an_image()
-    header = read_header(kind, raw)
+    try:
+        header = read_header(kind, raw, max_parts=MAX_JPEG_SEGMENTS)
+    except TooManyParts:
+        raise unusual() from None
     if header is None:
         raise _not_an_image()
     if header.width < 1 or header.height < 1:
@@ -195,7 +212,11 @@ def _png_pixel_chunks(raw: bytes) -> bytes:
     view = memoryview(raw)
     parts = [view[:8]]
     position = 8
+    chunks = 0
     while position + 12 <= len(raw):
+        chunks += 1
+        if chunks > MAX_PNG_CHUNKS:
+            raise unusual()
         length = int.from_bytes(raw[position : position + 4], "big")
         kind = raw[position + 4 : position + 8]
         end = position + 12 + length

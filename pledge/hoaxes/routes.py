@@ -15,7 +15,7 @@ from pledge.deps import CampaignDep, OptionalUser
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import Category, Platform
-from pledge.ratelimit import limiter
+from pledge.ratelimit import client_key, limiter
 from pledge.web import (
     CheckedUpload,
     RowId,
@@ -57,7 +57,7 @@ def hoaxes_report_form(request: Request, view: CampaignDep) -> HTMLResponse:
 def hoaxes_report(
     request: Request, session: SessionDep, view: CampaignDep, form: CheckedUpload
 ) -> Response:
-    posted = hoaxes.ReportForm.read(form)
+    posted = hoaxes.ReportForm.read(form, sender=client_key(request))
     try:
         report = hoaxes.submit(session, view=view, form=posted, locale=i18n.get_locale())
     except Invalid as error:

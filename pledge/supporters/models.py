@@ -76,6 +76,9 @@ class Supporter(SQLModel, table=True):
     province: str = Field(max_length=8)
     age_band: str | None = Field(default=None, max_length=8)
     show_name: bool = Field(default=False)
+    # A moderator's decision on the public name (names.NameReview: "hidden" or "shown");
+    # None: shown unless it holds a word of the held-names list.
+    name_review: str | None = Field(default=None, max_length=8)
     referrer_id: int | None = Field(
         default=None, foreign_key="campaign_partner.id", ondelete="SET NULL", index=True
     )

@@ -181,6 +181,7 @@ def test_an_admin_sees_every_link(world: World, as_user: AsUser, sign: Sign) -> 
         "export-xlsx": f"/dashboard/{org}/campaigns/{slug}/export.xlsx",
         "embed": f"/dashboard/{org}/campaigns/{slug}/embed",
         "abuse": f"/dashboard/{org}/campaigns/{slug}/abuse",
+        "names": f"/dashboard/{org}/campaigns/{slug}/names",
     }
     assert one(page, "a.new-campaign")["href"] == f"/dashboard/{org}/campaigns/new"
     assert one(page, "a.members")["href"] == f"/dashboard/{org}/members"
@@ -194,6 +195,8 @@ def test_a_moderator_sees_the_campaigns_without_management_links(
     assert campaign_links(page, f"led-{world.view.slug}") == {
         "public": f"/c/{world.view.slug}",
         "embed": f"/dashboard/{world.lead.slug}/campaigns/{world.view.slug}/embed",
+        # Moderators hide or show the names the campaign page lists.
+        "names": f"/dashboard/{world.lead.slug}/campaigns/{world.view.slug}/names",
     }
     for selector in ("a.new-campaign", "a.members", "a.profile"):
         assert page.select_one(selector) is None
@@ -237,6 +240,7 @@ def test_the_page_shows_status_count_goal_and_drafts_without_a_public_page(
         "export-xlsx",
         "embed",
         "abuse",
+        "names",
     }
     assert draft_card.select_one(".referral-link") is None
 

@@ -144,10 +144,10 @@ def test_the_web_process_never_holds_the_decoded_picture(tmp_path: Path) -> None
 # --- the decoder's side of the pipe ---------------------------------------------------------
 
 
-def request(raw: bytes, locale: str = "en") -> bytes:
+def request(raw: bytes, locale: str = "en", cpu_seconds: int = 5) -> bytes:
     language = locale.encode()
     head = struct.Struct(">Q")
-    return head.pack(len(language)) + language + head.pack(len(raw)) + raw
+    return head.pack(len(language)) + language + head.pack(cpu_seconds) + head.pack(len(raw)) + raw
 
 
 def read_answer(fd: int) -> tuple[object, ...]:

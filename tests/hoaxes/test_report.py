@@ -11,6 +11,8 @@ from sqlmodel import Session, select
 
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
+from pledge.hoaxes import decoder
+from pledge.hoaxes.decoder import FairSlots
 from pledge.hoaxes.models import CaseStatus, HoaxCase, HoaxReport, Media, MediaBand
 from pledge.security import FieldCipher
 from tests.support.db import count, fresh
@@ -274,6 +276,39 @@ def test_a_file_that_is_not_a_picture_is_refused(
     assert set(errors) == {"screenshot"}
     assert errors["screenshot"]
     assert html(response).select_one("#screenshot-again") is None
+    assert stored(session) == NOTHING
+
+
+def test_a_picture_built_to_be_slow_is_refused_with_a_message(
+    client: TestClient, make_campaign: MakeCampaign, session: Session
+) -> None:
+    view = make_campaign()
+    raw = screenshot(1)  # a PNG: thousands of its chunks are more than any real picture has
+    chunks = b"".join(b"\x00\x00\x00\x00tEXt" + b"\x00" * 4 for _ in range(20_000))
+    absurd = raw[:33] + chunks + raw[33:]
+    response = post_report(client, view, image=absurd, filename="a.png", mime="image/png")
+    assert response.status_code == 422
+    assert errors_of(response)["screenshot"].startswith(
+        "This picture's file is built in an unusual way and cannot be checked."
+    )
+    assert stored(session) == NOTHING
+
+
+def test_when_every_decoder_is_taken_the_reporter_is_asked_to_send_again_later(
+    client: TestClient,
+    make_campaign: MakeCampaign,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = make_campaign()
+    # No decoder free and no place to wait: what a flood of uploads leaves to everyone else.
+    monkeypatch.setattr(decoder.decoders, "_slots", FairSlots(0, per_sender=0, waiting_max=0))
+    response = post_report(client, view, image=screenshot(1))
+    assert response.status_code == 422
+    assert errors_of(response)["screenshot"] == (
+        "Many pictures are being checked right now. Please wait a minute and send your "
+        "report again."
+    )
     assert stored(session) == NOTHING
 
 

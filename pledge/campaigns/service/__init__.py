@@ -79,6 +79,7 @@ from pledge.campaigns.service.views import (
     get_view,
     list_slugs,
     list_views,
+    note_public_change,
     render_markdown,
 )
 
@@ -134,6 +135,7 @@ __all__ = [
     "manage_page",
     "move_pledge",
     "new_referral_code",
+    "note_public_change",
     "parse_local_datetime",
     "register_usage",
     "remove_partner",

@@ -30,6 +30,7 @@ from pledge.campaigns.models import (
     campaign_table,
 )
 from pledge.config import get_settings
+from pledge.db import utcnow
 from pledge.errors import NotFound
 from pledge.i18n import gettext as _
 
@@ -141,6 +142,14 @@ def get_public_view(session: Session, *, slug: str) -> CampaignView:
         if max_age > 0:
             view = _views.put(slug, view, same=_same_view)
     return view
+
+
+def note_public_change(session: Session, campaign: Campaign) -> None:
+    """Something a campaign's public pages show changed outside its own rows (a supporter's
+    name hidden or shown): once the caller commits, every process reads the campaign again
+    within campaign_cache_seconds, and builds its page anew."""
+    campaign.updated_at = utcnow()
+    session.add(campaign)
 
 
 @event.listens_for(Session, "before_flush")

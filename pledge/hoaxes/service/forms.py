@@ -47,9 +47,12 @@ class ReportForm:
     consent: str = ""
     website: str = ""  # honeypot: people never see it, bots fill it
     screenshot: bytes | None = None  # the uploaded file as sent, if any
+    # Who sent it (networks.limit_key of their address): their pictures take turns with
+    # everyone else's for the decoders.
+    sender: str = ""
 
     @classmethod
-    def read(cls, form: FormData) -> ReportForm:
+    def read(cls, form: FormData, *, sender: str = "") -> ReportForm:
         return cls(
             url=form_text(form, "url", URL_MAX + 1),
             platform=form_text(form, "platform", 40),
@@ -60,6 +63,7 @@ class ReportForm:
             consent=form_text(form, "consent", 10),
             website=form_text(form, "website"),
             screenshot=form_file(form, "screenshot"),
+            sender=sender,
         )
 
     def check(self) -> CleanReport:
@@ -67,7 +71,7 @@ class ReportForm:
         Invalid with a message beside each bad field."""
         with Checks() as checks:
             url = checks.run("url", _link, self.url) or ""
-            image = checks.run("screenshot", _decoded, self.screenshot)
+            image = checks.run("screenshot", _decoded, self.screenshot, self.sender)
             if not self.url.strip() and not self.screenshot:
                 checks.refuse(
                     "url",
@@ -142,11 +146,11 @@ def _link(raw: str) -> str:
         raise FieldError(str(error)) from None
 
 
-def _decoded(screenshot: bytes | None) -> media.ProcessedImage | None:
+def _decoded(screenshot: bytes | None, sender: str) -> media.ProcessedImage | None:
     """The screenshot decoded and re-encoded (without its metadata), if one was sent."""
     if not screenshot:
         return None
     try:
-        return decoder.process_upload(screenshot)
+        return decoder.process_upload(screenshot, sender=sender)
     except media.MediaError as error:
         raise FieldError(str(error)) from None

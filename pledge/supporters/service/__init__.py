@@ -79,6 +79,13 @@ from pledge.supporters.service.messages import (
     whatsapp_reply,
     whatsapp_unknown,
 )
+from pledge.supporters.service.names import (
+    NameReview,
+    NameStatus,
+    ReviewedName,
+    names_for_review,
+    review_name,
+)
 from pledge.supporters.service.origins import email_domain_of, fold_domain
 from pledge.supporters.service.pages import (
     CampaignPage,
@@ -155,12 +162,15 @@ __all__ = [
     "Confirmed",
     "Filter",
     "FilterForm",
+    "NameReview",
+    "NameStatus",
     "Note",
     "OptedIn",
     "PendingReport",
     "PendingSigning",
     "Preview",
     "PublicSupporter",
+    "ReviewedName",
     "SignForm",
     "SignerLinks",
     "Source",
@@ -221,6 +231,7 @@ __all__ = [
     "list_signed_pledge_texts",
     "list_suspects",
     "list_with_counts",
+    "names_for_review",
     "prepare",
     "preview",
     "public_notes",
@@ -235,6 +246,7 @@ __all__ = [
     "remove",
     "restore",
     "resume",
+    "review_name",
     "sign",
     "sign_soon",
     "signed_pledge_ids",

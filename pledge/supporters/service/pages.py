@@ -11,38 +11,12 @@ from sqlmodel import Session
 
 from pledge.cache import Cache
 from pledge.campaigns.models import CampaignView, PartnerView
-from pledge.provinces import PROVINCES
 from pledge.supporters.models import Counts, Supporter, SupporterState, supporter_table
 from pledge.supporters.service.form import first_name
 from pledge.supporters.service.invalidation import Note, public_notes
+from pledge.supporters.service.names import PublicSupporter, list_recent_public
 from pledge.supporters.service.tallies import cached_counts, get_counts, read_counts
 from pledge.supporters.service.withdrawal import get_by_token, signed_pledge_ids
-
-
-@dataclass(frozen=True, slots=True)
-class PublicSupporter:
-    first_name: str
-    province: str
-
-
-def list_recent_public(
-    session: Session, *, campaign_id: int, limit: int = 8
-) -> list[PublicSupporter]:
-    """The newest supporters who chose to be shown: first name and province only."""
-    rows = session.execute(
-        sa.select(supporter_table.c.display_name, supporter_table.c.province)
-        .where(
-            supporter_table.c.campaign_id == campaign_id,
-            supporter_table.c.show_name.is_(True),
-            supporter_table.c.state == SupporterState.COUNTED,
-        )
-        .order_by(supporter_table.c.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        PublicSupporter(first_name=first_name(name), province=PROVINCES.get(code, ""))
-        for name, code in rows
-    ]
 
 
 def leaderboard(view: CampaignView, counts: Counts) -> list[tuple[PartnerView, int]]:
