@@ -643,6 +643,9 @@ def main() -> None:
 
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pledge-bench-")))
+        # Should a measurement fail, the servers' logs say why before their folder goes.
+        finished: list[bool] = []
+        stack.callback(lambda: finished or show_logs(work))
         if args.db == "postgres":
             from tests.support.pgserver import running_postgres
 
@@ -774,6 +777,7 @@ def main() -> None:
                     ceiling_seconds=ceiling_seconds,
                     work=work,
                 )
+        finished.append(True)
 
     results = Results(
         args,
@@ -790,6 +794,13 @@ def main() -> None:
     )
     args.out.write_text(report(results))
     print(f"Wrote {args.out}")
+
+
+def show_logs(work: Path, lines: int = 40) -> None:
+    """The last lines of every server log of the run, for a measurement that failed."""
+    for log in sorted(work.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- the last {len(tail)} lines of {log.name}:", *tail, sep="\n", file=sys.stderr)
 
 
 def sign_once(server: Server, world: seeding.World, database_url: str) -> None:
