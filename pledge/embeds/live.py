@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from functools import cache
 from types import SimpleNamespace
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import Engine
@@ -230,10 +231,22 @@ class EventStream(Response):
             return
         # `pledge serve` ends the stream at once when it shuts down.
         scope[ENDLESS] = True
-        left = asyncio.ensure_future(_disconnected(receive))
+        # A GET's one request message first; the next thing received is the client leaving.
+        # Awaited in a task of its own, with no coroutine of ours around it: an open stream
+        # keeps every frame it waits in.
+        if (await receive())["type"] == "http.disconnect":
+            self.live.unsubscribe(channel, client)
+            return
+        left = asyncio.ensure_future(receive())
         try:
-            headers = list(stream_headers(secure=self.live.secure))
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            # Nothing is kept in this frame that the stream no longer needs: it lives for hours.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": list(stream_headers(secure=self.live.secure)),
+                }
+            )
             sent = channel.message
             await _send(send, f"retry: {RETRY_MS}\n\n".encode() + sent)
             while not left.done():
@@ -241,13 +254,16 @@ class EventStream(Response):
                     sent = channel.message
                     await _send(send, sent)
                     continue
-                done, _pending = await asyncio.wait(
-                    {channel.changed, left},
+                # Only whether something came: the sets of the answer are not kept.
+                waiting: set[asyncio.Future[Any]] = {channel.changed, left}
+                changed_or_left = await asyncio.wait(
+                    waiting,
                     timeout=self.live.keepalive,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                if not done:
+                if not changed_or_left[0]:
                     await _send(send, KEEP_ALIVE)
+                del changed_or_left, waiting
         except OSError:
             pass  # the client went away while an event was being written
         finally:
@@ -259,11 +275,6 @@ class EventStream(Response):
 
 async def _send(send: Send, chunk: bytes) -> None:
     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 def busy_response() -> Response:

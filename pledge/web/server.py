@@ -6,9 +6,10 @@ uvicorn's httptools protocol, with what a proxy would otherwise bound:
   at most ``MAX_HEADERS`` headers, else the answer is 431 and the connection closes; the bytes
   of a head are counted as they arrive, so an endless header is cut off after a few tens of
   kilobytes, not held in memory;
-- a head must arrive within ``header_timeout_seconds`` of the connection opening or of its
-  first byte, else the answer is 408 (or, when nothing came at all, the connection just
-  closes): a client that trickles a header a byte at a time holds no connection for long;
+- a head must arrive within ``header_timeout_seconds`` of the connection opening or of the
+  piece of it that did not hold it whole, else the answer is 408 (or, when nothing came at
+  all, the connection just closes): a client that trickles a header a byte at a time holds
+  no connection for long;
 - an idle keep-alive connection closes after ``KEEP_ALIVE_SECONDS`` (uvicorn's own timer);
 - on shutdown, a response that never ends by itself (a live-count stream marks its scope with
   ``ENDLESS``) ends at once, cleanly, and its connection closes; the browser reconnects to the
@@ -46,17 +47,18 @@ class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with bounded request heads, a header timeout and
     streams that end at shutdown."""
 
+    # Set (on the instance) when a parser callback breaks a limit.
+    refusal: int | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_timeout = get_settings().header_timeout_seconds
         # Whether the connection waits for a request's head, and the bytes received since it
-        # began to: from the connection's start, and from each request's first byte.
+        # began to: from the connection's start, and from each request's first byte. An open
+        # live-count stream holds this object for hours: it keeps only these few fields.
         self.awaiting_head = True
         self.head_bytes = 0
-        self.head_begun = False  # whether a request's first byte came
         self.header_count = 0
         self.head_timer: asyncio.TimerHandle | None = None
-        self.refusal: int | None = None
 
     # --- the connection -------------------------------------------------------------------
 
@@ -72,8 +74,14 @@ class HttpProtocol(HttpToolsProtocol):
         if self.awaiting_head:
             self.head_bytes += len(data)
         super().data_received(data)
-        if self.awaiting_head and self.head_bytes > MAX_HEAD_BYTES:
+        if not self.awaiting_head:
+            return
+        if self.head_bytes > MAX_HEAD_BYTES:
             self._refuse(431)
+        elif self.head_timer is None and not self.transport.is_closing():
+            # A head that did not arrive whole in one piece: from now on it is timed. Most
+            # arrive whole, and cost no timer.
+            self._start_head_timer()
 
     def shutdown(self) -> None:
         self._stop_head_timer()
@@ -91,11 +99,9 @@ class HttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.header_count = 0
-        self.head_begun = True
         if not self.awaiting_head:
             self.awaiting_head = True
             self.head_bytes = 0
-            self._start_head_timer()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
@@ -107,7 +113,6 @@ class HttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.awaiting_head = False
         self.head_bytes = 0
-        self.head_begun = False
         self._stop_head_timer()
         super().on_headers_complete()
 
@@ -135,7 +140,8 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _start_head_timer(self) -> None:
         self._stop_head_timer()
-        self.head_timer = self.loop.call_later(self.header_timeout, self._head_too_slow)
+        timeout = get_settings().header_timeout_seconds
+        self.head_timer = self.loop.call_later(timeout, self._head_too_slow)
 
     def _stop_head_timer(self) -> None:
         if self.head_timer is not None:
@@ -146,7 +152,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.head_timer = None
         if not self.awaiting_head or (self.cycle is not None and not self.cycle.response_complete):
             return  # a response is on its way: the server, not the client, is the slow one
-        if self.head_begun:
+        if self.head_bytes:
             self._refuse(408)
         else:
-            self.transport.close()
+            self.transport.close()  # nothing came: nobody to answer

@@ -147,11 +147,14 @@ def test_a_slow_phone_within_the_time_gets_its_page_and_may_keep_the_connection(
 
 def test_an_idle_keep_alive_connection_is_closed(server: AppProcess) -> None:
     with connect(server) as sock:
+        started = time.monotonic()
         sock.sendall(HEAD + b"\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
-        started = time.monotonic()
         assert read_all(sock) == b""
-    assert KEEP_ALIVE_SECONDS - 1 <= time.monotonic() - started < KEEP_ALIVE_SECONDS + 8
+    # Closed by the server's own timer, counted from the answer: not at once, not never. (A
+    # busy machine may take its time to hand over the answer, hence the loose bounds.)
+    elapsed = time.monotonic() - started
+    assert KEEP_ALIVE_SECONDS / 2 <= elapsed < KEEP_ALIVE_SECONDS + 10, elapsed
 
 
 def test_a_restart_ends_open_live_streams_at_once(make_campaign: MakeCampaign) -> None:
