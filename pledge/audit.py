@@ -45,6 +45,12 @@ class AuditAction(StrEnum):
     ADMIN_MEMBERSHIP_REMOVE = "admin.membership.remove"
     CAMPAIGN_STATUS = "campaign.status"
     CAMPAIGN_CONFIRMING = "campaign.confirming"
+    PARTNER_INVITE = "partner.invite"
+    PARTNER_ACCEPT = "partner.accept"
+    PARTNER_DECLINE = "partner.decline"
+    PARTNER_LEAVE = "partner.leave"
+    ADMIN_ORG_CHANGE_APPROVE = "admin.org.change.approve"
+    ADMIN_ORG_CHANGE_REJECT = "admin.org.change.reject"
     SUPPORTERS_EXPORT = "supporters.export"
     SUPPORTERS_RELEASE = "supporters.release"
     SUPPORTERS_INVALIDATE = "supporters.invalidate"
@@ -96,6 +102,16 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.CAMPAIGN_STATUS: lambda: _("Changed the campaign's status"),
     AuditAction.CAMPAIGN_CONFIRMING: lambda: _(
         "Changed how the campaign's signatures are confirmed"
+    ),
+    AuditAction.PARTNER_INVITE: lambda: _("Invited an organisation to partner in a campaign"),
+    AuditAction.PARTNER_ACCEPT: lambda: _("Accepted a campaign's partnership"),
+    AuditAction.PARTNER_DECLINE: lambda: _("Declined a campaign's partnership"),
+    AuditAction.PARTNER_LEAVE: lambda: _("Left a campaign"),
+    AuditAction.ADMIN_ORG_CHANGE_APPROVE: lambda: _(
+        "Approved the organisation's new name or website"
+    ),
+    AuditAction.ADMIN_ORG_CHANGE_REJECT: lambda: _(
+        "Refused the organisation's new name or website"
     ),
     AuditAction.SUPPORTERS_EXPORT: lambda: _("Exported supporters"),
     AuditAction.SUPPORTERS_RELEASE: lambda: _("Counted signatures held for review"),

@@ -110,6 +110,7 @@ CampaignManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_CAMPAIG
 StatisticsViewer = Annotated[OrgContext, Depends(org_access(Action.VIEW_STATISTICS))]
 SupporterExporter = Annotated[OrgContext, Depends(org_access(Action.EXPORT_SUPPORTERS))]
 SignatureReviewer = Annotated[OrgContext, Depends(org_access(Action.REVIEW_SIGNATURES))]
+PartnershipManager = Annotated[OrgContext, Depends(org_access(Action.MANAGE_PARTNERSHIPS))]
 NameModerator = Annotated[OrgContext, Depends(org_access(Action.MODERATE_NAMES))]
 SiteAdmin = Annotated[User, Depends(site_access(Action.ADMINISTER_SITE))]
 Moderator = Annotated[ModeratorContext, Depends(moderator_access)]

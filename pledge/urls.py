@@ -309,6 +309,16 @@ MODERATION = router(
 DASHBOARD = router(
     page("/dashboard", dashboard.dashboard_home, response_model=None),
     page("/dashboard/{org}", dashboard.dashboard_org),
+    # Another organisation's campaign that asked this one to partner: accept or decline it;
+    # and leaving a campaign it partners in.
+    form(
+        "/dashboard/{org}/partnerships/{partner_id}/accept", dashboard.dashboard_partnership_accept
+    ),
+    form(
+        "/dashboard/{org}/partnerships/{partner_id}/decline",
+        dashboard.dashboard_partnership_decline,
+    ),
+    form("/dashboard/{org}/partnerships/{partner_id}/leave", dashboard.dashboard_partnership_leave),
     page("/dashboard/{org}/campaigns/{slug}/statistics", dashboard.dashboard_statistics),
     page("/dashboard/{org}/campaigns/{slug}/embed", dashboard.dashboard_embed),
     # The supporters' names a led campaign's page shows: hide one, or show one held back.
@@ -361,6 +371,9 @@ ADMIN = router(
     form("/admin/orgs", admin.admin_org_create),
     form("/admin/orgs/{org}/approve", admin.admin_org_approve),
     form("/admin/orgs/{org}/revoke", admin.admin_org_revoke),
+    # An approved organisation's new name or website: applied, or refused.
+    form("/admin/orgs/{org}/change/approve", admin.admin_org_change_approve),
+    form("/admin/orgs/{org}/change/reject", admin.admin_org_change_reject),
     page("/admin/users", admin.admin_users),
     page("/admin/users/{user_id}", admin.admin_user),
     form("/admin/users/{user_id}/deactivate", admin.admin_user_deactivate),

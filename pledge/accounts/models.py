@@ -36,6 +36,11 @@ class Organization(SQLModel, table=True):
     # Approved by a site admin; only approved organisations can put a campaign live.
     verified: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+    # A new name or website an approved organisation asked for: it waits for a site admin,
+    # and the name and website above stay public until then. None: nothing waits.
+    change_requested_at: datetime | None = None
+    pending_name: str | None = Field(default=None, max_length=160)
+    pending_website: str | None = Field(default=None, max_length=300)
 
 
 class User(SQLModel, table=True):

@@ -24,6 +24,8 @@ class Action(StrEnum):
     EDIT_ORGANIZATION = "edit_organization"  # the organisation's name and website
     MANAGE_MEMBERS = "manage_members"  # invite, change the role of and remove members
     MANAGE_CAMPAIGNS = "manage_campaigns"  # create, edit, open and close campaigns
+    # accept or decline another organisation's campaign, and leave one
+    MANAGE_PARTNERSHIPS = "manage_partnerships"
     VIEW_STATISTICS = "view_statistics"  # a campaign's statistics page
     EXPORT_SUPPORTERS = "export_supporters"  # contacts of supporters who asked this org for news
     # where a led campaign's signatures come from; count held ones, invalidate, restore
@@ -44,6 +46,7 @@ PERMISSIONS: Final[dict[Action, frozenset[Principal]]] = {
     Action.EDIT_ORGANIZATION: frozenset({A, S}),
     Action.MANAGE_MEMBERS: frozenset({A, S}),
     Action.MANAGE_CAMPAIGNS: frozenset({A}),
+    Action.MANAGE_PARTNERSHIPS: frozenset({A}),
     Action.VIEW_STATISTICS: frozenset({A, S}),
     Action.EXPORT_SUPPORTERS: frozenset({A}),
     Action.REVIEW_SIGNATURES: frozenset({A, S}),

@@ -493,8 +493,14 @@ def _profile_page(
 ) -> dict[str, Any]:
     return {
         "org": access.org,
-        "name": access.org.name if posted is None else posted.name,
-        "website": (access.org.website or "") if posted is None else posted.website,
+        # A change waiting for approval is what the form shows, to be seen and corrected.
+        "name": (access.org.pending_name or access.org.name) if posted is None else posted.name,
+        "website": (
+            (access.org.pending_website if access.org.change_requested_at else access.org.website)
+            or ""
+        )
+        if posted is None
+        else posted.website,
         "done": _done(request, ("saved",)),
     }
 

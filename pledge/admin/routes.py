@@ -118,6 +118,29 @@ def admin_org_revoke(
     return _set_approval(request, session, user, form, org, approved=False)
 
 
+def _review_change(
+    request: Request, session: Session, user: User, form: FormData, org: str, approve: bool
+) -> Response:
+    admin.review_org_change(session, actor=user, slug=org, approve=approve)
+    back = {"status": _filter(form_text(form, "status")).value}
+    page = _page_number(form_text(form, "page"))
+    if page > 1:
+        back["page"] = str(page)
+    return _see_other(request, "admin_orgs", back)
+
+
+def admin_org_change_approve(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, org: str
+) -> Response:
+    return _review_change(request, session, user, form, org, approve=True)
+
+
+def admin_org_change_reject(
+    request: Request, user: SiteAdmin, session: SessionDep, form: CheckedForm, org: str
+) -> Response:
+    return _review_change(request, session, user, form, org, approve=False)
+
+
 # --- users ---------------------------------------------------------------------------------
 
 

@@ -230,6 +230,23 @@ def set_org_approved(session: Session, *, actor: User, slug: str, approved: bool
     return org
 
 
+def review_org_change(session: Session, *, actor: User, slug: str, approve: bool) -> Organization:
+    """Apply an approved organisation's waiting change of name or website, or refuse it."""
+    org = accounts.get_org_by_slug(session, slug)
+    with writing(session):
+        change = accounts.review_change(session, org=org, approve=approve)
+        audit.record(
+            session,
+            actor_id=actor.id,
+            action=AuditAction.ADMIN_ORG_CHANGE_APPROVE
+            if approve
+            else AuditAction.ADMIN_ORG_CHANGE_REJECT,
+            subject=f"org:{org.id}",
+            data={"slug": org.slug, **change},
+        )
+    return org
+
+
 def _switch(
     session: Session,
     *,

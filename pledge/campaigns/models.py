@@ -27,6 +27,26 @@ class CampaignStatus(StrEnum):
         }[self]
 
 
+class PartnerStatus(StrEnum):
+    """Where an organisation stands in a campaign it does not lead."""
+
+    # Asked by the lead: not a partner (no link, no hoaxes, no name on the page) until one of
+    # its admins accepts.
+    INVITED = "invited"
+    ACTIVE = "active"
+    # Left the campaign: the supporters who came through its link stay in the total, its
+    # name and link go.
+    LEFT = "left"
+
+    @property
+    def label(self) -> str:
+        return {
+            PartnerStatus.INVITED: _("Invited"),
+            PartnerStatus.ACTIVE: _("Partner"),
+            PartnerStatus.LEFT: _("Left the campaign"),
+        }[self]
+
+
 class Confirming(StrEnum):
     """How a campaign's signatures are confirmed before they count."""
 
@@ -120,6 +140,13 @@ class CampaignPartner(SQLModel, table=True):
     org_id: int = Field(foreign_key="organization.id", index=True)
     referral_code: str = Field(max_length=32, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+    status: PartnerStatus = Field(
+        default=PartnerStatus.ACTIVE,
+        sa_type=enum_column(PartnerStatus),
+        sa_column_kwargs={"server_default": PartnerStatus.ACTIVE.value},
+    )
+    # When the organisation accepted, declined or left.
+    responded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +157,7 @@ class PartnerView:
     website: str | None
     referral_code: str
     is_lead: bool
+    status: PartnerStatus = PartnerStatus.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@ console of the campaigns it leads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session
@@ -17,12 +19,13 @@ from pledge.deps import (
     NameModerator,
     OrgContext,
     OrgViewer,
+    PartnershipManager,
     SignatureReviewer,
     StatisticsViewer,
     SupporterExporter,
 )
 from pledge.embeds import service as embeds
-from pledge.errors import Forbidden, Invalid, NotFound
+from pledge.errors import Conflict, Forbidden, Invalid, NotFound
 from pledge.forms import form_text
 from pledge.i18n import gettext as _
 from pledge.supporters import service as supporters
@@ -38,12 +41,106 @@ def dashboard_home(request: Request, session: SessionDep, user: CurrentUser) -> 
     return render(request, "dashboard/home.html", {"memberships": memberships})
 
 
+def _partnership_done() -> dict[str, str]:
+    return {
+        "accepted": _("Your organisation is now a partner of the campaign."),
+        "declined": _("The invitation is declined."),
+        "left": _(
+            "Your organisation has left the campaign. The supporters who came through your "
+            "link stay in its total."
+        ),
+    }
+
+
+def _org_context(request: Request, session: Session, access: OrgContext) -> dict[str, object]:
+    done = request.query_params.get("done", "")
+    messages = _partnership_done()
+    return {
+        "page": dashboard.org_home(session, org=access.org),
+        "access": access,
+        "base_url": public_base_url(request),
+        "done": done if done in messages else None,
+        "done_messages": messages,
+    }
+
+
 def dashboard_org(request: Request, session: SessionDep, access: OrgViewer) -> HTMLResponse:
-    page = dashboard.org_home(session, org=access.org)
-    return render(
+    return render(request, "dashboard/org.html", _org_context(request, session, access))
+
+
+def _partnership(
+    request: Request,
+    session: Session,
+    access: OrgContext,
+    change: Callable[[], object],
+    done: str,
+) -> Response:
+    """Answer an invitation or leave a campaign, then back to the organisation's page; a
+    refusal (already answered, the lead leaving its own campaign) redraws it with why."""
+    try:
+        change()
+    except (Conflict, Forbidden) as refusal:
+        session.rollback()
+        context = _org_context(request, session, access)
+        error = Invalid({"partnership": str(refusal)})
+        return redraw(
+            request, "dashboard/org.html", context, error, status_code=refusal.status_code
+        )
+    target = request.app.url_path_for("dashboard_org", org=access.org.slug)
+    return RedirectResponse(f"{target}?done={done}#done", status_code=303)
+
+
+def dashboard_partnership_accept(
+    request: Request,
+    session: SessionDep,
+    access: PartnershipManager,
+    form: CheckedForm,
+    partner_id: RowId,
+) -> Response:
+    return _partnership(
         request,
-        "dashboard/org.html",
-        {"page": page, "access": access, "base_url": public_base_url(request)},
+        session,
+        access,
+        lambda: campaigns.answer_invitation(
+            session, org=access.org, partner_id=partner_id, accept=True, actor=access.user
+        ),
+        "accepted",
+    )
+
+
+def dashboard_partnership_decline(
+    request: Request,
+    session: SessionDep,
+    access: PartnershipManager,
+    form: CheckedForm,
+    partner_id: RowId,
+) -> Response:
+    return _partnership(
+        request,
+        session,
+        access,
+        lambda: campaigns.answer_invitation(
+            session, org=access.org, partner_id=partner_id, accept=False, actor=access.user
+        ),
+        "declined",
+    )
+
+
+def dashboard_partnership_leave(
+    request: Request,
+    session: SessionDep,
+    access: PartnershipManager,
+    form: CheckedForm,
+    partner_id: RowId,
+) -> Response:
+    return _partnership(
+        request,
+        session,
+        access,
+        lambda: campaigns.leave_campaign(
+            session, org=access.org, partner_id=partner_id, actor=access.user
+        ),
+        "left",
     )
 
 

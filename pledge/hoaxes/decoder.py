@@ -57,7 +57,7 @@ CPU_SECONDS = 5
 TIMEOUT_SECONDS = 60.0
 # Uploads of one sender (an address, see networks.limit_key) that may wait for a decoder at
 # once, and uploads of all senders: each waiting upload is held in memory.
-WAITING_PER_SENDER = 4
+WAITING_PER_SENDER = 8
 WAITING_MAX = 16
 IDLE_SECONDS = 60.0
 RETIRE_ABOVE_KIB = 64 * 1024

@@ -4,6 +4,7 @@ verified through the same slots as a known one."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -211,3 +212,28 @@ def test_sign_ins_past_the_slots_and_their_queue_are_refused_before_taking_a_thr
     assert hasher.calls == []
     assert login(client, "rina@contoh.id", PASSWORD).status_code == 303
     assert slots.admitted == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="nice values are a POSIX matter")
+def test_passwords_are_hashed_on_threads_of_lower_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flood of sign-ins takes the processor from sign-ins, not from the pages beside them:
+    the hashing threads are nicer than the threads and the event loop that serve pages."""
+    seen: list[tuple[int, int]] = []
+
+    class Recording(PasswordHasher):
+        def verify(self, password_hash: str | bytes, password: str | bytes) -> bool:
+            seen.append((threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0)))
+            return super().verify(password_hash, password)
+
+    recording = Recording(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(security, "_hasher", lambda: recording)
+    stored = recording.hash("sandi yang benar sekali")
+    here = os.getpriority(os.PRIO_PROCESS, 0)
+    assert security.verify_password(stored, "sandi yang benar sekali")
+    assert not security.verify_password(stored, "sandi yang salah sekali")
+    assert len(seen) == 2
+    for thread_id, niceness in seen:
+        assert thread_id != threading.get_native_id()
+        assert niceness >= min(here + security.HASHING_NICENESS, 19)
+    # The caller's own thread is left as it was.
+    assert os.getpriority(os.PRIO_PROCESS, 0) == here

@@ -22,6 +22,7 @@ from pledge.campaigns.models import (
     CampaignPartner,
     CampaignStatus,
     CampaignView,
+    PartnerStatus,
     Pledge,
 )
 from pledge.db import utcnow
@@ -1074,11 +1075,12 @@ def test_every_partner_has_its_referral_link_ready_to_copy(
     assert len({p.referral_code for p in view.partners}) == 3
 
 
-def test_adding_an_existing_organisation_gives_it_its_own_link(
+def test_an_existing_organisation_is_invited_and_gets_its_own_link_once_it_accepts(
     manager: TestClient,
     lead: Organization,
     make_led: MakeLed,
     make_org: Callable[..., Organization],
+    make_user: MakeUser,
     session: Session,
     anonymous: TestClient,
 ) -> None:
@@ -1087,6 +1089,7 @@ def test_adding_an_existing_organisation_gives_it_its_own_link(
     ally.verified = False  # an unapproved organisation can still be a co-partner
     session.add(ally)
     session.commit()
+    ally_admin = make_user(session, "admin@pemuda.example.org", org=ally, role="admin")
     response = post(
         manager,
         partners_path(lead, view),
@@ -1099,6 +1102,21 @@ def test_adding_an_existing_organisation_gives_it_its_own_link(
             CampaignPartner.campaign_id == view.id, CampaignPartner.org_id == ally.id
         )
     ).one()
+    assert partner.status is PartnerStatus.INVITED
+    # Invited, not yet a partner: no link on the lead's page, nothing on the public page.
+    soup = html(manager.get(edit_path(lead, view.slug)))
+    assert one(soup, f"#partner-{partner.id} .partner-status").get_text() == "Invited"
+    assert soup.select_one(f"#partner-{partner.id} input.referral-link") is None
+    invited = html(anonymous.get(f"/c/{view.slug}?ref={partner.referral_code}"))
+    assert invited.select_one(".ref") is None
+    # Its admin is told by email.
+    told = session.exec(select(OutboxMessage).where(OutboxMessage.to == ally_admin.email)).all()
+    assert len(told) == 1
+
+    campaigns.answer_invitation(
+        session, org=ally, partner_id=partner.id or 0, accept=True, actor=ally_admin
+    )
+    campaigns.forget_views()
     soup = html(manager.get(edit_path(lead, view.slug)))
     link = str(one(soup, f"#partner-{partner.id} input.referral-link")["value"])
     assert link.endswith(f"?ref={partner.referral_code}")

@@ -78,6 +78,7 @@ from pledge.accounts.service.orgs import (
     create_org,
     get_org_by_slug,
     register_org,
+    review_change,
     update_org,
 )
 from pledge.accounts.service.sessions import forget_ended_sessions, revoke_session
@@ -154,6 +155,7 @@ __all__ = [
     "remove_member",
     "request_password_reset",
     "reset_password",
+    "review_change",
     "revoke_invitation",
     "revoke_session",
     "role_in",

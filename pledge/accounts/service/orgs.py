@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, select
 
 from pledge import audit, forms
 from pledge.accounts.models import Organization, User
 from pledge.accounts.service.forms import WEBSITE_MAX, OrgProfileForm, check_org_name
 from pledge.audit import AuditAction
-from pledge.db import writing
+from pledge.db import utcnow, writing
 from pledge.errors import Conflict, NotFound
 from pledge.i18n import gettext as _
 from pledge.slugs import is_slug
@@ -41,6 +43,10 @@ def create_org(
 def update_org(
     session: Session, *, org: Organization, form: OrgProfileForm, actor: User
 ) -> Organization:
+    """Change the organisation's name and website. An approved organisation's change waits
+    for a site administrator (``review_change``): its old name and website stay public until
+    then, so that an approved name cannot become another's. Saving the current name and
+    website again withdraws a waiting change."""
     profile = form.check()
     clean_name, clean_website = profile.name, profile.website
     with writing(session):
@@ -52,8 +58,16 @@ def update_org(
             )
             if before != after
         }
-        org.name = clean_name
-        org.website = clean_website
+        if org.verified:
+            waiting = bool(changes)
+            org.change_requested_at = utcnow() if waiting else None
+            org.pending_name = clean_name if waiting else None
+            org.pending_website = clean_website if waiting else None
+            if changes:
+                changes["waits_for_review"] = [False, True]
+        else:
+            org.name = clean_name
+            org.website = clean_website
         session.add(org)
         if changes:
             audit.record(
@@ -64,6 +78,23 @@ def update_org(
                 data=changes,
             )
     return org
+
+
+def review_change(session: Session, *, org: Organization, approve: bool) -> dict[str, Any]:
+    """Apply the organisation's waiting change of name and website, or drop it; what changed,
+    for the caller's audit record. NotFound when no change waits."""
+    if org.change_requested_at is None:
+        raise NotFound(_("This organisation has no change waiting for approval."))
+    change: dict[str, Any] = {
+        "name": [org.name, org.pending_name],
+        "website": [org.website, org.pending_website],
+    }
+    if approve:
+        org.name = org.pending_name or org.name
+        org.website = org.pending_website
+    org.change_requested_at = org.pending_name = org.pending_website = None
+    session.add(org)
+    return change
 
 
 def register_org(

@@ -16,6 +16,7 @@ from pledge.campaigns.models import (
     Campaign,
     CampaignPartner,
     CampaignStatus,
+    PartnerStatus,
     campaign_partner_table,
     campaign_table,
     pledge_table,
@@ -82,7 +83,11 @@ def list_joined(session: Session, *, org_id: int) -> list[Campaign]:
         session.exec(
             select(Campaign)
             .join(CampaignPartner, col(CampaignPartner.campaign_id) == Campaign.id)
-            .where(CampaignPartner.org_id == org_id, Campaign.lead_org_id != org_id)
+            .where(
+                CampaignPartner.org_id == org_id,
+                CampaignPartner.status == PartnerStatus.ACTIVE,
+                Campaign.lead_org_id != org_id,
+            )
             .order_by(col(Campaign.created_at).desc(), col(Campaign.id).desc())
         )
     )
@@ -104,11 +109,14 @@ def list_partnered(session: Session, *, org_ids: Collection[int]) -> list[Campai
 
 
 def has_partner(session: Session, *, campaign_id: int, org_ids: Collection[int]) -> bool:
-    """Whether one of these organisations is a partner of the campaign."""
+    """Whether one of these organisations is a partner of the campaign (invited and departed
+    organisations are not)."""
     partner = campaign_partner_table
     found = session.execute(
         sa.select(partner.c.id).where(
-            partner.c.campaign_id == campaign_id, partner.c.org_id.in_(org_ids)
+            partner.c.campaign_id == campaign_id,
+            partner.c.org_id.in_(org_ids),
+            partner.c.status == PartnerStatus.ACTIVE.value,
         )
     ).first()
     return found is not None
@@ -134,7 +142,9 @@ def select_partnered_campaign_ids(org_ids: Collection[int]) -> sa.Select[tuple[i
     """A subquery: the ids of the campaigns in which one of these organisations is a partner
     (the lead is one too), for a statement that keeps only their rows."""
     partner = campaign_partner_table
-    return sa.select(partner.c.campaign_id).where(partner.c.org_id.in_(org_ids))
+    return sa.select(partner.c.campaign_id).where(
+        partner.c.org_id.in_(org_ids), partner.c.status == PartnerStatus.ACTIVE.value
+    )
 
 
 def select_campaign_ids(*, statuses: Collection[CampaignStatus]) -> sa.Select[tuple[int]]:

@@ -18,13 +18,14 @@ from pledge.campaigns.models import (
     ManagedPartner,
     ManagedPledge,
     ManagePage,
+    PartnerStatus,
 )
 from pledge.campaigns.service.forms import CampaignForm, CleanCampaign
 from pledge.campaigns.service.partners import add_partner
 from pledge.campaigns.service.status import TRANSITIONS
 from pledge.campaigns.service.times import local_input_value
 from pledge.campaigns.service.usage import registered_usage
-from pledge.campaigns.service.views import view_of
+from pledge.campaigns.service.views import partner_views, view_of
 from pledge.db import utcnow
 from pledge.errors import Conflict, Invalid, NotFound
 from pledge.forms import Checks
@@ -227,8 +228,10 @@ def manage_page(session: Session, *, campaign: Campaign) -> ManagePage:
     return ManagePage(
         view=view,
         pledges=[ManagedPledge(p, signatures.get(p.id or 0, 0)) for p in view.pledges],
+        # Invited and departed organisations too: the lead follows its invitations here.
         partners=[
-            ManagedPartner(p, referrals.get(p.id, 0), updates.get(p.id, 0)) for p in view.partners
+            ManagedPartner(p, referrals.get(p.id, 0), updates.get(p.id, 0))
+            for p in partner_views(session, campaign, statuses=tuple(PartnerStatus))
         ],
         next_statuses=sorted(TRANSITIONS[campaign.status]),
     )

@@ -9,6 +9,7 @@ another process sees it when its copy expires.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from pledge.campaigns.models import (
     CampaignPartner,
     CampaignStatus,
     CampaignView,
+    PartnerStatus,
     PartnerView,
     Pledge,
     campaign_table,
@@ -61,7 +63,8 @@ def get_view(session: Session, *, slug: str, public: bool = True) -> CampaignVie
 
 
 def view_of(session: Session, campaign: Campaign) -> CampaignView:
-    """The campaign with its pledges in their order and its partners, the lead first."""
+    """The campaign with its pledges in their order and its partners (the organisations that
+    accepted), the lead first."""
     pledges = list(
         session.exec(
             select(Pledge)
@@ -69,9 +72,20 @@ def view_of(session: Session, campaign: Campaign) -> CampaignView:
             .order_by(col(Pledge.position), col(Pledge.id))
         )
     )
+    partners = partner_views(session, campaign, statuses=(PartnerStatus.ACTIVE,))
+    return CampaignView(campaign=campaign, pledges=pledges, partners=partners)
+
+
+def partner_views(
+    session: Session, campaign: Campaign, *, statuses: Collection[PartnerStatus]
+) -> list[PartnerView]:
+    """The campaign's partner organisations in these statuses, the lead first, then by name."""
     rows = session.exec(
         accounts.select_with_org(CampaignPartner, org_id=CampaignPartner.org_id)
-        .where(CampaignPartner.campaign_id == campaign.id)
+        .where(
+            CampaignPartner.campaign_id == campaign.id,
+            col(CampaignPartner.status).in_(list(statuses)),
+        )
         .order_by(col(CampaignPartner.id))
     )
     partners = [
@@ -82,11 +96,12 @@ def view_of(session: Session, campaign: Campaign) -> CampaignView:
             website=org.website,
             referral_code=partner.referral_code,
             is_lead=org.id == campaign.lead_org_id,
+            status=partner.status,
         )
         for partner, org in rows
     ]
     partners.sort(key=lambda p: (not p.is_lead, p.name.lower()))
-    return CampaignView(campaign=campaign, pledges=pledges, partners=partners)
+    return partners
 
 
 def list_views(

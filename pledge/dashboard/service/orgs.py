@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
@@ -44,17 +44,27 @@ class OrgHome:
     org: Organization
     led: list[OrgCampaign]
     partnered: list[OrgCampaign]
+    # Campaigns that asked the organisation to partner: (its partner row's id, the campaign,
+    # the lead organisation's name).
+    invitations: list[tuple[int, Campaign, str]] = field(default_factory=list)
 
 
 def org_home(session: Session, *, org: Organization) -> OrgHome:
     """The campaigns an organisation leads and the ones it partners in, with their counts."""
     led = campaigns.list_led(session, org_id=org.id or 0)
     partnered = campaigns.list_joined(session, org_id=org.id or 0)
+    invited = campaigns.list_invitations(session, org_id=org.id or 0)
     return OrgHome(
         org=org,
         led=[_org_campaign(session, org=org, campaign=c) for c in led],
         partnered=[_org_campaign(session, org=org, campaign=c) for c in partnered],
+        invitations=[(p.id or 0, c, _org_name(session, c.lead_org_id)) for p, c in invited],
     )
+
+
+def _org_name(session: Session, org_id: int) -> str:
+    found = accounts.get_org_or_none(session, org_id)
+    return found.name if found else ""
 
 
 def _org_campaign(session: Session, *, org: Organization, campaign: Campaign) -> OrgCampaign:
