@@ -61,6 +61,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/dashboard/{org}/campaigns/{slug}/embed"): MEMBERS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.csv"): ORG_ADMINS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.xlsx"): ORG_ADMINS,
+    # Answering a campaign's invitation, and leaving it: the invited organisation's admins.
+    # The partner row here is the co-partner's, not the admin's organisation's: not found.
+    ("POST", "/dashboard/{org}/partnerships/{partner_id}/accept"): ORG_ADMINS | {"admin": HIDDEN},
+    ("POST", "/dashboard/{org}/partnerships/{partner_id}/decline"): ORG_ADMINS | {"admin": HIDDEN},
+    ("POST", "/dashboard/{org}/partnerships/{partner_id}/leave"): ORG_ADMINS | {"admin": HIDDEN},
     # The names a campaign page shows: its lead organisation's admins and moderators.
     ("GET", "/dashboard/{org}/campaigns/{slug}/names"): MEMBERS | {"site_admin": FORBIDDEN},
     ("POST", "/dashboard/{org}/campaigns/{slug}/names"): MEMBERS | {"site_admin": FORBIDDEN},
@@ -111,6 +116,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs/{org}/approve"): SITE_ADMINS,
     ("POST", "/admin/orgs/{org}/revoke"): SITE_ADMINS,
+    # Nothing waits for approval in this world: the site admin is told so (404).
+    ("POST", "/admin/orgs/{org}/change/approve"): SITE_ADMINS | {"site_admin": HIDDEN},
+    ("POST", "/admin/orgs/{org}/change/reject"): SITE_ADMINS | {"site_admin": HIDDEN},
     ("GET", "/admin/users"): SITE_ADMINS,
     ("GET", "/admin/users/{user_id}"): SITE_ADMINS,
     ("POST", "/admin/users/{user_id}/activate"): SITE_ADMINS,

@@ -85,6 +85,10 @@ def test_the_form_shows_the_current_values(
 def test_an_admin_saves_the_name_and_website(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization
 ):
+    # Not approved yet: the change shows at once.
+    org.verified = False
+    session.add(org)
+    session.commit()
     admin = make_user(org=org, role="admin")
     sign_in(client, admin)
 
@@ -95,6 +99,7 @@ def test_an_admin_saves_the_name_and_website(
     fresh(session)
     assert org.name == "Cek Fakta Anak Muda"
     assert org.website == "https://cekfakta.or.id/"
+    assert org.change_requested_at is None
     [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "org.update")).all()
     assert event.actor_id == admin.id
     assert event.subject == f"org:{org.id}"
@@ -104,9 +109,38 @@ def test_an_admin_saves_the_name_and_website(
     }
 
 
+def test_an_approved_organisations_change_waits_and_the_page_says_so(
+    client: TestClient, session: Session, make_user: MakeUser, org: Organization
+):
+    assert org.verified
+    sign_in(client, make_user(org=org, role="admin"))
+
+    response = save(client, name="Komisi Pemilihan Umum RI (resmi)", website="https://kpu.go.id")
+
+    assert response.status_code == 303
+    fresh(session)
+    assert (org.name, org.website) == ("Cek Fakta Muda", "https://cfm.example.org")
+    assert (org.pending_name, org.pending_website) == (
+        "Komisi Pemilihan Umum RI (resmi)",
+        "https://kpu.go.id",
+    )
+    page = html(client.get(response.headers["location"]))
+    assert page.select_one("#pending-change") is not None
+    assert page.select_one("input[name=name]")["value"] == "Komisi Pemilihan Umum RI (resmi)"
+    [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "org.update")).all()
+    assert json.loads(event.data)["waits_for_review"] == [False, True]
+    # Saving the approved name and website again withdraws the change.
+    save(client, name="Cek Fakta Muda", website="https://cfm.example.org")
+    fresh(session)
+    assert (org.change_requested_at, org.pending_name) == (None, None)
+
+
 def test_the_website_may_be_left_empty(
     client: TestClient, session: Session, make_user: MakeUser, org: Organization
 ):
+    org.verified = False
+    session.add(org)
+    session.commit()
     sign_in(client, make_user(org=org, role="admin"))
 
     assert save(client, name="Cek Fakta Muda", website=" ").status_code == 303

@@ -102,6 +102,8 @@ ROUTES = [
     ("POST", "/admin/orgs"),
     ("POST", "/admin/orgs/{org}/approve"),
     ("POST", "/admin/orgs/{org}/revoke"),
+    ("POST", "/admin/orgs/{org}/change/approve"),
+    ("POST", "/admin/orgs/{org}/change/reject"),
     ("GET", "/admin/users"),
     ("GET", "/admin/users/{user}"),
     ("POST", "/admin/users/{user}/deactivate"),

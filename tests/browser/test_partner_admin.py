@@ -66,11 +66,27 @@ def test_partner_admin_runs_a_campaign(
         page.locator("#partner-name").fill("Komunitas Cek Fakta")
         page.locator("#partner-email").fill("ketua@cekfakta.id")
         page.get_by_role("button", name="Invite and add").click()
-        page.locator(".manage-partners > li").nth(1).wait_for()
+        invited = page.locator(".manage-partners > li").nth(1)
+        invited.wait_for()
+        # Invited, not a partner yet: no link until its first admin accepts.
+        assert invited.locator(".partner-status").get_attribute("data-status") == "invited"
+        assert page.locator(".manage-partners input.referral-link").count() == 1
+        session.rollback()  # see what the server committed
+        ally = accounts.get_org_by_name_or_none(session, "Komunitas Cek Fakta")
+        assert ally is not None
+        ketua = accounts.create(session, email="ketua@cekfakta.id")
+        accounts.add_member(session, user=ketua, org=ally, role=Role.ADMIN)
+        [(partner_id, _campaign)] = [
+            (p.id, c) for p, c in campaigns.list_invitations(session, org_id=ally.id or 0)
+        ]
+        campaigns.answer_invitation(
+            session, org=ally, partner_id=partner_id or 0, accept=True, actor=ketua
+        )
+        page.reload()
         links = page.locator(".manage-partners input.referral-link")
         assert links.count() == 2
         assert all("?ref=" in (link.input_value()) for link in links.all())
-        session.rollback()  # see what the server committed
+        campaigns.forget_views()
         view = campaigns.get_view(session, slug="pemilih-muda-bersuara")
         assert {p.name for p in view.partners} == {"Lembaga Muda", "Komunitas Cek Fakta"}
 

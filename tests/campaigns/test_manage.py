@@ -1089,7 +1089,7 @@ def test_an_existing_organisation_is_invited_and_gets_its_own_link_once_it_accep
     ally.verified = False  # an unapproved organisation can still be a co-partner
     session.add(ally)
     session.commit()
-    ally_admin = make_user(session, "admin@pemuda.example.org", org=ally, role="admin")
+    ally_admin = make_user("admin@pemuda.example.org", org=ally, role="admin")
     response = post(
         manager,
         partners_path(lead, view),
@@ -1105,7 +1105,7 @@ def test_an_existing_organisation_is_invited_and_gets_its_own_link_once_it_accep
     assert partner.status is PartnerStatus.INVITED
     # Invited, not yet a partner: no link on the lead's page, nothing on the public page.
     soup = html(manager.get(edit_path(lead, view.slug)))
-    assert one(soup, f"#partner-{partner.id} .partner-status").get_text() == "Invited"
+    assert one(soup, f"#partner-{partner.id} .partner-status")["data-status"] == "invited"
     assert soup.select_one(f"#partner-{partner.id} input.referral-link") is None
     invited = html(anonymous.get(f"/c/{view.slug}?ref={partner.referral_code}"))
     assert invited.select_one(".ref") is None
@@ -1190,6 +1190,8 @@ def test_inviting_a_new_organisation_creates_it_adds_it_and_invites_its_admin(
         )
     ).one()
     assert partner.referral_code
+    # A partner once its first admin accepts on its dashboard: invited until then.
+    assert partner.status is PartnerStatus.INVITED
     invitation = session.exec(
         select(UserToken).where(UserToken.org_id == org.id, UserToken.kind == TokenKind.INVITE)
     ).one()
@@ -1201,7 +1203,8 @@ def test_inviting_a_new_organisation_creates_it_adds_it_and_invites_its_admin(
     ).all()
     assert len(mails) == 1
     page = html(manager.get(response.headers["location"]))
-    assert one(page, f"#partner-{partner.id} input.referral-link")["value"]
+    assert one(page, f"#partner-{partner.id} .partner-status")["data-status"] == "invited"
+    assert page.select_one(f"#partner-{partner.id} input.referral-link") is None
 
 
 def test_an_invited_organisation_whose_name_makes_a_taken_address_gets_a_number(

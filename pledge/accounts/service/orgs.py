@@ -50,7 +50,7 @@ def update_org(
     profile = form.check()
     clean_name, clean_website = profile.name, profile.website
     with writing(session):
-        changes = {
+        changes: dict[str, list[Any]] = {
             field: [before, after]
             for field, before, after in (
                 ("name", org.name, clean_name),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from pledge import audit, mail
 from pledge.accounts import service as accounts
@@ -283,7 +283,7 @@ def list_invitations(session: Session, *, org_id: int) -> list[tuple[CampaignPar
     """The campaigns that invited this organisation and wait for its answer, newest first."""
     rows = session.exec(
         select(CampaignPartner, Campaign)
-        .join(Campaign, Campaign.id == CampaignPartner.campaign_id)
+        .join(Campaign, col(Campaign.id) == CampaignPartner.campaign_id)
         .where(CampaignPartner.org_id == org_id, CampaignPartner.status == PartnerStatus.INVITED)
         .order_by(CampaignPartner.created_at.desc())  # type: ignore[attr-defined]
     )
