@@ -312,13 +312,17 @@ DASHBOARD = router(
     # Another organisation's campaign that asked this one to partner: accept or decline it;
     # and leaving a campaign it partners in.
     form(
-        "/dashboard/{org}/partnerships/{partner_id}/accept", dashboard.dashboard_partnership_accept
+        "/dashboard/{org}/partnerships/{partnership_id}/accept",
+        dashboard.dashboard_partnership_accept,
     ),
     form(
-        "/dashboard/{org}/partnerships/{partner_id}/decline",
+        "/dashboard/{org}/partnerships/{partnership_id}/decline",
         dashboard.dashboard_partnership_decline,
     ),
-    form("/dashboard/{org}/partnerships/{partner_id}/leave", dashboard.dashboard_partnership_leave),
+    form(
+        "/dashboard/{org}/partnerships/{partnership_id}/leave",
+        dashboard.dashboard_partnership_leave,
+    ),
     page("/dashboard/{org}/campaigns/{slug}/statistics", dashboard.dashboard_statistics),
     page("/dashboard/{org}/campaigns/{slug}/embed", dashboard.dashboard_embed),
     # The supporters' names a led campaign's page shows: hide one, or show one held back.

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from pledge.db import SessionDep
+from tests.support.aio import run_async
 
 THREADS = 2  # request threads, and pooled connections: as in production, as many of each
 
@@ -53,7 +54,7 @@ def test_a_burst_of_requests_gets_every_answer_without_waiting_for_a_connection(
             return [answer.status_code for answer in answers], time.monotonic() - started
 
     try:
-        statuses, seconds = asyncio.run(burst())
+        statuses, seconds = run_async(burst)
     finally:
         app.state.engine.dispose()
     assert statuses == [200] * 12

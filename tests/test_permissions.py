@@ -18,6 +18,9 @@ from sqlmodel import Session, select
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User, UserToken
 from pledge.app import PAGE_ROUTERS
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import PartnerStatus
+from pledge.db import utcnow
 from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
@@ -61,11 +64,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/dashboard/{org}/campaigns/{slug}/embed"): MEMBERS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.csv"): ORG_ADMINS,
     ("GET", "/dashboard/{org}/campaigns/{slug}/export.xlsx"): ORG_ADMINS,
-    # Answering a campaign's invitation, and leaving it: the invited organisation's admins.
-    # The partner row here is the co-partner's, not the admin's organisation's: not found.
-    ("POST", "/dashboard/{org}/partnerships/{partner_id}/accept"): ORG_ADMINS | {"admin": HIDDEN},
-    ("POST", "/dashboard/{org}/partnerships/{partner_id}/decline"): ORG_ADMINS | {"admin": HIDDEN},
-    ("POST", "/dashboard/{org}/partnerships/{partner_id}/leave"): ORG_ADMINS | {"admin": HIDDEN},
+    # Answering another organisation's invitation to its campaign, and leaving it: the invited
+    # organisation's admins (leaving a campaign it has not joined yet is refused with 409).
+    ("POST", "/dashboard/{org}/partnerships/{partnership_id}/accept"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/partnerships/{partnership_id}/decline"): ORG_ADMINS,
+    ("POST", "/dashboard/{org}/partnerships/{partnership_id}/leave"): ORG_ADMINS,
     # The names a campaign page shows: its lead organisation's admins and moderators.
     ("GET", "/dashboard/{org}/campaigns/{slug}/names"): MEMBERS | {"site_admin": FORBIDDEN},
     ("POST", "/dashboard/{org}/campaigns/{slug}/names"): MEMBERS | {"site_admin": FORBIDDEN},
@@ -116,9 +119,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs/{org}/approve"): SITE_ADMINS,
     ("POST", "/admin/orgs/{org}/revoke"): SITE_ADMINS,
-    # Nothing waits for approval in this world: the site admin is told so (404).
-    ("POST", "/admin/orgs/{org}/change/approve"): SITE_ADMINS | {"site_admin": HIDDEN},
-    ("POST", "/admin/orgs/{org}/change/reject"): SITE_ADMINS | {"site_admin": HIDDEN},
+    # The organisation's new name, waiting for approval.
+    ("POST", "/admin/orgs/{org}/change/approve"): SITE_ADMINS,
+    ("POST", "/admin/orgs/{org}/change/reject"): SITE_ADMINS,
     ("GET", "/admin/users"): SITE_ADMINS,
     ("GET", "/admin/users/{user_id}"): SITE_ADMINS,
     ("POST", "/admin/users/{user_id}/activate"): SITE_ADMINS,
@@ -218,6 +221,17 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
     session.commit()
     invitation = session.exec(select(UserToken)).one()
     co_partner = next(p for p in view.partners if not p.is_lead)
+    # Another organisation's campaign invites this one; this one's new name waits for approval.
+    elsewhere = make_campaign(status="live", partners=0, lead=other)
+    asked = campaigns.add_partner(
+        session,
+        campaign=elsewhere.campaign,
+        org=org,
+        status=PartnerStatus.INVITED,
+    )
+    org.change_requested_at, org.pending_name = utcnow(), "Nama Baru Lembaga"
+    session.add(org)
+    session.commit()
     run = supporters.start(
         session, view=view, found=supporters.Filter(name_pattern="x"), reason="x", actor_id=None
     )
@@ -228,6 +242,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "user_id": member.id or 0,
             "pledge_id": view.pledges[0].id or 0,
             "partner_id": co_partner.id,
+            "partnership_id": asked.id or 0,
             "case_id": case.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,

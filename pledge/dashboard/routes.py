@@ -95,14 +95,14 @@ def dashboard_partnership_accept(
     session: SessionDep,
     access: PartnershipManager,
     form: CheckedForm,
-    partner_id: RowId,
+    partnership_id: RowId,
 ) -> Response:
     return _partnership(
         request,
         session,
         access,
         lambda: campaigns.answer_invitation(
-            session, org=access.org, partner_id=partner_id, accept=True, actor=access.user
+            session, org=access.org, partner_id=partnership_id, accept=True, actor=access.user
         ),
         "accepted",
     )
@@ -113,14 +113,14 @@ def dashboard_partnership_decline(
     session: SessionDep,
     access: PartnershipManager,
     form: CheckedForm,
-    partner_id: RowId,
+    partnership_id: RowId,
 ) -> Response:
     return _partnership(
         request,
         session,
         access,
         lambda: campaigns.answer_invitation(
-            session, org=access.org, partner_id=partner_id, accept=False, actor=access.user
+            session, org=access.org, partner_id=partnership_id, accept=False, actor=access.user
         ),
         "declined",
     )
@@ -131,14 +131,14 @@ def dashboard_partnership_leave(
     session: SessionDep,
     access: PartnershipManager,
     form: CheckedForm,
-    partner_id: RowId,
+    partnership_id: RowId,
 ) -> Response:
     return _partnership(
         request,
         session,
         access,
         lambda: campaigns.leave_campaign(
-            session, org=access.org, partner_id=partner_id, actor=access.user
+            session, org=access.org, partner_id=partnership_id, actor=access.user
         ),
         "left",
     )

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
 from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import CampaignPartner, PartnerStatus
 from pledge.hoaxes.models import HoaxReport
 from pledge.mail import OutboxMessage
 from pledge.supporters.service import first_name
@@ -212,6 +213,10 @@ def write_everywhere(
     # story in Markdown, a pledge, a new co-partner organisation invited by name.
     done(post(admin, "/account/name", display_name=payload), "account name")
     done(post(admin, f"{dash}/profile", name=payload, website="https://lembaga.example"), "profile")
+    # An approved organisation's new name waits for a site admin, who is also this admin (the
+    # admin's page lists it waiting); once approved every page shows it.
+    if html(admin.get("/admin/orgs?status=all")).select_one(".pending-change dd") is not None:
+        done(post(admin, f"/admin/orgs/{lead.slug}/change/approve", status="all"), "approved")
     story = f"{payload}\n\n{MARKDOWN}"
     created = post(
         admin,
@@ -235,7 +240,23 @@ def write_everywhere(
         ),
         "co-partner",
     )
-    done(post(admin, f"{campaign}/status", status="live"), "going live")
+    # Its first admin accepts the partnership on its dashboard, as a browser would.
+    session.expire_all()
+    invited = session.exec(
+        select(CampaignPartner).where(CampaignPartner.status == PartnerStatus.INVITED)
+    ).one()
+    ally = session.get(Organization, invited.org_id)
+    assert ally is not None
+    ketua = accounts.create(session, email="ketua-mitra@contoh.id", password=PASSWORD)
+    accounts.add_member(session, user=ketua, org=ally, role=Role.ADMIN)
+    session.commit()  # no read snapshot kept: the app writes on
+    session.expire_all()  # nor the campaign as it was then (a draft)
+    partner_admin = browser_for(app, ketua)
+    clients.append(partner_admin)
+    accepted = post(partner_admin, f"/dashboard/{ally.slug}/partnerships/{invited.id}/accept")
+    done(accepted, "partnership accepted")
+    live = done(post(admin, f"{campaign}/status", status="live"), "going live")
+    assert "done=status-live" in live, live
 
     # A second moderator, invited by email, names themself with the payload on accepting.
     done(
