@@ -99,11 +99,7 @@ def _set_approval(
     request: Request, session: Session, user: User, form: FormData, org: str, approved: bool
 ) -> Response:
     admin.set_org_approved(session, actor=user, slug=org, approved=approved)
-    back = {"status": _filter(form_text(form, "status")).value}
-    page = _page_number(form_text(form, "page"))
-    if page > 1:
-        back["page"] = str(page)
-    return _see_other(request, "admin_orgs", back)
+    return _back_to_orgs(request, form)
 
 
 def admin_org_approve(
@@ -122,6 +118,11 @@ def _review_change(
     request: Request, session: Session, user: User, form: FormData, org: str, approve: bool
 ) -> Response:
     admin.review_org_change(session, actor=user, slug=org, approve=approve)
+    return _back_to_orgs(request, form)
+
+
+def _back_to_orgs(request: Request, form: FormData) -> Response:
+    """Back to the organisations list, on the filter and page the form was posted from."""
     back = {"status": _filter(form_text(form, "status")).value}
     page = _page_number(form_text(form, "page"))
     if page > 1:
