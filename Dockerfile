@@ -17,9 +17,11 @@ RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
 
 
 FROM python:3.11-slim AS runtime
-# DejaVu: the fonts the share card (/c/{slug}/share.png) is drawn with.
+# DejaVu: the fonts the share card (/c/{slug}/share.png) is drawn with. Tesseract reads the
+# text of uploaded screenshots, in Indonesian and English (pledge/hoaxes/fingerprint.py).
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+        tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 pledge \
     && useradd --system --uid 10001 --gid pledge --home-dir /app --shell /usr/sbin/nologin pledge

@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from PIL import Image, ImageDraw, ImageFont
 
+from pledge.hoaxes import fingerprint
 from pledge.hoaxes.headers import Header, TooManyParts, read_header, sniff
 from pledge.i18n import gettext as _
 
@@ -85,7 +86,11 @@ class ProcessedImage:
     width: int
     height: int
     sha256: str
-    phash: int
+    phash: int  # media.dhash, for the band index of near copies
+    # fingerprint.Fingerprint.to_bytes(): hashes of the picture without borders and phone bars
+    fingerprint: bytes = b""
+    # The picture's text (fingerprint.read_text): one line per line, "" when there is none.
+    text: str = ""
 
 
 def _not_an_image() -> MediaError:
@@ -129,6 +134,7 @@ def process_upload(raw: bytes) -> ProcessedImage:
         picture = picture.transpose(_ORIENTATION[orientation])
 
     data = _encode_jpeg(picture)
+    prints, content = fingerprint.analyse(picture)
     return ProcessedImage(
         data=data,
         mime="image/jpeg",
@@ -136,6 +142,8 @@ def process_upload(raw: bytes) -> ProcessedImage:
         height=picture.height,
         sha256=hashlib.sha256(data).hexdigest(),
         phash=dhash(picture),
+        fingerprint=prints.to_bytes(),
+        text=fingerprint.read_text(content),
     )
 
 

@@ -1,0 +1,599 @@
+"""Screenshots recognised through the copies people make of them, and told apart from twins.
+
+A hoax travels as a phone screenshot: resized by a messenger, recompressed, cropped a little,
+shown with another phone's status bar, screenshotted again. And one app screenshot may be the
+template of several hoaxes, or a genuine notice doctored in one line. So a picture has
+
+- a `Fingerprint`: perceptual hashes (pHash, 64-bit DCT) of the picture without its borders
+  and phone bars (`trim`), of the whole and of windows cut 4 % and 8 % from its sides, so that
+  a copy cropped by up to 8 % still has a hash close to one of the original's;
+- its text, read by tesseract (`read_text`), compared line by line: a copy has the same text
+  up to OCR noise, a twin has a line that differs.
+
+`screenshots_match` decides: "same" (the same picture and the same text: one case),
+"similar" (the same picture with other text: shown to the moderator, never merged) or
+"different". Measured on the corpus of bench/screenshots.py; see docs/matching-screenshots.md.
+
+This module is imported by the decoder process (pledge/hoaxes/decoder.py): Pillow and the
+standard library only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from io import BytesIO
+from typing import Literal
+
+from PIL import Image, ImageChops, ImageFilter
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+# Windows of the trimmed picture that are hashed, as the share cut from (left, top, right,
+# bottom): the whole, each side cut by 4 % and 8 %, two sides cut by 8 %. A copy cropped by
+# up to 8 % is then within 2 % of one of them.
+WINDOWS: tuple[tuple[float, float, float, float], ...] = (
+    (0.0, 0.0, 0.0, 0.0),
+    (0.04, 0.0, 0.0, 0.0),
+    (0.0, 0.04, 0.0, 0.0),
+    (0.0, 0.0, 0.04, 0.0),
+    (0.0, 0.0, 0.0, 0.04),
+    (0.08, 0.0, 0.0, 0.0),
+    (0.0, 0.08, 0.0, 0.0),
+    (0.0, 0.0, 0.08, 0.0),
+    (0.0, 0.0, 0.0, 0.08),
+    (0.08, 0.08, 0.0, 0.0),
+    (0.0, 0.08, 0.08, 0.0),
+    (0.08, 0.0, 0.0, 0.08),
+    (0.0, 0.0, 0.08, 0.08),
+    (0.08, 0.0, 0.08, 0.0),
+    (0.0, 0.08, 0.0, 0.08),
+)
+HASH_BITS = 64
+# At most this many differing bits between the closest hashes of two pictures: the same
+# picture (see same_picture). Chosen from bench/screenshots.py.
+SAME_BITS = 10
+# Bands: each 64-bit hash in BAND_COUNT slices of 64 / BAND_COUNT bits.
+BAND_COUNT = 4
+_BAND_BITS = HASH_BITS // BAND_COUNT
+_MASK64 = (1 << 64) - 1
+
+# --- trimming ------------------------------------------------------------------------------
+
+# Analysis copy: rows and columns statistics are taken on a copy this long at most.
+_ANALYSIS_SIDE = 400
+# A row (or column) is uniform when its grey levels vary by at most this (standard deviation).
+_UNIFORM_STD = 4.0
+# Each side may lose at most this share of the picture to borders.
+_MAX_BORDER = 0.4
+# Trimming that would keep less than this share of the width or height is not done.
+_MIN_KEPT = 0.5
+# A phone bar: a band at the top or bottom, between 1.5 % and _MAX_BAR of the height, of one
+# background colour, above (below) content of another background colour.
+_MIN_BAR = 0.015
+_MAX_BAR = 0.085
+_BAR_COLOUR_STEP = 40  # summed over R, G, B
+_BAR_STABLE = 14
+_BAR_DOMINANT = 0.55
+
+
+def trim(image: Image.Image) -> Image.Image:
+    """The picture without uniform borders (any colour, letterboxing included) and without a
+    phone's status bar or navigation bar: thin bands at the top and bottom whose background
+    colour differs from the content's. Photos are left as they are, or nearly."""
+    rgb = image.convert("RGB")
+    _framed, box = _content_boxes(rgb)
+    return _cropped(rgb, box)
+
+
+def _cropped(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    return image if box == (0, 0, image.width, image.height) else image.crop(box)
+
+
+def _content_boxes(
+    image: Image.Image,
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The picture's box without its uniform borders, and without its bars as well."""
+    width, height = image.size
+    whole = (0, 0, width, height)
+    if width < 8 or height < 8:
+        return whole, whole
+    scale = min(1.0, _ANALYSIS_SIDE / max(width, height))
+    small = image.resize(
+        (max(4, round(width * scale)), max(4, round(height * scale))), Image.Resampling.BOX
+    )
+    sw, sh = small.size
+
+    def full_size(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        left, top, right, bottom = box
+        if right - left < 4 or bottom - top < 4:
+            return whole
+        return (
+            math.floor(left / sw * width),
+            math.floor(top / sh * height),
+            math.ceil(right / sw * width),
+            math.ceil(bottom / sh * height),
+        )
+
+    framed = _without_borders(small, (0, 0, sw, sh))
+    left, top, right, bottom = framed
+    for _ in range(3):
+        before = (left, top, right, bottom)
+        top, bottom = _without_bars(small, (left, top, right, bottom))
+        left, top, right, bottom = _without_borders(small, (left, top, right, bottom))
+        if (left, top, right, bottom) == before:
+            break
+    if right - left < sw * _MIN_KEPT or bottom - top < sh * _MIN_KEPT:
+        left, top, right, bottom = framed  # not a frame around a picture: keep it all
+    if framed[2] - framed[0] < sw * _MIN_KEPT or framed[3] - framed[1] < sh * _MIN_KEPT:
+        return whole, whole
+    return full_size(framed), full_size((left, top, right, bottom))
+
+
+def _line_std(grey: Image.Image, box: tuple[int, int, int, int], rows: bool) -> list[float]:
+    """Standard deviation of the grey levels of each row (or column) of box."""
+    part = grey.crop(box).convert("F")
+    squares = ImageChops.multiply(grey.crop(box), grey.crop(box)).convert("F")  # g² / 255
+    size = (1, part.height) if rows else (part.width, 1)
+    count = size[0] * size[1]
+    means = struct.unpack(f"={count}f", part.resize(size, Image.Resampling.BOX).tobytes())
+    mean_squares = struct.unpack(f"={count}f", squares.resize(size, Image.Resampling.BOX).tobytes())
+    return [
+        math.sqrt(max(0.0, 255.0 * sq - m * m)) for m, sq in zip(means, mean_squares, strict=True)
+    ]
+
+
+def _without_borders(
+    small: Image.Image, box: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    left, top, right, bottom = box
+    grey = small.convert("L")
+    for _ in range(2):
+        rows = _line_std(grey, (left, top, right, bottom), rows=True)
+        limit = int(len(rows) * _MAX_BORDER)
+        cut_top = _leading(rows, limit)
+        cut_bottom = _leading(rows[::-1], limit)
+        top, bottom = top + cut_top, bottom - cut_bottom
+        columns = _line_std(grey, (left, top, right, bottom), rows=False)
+        limit = int(len(columns) * _MAX_BORDER)
+        cut_left = _leading(columns, limit)
+        cut_right = _leading(columns[::-1], limit)
+        left, right = left + cut_left, right - cut_right
+        if not (cut_top or cut_bottom or cut_left or cut_right):
+            break
+    return left, top, right, bottom
+
+
+def _leading(stds: list[float], limit: int) -> int:
+    count = 0
+    while count < limit and stds[count] <= _UNIFORM_STD:
+        count += 1
+    return count
+
+
+def _row_profile(
+    small: Image.Image, box: tuple[int, int, int, int]
+) -> list[tuple[tuple[int, int, int], float]]:
+    """Each row's background (the median colour) and the share of its pixels close to it."""
+    top, bottom = box[1], box[3]
+    part = small.crop(box)
+    width = part.width
+    data = part.tobytes()
+    profile = []
+    for y in range(bottom - top):
+        row = data[y * width * 3 : (y + 1) * width * 3]
+        reds, greens, blues = sorted(row[0::3]), sorted(row[1::3]), sorted(row[2::3])
+        middle = width // 2
+        colour = (reds[middle], greens[middle], blues[middle])
+        close = sum(
+            1
+            for x in range(0, width * 3, 3)
+            if abs(row[x] - colour[0]) + abs(row[x + 1] - colour[1]) + abs(row[x + 2] - colour[2])
+            <= 24
+        )
+        profile.append((colour, close / width))
+    return profile
+
+
+def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> int:
+    return abs(a[0] - b[0]) + abs(a[1] - b[1]) + abs(a[2] - b[2])
+
+
+def _bar_end(profile: list[tuple[tuple[int, int, int], float]], height: int) -> int:
+    """Rows of a phone bar at the start of profile, the first rows of a picture `height`
+    rows high (0 when there is none)."""
+    low, high = max(2, round(height * _MIN_BAR)), round(height * _MAX_BAR)
+    if high <= low:
+        return 0
+    background = profile[0][0]
+    dominant = 0.0
+    for end in range(high + 1):
+        colour, share = profile[end]
+        if _distance(colour, background) > _BAR_COLOUR_STEP:
+            break
+        if _distance(colour, background) > _BAR_STABLE:
+            return 0
+        dominant += share
+    else:
+        return 0
+    if end < low or dominant / end < _BAR_DOMINANT:
+        return 0
+    # What follows must be of its own colour for a while, not the gradient of a photo.
+    after = profile[end : end + max(2, round(height * 0.015))]
+    if len(after) < 2:
+        return 0
+    step = min(_distance(colour, background) for colour, _share in after)
+    return end if step > _BAR_COLOUR_STEP else 0
+
+
+def _without_bars(small: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, int]:
+    left, top, right, bottom = box
+    if right - left < 8 or bottom - top < 16:
+        return top, bottom
+    # Only rows near the edges can be bars: a bar and the rows that follow it.
+    reach = min(bottom - top, round((bottom - top) * (_MAX_BAR + 0.03)) + 2)
+    height = bottom - top
+    cut_top = _bar_end(_row_profile(small, (left, top, right, top + reach)), height)
+    ending = _row_profile(small, (left, bottom - reach, right, bottom))
+    cut_bottom = _bar_end(ending[::-1], height)
+    return top + cut_top, bottom - cut_bottom
+
+
+# --- hashes --------------------------------------------------------------------------------
+
+_HASH_SIDE = 32
+_LOW = 8
+# DCT-II basis for the 8 lowest frequencies over 32 samples.
+_COSINES = [
+    [math.cos(math.pi * (2 * n + 1) * k / (2 * _HASH_SIDE)) for n in range(_HASH_SIDE)]
+    for k in range(_LOW)
+]
+
+
+def _phash(grey: Image.Image, box: tuple[float, float, float, float]) -> int:
+    """64-bit pHash of box of grey: 32 × 32 grey levels, the 8 × 8 lowest DCT frequencies,
+    each bit saying whether a coefficient is above their median (the DC term left out of the
+    median)."""
+    cells = grey.resize((_HASH_SIDE, _HASH_SIDE), Image.Resampling.BOX, box=box)
+    values = list(cells.tobytes())
+    rows = [values[r * _HASH_SIDE : (r + 1) * _HASH_SIDE] for r in range(_HASH_SIDE)]
+    # Along the rows, then along the columns: coefficient (u, v) = Σ C[u][y] Σ C[v][x] f(y, x).
+    partial = [
+        [sum(c * f for c, f in zip(basis, row, strict=True)) for basis in _COSINES] for row in rows
+    ]
+    coefficients = [
+        sum(_COSINES[u][y] * partial[y][v] for y in range(_HASH_SIDE))
+        for u in range(_LOW)
+        for v in range(_LOW)
+    ]
+    median = statistics.median(coefficients[1:])
+    bits = 0
+    for value in coefficients:
+        bits = (bits << 1) | (value > median)
+    return bits
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Hashes of a picture, one per window of WINDOWS (the first is the whole)."""
+
+    hashes: tuple[int, ...]
+
+    def to_bytes(self) -> bytes:
+        """FORMAT, the count, then each hash in 8 bytes, big-endian."""
+        return bytes([FORMAT, len(self.hashes)]) + b"".join(
+            value.to_bytes(8, "big") for value in self.hashes
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Fingerprint:
+        if len(data) < 2 or data[0] != FORMAT or len(data) != 2 + 8 * data[1]:
+            raise ValueError("not a fingerprint of this format")
+        return cls(
+            tuple(int.from_bytes(data[2 + 8 * i : 10 + 8 * i], "big") for i in range(data[1]))
+        )
+
+    def bands(self) -> list[tuple[int, int]]:
+        """(band number, value) pairs for an exact-lookup index: each hash cut in BAND_COUNT
+        slices, the slice's position being the band. Two fingerprints whose closest hashes
+        differ by fewer than BAND_COUNT bits share a band."""
+        out: set[tuple[int, int]] = set()
+        for value in self.hashes:
+            for band in range(BAND_COUNT):
+                shift = HASH_BITS - _BAND_BITS * (band + 1)
+                out.add((band, (value >> shift) & ((1 << _BAND_BITS) - 1)))
+        return sorted(out)
+
+
+def _window_hashes(picture: Image.Image, windows: tuple[tuple[float, ...], ...]) -> list[int]:
+    grey = picture.convert("L")
+    # One small copy for all windows: box-averaging the full picture for each would cost more.
+    scale = min(1.0, 256 / max(grey.size))
+    small = grey.resize(
+        (max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
+        Image.Resampling.BOX,
+    )
+    width, height = small.size
+    return [
+        _phash(small, (x0 * width, y0 * height, width - x1 * width, height - y1 * height))
+        for x0, y0, x1, y1 in windows
+    ]
+
+
+def analyse(image: Image.Image) -> tuple[Fingerprint, Image.Image]:
+    """The picture's fingerprint, and the picture trimmed (for read_text).
+
+    The hashes are those of WINDOWS of the trimmed picture; when bars were cut, one more: the
+    whole picture with its bars (what was taken for a bar may be the rest of a header that
+    a crop cut through)."""
+    rgb = image.convert("RGB")
+    framed, box = _content_boxes(rgb)
+    content = _cropped(rgb, box)
+    hashes = _window_hashes(content, WINDOWS)
+    if box != framed:
+        hashes += _window_hashes(_cropped(rgb, framed), WINDOWS[:1])
+    return Fingerprint(tuple(hashes)), content
+
+
+def fingerprint(image: Image.Image) -> Fingerprint:
+    return analyse(image)[0]
+
+
+def _wholes(print_: Fingerprint) -> tuple[int, ...]:
+    return print_.hashes[:1] + print_.hashes[len(WINDOWS) :]
+
+
+def distance(a: Fingerprint, b: Fingerprint) -> int:
+    """Differing bits between the closest hashes: either picture whole against every window
+    of the other (a crop of one is close to a window of the other)."""
+    if not a.hashes or not b.hashes:
+        return HASH_BITS
+    pairs = itertools.chain(
+        itertools.product(_wholes(a), b.hashes), itertools.product(a.hashes, _wholes(b))
+    )
+    return min(((x ^ y) & _MASK64).bit_count() for x, y in pairs)
+
+
+def compare(a: Fingerprint, b: Fingerprint) -> float:
+    """0 (unrelated: half the bits differ, as for random hashes) … 1 (identical)."""
+    return max(0.0, 1.0 - distance(a, b) / (HASH_BITS / 2))
+
+
+def same_picture(a: Fingerprint, b: Fingerprint) -> bool:
+    return distance(a, b) <= SAME_BITS
+
+
+# --- text ----------------------------------------------------------------------------------
+
+# The tesseract program; None looks it up on PATH.
+TESSERACT: str | None = None
+OCR_LANGUAGES = "ind+eng"
+# Text is read with the picture's shorter side at this many pixels: screenshot text is then
+# 15–25 pixels high, which tesseract reads well, and faster than at full size.
+OCR_SIDE = 540
+OCR_TIMEOUT = 20.0
+TEXT_LIMIT = 4000
+# Words tesseract is less sure of are dropped (noise in photos and icons).
+_MIN_CONFIDENCE = 40.0
+# Binarisation: a pixel is ink where it differs from its neighbourhood's average by this.
+_INK_STEP = 60
+# A picture has text worth reading when some rows cross the ink this many times.
+_TEXT_RUNS = 12
+_TEXT_ROWS = 6
+_warned = False
+
+
+def _tesseract() -> str | None:
+    global _warned
+    path = shutil.which(TESSERACT or "tesseract")
+    if path is None and not _warned:
+        _warned = True
+        log.warning("tesseract is not installed: screenshots are compared without their text")
+    return path
+
+
+def _ink(picture: Image.Image) -> Image.Image:
+    """Black ink on white at the OCR scale: dark text on light backgrounds and light text on
+    dark ones (dark mode, coloured header bars) alike; smooth areas (photos, gradients)
+    become white."""
+    grey = picture.convert("L")
+    # Never enlarged: the neighbourhood of a pixel must stay wider than a letter's stroke.
+    scale = min(1.0, OCR_SIDE / min(grey.size))
+    size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+    if max(size) > 4 * OCR_SIDE:
+        scale = 4 * OCR_SIDE / max(grey.size)
+        size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+    grey = grey.resize(size, Image.Resampling.BOX)
+    background = grey.filter(ImageFilter.BoxBlur(max(4, OCR_SIDE // 45)))
+    darker = ImageChops.subtract(background, grey).point(lambda v: 0 if v > _INK_STEP else 255)
+    lighter = ImageChops.subtract(grey, background).point(lambda v: 0 if v > _INK_STEP else 255)
+    # Whether the background is light, judged on a wider neighbourhood: within a dense word
+    # of light text the near average may already be light.
+    wide = grey.filter(ImageFilter.BoxBlur(max(12, OCR_SIDE // 15)))
+    light = wide.point(lambda v: 255 if v >= 128 else 0)
+    return Image.composite(darker, lighter, light)
+
+
+def _has_text(ink: Image.Image) -> bool:
+    """Whether some rows cross many short strokes, as lines of text do (shapes and photos
+    cross a few edges)."""
+    width = ink.width
+    data = ink.tobytes()
+    rows = 0
+    for y in range(0, ink.height, 2):
+        row = data[y * width : (y + 1) * width]
+        if row.count(0) < _TEXT_RUNS:
+            continue
+        if row.count(b"\xff\x00") >= _TEXT_RUNS:
+            rows += 1
+            if rows >= _TEXT_ROWS:
+                return True
+    return False
+
+
+def read_text(image: Image.Image) -> str:
+    """The picture's text as tesseract reads it, a line per line of text, whitespace
+    normalised, at most TEXT_LIMIT characters; "" for a picture without text, or when
+    tesseract is not installed or fails. Lines cut by the picture's top or bottom edge are
+    left out: a cropped copy reads the same."""
+    if min(image.size) < 16:
+        return ""
+    ink = _ink(image)
+    if not _has_text(ink):
+        return ""
+    program = _tesseract()
+    if program is None:
+        return ""
+    buffer = BytesIO()
+    ink.convert("1").save(buffer, "PNG")
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    command = [
+        program, "stdin", "stdout", "-l", OCR_LANGUAGES, "--oem", "1", "--psm", "3",
+        "-c", "tessedit_do_invert=0", "tsv",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(  # noqa: S603
+            command,
+            input=buffer.getvalue(),
+            capture_output=True,
+            timeout=OCR_TIMEOUT,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        log.warning("tesseract failed: %s", error)
+        return ""
+    if done.returncode != 0:
+        log.warning("tesseract failed: %s", done.stderr.decode(errors="replace")[-300:])
+        return ""
+    return _lines(done.stdout.decode(errors="replace"), ink.height)
+
+
+def _lines(tsv: str, height: int) -> str:
+    lines: dict[tuple[str, str, str], list[str]] = {}
+    edges: set[tuple[str, str, str]] = set()
+    for record in tsv.splitlines()[1:]:
+        fields = record.split("\t")
+        if len(fields) < 12 or fields[0] != "5":
+            continue
+        key = (fields[2], fields[3], fields[4])
+        top, tall = int(fields[7]), int(fields[9])
+        if top <= 1 or top + tall >= height - 1:
+            edges.add(key)
+        word = fields[11].strip()
+        try:
+            confidence = float(fields[10])
+        except ValueError:
+            continue
+        if word and confidence >= _MIN_CONFIDENCE:
+            lines.setdefault(key, []).append(word)
+    text = "\n".join(" ".join(words) for key, words in lines.items() if key not in edges and words)
+    return text[:TEXT_LIMIT]
+
+
+# --- the decision --------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """The text's words as compared: lower case, letters and digits; numbers whatever their
+    length, other words from three characters (shorter ones are mostly icons read as
+    letters)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return [w for w in _WORD.findall(folded) if len(w) > 2 or w.isdigit()]
+
+
+def _digits(tokens: list[str]) -> list[str]:
+    return ["".join(c for c in w if c.isdigit()) for w in tokens if any(c.isdigit() for c in w)]
+
+
+def _cut(a: str, b: str) -> bool:
+    """Whether one word is the other with letters cut from its start or end (a crop
+    through the text), at least three letters remaining."""
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 3 and (long.startswith(short) or long.endswith(short))
+
+
+def _noise(a: list[str], b: list[str]) -> bool:
+    """Whether two runs of words differ as OCR does on copies of one picture: the same
+    numbers, and each word nearly the same (a letter misread, letters cut off by a crop)."""
+    if _digits(a) != _digits(b):
+        return False
+    if len(a) == len(b) and all(_cut(x, y) for x, y in zip(a, b, strict=True)):
+        return True
+    if abs(len(a) - len(b)) > 1 or max(len(a), len(b)) > 3:
+        return False
+    joined_a, joined_b = "".join(a), "".join(b)
+    if not joined_a or not joined_b:
+        return False
+    if _cut(joined_a, joined_b):
+        return True
+    return SequenceMatcher(None, joined_a, joined_b, autojunk=False).ratio() >= 0.75
+
+
+# The first words of a screenshot are often what is left of a status bar or a header (a
+# clock, icons read as letters): OCR differs there between copies.
+_HEAD_WORDS = 6
+
+
+def text_similarity(a: str, b: str) -> tuple[float, bool]:
+    """How much of the words agree (0 … 1), and whether the texts are the same up to OCR
+    noise: misread letters, letters or lines cut off by a crop, lines OCR missed, a
+    different reading of the first few words. A word replaced by another, or a number by
+    another number, is a change."""
+    wa, wb = words(a), words(b)
+    if not wa and not wb:
+        return 1.0, True
+    if not wa or not wb:
+        return 0.0, False
+    matcher = SequenceMatcher(None, wa, wb, autojunk=False)
+    score = matcher.ratio()
+    same = True
+    missing = 0
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if tag in ("insert", "delete"):
+            missing += (i2 - i1) + (j2 - j1)
+        elif i2 <= _HEAD_WORDS and j2 <= _HEAD_WORDS:
+            continue
+        elif not _noise(wa[i1:i2], wb[j1:j2]):
+            same = False
+    # Lines missed or cut off: at most a third of the longer text.
+    if missing > max(len(wa), len(wb)) / 3:
+        same = False
+    return score, same
+
+
+Verdict = Literal["same", "similar", "different"]
+
+
+@dataclass(frozen=True)
+class Match:
+    verdict: Verdict
+    why: str  # e.g. "picture 0.97, text 0.99"
+
+
+def screenshots_match(fp_a: Fingerprint, text_a: str, fp_b: Fingerprint, text_b: str) -> Match:
+    """The same picture and the same text (or none): "same"; the same picture with other
+    text: "similar" (never merged, shown to the moderator); otherwise "different"."""
+    picture = compare(fp_a, fp_b)
+    if not same_picture(fp_a, fp_b):
+        return Match("different", f"picture {picture:.2f}")
+    score, same = text_similarity(text_a, text_b)
+    why = f"picture {picture:.2f}, text {score:.2f}"
+    if same:
+        return Match("same", why)
+    return Match("similar", why + ", text differs")
