@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     # Supporters an invalidation moves per transaction; it can be cancelled between two.
     invalidation_batch: int = Field(default=500, ge=1, le=10_000)
 
+    # Tests only: the origin (http://127.0.0.1:PORT) that plays every short-link service
+    # (bit.ly, vt.tiktok.com, ...) when short links are followed, asked with the short
+    # link's own Host header; loopback is allowed for it alone. Refused in production.
+    short_link_test_origin: str | None = None
+
     # Supporters' personal data is anonymised this many months after their campaign closed
     # (`pledge retention run`, from cron); their counts and statistics stay.
     retention_months: int = Field(default=6, ge=1)
@@ -233,6 +238,32 @@ class Settings(BaseSettings):
                 "PLEDGE_PUBLIC_URL must be set in production to the site's public origin, "
                 "such as https://suara.example.org: every link in emails and every absolute "
                 "link is built from it"
+            )
+        return self
+
+    @field_validator("short_link_test_origin")
+    @classmethod
+    def _test_origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or parts.path.strip("/")
+        ):
+            raise ValueError(
+                "PLEDGE_SHORT_LINK_TEST_ORIGIN must be an origin such as http://127.0.0.1:8081"
+            )
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+    @model_validator(mode="after")
+    def _refuse_short_link_test_origin(self) -> Settings:
+        # It sends every short link to one server and lets it sit on loopback: tests only.
+        if self.env == Environment.PRODUCTION and self.short_link_test_origin:
+            raise ValueError(
+                "PLEDGE_SHORT_LINK_TEST_ORIGIN is for tests only and must not be set in "
+                "production: short links would all be sent to one server"
             )
         return self
 

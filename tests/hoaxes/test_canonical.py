@@ -37,11 +37,11 @@ def test_facebook_variants_are_one_link(shared: str) -> None:
         ),
         (
             "https://www.instagram.com/reel/Cxyz/?igsh=abc&utm_source=ig_web",
-            "https://instagram.com/reel/Cxyz",
+            "https://instagram.com/p/Cxyz",
         ),
-        ("https://twitter.com/akun/status/1234?s=20&t=abcDEF", "https://x.com/akun/status/1234"),
-        ("https://mobile.twitter.com/akun/status/1234", "https://x.com/akun/status/1234"),
-        ("https://x.com/akun/status/1234?ref_src=twsrc%5Etfw", "https://x.com/akun/status/1234"),
+        ("https://twitter.com/akun/status/1234?s=20&t=abcDEF", "https://x.com/i/status/1234"),
+        ("https://mobile.twitter.com/akun/status/1234", "https://x.com/i/status/1234"),
+        ("https://x.com/akun/status/1234?ref_src=twsrc%5Etfw", "https://x.com/i/status/1234"),
         ("https://youtu.be/dQw4w9WgXcQ?si=abc", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
         (
             "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s&feature=share",
@@ -50,7 +50,7 @@ def test_facebook_variants_are_one_link(shared: str) -> None:
         ("https://m.youtube.com/shorts/dQw4w9WgXcQ", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
         (
             "https://www.tiktok.com/@akun/video/7300000000000000000?is_from_webapp=1&sender_device=pc",
-            "https://tiktok.com/@akun/video/7300000000000000000",
+            "https://tiktok.com/@/video/7300000000000000000",
         ),
         ("https://berita.example.id/a?b=2&a=1", "https://berita.example.id/a?a=1&b=2"),
         ("https://berita.example.id/", "https://berita.example.id"),
@@ -69,8 +69,16 @@ def test_different_pages_stay_different() -> None:
     assert canonical_url("https://example.id/a?id=1") != canonical_url("https://example.id/a?id=2")
     # A path's case matters on most sites.
     assert canonical_url("https://example.id/Abc") != canonical_url("https://example.id/abc")
-    # "s" is tracking only on X.
+    # "s" is tracking only on X; ref, feature, app, si and t only where they are known to be.
     assert canonical_url("https://example.id/cari?s=pemilu") == "https://example.id/cari?s=pemilu"
+    for name in ("ref", "feature", "app", "si", "t", "source"):
+        assert canonical_url(f"https://example.id/a?{name}=2") == f"https://example.id/a?{name}=2"
+        assert canonical_url(f"https://example.id/a?{name}=2") != canonical_url(
+            f"https://example.id/a?{name}=3"
+        )
+    # Fragments that are routes are kept; a place on a page is not.
+    assert canonical_url("https://example.id/app/#/kasus/1") == "https://example.id/app/#/kasus/1"
+    assert canonical_url("https://example.id/a#bagian-2") == "https://example.id/a"
     # A subdomain that is not an alias of the bare domain is kept.
     assert canonical_url("https://news.example.id/a") == "https://news.example.id/a"
     assert canonical_url("https://m.id/a") == "https://m.id/a"

@@ -100,7 +100,7 @@ def test_a_good_report_is_cleaned() -> None:
     )
     clean = form.check()
     assert clean.url == "https://www.facebook.com/hoaks/posts/123?fbclid=abc"
-    assert clean.canonical == "https://facebook.com/hoaks/posts/123"
+    assert clean.canonical == "https://facebook.com/123"
     assert clean.platform is Platform.FACEBOOK
     assert clean.category is Category.FALSE_CLAIM
     assert clean.description == "Baris satu\nbaris dua"

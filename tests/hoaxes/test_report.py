@@ -135,7 +135,7 @@ def test_report_with_link_and_screenshot(
     report = fresh(session).exec(select(HoaxReport)).one()
     assert report.tracking_code == code
     assert report.url == "https://www.facebook.com/hoaks/posts/123"
-    assert report.canonical_url == "https://facebook.com/hoaks/posts/123"
+    assert report.canonical_url == "https://facebook.com/123"
     assert report.media_id is not None
     assert report.province == "ID-JB"
     assert report.locale == "en"

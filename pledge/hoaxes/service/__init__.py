@@ -1,5 +1,6 @@
 """Every query and rule about hoax reports, one module per part:
 - ``urls``: the canonical spelling of a shared link, and the check of a reported one;
+- ``shortlinks``: short links recognised, and followed to where they lead;
 - ``duplicates``: stored pictures found again by their hash, the case holding the same thing;
 - ``forms``: the report form, read from the post and checked;
 - ``reports``: taking a report, and the status page its sender follows;
@@ -49,6 +50,12 @@ from pledge.hoaxes.service.reports import (
     report_limit,
     submit,
 )
+from pledge.hoaxes.service.shortlinks import (
+    SHORT_LINK_HOSTS,
+    is_short_link,
+    never_fetch,
+    resolve,
+)
 from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
 
 __all__ = [
@@ -59,6 +66,7 @@ __all__ = [
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
+    "SHORT_LINK_HOSTS",
     "URL_MAX",
     "CleanReport",
     "GalleryPage",
@@ -79,14 +87,17 @@ __all__ = [
     "get_published",
     "get_status",
     "is_accepting_reports",
+    "is_short_link",
     "labelled_image",
     "list_open_data",
     "list_published",
     "list_reports_by_contact",
     "moderator_org_ids",
+    "never_fetch",
     "new_tracking_code",
     "public_appearance_url",
     "report_limit",
+    "resolve",
     "similar_media",
     "submit",
     "surviving_case",
