@@ -33,7 +33,8 @@ from pledge.campaigns.models import Campaign, CampaignStatus
 from pledge.cli import upgrade
 from pledge.config import get_settings
 from pledge.db import create_db_engine, utcnow
-from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
+from pledge.hoaxes import textmatch
+from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, HoaxTextBand, Platform
 from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signature, Supporter, SupporterState
@@ -192,6 +193,7 @@ def add_reports(session: Session, count: int) -> None:
     now = utcnow()
     done = 0
     platforms, categories = list(Platform), list(Category)
+    matcher = textmatch.default_matcher()
     while done < count:
         size = min(BATCH, count - done)
         stamp = secrets.token_hex(4)
@@ -222,16 +224,45 @@ def add_reports(session: Session, count: int) -> None:
                 "canonical_url": case["canonical_url"],
                 "platform": case["platform"],
                 "category": case["category"],
-                "description": "Bench report.",
+                "description": (claim := _claim(rng)),
+                "match_text": matcher.prepare(claim).text,
                 "province": "ID-JK",
                 "locale": "id",
                 "created_at": case["created_at"],
             }
             for case_id, case in zip(ids, cases, strict=True)
         ]
-        session.execute(sa.insert(report_t), reports)
+        report_ids = session.execute(
+            sa.insert(report_t).returning(report_t.c.id, sort_by_parameter_order=True), reports
+        ).scalars()
+        bands = [
+            {"report_id": report_id, "band": band, "value": value}
+            for report_id, report in zip(report_ids, reports, strict=True)
+            for band, value in dict.fromkeys(matcher.bands(matcher.prepare(report["match_text"])))
+        ]
+        session.execute(sa.insert(HoaxTextBand.__table__), bands)  # type: ignore[attr-defined]
         session.commit()
         done += size
+
+
+# Claims as reporters word them: a template with other people, places, numbers and dates, so
+# that the text index of the grown queue holds as many distinct claims as it has reports.
+_CLAIMS = (
+    "Beredar video {who} membagikan amplop berisi Rp {n}.000 kepada warga {place}",
+    "Katanya surat suara di TPS {n} {place} sudah dicoblos untuk {who} sebelum hari pemilihan",
+    "Pesan berantai: pemilih di {place} yang tidak membawa undangan C6 tidak boleh mencoblos",
+    "Foto {who} bersama pejabat asing di {place} ternyata hasil rekayasa AI",
+    "Info grup sebelah: kotak suara di {place} dibakar massa pendukung {who} tanggal {n}",
+    "Akun palsu mengatasnamakan KPU {place} minta data KTP untuk bantuan Rp {n} ribu",
+)
+_WHO = ("Capres A", "Capres B", "Caleg Budi", "Caleg Sari", "Bupati Joko", "Tim Sukses Dewi")
+_PLACES = ("Kecamatan Sukamaju", "Desa Mekarsari", "Kota Baru", "Kampung Rawa", "Tanjung Asri")
+
+
+def _claim(rng: random.Random) -> str:
+    template = rng.choice(_CLAIMS)
+    place = f"{rng.choice(_PLACES)} {rng.randrange(1, 400)}"
+    return template.format(who=rng.choice(_WHO), place=place, n=rng.randrange(1, 999))
 
 
 def seed(

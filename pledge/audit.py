@@ -67,6 +67,8 @@ class AuditAction(StrEnum):
     CASE_SEND_BACK = "case.send_back"
     CASE_MERGE = "case.merge"
     CASE_BULK_REJECT = "case.bulk_reject"
+    CASE_SET_APART = "case.set_apart"
+    CASE_SPLIT = "case.split"
     PRIVACY_SEARCH = "privacy.search"
     PRIVACY_EXPORT = "privacy.export"
     PRIVACY_ERASE = "privacy.erase"
@@ -129,6 +131,8 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.CASE_SEND_BACK: lambda: _("Sent the verdict back"),
     AuditAction.CASE_MERGE: lambda: _("Merged"),
     AuditAction.CASE_BULK_REJECT: lambda: _("Rejected with other cases"),
+    AuditAction.CASE_SET_APART: lambda: _("Set apart from a suggested case"),
+    AuditAction.CASE_SPLIT: lambda: _("Took a report out into a case of its own"),
     AuditAction.PRIVACY_SEARCH: lambda: _("Searched a person's data"),
     AuditAction.PRIVACY_EXPORT: lambda: _("Copied a person's data"),
     AuditAction.PRIVACY_ERASE: lambda: _("Erased a person's data"),

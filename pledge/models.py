@@ -3,7 +3,15 @@
 from pledge.accounts.models import Membership, Organization, User, UserToken
 from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
-from pledge.hoaxes.models import HoaxCase, HoaxReport, Media, MediaBand
+from pledge.hoaxes.models import (
+    CaseMatch,
+    HoaxCase,
+    HoaxReport,
+    HoaxTextBand,
+    Media,
+    MediaBand,
+    MediaPrintBand,
+)
 from pledge.mail import OutboxMessage
 from pledge.supporters.models import Signature, Supporter, Tally
 from pledge.whatsapp import ReceivedMessage
@@ -12,10 +20,13 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "CampaignPartner",
+    "CaseMatch",
     "HoaxCase",
     "HoaxReport",
+    "HoaxTextBand",
     "Media",
     "MediaBand",
+    "MediaPrintBand",
     "Membership",
     "Organization",
     "OutboxMessage",

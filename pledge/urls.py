@@ -302,6 +302,9 @@ MODERATION = router(
     form("/mod/cases/{case_id}/decide", moderation.moderation_decide),
     form("/mod/cases/{case_id}/approve", moderation.moderation_approve),
     form("/mod/cases/{case_id}/send-back", moderation.moderation_send_back),
+    form("/mod/cases/{case_id}/join", moderation.moderation_join),
+    form("/mod/cases/{case_id}/matches/{match_id}/set-apart", moderation.moderation_set_apart),
+    form("/mod/cases/{case_id}/split", moderation.moderation_split),
 )
 
 # --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----

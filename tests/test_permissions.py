@@ -21,7 +21,7 @@ from pledge.app import PAGE_ROUTERS
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PartnerStatus
 from pledge.db import utcnow
-from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, Platform
+from pledge.hoaxes.models import CaseMatch, Category, HoaxCase, HoaxReport, MatchKind, Platform
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
 
@@ -114,6 +114,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/decide"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/approve"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/send-back"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/join"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/matches/{match_id}/set-apart"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/split"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -210,6 +213,19 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             category=Category.FALSE_CLAIM,
         )
     )
+    # A case the matching found close to the first one.
+    close = HoaxCase(campaign_id=view.id, platform=Platform.X, category=Category.FALSE_CLAIM)
+    session.add(close)
+    session.flush()
+    match = CaseMatch(
+        campaign_id=view.id,
+        case_id=close.id or 0,
+        other_case_id=case.id or 0,
+        kind=MatchKind.TEXT,
+        score=0.7,
+        why="text 0.70",
+    )
+    session.add(match)
     accounts.invite(
         session,
         org=org,
@@ -244,6 +260,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "partner_id": co_partner.id,
             "partnership_id": asked.id or 0,
             "case_id": case.id or 0,
+            "match_id": match.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,
         },

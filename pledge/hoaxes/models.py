@@ -103,6 +103,11 @@ class Media(SQLModel, table=True):
     data: bytes = Field(sa_type=sa.LargeBinary)
     # 64-bit difference hash of the picture, as a signed integer: near copies differ in few bits.
     phash: int = Field(sa_type=sa.BigInteger)
+    # The picture's hashes after its borders and phone bars are trimmed (fingerprint.py), and
+    # the text read from it: two screenshots join only when both agree. None: stored before
+    # fingerprints, found by phash alone.
+    fingerprint: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    ocr_text: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -116,6 +121,18 @@ class MediaBand(SQLModel, table=True):
     media_id: int = Field(foreign_key="media.id", ondelete="CASCADE", primary_key=True)
     band: int = Field(primary_key=True)
     value: int
+
+
+class MediaPrintBand(SQLModel, table=True):
+    """One band of a media's fingerprint: near pictures share at least one, so candidates are
+    found by exact lookups on this index before their fingerprints are compared."""
+
+    __tablename__ = "media_print_band"
+    __table_args__ = (sa.Index("ix_media_print_band_band_value", "band", "value"),)
+
+    media_id: int = Field(foreign_key="media.id", ondelete="CASCADE", primary_key=True)
+    band: int = Field(primary_key=True)
+    value: int = Field(sa_type=sa.BigInteger, primary_key=True)
 
 
 class HoaxCase(SQLModel, table=True):
@@ -170,11 +187,69 @@ class HoaxReport(SQLModel, table=True):
     # Only when the reporter left one; encrypted at rest, removed when the case closes.
     contact_encrypted: str | None = Field(default=None, max_length=500)
     locale: str = Field(default="id", max_length=8)
+    # The text the report is matched by (its description and the text read from its
+    # picture), as the text matcher prepared it.
+    match_text: str = Field(default="", sa_type=sa.Text)
+    # How the report found its case when it was sent ("link", "picture 0.97, text 0.99", ...);
+    # empty when it opened a case of its own.
+    joined_by: str = Field(default="", max_length=120)
+    # Where a short link (bit.ly, vt.tiktok.com, ...) led, once it was followed.
+    resolved_url: str | None = Field(default=None, max_length=2048)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class HoaxTextBand(SQLModel, table=True):
+    """One band of a report's text signature: reports with similar text share at least one."""
+
+    __tablename__ = "hoax_text_band"
+    __table_args__ = (sa.Index("ix_hoax_text_band_band_value", "band", "value"),)
+
+    report_id: int = Field(foreign_key="hoax_report.id", ondelete="CASCADE", primary_key=True)
+    band: int = Field(primary_key=True)
+    value: int = Field(sa_type=sa.BigInteger, primary_key=True)
+
+
+class MatchKind(StrEnum):
+    """What two cases have in common that made them a suggested match."""
+
+    LINK = "link"
+    PICTURE = "picture"
+    TEXT = "text"
+
+    @property
+    def label(self) -> str:
+        return {
+            MatchKind.LINK: _("Same link"),
+            MatchKind.PICTURE: _("Similar picture"),
+            MatchKind.TEXT: _("Similar text"),
+        }[self]
+
+
+class CaseMatch(SQLModel, table=True):
+    """Two cases that may be about the same thing, for a moderator to join or set apart:
+    pictures alike with different text, or text alike below the joining threshold."""
+
+    __tablename__ = "hoax_case_match"
+    __table_args__ = (sa.UniqueConstraint("case_id", "other_case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    # The newer case, and the older one it resembles.
+    case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
+    other_case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
+    kind: MatchKind = Field(sa_type=enum_column(MatchKind, 16))
+    score: float
+    why: str = Field(default="", max_length=120)
+    dismissed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    dismissed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 # Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
 media_table = table(Media)
 media_band_table = table(MediaBand)
+media_print_band_table = table(MediaPrintBand)
+hoax_text_band_table = table(HoaxTextBand)
+case_match_table = table(CaseMatch)
 hoax_case_table = table(HoaxCase)
 hoax_report_table = table(HoaxReport)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from pledge import i18n, observability
 from pledge.campaigns.models import CampaignView
@@ -70,7 +71,11 @@ def hoaxes_report(
         url = request.app.url_path_for("hoaxes_received", slug=view.slug)
     else:
         url = request.app.url_path_for("hoaxes_status", code=report.tracking_code)
-    return RedirectResponse(url, status_code=303)
+    follow = None
+    if hoaxes.needs_following(report):
+        assert report is not None and report.id is not None
+        follow = BackgroundTask(hoaxes.follow_short_link, request.app.state.engine, report.id)
+    return RedirectResponse(url, status_code=303, background=follow)
 
 
 def hoaxes_received(request: Request, view: CampaignDep) -> HTMLResponse:

@@ -26,6 +26,7 @@ from pledge.campaigns import service as campaigns
 from pledge.db import SessionDep, utcnow
 from pledge.deps import Moderator, ModeratorContext
 from pledge.errors import Conflict, Forbidden, Invalid
+from pledge.forms import form_text
 from pledge.hoaxes.models import CaseStatus, Category, Platform, Verdict
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
@@ -44,6 +45,8 @@ CASE_DONE = (
     "broken",
     "approved",
     "sent-back",
+    "set-apart",
+    "split",
     *(f"decided-{decision.value}" for decision in moderation.Decision),
 )
 
@@ -288,4 +291,61 @@ def moderation_decide(
         change,
         failed=posted.decision if known else "decision",
         posted=asdict(posted),
+    )
+
+
+# --- answers to the matching ----------------------------------------------------------
+
+
+def moderation_join(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    target = form_text(form, "target_case_id", 20)
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.join(session, access=access, case_id=case_id, target=target, reason=reason)
+        return f"decided-{moderation.Decision.DUPLICATE.value}"
+
+    posted = {"reason": reason, "target_case_id": target}
+    return _act(request, session, access, case_id, change, failed=f"join-{target}", posted=posted)
+
+
+def moderation_set_apart(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    match_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.set_apart(
+            session, access=access, case_id=case_id, match_id=match_id, reason=reason
+        )
+        return "set-apart"
+
+    posted = {"reason": reason}
+    return _act(
+        request, session, access, case_id, change, failed=f"apart-{match_id}", posted=posted
+    )
+
+
+def moderation_split(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    report_id = form_text(form, "report_id", 20)
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.split(
+            session, access=access, case_id=case_id, report_id=report_id, reason=reason
+        )
+        return "split"
+
+    posted = {"reason": reason}
+    return _act(
+        request, session, access, case_id, change, failed=f"split-{report_id}", posted=posted
     )

@@ -62,7 +62,7 @@ def test_a_twin_is_similar_not_the_same() -> None:
 def test_identical_pictures_without_text_are_the_same() -> None:
     match = screenshots_match(original_print(), "", original_print(), "")
 
-    assert match == fingerprint.Match("same", "picture 1.00, text 1.00")
+    assert match == fingerprint.Match("same", "picture 1.00, text 1.00", score=1.0)
 
 
 @pytest.mark.parametrize(

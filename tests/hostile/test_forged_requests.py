@@ -114,6 +114,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "partnership_id": str(co_partner.id),
             "user_id": str(member.id),
             "case_id": str(report.case_id),
+            "match_id": "1",  # refused before any suggestion is looked for
             "token_withdraw": signing.supporter.token,
             "token_reset": reset,
             "token_invite": invite,

@@ -40,3 +40,21 @@ def resized_copy(seed: int = 1) -> bytes:
     """The same screenshot after a messenger got hold of it: smaller and re-compressed."""
     image = picture(seed).resize((480, 360), Image.Resampling.BILINEAR)
     return encoded(image, "JPEG", quality=55)
+
+
+def notice(lines: list[str], size: tuple[int, int] = (720, 1280)) -> Image.Image:
+    """A screenshot of an announcement as it is forwarded in chats: a coloured header, lines of
+    text, a picture block; the text is what the picture says."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 34)
+    image = Image.new("RGB", size, (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, size[0], 120), fill=(7, 94, 84))
+    draw.ellipse((30, 20, 110, 100), fill=(200, 120, 60))
+    y = 200
+    for line in lines:
+        draw.text((40, y), line, fill=(20, 20, 20), font=font)
+        y += 60
+    draw.rectangle((40, y + 40, size[0] - 40, y + 400), fill=(90, 140, 200))
+    return image

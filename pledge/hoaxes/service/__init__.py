@@ -3,6 +3,9 @@
 - ``shortlinks``: short links recognised, and followed to where they lead;
 - ``duplicates``: stored pictures found again by their hash, the case holding the same thing;
 - ``forms``: the report form, read from the post and checked;
+- ``matching``: the case a new report joins, by link, picture or text, and what comes close;
+- ``suggestions``: the pairs of cases kept for moderators to join or set apart;
+- ``rekeying``: short links followed after the report is stored;
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
 - ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
@@ -40,6 +43,7 @@ from pledge.hoaxes.service.published import (
     list_published,
     public_appearance_url,
 )
+from pledge.hoaxes.service.rekeying import follow_short_link, needs_following
 from pledge.hoaxes.service.reports import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -47,6 +51,7 @@ from pledge.hoaxes.service.reports import (
     get_status,
     is_accepting_reports,
     new_tracking_code,
+    open_case,
     report_limit,
     submit,
 )
@@ -82,6 +87,7 @@ __all__ = [
     "clean_url",
     "clear_contacts",
     "first_reported",
+    "follow_short_link",
     "forget_closed_contacts",
     "get_media",
     "get_published",
@@ -93,8 +99,10 @@ __all__ = [
     "list_published",
     "list_reports_by_contact",
     "moderator_org_ids",
+    "needs_following",
     "never_fetch",
     "new_tracking_code",
+    "open_case",
     "public_appearance_url",
     "report_limit",
     "resolve",

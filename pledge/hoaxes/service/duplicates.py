@@ -10,11 +10,12 @@ from typing import Protocol, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from pledge.hoaxes import media
+from pledge.hoaxes import fingerprint, media
 from pledge.hoaxes.models import (
     HoaxCase,
     Media,
     MediaBand,
+    MediaPrintBand,
     hoax_case_table,
     hoax_report_table,
     media_band_table,
@@ -38,12 +39,16 @@ def store_media(session: Session, image: media.ProcessedImage) -> int:
         size=len(image.data),
         data=image.data,
         phash=image.phash,
+        fingerprint=image.fingerprint,
+        ocr_text=image.text,
     )
     session.add(row)
     session.flush()
     assert row.id is not None
     for band, value in enumerate(media.bands(image.phash)):
         session.add(MediaBand(media_id=row.id, band=band, value=value))
+    for band, value in fingerprint.Fingerprint.from_bytes(image.fingerprint).bands():
+        session.add(MediaPrintBand(media_id=row.id, band=band, value=value))
     session.flush()
     return row.id
 
@@ -85,7 +90,7 @@ class _Mergeable(Protocol):
 C = TypeVar("C", bound=_Mergeable)
 
 
-def _follow_merges(case: C, load: Callable[[int], C | None]) -> C:
+def follow_merges(case: C, load: Callable[[int], C | None]) -> C:
     """The case that a case closed as a duplicate was merged into, however many times."""
     seen: set[int] = set()
     while (
@@ -103,7 +108,7 @@ def _follow_merges(case: C, load: Callable[[int], C | None]) -> C:
 
 def surviving_case(session: Session, case: HoaxCase) -> HoaxCase:
     """The case that a case closed as a duplicate was merged into, however many times."""
-    return _follow_merges(case, lambda case_id: session.get(HoaxCase, case_id))
+    return follow_merges(case, lambda case_id: session.get(HoaxCase, case_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,7 @@ class CaseRef:
     media_id: int | None
 
 
-def _case_ref(session: Session, case_id: int) -> CaseRef | None:
+def case_ref(session: Session, case_id: int) -> CaseRef | None:
     """The case with this id, as a new report reads it."""
     case_t = hoax_case_table
     row = session.execute(
@@ -180,10 +185,10 @@ def matching_case(
     for case_id in _candidate_ids(
         session, campaign_id=campaign_id, canonical=canonical, media_ids=media_ids
     ):
-        case = _case_ref(session, case_id)
+        case = case_ref(session, case_id)
         if case is None:
             continue
-        case = _follow_merges(case, lambda merged_id: _case_ref(session, merged_id))
+        case = follow_merges(case, lambda merged_id: case_ref(session, merged_id))
         if case.status != CaseStatus.DUPLICATE and case.campaign_id == campaign_id:
             return case
     return None

@@ -16,18 +16,17 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignView
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, NotFound
+from pledge.hoaxes import fingerprint
 from pledge.hoaxes.models import (
+    Category,
     HoaxCase,
     HoaxReport,
+    Platform,
     hoax_case_table,
     hoax_report_table,
 )
-from pledge.hoaxes.service.duplicates import (
-    matching_case,
-    similar_media,
-    store_media,
-    surviving_case,
-)
+from pledge.hoaxes.service import matching, suggestions
+from pledge.hoaxes.service.duplicates import CaseRef, store_media, surviving_case
 from pledge.hoaxes.service.forms import CleanReport, ReportForm
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
@@ -85,17 +84,23 @@ def submit(
 def _submit_in_transaction(
     session: Session, *, campaign_id: int, clean: CleanReport, locale: str
 ) -> HoaxReport:
-    """The picture stored, the report joined to its case, and the report stored."""
+    """The picture stored, the report joined to its case (or a case opened), the report stored
+    with what it is matched by, and the cases it resembles kept as suggestions."""
     now = utcnow()
-    media_id = None
-    similar: list[int] = []
-    if clean.image is not None:
-        similar = similar_media(session, clean.image.phash)
-        media_id = store_media(session, clean.image)
-        if media_id not in similar:
-            similar.insert(0, media_id)
+    image = clean.image
+    media_id = store_media(session, image) if image is not None else None
+    picture_text = image.text if image is not None else ""
+    signals = matching.Signals(
+        canonical=clean.canonical,
+        media_id=media_id,
+        fingerprint=fingerprint.Fingerprint.from_bytes(image.fingerprint) if image else None,
+        phash=image.phash if image is not None else None,
+        picture_text=picture_text,
+        text=matching.prepare_text(clean.description, picture_text),
+    )
+    found = matching.find(session, campaign_id=campaign_id, signals=signals)
     case_id = _join_case(
-        session, campaign_id=campaign_id, clean=clean, media_id=media_id, similar=similar, now=now
+        session, campaign_id=campaign_id, clean=clean, media_id=media_id, case=found.case, now=now
     )
     report = HoaxReport(
         campaign_id=campaign_id,
@@ -110,10 +115,17 @@ def _submit_in_transaction(
         media_id=media_id,
         contact_encrypted=clean.contact_encrypted,
         locale=locale,
+        match_text=matching.stored_text(signals.text),
+        joined_by=found.joined_by[:120],
         created_at=now,
     )
     session.add(report)
     session.flush()
+    assert report.id is not None
+    matching.index_text(session, report_id=report.id, text=signals.text)
+    suggestions.keep(
+        session, campaign_id=campaign_id, case_id=case_id, found=found.suggestions, now=now
+    )
     return report
 
 
@@ -123,28 +135,20 @@ def _join_case(
     campaign_id: int,
     clean: CleanReport,
     media_id: int | None,
-    similar: list[int],
+    case: CaseRef | None,
     now: datetime,
 ) -> int:
-    """The case the report belongs to: the one with the same link or picture, counted one
-    report more, or a new one."""
-    case = matching_case(
-        session, campaign_id=campaign_id, canonical=clean.canonical, media_ids=similar
-    )
+    """The case the report belongs to: the one found, counted one report more, or a new one."""
     if case is None:
-        new = HoaxCase(
+        new = open_case(
+            session,
             campaign_id=campaign_id,
-            status=CaseStatus.NEW,
             platform=clean.platform,
             category=clean.category,
-            canonical_url=clean.canonical,
+            canonical=clean.canonical,
             media_id=media_id,
-            report_count=1,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
-        session.add(new)
-        session.flush()
         assert new.id is not None
         return new.id
     case_t = hoax_case_table
@@ -159,6 +163,34 @@ def _join_case(
             values["media_id"] = media_id
     session.execute(sa.update(case_t).where(case_t.c.id == case.id).values(**values))
     return case.id
+
+
+def open_case(
+    session: Session,
+    *,
+    campaign_id: int,
+    platform: Platform,
+    category: Category,
+    canonical: str | None,
+    media_id: int | None,
+    now: datetime,
+) -> HoaxCase:
+    """A new case in the queue, holding one report (which the caller points at it)."""
+    new = HoaxCase(
+        campaign_id=campaign_id,
+        status=CaseStatus.NEW,
+        platform=platform,
+        category=category,
+        canonical_url=canonical,
+        media_id=media_id,
+        report_count=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(new)
+    session.flush()
+    assert new.id is not None
+    return new
 
 
 def _unused_tracking_code(session: Session) -> str:
@@ -181,10 +213,20 @@ class ReportStatus:
     case: HoaxCase  # the surviving case, when the report's case was merged into another
     campaign: Campaign
     others: int  # how many other people reported the same thing
+    # Published verdicts that may be about the same thing ("maybe related").
+    related: list[suggestions.CaseSuggestion]
 
     @property
     def published(self) -> bool:
         return self.case.status == CaseStatus.PUBLISHED
+
+    @property
+    def already_checked(self) -> bool:
+        """The report joined a verdict published before it was sent: checked at once."""
+        published_at = self.case.published_at
+        return (
+            self.published and published_at is not None and published_at <= self.report.created_at
+        )
 
 
 def get_status(session: Session, *, code: str) -> ReportStatus:
@@ -199,6 +241,15 @@ def get_status(session: Session, *, code: str) -> ReportStatus:
     if case is None or campaign is None:
         raise NotFound(_("We could not find a report with this tracking code."))
     case = surviving_case(session, case)
+    related = (
+        []
+        if case.status == CaseStatus.PUBLISHED
+        else suggestions.related_verdicts(session, case=case)
+    )
     return ReportStatus(
-        report=report, case=case, campaign=campaign, others=max(case.report_count - 1, 0)
+        report=report,
+        case=case,
+        campaign=campaign,
+        others=max(case.report_count - 1, 0),
+        related=related,
     )

@@ -6,6 +6,7 @@ One module per part, each importing only the ones below it:
 - ``claims``: holding a case, in one conditional SQL statement;
 - ``merging`` and ``decisions``: a moderator's decisions, and many cases rejected at once;
 - ``approvals``: a second moderator publishes a proposed verdict or sends it back;
+- ``matches``: joining a suggested case, setting a pair apart, taking a report out;
 - ``queue`` and ``review``: the queue page and one case as a moderator reviews it.
 
 Callers import the package (``from pledge.moderation import service as moderation``); the
@@ -44,6 +45,7 @@ from pledge.moderation.service.forms import (
     Proposal,
     read_reason,
 )
+from pledge.moderation.service.matches import join, set_apart, split
 from pledge.moderation.service.queue import (
     PAGE_SIZE,
     QueueDepth,
@@ -89,11 +91,14 @@ __all__ = [
     "decisions_for",
     "display_name",
     "holds",
+    "join",
     "queue",
     "queue_depth",
     "read_reason",
     "release",
     "send_back",
+    "set_apart",
+    "split",
     "subject",
     "take_claim",
     "transition",

@@ -19,7 +19,7 @@ from pledge.campaigns.models import Campaign
 from pledge.db import ID_MAX, utcnow
 from pledge.errors import NotFound
 from pledge.hoaxes.models import HoaxCase, hoax_report_table
-from pledge.hoaxes.states import CaseStatus
+from pledge.hoaxes.states import CaseStatus, audit_subject
 from pledge.hoaxes.states import transition as transition_to
 from pledge.i18n import gettext as _
 from pledge.moderation.service.forms import check_reason
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def subject(case_id: int) -> str:
-    return f"case:{case_id}"
+    return audit_subject(case_id)
 
 
 # --- who sees what ---------------------------------------------------------------------

@@ -18,6 +18,8 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
 from pledge.hoaxes.models import HoaxCase, HoaxReport
+from pledge.hoaxes.service import suggestions
+from pledge.hoaxes.service.suggestions import CaseSuggestion
 from pledge.hoaxes.states import CaseStatus, Decision, decisions_for
 from pledge.i18n import gettext as _
 from pledge.moderation.service.cases import (
@@ -61,12 +63,22 @@ class CaseEvent:
             return _DECIDED[decision]()
         if self.action == AuditAction.CASE_CLAIM and data.get("renewed"):
             return _("Renewed the claim")
-        if self.action == AuditAction.CASE_MERGE and data.get("into"):
-            return _("Merged into case #%(id)s") % {"id": data["into"]}
-        if self.action == AuditAction.CASE_MERGE and data.get("from_case"):
-            return _("Case #%(id)s merged into this one") % {"id": data["from_case"]}
+        for (action, key), told in _BETWEEN_CASES.items():
+            if self.action == action and data.get(key):
+                return told() % {"id": data[key], "report": data.get("report")}
         return audit.action_label(self.action)
 
+
+# An event that names another case, told by the key of its data that holds the other case.
+_BETWEEN_CASES: dict[tuple[str, str], Callable[[], str]] = {
+    (AuditAction.CASE_MERGE, "into"): lambda: _("Merged into case #%(id)s"),
+    (AuditAction.CASE_MERGE, "from_case"): lambda: _("Case #%(id)s merged into this one"),
+    (AuditAction.CASE_SPLIT, "into"): lambda: _("Report #%(report)s taken out into case #%(id)s"),
+    (AuditAction.CASE_SPLIT, "from_case"): lambda: _(
+        "Report #%(report)s taken out of case #%(id)s"
+    ),
+    (AuditAction.CASE_SET_APART, "other"): lambda: _("Set apart from case #%(id)s"),
+}
 
 # A decision as the history tells it; a merge (a duplicate) is told by its own events.
 _DECIDED: dict[str, Callable[[], str]] = {
@@ -93,7 +105,13 @@ class CasePage:
     proposer: str | None
     approver: str | None
     candidates: list[HoaxCase]  # likely duplicates: the same link or picture
+    suggestions: list[CaseSuggestion]  # cases the matching found close, best first
+    can_join: bool  # the case may be merged into a suggested one in one action
     events: list[CaseEvent]
+
+    def may_split(self) -> bool:
+        """A report may be taken out into a case of its own."""
+        return self.report_rows > 1 and self.case.status != CaseStatus.DUPLICATE
 
 
 def case_page(
@@ -136,7 +154,17 @@ def case_page(
         proposer=people.get(case.proposed_by_id) if case.proposed_by_id else None,
         approver=people.get(case.approved_by_id) if case.approved_by_id else None,
         candidates=_candidates(session, case),
+        suggestions=suggestions.list_for_case(session, case=case),
+        can_join=_may_join(case, active=active, me=me),
         events=[_event(event, actors) for event in events],
+    )
+
+
+def _may_join(case: HoaxCase, *, active: bool, me: int | None) -> bool:
+    """The case may be merged into a suggested one in one action: it is open to a merge and
+    nobody else holds it."""
+    return Decision.DUPLICATE in decisions_for(case.status) and (
+        not active or case.claimed_by_id == me
     )
 
 
