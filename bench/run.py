@@ -249,7 +249,8 @@ def screenshot_body(boundary: str, token: str, n: int) -> bytes:
         "url": f"https://www.facebook.com/bench/posts/{n}",
         "platform": "facebook",
         "category": "false_claim",
-        "description": "Benchmark report.",
+        # A claim as reporters word it: the text index is searched on every report.
+        "description": "Beredar video Capres A membagikan amplop berisi uang kepada warga",
         "province": "ID-JK",
         "contact": "",
         "consent": "on",
@@ -473,7 +474,17 @@ def queue_page(server: Server, cookie: str, number: int) -> str:
 
 # The routes whose speed may depend on the size of the database.
 # Signing last: it adds supporters to the nearly empty database.
-GROWTH_ROUTES = ("api", "api304", "badge", "embed", "stats", "queue1", "queue100", "sign")
+GROWTH_ROUTES = (
+    "api",
+    "api304",
+    "badge",
+    "embed",
+    "stats",
+    "queue1",
+    "queue100",
+    "report",
+    "sign",
+)
 PAGES = ("stats", "queue1", "queue100")
 
 
@@ -925,7 +936,7 @@ def report(results: Results) -> str:
             load = route.load
             assert load is not None
             each = ", ".join(f"{r:.2f}" for r in results.growth.compared(key))
-            if key == "sign":
+            if key in ("sign", "report"):
                 text, target, met = f"{ratio:.2f} of the rate", ">= 0.8 of the rate", ratio >= 0.8
             elif key in PAGES:
                 text, target, met = f"{ratio:.2f} x the time", "<= 2 x the time", ratio <= 2

@@ -236,7 +236,7 @@ def add_reports(session: Session, count: int) -> None:
             sa.insert(report_t).returning(report_t.c.id, sort_by_parameter_order=True), reports
         ).scalars()
         bands = [
-            {"report_id": report_id, "band": band, "value": value}
+            {"report_id": report_id, "campaign_id": view.id, "band": band, "value": value}
             for report_id, report in zip(report_ids, reports, strict=True)
             for band, value in dict.fromkeys(matcher.bands(matcher.prepare(report["match_text"])))
         ]

@@ -128,7 +128,8 @@ class MediaPrintBand(SQLModel, table=True):
     found by exact lookups on this index before their fingerprints are compared."""
 
     __tablename__ = "media_print_band"
-    __table_args__ = (sa.Index("ix_media_print_band_band_value", "band", "value"),)
+    # A lookup reads the newest pictures holding one (band, value), in order.
+    __table_args__ = (sa.Index("ix_media_print_band_lookup", "band", "value", "media_id"),)
 
     media_id: int = Field(foreign_key="media.id", ondelete="CASCADE", primary_key=True)
     band: int = Field(primary_key=True)
@@ -140,6 +141,8 @@ class HoaxCase(SQLModel, table=True):
     __table_args__ = (
         # The queue: open cases of a campaign, most reported first, oldest first.
         sa.Index("ix_hoax_case_queue", "campaign_id", "status", "report_count", "id"),
+        # A new report's link, looked up among the cases of its campaign.
+        sa.Index("ix_hoax_case_campaign_link", "campaign_id", "canonical_url"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -170,6 +173,8 @@ class HoaxCase(SQLModel, table=True):
 
 class HoaxReport(SQLModel, table=True):
     __tablename__ = "hoax_report"
+    # A new report's link, looked up among the reports of its campaign.
+    __table_args__ = (sa.Index("ix_hoax_report_campaign_link", "campaign_id", "canonical_url"),)
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
@@ -202,9 +207,13 @@ class HoaxTextBand(SQLModel, table=True):
     """One band of a report's text signature: reports with similar text share at least one."""
 
     __tablename__ = "hoax_text_band"
-    __table_args__ = (sa.Index("ix_hoax_text_band_band_value", "band", "value"),)
+    # A lookup reads the newest reports of a campaign holding one (band, value), in order.
+    __table_args__ = (
+        sa.Index("ix_hoax_text_band_lookup", "campaign_id", "band", "value", "report_id"),
+    )
 
     report_id: int = Field(foreign_key="hoax_report.id", ondelete="CASCADE", primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
     band: int = Field(primary_key=True)
     value: int = Field(sa_type=sa.BigInteger, primary_key=True)
 

@@ -10,6 +10,7 @@ hoaxes)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -30,7 +31,9 @@ from pledge.hoaxes.states import CaseStatus
 
 # Candidates compared in full, at most, per signal: the indexes narrow them to a few.
 PICTURE_CANDIDATES = 40
-TEXT_CANDIDATES = 200
+TEXT_CANDIDATES = 50
+# Rows read per band of a lookup, the newest first.
+BAND_ROWS = 100
 # Suggestions kept for one report.
 SUGGESTIONS_KEPT = 5
 
@@ -123,6 +126,37 @@ def _best_per_case(suggestions: list[Suggestion], *, joined: CaseRef | None) -> 
     return ranked[:SUGGESTIONS_KEPT]
 
 
+# --- the lookups -------------------------------------------------------------------------
+
+
+def _sharing_most(
+    session: Session,
+    *,
+    key: sa.ColumnElement[int],
+    bands: list[tuple[int, int]],
+    band: sa.ColumnElement[int],
+    value: sa.ColumnElement[int],
+    limit: int,
+    where: sa.ColumnElement[bool] | None = None,
+) -> list[int]:
+    """The rows (by `key`) sharing the most of these bands, newest first among equals. Each
+    band is read from its index, newest first, BAND_ROWS rows at most: a band that thousands
+    of rows share (a claim template, a common app screen) costs no more than a rare one, and
+    a true match shares several bands, rare ones among them."""
+    selects = []
+    for number, band_value in dict.fromkeys(bands):
+        chosen = sa.select(key.label("key")).where(band == number, value == band_value)
+        if where is not None:
+            chosen = chosen.where(where)
+        newest = chosen.order_by(key.desc()).limit(BAND_ROWS).subquery()
+        selects.append(sa.select(newest.c.key))
+    if not selects:
+        return []
+    shared = Counter(int(found) for found in session.execute(sa.union_all(*selects)).scalars())
+    ranked = sorted(shared.items(), key=lambda item: (-item[1], -item[0]))
+    return [found for found, _count in ranked[:limit]]
+
+
 # --- pictures ----------------------------------------------------------------------------
 
 
@@ -142,38 +176,36 @@ def _candidate_media(session: Session, signals: Signals) -> list[_Stored]:
     print_t, band_t, media_t = media_print_band_table, media_band_table, media_table
     ids: list[int] = []
     if signals.fingerprint is not None:
-        wanted = [
-            sa.and_(print_t.c.band == band, print_t.c.value == value)
-            for band, value in signals.fingerprint.bands()
-        ]
-        if wanted:
-            ids.extend(
-                session.execute(
-                    sa.select(print_t.c.media_id)
-                    .where(sa.or_(*wanted))
-                    .group_by(print_t.c.media_id)
-                    .order_by(sa.func.count().desc(), print_t.c.media_id.desc())
-                    .limit(PICTURE_CANDIDATES)
-                ).scalars()
+        ids.extend(
+            _sharing_most(
+                session,
+                key=print_t.c.media_id,
+                bands=signals.fingerprint.bands(),
+                band=print_t.c.band,
+                value=print_t.c.value,
+                limit=PICTURE_CANDIDATES,
             )
+        )
     near: set[int] = set()
     if signals.phash is not None:
         wanted = [
             sa.and_(band_t.c.band == band, band_t.c.value == value)
             for band, value in enumerate(media.bands(signals.phash))
         ]
+        # Every picture sharing a byte of the hash (a few thousand among 100,000), whose
+        # distance is counted here: the nearest are kept.
         hashed = session.execute(
-            sa.select(media_t.c.id, media_t.c.phash)
-            .where(media_t.c.id.in_(sa.select(band_t.c.media_id).where(sa.or_(*wanted))))
-            .order_by(media_t.c.id.desc())
-            .limit(PICTURE_CANDIDATES)
+            sa.select(media_t.c.id, media_t.c.phash).where(
+                media_t.c.id.in_(sa.select(band_t.c.media_id).where(sa.or_(*wanted)))
+            )
         ).all()
-        near = {
-            int(media_id)
+        distances = sorted(
+            (distance, int(media_id))
             for media_id, other in hashed
-            if media.hamming(signals.phash, other) <= media.SIMILAR_BITS
-        }
-        ids.extend(sorted(near))
+            if (distance := media.hamming(signals.phash, other)) <= media.SIMILAR_BITS
+        )
+        near = {media_id for _distance, media_id in distances[:PICTURE_CANDIDATES]}
+        ids.extend(media_id for _distance, media_id in distances[:PICTURE_CANDIDATES])
     if signals.media_id is not None:
         ids.append(signals.media_id)
     ids = list(dict.fromkeys(ids))
@@ -257,21 +289,37 @@ def _cases_holding_media(
         ),
     ):
         pairs.update((int(m), int(c)) for m, c in session.execute(query).all())
+    cases = _survivors(session, [case_id for _media_id, case_id in pairs], campaign_id)
     return [
-        (media_id, case)
+        (media_id, cases[case_id])
         for media_id, case_id in sorted(pairs, key=lambda pair: pair[1])
-        if (case := _surviving(session, case_id, campaign_id)) is not None
+        if case_id in cases
     ]
 
 
-def _surviving(session: Session, case_id: int, campaign_id: int) -> CaseRef | None:
-    case = case_ref(session, case_id)
-    if case is None:
-        return None
-    case = follow_merges(case, lambda merged_id: case_ref(session, merged_id))
-    if case.status == CaseStatus.DUPLICATE or case.campaign_id != campaign_id:
-        return None
-    return case
+def _survivors(session: Session, case_ids: list[int], campaign_id: int) -> dict[int, CaseRef]:
+    """The case each of these lives on in (itself, or the case it was merged into), read in one
+    query but for the merged ones; cases of other campaigns and lost ones left out."""
+    case_t = hoax_case_table
+    refs = {
+        int(row.id): CaseRef(*row)
+        for row in session.execute(
+            sa.select(
+                case_t.c.id,
+                case_t.c.campaign_id,
+                case_t.c.status,
+                case_t.c.merged_into_id,
+                case_t.c.canonical_url,
+                case_t.c.media_id,
+            ).where(case_t.c.id.in_(set(case_ids)))
+        )
+    }
+    found = {}
+    for case_id, case in refs.items():
+        case = follow_merges(case, lambda merged_id: case_ref(session, merged_id))
+        if case.status != CaseStatus.DUPLICATE and case.campaign_id == campaign_id:
+            found[case_id] = case
+    return found
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -286,34 +334,31 @@ def _text_matches(
         return []
     matcher = textmatch.default_matcher()
     band_t, report_t = hoax_text_band_table, hoax_report_table
-    wanted = [
-        sa.and_(band_t.c.band == band, band_t.c.value == value)
-        for band, value in matcher.bands(signals.text)
-    ]
-    if not wanted:
-        return []
-    # The reports sharing the most bands first: a claim said again shares most of its bands,
-    # an unrelated one of the same campaign a band or two.
-    shared = (
-        sa.select(band_t.c.report_id, sa.func.count().label("shared"))
-        .join(report_t, report_t.c.id == band_t.c.report_id)
-        .where(report_t.c.campaign_id == campaign_id, sa.or_(*wanted))
-        .group_by(band_t.c.report_id)
-        .order_by(sa.func.count().desc(), band_t.c.report_id.desc())
-        .limit(TEXT_CANDIDATES)
-        .subquery()
+    candidates = _sharing_most(
+        session,
+        key=band_t.c.report_id,
+        bands=matcher.bands(signals.text),
+        band=band_t.c.band,
+        value=band_t.c.value,
+        limit=TEXT_CANDIDATES,
+        where=band_t.c.campaign_id == campaign_id,
     )
+    if not candidates:
+        return []
     rows = session.execute(
-        sa.select(report_t.c.case_id, report_t.c.match_text, report_t.c.media_id).join(
-            shared, shared.c.report_id == report_t.c.id
+        sa.select(report_t.c.case_id, report_t.c.match_text, report_t.c.media_id).where(
+            report_t.c.id.in_(candidates)
         )
     ).all()
+    scored = [
+        (int(case_id), score, media_id)
+        for case_id, text, media_id in rows
+        if textmatch.decide(score := matcher.score(signals.text, matcher.prepare(text))) != "none"
+    ]
+    cases = _survivors(session, [case_id for case_id, _score, _media in scored], campaign_id)
     best: dict[int, tuple[CaseRef, float, bool]] = {}
-    for case_id, text, media_id in rows:
-        score = matcher.score(signals.text, matcher.prepare(text))
-        if textmatch.decide(score) == "none":
-            continue
-        case = _surviving(session, int(case_id), campaign_id)
+    for case_id, score, media_id in scored:
+        case = cases.get(case_id)
         if case is None:
             continue
         vetoed = (
@@ -332,12 +377,14 @@ def stored_text(text: textmatch.Prepared | None) -> str:
     return text.text if text is not None else ""
 
 
-def index_text(session: Session, *, report_id: int, text: textmatch.Prepared | None) -> None:
+def index_text(
+    session: Session, *, campaign_id: int, report_id: int, text: textmatch.Prepared | None
+) -> None:
     """The bands of the report's text, for later reports to find it by."""
     if text is None:
         return
     rows = [
-        {"report_id": report_id, "band": band, "value": value}
+        {"report_id": report_id, "campaign_id": campaign_id, "band": band, "value": value}
         for band, value in dict.fromkeys(textmatch.default_matcher().bands(text))
     ]
     if rows:

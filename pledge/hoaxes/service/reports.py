@@ -122,7 +122,7 @@ def _submit_in_transaction(
     session.add(report)
     session.flush()
     assert report.id is not None
-    matching.index_text(session, report_id=report.id, text=signals.text)
+    matching.index_text(session, campaign_id=campaign_id, report_id=report.id, text=signals.text)
     suggestions.keep(
         session, campaign_id=campaign_id, case_id=case_id, found=found.suggestions, now=now
     )
