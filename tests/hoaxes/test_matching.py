@@ -16,13 +16,22 @@ from sqlmodel import Session, select
 from pledge.campaigns.models import CampaignView
 from pledge.db import utcnow
 from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import CaseMatch, CaseStatus, HoaxCase, HoaxReport, MatchKind, Verdict
+from pledge.hoaxes.models import (
+    CaseMatch,
+    CaseStatus,
+    HoaxCase,
+    HoaxReport,
+    MatchKind,
+    Media,
+    Verdict,
+)
 from pledge.hoaxes.service import canonical_url
 from tests.hoaxes.test_shortlinks import TARGET, Handler, origin
 from tests.support.db import fresh
 from tests.support.factories import MakeCampaign, MakeCase, MakeReport, make_user
 from tests.support.forms import code_of, post_report
 from tests.support.images import encoded, notice
+from tests.support.images import picture as blocks
 from tests.support.pages import html
 
 __all__ = ["origin"]  # the loopback server that plays every short-link service
@@ -226,3 +235,20 @@ def test_a_short_link_that_cannot_be_followed_keeps_its_report(
     assert report.resolved_url is None
     assert report.canonical_url == canonical_url("https://bit.ly/private")
     assert ("HEAD", "10.0.0.1", "/admin", None) not in Handler.seen
+
+
+# --- what the matching cannot read -------------------------------------------------------------
+
+
+def test_text_in_another_script_and_a_picture_without_text_are_stored_without_that_signal(
+    session: Session, client: TestClient, live_campaign: CampaignView
+) -> None:
+    foreign = "选举推迟到下个月，因为选票被损坏了。请转发给家人。"
+    first = send(client, live_campaign, url="https://example.id/z/1", description=foreign)
+    again = send(client, live_campaign, url="https://example.id/z/2", description=foreign)
+    photo = send(client, live_campaign, url="", description="", image=encoded(blocks()))
+    one, two, three = (report_of(session, code) for code in (first, again, photo))
+    assert one.description == foreign and one.case_id != two.case_id  # no words it can weigh
+    assert three.media_id is not None and three.match_text == ""
+    stored = fresh(session).get(Media, three.media_id)
+    assert stored is not None and stored.ocr_text == "" and stored.fingerprint
