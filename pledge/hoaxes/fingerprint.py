@@ -584,6 +584,7 @@ Verdict = Literal["same", "similar", "different"]
 class Match:
     verdict: Verdict
     why: str  # e.g. "picture 0.97, text 0.99"
+    score: float = 0.0  # how alike the pictures are (compare), 0 … 1
 
 
 def screenshots_match(fp_a: Fingerprint, text_a: str, fp_b: Fingerprint, text_b: str) -> Match:
@@ -591,9 +592,9 @@ def screenshots_match(fp_a: Fingerprint, text_a: str, fp_b: Fingerprint, text_b:
     text: "similar" (never merged, shown to the moderator); otherwise "different"."""
     picture = compare(fp_a, fp_b)
     if not same_picture(fp_a, fp_b):
-        return Match("different", f"picture {picture:.2f}")
+        return Match("different", f"picture {picture:.2f}", score=picture)
     score, same = text_similarity(text_a, text_b)
     why = f"picture {picture:.2f}, text {score:.2f}"
     if same:
-        return Match("same", why)
-    return Match("similar", why + ", text differs")
+        return Match("same", why, score=picture)
+    return Match("similar", why + ", text differs", score=picture)
