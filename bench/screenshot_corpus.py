@@ -5,7 +5,7 @@ screen in one of four app styles (a messenger forward, a news article, a post on
 a social post with a photo), with a status bar most of the time, a header, an avatar, a name,
 3 to 12 lines of Indonesian text in one of the DejaVu fonts and often a photo-like area made
 of gradients and shapes. `twin` draws the same template with one line of text changed: a
-different number, name, date or sentence.
+different number, name, date or sentence, in a line the screenshot shows.
 """
 
 from __future__ import annotations
@@ -257,7 +257,8 @@ def twin_template(seed: int) -> Template:
     base = template(seed)
     rng = random.Random(seed * 31 + 5)
     lines = list(base.lines)
-    index = rng.randrange(len(lines))
+    # A line the screenshot shows in full: a change below the screen's end is no twin.
+    index = rng.randrange(max(1, draw(base).info["lines shown"]))
     line = lines[index]
     words = line.split()
     numbers = [i for i, word in enumerate(words) if any(c.isdigit() for c in word)]
@@ -335,9 +336,12 @@ def draw(plan: Template) -> Image.Image:
     y = bar_height + header_height + round(rng.randint(30, 80) * unit)
     line_gap = round(text_face.size * rng.uniform(1.3, 1.6))
 
+    shown = 0
+
     def paragraph(
         lines: tuple[str, ...], x: int, right: int, y: int, fill: tuple[int, int, int]
     ) -> int:
+        nonlocal shown
         for text in lines:
             for row in wrap(text, text_face, right - x):
                 if y + line_gap > height - 60 * unit:
@@ -345,6 +349,7 @@ def draw(plan: Template) -> Image.Image:
                 pen.text((x, y), row, font=text_face, fill=fill)
                 y += line_gap
             y += line_gap // 3
+            shown += 1
         return y
 
     if plan.style == "chat":
@@ -422,6 +427,7 @@ def draw(plan: Template) -> Image.Image:
         pen.text((margin, y), plan.name, font=bold, fill=ink)
         y += round(bold.size * 1.5)
         paragraph(plan.lines, margin, width - margin, y, ink)
+    image.info["lines shown"] = shown  # lines of plan.lines drawn in full
     return image
 
 

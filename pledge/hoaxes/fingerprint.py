@@ -6,9 +6,13 @@ template of several hoaxes, or a genuine notice doctored in one line. So a pictu
 
 - a `Fingerprint`: perceptual hashes (pHash, 64-bit DCT) of the picture without its borders
   and phone bars (`trim`), of the whole and of windows cut 4 % and 8 % from its sides, so that
-  a copy cropped by up to 8 % still has a hash close to one of the original's;
-- its text, read by tesseract (`read_text`), compared line by line: a copy has the same text
-  up to OCR noise, a twin has a line that differs.
+  a copy cropped by up to 8 % still has a hash close to one of the original's; the same for
+  the picture without the page's side margins, which a crop through the header leaves as
+  borders; and `bands()`, the low-frequency corner of each hash, for a database lookup;
+- its text, read by tesseract (`read_text`), compared word by word with OCR's confusions
+  forgiven (0/o, 1/l/i, 5/s, rn/m, a letter or two misread, words split or joined, letters
+  cut at a line's edge by a crop): a copy has the same text up to OCR noise, a twin has a
+  word or a number that differs.
 
 `screenshots_match` decides: "same" (the same picture and the same text: one case),
 "similar" (the same picture with other text: shown to the moderator, never merged) or
@@ -39,7 +43,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 # Windows of the trimmed picture that are hashed, as the share cut from (left, top, right,
 # bottom): the whole, each side cut by 4 % and 8 %, two sides cut by 8 %. A copy cropped by
 # up to 8 % is then within 2 % of one of them.
@@ -64,9 +68,12 @@ HASH_BITS = 64
 # At most this many differing bits between the closest hashes of two pictures: the same
 # picture (see same_picture). Chosen from bench/screenshots.py.
 SAME_BITS = 10
-# Bands: each 64-bit hash in BAND_COUNT slices of 64 / BAND_COUNT bits.
-BAND_COUNT = 4
-_BAND_BITS = HASH_BITS // BAND_COUNT
+# Bands: the band number of Fingerprint.bands() (0 to 3 were slices of format 1's hashes),
+# and the hash bits that make a band's value, as positions in the hash: the coefficients
+# (u, v) with u, v < 4 of the 8 × 8 lowest DCT frequencies.
+BAND = 4
+_COARSE_BITS = tuple(u * 8 + v for u in range(4) for v in range(4))
+BAND_BITS = len(_COARSE_BITS)
 _MASK64 = (1 << 64) - 1
 
 # --- trimming ------------------------------------------------------------------------------
@@ -75,6 +82,10 @@ _MASK64 = (1 << 64) - 1
 _ANALYSIS_SIDE = 400
 # A row (or column) is uniform when its grey levels vary by at most this (standard deviation).
 _UNIFORM_STD = 4.0
+# A border's lines differ in mean grey level by at most this (compression noise).
+_BORDER_DRIFT = 1.5
+# Lines past a border's end that, all uniform and shading slowly, make it a gradient.
+_GRADIENT_LINES = 6
 # Each side may lose at most this share of the picture to borders.
 _MAX_BORDER = 0.4
 # Trimming that would keep less than this share of the width or height is not done.
@@ -93,7 +104,7 @@ def trim(image: Image.Image) -> Image.Image:
     phone's status bar or navigation bar: thin bands at the top and bottom whose background
     colour differs from the content's. Photos are left as they are, or nearly."""
     rgb = image.convert("RGB")
-    _framed, box = _content_boxes(rgb)
+    _framed, box, _inner_box = _content_boxes(rgb)
     return _cropped(rgb, box)
 
 
@@ -103,12 +114,13 @@ def _cropped(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
 
 def _content_boxes(
     image: Image.Image,
-) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
-    """The picture's box without its uniform borders, and without its bars as well."""
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The picture's box without its uniform borders; without its bars as well; and that
+    without the page's side margins (_inner)."""
     width, height = image.size
     whole = (0, 0, width, height)
     if width < 8 or height < 8:
-        return whole, whole
+        return whole, whole, whole
     scale = min(1.0, _ANALYSIS_SIDE / max(width, height))
     small = image.resize(
         (max(4, round(width * scale)), max(4, round(height * scale))), Image.Resampling.BOX
@@ -137,12 +149,39 @@ def _content_boxes(
     if right - left < sw * _MIN_KEPT or bottom - top < sh * _MIN_KEPT:
         left, top, right, bottom = framed  # not a frame around a picture: keep it all
     if framed[2] - framed[0] < sw * _MIN_KEPT or framed[3] - framed[1] < sh * _MIN_KEPT:
-        return whole, whole
-    return full_size(framed), full_size((left, top, right, bottom))
+        return whole, whole, whole
+    content = (left, top, right, bottom)
+    return full_size(framed), full_size(content), full_size(_inner(small, content))
 
 
-def _line_std(grey: Image.Image, box: tuple[int, int, int, int], rows: bool) -> list[float]:
-    """Standard deviation of the grey levels of each row (or column) of box."""
+# The body of a screenshot: below its top _HEAD share (a header bar that spans the margins).
+_HEAD = 0.2
+
+
+def _inner(small: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The box without the page's side margins: columns uniform over the body (all but the
+    top _HEAD of the box), then rows uniform across what remains. A crop that cut a
+    screenshot's header off leaves those margins as uniform borders, which trim removes."""
+    left, top, right, bottom = box
+    grey = small.convert("L")
+    body_top = top + round((bottom - top) * _HEAD)
+    if bottom - body_top < 4:
+        return box
+    columns = _line_std(grey, (left, body_top, right, bottom), rows=False)
+    limit = int(len(columns) * _MAX_BORDER)
+    left, right = left + _leading(columns, limit), right - _leading(columns[::-1], limit)
+    rows = _line_std(grey, (left, top, right, bottom), rows=True)
+    limit = int(len(rows) * _MAX_BORDER)
+    top, bottom = top + _leading(rows, limit), bottom - _leading(rows[::-1], limit)
+    if right - left < 4 or bottom - top < 4:
+        return box
+    return left, top, right, bottom
+
+
+def _line_std(
+    grey: Image.Image, box: tuple[int, int, int, int], rows: bool
+) -> list[tuple[float, float]]:
+    """Standard deviation and mean of the grey levels of each row (or column) of box."""
     part = grey.crop(box).convert("F")
     squares = ImageChops.multiply(grey.crop(box), grey.crop(box)).convert("F")  # g² / 255
     size = (1, part.height) if rows else (part.width, 1)
@@ -150,7 +189,8 @@ def _line_std(grey: Image.Image, box: tuple[int, int, int, int], rows: bool) -> 
     means = struct.unpack(f"={count}f", part.resize(size, Image.Resampling.BOX).tobytes())
     mean_squares = struct.unpack(f"={count}f", squares.resize(size, Image.Resampling.BOX).tobytes())
     return [
-        math.sqrt(max(0.0, 255.0 * sq - m * m)) for m, sq in zip(means, mean_squares, strict=True)
+        (math.sqrt(max(0.0, 255.0 * sq - m * m)), m)
+        for m, sq in zip(means, mean_squares, strict=True)
     ]
 
 
@@ -175,10 +215,27 @@ def _without_borders(
     return left, top, right, bottom
 
 
-def _leading(stds: list[float], limit: int) -> int:
+def _leading(lines: list[tuple[float, float]], limit: int) -> int:
+    """How many lines at the start are a border: each uniform, and all of one grey level
+    (the rows of a smooth vertical gradient are each uniform, but no border)."""
     count = 0
-    while count < limit and stds[count] <= _UNIFORM_STD:
+    while (
+        count < limit
+        and lines[count][0] <= _UNIFORM_STD
+        and abs(lines[count][1] - lines[0][1]) <= _BORDER_DRIFT
+    ):
         count += 1
+    # Uniform lines going on past it, each shading a little from the last: a gradient.
+    after = lines[max(0, count - 1) : count + _GRADIENT_LINES]
+    if (
+        0 < count < limit
+        and len(after) == _GRADIENT_LINES + 1
+        and all(
+            line[0] <= _UNIFORM_STD and abs(line[1] - previous[1]) <= _BORDER_DRIFT
+            for previous, line in itertools.pairwise(after)
+        )
+    ):
+        return 0
     return count
 
 
@@ -286,34 +343,47 @@ def _phash(grey: Image.Image, box: tuple[float, float, float, float]) -> int:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """Hashes of a picture, one per window of WINDOWS (the first is the whole)."""
+    """Hashes of a picture: those of WINDOWS of its trimmed content, and more (see analyse);
+    `wholes` are the positions of the hashes of whole pictures (not of windows): the first
+    is the trimmed content's."""
 
     hashes: tuple[int, ...]
+    wholes: tuple[int, ...] = (0,)
 
     def to_bytes(self) -> bytes:
-        """FORMAT, the count, then each hash in 8 bytes, big-endian."""
-        return bytes([FORMAT, len(self.hashes)]) + b"".join(
-            value.to_bytes(8, "big") for value in self.hashes
+        """FORMAT, the number of hashes, the number of wholes, each hash in 8 bytes
+        big-endian, then the wholes' positions, a byte each."""
+        return (
+            bytes([FORMAT, len(self.hashes), len(self.wholes)])
+            + b"".join(value.to_bytes(8, "big") for value in self.hashes)
+            + bytes(self.wholes)
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
-        if len(data) < 2 or data[0] != FORMAT or len(data) != 2 + 8 * data[1]:
+        if len(data) < 3 or data[0] != FORMAT or len(data) != 3 + 8 * data[1] + data[2]:
             raise ValueError("not a fingerprint of this format")
-        return cls(
-            tuple(int.from_bytes(data[2 + 8 * i : 10 + 8 * i], "big") for i in range(data[1]))
-        )
+        count = data[1]
+        hashes = tuple(int.from_bytes(data[3 + 8 * i : 11 + 8 * i], "big") for i in range(count))
+        positions = tuple(data[3 + 8 * count :])
+        if any(p >= count for p in positions):
+            raise ValueError("not a fingerprint of this format")
+        return cls(hashes, positions)
 
     def bands(self) -> list[tuple[int, int]]:
-        """(band number, value) pairs for an exact-lookup index: each hash cut in BAND_COUNT
-        slices, the slice's position being the band. Two fingerprints whose closest hashes
-        differ by fewer than BAND_COUNT bits share a band."""
-        out: set[tuple[int, int]] = set()
-        for value in self.hashes:
-            for band in range(BAND_COUNT):
-                shift = HASH_BITS - _BAND_BITS * (band + 1)
-                out.add((band, (value >> shift) & ((1 << _BAND_BITS) - 1)))
-        return sorted(out)
+        """(BAND, value) pairs for an exact-lookup index: for each hash, its BAND_BITS bits
+        of the lowest frequencies (the 4 × 4 corner of the 8 × 8 DCT block), which copies
+        keep when the finer bits move. Not a guarantee: measured in bench/screenshots.py,
+        a copy that same_picture accepts shares one in nearly every case, and a picture
+        shares one with few distinct pictures."""
+        return sorted({(BAND, _coarse(value)) for value in self.hashes})
+
+
+def _coarse(value: int) -> int:
+    out = 0
+    for position in _COARSE_BITS:
+        out = (out << 1) | ((value >> (HASH_BITS - 1 - position)) & 1)
+    return out
 
 
 def _window_hashes(picture: Image.Image, windows: tuple[tuple[float, ...], ...]) -> list[int]:
@@ -336,14 +406,30 @@ def analyse(image: Image.Image) -> tuple[Fingerprint, Image.Image]:
 
     The hashes are those of WINDOWS of the trimmed picture; when bars were cut, one more: the
     whole picture with its bars (what was taken for a bar may be the rest of a header that
-    a crop cut through)."""
+    a crop cut through); when the page has side margins below its header, those of WINDOWS
+    of the picture without them (_inner): a copy whose crop cut the header off has lost
+    them to trimming."""
     rgb = image.convert("RGB")
-    framed, box = _content_boxes(rgb)
+    framed, box, inner = _content_boxes(rgb)
     content = _cropped(rgb, box)
     hashes = _window_hashes(content, WINDOWS)
+    wholes = [0]
     if box != framed:
+        wholes.append(len(hashes))
         hashes += _window_hashes(_cropped(rgb, framed), WINDOWS[:1])
-    return Fingerprint(tuple(hashes)), content
+    if _apart(box, inner):
+        wholes.append(len(hashes))
+        hashes += _window_hashes(_cropped(rgb, inner), WINDOWS)
+    return Fingerprint(tuple(hashes), tuple(wholes)), content
+
+
+def _apart(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes differ by more than 2 % of the first's size on some side."""
+    width, height = a[2] - a[0], a[3] - a[1]
+    return any(
+        abs(x - y) > 0.02 * (width if i % 2 == 0 else height)
+        for i, (x, y) in enumerate(zip(a, b, strict=True))
+    )
 
 
 def fingerprint(image: Image.Image) -> Fingerprint:
@@ -351,7 +437,7 @@ def fingerprint(image: Image.Image) -> Fingerprint:
 
 
 def _wholes(print_: Fingerprint) -> tuple[int, ...]:
-    return print_.hashes[:1] + print_.hashes[len(WINDOWS) :]
+    return tuple(print_.hashes[i] for i in print_.wholes)
 
 
 def distance(a: Fingerprint, b: Fingerprint) -> int:
@@ -378,14 +464,19 @@ def same_picture(a: Fingerprint, b: Fingerprint) -> bool:
 
 # The tesseract program; None looks it up on PATH.
 TESSERACT: str | None = None
-OCR_LANGUAGES = "ind+eng"
+# Indonesian alone: the English model costs 0.1–0.2 s of loading and reading for the few
+# English words of a screenshot (its Latin letters read them anyway).
+OCR_LANGUAGES = "ind"
 # Text is read with the picture's shorter side at this many pixels: screenshot text is then
-# 15–25 pixels high, which tesseract reads well, and faster than at full size.
-OCR_SIDE = 540
+# 14–22 pixels high, which tesseract reads well, and faster than at full size (measured on
+# 40 screenshots: as many words read right as at 540 pixels, the slowest 0.8 s instead of 1).
+OCR_SIDE = 480
 OCR_TIMEOUT = 20.0
 TEXT_LIMIT = 4000
 # Words tesseract is less sure of are dropped (noise in photos and icons).
 _MIN_CONFIDENCE = 40.0
+# Words with digits must be surer: a number misread in one copy would make it "changed".
+_MIN_DIGIT_CONFIDENCE = 80.0
 # Binarisation: a pixel is ink where it differs from its neighbourhood's average by this.
 _INK_STEP = 60
 # A picture has text worth reading when some rows cross the ink this many times.
@@ -459,7 +550,7 @@ def read_text(image: Image.Image) -> str:
     ink.convert("1").save(buffer, "PNG")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     command = [
-        program, "stdin", "stdout", "-l", OCR_LANGUAGES, "--oem", "1", "--psm", "3",
+        program, "stdin", "stdout", "-l", OCR_LANGUAGES, "--oem", "1", "--psm", "6",
         "-c", "tessedit_do_invert=0", "tsv",
     ]  # fmt: skip
     try:
@@ -496,7 +587,8 @@ def _lines(tsv: str, height: int) -> str:
             confidence = float(fields[10])
         except ValueError:
             continue
-        if word and confidence >= _MIN_CONFIDENCE:
+        needed = _MIN_DIGIT_CONFIDENCE if any(c.isdigit() for c in word) else _MIN_CONFIDENCE
+        if word and confidence >= needed:
             lines.setdefault(key, []).append(word)
     text = "\n".join(" ".join(words) for key, words in lines.items() if key not in edges and words)
     return text[:TEXT_LIMIT]
@@ -515,32 +607,127 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(folded) if len(w) > 2 or w.isdigit()]
 
 
-def _digits(tokens: list[str]) -> list[str]:
-    return ["".join(c for c in w if c.isdigit()) for w in tokens if any(c.isdigit() for c in w)]
+# What OCR confuses, folded to one character: in a word, digits that look like letters
+# (0/o, 1/l/i, 5/s, 8/b …); in a number, letters that look like digits.
+_AS_LETTERS = str.maketrans("0123456789i", "olzeasbtbgl")
+_AS_DIGITS = str.maketrans("oqdilzsbg", "000112589")
+_LETTER_PAIRS = (("rn", "m"), ("cl", "d"), ("vv", "w"))
+# Two readings of one word differ by at most this share of its letters (edit distance):
+# a letter or two misread. A word replaced by another (a name, a place, a month) differs
+# by more. Chosen on seeds 0–109 of bench/screenshots.py.
+WORD_NOISE = 0.3
 
 
-def _cut(a: str, b: str) -> bool:
-    """Whether one word is the other with letters cut from its start or end (a crop
-    through the text), at least three letters remaining."""
-    short, long = sorted((a, b), key=len)
-    return len(short) >= 3 and (long.startswith(short) or long.endswith(short))
+@dataclass(frozen=True)
+class _Token:
+    key: str  # the word folded (see _key)
+    number: bool  # a number: compared digit for digit
+    first: bool  # the first word of its line
+    last: bool  # the last word of its line
 
 
-def _noise(a: list[str], b: list[str]) -> bool:
-    """Whether two runs of words differ as OCR does on copies of one picture: the same
-    numbers, and each word nearly the same (a letter misread, letters cut off by a crop)."""
-    if _digits(a) != _digits(b):
+def _key(word: str) -> tuple[str, bool]:
+    digits = sum(c.isdigit() for c in word)
+    as_digits = word.translate(_AS_DIGITS)
+    if digits and as_digits.isdigit() and 2 * digits >= len(word):
+        return as_digits, True
+    folded = word.translate(_AS_LETTERS)
+    for pair, single in _LETTER_PAIRS:
+        folded = folded.replace(pair, single)
+    return folded, False
+
+
+def _tokens(text: str) -> list[_Token]:
+    out = []
+    for line in text.splitlines():
+        found = words(line)
+        for index, word in enumerate(found):
+            key, number = _key(word)
+            out.append(_Token(key, number, index == 0, index == len(found) - 1))
+    return out
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of a and b, or limit + 1 when it is more than limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def _alike(a: str, b: str) -> bool:
+    """Whether two folded words (or runs of words, joined) are one reading apart."""
+    limit = max(1, round(WORD_NOISE * max(len(a), len(b))))
+    return _edits(a, b, limit) <= limit
+
+
+def _same_word(a: _Token, b: _Token) -> bool:
+    """One word read twice: a number with the same digits; a word with a letter or two
+    misread; a word (or number) at a line's start (end) with characters cut off by a crop
+    of that side, the one at the cut perhaps misread (what is left of a letter)."""
+    if a.number != b.number:
         return False
-    if len(a) == len(b) and all(_cut(x, y) for x, y in zip(a, b, strict=True)):
+    if a.key == b.key or (not a.number and _alike(a.key, b.key)):
         return True
-    if abs(len(a) - len(b)) > 1 or max(len(a), len(b)) > 3:
+    short, long = sorted((a.key, b.key), key=len)
+    if len(short) == len(long):
         return False
-    joined_a, joined_b = "".join(a), "".join(b)
-    if not joined_a or not joined_b:
-        return False
-    if _cut(joined_a, joined_b):
-        return True
-    return SequenceMatcher(None, joined_a, joined_b, autojunk=False).ratio() >= 0.75
+    # What is left: a word of two letters, a number of one digit at least.
+    kept = 1 if a.number else 2
+    if a.first and b.first:
+        return (len(short) >= kept and long.endswith(short)) or (
+            len(short) > kept and long.endswith(short[1:])
+        )
+    if a.last and b.last:
+        return (len(short) >= kept and long.startswith(short)) or (
+            len(short) > kept and long.startswith(short[:-1])
+        )
+    return False
+
+
+def _leftovers(a: list[_Token], b: list[_Token]) -> tuple[list[_Token], list[_Token]]:
+    """The words of a and of b left once the most words are paired as one word read twice
+    (in order)."""
+    best = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            pair = best[i + 1][j + 1] + 1 if _same_word(a[i], b[j]) else 0
+            best[i][j] = max(pair, best[i + 1][j], best[i][j + 1])
+    left_a, left_b = [], []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if _same_word(a[i], b[j]) and best[i][j] == best[i + 1][j + 1] + 1:
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            left_a.append(a[i])
+            i += 1
+        else:
+            left_b.append(b[j])
+            j += 1
+    return left_a + a[i:], left_b + b[j:]
+
+
+def _changed(a: list[_Token], b: list[_Token]) -> tuple[bool, int]:
+    """Whether a run of words was replaced by another, beyond OCR noise, and how many words
+    one side has that the other lacks (missed by OCR, cut off by a crop)."""
+    left_a, left_b = _leftovers(a, b)
+    if not left_a or not left_b:
+        return False, len(left_a) + len(left_b)
+    # Words split or joined differently: the same letters, the same digits.
+    digits_a = "".join(t.key for t in left_a if t.number)
+    digits_b = "".join(t.key for t in left_b if t.number)
+    joined_a = "".join(t.key for t in left_a)
+    joined_b = "".join(t.key for t in left_b)
+    if digits_a == digits_b and _alike(joined_a, joined_b):
+        return False, 0
+    return True, 0
 
 
 # The first words of a screenshot are often what is left of a status bar or a header (a
@@ -550,15 +737,16 @@ _HEAD_WORDS = 6
 
 def text_similarity(a: str, b: str) -> tuple[float, bool]:
     """How much of the words agree (0 … 1), and whether the texts are the same up to OCR
-    noise: misread letters, letters or lines cut off by a crop, lines OCR missed, a
+    noise: letters and digits misread as one another, a letter or two misread in a word,
+    words split or joined, letters or lines cut off by a crop, lines OCR missed, a
     different reading of the first few words. A word replaced by another, or a number by
     another number, is a change."""
-    wa, wb = words(a), words(b)
-    if not wa and not wb:
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta and not tb:
         return 1.0, True
-    if not wa or not wb:
+    if not ta or not tb:
         return 0.0, False
-    matcher = SequenceMatcher(None, wa, wb, autojunk=False)
+    matcher = SequenceMatcher(None, [t.key for t in ta], [t.key for t in tb], autojunk=False)
     score = matcher.ratio()
     same = True
     missing = 0
@@ -567,12 +755,15 @@ def text_similarity(a: str, b: str) -> tuple[float, bool]:
             continue
         if tag in ("insert", "delete"):
             missing += (i2 - i1) + (j2 - j1)
-        elif i2 <= _HEAD_WORDS and j2 <= _HEAD_WORDS:
             continue
-        elif not _noise(wa[i1:i2], wb[j1:j2]):
+        if i2 <= _HEAD_WORDS and j2 <= _HEAD_WORDS:
+            continue
+        changed, lacking = _changed(ta[i1:i2], tb[j1:j2])
+        missing += lacking
+        if changed:
             same = False
     # Lines missed or cut off: at most a third of the longer text.
-    if missing > max(len(wa), len(wb)) / 3:
+    if missing > max(len(ta), len(tb)) / 3:
         same = False
     return score, same
 

@@ -85,6 +85,49 @@ def test_texts_differ_by_a_changed_line_not_by_ocr_noise(other: str, same: bool)
     assert fingerprint.text_similarity(text, header + other + footer)[1] is same
 
 
+@pytest.mark.parametrize(
+    ("copy", "same"),
+    [
+        # OCR confusions: digits and letters, a letter misread, words split or joined.
+        ("Intan Permatal9 menemukan 12 kotak suara\npada tanggal 3 Mei.", True),
+        ("Intan Permata19 rnenemukan l2 kotak suara\npada tanggal 3 Mei.", True),
+        ("Intan Permata19 menemukan 12 kotak su ara\npada tanggal 3 Mei.", True),
+        ("Intan Permata19 menemukan 12 kotaksuara\npada tangga1 3 Mei.", True),
+        # A crop of the left side: the first letters of each line cut, one misread.
+        ("tan Permata19 menemukan 12 kotak suara\nda tanggal 3 Mei.", True),
+        ("ntan Permata19 menemukan 12 kotak suara\nzda tanggal 3 Mei.", True),
+        # Changes: another number, place, month, name.
+        ("Intan Permata19 menemukan 18 kotak suara\npada tanggal 3 Mei.", False),
+        ("Intan Permata19 menemukan 12 kotak suara\npada tanggal 3 Juni.", False),
+        ("Intan Permata19 menemukan 12 kotak suara\npada tanggal 13 Mei.", False),
+        ("Budi Santoso menemukan 12 kotak suara\npada tanggal 3 Mei.", False),
+    ],
+)
+def test_ocr_confusions_are_noise_and_changes_are_not(copy: str, same: bool) -> None:
+    header = "Kabar Pemilu Terkini\nDiteruskan berkali-kali\nWarga Yogyakarta bertanya\n"
+    footer = "\nWarga diminta tidak menyebarkan pesan berantai\nsebelum ada klarifikasi resmi."
+    text = header + "Intan Permata19 menemukan 12 kotak suara\npada tanggal 3 Mei." + footer
+
+    assert fingerprint.text_similarity(text, header + copy + footer)[1] is same
+
+
+def test_a_place_replaced_by_one_with_a_like_name_is_a_change() -> None:
+    text = "Kabar Pemilu Terkini\nDiteruskan berkali-kali\nRelawan muda menemukan 12 kotak"
+    assert not fingerprint.text_similarity(
+        text + "\ndi kantor kelurahan Yogyakarta hari ini.",
+        text + "\ndi kantor kelurahan Jakarta hari ini.",
+    )[1]
+
+
+def test_a_smooth_vertical_gradient_is_not_trimmed() -> None:
+    sky = Image.linear_gradient("L").resize((1080, 2340))
+    picture = Image.merge(
+        "RGB", [sky, sky.point(lambda v: 100 + v // 3), sky.point(lambda v: 255 - v)]
+    )
+
+    assert fingerprint.trim(picture).size == picture.size
+
+
 def test_a_border_and_a_status_bar_are_trimmed() -> None:
     content = corpus.photo_area(__import__("random").Random(3), (600, 900))
     framed = Image.new("RGB", (700, 1100), (0, 0, 0))
@@ -119,5 +162,7 @@ def test_serialisation_round_trip() -> None:
     assert Fingerprint.from_bytes(data) == original_print()
     with pytest.raises(ValueError):
         Fingerprint.from_bytes(b"\x00" + data[1:])
+    with pytest.raises(ValueError):  # the first format (15 or 16 hashes, no wholes)
+        Fingerprint.from_bytes(bytes([1, 15]) + bytes(8 * 15))
     with pytest.raises(ValueError):
         Fingerprint.from_bytes(data[:-1])
