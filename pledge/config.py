@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     # link's own Host header; loopback is allowed for it alone. Refused in production.
     short_link_test_origin: str | None = None
 
+    # A directory holding a sentence-embedding model exported to ONNX (model.onnx and
+    # tokenizer.json, optionally pledge.json): hoax reports are then compared by its
+    # embeddings instead of by character n-grams (docs/matching-text.md). Needs the
+    # `embeddings` extra.
+    text_model_dir: Path | None = None
+
     # Supporters' personal data is anonymised this many months after their campaign closed
     # (`pledge retention run`, from cron); their counts and statistics stay.
     retention_months: int = Field(default=6, ge=1)
@@ -266,6 +272,29 @@ class Settings(BaseSettings):
                 "production: short links would all be sent to one server"
             )
         return self
+
+    @field_validator("text_model_dir", mode="before")
+    @classmethod
+    def _blank_model_dir(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("text_model_dir")
+    @classmethod
+    def _model_files(cls, value: Path | None) -> Path | None:
+        # Checked at start-up: a model that cannot load would fail every report with text.
+        from pledge.hoaxes.embeddings import model_dir_problem
+
+        if value is None:
+            return None
+        problem = model_dir_problem(value)
+        if problem is not None:
+            raise ValueError(
+                f"PLEDGE_TEXT_MODEL_DIR: {problem}. It must hold a sentence-embedding model "
+                "exported to ONNX (model.onnx and tokenizer.json, for example with "
+                "`optimum-cli export onnx --model intfloat/multilingual-e5-small DIR`), "
+                "see docs/matching-text.md; unset it to compare texts by character n-grams"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_half_connected_whatsapp(self) -> Settings:

@@ -392,9 +392,12 @@ def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 class TextMatcher(Protocol):
     """A method to compare claims. `prepare` is cheap to keep; `bands` feed the lookup index:
-    two claims that score at least SUGGEST share a (band, value) with high probability."""
+    two claims that score at least its `suggest` share a (band, value) with high probability;
+    `decide(score, matcher.suggest, matcher.join)` reads its scores."""
 
     name: str
+    suggest: float
+    join: float
 
     def prepare(self, text: str) -> Prepared: ...
 
@@ -419,6 +422,9 @@ def _signed64(value: int) -> int:
 class CharNgramMatcher:
     """Cosine of the character 3- to 5-grams of the meaningful words (TF weights), guarded;
     MinHash bands over the word set for the index."""
+
+    suggest = SUGGEST
+    join = JOIN
 
     def __init__(self, sizes: Iterable[int] = (3, 4, 5), bands: int = 16, rows: int = 1) -> None:
         self.sizes = tuple(sizes)
@@ -467,8 +473,6 @@ def _stems(words: Iterable[str]) -> set[str]:
 
 
 def default_matcher() -> TextMatcher:
-    """The matcher the site uses. An `EmbeddingMatcher(model_dir)` built on the same
-    `Prepared` (its embedding as `vector`, `guarded` on its cosine, bands from random
-    hyperplanes) would be returned here when an operator provides model files: see
-    docs/matching-text.md."""
+    """The character n-grams: offline, with no model files. The site chooses between it and
+    an `EmbeddingMatcher` (pledge/hoaxes/embeddings.py) in `service.matching.matcher()`."""
     return CharNgramMatcher()

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from pledge.config import get_settings
 from pledge.hoaxes import fingerprint, media, textmatch
+from pledge.hoaxes.embeddings import EmbeddingMatcher
 from pledge.hoaxes.models import (
     MatchKind,
     hoax_case_table,
@@ -75,10 +78,25 @@ class Found:
             self.suggestions.append(suggestion)
 
 
+@lru_cache(maxsize=1)
+def matcher() -> textmatch.TextMatcher:
+    """The matcher of the process: the operator's sentence-embedding model when
+    PLEDGE_TEXT_MODEL_DIR is set, else the character n-grams. Made once (the model loads in
+    about a second); `matcher.cache_clear()` makes it again from the settings."""
+    model_dir = get_settings().text_model_dir
+    return EmbeddingMatcher(model_dir) if model_dir is not None else textmatch.default_matcher()
+
+
+def decide(score: float) -> textmatch.Decision:
+    """What a score of the process's matcher means, by that matcher's thresholds."""
+    chosen = matcher()
+    return textmatch.decide(score, chosen.suggest, chosen.join)
+
+
 def prepare_text(description: str, picture_text: str) -> textmatch.Prepared | None:
     """The report's text as the matcher compares it: its description and what its picture
     says; None when there is too little to compare."""
-    prepared = textmatch.default_matcher().prepare(f"{description}\n{picture_text}".strip())
+    prepared = matcher().prepare(f"{description}\n{picture_text}".strip())
     return None if prepared.too_short else prepared
 
 
@@ -106,7 +124,7 @@ def find(session: Session, *, campaign_id: int, signals: Signals) -> Found:
         why = f"text {score:.2f}"
         found.offer(
             case,
-            textmatch.decide(score) == "join" and not vetoed,
+            decide(score) == "join" and not vetoed,
             why,
             Suggestion(case.id, MatchKind.TEXT, score, why),
         )
@@ -332,12 +350,12 @@ def _text_matches(
     first. Vetoed: both reports carry pictures that are not the same picture."""
     if signals.text is None:
         return []
-    matcher = textmatch.default_matcher()
+    chosen = matcher()
     band_t, report_t = hoax_text_band_table, hoax_report_table
     candidates = _sharing_most(
         session,
         key=band_t.c.report_id,
-        bands=matcher.bands(signals.text),
+        bands=chosen.bands(signals.text),
         band=band_t.c.band,
         value=band_t.c.value,
         limit=TEXT_CANDIDATES,
@@ -353,7 +371,7 @@ def _text_matches(
     scored = [
         (int(case_id), score, media_id)
         for case_id, text, media_id in rows
-        if textmatch.decide(score := matcher.score(signals.text, matcher.prepare(text))) != "none"
+        if decide(score := chosen.score(signals.text, chosen.prepare(text))) != "none"
     ]
     cases = _survivors(session, [case_id for case_id, _score, _media in scored], campaign_id)
     best: dict[int, tuple[CaseRef, float, bool]] = {}
@@ -385,7 +403,7 @@ def index_text(
         return
     rows = [
         {"report_id": report_id, "campaign_id": campaign_id, "band": band, "value": value}
-        for band, value in dict.fromkeys(textmatch.default_matcher().bands(text))
+        for band, value in dict.fromkeys(matcher().bands(text))
     ]
     if rows:
         session.execute(sa.insert(hoax_text_band_table), rows)
