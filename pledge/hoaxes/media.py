@@ -11,7 +11,7 @@ from typing import TypeAlias
 
 from PIL import Image, ImageDraw, ImageFont
 
-from pledge.hoaxes import fingerprint
+from pledge.hoaxes import fingerprint, ocr
 from pledge.hoaxes.headers import Header, TooManyParts, read_header, sniff
 from pledge.i18n import gettext as _
 
@@ -89,7 +89,7 @@ class ProcessedImage:
     phash: int  # media.dhash, for the band index of near copies
     # fingerprint.Fingerprint.to_bytes(): hashes of the picture without borders and phone bars
     fingerprint: bytes = b""
-    # The picture's text (fingerprint.read_text): one line per line, "" when there is none.
+    # The picture's text (ocr.read_text): one line per line, "" when there is none.
     text: str = ""
 
 
@@ -143,7 +143,7 @@ def process_upload(raw: bytes) -> ProcessedImage:
         sha256=hashlib.sha256(data).hexdigest(),
         phash=dhash(picture),
         fingerprint=prints.to_bytes(),
-        text=fingerprint.read_text(content),
+        text=ocr.read_text(content),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench import screenshot_corpus as corpus
-from pledge.hoaxes import fingerprint
+from pledge.hoaxes import fingerprint, ocr
 from pledge.hoaxes.fingerprint import Fingerprint, screenshots_match
 
 SEED = 5
@@ -82,7 +82,7 @@ def test_texts_differ_by_a_changed_line_not_by_ocr_noise(other: str, same: bool)
     footer = "\nWarga diminta tidak menyebarkan pesan berantai\nsebelum ada klarifikasi resmi."
     text = header + "Relawan muda Jakarta menemukan 12 kotak suara\npada tanggal 3 Mei." + footer
 
-    assert fingerprint.text_similarity(text, header + other + footer)[1] is same
+    assert ocr.text_similarity(text, header + other + footer)[1] is same
 
 
 @pytest.mark.parametrize(
@@ -108,12 +108,12 @@ def test_ocr_confusions_are_noise_and_changes_are_not(copy: str, same: bool) -> 
     footer = "\nWarga diminta tidak menyebarkan pesan berantai\nsebelum ada klarifikasi resmi."
     text = header + "Intan Permata19 menemukan 12 kotak suara\npada tanggal 3 Mei." + footer
 
-    assert fingerprint.text_similarity(text, header + copy + footer)[1] is same
+    assert ocr.text_similarity(text, header + copy + footer)[1] is same
 
 
 def test_a_place_replaced_by_one_with_a_like_name_is_a_change() -> None:
     text = "Kabar Pemilu Terkini\nDiteruskan berkali-kali\nRelawan muda menemukan 12 kotak"
-    assert not fingerprint.text_similarity(
+    assert not ocr.text_similarity(
         text + "\ndi kantor kelurahan Yogyakarta hari ini.",
         text + "\ndi kantor kelurahan Jakarta hari ini.",
     )[1]

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pledge.hoaxes import fingerprint
+from pledge.hoaxes import ocr
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SENTENCE = "Relawan muda Surabaya menemukan 12 kotak suara"
@@ -29,11 +29,9 @@ def rendered(lines: list[str], size: tuple[int, int] = (1300, 700)) -> Image.Ima
 
 @needs_tesseract
 def test_an_indonesian_sentence_is_read() -> None:
-    text = fingerprint.read_text(rendered([SENTENCE, "pada tanggal 17 Agustus 2024."]))
+    text = ocr.read_text(rendered([SENTENCE, "pada tanggal 17 Agustus 2024."]))
 
-    assert fingerprint.words(text) == fingerprint.words(
-        SENTENCE + "\npada tanggal 17 Agustus 2024."
-    )
+    assert ocr.words(text) == ocr.words(SENTENCE + "\npada tanggal 17 Agustus 2024.")
 
 
 @needs_tesseract
@@ -43,7 +41,7 @@ def test_white_text_on_a_dark_bar_is_read() -> None:
         (40, 100), "Kabar Pemilu Hari Ini", font=ImageFont.truetype(FONT, 52), fill="white"
     )
 
-    assert fingerprint.words(fingerprint.read_text(image)) == ["kabar", "pemilu", "hari", "ini"]
+    assert ocr.words(ocr.read_text(image)) == ["kabar", "pemilu", "hari", "ini"]
 
 
 def test_a_photo_without_text_reads_nothing() -> None:
@@ -51,23 +49,23 @@ def test_a_photo_without_text_reads_nothing() -> None:
     photo = Image.merge("RGB", [sky, sky.point(lambda v: 255 - v // 2), sky])
     ImageDraw.Draw(photo).ellipse((200, 500, 700, 1000), fill=(200, 120, 40))
 
-    assert fingerprint.read_text(photo) == ""
+    assert ocr.read_text(photo) == ""
 
 
 def test_tiny_images_read_nothing_quickly() -> None:
-    assert fingerprint.read_text(Image.new("RGB", (10, 10), "white")) == ""
+    assert ocr.read_text(Image.new("RGB", (10, 10), "white")) == ""
 
 
 def test_without_tesseract_the_text_is_empty_and_one_warning_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(fingerprint, "TESSERACT", "/nonexistent/tesseract")
-    monkeypatch.setattr(fingerprint, "_warned", False)
+    monkeypatch.setattr(ocr, "TESSERACT", "/nonexistent/tesseract")
+    monkeypatch.setattr(ocr, "_warned", False)
     image = rendered([SENTENCE])
 
-    with caplog.at_level(logging.WARNING, logger=fingerprint.__name__):
-        assert fingerprint.read_text(image) == ""
-        assert fingerprint.read_text(image) == ""
+    with caplog.at_level(logging.WARNING, logger=ocr.__name__):
+        assert ocr.read_text(image) == ""
+        assert ocr.read_text(image) == ""
 
     assert len([r for r in caplog.records if "tesseract" in r.getMessage()]) == 1
 
@@ -78,6 +76,6 @@ def test_a_failing_tesseract_gives_no_text(
     broken = tmp_path / "tesseract"  # type: ignore[operator]
     broken.write_text("#!/bin/sh\nexit 3\n")
     broken.chmod(0o755)
-    monkeypatch.setattr(fingerprint, "TESSERACT", str(broken))
+    monkeypatch.setattr(ocr, "TESSERACT", str(broken))
 
-    assert fingerprint.read_text(rendered([SENTENCE])) == ""
+    assert ocr.read_text(rendered([SENTENCE])) == ""

@@ -47,8 +47,11 @@ def store_media(session: Session, image: media.ProcessedImage) -> int:
     assert row.id is not None
     for band, value in enumerate(media.bands(image.phash)):
         session.add(MediaBand(media_id=row.id, band=band, value=value))
-    for band, value in fingerprint.Fingerprint.from_bytes(image.fingerprint).bands():
-        session.add(MediaPrintBand(media_id=row.id, band=band, value=value))
+    if image.fingerprint:
+        for band, value in dict.fromkeys(
+            fingerprint.Fingerprint.from_bytes(image.fingerprint).bands()
+        ):
+            session.add(MediaPrintBand(media_id=row.id, band=band, value=value))
     session.flush()
     return row.id
 

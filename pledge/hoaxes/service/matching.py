@@ -183,7 +183,7 @@ class _Stored:
     """A stored picture that may show the same as the report's."""
 
     media_id: int
-    fingerprint: bytes | None  # None: stored before fingerprints
+    fingerprint: fingerprint.Fingerprint | None  # None: stored before fingerprints, or unread
     text: str
     near_hash: bool  # its difference hash is within media.SIMILAR_BITS
 
@@ -234,7 +234,18 @@ def _candidate_media(session: Session, signals: Signals) -> list[_Stored]:
             media_t.c.id.in_(ids)
         )
     ).all()
-    return [_Stored(int(m), f, t or "", int(m) in near) for m, f, t in rows]
+    return [_Stored(int(m), read_print(f), t or "", int(m) in near) for m, f, t in rows]
+
+
+def read_print(data: bytes | None) -> fingerprint.Fingerprint | None:
+    """A stored fingerprint, or None when there is none or it is of a format this version no
+    longer reads (the picture is then matched by its difference hash alone)."""
+    if not data:
+        return None
+    try:
+        return fingerprint.Fingerprint.from_bytes(data)
+    except ValueError:
+        return None
 
 
 def _compare_media(session: Session, signals: Signals) -> dict[int, fingerprint.Match]:
@@ -250,10 +261,7 @@ def _compare_media(session: Session, signals: Signals) -> dict[int, fingerprint.
             match = fingerprint.Match("same", "picture (hash)", score=0.9)
         else:
             match = fingerprint.screenshots_match(
-                signals.fingerprint,
-                signals.picture_text,
-                fingerprint.Fingerprint.from_bytes(stored.fingerprint),
-                stored.text,
+                signals.fingerprint, signals.picture_text, stored.fingerprint, stored.text
             )
             if match.verdict == "different" and stored.near_hash:
                 # The whole pictures are near although the trimmed ones are not (a trim that

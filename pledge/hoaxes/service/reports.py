@@ -16,7 +16,6 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignView
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, NotFound
-from pledge.hoaxes import fingerprint
 from pledge.hoaxes.models import (
     Category,
     HoaxCase,
@@ -93,7 +92,7 @@ def _submit_in_transaction(
     signals = matching.Signals(
         canonical=clean.canonical,
         media_id=media_id,
-        fingerprint=fingerprint.Fingerprint.from_bytes(image.fingerprint) if image else None,
+        fingerprint=matching.read_print(image.fingerprint) if image else None,
         phash=image.phash if image is not None else None,
         picture_text=picture_text,
         text=matching.prepare_text(clean.description, picture_text),
