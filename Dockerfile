@@ -18,7 +18,7 @@ RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
 
 FROM python:3.11-slim AS runtime
 # DejaVu: the fonts the share card (/c/{slug}/share.png) is drawn with. Tesseract reads the
-# text of uploaded screenshots, in Indonesian and English (pledge/hoaxes/fingerprint.py).
+# text of uploaded screenshots, in Indonesian and English (pledge/hoaxes/ocr.py).
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends fonts-dejavu-core \
         tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng \

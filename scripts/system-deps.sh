@@ -20,7 +20,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the load generator of make bench
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)  # installs axe-core and vnu-jar
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)  # runs the Nu Html Checker
-# Reads the text of uploaded screenshots (pledge/hoaxes/fingerprint.py), in Indonesian and English.
+# Reads the text of uploaded screenshots (pledge/hoaxes/ocr.py), in Indonesian and English.
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 for lang in ind eng; do
     compgen -G "/usr/share/tesseract-ocr/*/tessdata/$lang.traineddata" >/dev/null ||

@@ -141,8 +141,9 @@ class HoaxCase(SQLModel, table=True):
     __table_args__ = (
         # The queue: open cases of a campaign, most reported first, oldest first.
         sa.Index("ix_hoax_case_queue", "campaign_id", "status", "report_count", "id"),
-        # A new report's link, looked up among the cases of its campaign.
+        # A new report's link and picture, looked up among the cases of its campaign.
         sa.Index("ix_hoax_case_campaign_link", "campaign_id", "canonical_url"),
+        sa.Index("ix_hoax_case_campaign_media", "campaign_id", "media_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -173,8 +174,11 @@ class HoaxCase(SQLModel, table=True):
 
 class HoaxReport(SQLModel, table=True):
     __tablename__ = "hoax_report"
-    # A new report's link, looked up among the reports of its campaign.
-    __table_args__ = (sa.Index("ix_hoax_report_campaign_link", "campaign_id", "canonical_url"),)
+    # A new report's link and picture, looked up among the reports of its campaign.
+    __table_args__ = (
+        sa.Index("ix_hoax_report_campaign_link", "campaign_id", "canonical_url"),
+        sa.Index("ix_hoax_report_campaign_media", "campaign_id", "media_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)

@@ -34,7 +34,7 @@ from pledge.hoaxes.states import CaseStatus
 
 # Candidates compared in full, at most, per signal: the indexes narrow them to a few.
 PICTURE_CANDIDATES = 40
-TEXT_CANDIDATES = 50
+TEXT_CANDIDATES = 30
 # Rows read per band of a lookup, the newest first.
 BAND_ROWS = 100
 # Suggestions kept for one report.
@@ -85,6 +85,13 @@ def matcher() -> textmatch.TextMatcher:
     about a second); `matcher.cache_clear()` makes it again from the settings."""
     model_dir = get_settings().text_model_dir
     return EmbeddingMatcher(model_dir) if model_dir is not None else textmatch.default_matcher()
+
+
+@lru_cache(maxsize=4096)
+def _stored(method: str, text: str) -> textmatch.Prepared:
+    """A stored report's text, prepared once per process by the matcher of that `method`
+    (its name): the reports of a hoax that spreads are compared with every new one."""
+    return matcher().prepare(text)
 
 
 def decide(score: float) -> textmatch.Decision:
@@ -379,7 +386,7 @@ def _text_matches(
     scored = [
         (int(case_id), score, media_id)
         for case_id, text, media_id in rows
-        if decide(score := chosen.score(signals.text, chosen.prepare(text))) != "none"
+        if decide(score := chosen.score(signals.text, _stored(chosen.name, text))) != "none"
     ]
     cases = _survivors(session, [case_id for case_id, _score, _media in scored], campaign_id)
     best: dict[int, tuple[CaseRef, float, bool]] = {}
