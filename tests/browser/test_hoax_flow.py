@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,9 @@ def test_report_to_published_verdict(
     first = signed_in(phone, url, "mod1@contoh.id")
     first.goto(f"{url}/mod")
     first.locator("main a[href^='/mod/cases/']").first.click()
+    # The case page, loaded: a click only starts the navigation.
+    first.wait_for_url(re.compile(r".*/mod/cases/\d+$"))
+    first.wait_for_load_state()
     case_url = first.url
     # Long links wrap: nothing on the case page scrolls sideways on a phone.
     assert first.evaluate("document.documentElement.scrollWidth") <= 360
