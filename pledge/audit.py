@@ -69,6 +69,12 @@ class AuditAction(StrEnum):
     CASE_BULK_REJECT = "case.bulk_reject"
     CASE_SET_APART = "case.set_apart"
     CASE_SPLIT = "case.split"
+    CASE_ANSWER = "case.answer"
+    CASE_MESSAGE = "case.message"
+    CASE_NOTIFY = "case.notify"
+    CASE_CORRECT = "case.correct"
+    CASE_ESCALATE = "case.escalate"
+    CASE_ESCALATION_OUTCOME = "case.escalation_outcome"
     PRIVACY_SEARCH = "privacy.search"
     PRIVACY_EXPORT = "privacy.export"
     PRIVACY_ERASE = "privacy.erase"
@@ -133,6 +139,12 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.CASE_BULK_REJECT: lambda: _("Rejected with other cases"),
     AuditAction.CASE_SET_APART: lambda: _("Set apart from a suggested case"),
     AuditAction.CASE_SPLIT: lambda: _("Took a report out into a case of its own"),
+    AuditAction.CASE_ANSWER: lambda: _("A reporter answered the question"),
+    AuditAction.CASE_MESSAGE: lambda: _("Wrote to a reporter"),
+    AuditAction.CASE_NOTIFY: lambda: _("Told the reporters the verdict"),
+    AuditAction.CASE_CORRECT: lambda: _("Corrected the published verdict"),
+    AuditAction.CASE_ESCALATE: lambda: _("Reported it to a platform or an authority"),
+    AuditAction.CASE_ESCALATION_OUTCOME: lambda: _("Recorded what came of a report elsewhere"),
     AuditAction.PRIVACY_SEARCH: lambda: _("Searched a person's data"),
     AuditAction.PRIVACY_EXPORT: lambda: _("Copied a person's data"),
     AuditAction.PRIVACY_ERASE: lambda: _("Erased a person's data"),

@@ -157,9 +157,22 @@ class HoaxCase(SQLModel, table=True):
     media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
     report_count: int = Field(default=1)
     label: Verdict | None = Field(default=None, sa_type=enum_column(Verdict, 24))
+    # The claim as it circulates ("Pemilih tanpa undangan C6 tidak bisa mencoblos"): what the
+    # label says is false. Pages, share texts and ClaimReview's claimReviewed read it.
     public_title: str = Field(default="", max_length=200)
+    # The short correction beside it ("Faktanya: ..."), without the "Faktanya" prefix.
+    correction: str = Field(default="", max_length=280)
     public_explanation: str = Field(default="", sa_type=sa.Text)
     fact_check_url: str | None = Field(default=None, max_length=2048)
+    # Who spread the claim, and when it first appeared, where the moderators know it.
+    claim_author: str = Field(default="", max_length=200)
+    claim_date: date | None = None
+    # While the case needs information: the moderator's question, shown to its reporters.
+    question: str = Field(default="", max_length=1000)
+    # When a reporter last answered the question: the queue marks the case until decided.
+    answered_at: datetime | None = None
+    # When the published verdict was last corrected (its reporters are told again).
+    corrected_at: datetime | None = None
     claimed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     claim_expires_at: datetime | None = None
     proposed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
@@ -195,6 +208,11 @@ class HoaxReport(SQLModel, table=True):
     media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
     # Only when the reporter left one; encrypted at rest, removed when the case closes.
     contact_encrypted: str | None = Field(default=None, max_length=500)
+    # The reporter allowed moderators to write to them about the report (not only to be told
+    # the verdict).
+    may_contact: bool = Field(default=False)
+    # When the reporter was last sent the case's verdict (or its correction).
+    notified_at: datetime | None = None
     locale: str = Field(default="id", max_length=8)
     # The text the report is matched by (its description and the text read from its
     # picture), as the text matcher prepared it.
@@ -258,6 +276,133 @@ class CaseMatch(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ReportAnswer(SQLModel, table=True):
+    """A reporter's answer to the question of a case that needs more information: text, a
+    link, another screenshot (stored like a report's)."""
+
+    __tablename__ = "hoax_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
+    report_id: int = Field(foreign_key="hoax_report.id", ondelete="CASCADE", index=True)
+    text: str = Field(default="", max_length=1000)
+    url: str | None = Field(default=None, max_length=2048)
+    canonical_url: str | None = Field(default=None, max_length=2048)
+    media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Correction(SQLModel, table=True):
+    """A change to a published verdict: proposed by one moderator, applied when a second one
+    approves it, then shown on the verdict page with its note, and sent to the reporters."""
+
+    __tablename__ = "hoax_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
+    label: Verdict = Field(sa_type=enum_column(Verdict, 24))
+    public_title: str = Field(max_length=200)
+    correction: str = Field(default="", max_length=280)
+    public_explanation: str = Field(default="", sa_type=sa.Text)
+    # What changed and why, for the public ("The first version named the wrong district.").
+    note: str = Field(max_length=500)
+    proposed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    approved_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    approved_at: datetime | None = None
+
+
+class EscalationTarget(StrEnum):
+    """Where moderators reported a hoax outside the site."""
+
+    TIKTOK = "tiktok"
+    META = "meta"
+    X = "x"
+    YOUTUBE = "youtube"
+    TELEGRAM = "telegram"
+    BAWASLU = "bawaslu"
+    KOMDIGI = "komdigi"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            EscalationTarget.TIKTOK: "TikTok",
+            EscalationTarget.META: "Meta (Facebook, Instagram, WhatsApp)",
+            EscalationTarget.X: "X (Twitter)",
+            EscalationTarget.YOUTUBE: "YouTube",
+            EscalationTarget.TELEGRAM: "Telegram",
+            EscalationTarget.BAWASLU: "Bawaslu",
+            EscalationTarget.KOMDIGI: "Komdigi (Kominfo)",
+            EscalationTarget.OTHER: _("Someone else"),
+        }[self]
+
+
+class EscalationOutcome(StrEnum):
+    """What came of a report made elsewhere."""
+
+    REMOVED = "removed"
+    LABELLED = "labelled"
+    RESTRICTED = "restricted"
+    NO_ACTION = "no_action"
+    NO_ANSWER = "no_answer"
+
+    @property
+    def label(self) -> str:
+        return {
+            EscalationOutcome.REMOVED: _("Removed"),
+            EscalationOutcome.LABELLED: _("Labelled"),
+            EscalationOutcome.RESTRICTED: _("Restricted"),
+            EscalationOutcome.NO_ACTION: _("No action taken"),
+            EscalationOutcome.NO_ANSWER: _("No answer"),
+        }[self]
+
+    @property
+    def acted_on(self) -> bool:
+        return self in {
+            EscalationOutcome.REMOVED,
+            EscalationOutcome.LABELLED,
+            EscalationOutcome.RESTRICTED,
+        }
+
+
+class Escalation(SQLModel, table=True):
+    """A report moderators made about a case to a platform or an authority, and its outcome."""
+
+    __tablename__ = "hoax_escalation"
+    # The queue's filter: cases of a campaign with an escalation still waiting for an outcome.
+    __table_args__ = (sa.Index("ix_hoax_escalation_open", "campaign_id", "outcome", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
+    target: EscalationTarget = Field(sa_type=enum_column(EscalationTarget, 16))
+    # The name of the "other" recipient.
+    target_name: str = Field(default="", max_length=120)
+    reported_on: date
+    reference: str = Field(default="", max_length=200)
+    outcome: EscalationOutcome | None = Field(
+        default=None, sa_type=enum_column(EscalationOutcome, 16)
+    )
+    outcome_on: date | None = None
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class HoaxMonth(SQLModel, table=True):
+    """Counts per campaign and month that the transparency page reads instead of every report:
+    ``metric`` is "reports", "cases", or "verdict:<LABEL>". Incremented in the transaction of
+    the change it counts."""
+
+    __tablename__ = "hoax_month"
+
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", primary_key=True)
+    month: date = Field(primary_key=True)  # the first day of the month, in WIB
+    metric: str = Field(max_length=40, primary_key=True)
+    count: int = Field(default=0)
+
+
 # Core handles of the tables, for hot paths and set-based statements (see CONTRIBUTING.md).
 media_table = table(Media)
 media_band_table = table(MediaBand)
@@ -266,3 +411,7 @@ hoax_text_band_table = table(HoaxTextBand)
 case_match_table = table(CaseMatch)
 hoax_case_table = table(HoaxCase)
 hoax_report_table = table(HoaxReport)
+report_answer_table = table(ReportAnswer)
+correction_table = table(Correction)
+escalation_table = table(Escalation)
+hoax_month_table = table(HoaxMonth)
