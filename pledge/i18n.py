@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gettext as _gettext
 from contextvars import ContextVar
+from datetime import date
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -55,6 +57,11 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_locale()).ngettext(singular, plural, n)
+
+
+def month_name(day: date) -> str:
+    """A month and its year as readers of the current language write them: Februari 2024."""
+    return format_date(day, "LLLL y", locale=get_locale())
 
 
 def number(value: int | float) -> str:

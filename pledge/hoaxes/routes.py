@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,7 +16,7 @@ from pledge.db import SessionDep
 from pledge.deps import CampaignDep, OptionalUser
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import Category, Platform
+from pledge.hoaxes.models import Category, Platform, Verdict
 from pledge.ratelimit import client_key, limiter
 from pledge.web import (
     CheckedUpload,
@@ -116,14 +117,27 @@ def hoaxes_media(
 # --- published verdicts ---------------------------------------------------------------
 
 
-def hoaxes_gallery(
-    request: Request, session: SessionDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-) -> HTMLResponse:
-    gallery = hoaxes.list_published(session, page=page)
+def hoaxes_gallery(request: Request, session: SessionDep) -> HTMLResponse:
+    filters = hoaxes.GalleryFilters.read(request.query_params)
+    gallery = hoaxes.list_published(session, filters)
+    path = request.app.url_path_for("hoaxes_gallery")
+
+    def page_url(page: int) -> str:
+        query = urlencode(filters.query(page=str(page)))
+        return f"{path}?{query}" if query else path
+
+    context = {
+        "gallery": gallery,
+        "filters": filters,
+        "errors": gallery.errors,
+        "page_url": page_url,
+        "labels": list(Verdict),
+        "platforms": list(Platform),
+        "categories": list(Category),
+    }
+    # A filter that is none of its choices, in the address: the page says which, with 422.
     return render(
-        request,
-        "hoaxes/gallery.html",
-        {"gallery": gallery},
+        request, "hoaxes/gallery.html", context, status_code=422 if gallery.errors else 200
     )
 
 

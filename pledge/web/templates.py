@@ -112,6 +112,7 @@ def _make_environment() -> Environment:
         url_for=_url_for,
         lang_url=lang_url,
         number=i18n.number,
+        month_name=i18n.month_name,
         get_locale=i18n.get_locale,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         PROVINCES=PROVINCES,

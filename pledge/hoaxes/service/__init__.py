@@ -8,7 +8,8 @@
 - ``rekeying``: short links followed after the report is stored;
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
-- ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
+- ``published``, ``gallery`` and ``open_data``: one verdict with its ClaimReview, the public
+  gallery and its filters, and the JSON API;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
@@ -18,6 +19,12 @@ case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
 from pledge.hoaxes.service.forms import clean_text as _clean_text
+from pledge.hoaxes.service.gallery import (
+    GALLERY_PAGE_SIZE,
+    GalleryFilters,
+    GalleryPage,
+    list_published,
+)
 from pledge.hoaxes.service.media_access import VisibleMedia, get_media, moderator_org_ids
 from pledge.hoaxes.service.open_data import (
     API_LIMIT_DEFAULT,
@@ -32,15 +39,12 @@ from pledge.hoaxes.service.privacy import (
     list_reports_by_contact,
 )
 from pledge.hoaxes.service.published import (
-    GALLERY_PAGE_SIZE,
     RATING_VALUES,
-    GalleryPage,
     PublishedHoax,
     claim_review,
     first_reported,
     get_published,
     labelled_image,
-    list_published,
     public_appearance_url,
 )
 from pledge.hoaxes.service.rekeying import follow_short_link, needs_following
@@ -74,6 +78,7 @@ __all__ = [
     "SHORT_LINK_HOSTS",
     "URL_MAX",
     "CleanReport",
+    "GalleryFilters",
     "GalleryPage",
     "HoaxItem",
     "HoaxPage",

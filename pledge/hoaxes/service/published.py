@@ -28,8 +28,6 @@ from pledge.hoaxes.models import (
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
 
-GALLERY_PAGE_SIZE = 20
-
 
 @dataclass(frozen=True, slots=True)
 class PublishedHoax:
@@ -61,28 +59,6 @@ def published_query() -> Any:
 
 
 NEWEST_FIRST = (col(HoaxCase.published_at).desc(), col(HoaxCase.id).desc())
-
-
-@dataclass(frozen=True, slots=True)
-class GalleryPage:
-    items: list[PublishedHoax]
-    page: int
-    has_next: bool
-
-
-def list_published(session: Session, *, page: int = 1) -> GalleryPage:
-    """Published verdicts of public campaigns, newest first, a page at a time."""
-    page = max(page, 1)
-    rows = session.exec(
-        published_query()
-        .order_by(*NEWEST_FIRST)
-        .offset((page - 1) * GALLERY_PAGE_SIZE)
-        .limit(GALLERY_PAGE_SIZE + 1)
-    ).all()
-    items = [PublishedHoax(case=case, campaign=campaign) for case, campaign in rows]
-    return GalleryPage(
-        items=items[:GALLERY_PAGE_SIZE], page=page, has_next=len(items) > GALLERY_PAGE_SIZE
-    )
 
 
 def get_published(session: Session, *, case_id: int) -> PublishedHoax:
