@@ -9,6 +9,7 @@
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
 - ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
+- ``verdict_images``: a verdict's stamped picture, share card and story image, its share text;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
@@ -39,7 +40,6 @@ from pledge.hoaxes.service.published import (
     claim_review,
     first_reported,
     get_published,
-    labelled_image,
     list_published,
     public_appearance_url,
 )
@@ -62,16 +62,27 @@ from pledge.hoaxes.service.shortlinks import (
     resolve,
 )
 from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
+from pledge.hoaxes.service.verdict_images import (
+    CARD_SIZE,
+    STORY_SIZE,
+    VerdictPicture,
+    labelled_image,
+    picture_size,
+    share_text,
+    verdict_picture,
+)
 
 __all__ = [
     "API_LIMIT_DEFAULT",
     "API_LIMIT_MAX",
+    "CARD_SIZE",
     "CODE_ALPHABET",
     "CODE_LENGTH",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
     "SHORT_LINK_HOSTS",
+    "STORY_SIZE",
     "URL_MAX",
     "CleanReport",
     "GalleryPage",
@@ -80,6 +91,7 @@ __all__ = [
     "PublishedHoax",
     "ReportForm",
     "ReportStatus",
+    "VerdictPicture",
     "VisibleMedia",
     "_clean_text",
     "canonical_url",
@@ -103,10 +115,13 @@ __all__ = [
     "never_fetch",
     "new_tracking_code",
     "open_case",
+    "picture_size",
     "public_appearance_url",
     "report_limit",
     "resolve",
+    "share_text",
     "similar_media",
     "submit",
     "surviving_case",
+    "verdict_picture",
 ]
