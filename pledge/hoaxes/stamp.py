@@ -114,7 +114,8 @@ def _tile_label(overlay: Image.Image, label: str, gap: int) -> None:
     text = f" {label} "
     probe = ImageDraw.Draw(overlay)
     left, top, right, bottom = probe.textbbox((0, 0), text, font=tile_font)
-    tile = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 0))
+    tile_size = (max(1, math.ceil(right - left)), max(1, math.ceil(bottom - top)))
+    tile = Image.new("RGBA", tile_size, (0, 0, 0, 0))
     ImageDraw.Draw(tile).text((-left, -top), text, font=tile_font, fill=(*WHITE, 185))
     tile = tile.rotate(math.degrees(_ANGLE), resample=Image.Resampling.BICUBIC, expand=True)
     width, height = overlay.size
@@ -251,7 +252,7 @@ def badge_size(label: str, size: int) -> tuple[int, int]:
     """The width and height of badge(label, size)."""
     left, top, right, bottom = font(size).getbbox(label)
     pad = max(2, round(size * 0.28))
-    return right - left + 2 * pad, bottom - top + 2 * pad
+    return math.ceil(right - left) + 2 * pad, math.ceil(bottom - top) + 2 * pad
 
 
 def largest_badge(label: str, width: float, height: float, limit: int) -> int:
@@ -370,7 +371,7 @@ def story(picture: Image.Image | None, text: StampText) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     size = largest_badge(text.label, column, 220, 150)
     badge(draw, text.label, (margin, top), size)
-    y = top + badge_size(text.label, size)[1] + 36
+    y: float = top + badge_size(text.label, size)[1] + 36
     head = [*_heading(text, 56), *_claim(text, 54, 4)]
     tail = _fact(text, 50, 5)
     footer = 46
