@@ -261,6 +261,9 @@ HOAXES = router(
     page("/hoaxes", hoaxes.hoaxes_gallery),
     page("/hoaxes/{case_id}", hoaxes.hoaxes_show),
     get("/hoaxes/{case_id}/image.jpg", hoaxes.hoaxes_image, response_model=None),
+    get("/hoaxes/{case_id}/card.jpg", hoaxes.hoaxes_card, response_model=None),
+    get("/hoaxes/{case_id}/story.jpg", hoaxes.hoaxes_story, response_model=None),
+    get("/v/{case_id}", hoaxes.hoaxes_short, response_model=None),
 )
 
 # --- accounts ---------------------------------------------------------------------------------

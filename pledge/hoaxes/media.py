@@ -1,4 +1,4 @@
-"""Uploaded screenshots: refused or re-encoded safely, hashed for near-duplicates, stamped."""
+"""Uploaded screenshots: refused or re-encoded safely, hashed for near-duplicates, reopened."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import math
 import struct
 from dataclasses import dataclass
 from io import BytesIO
-from typing import TypeAlias
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from pledge.hoaxes import fingerprint, ocr
 from pledge.hoaxes.headers import Header, TooManyParts, read_header, sniff
@@ -363,9 +362,8 @@ def hamming(a: int, b: int) -> int:
     return ((a ^ b) & _MASK64).bit_count()
 
 
-def labelled(data: bytes, label: str) -> bytes:
-    """The stored image with a dark band across its middle and the verdict in a red box, so a
-    shared copy carries the verdict with it."""
+def open_stored(data: bytes) -> Image.Image:
+    """A stored image's pixels, in RGB, to draw a verdict picture from (pledge.hoaxes.stamp)."""
     # Stored images were made by process_upload, so at most MAX_SIDE a side; anything else in
     # the column is refused rather than decoded.
     try:
@@ -373,88 +371,8 @@ def labelled(data: bytes, label: str) -> bytes:
             if max(source.size) > MAX_SIDE:
                 raise damaged()
             source.load()
-            picture = _flatten(source)
+            return _flatten(source)
     except MediaError:
         raise
     except (Image.DecompressionBombError, *_DECODE_ERRORS) as error:
         raise damaged() from error
-
-    width, height = picture.size
-    overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    # A third of the picture: too much to crop away and re-share the image as unlabelled.
-    # Wide, short banners get a taller share, or the label would be too small to read.
-    band = max(1, min(height, round(max(height * 0.36, width * 0.12))))
-    top = (height - band) // 2
-    draw.rectangle((0, top, width, top + band), fill=(0, 0, 0, 150))
-
-    text, font, stroke = _fit_label(draw, label.upper(), width * 0.84, band * 0.7)
-    left, upper, right, lower = draw.multiline_textbbox(
-        (0, 0), text, font=font, align="center", stroke_width=stroke
-    )
-    padding = max(1, round((lower - upper) * 0.18))
-    box_width = right - left + 2 * padding
-    box_height = lower - upper + 2 * padding
-    box_left = (width - box_width) // 2
-    box_top = (height - box_height) // 2
-    draw.rounded_rectangle(
-        (box_left, box_top, box_left + box_width, box_top + box_height),
-        radius=padding,
-        fill=(200, 16, 32, 235),
-        outline=(255, 255, 255, 255),
-        width=max(1, padding // 3),
-    )
-    draw.multiline_text(
-        (box_left + padding - left, box_top + padding - upper),
-        text,
-        font=font,
-        fill=(255, 255, 255, 255),
-        align="center",
-        stroke_width=stroke,
-        stroke_fill=(255, 255, 255, 255),
-    )
-    stamped = Image.alpha_composite(picture.convert("RGBA"), overlay).convert("RGB")
-    return _encode_jpeg(stamped)
-
-
-_LabelFont: TypeAlias = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-def _fit_label(
-    draw: ImageDraw.ImageDraw, text: str, max_width: float, max_height: float
-) -> tuple[str, _LabelFont, int]:
-    """The largest bold-looking label that fits, on one line or one word per line (which
-    suits tall, narrow screenshots)."""
-    layouts = [text] + ([text.replace(" ", "\n")] if " " in text else [])
-    fitted = [_fit_layout(draw, layout, max_width, max_height) for layout in layouts]
-    _size, layout, font, stroke = max(fitted, key=lambda candidate: candidate[0])
-    return layout, font, stroke
-
-
-def _fit_layout(
-    draw: ImageDraw.ImageDraw, layout: str, max_width: float, max_height: float
-) -> tuple[float, str, _LabelFont, int]:
-    size = max(1.0, max_height)
-    for _attempt in range(6):
-        font, stroke = _label_font(size)
-        left, top, right, bottom = draw.multiline_textbbox(
-            (0, 0), layout, font=font, align="center", stroke_width=stroke
-        )
-        text_width, text_height = max(1, right - left), max(1, bottom - top)
-        # The box adds padding of 0.18 of the text's height on every side.
-        shrink = min(
-            max_width / (text_width + 0.36 * text_height), max_height / (1.36 * text_height)
-        )
-        if shrink >= 1 or size <= 1:
-            break
-        # Text scales almost linearly with the font size; a little under, to converge.
-        size = max(1.0, size * shrink * 0.98)
-    return size, layout, font, stroke
-
-
-def _label_font(size: float) -> tuple[_LabelFont, int]:
-    font = ImageFont.load_default(size=max(1, int(size)))
-    # The built-in font is regular; a stroke in the text colour makes it bold. Without
-    # FreeType Pillow falls back to a fixed bitmap font, which cannot be stroked.
-    stroke = max(1, int(size) // 22) if isinstance(font, ImageFont.FreeTypeFont) else 0
-    return font, stroke

@@ -26,6 +26,7 @@ from pledge.web import (
     public_base_url,
     redraw,
     render,
+    share_links,
 )
 
 PRIVATE_PAGE = {
@@ -160,19 +161,100 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
         "page_url": page_url,
         "image_url": image_url,
         "claim_review": review,
+        **verdict_sharing(request, session, hoax),
     }
     return render(request, "hoaxes/show.html", context)
 
 
-def hoaxes_image(session: SessionDep, case_id: RowId) -> Response:
-    data = hoaxes.labelled_image(session, case_id=case_id)
-    return Response(
-        data,
-        media_type="image/jpeg",
-        headers={
-            "Cache-Control": "public, max-age=3600",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+# --- a verdict's pictures and short link ----------------------------------------------
+
+VERDICT_PICTURE_HEADERS = {
+    "Cache-Control": "public, max-age=3600",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
+def short_link(request: Request, case_id: int) -> str:
+    """The verdict's short link, absolute: what share texts carry and its pictures print."""
+    return absolute_url(request, "hoaxes_short", case_id=case_id)
+
+
+def verdict_sharing(
+    request: Request, session: SessionDep, hoax: hoaxes.PublishedHoax
+) -> dict[str, Any]:
+    """What the verdict page needs to be shared: its pictures' addresses (in the page's
+    language) and sizes, and the share buttons with their text."""
+    # A picture's words are in the page's language: another than the default is in its
+    # address, so that each address always answers the same bytes to any cache.
+    locale = i18n.get_locale()
+    query = "" if locale == i18n.DEFAULT_LOCALE else "?" + urlencode({"lang": locale})
+    short = short_link(request, hoax.id)
+    return {
+        "short_url": short,
+        "card_url": absolute_url(request, "hoaxes_card", case_id=hoax.id) + query,
+        "story_path": request.app.url_path_for("hoaxes_story", case_id=hoax.id) + query,
+        "image_path": request.app.url_path_for("hoaxes_image", case_id=hoax.id) + query,
+        "image_size": hoaxes.picture_size(session, case=hoax.case) if hoax.has_image else None,
+        "card_size": hoaxes.CARD_SIZE,
+        "share": share_links(short, hoax.case.public_title, text=hoaxes.share_text(hoax.case)),
+    }
+
+
+# The language of a picture's words: from its address alone, never the reader's cookie, so
+# that an address answers the same picture to everyone (the pictures are cached publicly).
+PictureLanguage = Annotated[str | None, Query(max_length=10)]
+
+
+def verdict_picture(
+    request: Request,
+    session: SessionDep,
+    case_id: int,
+    kind: hoaxes.VerdictPicture,
+    lang: str | None,
+) -> bytes:
+    """One of a published verdict's pictures, with its short link printed on it."""
+    i18n.set_locale(i18n.negotiate(lang) or i18n.DEFAULT_LOCALE)
+    return hoaxes.verdict_picture(
+        session,
+        case_id=case_id,
+        kind=kind,
+        address=short_link(request, case_id).split("://", 1)[-1],
+        site_name=get_settings().site_name,
+    )
+
+
+def hoaxes_image(
+    request: Request, session: SessionDep, case_id: RowId, lang: PictureLanguage = None
+) -> Response:
+    data = verdict_picture(request, session, case_id, hoaxes.VerdictPicture.IMAGE, lang)
+    return Response(data, media_type="image/jpeg", headers=VERDICT_PICTURE_HEADERS)
+
+
+def hoaxes_card(
+    request: Request, session: SessionDep, case_id: RowId, lang: PictureLanguage = None
+) -> Response:
+    data = verdict_picture(request, session, case_id, hoaxes.VerdictPicture.CARD, lang)
+    return Response(data, media_type="image/jpeg", headers=VERDICT_PICTURE_HEADERS)
+
+
+def hoaxes_story(
+    request: Request, session: SessionDep, case_id: RowId, lang: PictureLanguage = None
+) -> Response:
+    data = verdict_picture(request, session, case_id, hoaxes.VerdictPicture.STORY, lang)
+    headers = {
+        **VERDICT_PICTURE_HEADERS,
+        # The page's "download" link saves it, to be posted from the phone's gallery.
+        "Content-Disposition": f'attachment; filename="verdict-{case_id}-story.jpg"',
+    }
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+def hoaxes_short(request: Request, session: SessionDep, case_id: RowId) -> RedirectResponse:
+    hoax = hoaxes.get_published(session, case_id=case_id)
+    url = request.app.url_path_for("hoaxes_show", case_id=hoax.id)
+    return RedirectResponse(
+        url, status_code=301, headers={"Cache-Control": "public, max-age=86400"}
     )
 
 

@@ -171,14 +171,16 @@ def absolute_url(request: Request, name: str, /, **params: object) -> str:
     return public_base_url(request) + path_for(request, name, **params)
 
 
-def share_links(url: str, title: str) -> dict[str, str]:
-    """Links that open each app's own share screen on a phone, with ready text."""
-    text = _("I just signed “%(title)s”. Add your name too:") % {"title": title}
+def share_links(url: str, title: str, *, text: str | None = None) -> dict[str, str]:
+    """Links that open each app's own share screen on a phone, with ready text: a signer's
+    invitation to the campaign `title`, or `text` as given (the link follows it)."""
+    if text is None:
+        text = _("I just signed “%(title)s”. Add your name too:") % {"title": title}
     return {
         "url": url,
         "text": text,
         "whatsapp": "https://wa.me/?" + urlencode({"text": f"{text} {url}"}),
         "telegram": "https://t.me/share/url?" + urlencode({"url": url, "text": text}),
-        "x": "https://x.com/intent/tweet?" + urlencode({"text": text, "url": url}),
+        "x": "https://x.com/intent/post?" + urlencode({"text": text, "url": url}),
         "facebook": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
     }

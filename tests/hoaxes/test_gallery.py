@@ -141,12 +141,13 @@ def test_detail_page(
     assert "2 people" in page.select_one("article").get_text()
 
     image = page.select_one("img.hoax-image")
-    assert image["src"] == f"/hoaxes/{report.case_id}/image.jpg"
+    # In the page's language, English here: the picture's words are too.
+    assert image["src"] == f"/hoaxes/{report.case_id}/image.jpg?lang=en"
     assert "DIMANIPULASI" in image["alt"]
     # Only the labelled copy is ever shown, never the upload itself.
     assert "/media/" not in response.text
     assert page.select_one("meta[property='og:image']")["content"] == (
-        f"http://testserver/hoaxes/{report.case_id}/image.jpg"
+        f"http://testserver/hoaxes/{report.case_id}/card.jpg?lang=en"
     )
     assert page.select_one("meta[property='og:url']")["content"] == (
         f"http://testserver/hoaxes/{report.case_id}"
@@ -155,7 +156,7 @@ def test_detail_page(
     assert report.tracking_code not in response.text
     assert "TPS dipindah" not in response.text
     # Only the JSON-LD script, and it holds data: no other inline script.
-    scripts = page.select("script")
+    scripts = page.select("script:not([src])")
     assert [s.get("type") for s in scripts] == ["application/ld+json"]
 
 
@@ -244,7 +245,10 @@ def test_a_verdict_without_a_picture_has_no_image(
     assert client.get(f"/hoaxes/{report.case_id}/image.jpg").status_code == 404
     page = html(client.get(f"/hoaxes/{report.case_id}"))
     assert page.select_one("img.hoax-image") is None
-    assert page.select_one("meta[property='og:image']") is None
+    # Its share card has words alone.
+    assert page.select_one("meta[property='og:image']")["content"].startswith(
+        f"http://testserver/hoaxes/{report.case_id}/card.jpg"
+    )
 
 
 def test_closed_campaigns_verdicts_stay_public(

@@ -159,7 +159,7 @@ def test_thank_you_page_has_share_links_with_the_personal_invite_link(
     links = {
         "https://wa.me/": "text",
         "https://t.me/share/url": "url",
-        "https://x.com/intent/tweet": "url",
+        "https://x.com/intent/post": "url",
         "https://www.facebook.com/sharer/sharer.php": "u",
     }
     hrefs = [str(a["href"]) for a in soup.select("section.share a[href]")]

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from pledge.accounts import service as accounts
 from pledge.campaigns.models import (
+    PUBLIC_STATUSES,
     Campaign,
     CampaignPartner,
     CampaignStatus,
@@ -50,6 +51,26 @@ def list_titles(session: Session) -> dict[int, CampaignTitle]:
         sa.select(campaign_table.c.id, campaign_table.c.slug, campaign_table.c.title)
     ).all()
     return {int(campaign_id): CampaignTitle(slug, title) for campaign_id, slug, title in rows}
+
+
+def list_public(session: Session, *, ids: Collection[int]) -> list[Campaign]:
+    """The public campaigns (live or closed) among these, by title."""
+    if not ids:
+        return []
+    return list(
+        session.exec(
+            select(Campaign)
+            .where(col(Campaign.id).in_(list(ids)), col(Campaign.status).in_(PUBLIC_STATUSES))
+            .order_by(col(Campaign.title), col(Campaign.id))
+        )
+    )
+
+
+def public_id(session: Session, *, slug: str) -> int | None:
+    """The id of the public campaign at this address, or None."""
+    return session.exec(
+        select(Campaign.id).where(Campaign.slug == slug, col(Campaign.status).in_(PUBLIC_STATUSES))
+    ).first()
 
 
 def list_closed_before(session: Session, *, cutoff: datetime) -> list[tuple[int, str]]:

@@ -10,6 +10,7 @@
 - ``media_access``: who may see an uploaded image;
 - ``published``, ``gallery`` and ``open_data``: one verdict with its ClaimReview, the public
   gallery and its filters, and the JSON API;
+- ``verdict_images``: a verdict's stamped picture, share card and story image, its share text;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
@@ -44,7 +45,6 @@ from pledge.hoaxes.service.published import (
     claim_review,
     first_reported,
     get_published,
-    labelled_image,
     public_appearance_url,
 )
 from pledge.hoaxes.service.rekeying import follow_short_link, needs_following
@@ -66,16 +66,27 @@ from pledge.hoaxes.service.shortlinks import (
     resolve,
 )
 from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
+from pledge.hoaxes.service.verdict_images import (
+    CARD_SIZE,
+    STORY_SIZE,
+    VerdictPicture,
+    labelled_image,
+    picture_size,
+    share_text,
+    verdict_picture,
+)
 
 __all__ = [
     "API_LIMIT_DEFAULT",
     "API_LIMIT_MAX",
+    "CARD_SIZE",
     "CODE_ALPHABET",
     "CODE_LENGTH",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
     "SHORT_LINK_HOSTS",
+    "STORY_SIZE",
     "URL_MAX",
     "CleanReport",
     "GalleryFilters",
@@ -85,6 +96,7 @@ __all__ = [
     "PublishedHoax",
     "ReportForm",
     "ReportStatus",
+    "VerdictPicture",
     "VisibleMedia",
     "_clean_text",
     "canonical_url",
@@ -108,10 +120,13 @@ __all__ = [
     "never_fetch",
     "new_tracking_code",
     "open_case",
+    "picture_size",
     "public_appearance_url",
     "report_limit",
     "resolve",
+    "share_text",
     "similar_media",
     "submit",
     "surviving_case",
+    "verdict_picture",
 ]

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from pledge import forms
-from pledge.campaigns.models import PUBLIC_STATUSES, Campaign
+from pledge.campaigns import service as campaigns
+from pledge.campaigns.models import Campaign
 from pledge.campaigns.service import WIB
 from pledge.errors import Invalid
 from pledge.forms import Checks, PostedForm, posted
-from pledge.hoaxes.models import Category, HoaxCase, HoaxMonth, Platform, Verdict
+from pledge.hoaxes.models import Category, HoaxCase, Platform, Verdict, hoax_month_table
 from pledge.hoaxes.service.published import NEWEST_FIRST, PublishedHoax, published_query
 from pledge.i18n import gettext as _
 
@@ -160,48 +161,29 @@ class GalleryPage:
 def _choices(session: Session) -> tuple[list[Campaign], list[date]]:
     """The public campaigns and the months that have a published verdict, as the filters offer
     them: from the monthly counts (a few rows per campaign and month, never the verdicts)."""
-    month_t = HoaxMonth.__table__  # type: ignore[attr-defined]
+    month_t = hoax_month_table
     rows = session.execute(
         sa.select(month_t.c.campaign_id, month_t.c.month)
         .where(month_t.c.metric.like("verdict:%"), month_t.c.count > 0)
         .distinct()
     ).all()
-    campaign_ids = {row.campaign_id for row in rows}
-    campaigns = (
-        list(
-            session.exec(
-                sa.select(Campaign)  # type: ignore[call-overload]
-                .where(
-                    col(Campaign.id).in_(campaign_ids),
-                    col(Campaign.status).in_(list(PUBLIC_STATUSES)),
-                )
-                .order_by(col(Campaign.title))
-            ).scalars()
-        )
-        if campaign_ids
-        else []
-    )
-    public = {c.id for c in campaigns}
+    found = campaigns.list_public(session, ids={row.campaign_id for row in rows})
+    public = {c.id for c in found}
     months = sorted({row.month for row in rows if row.campaign_id in public}, reverse=True)
-    return campaigns, months[:MONTHS_OFFERED]
+    return found, months[:MONTHS_OFFERED]
 
 
 def list_published(session: Session, filters: GalleryFilters | None = None) -> GalleryPage:
     """One page of published verdicts of public campaigns, newest first, narrowed by the
     filters; with the choices the filters offer, and a message for each bad filter."""
     filters = filters or GalleryFilters()
-    campaigns, months = _choices(session)
-    slugs = {c.slug: c.id or 0 for c in campaigns}
+    offered, months = _choices(session)
+    slugs = {c.slug: c.id or 0 for c in offered}
     if filters.campaign and filters.campaign not in slugs:
         # A public campaign whose verdicts are not counted by month yet is still a choice.
-        found = session.exec(
-            sa.select(Campaign.id).where(  # type: ignore[call-overload]
-                col(Campaign.slug) == filters.campaign,
-                col(Campaign.status).in_(list(PUBLIC_STATUSES)),
-            )
-        ).first()
+        found = campaigns.public_id(session, slug=filters.campaign)
         if found is not None:
-            slugs[filters.campaign] = found[0]
+            slugs[filters.campaign] = found
     try:
         chosen = filters.check(slugs)
     except Invalid as error:
@@ -210,7 +192,7 @@ def list_published(session: Session, filters: GalleryFilters | None = None) -> G
             page=1,
             has_next=False,
             filters=filters,
-            campaigns=campaigns,
+            campaigns=offered,
             months=months,
             errors=error.errors,
         )
@@ -227,6 +209,6 @@ def list_published(session: Session, filters: GalleryFilters | None = None) -> G
         page=chosen.page,
         has_next=len(items) > GALLERY_PAGE_SIZE,
         filters=filters,
-        campaigns=campaigns,
+        campaigns=offered,
         months=months,
     )

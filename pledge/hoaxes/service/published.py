@@ -1,5 +1,5 @@
-"""Published verdicts: the public gallery, one verdict with its ClaimReview, and its picture
-with the label stamped across it."""
+"""Published verdicts: the public gallery, and one verdict with its ClaimReview (its pictures
+are drawn in ``verdict_images``)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ from urllib.parse import unquote, urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from pledge.cache import Cache
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES, Campaign
 from pledge.errors import NotFound
-from pledge.hoaxes import media
 from pledge.hoaxes.models import (
     HoaxCase,
-    Media,
     Verdict,
     hoax_case_table,
     hoax_report_table,
-    media_table,
 )
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
@@ -195,31 +191,3 @@ def claim_review(
     if image_url:
         review["image"] = image_url
     return review
-
-
-# The labelled copies of the last few images asked for: stamping costs a decode and an
-# encode, and a shared verdict is asked for many times in a row. Keyed by content and label:
-# the same picture with the same label is the same JPEG.
-_labelled: Cache[tuple[str, str], bytes] = Cache("hoaxes.labelled_images", size=32)
-
-
-def labelled_image(session: Session, *, case_id: int) -> bytes:
-    """The picture of a published verdict, with its label stamped across it, as a JPEG."""
-    hoax = get_published(session, case_id=case_id)
-    case = hoax.case
-    if case.media_id is None or case.label is None:
-        raise NotFound(_("This verdict has no picture."))
-    sha256 = session.execute(
-        sa.select(media_table.c.sha256).where(media_table.c.id == case.media_id)
-    ).scalar()
-    if sha256 is None:
-        raise NotFound(_("This verdict has no picture."))
-    key = (sha256, str(case.label))
-    found = _labelled.get(key)
-    if found is None:
-        stored = session.get(Media, case.media_id)
-        if stored is None:
-            raise NotFound(_("This verdict has no picture."))
-        found = media.labelled(stored.data, str(case.label))
-        _labelled.put(key, found)
-    return found
