@@ -9,7 +9,8 @@
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
 - ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
-- ``privacy``: the reports a contact sent, and reporters' contacts removed.
+- ``privacy``: the reports a contact sent, and reporters' contacts removed;
+- ``notify``: reporters told the verdict (or its correction) by email or WhatsApp.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
 case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
@@ -19,6 +20,14 @@ from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
 from pledge.hoaxes.service.forms import clean_text as _clean_text
 from pledge.hoaxes.service.media_access import VisibleMedia, get_media, moderator_org_ids
+from pledge.hoaxes.service.notify import (
+    CORRECTION_WINDOW,
+    ReporterLinks,
+    keeps_contacts,
+    tell_reporters,
+    verdict_message,
+    whatsapp_ready,
+)
 from pledge.hoaxes.service.open_data import (
     API_LIMIT_DEFAULT,
     API_LIMIT_MAX,
@@ -68,6 +77,7 @@ __all__ = [
     "API_LIMIT_MAX",
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "CORRECTION_WINDOW",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
@@ -78,6 +88,7 @@ __all__ = [
     "HoaxItem",
     "HoaxPage",
     "PublishedHoax",
+    "ReporterLinks",
     "ReportForm",
     "ReportStatus",
     "VisibleMedia",
@@ -94,6 +105,7 @@ __all__ = [
     "get_status",
     "is_accepting_reports",
     "is_short_link",
+    "keeps_contacts",
     "labelled_image",
     "list_open_data",
     "list_published",
@@ -109,4 +121,7 @@ __all__ = [
     "similar_media",
     "submit",
     "surviving_case",
+    "tell_reporters",
+    "verdict_message",
+    "whatsapp_ready",
 ]

@@ -24,7 +24,7 @@ from pledge.hoaxes.models import (
     hoax_case_table,
     hoax_report_table,
 )
-from pledge.hoaxes.service import matching, suggestions
+from pledge.hoaxes.service import matching, notify, suggestions
 from pledge.hoaxes.service.duplicates import CaseRef, store_media, surviving_case
 from pledge.hoaxes.service.forms import CleanReport, ReportForm
 from pledge.hoaxes.states import CaseStatus
@@ -125,7 +125,20 @@ def _submit_in_transaction(
     suggestions.keep(
         session, campaign_id=campaign_id, case_id=case_id, found=found.suggestions, now=now
     )
+    if found.case is not None and found.case.status == CaseStatus.PUBLISHED:
+        _tell_at_once(session, report=report, case_id=case_id, now=now)
     return report
+
+
+def _tell_at_once(session: Session, *, report: HoaxReport, case_id: int, now: datetime) -> None:
+    """A report that joins a verdict published before it gets the verdict by message too
+    (when it left a contact), as its case's other reporters did."""
+    case = session.get(HoaxCase, case_id)
+    if report.contact_encrypted is None or case is None:
+        return
+    notify.tell_reporters(session, case=case, now=now, report_ids=[report.id or 0])
+    # Marked told in SQL: the loaded report reads it again when asked.
+    session.expire(report, ["notified_at"])
 
 
 def _join_case(
