@@ -27,7 +27,7 @@ from pledge.moderation import service as moderation
 from pledge.moderation.service import DecisionForm
 from pledge.privacy import retention
 from tests.support.db import events, fresh, outbox
-from tests.support.factories import MakeCampaign, set_case_status
+from tests.support.factories import set_case_status
 from tests.support.forms import code_of, post_report, report_fields
 from tests.support.moderation import World, make_world
 from tests.support.pages import html
@@ -86,9 +86,7 @@ def propose(session: Session, world: World, case_id: int, **fields: object) -> N
 
 
 def approve(session: Session, world: World, access: Callable[..., ModeratorContext], case_id: int):
-    moderation.approve(
-        session, access=access(world.mod_a2), case_id=case_id, reason="Sumber kuat."
-    )
+    moderation.approve(session, access=access(world.mod_a2), case_id=case_id, reason="Sumber kuat.")
     return fresh(session).get(HoaxCase, case_id)
 
 
@@ -435,3 +433,15 @@ def test_merging_into_a_published_verdict_tells_the_merged_reporters(
     assert [m.to for m in outbox(session)] == ["rina@example.com", "sari@example.com"]
     assert f"{ORIGIN}/hoaxes/{published.case_id}" in outbox(session)[-1].body.split()
     assert report_row(session, late).contact_encrypted is not None  # within the window
+
+
+def test_the_privacy_notice_says_how_long_a_reporters_contact_is_kept(
+    new_client: Callable[..., TestClient],
+) -> None:
+    assert timedelta(days=30) == hoaxes.CORRECTION_WINDOW
+    text = " ".join(html(new_client(lang="en").get("/privacy")).get_text().split())
+    assert "used only to send you the verdict on your report" in text
+    assert (
+        "except when a verdict is published: then it is kept for 30 days after publication, "
+        "only to tell you if the verdict is corrected, and deleted after that."
+    ) in text
