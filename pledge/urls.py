@@ -256,6 +256,7 @@ HOAXES = router(
     page("/c/{slug}/report", hoaxes.hoaxes_report_form),
     form("/c/{slug}/report", hoaxes.hoaxes_report),
     page("/c/{slug}/report/received", hoaxes.hoaxes_received),
+    page("/reports", hoaxes.hoaxes_lookup, response_model=None),
     page("/reports/{code}", hoaxes.hoaxes_status),
     get("/media/{media_id}", hoaxes.hoaxes_media, response_model=None),
     page("/hoaxes", hoaxes.hoaxes_gallery),

@@ -84,6 +84,28 @@ def hoaxes_received(request: Request, view: CampaignDep) -> HTMLResponse:
     return render(request, "hoaxes/received.html", {"view": view, "campaign": view.campaign})
 
 
+# A status page and a lookup each count against the limit (shared: a lookup is followed by
+# its status page), per address: tracking codes cannot be guessed through it.
+lookup_limit = limiter.shared_limit(hoaxes.lookup_limit, scope="report-lookup")
+
+
+@lookup_limit
+def hoaxes_lookup(
+    request: Request, code: Annotated[str | None, Query(include_in_schema=False)] = None
+) -> Response:
+    """The tracking-code box: a typed code goes to its status page; none, the box alone."""
+    if code is None:
+        return render(request, "hoaxes/lookup.html", {"code": ""}, headers=PRIVATE_PAGE)
+    try:
+        clean = hoaxes.clean_tracking_code(code)
+    except Invalid as error:
+        context = {"code": code[:200]}
+        return redraw(request, "hoaxes/lookup.html", context, error, headers=PRIVATE_PAGE)
+    url = request.app.url_path_for("hoaxes_status", code=clean)
+    return RedirectResponse(url, status_code=303, headers={"Referrer-Policy": "no-referrer"})
+
+
+@lookup_limit
 def hoaxes_status(request: Request, session: SessionDep, code: str) -> HTMLResponse:
     status = hoaxes.get_status(session, code=code)
     context = {

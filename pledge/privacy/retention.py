@@ -1,5 +1,6 @@
 """Retention: supporters of campaigns closed longer than the set months are anonymised,
-reporters' contacts left on closed hoax cases are removed, signers who have not confirmed are
+reporters' contacts are removed from closed hoax cases (from published verdicts once their
+correction window has passed), signers who have not confirmed are
 reminded, signatures never confirmed are deleted after PLEDGE_PENDING_DAYS, and messages sent
 more than a week ago leave the outbox.
 
@@ -101,7 +102,7 @@ def run(
                 cutoff=cutoff,
                 supporters=sum(done.values()),
                 campaigns=done,
-                reporter_contacts=hoaxes.forget_closed_contacts(session),
+                reporter_contacts=hoaxes.forget_closed_contacts(session, now=now),
                 reminded=supporters.remind(session, links_for=links_for, now=now)
                 if links_for
                 else 0,

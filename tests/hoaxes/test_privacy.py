@@ -3,11 +3,14 @@ contacts removed on request or, by retention, from closed cases."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge.config import get_settings
+from pledge.db import utcnow
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import hoax_report_table
 from pledge.hoaxes.service import privacy as hoax_privacy
@@ -72,14 +75,34 @@ def test_contacts_left_on_closed_cases_are_forgotten_in_batches(
     session: Session, make_campaign: MakeCampaign, make_case: MakeCase
 ) -> None:
     view = make_campaign()
+    now = utcnow()
+    window = hoaxes.CORRECTION_WINDOW
     closed = [
         make_case(view, status=status, reports=2, contact="sealed-contact")
-        for status in ("rejected", "not_hoax", "published")
+        for status in ("rejected", "not_hoax")
     ]
+    # A verdict published longer ago than the correction window: nobody is told any more.
+    closed.append(
+        make_case(
+            view,
+            status="published",
+            reports=2,
+            contact="sealed-contact",
+            created_at=now - window - timedelta(minutes=1),
+        )
+    )
+    # Published within the window: kept (encrypted) to tell its reporters of a correction.
+    recent = make_case(
+        view,
+        status="published",
+        reports=2,
+        contact="sealed-contact",
+        created_at=now - window + timedelta(minutes=1),
+    )
     still_open = make_case(view, status="new", reports=2, contact="sealed-contact")
     waiting = make_case(view, status="awaiting_approval", contact="sealed-contact")
 
-    assert hoaxes.forget_closed_contacts(session, batch=4) == 6
+    assert hoaxes.forget_closed_contacts(session, now=now, batch=4) == 6
     session.commit()
     by_case: dict[int, set[str | None]] = {}
     for case_id, contact in session.execute(
@@ -87,6 +110,12 @@ def test_contacts_left_on_closed_cases_are_forgotten_in_batches(
     ):
         by_case.setdefault(case_id, set()).add(contact)
     assert all(by_case[case.id or 0] == {None} for case in closed)
+    assert by_case[recent.id or 0] == {"sealed-contact"}
     assert by_case[still_open.id or 0] == {"sealed-contact"}
     assert by_case[waiting.id or 0] == {"sealed-contact"}
-    assert hoaxes.forget_closed_contacts(session) == 0
+    assert hoaxes.forget_closed_contacts(session, now=now) == 0
+    # Once the window has passed for it too, the recent verdict's contacts go.
+    assert hoaxes.forget_closed_contacts(session, now=now + timedelta(minutes=2)) == 2
+    kept = set(contacts(session).values())
+    assert kept == {None, "sealed-contact"}
+    assert list(contacts(session).values()).count("sealed-contact") == 3  # the open cases'

@@ -44,8 +44,10 @@ def test_status_page_of_a_new_report(client: TestClient, make_campaign: MakeCamp
     assert (
         page.select_one(".your-category").get_text(strip=True) == "False information about voting"
     )
-    # No form, so no session cookie is needed to read it.
-    assert page.select_one("main form") is None
+    # No form but the tracking-code box, which is sent by GET: no session cookie is needed.
+    assert [form.get("method") for form in page.select("main form")] == ["get"]
+    assert page.select_one("main form.tracking-box")["action"] == "/reports"
+    assert "set-cookie" not in response.headers
 
 
 def test_codes_are_read_case_insensitively(client: TestClient, make_campaign: MakeCampaign) -> None:

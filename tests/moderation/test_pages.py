@@ -864,6 +864,8 @@ def test_every_action_is_in_the_history_on_the_case_page(
 
     expected = [
         ("Budi", "Approved and published", "Lengkap."),
+        # In the same step: the reporters who left a contact are told (none here).
+        ("Budi", "Told the reporters the verdict", ""),
         ("Budi", "Claimed", ""),
         ("Ayu", "Proposed a verdict", "Sumber ditambah."),
         ("Ayu", "Claimed", ""),
@@ -894,7 +896,7 @@ def test_every_action_is_in_the_history_on_the_case_page(
     assert actions(session, case) == [
         "case.claim", "case.break_claim", "case.claim", "case.claim", "case.release", "case.claim",
         "case.decide", "case.claim", "case.send_back", "case.claim", "case.decide", "case.claim",
-        "case.approve",
+        "case.notify", "case.approve",
     ]  # fmt: skip
 
 

@@ -11,7 +11,8 @@
 - ``published``, ``gallery`` and ``open_data``: one verdict with its ClaimReview, the public
   gallery and its filters, and the JSON API;
 - ``verdict_images``: a verdict's stamped picture, share card and story image, its share text;
-- ``privacy``: the reports a contact sent, and reporters' contacts removed.
+- ``privacy``: the reports a contact sent, and reporters' contacts removed;
+- ``notify``: reporters told the verdict (or its correction) by email or WhatsApp.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
 case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
@@ -27,6 +28,14 @@ from pledge.hoaxes.service.gallery import (
     list_published,
 )
 from pledge.hoaxes.service.media_access import VisibleMedia, get_media, moderator_org_ids
+from pledge.hoaxes.service.notify import (
+    CORRECTION_WINDOW,
+    ReporterLinks,
+    keeps_contacts,
+    tell_reporters,
+    verdict_message,
+    whatsapp_ready,
+)
 from pledge.hoaxes.service.open_data import (
     API_LIMIT_DEFAULT,
     API_LIMIT_MAX,
@@ -52,8 +61,10 @@ from pledge.hoaxes.service.reports import (
     CODE_ALPHABET,
     CODE_LENGTH,
     ReportStatus,
+    clean_tracking_code,
     get_status,
     is_accepting_reports,
+    lookup_limit,
     new_tracking_code,
     open_case,
     report_limit,
@@ -82,6 +93,7 @@ __all__ = [
     "CARD_SIZE",
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "CORRECTION_WINDOW",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
@@ -96,11 +108,13 @@ __all__ = [
     "PublishedHoax",
     "ReportForm",
     "ReportStatus",
+    "ReporterLinks",
     "VerdictPicture",
     "VisibleMedia",
     "_clean_text",
     "canonical_url",
     "claim_review",
+    "clean_tracking_code",
     "clean_url",
     "clear_contacts",
     "first_reported",
@@ -111,10 +125,12 @@ __all__ = [
     "get_status",
     "is_accepting_reports",
     "is_short_link",
+    "keeps_contacts",
     "labelled_image",
     "list_open_data",
     "list_published",
     "list_reports_by_contact",
+    "lookup_limit",
     "moderator_org_ids",
     "needs_following",
     "never_fetch",
@@ -128,5 +144,8 @@ __all__ = [
     "similar_media",
     "submit",
     "surviving_case",
+    "tell_reporters",
+    "verdict_message",
     "verdict_picture",
+    "whatsapp_ready",
 ]

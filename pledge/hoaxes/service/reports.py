@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignView
 from pledge.db import utcnow, writing
-from pledge.errors import Conflict, NotFound
+from pledge.errors import Conflict, Invalid, NotFound
 from pledge.hoaxes.models import (
     Category,
     HoaxCase,
@@ -24,7 +24,7 @@ from pledge.hoaxes.models import (
     hoax_case_table,
     hoax_report_table,
 )
-from pledge.hoaxes.service import matching, suggestions
+from pledge.hoaxes.service import matching, notify, suggestions
 from pledge.hoaxes.service.duplicates import CaseRef, store_media, surviving_case
 from pledge.hoaxes.service.forms import CleanReport, ReportForm
 from pledge.hoaxes.states import CaseStatus
@@ -38,6 +38,13 @@ CODE_LENGTH = 10  # 31**10: about 49 bits, far beyond guessing through the rate 
 def report_limit() -> str:
     """Reports per address per minute: generous, as many phones share one carrier address."""
     return "30/minute"
+
+
+def lookup_limit() -> str:
+    """Status pages and tracking-code lookups per address per minute, counted together (a
+    lookup is followed by its status page): far above what the people behind one carrier
+    address follow, far below what guessing a code needs."""
+    return "120/minute"
 
 
 def is_accepting_reports(campaign: Campaign) -> bool:
@@ -125,7 +132,20 @@ def _submit_in_transaction(
     suggestions.keep(
         session, campaign_id=campaign_id, case_id=case_id, found=found.suggestions, now=now
     )
+    if found.case is not None and found.case.status == CaseStatus.PUBLISHED:
+        _tell_at_once(session, report=report, case_id=case_id, now=now)
     return report
+
+
+def _tell_at_once(session: Session, *, report: HoaxReport, case_id: int, now: datetime) -> None:
+    """A report that joins a verdict published before it gets the verdict by message too
+    (when it left a contact), as its case's other reporters did."""
+    case = session.get(HoaxCase, case_id)
+    if report.contact_encrypted is None or case is None:
+        return
+    notify.tell_reporters(session, case=case, now=now, report_ids=[report.id or 0])
+    # Marked told in SQL: the loaded report reads it again when asked.
+    session.expire(report, ["notified_at"])
 
 
 def _join_case(
@@ -226,6 +246,26 @@ class ReportStatus:
         return (
             self.published and published_at is not None and published_at <= self.report.created_at
         )
+
+
+def clean_tracking_code(raw: str) -> str:
+    """A tracking code as someone types it: trimmed, in lower case, without the spaces and
+    dashes they may put in; Invalid (beside the field ``code``) when it cannot be one.
+    Whether a report has it is for the status page to say, alike for every code."""
+    code = "".join(raw[:200].split()).replace("-", "").lower()
+    if not code:
+        raise Invalid({"code": _("Enter the tracking code you were given when you reported.")})
+    if len(code) != CODE_LENGTH or not set(code) <= set(CODE_ALPHABET):
+        raise Invalid(
+            {
+                "code": _(
+                    "A tracking code is %(length)s letters and numbers, like %(example)s. "
+                    "Check what you typed."
+                )
+                % {"length": CODE_LENGTH, "example": "k7m2p9qr4t"}
+            }
+        )
+    return code
 
 
 def get_status(session: Session, *, code: str) -> ReportStatus:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from pledge.audit import AuditAction
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Forbidden
+from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxCase
 from pledge.hoaxes.states import CaseStatus
 from pledge.hoaxes.states import transition as transition_to
@@ -30,7 +31,8 @@ def approve(
     reason: str,
     now: datetime | None = None,
 ) -> HoaxCase:
-    """Publish a proposed verdict. The approver must hold the case and must not be the
+    """Publish a proposed verdict, and tell its reporters (those of the cases merged into it
+    too) in the same transaction. The approver must hold the case and must not be the
     moderator who proposed it: a verdict goes public only with two people behind it."""
     now = now or utcnow()
     me = access.user.id
@@ -43,6 +45,8 @@ def approve(
         reason = clean_reason(reason)
         case.approved_by_id = me
         case.published_at = now
+        # Before the case closes: no contact is erased yet.
+        hoaxes.tell_reporters(session, case=case, now=now, actor_id=me)
         transition(
             session,
             case=case,

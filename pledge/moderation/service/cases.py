@@ -18,6 +18,7 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import ID_MAX, utcnow
 from pledge.errors import NotFound
+from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxCase, hoax_report_table
 from pledge.hoaxes.states import CaseStatus, audit_subject
 from pledge.hoaxes.states import transition as transition_to
@@ -155,8 +156,9 @@ def transition(
     now: datetime | None = None,
 ) -> HoaxCase:
     """The one way a case changes status: states.transition refuses the moves not allowed;
-    this ends any claim, drops reporters' contacts when the case closes, and writes the
-    audit event. Runs inside the caller's write transaction."""
+    this ends any claim, drops reporters' contacts when the case closes (a published verdict
+    keeps them a while: see forget_contacts), and writes the audit event. Runs inside the
+    caller's write transaction."""
     previous = case.status
     case.status = transition_to(previous, to)
     case.claimed_by_id = None
@@ -164,7 +166,7 @@ def transition(
     case.updated_at = now or utcnow()
     session.add(case)
     if to in CaseStatus.CLOSED:
-        forget_contacts(session, case_ids=[case.id or 0])
+        forget_contacts(session, case_ids=[case.id or 0], status=to)
     audit.record(
         session,
         actor_id=actor_id,
@@ -177,8 +179,13 @@ def transition(
     return case
 
 
-def forget_contacts(session: Session, *, case_ids: list[int]) -> None:
-    """A reporter's contact is kept only while their report is open (see HoaxReport)."""
+def forget_contacts(session: Session, *, case_ids: list[int], status: CaseStatus) -> None:
+    """Drop the reporters' contacts of cases closing in this status. A reporter's contact is
+    kept while their report is open and, once its verdict is published, for the correction
+    window (hoaxes.CORRECTION_WINDOW), to be told of a correction; retention erases it then.
+    Every other closing erases it at once."""
+    if hoaxes.keeps_contacts(status):
+        return
     report = hoax_report_table
     session.execute(
         sa.update(report)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from pledge import audit
 from pledge.audit import AuditAction
+from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxCase, hoax_case_table, hoax_report_table
 from pledge.hoaxes.states import CaseStatus, Decision
 from pledge.i18n import gettext as _
@@ -77,8 +78,11 @@ def merge(
     _move_reports(session, source_id=source_id, target_id=target_id)
     _take_over(target, case, now=now)
     session.add(target)
+    if target.status == CaseStatus.PUBLISHED:
+        # The reporters of the merged case learn the verdict, as a report joining it would.
+        hoaxes.tell_reporters(session, case=target, now=now, actor_id=actor_id)
     if target.status in CaseStatus.CLOSED:
-        forget_contacts(session, case_ids=[target_id])
+        forget_contacts(session, case_ids=[target_id], status=target.status)
     case.merged_into_id = target_id
     case.report_count = 0
     transition(
