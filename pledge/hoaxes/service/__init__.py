@@ -7,6 +7,7 @@
 - ``suggestions``: the pairs of cases kept for moderators to join or set apart;
 - ``rekeying``: short links followed after the report is stored;
 - ``reports``: taking a report, and the status page its sender follows;
+- ``answers``: reporters' answers to a moderator's question, checked and stored;
 - ``media_access``: who may see an uploaded image;
 - ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed.
@@ -15,6 +16,17 @@ Callers import the package (``from pledge.hoaxes import service as hoaxes``); th
 case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
 """
 
+from pledge.hoaxes.service.answers import (
+    ANSWER_TEXT_MAX,
+    ANSWERS_PER_REPORT,
+    AnswerForm,
+    CleanAnswer,
+    add_answer,
+    awaits_answers,
+    count_report_answers,
+    list_case_answers,
+    list_report_answers,
+)
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
 from pledge.hoaxes.service.forms import clean_text as _clean_text
@@ -64,6 +76,8 @@ from pledge.hoaxes.service.shortlinks import (
 from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
 
 __all__ = [
+    "ANSWERS_PER_REPORT",
+    "ANSWER_TEXT_MAX",
     "API_LIMIT_DEFAULT",
     "API_LIMIT_MAX",
     "CODE_ALPHABET",
@@ -73,6 +87,8 @@ __all__ = [
     "RATING_VALUES",
     "SHORT_LINK_HOSTS",
     "URL_MAX",
+    "AnswerForm",
+    "CleanAnswer",
     "CleanReport",
     "GalleryPage",
     "HoaxItem",
@@ -82,10 +98,13 @@ __all__ = [
     "ReportStatus",
     "VisibleMedia",
     "_clean_text",
+    "add_answer",
+    "awaits_answers",
     "canonical_url",
     "claim_review",
     "clean_url",
     "clear_contacts",
+    "count_report_answers",
     "first_reported",
     "follow_short_link",
     "forget_closed_contacts",
@@ -95,8 +114,10 @@ __all__ = [
     "is_accepting_reports",
     "is_short_link",
     "labelled_image",
+    "list_case_answers",
     "list_open_data",
     "list_published",
+    "list_report_answers",
     "list_reports_by_contact",
     "moderator_org_ids",
     "needs_following",
