@@ -309,6 +309,10 @@ MODERATION = router(
     form("/mod/cases/{case_id}/join", moderation.moderation_join),
     form("/mod/cases/{case_id}/matches/{match_id}/set-apart", moderation.moderation_set_apart),
     form("/mod/cases/{case_id}/split", moderation.moderation_split),
+    # Between moderators and reporters: a moderator's message to a reporter who allowed it,
+    # and a reporter's answer to the moderators' question, from the report's own page.
+    form("/mod/cases/{case_id}/reports/{report_id}/message", moderation.moderation_message),
+    form("/reports/{code}/answer", moderation.moderation_answer),
 )
 
 # --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----

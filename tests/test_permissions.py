@@ -117,6 +117,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/join"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/matches/{match_id}/set-apart"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/split"): CASE_MODERATORS,
+    # Writing to a reporter: any moderator of the case (refused with a 409 here: the
+    # matrix's reporter left no contact).
+    ("POST", "/mod/cases/{case_id}/reports/{report_id}/message"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -203,16 +206,15 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
     case = HoaxCase(campaign_id=view.id, platform=Platform.WHATSAPP, category=Category.FALSE_CLAIM)
     session.add(case)
     session.flush()
-    session.add(
-        HoaxReport(
-            campaign_id=view.id,
-            case_id=case.id or 0,
-            tracking_code="matrixcode",
-            url="https://example.org/hoaks",
-            platform=Platform.WHATSAPP,
-            category=Category.FALSE_CLAIM,
-        )
+    report = HoaxReport(
+        campaign_id=view.id,
+        case_id=case.id or 0,
+        tracking_code="matrixcode",
+        url="https://example.org/hoaks",
+        platform=Platform.WHATSAPP,
+        category=Category.FALSE_CLAIM,
     )
+    session.add(report)
     # A case the matching found close to the first one.
     close = HoaxCase(campaign_id=view.id, platform=Platform.X, category=Category.FALSE_CLAIM)
     session.add(close)
@@ -260,6 +262,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "partner_id": co_partner.id,
             "partnership_id": asked.id or 0,
             "case_id": case.id or 0,
+            "report_id": report.id or 0,
             "match_id": match.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,

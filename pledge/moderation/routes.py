@@ -1,6 +1,9 @@
-"""The moderators' pages: the queue, a case, claims and decisions.
+"""The moderators' pages: the queue, a case, claims and decisions; and the two ways between
+moderators and reporters: a reporter's answer to their question, posted from the report's
+own page (the one route here for the public, with its tracking code as its key), and a
+moderator's message to a reporter.
 
-Every route takes Moderator: anonymous visitors are sent to sign in, people who moderate
+Every other route takes Moderator: anonymous visitors are sent to sign in, people who moderate
 for no organisation get a 403, and a case of a campaign none of the moderator's
 organisations partners in answers 404, as if it did not exist.
 
@@ -22,16 +25,19 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from pledge import mail
 from pledge.campaigns import service as campaigns
 from pledge.db import SessionDep, utcnow
 from pledge.deps import Moderator, ModeratorContext
 from pledge.errors import Conflict, Forbidden, Invalid
 from pledge.forms import form_text
+from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import CaseStatus, Category, Platform, Verdict
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
-from pledge.web import CheckedForm, RowId, redraw, render
+from pledge.ratelimit import client_key, limiter
+from pledge.web import CheckedForm, CheckedUpload, RowId, absolute_url, redraw, render
 
 CaseId = RowId
 QUEUE_PAGE = "moderation/queue.html"
@@ -48,6 +54,8 @@ CASE_DONE = (
     "set-apart",
     "split",
     *(f"decided-{decision.value}" for decision in moderation.Decision),
+    "messaged-email",
+    "messaged-whatsapp",
 )
 
 
@@ -179,6 +187,7 @@ def _case_page(
         "title_max": moderation.TITLE_MAX,
         "explanation_max": moderation.EXPLANATION_MAX,
         "claim_minutes": moderation.CLAIM_MINUTES,
+        "message_max": moderation.MESSAGE_MAX,
         **_helpers(),
     }
 
@@ -349,3 +358,80 @@ def moderation_split(
     return _act(
         request, session, access, case_id, change, failed=f"split-{report_id}", posted=posted
     )
+
+
+# --- between moderators and reporters -------------------------------------------------
+
+STATUS_PAGE = "hoaxes/status.html"
+# As the report's own page: its address is its key.
+PRIVATE_PAGE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def _status_page(session: Session, code: str, form: hoaxes.AnswerForm) -> dict[str, Any]:
+    """The report's page again, as hoaxes_status draws it, with the answer as it was sent."""
+    status = hoaxes.get_status(session, code=code)
+    return {
+        "status": status,
+        "report": status.report,
+        "case": status.case,
+        "campaign": status.campaign,
+        "answer_form": form,
+    }
+
+
+@limiter.limit(moderation.answer_limit)
+def moderation_answer(
+    request: Request, session: SessionDep, code: str, form: CheckedUpload
+) -> Response:
+    """A reporter's answer, from their report's page: 303 back to it with a notice; the page
+    again with the messages (422) or with why nothing was taken (409)."""
+    posted = hoaxes.AnswerForm.read(form)
+    try:
+        moderation.answer(session, code=code, form=posted, sender=client_key(request))
+    except Invalid as error:
+        choose_again = bool(posted.screenshot and "screenshot" not in error.errors)
+        context = _status_page(session, code, posted)
+        return redraw(
+            request, STATUS_PAGE, context, error, headers=PRIVATE_PAGE, choose_again=choose_again
+        )
+    except Conflict as error:
+        context = {**_status_page(session, code, posted), "problem": error.detail}
+        return render(request, STATUS_PAGE, context, status_code=409, headers=PRIVATE_PAGE)
+    path = request.app.url_path_for("hoaxes_status", code=code.strip().lower())
+    return RedirectResponse(f"{path}?done=answered", status_code=303)
+
+
+def moderation_message(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    report_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    """A moderator's message to a reporter who allowed it, sent in the reporter's language."""
+    posted = moderation.MessageForm.read(form)
+
+    def status_url(code: str) -> str:
+        return absolute_url(request, "hoaxes_status", code=code)
+
+    def change() -> str:
+        channel = moderation.message_reporter(
+            session,
+            access=access,
+            case_id=case_id,
+            report_id=report_id,
+            form=posted,
+            status_url=status_url,
+        )
+        return f"messaged-{channel.value}"
+
+    failed = f"message-{report_id}"
+    response = _act(request, session, access, case_id, change, failed=failed, posted=asdict(posted))
+    if response.status_code == 303:
+        response.background = mail.delivery(request.app.state.engine)
+    return response

@@ -32,7 +32,7 @@ CSP = (
 # Paths whose forms carry a file, and so may have a larger body; and the webhooks, whose
 # batches (up to a thousand updates from Meta) are larger than any form.
 UPLOAD_PREFIXES: tuple[str, ...] = ("/mod/", "/webhooks/")
-UPLOAD_SUFFIXES: tuple[str, ...] = ("/report",)
+UPLOAD_SUFFIXES: tuple[str, ...] = ("/report", "/answer")
 # Paths that answer without cookies: partner sites, caches and other services use them.
 COOKIELESS_PREFIXES = (
     "/embed/",

@@ -68,7 +68,7 @@ def test_unknown_code_is_not_found(
 @pytest.mark.parametrize(
     ("status", "words"),
     [
-        (CaseStatus.NEEDS_INFO, "Being reviewed"),
+        (CaseStatus.NEEDS_INFO, "The moderators need more information"),
         (CaseStatus.AWAITING_APPROVAL, "second moderator is checking it"),
         (CaseStatus.NOT_HOAX, "not a hoax"),
         (CaseStatus.REJECTED, "will not take this report further"),

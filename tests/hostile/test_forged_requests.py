@@ -120,6 +120,9 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "token_invite": invite,
             "secret": waiting.confirm_path.rsplit("/", 1)[1],
             "run_id": "1",  # refused before any invalidation is looked for
+            # A reporter's answer, and a moderator's message to a reporter.
+            "code": report.tracking_code,
+            "report_id": str(report.id),
         },
     )
 
@@ -209,6 +212,8 @@ FIELDS: dict[str, Any] = {
     "category": "false_claim",
     "description": "Laporan palsu",
     "code": "000000",
+    "question": "Pertanyaan palsu",
+    "message": "Pesan palsu",
 }
 
 

@@ -443,18 +443,22 @@ def test_simple_decisions_need_a_reason(
 ) -> None:
     case = held(session, make_case(world.a), world.mod_a)
     client = browser(world.mod_a)
+    # Asking for information asks the reporters a question too (tests/hoaxes/test_answers.py).
+    asked = {"question": "Dari grup mana?"} if decision == "needs_info" else {}
     for reason, message in (
         ("", "Give a reason: it is kept in the case's history."),
         ("   ", "Give a reason: it is kept in the case's history."),
         ("a" * 501, "Keep the reason to 500 characters."),
     ):
-        refused = post(client, case_url(case, "decide"), decision=decision, reason=reason)
+        refused = post(client, case_url(case, "decide"), decision=decision, reason=reason, **asked)
         assert refused.status_code == 422
         assert errors_of(refused) == {f"{decision}-reason": message}
         assert html(refused).select_one(f"#form-{decision}").has_attr("open")
         assert html(refused).select_one(f"#{decision}-reason").get_text() == reason  # kept
     assert reload(session, case).status == CaseStatus.NEW
-    location = done(post(client, case_url(case, "decide"), decision=decision, reason="a" * 500))
+    location = done(
+        post(client, case_url(case, "decide"), decision=decision, reason="a" * 500, **asked)
+    )
     assert location == f"/mod/cases/{case.id}?done=decided-{decision}"
     stored = reload(session, case)
     assert stored.status == status and stored.claimed_by_id is None  # a decision releases

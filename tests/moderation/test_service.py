@@ -110,7 +110,9 @@ def test_closing_a_case_forgets_the_reporters_contacts(
         session,
         access=access(world.mod_a),
         case_id=case.id or 0,
-        form=DecisionForm(decision="needs_info", reason="Butuh tautan asli."),
+        form=DecisionForm(
+            decision="needs_info", reason="Butuh tautan asli.", question="Tautan aslinya?"
+        ),
     )
     kept = (
         fresh(session)

@@ -7,6 +7,7 @@
 - ``suggestions``: the pairs of cases kept for moderators to join or set apart;
 - ``rekeying``: short links followed after the report is stored;
 - ``reports``: taking a report, and the status page its sender follows;
+- ``answers``: reporters' answers to a moderator's question, checked and stored;
 - ``media_access``: who may see an uploaded image;
 - ``published``, ``gallery`` and ``open_data``: one verdict with its ClaimReview, the public
   gallery and its filters, and the JSON API;
@@ -18,6 +19,17 @@ Callers import the package (``from pledge.hoaxes import service as hoaxes``); th
 case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
 """
 
+from pledge.hoaxes.service.answers import (
+    ANSWER_TEXT_MAX,
+    ANSWERS_PER_REPORT,
+    AnswerForm,
+    CleanAnswer,
+    add_answer,
+    awaits_answers,
+    count_report_answers,
+    list_case_answers,
+    list_report_answers,
+)
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
 from pledge.hoaxes.service.forms import clean_text as _clean_text
@@ -88,6 +100,8 @@ from pledge.hoaxes.service.verdict_images import (
 )
 
 __all__ = [
+    "ANSWERS_PER_REPORT",
+    "ANSWER_TEXT_MAX",
     "API_LIMIT_DEFAULT",
     "API_LIMIT_MAX",
     "CARD_SIZE",
@@ -100,6 +114,8 @@ __all__ = [
     "SHORT_LINK_HOSTS",
     "STORY_SIZE",
     "URL_MAX",
+    "AnswerForm",
+    "CleanAnswer",
     "CleanReport",
     "GalleryFilters",
     "GalleryPage",
@@ -112,11 +128,14 @@ __all__ = [
     "VerdictPicture",
     "VisibleMedia",
     "_clean_text",
+    "add_answer",
+    "awaits_answers",
     "canonical_url",
     "claim_review",
     "clean_tracking_code",
     "clean_url",
     "clear_contacts",
+    "count_report_answers",
     "first_reported",
     "follow_short_link",
     "forget_closed_contacts",
@@ -127,8 +146,10 @@ __all__ = [
     "is_short_link",
     "keeps_contacts",
     "labelled_image",
+    "list_case_answers",
     "list_open_data",
     "list_published",
+    "list_report_answers",
     "list_reports_by_contact",
     "lookup_limit",
     "moderator_org_ids",

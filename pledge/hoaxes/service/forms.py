@@ -32,6 +32,8 @@ class CleanReport:
     province: str | None
     contact_encrypted: str | None
     image: media.ProcessedImage | None
+    # A moderator may write to the reporter about the report (only with a contact).
+    may_contact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class ReportForm:
     description: str = ""
     province: str = ""
     contact: str = ""
+    may_contact: str = ""
     consent: str = ""
     website: str = ""  # honeypot: people never see it, bots fill it
     screenshot: bytes | None = None  # the uploaded file as sent, if any
@@ -60,6 +63,7 @@ class ReportForm:
             description=form_text(form, "description", DESCRIPTION_MAX * 2),
             province=form_text(form, "province", 16),
             contact=form_text(form, "contact", 300),
+            may_contact=form_text(form, "may_contact", 10),
             consent=form_text(form, "consent", 10),
             website=form_text(form, "website"),
             screenshot=form_file(form, "screenshot"),
@@ -103,6 +107,7 @@ class ReportForm:
             province=province or None,
             contact_encrypted=encrypted,
             image=image,
+            may_contact=bool(self.may_contact and contact),
         )
 
     def _details(self, checks: Checks) -> tuple[str, str, str]:
@@ -123,6 +128,11 @@ class ReportForm:
             message=_("Choose a province from the list, or leave it empty."),
         )
         contact = checks.run("contact", forms.contact, self.contact) if self.contact.strip() else ""
+        if self.may_contact and not self.contact.strip():
+            checks.refuse(
+                "may_contact",
+                _("Give your email or mobile number above, or untick this box."),
+            )
         checks.run(
             "consent",
             forms.ticked,

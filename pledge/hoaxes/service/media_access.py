@@ -1,5 +1,5 @@
 """Who may see an uploaded image: anyone once a published verdict shows it, before that only
-the moderators of the campaign it was sent to."""
+the moderators of the campaign it was sent to (with a report, or with a reporter's answer)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pledge.accounts.permissions import Action, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES
 from pledge.errors import NotFound
-from pledge.hoaxes.models import Media, hoax_case_table, hoax_report_table
+from pledge.hoaxes.models import Media, hoax_case_table, hoax_report_table, report_answer_table
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
 
@@ -54,11 +54,12 @@ def _is_published(session: Session, media_id: int) -> bool:
 
 
 def _moderates(session: Session, media_id: int, user: User | None) -> bool:
-    """The person moderates for a partner of the campaign of a case or report holding it."""
+    """The person moderates for a partner of the campaign of a case, a report or a reporter's
+    answer holding it."""
     org_ids = moderator_org_ids(session, user=user)
     if not org_ids:
         return False
-    case_t, report_t = hoax_case_table, hoax_report_table
+    case_t, report_t, answer_t = hoax_case_table, hoax_report_table, report_answer_table
     partnered = campaigns.select_partnered_campaign_ids(org_ids)
     in_report = sa.select(report_t.c.id).where(
         report_t.c.media_id == media_id, report_t.c.campaign_id.in_(partnered)
@@ -66,7 +67,14 @@ def _moderates(session: Session, media_id: int, user: User | None) -> bool:
     in_case = sa.select(case_t.c.id).where(
         case_t.c.media_id == media_id, case_t.c.campaign_id.in_(partnered)
     )
-    return bool(session.execute(sa.select(sa.or_(in_report.exists(), in_case.exists()))).scalar())
+    # An answer belongs to the campaign of the report it answers.
+    in_answer = (
+        sa.select(answer_t.c.id)
+        .join(report_t, report_t.c.id == answer_t.c.report_id)
+        .where(answer_t.c.media_id == media_id, report_t.c.campaign_id.in_(partnered))
+    )
+    held = sa.or_(in_report.exists(), in_case.exists(), in_answer.exists())
+    return bool(session.execute(sa.select(held)).scalar())
 
 
 def get_media(session: Session, *, media_id: int, user: User | None) -> VisibleMedia:

@@ -4,7 +4,7 @@ and the status page its sender follows. The form and its checks are in ``forms``
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +21,11 @@ from pledge.hoaxes.models import (
     HoaxCase,
     HoaxReport,
     Platform,
+    ReportAnswer,
     hoax_case_table,
     hoax_report_table,
 )
-from pledge.hoaxes.service import matching, notify, suggestions
+from pledge.hoaxes.service import answers, matching, notify, suggestions
 from pledge.hoaxes.service.duplicates import CaseRef, store_media, surviving_case
 from pledge.hoaxes.service.forms import CleanReport, ReportForm
 from pledge.hoaxes.states import CaseStatus
@@ -120,6 +121,7 @@ def _submit_in_transaction(
         province=clean.province,
         media_id=media_id,
         contact_encrypted=clean.contact_encrypted,
+        may_contact=clean.may_contact,
         locale=locale,
         match_text=matching.stored_text(signals.text),
         joined_by=found.joined_by[:120],
@@ -234,6 +236,23 @@ class ReportStatus:
     others: int  # how many other people reported the same thing
     # Published verdicts that may be about the same thing ("maybe related").
     related: list[suggestions.CaseSuggestion]
+    # What this reporter answered to the moderators' questions, oldest first (never another
+    # reporter's answers).
+    answers: list[ReportAnswer] = field(default_factory=list)
+
+    @property
+    def asked(self) -> bool:
+        """The moderators' question is shown, with the form to answer it."""
+        return answers.awaits_answers(self.case)
+
+    @property
+    def last_answer(self) -> ReportAnswer | None:
+        return self.answers[-1] if self.answers else None
+
+    @property
+    def may_answer_more(self) -> bool:
+        """The reporter may still send an answer (or add to theirs)."""
+        return self.asked and len(self.answers) < answers.ANSWERS_PER_REPORT
 
     @property
     def published(self) -> bool:
@@ -291,4 +310,5 @@ def get_status(session: Session, *, code: str) -> ReportStatus:
         campaign=campaign,
         others=max(case.report_count - 1, 0),
         related=related,
+        answers=answers.list_report_answers(session, report_id=report.id or 0),
     )

@@ -7,13 +7,16 @@ One module per part, each importing only the ones below it:
 - ``merging`` and ``decisions``: a moderator's decisions, and many cases rejected at once;
 - ``approvals``: a second moderator publishes a proposed verdict or sends it back;
 - ``matches``: joining a suggested case, setting a pair apart, taking a report out;
-- ``queue`` and ``review``: the queue page and one case as a moderator reviews it.
+- ``queue`` and ``review``: the queue page and one case as a moderator reviews it;
+- ``answers``: a reporter's answer sends the case back to the queue, marked as answered;
+- ``reporters``: the contacts moderators may see, and a message to a reporter.
 
 Callers import the package (``from pledge.moderation import service as moderation``); the
 rules of a case's status are in ``pledge.hoaxes.states``.
 """
 
 from pledge.hoaxes.states import Decision, decisions_for
+from pledge.moderation.service.answers import answer, answer_limit
 from pledge.moderation.service.approvals import approve, send_back
 from pledge.moderation.service.cases import (
     clean_reason,
@@ -36,6 +39,7 @@ from pledge.moderation.service.decisions import BulkResult, bulk_reject, decide
 from pledge.moderation.service.forms import (
     BULK_MAX,
     EXPLANATION_MAX,
+    QUESTION_MAX,
     REASON_FIELD_MAX,
     REASON_MAX,
     TITLE_MAX,
@@ -56,13 +60,21 @@ from pledge.moderation.service.queue import (
     queue,
     queue_depth,
 )
+from pledge.moderation.service.reporters import (
+    MESSAGE_MAX,
+    MessageForm,
+    ReporterContact,
+    message_reporter,
+)
 from pledge.moderation.service.review import CaseEvent, CasePage, case_page
 
 __all__ = [
     "BULK_MAX",
     "CLAIM_MINUTES",
     "EXPLANATION_MAX",
+    "MESSAGE_MAX",
     "PAGE_SIZE",
+    "QUESTION_MAX",
     "REASON_FIELD_MAX",
     "REASON_MAX",
     "TITLE_MAX",
@@ -74,12 +86,16 @@ __all__ = [
     "Claim",
     "Decision",
     "DecisionForm",
+    "MessageForm",
     "Proposal",
     "QueueDepth",
     "QueueFilters",
     "QueuePage",
     "QueueRow",
+    "ReporterContact",
     "StatusFilter",
+    "answer",
+    "answer_limit",
     "approve",
     "break_claim",
     "bulk_reject",
@@ -92,6 +108,7 @@ __all__ = [
     "display_name",
     "holds",
     "join",
+    "message_reporter",
     "queue",
     "queue_depth",
     "read_reason",

@@ -158,12 +158,20 @@ def transition(
     """The one way a case changes status: states.transition refuses the moves not allowed;
     this ends any claim, drops reporters' contacts when the case closes (a published verdict
     keeps them a while: see forget_contacts), and writes the audit event. Runs inside the
-    caller's write transaction."""
+    caller's write transaction.
+
+    A reporter's answer (CASE_ANSWER) sends the case back to the queue marked as answered,
+    and leaves a moderator's claim alone; any other move is a moderator's, which ends the
+    claim and the mark."""
     previous = case.status
     case.status = transition_to(previous, to)
-    case.claimed_by_id = None
-    case.claim_expires_at = None
     case.updated_at = now or utcnow()
+    if action == AuditAction.CASE_ANSWER:
+        case.answered_at = case.updated_at
+    else:
+        case.answered_at = None
+        case.claimed_by_id = None
+        case.claim_expires_at = None
     session.add(case)
     if to in CaseStatus.CLOSED:
         forget_contacts(session, case_ids=[case.id or 0], status=to)

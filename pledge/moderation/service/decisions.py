@@ -15,7 +15,12 @@ from pledge.hoaxes.models import HoaxCase
 from pledge.hoaxes.states import CaseStatus, Decision, decision_target
 from pledge.moderation.service.cases import case_not_found, case_number, locked_cases, transition
 from pledge.moderation.service.claims import claim_active, require_claim
-from pledge.moderation.service.forms import BulkRejectForm, DecisionForm, Proposal
+from pledge.moderation.service.forms import (
+    BulkRejectForm,
+    DecisionForm,
+    Proposal,
+    check_question,
+)
 from pledge.moderation.service.merging import merge, merge_refusal
 
 if TYPE_CHECKING:
@@ -24,17 +29,21 @@ if TYPE_CHECKING:
 
 def _checked(
     form: DecisionForm, decision: Decision, case: HoaxCase, target: HoaxCase | None
-) -> tuple[str, Proposal | None]:
-    """The reason and, for a hoax, the verdict proposed; Invalid with every message of this
-    decision's form, by field."""
+) -> tuple[str, Proposal | None, str]:
+    """The reason, for a hoax the verdict proposed, and for "needs more information" the
+    question for the reporters; Invalid with every message of this decision's form, by
+    field."""
     checks = Checks()
     reason, proposal = form.clean(checks, decision)
+    question = ""
+    if decision == Decision.NEEDS_INFO:
+        question = checks.run("question", check_question, form.question) or ""
     if decision == Decision.DUPLICATE:
         error = merge_refusal(case, form.target_case_id, target)
         if error:
             checks.refuse("target_case_id", error)
     checks.done()
-    return reason, proposal
+    return reason, proposal, question
 
 
 def _propose(
@@ -92,7 +101,7 @@ def decide(
         require_claim(session, case, me, now)
         wanted = decision_target(case.status, decision)
         target = locked.get(target_id) if target_id is not None else None
-        reason, proposal = _checked(form, decision, case, target)
+        reason, proposal, question = _checked(form, decision, case, target)
         if proposal is not None:
             _propose(session, case=case, proposal=proposal, actor_id=me, reason=reason, now=now)
         elif decision == Decision.DUPLICATE:
@@ -100,6 +109,11 @@ def decide(
             merge(session, case=case, target=target, actor_id=me, reason=reason, now=now)
         else:
             data = {"decision": decision.value}
+            if decision == Decision.NEEDS_INFO:
+                # Shown to the reporters on their pages until they answer or a moderator
+                # decides again; kept in the history with the decision.
+                case.question = question
+                data["question"] = question
             transition(
                 session, case=case, to=wanted, actor_id=me, reason=reason, data=data, now=now
             )

@@ -19,6 +19,7 @@ TITLE_MAX = 200
 EXPLANATION_MAX = 4000
 URL_MAX = 2048
 BULK_MAX = 100
+QUESTION_MAX = 1000
 # Longer than any valid value, so that "too long" is reported rather than cut silently.
 REASON_FIELD_MAX = REASON_MAX * 2
 
@@ -59,6 +60,7 @@ class DecisionForm(PostedForm):
     public_explanation: str = posted(limit=EXPLANATION_MAX * 2)
     fact_check_url: str = posted(limit=URL_MAX * 2)
     target_case_id: str = posted(limit=40)
+    question: str = posted(limit=QUESTION_MAX * 2)
 
     def chosen(self) -> Decision:
         """The decision, one of those offered; Invalid otherwise."""
@@ -111,6 +113,18 @@ class DecisionForm(PostedForm):
             public_explanation=self.public_explanation.replace("\r\n", "\n").strip(),
             fact_check_url=link,
         )
+
+
+def check_question(raw: str) -> str:
+    """The question a "needs more information" decision asks the reporters, on their pages."""
+    return forms.text(
+        raw.replace("\r\n", "\n"),
+        max_length=QUESTION_MAX,
+        required=_(
+            "Write what you need from the reporter: they will read it on their tracking page."
+        ),
+        too_long=_("Keep the question to %(max)s characters.") % {"max": QUESTION_MAX},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,8 @@ from pledge.audit import AuditAction, AuditEvent
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
-from pledge.hoaxes.models import HoaxCase, HoaxReport
+from pledge.hoaxes import service as hoaxes
+from pledge.hoaxes.models import HoaxCase, HoaxReport, ReportAnswer
 from pledge.hoaxes.service import suggestions
 from pledge.hoaxes.service.suggestions import CaseSuggestion
 from pledge.hoaxes.states import CaseStatus, Decision, decisions_for
@@ -31,6 +32,7 @@ from pledge.moderation.service.cases import (
 )
 from pledge.moderation.service.claims import claim_active, holds
 from pledge.moderation.service.queue import case_summaries
+from pledge.moderation.service.reporters import ReporterContact, reporter_contacts
 
 if TYPE_CHECKING:
     from pledge.accounts.access import ModeratorContext
@@ -108,6 +110,10 @@ class CasePage:
     suggestions: list[CaseSuggestion]  # cases the matching found close, best first
     can_join: bool  # the case may be merged into a suggested one in one action
     events: list[CaseEvent]
+    # Reporters' answers to the moderators' questions, newest first; and the contacts of
+    # the reporters who allowed moderators to write to them, by report id (while open).
+    answers: list[ReportAnswer] = field(default_factory=list)
+    contacts: dict[int, ReporterContact] = field(default_factory=dict)
 
     def may_split(self) -> bool:
         """A report may be taken out into a case of its own."""
@@ -117,7 +123,8 @@ class CasePage:
 def case_page(
     session: Session, *, access: ModeratorContext, case_id: int, now: datetime | None = None
 ) -> CasePage:
-    """Everything a moderator needs to decide; reporters' contacts are never read."""
+    """Everything a moderator needs to decide; reporters' contacts only of those who allowed
+    moderators to write to them, while the case is open."""
     now = now or utcnow()
     case = visible_case(session, access, case_id)
     campaign = campaigns.get_or_none(session, case.campaign_id)
@@ -157,6 +164,8 @@ def case_page(
         suggestions=suggestions.list_for_case(session, case=case),
         can_join=_may_join(case, active=active, me=me),
         events=[_event(event, actors) for event in events],
+        answers=hoaxes.list_case_answers(session, case=case),
+        contacts=reporter_contacts(case, reports),
     )
 
 
@@ -173,9 +182,11 @@ def _event(event: AuditEvent, actors: dict[int, str]) -> CaseEvent:
         data = json.loads(event.data)
     except ValueError:
         data = {}
+    # A reporter's answer is nobody's among the moderators.
+    reporter = event.action == AuditAction.CASE_ANSWER and event.actor_id is None
     return CaseEvent(
         action=event.action,
-        actor=actors.get(event.actor_id or 0, display_name(None)),
+        actor=_("a reporter") if reporter else actors.get(event.actor_id or 0, display_name(None)),
         reason=event.reason,
         created_at=event.created_at,
         data=data if isinstance(data, dict) else {},
