@@ -261,6 +261,9 @@ HOAXES = router(
     page("/hoaxes", hoaxes.hoaxes_gallery),
     page("/hoaxes/{case_id}", hoaxes.hoaxes_show),
     get("/hoaxes/{case_id}/image.jpg", hoaxes.hoaxes_image, response_model=None),
+    page("/transparansi", hoaxes.hoaxes_transparency, response_model=None),
+    get("/transparansi.csv", hoaxes.hoaxes_transparency_csv, response_model=None),
+    get("/transparansi.json", hoaxes.hoaxes_transparency_json, response_model=None),
 )
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -305,6 +308,11 @@ MODERATION = router(
     form("/mod/cases/{case_id}/join", moderation.moderation_join),
     form("/mod/cases/{case_id}/matches/{match_id}/set-apart", moderation.moderation_set_apart),
     form("/mod/cases/{case_id}/split", moderation.moderation_split),
+    form("/mod/cases/{case_id}/escalations", moderation.moderation_escalate),
+    form(
+        "/mod/cases/{case_id}/escalations/{escalation_id}/outcome",
+        moderation.moderation_escalation_outcome,
+    ),
 )
 
 # --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----

@@ -22,6 +22,7 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PartnerStatus
 from pledge.db import utcnow
 from pledge.hoaxes.models import CaseMatch, Category, HoaxCase, HoaxReport, MatchKind, Platform
+from pledge.hoaxes.models import Escalation, EscalationTarget
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
 
@@ -117,6 +118,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/join"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/matches/{match_id}/set-apart"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/split"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/escalations"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/escalations/{escalation_id}/outcome"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -226,6 +229,12 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
         why="text 0.70",
     )
     session.add(match)
+    # A report made to a platform about the first case, waiting for its outcome.
+    escalation = Escalation(
+        campaign_id=view.id, case_id=case.id or 0, target=EscalationTarget.TIKTOK,
+        reported_on=utcnow().date(),
+    )  # fmt: skip
+    session.add(escalation)
     accounts.invite(
         session,
         org=org,
@@ -261,6 +270,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "partnership_id": asked.id or 0,
             "case_id": case.id or 0,
             "match_id": match.id or 0,
+            "escalation_id": escalation.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,
         },

@@ -120,6 +120,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "token_invite": invite,
             "secret": waiting.confirm_path.rsplit("/", 1)[1],
             "run_id": "1",  # refused before any invalidation is looked for
+            "escalation_id": "1",  # refused before any escalation is looked for
         },
     )
 
@@ -209,6 +210,12 @@ FIELDS: dict[str, Any] = {
     "category": "false_claim",
     "description": "Laporan palsu",
     "code": "000000",
+    "target": "tiktok",
+    "target_name": "Platform palsu",
+    "reported_on": "2020-01-01",
+    "reference": "PALSU-1",
+    "outcome": "removed",
+    "outcome_on": "2020-01-02",
 }
 
 

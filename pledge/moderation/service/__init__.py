@@ -33,6 +33,16 @@ from pledge.moderation.service.claims import (
     take_claim,
 )
 from pledge.moderation.service.decisions import BulkResult, bulk_reject, decide
+from pledge.moderation.service.escalations import (
+    REFERENCE_MAX,
+    TARGET_NAME_MAX,
+    EscalationForm,
+    OutcomeForm,
+    escalate,
+    local_day,
+    record_outcome,
+)
+from pledge.moderation.service.escalations import list_for_case as list_escalations
 from pledge.moderation.service.forms import (
     BULK_MAX,
     EXPLANATION_MAX,
@@ -65,6 +75,8 @@ __all__ = [
     "PAGE_SIZE",
     "REASON_FIELD_MAX",
     "REASON_MAX",
+    "REFERENCE_MAX",
+    "TARGET_NAME_MAX",
     "TITLE_MAX",
     "URL_MAX",
     "BulkRejectForm",
@@ -74,6 +86,8 @@ __all__ = [
     "Claim",
     "Decision",
     "DecisionForm",
+    "EscalationForm",
+    "OutcomeForm",
     "Proposal",
     "QueueDepth",
     "QueueFilters",
@@ -90,11 +104,15 @@ __all__ = [
     "decide",
     "decisions_for",
     "display_name",
+    "escalate",
     "holds",
     "join",
+    "list_escalations",
+    "local_day",
     "queue",
     "queue_depth",
     "read_reason",
+    "record_outcome",
     "release",
     "send_back",
     "set_apart",
