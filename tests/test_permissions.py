@@ -21,8 +21,16 @@ from pledge.app import PAGE_ROUTERS
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PartnerStatus
 from pledge.db import utcnow
-from pledge.hoaxes.models import CaseMatch, Category, HoaxCase, HoaxReport, MatchKind, Platform
-from pledge.hoaxes.models import Escalation, EscalationTarget
+from pledge.hoaxes.models import (
+    CaseMatch,
+    Category,
+    Escalation,
+    EscalationTarget,
+    HoaxCase,
+    HoaxReport,
+    MatchKind,
+    Platform,
+)
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
 
