@@ -10,8 +10,15 @@ from sqlmodel import Session, col, select
 
 from pledge.audit import AuditAction
 from pledge.db import utcnow
-from pledge.hoaxes.models import Escalation, EscalationOutcome, EscalationTarget, HoaxCase
-from pledge.moderation.service import local_day
+from pledge.hoaxes.models import (
+    Escalation,
+    EscalationOutcome,
+    EscalationTarget,
+    HoaxCase,
+    HoaxMonth,
+)
+from pledge.moderation import service as moderation
+from pledge.moderation.service import DecisionForm, local_day
 from tests.support.db import events, fresh
 from tests.support.factories import MakeCase
 from tests.support.moderation import Browser, World, case_url, post
@@ -300,3 +307,50 @@ def test_a_verdict_without_escalations_has_no_section(
     case = old_case(make_case, world, status="published")
     page = html(client.get(f"/hoaxes/{case.id}?lang=en"))
     assert page.select_one("#what-next") is None
+
+
+# --- the monthly counts moderation keeps -------------------------------------------------
+
+
+def _month_counts(session: Session) -> dict[str, int]:
+    return {m.metric: m.count for m in fresh(session).exec(select(HoaxMonth))}
+
+
+def _hold(session: Session, case: HoaxCase, user: Any) -> None:
+    case = fresh(session).get(HoaxCase, case.id)
+    assert case is not None
+    case.claimed_by_id = user.id
+    case.claim_expires_at = utcnow() + timedelta(minutes=10)
+    session.add(case)
+    session.commit()
+
+
+def test_a_published_verdict_and_a_merge_are_counted(
+    session: Session, world: World, make_case: MakeCase, make_report: Any, access: Any
+) -> None:
+    first = make_report(world.a, url="https://example.com/hoaks/satu")
+    second = make_report(world.a, url="https://example.com/hoaks/dua")
+    assert _month_counts(session) == {"reports": 2, "cases": 2}
+    # The second case is merged into the first: one thing reported, one case.
+    _hold(session, HoaxCase(id=second.case_id), world.mod_a)
+    moderation.decide(
+        session,
+        access=access(world.mod_a),
+        case_id=second.case_id,
+        form=DecisionForm(decision="duplicate", target_case_id=str(first.case_id), reason="Sama."),
+    )
+    assert _month_counts(session) == {"reports": 2, "cases": 1}
+    # Proposed by one moderator, approved by another: one SALAH verdict this month.
+    _hold(session, HoaxCase(id=first.case_id), world.mod_a)
+    moderation.decide(
+        session,
+        access=access(world.mod_a),
+        case_id=first.case_id,
+        form=DecisionForm(
+            decision="hoax", label="SALAH", public_title="TPS tidak dipindah",
+            public_explanation="KPU memastikan lokasi TPS tetap.", reason="Dicek.",
+        ),
+    )  # fmt: skip
+    _hold(session, HoaxCase(id=first.case_id), world.mod_a2)
+    moderation.approve(session, access=access(world.mod_a2), case_id=first.case_id, reason="Ok.")
+    assert _month_counts(session) == {"reports": 2, "cases": 1, "verdict:SALAH": 1}
