@@ -179,9 +179,7 @@ def test_answers_are_cached_for_five_minutes_with_an_etag(
         assert again.status_code == 304, path
 
 
-def test_indonesian_by_default_english_on_request(
-    seeded: dict[str, Any], new_client: Any
-) -> None:
+def test_indonesian_by_default_english_on_request(seeded: dict[str, Any], new_client: Any) -> None:
     indonesian = new_client(lang=None)
     page = html(indonesian.get("/transparansi"))
     assert page.select_one("html")["lang"] == "id"
