@@ -265,6 +265,9 @@ HOAXES = router(
     get("/hoaxes/{case_id}/card.jpg", hoaxes.hoaxes_card, response_model=None),
     get("/hoaxes/{case_id}/story.jpg", hoaxes.hoaxes_story, response_model=None),
     get("/v/{case_id}", hoaxes.hoaxes_short, response_model=None),
+    page("/transparansi", hoaxes.hoaxes_transparency, response_model=None),
+    get("/transparansi.csv", hoaxes.hoaxes_transparency_csv, response_model=None),
+    get("/transparansi.json", hoaxes.hoaxes_transparency_json, response_model=None),
 )
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -313,6 +316,11 @@ MODERATION = router(
     # and a reporter's answer to the moderators' question, from the report's own page.
     form("/mod/cases/{case_id}/reports/{report_id}/message", moderation.moderation_message),
     form("/reports/{code}/answer", moderation.moderation_answer),
+    form("/mod/cases/{case_id}/escalations", moderation.moderation_escalate),
+    form(
+        "/mod/cases/{case_id}/escalations/{escalation_id}/outcome",
+        moderation.moderation_escalation_outcome,
+    ),
 )
 
 # --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----

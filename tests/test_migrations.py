@@ -240,3 +240,89 @@ def test_outbox_bodies_are_encrypted_while_waiting_and_emptied_once_sent(tmp_pat
         assert bodies == {**waiting, 2: ""}
     finally:
         engine.dispose()
+
+
+def test_monthly_counts_are_filled_from_what_is_stored(tmp_path) -> None:
+    """The upgrade that adds hoax_month counts the reports, the cases (merged ones aside) and
+    the published verdicts already stored, each in its month in Jakarta time."""
+    from datetime import UTC, date, datetime
+
+    from alembic import command
+
+    from pledge.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'before-months.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "a17c3e5f7b90")  # the revision before the monthly counts
+    engine = sa.create_engine(url)
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    t = tables.tables
+    march = datetime(2029, 3, 10, 8, 0, tzinfo=UTC)
+    # 31 March 20:00 UTC is 1 April 03:00 in Jakarta: an April report.
+    april = datetime(2029, 3, 31, 20, 0, tzinfo=UTC)
+    later = datetime(2029, 4, 20, 8, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                t["organization"].insert(),
+                [{"id": 1, "slug": "lembaga", "name": "Lembaga", "verified": True, "created_at": march}],
+            )  # fmt: skip
+            conn.execute(
+                t["campaign"].insert(),
+                [
+                    {"id": n, "slug": f"kampanye-{n}", "title": f"Kampanye {n}", "summary": "",
+                     "body": "", "lead_org_id": 1, "goal": 100, "status": "live",
+                     "locale": "id", "created_at": march, "updated_at": march}
+                    for n in (1, 2)
+                ],
+            )  # fmt: skip
+            # Every row names every column: an insert of many rows takes the first one's.
+            case = {"platform": "whatsapp", "category": "false_claim", "public_title": "",
+                    "public_explanation": "", "report_count": 1, "label": None,
+                    "published_at": None, "merged_into_id": None}  # fmt: skip
+            conn.execute(
+                t["hoax_case"].insert(),
+                [
+                    {**case, "id": 1, "campaign_id": 1, "status": "new", "created_at": march, "updated_at": march},
+                    {**case, "id": 2, "campaign_id": 1, "status": "published", "label": "SALAH",
+                     "created_at": march, "updated_at": later, "published_at": later},
+                    {**case, "id": 3, "campaign_id": 1, "status": "duplicate", "merged_into_id": 2,
+                     "created_at": april, "updated_at": april},
+                    {**case, "id": 4, "campaign_id": 2, "status": "published", "label": "SATIRE",
+                     "created_at": april, "updated_at": april, "published_at": april},
+                ],
+            )  # fmt: skip
+            report = {"platform": "whatsapp", "category": "false_claim", "description": "",
+                      "locale": "id"}  # fmt: skip
+            conn.execute(
+                t["hoax_report"].insert(),
+                [
+                    {**report, "id": n, "campaign_id": campaign, "case_id": case_id,
+                     "tracking_code": f"kode{n:06d}", "created_at": moment}
+                    for n, campaign, case_id, moment in (
+                        (1, 1, 1, march), (2, 1, 2, march), (3, 1, 2, april),
+                        (4, 1, 2, later), (5, 2, 4, april),
+                    )
+                ],
+            )  # fmt: skip
+
+        command.upgrade(config, "head")
+
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT campaign_id, month, metric, count FROM hoax_month")
+            ).all()
+        found = {(c, str(m)[:10], metric): n for c, m, metric, n in rows}
+        mar, apr = str(date(2029, 3, 1)), str(date(2029, 4, 1))
+        assert found == {
+            (1, mar, "reports"): 2,
+            (1, apr, "reports"): 2,
+            (2, apr, "reports"): 1,
+            (1, mar, "cases"): 2,  # the merged case 3 is case 2's
+            (2, apr, "cases"): 1,
+            (1, apr, "verdict:SALAH"): 1,
+            (2, apr, "verdict:SATIRE"): 1,
+        }
+    finally:
+        engine.dispose()

@@ -21,7 +21,16 @@ from pledge.app import PAGE_ROUTERS
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PartnerStatus
 from pledge.db import utcnow
-from pledge.hoaxes.models import CaseMatch, Category, HoaxCase, HoaxReport, MatchKind, Platform
+from pledge.hoaxes.models import (
+    CaseMatch,
+    Category,
+    Escalation,
+    EscalationTarget,
+    HoaxCase,
+    HoaxReport,
+    MatchKind,
+    Platform,
+)
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
 
@@ -120,6 +129,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # Writing to a reporter: any moderator of the case (refused with a 409 here: the
     # matrix's reporter left no contact).
     ("POST", "/mod/cases/{case_id}/reports/{report_id}/message"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/escalations"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/escalations/{escalation_id}/outcome"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -228,6 +239,12 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
         why="text 0.70",
     )
     session.add(match)
+    # A report made to a platform about the first case, waiting for its outcome.
+    escalation = Escalation(
+        campaign_id=view.id, case_id=case.id or 0, target=EscalationTarget.TIKTOK,
+        reported_on=utcnow().date(),
+    )  # fmt: skip
+    session.add(escalation)
     accounts.invite(
         session,
         org=org,
@@ -264,6 +281,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "case_id": case.id or 0,
             "report_id": report.id or 0,
             "match_id": match.id or 0,
+            "escalation_id": escalation.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,
         },

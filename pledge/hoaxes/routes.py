@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,16 +18,20 @@ from pledge.deps import CampaignDep, OptionalUser
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import Category, Platform, Verdict
+from pledge.hoaxes.service import escalations, transparency
 from pledge.ratelimit import client_key, limiter
 from pledge.web import (
     CheckedUpload,
     RowId,
     absolute_url,
     cached_json,
+    etag_response,
     public_base_url,
     redraw,
     render,
     share_links,
+    signed_in,
+    weak_etag,
 )
 
 PRIVATE_PAGE = {
@@ -184,6 +189,7 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
         "image_url": image_url,
         "claim_review": review,
         **verdict_sharing(request, session, hoax),
+        "escalations": escalations.list_public(session, case_id=hoax.id),
     }
     return render(request, "hoaxes/show.html", context)
 
@@ -298,4 +304,61 @@ def hoaxes_api_list(
     )
     response = cached_json(request, page.model_dump_json().encode())
     response.headers["Cache-Control"] = API_CACHE_CONTROL
+    return response
+
+
+# --- the transparency page ------------------------------------------------------------
+
+# The numbers are at most CACHE_SECONDS old in each process, and may be as old in a cache.
+TRANSPARENCY_CACHE_CONTROL = f"public, max-age={transparency.CACHE_SECONDS}"
+
+
+def _transparency_answer(
+    request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    cache = "no-store" if signed_in(request) else TRANSPARENCY_CACHE_CONTROL
+    return etag_response(
+        request,
+        body,
+        etag=weak_etag(body),
+        media_type=media_type,
+        headers={"Cache-Control": cache, "Vary": "Cookie", **(headers or {})},
+    )
+
+
+def hoaxes_transparency(
+    request: Request,
+    session: SessionDep,
+    campaign: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    found = transparency.report(session, campaign=campaign)
+    context = {"found": found, "charts": transparency.charts(found), "verdicts": list(Verdict)}
+    page = render(request, "hoaxes/transparency.html", context)
+    return _transparency_answer(request, bytes(page.body), "text/html; charset=utf-8")
+
+
+def hoaxes_transparency_csv(
+    request: Request,
+    session: SessionDep,
+    campaign: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    found = transparency.report(session, campaign=campaign)
+    name = f"transparansi-{found.chosen.slug}.csv" if found.chosen else "transparansi.csv"
+    return _transparency_answer(
+        request,
+        transparency.as_csv(found).encode(),
+        "text/csv; charset=utf-8",
+        {"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def hoaxes_transparency_json(
+    request: Request,
+    session: SessionDep,
+    campaign: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    found = transparency.report(session, campaign=campaign)
+    body = json.dumps(transparency.as_json(found), ensure_ascii=False).encode()
+    response = _transparency_answer(request, body, "application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -32,7 +32,15 @@ from pledge.deps import Moderator, ModeratorContext
 from pledge.errors import Conflict, Forbidden, Invalid
 from pledge.forms import form_text
 from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import CaseStatus, Category, Platform, Verdict
+from pledge.hoaxes.models import (
+    CaseStatus,
+    Category,
+    EscalationOutcome,
+    EscalationTarget,
+    HoaxCase,
+    Platform,
+    Verdict,
+)
 from pledge.i18n import gettext as _
 from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
@@ -56,6 +64,8 @@ CASE_DONE = (
     *(f"decided-{decision.value}" for decision in moderation.Decision),
     "messaged-email",
     "messaged-whatsapp",
+    "escalated",
+    "escalation-outcome",
 )
 
 
@@ -189,6 +199,7 @@ def _case_page(
         "claim_minutes": moderation.CLAIM_MINUTES,
         "message_max": moderation.MESSAGE_MAX,
         **_helpers(),
+        **_escalations(session, page.case),
     }
 
 
@@ -435,3 +446,50 @@ def moderation_message(
     if response.status_code == 303:
         response.background = mail.delivery(request.app.state.engine)
     return response
+
+
+# --- reports made elsewhere: to platforms and authorities ----------------------------------
+
+
+def _escalations(session: Session, case: HoaxCase) -> dict[str, Any]:
+    """What the case page's "Reported elsewhere" section shows and offers."""
+    return {
+        "escalations": moderation.list_escalations(session, case_id=case.id or 0),
+        "escalation_targets": list(EscalationTarget),
+        "escalation_outcomes": list(EscalationOutcome),
+        "reference_max": moderation.REFERENCE_MAX,
+        "target_name_max": moderation.TARGET_NAME_MAX,
+        "today": moderation.local_day(utcnow()).isoformat(),
+    }
+
+
+def moderation_escalate(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    posted = moderation.EscalationForm.read(form)
+
+    def change() -> str:
+        moderation.escalate(session, access=access, case_id=case_id, form=posted)
+        return "escalated"
+
+    return _act(request, session, access, case_id, change, failed="escalate", posted=asdict(posted))
+
+
+def moderation_escalation_outcome(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    escalation_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    posted = moderation.OutcomeForm.read(form)
+
+    def change() -> str:
+        moderation.record_outcome(
+            session, access=access, case_id=case_id, escalation_id=escalation_id, form=posted
+        )
+        return "escalation-outcome"
+
+    failed = f"outcome-{escalation_id}"
+    return _act(request, session, access, case_id, change, failed=failed, posted=asdict(posted))

@@ -123,6 +123,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             # A reporter's answer, and a moderator's message to a reporter.
             "code": report.tracking_code,
             "report_id": str(report.id),
+            "escalation_id": "1",  # refused before any escalation is looked for
         },
     )
 
@@ -214,6 +215,12 @@ FIELDS: dict[str, Any] = {
     "code": "000000",
     "question": "Pertanyaan palsu",
     "message": "Pesan palsu",
+    "target": "tiktok",
+    "target_name": "Platform palsu",
+    "reported_on": "2020-01-01",
+    "reference": "PALSU-1",
+    "outcome": "removed",
+    "outcome_on": "2020-01-02",
 }
 
 

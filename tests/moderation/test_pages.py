@@ -910,7 +910,7 @@ def test_the_history_names_merges_and_decisions_and_shows_an_unknown_action_as_s
     case = make_case(world.a)
     subject = f"case:{case.id}"
     written = [
-        ("case.escalate", {}),  # written by a newer version of the site
+        ("case.forecast", {}),  # written by a newer version of the site
         (AuditAction.CASE_DECIDE, {"decision": "not_hoax"}),
         (AuditAction.CASE_DECIDE, {"decision": "something-new"}),
         (AuditAction.CASE_MERGE, {"into": 41}),
@@ -929,7 +929,7 @@ def test_the_history_names_merges_and_decisions_and_shows_an_unknown_action_as_s
         ("case.merge", "Merged into case #41"),
         ("case.decide", "Decided"),
         ("case.decide", "Closed as not a hoax"),
-        ("case.escalate", "case.escalate"),
+        ("case.forecast", "case.forecast"),
     ]
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from pledge import audit
 from pledge.db import utcnow, writing
 from pledge.hoaxes.models import HoaxCase, HoaxReport, MatchKind, hoax_case_table
-from pledge.hoaxes.service import shortlinks, suggestions
+from pledge.hoaxes.service import months, shortlinks, suggestions
 from pledge.hoaxes.service.duplicates import matching_case
 from pledge.hoaxes.service.matching import Suggestion
 from pledge.hoaxes.service.urls import canonical_url, clean_url
@@ -86,6 +86,14 @@ def _rekey_case(
             values["media_id"] = case.media_id
         session.execute(sa.update(case_t).where(case_t.c.id == holder_case.id).values(**values))
         session.flush()
+        # The case was counted when it was opened: it goes, so its count goes with it.
+        months.count(
+            session,
+            campaign_id=case.campaign_id,
+            metric=months.CASES,
+            moment=case.created_at,
+            by=-1,
+        )
         session.delete(case)
         return
     if case.canonical_url in (None, short_key) and case.status in CaseStatus.OPEN:

@@ -25,7 +25,7 @@ from pledge.hoaxes.models import (
     hoax_case_table,
     hoax_report_table,
 )
-from pledge.hoaxes.service import answers, matching, notify, suggestions
+from pledge.hoaxes.service import answers, matching, months, notify, suggestions
 from pledge.hoaxes.service.duplicates import CaseRef, store_media, surviving_case
 from pledge.hoaxes.service.forms import CleanReport, ReportForm
 from pledge.hoaxes.states import CaseStatus
@@ -130,6 +130,7 @@ def _submit_in_transaction(
     session.add(report)
     session.flush()
     assert report.id is not None
+    months.count(session, campaign_id=campaign_id, metric=months.REPORTS, moment=now)
     matching.index_text(session, campaign_id=campaign_id, report_id=report.id, text=signals.text)
     suggestions.keep(
         session, campaign_id=campaign_id, case_id=case_id, found=found.suggestions, now=now
@@ -211,6 +212,7 @@ def open_case(
     session.add(new)
     session.flush()
     assert new.id is not None
+    months.count(session, campaign_id=campaign_id, metric=months.CASES, moment=now)
     return new
 
 

@@ -36,6 +36,16 @@ from pledge.moderation.service.claims import (
     take_claim,
 )
 from pledge.moderation.service.decisions import BulkResult, bulk_reject, decide
+from pledge.moderation.service.escalations import (
+    REFERENCE_MAX,
+    TARGET_NAME_MAX,
+    EscalationForm,
+    OutcomeForm,
+    escalate,
+    local_day,
+    record_outcome,
+)
+from pledge.moderation.service.escalations import list_for_case as list_escalations
 from pledge.moderation.service.forms import (
     BULK_MAX,
     EXPLANATION_MAX,
@@ -77,6 +87,8 @@ __all__ = [
     "QUESTION_MAX",
     "REASON_FIELD_MAX",
     "REASON_MAX",
+    "REFERENCE_MAX",
+    "TARGET_NAME_MAX",
     "TITLE_MAX",
     "URL_MAX",
     "BulkRejectForm",
@@ -86,7 +98,9 @@ __all__ = [
     "Claim",
     "Decision",
     "DecisionForm",
+    "EscalationForm",
     "MessageForm",
+    "OutcomeForm",
     "Proposal",
     "QueueDepth",
     "QueueFilters",
@@ -106,12 +120,16 @@ __all__ = [
     "decide",
     "decisions_for",
     "display_name",
+    "escalate",
     "holds",
     "join",
+    "list_escalations",
+    "local_day",
     "message_reporter",
     "queue",
     "queue_depth",
     "read_reason",
+    "record_outcome",
     "release",
     "send_back",
     "set_apart",

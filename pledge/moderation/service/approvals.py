@@ -13,6 +13,7 @@ from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Forbidden
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxCase
+from pledge.hoaxes.service import months
 from pledge.hoaxes.states import CaseStatus
 from pledge.hoaxes.states import transition as transition_to
 from pledge.i18n import gettext as _
@@ -57,6 +58,13 @@ def approve(
             data={"label": case.label.value if case.label else None},
             now=now,
         )
+        if case.label is not None:
+            months.count(
+                session,
+                campaign_id=case.campaign_id,
+                metric=months.verdict_metric(case.label),
+                moment=now,
+            )
     return case
 
 

@@ -12,6 +12,7 @@ from pledge import audit
 from pledge.audit import AuditAction
 from pledge.hoaxes import service as hoaxes
 from pledge.hoaxes.models import HoaxCase, hoax_case_table, hoax_report_table
+from pledge.hoaxes.service import months
 from pledge.hoaxes.states import CaseStatus, Decision
 from pledge.i18n import gettext as _
 from pledge.moderation.service.cases import forget_contacts, subject, transition
@@ -85,6 +86,10 @@ def merge(
         forget_contacts(session, case_ids=[target_id], status=target.status)
     case.merged_into_id = target_id
     case.report_count = 0
+    # A case counts the distinct things reported: merged into another, it is that one.
+    months.count(
+        session, campaign_id=case.campaign_id, metric=months.CASES, moment=case.created_at, by=-1
+    )
     transition(
         session,
         case=case,

@@ -20,6 +20,7 @@ from pledge.db import utcnow
 from pledge.errors import Invalid
 from pledge.forms import Checks, PostedForm, posted
 from pledge.hoaxes.models import Category, HoaxCase, Platform, hoax_case_table, hoax_report_table
+from pledge.hoaxes.service import escalations
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
 from pledge.moderation.service.cases import names, visible_campaigns
@@ -58,6 +59,9 @@ STATUS_GROUPS: dict[str, frozenset[CaseStatus]] = {
 # The platform and category filters: one of them, or "" for any.
 ANY_PLATFORM = frozenset({"", *Platform})
 ANY_CATEGORY = frozenset({"", *Category})
+# The escalation filter: "open" keeps the cases reported elsewhere still waiting for an outcome.
+OPEN_ESCALATIONS = "open"
+ANY_ESCALATION = frozenset({"", OPEN_ESCALATIONS})
 # A page link's key holds two numbers of at most ten digits each.
 _KEY_MAX = 9_999_999_999
 
@@ -85,6 +89,13 @@ class CleanFilters:
     category: Category | None
     campaign: str  # a slug of a campaign the moderator sees, or "" for all of them
     cursor: tuple[int, int] | None
+    open_escalations: bool = False
+
+    def campaign_conditions(self, campaign_id: int) -> list[Any]:
+        """The filters that read a campaign's own rows (ix_hoax_escalation_open), in SQL."""
+        if not self.open_escalations:
+            return []
+        return [hoax_case_table.c.id.in_(escalations.select_open_case_ids(campaign_id))]
 
     def conditions(self) -> list[Any]:
         """The filters on platform, category and page start, in SQL."""
@@ -115,6 +126,7 @@ class QueueFilters(PostedForm):
     category: str = posted(limit=40)
     campaign: str = posted(limit=80)
     after: str = posted(limit=40)
+    escalation: str = posted(limit=40)
 
     def query(self, **changes: str) -> dict[str, str]:
         """The filters as query parameters, without the empty ones."""
@@ -124,6 +136,7 @@ class QueueFilters(PostedForm):
             "category": self.category,
             "campaign": self.campaign,
             "after": self.after,
+            "escalation": self.escalation,
         }
         values.update(changes)
         return {name: value for name, value in values.items() if value}
@@ -140,6 +153,11 @@ class QueueFilters(PostedForm):
                 {"", *(c.slug for c in campaigns)},
                 _("Choose one of the campaigns your organisation takes part in."),
             ),
+            "escalation": (
+                self.escalation,
+                ANY_ESCALATION,
+                _("Choose whether to show reported cases from the list."),
+            ),
         }
         with Checks() as checks:
             chosen = {
@@ -153,6 +171,7 @@ class QueueFilters(PostedForm):
             category=Category(chosen["category"]) if chosen["category"] else None,
             campaign=chosen["campaign"],
             cursor=cursor,
+            open_escalations=chosen["escalation"] == OPEN_ESCALATIONS,
         )
 
 
@@ -217,7 +236,12 @@ def _page_ids(
     ranges = [
         session.execute(
             sa.select(case_t.c.report_count, case_t.c.id)
-            .where(case_t.c.campaign_id == campaign_id, case_t.c.status == status, *conditions)
+            .where(
+                case_t.c.campaign_id == campaign_id,
+                case_t.c.status == status,
+                *conditions,
+                *filters.campaign_conditions(campaign_id),
+            )
             .order_by(case_t.c.report_count.desc(), case_t.c.id)
             .limit(count)
         ).all()
