@@ -305,6 +305,15 @@ MODERATION = router(
     form("/mod/cases/{case_id}/join", moderation.moderation_join),
     form("/mod/cases/{case_id}/matches/{match_id}/set-apart", moderation.moderation_set_apart),
     form("/mod/cases/{case_id}/split", moderation.moderation_split),
+    form("/mod/cases/{case_id}/correct", moderation.moderation_correct),
+    form(
+        "/mod/cases/{case_id}/corrections/{correction_id}/approve",
+        moderation.moderation_approve_correction,
+    ),
+    form(
+        "/mod/cases/{case_id}/corrections/{correction_id}/withdraw",
+        moderation.moderation_withdraw_correction,
+    ),
 )
 
 # --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----

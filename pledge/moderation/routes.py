@@ -47,6 +47,9 @@ CASE_DONE = (
     "sent-back",
     "set-apart",
     "split",
+    "correction-proposed",
+    "corrected",
+    "correction-withdrawn",
     *(f"decided-{decision.value}" for decision in moderation.Decision),
 )
 
@@ -179,6 +182,10 @@ def _case_page(
         "title_max": moderation.TITLE_MAX,
         "explanation_max": moderation.EXPLANATION_MAX,
         "claim_minutes": moderation.CLAIM_MINUTES,
+        "correction_max": moderation.CORRECTION_MAX,
+        "claim_author_max": moderation.CLAIM_AUTHOR_MAX,
+        "note_max": moderation.NOTE_MAX,
+        "waiting_correction": moderation.waiting_correction(session, access=access, case=page.case),
         **_helpers(),
     }
 
@@ -348,4 +355,63 @@ def moderation_split(
     posted = {"reason": reason}
     return _act(
         request, session, access, case_id, change, failed=f"split-{report_id}", posted=posted
+    )
+
+
+# --- corrections of a published verdict ------------------------------------------------
+
+
+def moderation_correct(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    posted = moderation.CorrectionForm.read(form)
+
+    def change() -> str:
+        moderation.propose_correction(session, access=access, case_id=case_id, form=posted)
+        return "correction-proposed"
+
+    return _act(request, session, access, case_id, change, failed="correct", posted=asdict(posted))
+
+
+def moderation_approve_correction(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    correction_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.approve_correction(
+            session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
+        )
+        return "corrected"
+
+    posted = {"reason": reason}
+    return _act(
+        request, session, access, case_id, change, failed="approve_correction", posted=posted
+    )
+
+
+def moderation_withdraw_correction(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    correction_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.withdraw_correction(
+            session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
+        )
+        return "correction-withdrawn"
+
+    posted = {"reason": reason}
+    return _act(
+        request, session, access, case_id, change, failed="withdraw_correction", posted=posted
     )

@@ -482,13 +482,13 @@ def test_an_unknown_decision_is_refused(
             {"label": "", "public_title": "", "public_explanation": "", "reason": ""},
             {
                 "hoax-label": "Choose the label the verdict carries.",
-                "hoax-public_title": "Write the title the public will read.",
+                "hoax-public_title": "Write the claim as it circulates: what the hoax says.",
                 "hoax-public_explanation": "Explain to the public what is wrong, and how you know.",
                 "hoax-reason": "Give a reason: it is kept in the case's history.",
             },
         ),
         ({"label": "BOHONG"}, {"hoax-label": "Choose the label the verdict carries."}),
-        ({"public_title": "t" * 201}, {"hoax-public_title": "Keep the title to 200 characters."}),
+        ({"public_title": "t" * 201}, {"hoax-public_title": "Keep the claim to 200 characters."}),
         (
             {"public_explanation": "e" * 4001},
             {"hoax-public_explanation": "Keep the explanation to 4000 characters."},
@@ -552,7 +552,7 @@ def test_a_hoax_verdict_is_proposed_for_approval(
     assert stored.status == CaseStatus.AWAITING_APPROVAL
     assert (stored.label, stored.public_title, stored.fact_check_url) == (
         "SALAH",
-        "TPS tidak dipindah",
+        "TPS dipindah ke balai desa sehari sebelum pemilu",
         None,
     )
     assert stored.public_explanation == "Paragraf satu.\n\nParagraf dua."

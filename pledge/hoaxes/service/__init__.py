@@ -9,12 +9,22 @@
 - ``reports``: taking a report, and the status page its sender follows;
 - ``media_access``: who may see an uploaded image;
 - ``published`` and ``open_data``: the public gallery, ClaimReview, and the JSON API;
+- ``corrections``: corrections of published verdicts, waiting or approved;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed.
 
 Callers import the package (``from pledge.hoaxes import service as hoaxes``); the life of a
 case is in ``pledge.hoaxes.states``, its moderation in ``pledge.moderation``.
 """
 
+from pledge.hoaxes.service.corrections import (
+    CORRECTIONS_SHOWN,
+    add_correction,
+    discard_correction,
+    get_correction,
+    get_waiting_correction,
+    list_corrections,
+    mark_correction_approved,
+)
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
 from pledge.hoaxes.service.forms import clean_text as _clean_text
@@ -40,6 +50,7 @@ from pledge.hoaxes.service.published import (
     first_reported,
     get_published,
     labelled_image,
+    list_appearances,
     list_published,
     public_appearance_url,
 )
@@ -61,13 +72,14 @@ from pledge.hoaxes.service.shortlinks import (
     never_fetch,
     resolve,
 )
-from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
+from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url, public_url
 
 __all__ = [
     "API_LIMIT_DEFAULT",
     "API_LIMIT_MAX",
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "CORRECTIONS_SHOWN",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
     "RATING_VALUES",
@@ -82,28 +94,36 @@ __all__ = [
     "ReportStatus",
     "VisibleMedia",
     "_clean_text",
+    "add_correction",
     "canonical_url",
     "claim_review",
     "clean_url",
     "clear_contacts",
+    "discard_correction",
     "first_reported",
     "follow_short_link",
     "forget_closed_contacts",
+    "get_correction",
     "get_media",
     "get_published",
     "get_status",
+    "get_waiting_correction",
     "is_accepting_reports",
     "is_short_link",
     "labelled_image",
+    "list_appearances",
+    "list_corrections",
     "list_open_data",
     "list_published",
     "list_reports_by_contact",
+    "mark_correction_approved",
     "moderator_org_ids",
     "needs_following",
     "never_fetch",
     "new_tracking_code",
     "open_case",
     "public_appearance_url",
+    "public_url",
     "report_limit",
     "resolve",
     "similar_media",

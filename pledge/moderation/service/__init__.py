@@ -6,6 +6,7 @@ One module per part, each importing only the ones below it:
 - ``claims``: holding a case, in one conditional SQL statement;
 - ``merging`` and ``decisions``: a moderator's decisions, and many cases rejected at once;
 - ``approvals``: a second moderator publishes a proposed verdict or sends it back;
+- ``corrections``: a published verdict's text corrected, with two people behind it;
 - ``matches``: joining a suggested case, setting a pair apart, taking a report out;
 - ``queue`` and ``review``: the queue page and one case as a moderator reviews it.
 
@@ -32,15 +33,26 @@ from pledge.moderation.service.claims import (
     release,
     take_claim,
 )
+from pledge.moderation.service.corrections import (
+    WaitingCorrection,
+    approve_correction,
+    propose_correction,
+    waiting_correction,
+    withdraw_correction,
+)
 from pledge.moderation.service.decisions import BulkResult, bulk_reject, decide
 from pledge.moderation.service.forms import (
     BULK_MAX,
+    CLAIM_AUTHOR_MAX,
+    CORRECTION_MAX,
     EXPLANATION_MAX,
+    NOTE_MAX,
     REASON_FIELD_MAX,
     REASON_MAX,
     TITLE_MAX,
     URL_MAX,
     BulkRejectForm,
+    CorrectionForm,
     DecisionForm,
     Proposal,
     read_reason,
@@ -60,8 +72,11 @@ from pledge.moderation.service.review import CaseEvent, CasePage, case_page
 
 __all__ = [
     "BULK_MAX",
+    "CLAIM_AUTHOR_MAX",
     "CLAIM_MINUTES",
+    "CORRECTION_MAX",
     "EXPLANATION_MAX",
+    "NOTE_MAX",
     "PAGE_SIZE",
     "REASON_FIELD_MAX",
     "REASON_MAX",
@@ -72,6 +87,7 @@ __all__ = [
     "CaseEvent",
     "CasePage",
     "Claim",
+    "CorrectionForm",
     "Decision",
     "DecisionForm",
     "Proposal",
@@ -80,7 +96,9 @@ __all__ = [
     "QueuePage",
     "QueueRow",
     "StatusFilter",
+    "WaitingCorrection",
     "approve",
+    "approve_correction",
     "break_claim",
     "bulk_reject",
     "case_page",
@@ -92,6 +110,7 @@ __all__ = [
     "display_name",
     "holds",
     "join",
+    "propose_correction",
     "queue",
     "queue_depth",
     "read_reason",
@@ -103,4 +122,6 @@ __all__ = [
     "take_claim",
     "transition",
     "visible_campaigns",
+    "waiting_correction",
+    "withdraw_correction",
 ]
