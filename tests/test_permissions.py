@@ -21,7 +21,16 @@ from pledge.app import PAGE_ROUTERS
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PartnerStatus
 from pledge.db import utcnow
-from pledge.hoaxes.models import CaseMatch, Category, HoaxCase, HoaxReport, MatchKind, Platform
+from pledge.hoaxes.models import (
+    CaseMatch,
+    Category,
+    Correction,
+    HoaxCase,
+    HoaxReport,
+    MatchKind,
+    Platform,
+    Verdict,
+)
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
 
@@ -117,6 +126,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/join"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/matches/{match_id}/set-apart"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/split"): CASE_MODERATORS,
+    # Corrections of a published verdict: any moderator of the case proposes, approves (not
+    # their own) and withdraws; the case of the matrix is not published, so they answer 409.
+    ("POST", "/mod/cases/{case_id}/correct"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/approve"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/withdraw"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -226,6 +240,10 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
         why="text 0.70",
     )
     session.add(match)
+    correction = Correction(
+        case_id=case.id or 0, label=Verdict.SALAH, public_title="Klaim", note="Catatan"
+    )
+    session.add(correction)
     accounts.invite(
         session,
         org=org,
@@ -261,6 +279,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "partnership_id": asked.id or 0,
             "case_id": case.id or 0,
             "match_id": match.id or 0,
+            "correction_id": correction.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,
         },

@@ -288,7 +288,7 @@ def test_moderate_with_the_keyboard_only(
     page.keyboard.type("Sumber asli ditemukan lewat pencarian gambar.")
     tab_to(page, "#form-hoax button[type=submit]")
     press_and_wait(page, "Enter")
-    assert page.locator("#proposed-title").inner_text().strip("“”\"") == "Kotak suara dibakar di TPS"
+    assert page.locator("#proposed-title").inner_text().strip('“”"') == "Kotak suara dibakar di TPS"
     session.rollback()  # a fresh snapshot: the server wrote the decision
     case = session.get(HoaxCase, site.case_new)
     assert case is not None

@@ -132,11 +132,11 @@ def test_report_to_published_verdict(
     assert reporter.locator(".status").get_attribute("data-status") == "published"
     box = reporter.locator(".verdict-box")
     assert "SALAH" in box.inner_text()
-    assert box.locator("h3 .claim-text").inner_text().strip("“”\"") == title
+    assert box.locator("h3 .claim-text").inner_text().strip('“”"') == title
     assert "Foto itu rekayasa dari foto lama." in box.locator(".fact").inner_text()
     box.get_by_role("link", name="See the verdict page to share it").tap()
     reporter.wait_for_url(f"{url}{verdict_path}")
-    assert reporter.locator("h1 .claim-text").inner_text().strip("“”\"") == title
+    assert reporter.locator("h1 .claim-text").inner_text().strip('“”"') == title
     data = json.loads(reporter.locator("script[type='application/ld+json']").inner_text())
     assert data["@type"] == "ClaimReview"
     assert data["reviewRating"]["alternateName"] == "SALAH"

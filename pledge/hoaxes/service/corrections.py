@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from pledge.db import ID_MAX
-from pledge.hoaxes.models import Correction
+from pledge.hoaxes.models import Correction, Verdict
 
 # The corrections a verdict page lists: more would be a different verdict.
 CORRECTIONS_SHOWN = 20
@@ -44,11 +44,32 @@ def list_corrections(session: Session, *, case_id: int) -> list[Correction]:
     )
 
 
-def add_correction(session: Session, correction: Correction) -> Correction:
+def add_correction(
+    session: Session,
+    *,
+    case_id: int,
+    label: Verdict,
+    public_title: str,
+    correction: str,
+    public_explanation: str,
+    note: str,
+    proposed_by_id: int | None,
+    now: datetime,
+) -> Correction:
     """Store a proposed correction, inside the caller's write transaction."""
-    session.add(correction)
+    row = Correction(
+        case_id=case_id,
+        label=label,
+        public_title=public_title,
+        correction=correction,
+        public_explanation=public_explanation,
+        note=note,
+        proposed_by_id=proposed_by_id,
+        created_at=now,
+    )
+    session.add(row)
     session.flush()
-    return correction
+    return row
 
 
 def mark_correction_approved(

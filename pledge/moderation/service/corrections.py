@@ -84,16 +84,14 @@ def propose_correction(
         amendment = form.check()
         correction = hoaxes.add_correction(
             session,
-            Correction(
-                case_id=case.id or 0,
-                label=amendment.label,
-                public_title=amendment.public_title,
-                correction=amendment.correction,
-                public_explanation=amendment.public_explanation,
-                note=amendment.note,
-                proposed_by_id=me,
-                created_at=now,
-            ),
+            case_id=case.id or 0,
+            label=amendment.label,
+            public_title=amendment.public_title,
+            correction=amendment.correction,
+            public_explanation=amendment.public_explanation,
+            note=amendment.note,
+            proposed_by_id=me,
+            now=now,
         )
         audit.record(
             session,
