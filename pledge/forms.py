@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Mapping
+from datetime import date
 from enum import Enum
 from types import TracebackType
 from typing import Any, Self, TypeVar, get_args, get_origin, get_type_hints
@@ -270,6 +271,33 @@ def integer(raw: str, *, minimum: int, maximum: int, message: Message) -> int:
     if not (value.isascii() and value.isdigit()) or not minimum <= int(value) <= maximum:
         raise refuse(message)
     return int(value)
+
+
+def day(
+    raw: str,
+    *,
+    earliest: date,
+    latest: date,
+    message: Message,
+    too_early: Message,
+    too_late: Message,
+) -> date | None:
+    """A day as a date field posts it (YYYY-MM-DD) within the bounds, or None when left
+    empty."""
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        found = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        found = None
+    if found is None:
+        raise refuse(message)
+    if found < earliest:
+        raise refuse(too_early)
+    if found > latest:
+        raise refuse(too_late)
+    return found
 
 
 def slug(

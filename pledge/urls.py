@@ -321,6 +321,15 @@ MODERATION = router(
         "/mod/cases/{case_id}/escalations/{escalation_id}/outcome",
         moderation.moderation_escalation_outcome,
     ),
+    form("/mod/cases/{case_id}/correct", moderation.moderation_correct),
+    form(
+        "/mod/cases/{case_id}/corrections/{correction_id}/approve",
+        moderation.moderation_approve_correction,
+    ),
+    form(
+        "/mod/cases/{case_id}/corrections/{correction_id}/withdraw",
+        moderation.moderation_withdraw_correction,
+    ),
 )
 
 # --- dashboard: an organisation's home, a campaign's statistics, embed snippets and export ----

@@ -24,12 +24,14 @@ from pledge.db import utcnow
 from pledge.hoaxes.models import (
     CaseMatch,
     Category,
+    Correction,
     Escalation,
     EscalationTarget,
     HoaxCase,
     HoaxReport,
     MatchKind,
     Platform,
+    Verdict,
 )
 from pledge.supporters import service as supporters
 from tests.support.people import sign_in
@@ -131,6 +133,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/reports/{report_id}/message"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/escalations"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/escalations/{escalation_id}/outcome"): CASE_MODERATORS,
+    # Corrections of a published verdict: any moderator of the case proposes, approves (not
+    # their own) and withdraws; the case of the matrix is not published, so they answer 409.
+    ("POST", "/mod/cases/{case_id}/correct"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/approve"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/withdraw"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,
@@ -245,6 +252,10 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
         reported_on=utcnow().date(),
     )  # fmt: skip
     session.add(escalation)
+    correction = Correction(
+        case_id=case.id or 0, label=Verdict.SALAH, public_title="Klaim", note="Catatan"
+    )
+    session.add(correction)
     accounts.invite(
         session,
         org=org,
@@ -282,6 +293,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "report_id": report.id or 0,
             "match_id": match.id or 0,
             "escalation_id": escalation.id or 0,
+            "correction_id": correction.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,
         },

@@ -178,7 +178,7 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
         page_url=page_url,
         site_name=get_settings().site_name,
         base_url=public_base_url(request),
-        first_seen=hoaxes.first_reported(session, case_id=hoax.id),
+        appearances=hoaxes.list_appearances(session, case=hoax.case),
         image_url=image_url,
     )
     context = {
@@ -190,6 +190,7 @@ def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLRe
         "claim_review": review,
         **verdict_sharing(request, session, hoax),
         "escalations": escalations.list_public(session, case_id=hoax.id),
+        "corrections": hoaxes.list_corrections(session, case_id=hoax.id),
     }
     return render(request, "hoaxes/show.html", context)
 

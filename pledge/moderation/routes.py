@@ -61,6 +61,9 @@ CASE_DONE = (
     "sent-back",
     "set-apart",
     "split",
+    "correction-proposed",
+    "corrected",
+    "correction-withdrawn",
     *(f"decided-{decision.value}" for decision in moderation.Decision),
     "messaged-email",
     "messaged-whatsapp",
@@ -198,6 +201,10 @@ def _case_page(
         "explanation_max": moderation.EXPLANATION_MAX,
         "claim_minutes": moderation.CLAIM_MINUTES,
         "message_max": moderation.MESSAGE_MAX,
+        "correction_max": moderation.CORRECTION_MAX,
+        "claim_author_max": moderation.CLAIM_AUTHOR_MAX,
+        "note_max": moderation.NOTE_MAX,
+        "waiting_correction": moderation.waiting_correction(session, access=access, case=page.case),
         **_helpers(),
         **_escalations(session, page.case),
     }
@@ -265,7 +272,16 @@ class ReasonChange(Protocol):
     ) -> object: ...
 
 
-def _reason_route(change: ReasonChange, *, done: str, failed: str) -> Callable[..., Response]:
+def _deliver_after(request: Request, response: Response) -> None:
+    """A change that queued messages (reporters told a verdict, a message to a reporter):
+    they are sent once the answer has gone."""
+    if response.status_code == 303:
+        response.background = mail.delivery(request.app.state.engine)
+
+
+def _reason_route(
+    change: ReasonChange, *, done: str, failed: str, delivers: bool = False
+) -> Callable[..., Response]:
     """The route of a change that asks for a reason alone (ending another moderator's claim,
     approving, sending back): the service is called with it, and a refused reason is shown
     again beside its form. Named after the service function, as route functions are named:
@@ -281,14 +297,20 @@ def _reason_route(change: ReasonChange, *, done: str, failed: str) -> Callable[.
             return done
 
         posted = {"reason": reason}
-        return _act(request, session, access, case_id, act, failed=failed, posted=posted)
+        response = _act(request, session, access, case_id, act, failed=failed, posted=posted)
+        if delivers:
+            _deliver_after(request, response)
+        return response
 
     route.__name__ = route.__qualname__ = f"moderation_{change.__name__}"  # type: ignore[attr-defined]
     return route
 
 
 moderation_break_claim = _reason_route(moderation.break_claim, done="broken", failed="break")
-moderation_approve = _reason_route(moderation.approve, done="approved", failed="approve")
+# Publishing tells the reporters: their messages are sent after the answer.
+moderation_approve = _reason_route(
+    moderation.approve, done="approved", failed="approve", delivers=True
+)
 moderation_send_back = _reason_route(moderation.send_back, done="sent-back", failed="send_back")
 
 
@@ -443,8 +465,7 @@ def moderation_message(
 
     failed = f"message-{report_id}"
     response = _act(request, session, access, case_id, change, failed=failed, posted=asdict(posted))
-    if response.status_code == 303:
-        response.background = mail.delivery(request.app.state.engine)
+    _deliver_after(request, response)
     return response
 
 
@@ -493,3 +514,64 @@ def moderation_escalation_outcome(
 
     failed = f"outcome-{escalation_id}"
     return _act(request, session, access, case_id, change, failed=failed, posted=asdict(posted))
+
+
+# --- corrections of a published verdict ------------------------------------------------
+
+
+def moderation_correct(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    posted = moderation.CorrectionForm.read(form)
+
+    def change() -> str:
+        moderation.propose_correction(session, access=access, case_id=case_id, form=posted)
+        return "correction-proposed"
+
+    return _act(request, session, access, case_id, change, failed="correct", posted=asdict(posted))
+
+
+def moderation_approve_correction(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    correction_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.approve_correction(
+            session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
+        )
+        return "corrected"
+
+    posted = {"reason": reason}
+    response = _act(
+        request, session, access, case_id, change, failed="approve_correction", posted=posted
+    )
+    _deliver_after(request, response)
+    return response
+
+
+def moderation_withdraw_correction(
+    request: Request,
+    session: SessionDep,
+    access: Moderator,
+    case_id: CaseId,
+    correction_id: RowId,
+    form: CheckedForm,
+) -> Response:
+    reason = moderation.read_reason(form)
+
+    def change() -> str:
+        moderation.withdraw_correction(
+            session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
+        )
+        return "correction-withdrawn"
+
+    posted = {"reason": reason}
+    return _act(
+        request, session, access, case_id, change, failed="withdraw_correction", posted=posted
+    )

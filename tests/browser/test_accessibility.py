@@ -279,14 +279,16 @@ def test_moderate_with_the_keyboard_only(
     page.keyboard.type("SALAH")
     assert page.locator("#hoax-label").input_value() == "SALAH"
     tab_to(page, "#hoax-public_title")
-    page.keyboard.type("Kotak suara tidak dibakar")
+    page.keyboard.type("Kotak suara dibakar di TPS")
+    tab_to(page, "#hoax-correction")
+    page.keyboard.type("Kotak suara tidak dibakar.")
     tab_to(page, "#hoax-public_explanation")
     page.keyboard.type("Foto itu dari 2019, bukan dari TPS mana pun.")
     tab_to(page, "#hoax-reason")
     page.keyboard.type("Sumber asli ditemukan lewat pencarian gambar.")
     tab_to(page, "#form-hoax button[type=submit]")
     press_and_wait(page, "Enter")
-    assert page.locator("#proposed-title").inner_text() == "Kotak suara tidak dibakar"
+    assert page.locator("#proposed-title").inner_text().strip('“”"') == "Kotak suara dibakar di TPS"
     session.rollback()  # a fresh snapshot: the server wrote the decision
     case = session.get(HoaxCase, site.case_new)
     assert case is not None

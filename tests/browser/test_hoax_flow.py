@@ -100,7 +100,8 @@ def test_report_to_published_verdict(
     first.get_by_role("button", name="Claim this case").click()
     first.locator("#form-hoax summary").click()
     first.locator("#hoax-label").select_option("SALAH")
-    first.locator("#hoax-public_title").fill("Foto kandidat membagikan uang adalah rekayasa")
+    first.locator("#hoax-public_title").fill("Foto kandidat membagikan uang")
+    first.locator("#hoax-correction").fill("Foto itu rekayasa dari foto lama.")
     first.locator("#hoax-public_explanation").fill("Foto ini hasil suntingan dari foto lama.")
     first.locator("#hoax-reason").fill("Sumber asli ditemukan lewat pencarian gambar.")
     first.locator("#form-hoax button[type=submit]").click()
@@ -119,7 +120,7 @@ def test_report_to_published_verdict(
         second.get_by_role("button", name="Approve and publish").click()
 
     # The verdict in the public gallery, seen from the reporter's phone.
-    title = "Foto kandidat membagikan uang adalah rekayasa"
+    title = "Foto kandidat membagikan uang"
     reporter.goto(f"{url}/hoaxes?lang=en")
     in_gallery = reporter.get_by_role("link", name=title)
     expect(in_gallery).to_be_visible()
@@ -131,10 +132,11 @@ def test_report_to_published_verdict(
     assert reporter.locator(".status").get_attribute("data-status") == "published"
     box = reporter.locator(".verdict-box")
     assert "SALAH" in box.inner_text()
-    assert box.locator("h3").inner_text() == title
+    assert box.locator("h3 .claim-text").inner_text().strip('“”"') == title
+    assert "Foto itu rekayasa dari foto lama." in box.locator(".fact").inner_text()
     box.get_by_role("link", name="See the verdict page to share it").tap()
     reporter.wait_for_url(f"{url}{verdict_path}")
-    assert reporter.locator("h1").inner_text() == title
+    assert reporter.locator("h1 .claim-text").inner_text().strip('“”"') == title
     data = json.loads(reporter.locator("script[type='application/ld+json']").inner_text())
     assert data["@type"] == "ClaimReview"
     assert data["reviewRating"]["alternateName"] == "SALAH"

@@ -133,7 +133,17 @@ def test_detail_page(
     assert response.status_code == 200
     page = html(response)
     assert page.select_one(".verdict-label").get_text() == "DIMANIPULASI"
-    assert page.select_one("h1").get_text() == "Foto </script><script>alert(1)</script> palsu"
+    heading = page.select_one("h1")
+    # The label marks the claim, quoted under its name; the correction follows it.
+    assert heading.select_one(".verdict-label").get_text() == "DIMANIPULASI"
+    assert heading.select_one(".claim-tag").get_text() == "Claim:"
+    assert heading.select_one("q.claim-text").get_text() == (
+        "Foto </script><script>alert(1)</script> palsu"
+    )
+    fact = page.select_one("h1 + p.fact")
+    assert fact.get_text(" ", strip=True) == (
+        "Fact: Foto itu hasil rekayasa dari foto lama di luar negeri."
+    )
     assert page.select_one(".explanation p br") is not None
     fact_check = page.select_one("a[href='https://cekfakta.example.id/kotak-suara']")
     assert fact_check["rel"] == ["noopener", "nofollow"]
@@ -193,11 +203,18 @@ def test_claim_review_json_ld(
         "bestRating": 5,
         "worstRating": 1,
         "alternateName": "SALAH",
+        # What the label means, in the verdict's language (the campaign's), not the reader's.
+        "name": "Tidak benar",
     }
+    assert data["inLanguage"] == "id"
     item = data["itemReviewed"]
-    assert item["@type"] == "CreativeWork"
+    assert item["@type"] == "Claim"
     assert item["appearance"] == [{"@type": "CreativeWork", "url": "https://facebook.com/9"}]
-    assert item["datePublished"] == report.created_at.date().isoformat()
+    assert item["firstAppearance"] == {"@type": "CreativeWork", "url": "https://facebook.com/9"}
+    # When the claim appeared is unknown: the day it was first reported here is not it.
+    assert "datePublished" not in item
+    assert "author" not in item
+    assert "dateModified" not in data  # never corrected
     assert "image" not in data  # no picture was reported
 
 

@@ -114,7 +114,9 @@ def test_a_report_of_a_published_verdict_shows_it_at_once(
     notice = page.select_one("#already-checked")
     assert notice is not None and "Already checked" in notice.get_text()
     assert page.select_one(".verdict-label").get_text(strip=True) == "SALAH"
-    assert page.select_one("#verdict-title").get_text(strip=True) == published.public_title
+    assert page.select_one("#verdict-title q.claim-text").get_text(strip=True) == (
+        published.public_title
+    )
 
 
 def test_a_report_close_to_a_published_verdict_sees_it_as_maybe_related(

@@ -201,7 +201,7 @@ def test_a_mobile_number_without_whatsapp_set_up_gets_no_message(
     # The tracking page remains the way to hear back.
     page = html(client.get(f"/reports/{report.tracking_code}?lang=en"))
     assert page.select_one(".status")["data-status"] == "published"
-    assert page.select_one("#verdict-title").get_text() == CLAIM
+    assert page.select_one("#verdict-title .claim-text").get_text() == CLAIM
 
 
 def test_a_mobile_number_gets_a_whatsapp_message_where_it_is_set_up(
@@ -325,6 +325,55 @@ def test_a_correction_tells_every_reporter_again(
     assert notify_events(session, case.id or 0)[-1] == {"told": 2, "corrected": True}
 
 
+def test_approving_a_correction_tells_the_reporters_and_moves_the_labels_count(
+    session: Session, world: World, access: Callable[..., ModeratorContext]
+) -> None:
+    report = reported(session, world.a, contact="rina@example.com", locale="en")
+    propose(session, world, report.case_id)
+    case = approve(session, world, access, report.case_id)
+    assert [m.subject for m in outbox(session)] == ["Your hoax report was checked: MENYESATKAN"]
+    form = moderation.CorrectionForm(
+        label="KONTEKS KELIRU",
+        public_title=CLAIM,
+        correction="Fotonya asli, tetapi dari pemilu 2019.",
+        public_explanation="Foto ini sudah beredar sejak 2019.",
+        note="Label pertama kurang tepat.",
+        reason="Sumber asli ditemukan.",
+    )
+    waiting = moderation.propose_correction(
+        session, access=access(world.mod_a), case_id=case.id, form=form
+    )
+    assert len(outbox(session)) == 1  # nothing told while the correction waits
+    moderation.approve_correction(
+        session,
+        access=access(world.mod_a2),
+        case_id=case.id,
+        correction_id=waiting.id,
+        reason="Benar.",
+    )
+
+    messages = outbox(session)
+    assert [m.subject for m in messages] == [
+        "Your hoax report was checked: MENYESATKAN",
+        "The verdict on your hoax report was corrected: KONTEKS KELIRU",
+    ]
+    body = mail.open_body(messages[1].body) or ""
+    assert "In fact: Fotonya asli, tetapi dari pemilu 2019." in body
+    assert f"{ORIGIN}/hoaxes/{case.id}" in body
+    assert notify_events(session, case.id)[-1] == {"told": 1, "corrected": True}
+    assert events(session, case.id)[-1].action == AuditAction.CASE_CORRECT
+    # The monthly counts move the verdict from its old label to its new one.
+    counts = {
+        row.metric: row.count
+        for row in fresh(session).execute(
+            sa.text("SELECT metric, count FROM hoax_month WHERE campaign_id = :c"),
+            {"c": world.a.id},
+        )
+    }
+    assert counts["verdict:MENYESATKAN"] == 0
+    assert counts["verdict:KONTEKS KELIRU"] == 1
+
+
 # --- how long contacts are kept -------------------------------------------------------------
 
 
@@ -440,7 +489,11 @@ def test_the_privacy_notice_says_how_long_a_reporters_contact_is_kept(
 ) -> None:
     assert timedelta(days=30) == hoaxes.CORRECTION_WINDOW
     text = " ".join(html(new_client(lang="en").get("/privacy")).get_text().split())
-    assert "used only to send you the verdict on your report" in text
+    assert "used to send you the verdict on your report" in text
+    assert (
+        "Only if you tick the box that allows it, the moderators checking your report see it"
+        in text
+    )
     assert (
         "except when a verdict is published: then it is kept for 30 days after publication, "
         "only to tell you if the verdict is corrected, and deleted after that."

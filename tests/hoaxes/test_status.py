@@ -107,7 +107,12 @@ def test_published_verdict_is_shown_with_a_link(
     box = page.select_one(".verdict-box")
     assert box is not None
     assert box.select_one(".verdict-label").get_text() == "MENYESATKAN"
-    assert box.select_one("h3").get_text() == "Klaim TPS dipindah menyesatkan"
+    # The claim, quoted under its name, and the correction beside it: never one for the other.
+    assert box.select_one("h3 .claim-tag").get_text() == "Claim:"
+    assert box.select_one("h3 q.claim-text").get_text() == "Klaim TPS dipindah menyesatkan"
+    assert box.select_one(".fact").get_text(" ", strip=True) == (
+        "Fact: Foto itu hasil rekayasa dari foto lama di luar negeri."
+    )
     paragraphs = box.select(".explanation p")
     assert len(paragraphs) == 2
     assert paragraphs[0].find("br") is not None
@@ -134,7 +139,7 @@ def test_a_merged_report_shows_the_surviving_case(
     publish(survivor.case_id, title="Yang asli")
     page = html(client.get(f"/reports/{code}"))
     assert page.select_one(".status")["data-status"] == "published"
-    assert page.select_one(".verdict-box h3").get_text() == "Yang asli"
+    assert page.select_one(".verdict-box h3 q.claim-text").get_text() == "Yang asli"
 
 
 def test_nothing_of_other_reporters_is_shown(

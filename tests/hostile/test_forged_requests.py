@@ -115,6 +115,7 @@ def world(session: Session, make_campaign: MakeCampaign, sign: Sign) -> World:
             "user_id": str(member.id),
             "case_id": str(report.case_id),
             "match_id": "1",  # refused before any suggestion is looked for
+            "correction_id": "1",  # refused before any correction is looked for
             "token_withdraw": signing.supporter.token,
             "token_reset": reset,
             "token_invite": invite,

@@ -3,7 +3,7 @@ is, the reason every change carries, many cases rejected at once, and the queue'
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -68,6 +68,9 @@ def test_the_decision_form_reads_the_post_cut_past_twice_each_limit() -> None:
             ("reason", "r" * 5000),
             ("label", "SALAH"),
             ("public_title", "t" * 5000),
+            ("correction", "c" * 5000),
+            ("claim_author", "a" * 5000),
+            ("claim_date", "2" * 5000),
             ("public_explanation", "e" * 20_000),
             ("fact_check_url", "https://x.id/" + "u" * 10_000),
             ("target_case_id", "#12"),
@@ -76,6 +79,9 @@ def test_the_decision_form_reads_the_post_cut_past_twice_each_limit() -> None:
     form = moderation.DecisionForm.read(posted)
     assert len(form.reason) == moderation.REASON_MAX * 2
     assert len(form.public_title) == moderation.TITLE_MAX * 2
+    assert len(form.correction) == moderation.CORRECTION_MAX * 2
+    assert len(form.claim_author) == moderation.CLAIM_AUTHOR_MAX * 2
+    assert len(form.claim_date) == 40
     assert len(form.public_explanation) == moderation.EXPLANATION_MAX * 2
     assert len(form.fact_check_url) == moderation.URL_MAX * 2
     assert form.target_case_id == "#12"
@@ -86,7 +92,10 @@ def test_a_proposed_verdict_is_cleaned() -> None:
         decision="hoax",
         reason="  Dicek ke KPU. ",
         label="BUATAN AI",
-        public_title="  Foto itu buatan AI ",
+        public_title="  Foto kotak suara\r\n dibakar di TPS ",
+        correction=" Foto itu  buatan AI. ",
+        claim_author=" Akun TikTok @kabar ",
+        claim_date=" 2024-01-05 ",
         public_explanation=" Satu.\r\nDua. ",
         fact_check_url=" https://cekfakta.example.id/ai ",
     )
@@ -96,7 +105,10 @@ def test_a_proposed_verdict_is_cleaned() -> None:
     assert reason == "Dicek ke KPU."
     assert proposal == moderation.Proposal(
         label=Verdict.BUATAN_AI,
-        public_title="Foto itu buatan AI",
+        public_title="Foto kotak suara dibakar di TPS",
+        correction="Foto itu buatan AI.",
+        claim_author="Akun TikTok @kabar",
+        claim_date=date(2024, 1, 5),
         public_explanation="Satu.\nDua.",
         fact_check_url="https://cekfakta.example.id/ai",
     )

@@ -4,13 +4,13 @@ with its bad inputs, the two-person rule, merging, bulk rejection and the histor
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from pledge import audit
+from pledge import audit, i18n
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Role
 from pledge.audit import AuditAction
@@ -22,6 +22,7 @@ from tests.support.db import actions, events, fresh, reload
 from tests.support.factories import MakeCase
 from tests.support.moderation import CSRF, HOAX_FIELDS, Browser, World, case_url, post
 from tests.support.pages import errors_of, html
+from tests.support.people import sign_in
 
 CASE_POSTS = ("claim", "release", "break", "decide", "approve", "send-back")
 
@@ -486,13 +487,35 @@ def test_an_unknown_decision_is_refused(
             {"label": "", "public_title": "", "public_explanation": "", "reason": ""},
             {
                 "hoax-label": "Choose the label the verdict carries.",
-                "hoax-public_title": "Write the title the public will read.",
+                "hoax-public_title": "Write the claim as it circulates: what the hoax says.",
                 "hoax-public_explanation": "Explain to the public what is wrong, and how you know.",
                 "hoax-reason": "Give a reason: it is kept in the case's history.",
             },
         ),
         ({"label": "BOHONG"}, {"hoax-label": "Choose the label the verdict carries."}),
-        ({"public_title": "t" * 201}, {"hoax-public_title": "Keep the title to 200 characters."}),
+        # The correction is asked for every label but satire, in one sentence.
+        ({"correction": ""}, {"hoax-correction": "Write the correction: what is true instead."}),
+        (
+            {"correction": "c" * 281},
+            {"hoax-correction": "Keep the correction to one sentence of at most 280 characters."},
+        ),
+        (
+            {"claim_author": "a" * 201},
+            {"hoax-claim_author": "Keep who spread it to 200 characters."},
+        ),
+        *[
+            ({"claim_date": raw}, {"hoax-claim_date": message})
+            for raw, message in (
+                (
+                    (utcnow() + timedelta(days=2)).date().isoformat(),
+                    "The claim cannot have appeared after today.",
+                ),
+                ("1999-12-31", "Enter a date from 2000 on."),
+                ("31/12/2024", "Enter the date as YYYY-MM-DD, or leave it empty."),
+                ("2024-02-30", "Enter the date as YYYY-MM-DD, or leave it empty."),
+            )
+        ],
+        ({"public_title": "t" * 201}, {"hoax-public_title": "Keep the claim to 200 characters."}),
         (
             {"public_explanation": "e" * 4001},
             {"hoax-public_explanation": "Keep the explanation to 4000 characters."},
@@ -530,7 +553,7 @@ def test_a_hoax_verdict_checks_its_fields(
     assert form.has_attr("open")
     for name, value in {**HOAX_FIELDS, **changes}.items():
         field = form.select_one(f"[name={name}]")
-        if name in ("public_title", "fact_check_url"):
+        if name in ("public_title", "correction", "claim_author", "claim_date", "fact_check_url"):
             assert field["value"] == value  # what was typed is shown back
     stored = reload(session, case)
     assert (
@@ -556,13 +579,20 @@ def test_a_hoax_verdict_is_proposed_for_approval(
     assert stored.status == CaseStatus.AWAITING_APPROVAL
     assert (stored.label, stored.public_title, stored.fact_check_url) == (
         "SALAH",
-        "TPS tidak dipindah",
+        "TPS dipindah ke balai desa sehari sebelum pemilu",
         None,
     )
     assert stored.public_explanation == "Paragraf satu.\n\nParagraf dua."
     assert stored.proposed_by_id == world.mod_a.id and stored.claimed_by_id is None
+    assert stored.correction == HOAX_FIELDS["correction"]
+    assert (stored.claim_author, stored.claim_date) == ("", None)  # optional, left empty
     page = html(client.get(location))
     assert page.select_one("#proposed-label").get_text(strip=True) == "SALAH (False)"
+    assert page.select_one("#proposed-title q").get_text() == HOAX_FIELDS["public_title"]
+    assert page.select_one("#proposed-correction").get_text(strip=True) == (
+        f"Fact: {HOAX_FIELDS['correction']}"
+    )
+    assert page.select_one("#proposed-claim-author") is None
     assert [p.get_text() for p in page.select("#proposed-explanation p")] == [
         "Paragraf satu.",
         "Paragraf dua.",
@@ -968,3 +998,54 @@ def test_every_field_of_the_case_page_has_a_label(
     assert all(
         form.select_one("input[name=csrf_token]") for form in page.select("form[method=post]")
     )
+
+
+def test_a_verdict_keeps_who_spread_the_claim_and_when_and_satire_needs_no_correction(
+    session: Session, world: World, make_case: MakeCase, browser: Browser
+) -> None:
+    case = held(session, make_case(world.a), world.mod_a)
+    client = browser(world.mod_a)
+    page = html(client.get(case_url(case)))
+    form = page.select_one("#form-hoax")
+    labels = {label["for"]: label.get_text(strip=True) for label in form.select("label")}
+    assert labels["hoax-public_title"] == "The claim as it circulates"
+    assert labels["hoax-correction"] == "The correction, in one sentence"
+    assert (
+        "Write what the hoax says, not the truth."
+        in form.select_one("#hoax-public_title-hint").get_text()
+    )
+    assert form.select_one("#hoax-claim_date")["type"] == "date"
+    fields = {
+        **HOAX_FIELDS,
+        "label": "SATIRE",
+        "correction": "",
+        "claim_author": "Akun TikTok @kabarpemilu",
+        "claim_date": "2024-01-05",
+    }
+    location = done(post(client, case_url(case, "decide"), **fields))
+    stored = reload(session, case)
+    assert (stored.label, stored.correction, stored.claim_author, stored.claim_date) == (
+        "SATIRE",
+        "",
+        "Akun TikTok @kabarpemilu",
+        date(2024, 1, 5),
+    )
+    page = html(client.get(location))
+    assert page.select_one("#proposed-claim-author").get_text() == "Akun TikTok @kabarpemilu"
+    assert page.select_one("#proposed-claim-date").get_text() == "2024-01-05"
+
+
+def test_the_verdict_form_speaks_indonesian(
+    session: Session, world: World, make_case: MakeCase, new_client: Any
+) -> None:
+    """The labels and messages come from the catalogue: Indonesian by default."""
+    case = held(session, make_case(world.a), world.mod_a)
+    client = sign_in(new_client(lang="id"), world.mod_a, csrf=CSRF)
+    catalogue = i18n.translations("id")
+    refused = post(client, case_url(case, "decide"), **{**HOAX_FIELDS, "correction": ""})
+    assert refused.status_code == 422
+    assert errors_of(refused) == {
+        "hoax-correction": catalogue.gettext("Write the correction: what is true instead.")
+    }
+    label = html(refused).select_one("label[for=hoax-public_title]").get_text(strip=True)
+    assert label == catalogue.gettext("The claim as it circulates")

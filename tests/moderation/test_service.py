@@ -3,6 +3,7 @@ two-person rule and who sees which case."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -421,8 +422,9 @@ def test_send_back_clears_the_proposal_and_keeps_it_in_the_log(
     session: Session, world: World, make_case: MakeCase, access: Access
 ) -> None:
     case = _held(session, make_case(world.a), world.mod_a)
+    fields = {**HOAX_FIELDS, "claim_author": "Akun TikTok @kabarpemilu", "claim_date": "2024-01-05"}
     moderation.decide(
-        session, access=access(world.mod_a), case_id=case.id or 0, form=DecisionForm(**HOAX_FIELDS)
+        session, access=access(world.mod_a), case_id=case.id or 0, form=DecisionForm(**fields)
     )
     _held(session, reload(session, case), world.mod_a2)
     moderation.send_back(
@@ -433,9 +435,15 @@ def test_send_back_clears_the_proposal_and_keeps_it_in_the_log(
     assert (back.label, back.public_title, back.public_explanation, back.fact_check_url, back.proposed_by_id) == (
         None, "", "", None, None,
     )  # fmt: skip
+    assert (back.correction, back.claim_author, back.claim_date) == ("", "", None)
     event = events(session, case)[-1]
     assert event.action == "case.send_back" and event.reason == "Sumber kurang."
-    assert HOAX_FIELDS["public_explanation"] in event.data
+    kept = json.loads(event.data)["proposal"]
+    assert kept["public_explanation"] == HOAX_FIELDS["public_explanation"]
+    assert kept["public_title"] == HOAX_FIELDS["public_title"]
+    assert kept["correction"] == HOAX_FIELDS["correction"]
+    assert kept["claim_author"] == "Akun TikTok @kabarpemilu"
+    assert kept["claim_date"] == "2024-01-05"
 
 
 def test_merging_moves_reports_and_adds_counts(

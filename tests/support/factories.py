@@ -208,7 +208,8 @@ def make_supporter(
 # What a verdict says when the test does not care.
 VERDICT: dict[str, Any] = {
     "label": Verdict.SALAH,
-    "public_title": "Foto kotak suara dibakar adalah hasil rekayasa",
+    "public_title": "Foto kotak suara dibakar di TPS Jakarta",
+    "correction": "Foto itu hasil rekayasa dari foto lama di luar negeri.",
     "public_explanation": "Foto ini sudah beredar sejak 2019.\nSumbernya bukan TPS di Indonesia.",
     "fact_check_url": "https://cekfakta.example.id/kotak-suara",
 }
@@ -322,6 +323,8 @@ def publish_case(
     explanation: str = VERDICT["public_explanation"],
     fact_check_url: str | None = VERDICT["fact_check_url"],
     published_at: datetime | None = None,
+    correction: str = VERDICT["correction"],
+    **fields: Any,
 ) -> HoaxCase:
     """Publish an existing case with a verdict directly, as moderation would after a second
     moderator's approval."""
@@ -331,9 +334,11 @@ def publish_case(
         CaseStatus.PUBLISHED,
         label=label,
         public_title=title,
+        correction=correction,
         public_explanation=explanation,
         fact_check_url=fact_check_url,
         published_at=published_at or utcnow(),
+        **fields,
     )
 
 

@@ -83,7 +83,8 @@ def case_url(case: HoaxCase | int, action: str = "") -> str:
 HOAX_FIELDS = {
     "decision": "hoax",
     "label": "SALAH",
-    "public_title": "TPS tidak dipindah",
+    "public_title": "TPS dipindah ke balai desa sehari sebelum pemilu",
+    "correction": "KPU memastikan TPS tidak dipindah.",
     "public_explanation": "KPU memastikan lokasi TPS tetap. Pesan berantai itu palsu.",
     "fact_check_url": "https://cekfakta.example.id/tps",
     "reason": "Dicek ke KPU setempat.",

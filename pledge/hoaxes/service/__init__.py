@@ -12,6 +12,7 @@
 - ``published``, ``gallery`` and ``open_data``: one verdict with its ClaimReview, the public
   gallery and its filters, and the JSON API;
 - ``verdict_images``: a verdict's stamped picture, share card and story image, its share text;
+- ``corrections``: corrections of published verdicts, waiting or approved;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed;
 - ``notify``: reporters told the verdict (or its correction) by email or WhatsApp.
 
@@ -29,6 +30,15 @@ from pledge.hoaxes.service.answers import (
     count_report_answers,
     list_case_answers,
     list_report_answers,
+)
+from pledge.hoaxes.service.corrections import (
+    CORRECTIONS_SHOWN,
+    add_correction,
+    discard_correction,
+    get_correction,
+    get_waiting_correction,
+    list_corrections,
+    mark_correction_approved,
 )
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
@@ -66,6 +76,7 @@ from pledge.hoaxes.service.published import (
     claim_review,
     first_reported,
     get_published,
+    list_appearances,
     public_appearance_url,
 )
 from pledge.hoaxes.service.rekeying import follow_short_link, needs_following
@@ -88,7 +99,7 @@ from pledge.hoaxes.service.shortlinks import (
     never_fetch,
     resolve,
 )
-from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url
+from pledge.hoaxes.service.urls import URL_MAX, canonical_url, clean_url, public_url
 from pledge.hoaxes.service.verdict_images import (
     CARD_SIZE,
     STORY_SIZE,
@@ -107,6 +118,7 @@ __all__ = [
     "CARD_SIZE",
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "CORRECTIONS_SHOWN",
     "CORRECTION_WINDOW",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
@@ -129,6 +141,7 @@ __all__ = [
     "VisibleMedia",
     "_clean_text",
     "add_answer",
+    "add_correction",
     "awaits_answers",
     "canonical_url",
     "claim_review",
@@ -136,22 +149,28 @@ __all__ = [
     "clean_url",
     "clear_contacts",
     "count_report_answers",
+    "discard_correction",
     "first_reported",
     "follow_short_link",
     "forget_closed_contacts",
+    "get_correction",
     "get_media",
     "get_published",
     "get_status",
+    "get_waiting_correction",
     "is_accepting_reports",
     "is_short_link",
     "keeps_contacts",
     "labelled_image",
+    "list_appearances",
     "list_case_answers",
+    "list_corrections",
     "list_open_data",
     "list_published",
     "list_report_answers",
     "list_reports_by_contact",
     "lookup_limit",
+    "mark_correction_approved",
     "moderator_org_ids",
     "needs_following",
     "never_fetch",
@@ -159,6 +178,7 @@ __all__ = [
     "open_case",
     "picture_size",
     "public_appearance_url",
+    "public_url",
     "report_limit",
     "resolve",
     "share_text",

@@ -4,6 +4,7 @@ are drawn in ``verdict_images``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from pledge import i18n
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES, Campaign
 from pledge.errors import NotFound
@@ -21,6 +23,7 @@ from pledge.hoaxes.models import (
     hoax_case_table,
     hoax_report_table,
 )
+from pledge.hoaxes.service.urls import public_url
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
 
@@ -133,11 +136,41 @@ def is_private_link(url: str) -> bool:
 
 
 def public_appearance_url(case: HoaxCase) -> str | None:
-    """Where the hoax appeared, as published: never a private group's invitation."""
-    url = case.canonical_url
-    if url is None or is_private_link(url):
+    """Where the hoax appeared, as published: never a private group's invitation, and
+    without what tracks who shared it."""
+    return _published_link(case.canonical_url)
+
+
+def _published_link(url: str | None) -> str | None:
+    if not url or is_private_link(url):
         return None
-    return url
+    cleaned = public_url(url)
+    return None if is_private_link(cleaned) else cleaned
+
+
+# A verdict's appearances listed in its ClaimReview: enough for any real case.
+APPEARANCES_MAX = 50
+
+
+def list_appearances(session: Session, *, case: HoaxCase) -> list[str]:
+    """Every distinct public link where the claim appeared, the earliest reported first: the
+    links of the case's reports and of the cases merged into it, as published."""
+    case_t, report_t = hoax_case_table, hoax_report_table
+    merged = sa.select(case_t.c.id).where(case_t.c.merged_into_id == case.id)
+    rows = session.execute(
+        sa.select(report_t.c.canonical_url)
+        .where(
+            sa.or_(report_t.c.case_id == case.id, report_t.c.case_id.in_(merged)),
+            report_t.c.canonical_url.is_not(None),
+        )
+        .order_by(report_t.c.created_at, report_t.c.id)
+    ).scalars()
+    found: dict[str, None] = {}
+    for url in [*rows, case.canonical_url]:
+        link = _published_link(url)
+        if link is not None and len(found) < APPEARANCES_MAX:
+            found.setdefault(link, None)
+    return list(found)
 
 
 # ClaimReview ratings run from 1 (false) to 5 (true). Labels that say the content is false,
@@ -154,30 +187,58 @@ RATING_VALUES: dict[Verdict, int] = {
 }
 
 
+def _in_locale(locale: str, label: Verdict) -> str:
+    """What a label means in the verdict's own language, whatever the reader's."""
+    reader = i18n.get_locale()
+    i18n.set_locale(locale)
+    try:
+        return label.label
+    finally:
+        i18n.set_locale(reader)
+
+
+def _claim(hoax: PublishedHoax, appearances: Sequence[str]) -> dict[str, Any]:
+    """The claim reviewed: where it appeared (the first known appearance first), who spread
+    it and when, where the moderators know it."""
+    case = hoax.case
+    item: dict[str, Any] = {"@type": "Claim"}
+    if appearances:
+        item["appearance"] = [{"@type": "CreativeWork", "url": url} for url in appearances]
+        item["firstAppearance"] = {"@type": "CreativeWork", "url": appearances[0]}
+    if case.claim_author:
+        # "TikTok account @..." or "a WhatsApp chain message": not always a person's name.
+        item["author"] = {"@type": "Organization", "name": case.claim_author}
+    if case.claim_date is not None:
+        item["datePublished"] = case.claim_date.isoformat()
+    return item
+
+
 def claim_review(
     hoax: PublishedHoax,
     *,
     page_url: str,
     site_name: str,
     base_url: str,
-    first_seen: datetime | None,
+    appearances: Sequence[str] = (),
     image_url: str | None = None,
 ) -> dict[str, Any]:
-    """The schema.org ClaimReview that search engines and fact-check tools read."""
+    """The schema.org ClaimReview that search engines and fact-check tools read, with the
+    properties Google's fact-check documentation requires and recommends
+    (https://developers.google.com/search/docs/appearance/structured-data/factcheck).
+    ``appearances``: the claim's public links, earliest first (list_appearances)."""
     case = hoax.case
     label = case.label or Verdict.SALAH
-    item: dict[str, Any] = {"@type": "CreativeWork"}
-    appearance = public_appearance_url(case)
-    if appearance:
-        item["appearance"] = [{"@type": "CreativeWork", "url": appearance}]
-    if first_seen is not None:
-        item["datePublished"] = first_seen.astimezone(UTC).date().isoformat()
+    locale = hoax.campaign.locale or i18n.DEFAULT_LOCALE
+    if not appearances:
+        found = public_appearance_url(case)
+        appearances = [found] if found else []
     review: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "ClaimReview",
         "url": page_url,
         "claimReviewed": case.public_title,
-        "datePublished": hoax.published_at.astimezone(UTC).date().isoformat(),
+        "datePublished": _day(hoax.published_at),
+        "inLanguage": locale,
         "author": {"@type": "Organization", "name": site_name, "url": base_url},
         "reviewRating": {
             "@type": "Rating",
@@ -185,9 +246,18 @@ def claim_review(
             "bestRating": 5,
             "worstRating": 1,
             "alternateName": str(label),
+            "name": _in_locale(locale, label),
         },
-        "itemReviewed": item,
+        "itemReviewed": _claim(hoax, appearances),
     }
+    if case.corrected_at is not None:
+        review["dateModified"] = _day(case.corrected_at)
     if image_url:
         review["image"] = image_url
     return review
+
+
+def _day(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date().isoformat()

@@ -557,3 +557,27 @@ def clean_url(raw: str) -> str:
     if len(value) > URL_MAX or len(canonical_url(value)) > URL_MAX:
         raise ValueError(_("That link is too long. Copy the link again, or send a screenshot."))
     return value
+
+
+# Who shared a link, from which app, and where it was clicked: on every site, as a link is
+# published. The matching key (canonical_url) drops them only on the sites that add them, so
+# that a page whose own parameter is named t or _r keeps matching as before; a published link
+# loses them everywhere, and with them what they say about the person who shared it.
+_SHARE_TOKENS = _TRACKING | _words("_r _t __tn__ __xts__ _rdc _rdr ref_src rcm sfnsn si")
+_SHARE_PREFIXES = ("utm_", "__cft__", "__xts__", "__tn__", "hc_")
+
+
+def public_url(raw: str) -> str:
+    """A link as the site publishes it (ClaimReview's appearances): its canonical form,
+    without any parameter that tracks who shared it, on any site."""
+    url = canonical_url(raw)
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [
+        (key, value)
+        for key, value in query
+        if key.lower() not in _SHARE_TOKENS and not key.lower().startswith(_SHARE_PREFIXES)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote, safe=_QUERY_SAFE)))

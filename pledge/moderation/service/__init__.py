@@ -6,6 +6,7 @@ One module per part, each importing only the ones below it:
 - ``claims``: holding a case, in one conditional SQL statement;
 - ``merging`` and ``decisions``: a moderator's decisions, and many cases rejected at once;
 - ``approvals``: a second moderator publishes a proposed verdict or sends it back;
+- ``corrections``: a published verdict's text corrected, with two people behind it;
 - ``matches``: joining a suggested case, setting a pair apart, taking a report out;
 - ``queue`` and ``review``: the queue page and one case as a moderator reviews it;
 - ``answers``: a reporter's answer sends the case back to the queue, marked as answered;
@@ -35,6 +36,13 @@ from pledge.moderation.service.claims import (
     release,
     take_claim,
 )
+from pledge.moderation.service.corrections import (
+    WaitingCorrection,
+    approve_correction,
+    propose_correction,
+    waiting_correction,
+    withdraw_correction,
+)
 from pledge.moderation.service.decisions import BulkResult, bulk_reject, decide
 from pledge.moderation.service.escalations import (
     REFERENCE_MAX,
@@ -48,13 +56,17 @@ from pledge.moderation.service.escalations import (
 from pledge.moderation.service.escalations import list_for_case as list_escalations
 from pledge.moderation.service.forms import (
     BULK_MAX,
+    CLAIM_AUTHOR_MAX,
+    CORRECTION_MAX,
     EXPLANATION_MAX,
+    NOTE_MAX,
     QUESTION_MAX,
     REASON_FIELD_MAX,
     REASON_MAX,
     TITLE_MAX,
     URL_MAX,
     BulkRejectForm,
+    CorrectionForm,
     DecisionForm,
     Proposal,
     read_reason,
@@ -80,9 +92,12 @@ from pledge.moderation.service.review import CaseEvent, CasePage, case_page
 
 __all__ = [
     "BULK_MAX",
+    "CLAIM_AUTHOR_MAX",
     "CLAIM_MINUTES",
+    "CORRECTION_MAX",
     "EXPLANATION_MAX",
     "MESSAGE_MAX",
+    "NOTE_MAX",
     "PAGE_SIZE",
     "QUESTION_MAX",
     "REASON_FIELD_MAX",
@@ -96,6 +111,7 @@ __all__ = [
     "CaseEvent",
     "CasePage",
     "Claim",
+    "CorrectionForm",
     "Decision",
     "DecisionForm",
     "EscalationForm",
@@ -108,9 +124,11 @@ __all__ = [
     "QueueRow",
     "ReporterContact",
     "StatusFilter",
+    "WaitingCorrection",
     "answer",
     "answer_limit",
     "approve",
+    "approve_correction",
     "break_claim",
     "bulk_reject",
     "case_page",
@@ -126,6 +144,7 @@ __all__ = [
     "list_escalations",
     "local_day",
     "message_reporter",
+    "propose_correction",
     "queue",
     "queue_depth",
     "read_reason",
@@ -138,4 +157,6 @@ __all__ = [
     "take_claim",
     "transition",
     "visible_campaigns",
+    "waiting_correction",
+    "withdraw_correction",
 ]

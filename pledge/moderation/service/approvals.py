@@ -89,14 +89,20 @@ def send_back(
         proposal = {
             "label": case.label.value if case.label else None,
             "public_title": case.public_title,
+            "correction": case.correction,
             "public_explanation": case.public_explanation,
             "fact_check_url": case.fact_check_url,
+            "claim_author": case.claim_author,
+            "claim_date": case.claim_date.isoformat() if case.claim_date else None,
             "proposed_by_id": case.proposed_by_id,
         }
         case.label = None
         case.public_title = ""
+        case.correction = ""
         case.public_explanation = ""
         case.fact_check_url = None
+        case.claim_author = ""
+        case.claim_date = None
         case.proposed_by_id = None
         transition(
             session,

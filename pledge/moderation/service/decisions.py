@@ -58,14 +58,18 @@ def _propose(
     """Write the verdict on the case, for a second moderator to approve."""
     case.label = proposal.label
     case.public_title = proposal.public_title
+    case.correction = proposal.correction
     case.public_explanation = proposal.public_explanation
     case.fact_check_url = proposal.fact_check_url
+    case.claim_author = proposal.claim_author
+    case.claim_date = proposal.claim_date
     case.proposed_by_id = actor_id
     case.approved_by_id = None
     data: dict[str, Any] = {
         "decision": Decision.HOAX.value,
         "label": case.label.value,
         "public_title": case.public_title,
+        "correction": case.correction,
     }
     transition(
         session,

@@ -7,8 +7,11 @@ checks; the services add what depends on the case (a claim held, a case to merge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from pledge import forms
+from pledge.campaigns.service.times import WIB
+from pledge.db import utcnow
 from pledge.forms import Checks, Posted, PostedForm, form_text, posted
 from pledge.hoaxes.models import Verdict
 from pledge.hoaxes.states import Decision
@@ -16,10 +19,15 @@ from pledge.i18n import gettext as _
 
 REASON_MAX = 500
 TITLE_MAX = 200
+CORRECTION_MAX = 280
+CLAIM_AUTHOR_MAX = 200
 EXPLANATION_MAX = 4000
 URL_MAX = 2048
+NOTE_MAX = 500
 BULK_MAX = 100
 QUESTION_MAX = 1000
+# No election hoax this site checks appeared before this day: an earlier date is a typing slip.
+CLAIM_DATE_EARLIEST = date(2000, 1, 1)
 # Longer than any valid value, so that "too long" is reported rather than cut silently.
 REASON_FIELD_MAX = REASON_MAX * 2
 
@@ -39,14 +47,101 @@ def read_reason(form: Posted) -> str:
     return form_text(form, "reason", REASON_FIELD_MAX)
 
 
+# --- a verdict's public text, shared by the decision and the correction forms -----------
+
+
+def check_label(checks: Checks, raw: str) -> Verdict | None:
+    return checks.run(
+        "label", forms.member, raw, Verdict, message=_("Choose the label the verdict carries.")
+    )
+
+
+def check_claim(checks: Checks, raw: str) -> str:
+    """The claim as it circulates: what the label says is false, never the truth."""
+    return (
+        checks.run(
+            "public_title",
+            forms.text,
+            raw,
+            max_length=TITLE_MAX,
+            collapse=True,
+            required=_("Write the claim as it circulates: what the hoax says."),
+            too_long=_("Keep the claim to %(max)s characters.") % {"max": TITLE_MAX},
+        )
+        or ""
+    )
+
+
+def check_correction(checks: Checks, raw: str, label: Verdict | None) -> str:
+    """The correction in one sentence: what is true instead. Satire corrects nothing (it
+    never claimed to be fact), so there it may be left empty."""
+    required = None if label == Verdict.SATIRE else _("Write the correction: what is true instead.")
+    return (
+        checks.run(
+            "correction",
+            forms.text,
+            raw,
+            max_length=CORRECTION_MAX,
+            collapse=True,
+            required=required,
+            too_long=_("Keep the correction to one sentence of at most %(max)s characters.")
+            % {"max": CORRECTION_MAX},
+        )
+        or ""
+    )
+
+
+def check_explanation(checks: Checks, raw: str) -> str:
+    checks.run(
+        "public_explanation",
+        forms.text,
+        raw,
+        max_length=EXPLANATION_MAX,
+        required=_("Explain to the public what is wrong, and how you know."),
+        too_long=_("Keep the explanation to %(max)s characters.") % {"max": EXPLANATION_MAX},
+    )
+    return raw.replace("\r\n", "\n").strip()
+
+
+def check_claim_author(checks: Checks, raw: str) -> str:
+    return (
+        checks.run(
+            "claim_author",
+            forms.text,
+            raw,
+            max_length=CLAIM_AUTHOR_MAX,
+            collapse=True,
+            too_long=_("Keep who spread it to %(max)s characters.") % {"max": CLAIM_AUTHOR_MAX},
+        )
+        or ""
+    )
+
+
+def check_claim_date(checks: Checks, raw: str) -> date | None:
+    """The day the claim first appeared: not after today in Jakarta, not before 2000."""
+    return checks.run(
+        "claim_date",
+        forms.day,
+        raw,
+        earliest=CLAIM_DATE_EARLIEST,
+        latest=utcnow().astimezone(WIB).date(),
+        message=_("Enter the date as YYYY-MM-DD, or leave it empty."),
+        too_early=_("Enter a date from %(year)s on.") % {"year": CLAIM_DATE_EARLIEST.year},
+        too_late=_("The claim cannot have appeared after today."),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """A verdict as a moderator proposes it for a second moderator to approve."""
 
     label: Verdict
-    public_title: str
+    public_title: str  # the claim as it circulates
     public_explanation: str
     fact_check_url: str | None
+    correction: str = ""
+    claim_author: str = ""
+    claim_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +152,9 @@ class DecisionForm(PostedForm):
     reason: str = posted(limit=REASON_FIELD_MAX)
     label: str = posted(limit=40)
     public_title: str = posted(limit=TITLE_MAX * 2)
+    correction: str = posted(limit=CORRECTION_MAX * 2)
+    claim_author: str = posted(limit=CLAIM_AUTHOR_MAX * 2)
+    claim_date: str = posted(limit=40)
     public_explanation: str = posted(limit=EXPLANATION_MAX * 2)
     fact_check_url: str = posted(limit=URL_MAX * 2)
     target_case_id: str = posted(limit=40)
@@ -74,30 +172,14 @@ class DecisionForm(PostedForm):
         return reason, proposal
 
     def _proposal(self, checks: Checks) -> Proposal:
-        """The verdict's label, public title, explanation and fact-check link."""
-        label = checks.run(
-            "label",
-            forms.member,
-            self.label,
-            Verdict,
-            message=_("Choose the label the verdict carries."),
-        )
-        title = checks.run(
-            "public_title",
-            forms.text,
-            self.public_title,
-            max_length=TITLE_MAX,
-            required=_("Write the title the public will read."),
-            too_long=_("Keep the title to %(max)s characters.") % {"max": TITLE_MAX},
-        )
-        checks.run(
-            "public_explanation",
-            forms.text,
-            self.public_explanation,
-            max_length=EXPLANATION_MAX,
-            required=_("Explain to the public what is wrong, and how you know."),
-            too_long=_("Keep the explanation to %(max)s characters.") % {"max": EXPLANATION_MAX},
-        )
+        """The verdict's label, claim, correction, explanation, fact-check link, and who
+        spread the claim and when, where known."""
+        label = check_label(checks, self.label)
+        claim = check_claim(checks, self.public_title)
+        correction = check_correction(checks, self.correction, label)
+        author = check_claim_author(checks, self.claim_author)
+        day = check_claim_date(checks, self.claim_date)
+        explanation = check_explanation(checks, self.public_explanation)
         link = checks.run(
             "fact_check_url",
             forms.http_url,
@@ -109,9 +191,62 @@ class DecisionForm(PostedForm):
         )
         return Proposal(
             label=label or Verdict.SALAH,
-            public_title=title or "",
-            public_explanation=self.public_explanation.replace("\r\n", "\n").strip(),
+            public_title=claim,
+            public_explanation=explanation,
             fact_check_url=link,
+            correction=correction,
+            claim_author=author,
+            claim_date=day,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """A published verdict's new text, as a moderator proposes it, with the public note
+    saying what changed and why."""
+
+    label: Verdict
+    public_title: str
+    correction: str
+    public_explanation: str
+    note: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionForm(PostedForm):
+    """The form that proposes a correction of a published verdict."""
+
+    label: str = posted(limit=40)
+    public_title: str = posted(limit=TITLE_MAX * 2)
+    correction: str = posted(limit=CORRECTION_MAX * 2)
+    public_explanation: str = posted(limit=EXPLANATION_MAX * 2)
+    note: str = posted(limit=NOTE_MAX * 2)
+    reason: str = posted(limit=REASON_FIELD_MAX)
+
+    def check(self) -> Amendment:
+        """The new text; Invalid with every field's message at once."""
+        with Checks() as checks:
+            label = check_label(checks, self.label)
+            claim = check_claim(checks, self.public_title)
+            correction = check_correction(checks, self.correction, label)
+            explanation = check_explanation(checks, self.public_explanation)
+            note = checks.run(
+                "note",
+                forms.text,
+                self.note,
+                max_length=NOTE_MAX,
+                required=_("Tell the public what changed and why."),
+                too_long=_("Keep the note to %(max)s characters.") % {"max": NOTE_MAX},
+            )
+            reason = checks.run("reason", check_reason, self.reason)
+        return Amendment(
+            label=label or Verdict.SALAH,
+            public_title=claim,
+            correction=correction,
+            public_explanation=explanation,
+            note=note or "",
+            reason=reason or "",
         )
 
 

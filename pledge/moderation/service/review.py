@@ -65,10 +65,20 @@ class CaseEvent:
             return _DECIDED[decision]()
         if self.action == AuditAction.CASE_CLAIM and data.get("renewed"):
             return _("Renewed the claim")
+        step = data.get("step")
+        if self.action == AuditAction.CASE_CORRECT and step in _CORRECTION_STEPS:
+            return _CORRECTION_STEPS[step]()
         for (action, key), told in _BETWEEN_CASES.items():
             if self.action == action and data.get(key):
                 return told() % {"id": data[key], "report": data.get("report")}
         return audit.action_label(self.action)
+
+
+# A correction of the published verdict, by its step; "approved" is the action's own name.
+_CORRECTION_STEPS: dict[str, Callable[[], str]] = {
+    "proposed": lambda: _("Proposed a correction of the published verdict"),
+    "withdrawn": lambda: _("Withdrew a proposed correction"),
+}
 
 
 # An event that names another case, told by the key of its data that holds the other case.
