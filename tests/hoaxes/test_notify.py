@@ -357,7 +357,7 @@ def test_approving_a_correction_tells_the_reporters_and_moves_the_labels_count(
         "Your hoax report was checked: MENYESATKAN",
         "The verdict on your hoax report was corrected: KONTEKS KELIRU",
     ]
-    body = mail.open_body(messages[1].body) or ""
+    body = messages[1].body
     assert "In fact: Fotonya asli, tetapi dari pemilu 2019." in body
     assert f"{ORIGIN}/hoaxes/{case.id}" in body
     assert notify_events(session, case.id)[-1] == {"told": 1, "corrected": True}
