@@ -169,7 +169,8 @@ def seed_site(session: Session, make_campaign: Callable[..., CampaignView]) -> S
     verdict = moderation.DecisionForm(
         decision="hoax",
         label="SALAH",
-        public_title="TPS tidak dipindah",
+        public_title="TPS 12 dipindah ke balai desa",
+        correction="TPS 12 tetap di SDN Mekarsari 2.",
         public_explanation="KPU memastikan lokasi TPS tetap.\nPesan berantai itu palsu.",
         fact_check_url="https://cekfakta.example.id/tps",
         reason="Dicek ke KPU setempat.",

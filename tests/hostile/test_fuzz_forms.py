@@ -721,9 +721,11 @@ def check_report_stored(
         assert picture["mime"] == "image/jpeg"
         assert picture["data"][:3] == b"\xff\xd8\xff"
         assert max(picture["width"], picture["height"]) <= 2048
-    # The report, its case, its picture and the lookup indexes of picture and text; a
-    # suggested match to a case of an earlier example is not kept (the tables are emptied).
+    # The report, its case, its picture and the lookup indexes of picture and text, and the
+    # month's counts of reports and cases; a suggested match to a case of an earlier example
+    # is not kept (the tables are emptied).
     allowed = {
+        "hoax_month",
         "hoax_report",
         "hoax_case",
         "media",

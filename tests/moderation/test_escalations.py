@@ -347,7 +347,8 @@ def test_a_published_verdict_and_a_merge_are_counted(
         access=access(world.mod_a),
         case_id=first.case_id,
         form=DecisionForm(
-            decision="hoax", label="SALAH", public_title="TPS tidak dipindah",
+            decision="hoax", label="SALAH", public_title="TPS 12 dipindah ke balai desa",
+            correction="TPS 12 tetap di SDN Mekarsari 2.",
             public_explanation="KPU memastikan lokasi TPS tetap.", reason="Dicek.",
         ),
     )  # fmt: skip
