@@ -153,6 +153,9 @@ LEAN_ROUTES: tuple[BaseRoute, ...] = (
     LeanRoute("/embed/{slug}.svg", embeds.embeds_badge),
     LeanRoute("/embed/{slug}", embeds.embeds_widget),
     LeanRoute("/c/{slug}", supporters.campaigns_show),
+    # The published verdicts and their gallery, drawn once per change (see hoaxes.routes).
+    LeanRoute("/hoaxes", hoaxes.hoaxes_gallery),
+    LeanRoute("/hoaxes/{case_id}", hoaxes.hoaxes_show),
     LeanFormRoute("/c/{slug}/sign", supporters.supporters_sign),
     LeanFormRoute("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_link),
 )
@@ -259,8 +262,6 @@ HOAXES = router(
     page("/reports", hoaxes.hoaxes_lookup, response_model=None),
     page("/reports/{code}", hoaxes.hoaxes_status),
     get("/media/{media_id}", hoaxes.hoaxes_media, response_model=None),
-    page("/hoaxes", hoaxes.hoaxes_gallery),
-    page("/hoaxes/{case_id}", hoaxes.hoaxes_show),
     get("/hoaxes/{case_id}/image.jpg", hoaxes.hoaxes_image, response_model=None),
     get("/hoaxes/{case_id}/card.jpg", hoaxes.hoaxes_card, response_model=None),
     get("/hoaxes/{case_id}/story.jpg", hoaxes.hoaxes_story, response_model=None),

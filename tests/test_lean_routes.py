@@ -29,6 +29,8 @@ LEAN = {
     ("GET", "/c/{slug}"),
     ("POST", "/c/{slug}/sign"),
     ("POST", "/c/{slug}/confirm/{secret}"),
+    ("GET", "/hoaxes"),
+    ("GET", "/hoaxes/{case_id}"),
 }
 
 

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from pledge import i18n, observability
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
-from pledge.db import SessionDep
+from pledge.db import ID_MAX, SessionDep
 from pledge.deps import CampaignDep, OptionalUser
 from pledge.errors import Invalid
 from pledge.hoaxes import service as hoaxes
@@ -33,6 +35,7 @@ from pledge.web import (
     signed_in,
     weak_etag,
 )
+from pledge.web.drawn import DrawnPages, VersionReader
 
 PRIVATE_PAGE = {
     "Cache-Control": "no-store",
@@ -145,9 +148,36 @@ def hoaxes_media(
 # --- published verdicts ---------------------------------------------------------------
 
 
-def hoaxes_gallery(request: Request, session: SessionDep) -> HTMLResponse:
+# The verdict pages and the gallery are the same for every visitor in a language: drawn once
+# per address, language and version of the published verdicts (read at most once a second),
+# then answered on the event loop. Lean routes (see pledge.urls): the request alone.
+_drawn = DrawnPages("hoaxes.drawn_pages")
+_verdicts = VersionReader("hoaxes.verdicts_version", hoaxes.verdicts_version)
+PUBLIC_PAGE_CACHE = "public, max-age=60"
+
+
+def _case_number(raw: str) -> int:
+    """A verdict's number in its address: one a row can have, or the address is refused (422)
+    before any query, as for every other route's row id."""
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= ID_MAX:
+        return int(raw)
+    raise RequestValidationError(
+        [{"type": "int_parsing", "loc": ("path", "case_id"), "msg": "not a verdict number"}]
+    )
+
+
+async def hoaxes_gallery(request: Request) -> Response:
+    """``GET /hoaxes``: published verdicts, newest first, with their filters."""
+    version = await _verdicts.current(request.app.state.engine)
+    return await _drawn.answer(
+        request, version, _draw_gallery, request, cache_control=PUBLIC_PAGE_CACHE
+    )
+
+
+def _draw_gallery(request: Request) -> HTMLResponse:
     filters = hoaxes.GalleryFilters.read(request.query_params)
-    gallery = hoaxes.list_published(session, filters)
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        gallery = hoaxes.list_published(session, filters)
     path = request.app.url_path_for("hoaxes_gallery")
 
     def page_url(page: int) -> str:
@@ -169,29 +199,41 @@ def hoaxes_gallery(request: Request, session: SessionDep) -> HTMLResponse:
     )
 
 
-def hoaxes_show(request: Request, session: SessionDep, case_id: RowId) -> HTMLResponse:
-    hoax = hoaxes.get_published(session, case_id=case_id)
-    page_url = absolute_url(request, "hoaxes_show", case_id=hoax.id)
-    image_url = absolute_url(request, "hoaxes_image", case_id=hoax.id) if hoax.has_image else None
-    review = hoaxes.claim_review(
-        hoax,
-        page_url=page_url,
-        site_name=get_settings().site_name,
-        base_url=public_base_url(request),
-        appearances=hoaxes.list_appearances(session, case=hoax.case),
-        image_url=image_url,
+async def hoaxes_show(request: Request) -> Response:
+    """``GET /hoaxes/{case_id}``: one published verdict, with its ClaimReview."""
+    case_id = _case_number(request.path_params["case_id"])
+    version = await _verdicts.current(request.app.state.engine)
+    return await _drawn.answer(
+        request, version, _draw_verdict, request, case_id, cache_control=PUBLIC_PAGE_CACHE
     )
-    context = {
-        "hoax": hoax,
-        "case": hoax.case,
-        "campaign": hoax.campaign,
-        "page_url": page_url,
-        "image_url": image_url,
-        "claim_review": review,
-        **verdict_sharing(request, session, hoax),
-        "escalations": escalations.list_public(session, case_id=hoax.id),
-        "corrections": hoaxes.list_corrections(session, case_id=hoax.id),
-    }
+
+
+def _draw_verdict(request: Request, case_id: int) -> HTMLResponse:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        hoax = hoaxes.get_published(session, case_id=case_id)
+        page_url = absolute_url(request, "hoaxes_show", case_id=hoax.id)
+        image_url = (
+            absolute_url(request, "hoaxes_image", case_id=hoax.id) if hoax.has_image else None
+        )
+        review = hoaxes.claim_review(
+            hoax,
+            page_url=page_url,
+            site_name=get_settings().site_name,
+            base_url=public_base_url(request),
+            appearances=hoaxes.list_appearances(session, case=hoax.case),
+            image_url=image_url,
+        )
+        context = {
+            "hoax": hoax,
+            "case": hoax.case,
+            "campaign": hoax.campaign,
+            "page_url": page_url,
+            "image_url": image_url,
+            "claim_review": review,
+            **verdict_sharing(request, session, hoax),
+            "escalations": escalations.list_public(session, case_id=hoax.id),
+            "corrections": hoaxes.list_corrections(session, case_id=hoax.id),
+        }
     return render(request, "hoaxes/show.html", context)
 
 
@@ -210,7 +252,7 @@ def short_link(request: Request, case_id: int) -> str:
 
 
 def verdict_sharing(
-    request: Request, session: SessionDep, hoax: hoaxes.PublishedHoax
+    request: Request, session: Session, hoax: hoaxes.PublishedHoax
 ) -> dict[str, Any]:
     """What the verdict page needs to be shared: its pictures' addresses (in the page's
     language) and sizes, and the share buttons with their text."""

@@ -53,6 +53,12 @@ def list_titles(session: Session) -> dict[int, CampaignTitle]:
     return {int(campaign_id): CampaignTitle(slug, title) for campaign_id, slug, title in rows}
 
 
+def last_change(conn: sa.Connection) -> datetime | None:
+    """When any campaign last changed (its status, title...): pages that show campaigns drawn
+    before then are drawn again."""
+    return conn.execute(sa.select(func.max(campaign_table.c.updated_at))).scalar()
+
+
 def list_public(session: Session, *, ids: Collection[int]) -> list[Campaign]:
     """The public campaigns (live or closed) among these, by title."""
     if not ids:

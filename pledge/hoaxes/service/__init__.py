@@ -78,6 +78,7 @@ from pledge.hoaxes.service.published import (
     get_published,
     list_appearances,
     public_appearance_url,
+    verdicts_version,
 )
 from pledge.hoaxes.service.rekeying import follow_short_link, needs_following
 from pledge.hoaxes.service.reports import (
@@ -188,5 +189,6 @@ __all__ = [
     "tell_reporters",
     "verdict_message",
     "verdict_picture",
+    "verdicts_version",
     "whatsapp_ready",
 ]

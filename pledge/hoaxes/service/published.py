@@ -20,6 +20,7 @@ from pledge.errors import NotFound
 from pledge.hoaxes.models import (
     HoaxCase,
     Verdict,
+    escalation_table,
     hoax_case_table,
     hoax_report_table,
 )
@@ -58,6 +59,22 @@ def published_query() -> Any:
 
 
 NEWEST_FIRST = (col(HoaxCase.published_at).desc(), col(HoaxCase.id).desc())
+
+
+def verdicts_version(engine: sa.Engine) -> tuple[object, ...]:
+    """What changes when any published verdict's page or the gallery may read differently: how
+    many are published, and when one (or a report joining it, or its campaign, or what came of
+    a report elsewhere) last changed. A few index reads, made at most once a second."""
+    case_t = hoax_case_table
+    with engine.connect() as conn:
+        cases = conn.execute(
+            sa.select(sa.func.count(), sa.func.max(case_t.c.updated_at)).where(
+                case_t.c.status == CaseStatus.PUBLISHED.value
+            )
+        ).one()
+        escalated = conn.execute(sa.select(sa.func.max(escalation_table.c.updated_at))).scalar()
+        campaign = campaigns.last_change(conn)
+    return (*cases, escalated, campaign)
 
 
 def get_published(session: Session, *, case_id: int) -> PublishedHoax:
