@@ -8,7 +8,9 @@ import random
 
 from sqlmodel import Session, select
 
+from pledge import demo_hoaxes
 from pledge.accounts import service as accounts
+from pledge.accounts.access import moderator_context
 from pledge.accounts.models import Organization, Role
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign, CampaignStatus, Pledge
@@ -122,9 +124,24 @@ def seed(session: Session, *, supporters_count: int = 60) -> Campaign:
     orgs = _seed_orgs(session)
     campaign = _seed_campaign(session, orgs)
     session.commit()
-    seed_users(session)
+    has_users = seed_users(session)
     _seed_supporters(session, count=supporters_count)
+    if has_users:
+        _seed_hoaxes(session)
     return campaign
+
+
+def _seed_hoaxes(session: Session) -> None:
+    """The hoax loop, moderated by the two demo users: the moderator proposes, the admin
+    approves."""
+    people = []
+    for email in ("moderator@contoh.id", "admin@contoh.id"):
+        user = accounts.get_by_email(session, email)
+        assert user is not None
+        people.append(moderator_context(session, user=user))
+    view = campaigns.get_view(session, slug=CAMPAIGN_SLUG)
+    if demo_hoaxes.seed(session, view, demo_hoaxes.Moderators(*people)):
+        log.info("demo: hoax reports, verdicts and their history seeded")
 
 
 def _seed_orgs(session: Session) -> list[Organization]:

@@ -117,7 +117,7 @@ def test_share_buttons_lead_with_the_verdict_whatsapp_first(
     case_id = make_verdict()
     page = html(client.get(f"/hoaxes/{case_id}?lang=en"))
     short = f"http://testserver/v/{case_id}"
-    expected_text = f"SALAH (False): {CLAIM}. Fact: {CORRECTION}"
+    expected_text = f"SALAH (False): \u201c{CLAIM}\u201d. Fact: {CORRECTION}"
     whatsapp, telegram, x, facebook = share_links(page)
 
     assert whatsapp.startswith("https://wa.me/?")
@@ -145,7 +145,7 @@ def test_a_verdict_without_a_correction_shares_the_verdict_and_the_claim(
 ) -> None:
     case_id = make_verdict(picture=False, correction="")
     whatsapp = share_links(html(client.get(f"/hoaxes/{case_id}?lang=en")))[0]
-    assert query(whatsapp)["text"] == f"SALAH (False): {CLAIM}. http://testserver/v/{case_id}"
+    assert query(whatsapp)["text"] == f"SALAH (False): \u201c{CLAIM}\u201d. http://testserver/v/{case_id}"
 
 
 def test_the_story_picture_can_be_downloaded_from_the_page(
@@ -171,7 +171,7 @@ def test_the_page_shares_in_indonesian_by_default(
     assert page.html is not None and page.html["lang"] == "id"
     text = query(share_links(page)[0])["text"]
     # The label stays in Indonesian; its meaning and the correction's lead-in follow the reader.
-    assert text.startswith(f"SALAH (Tidak benar): {CLAIM}.")
+    assert text.startswith(f"SALAH (Tidak benar): \u201c{CLAIM}\u201d.")
     assert CORRECTION in text
     # The pictures' addresses name no language: Indonesian is the default.
     assert meta(page, "og:image") == f"http://testserver/hoaxes/{case_id}/card.jpg"

@@ -51,15 +51,15 @@ def fact(case: HoaxCase) -> str:
 
 
 def share_text(case: HoaxCase) -> str:
-    """What a share button writes before the link: the verdict first, then the claim and
-    the correction ("SALAH (False): <claim>. Fact: <correction>")."""
+    """What a share button writes before the link: the verdict first, then the claim, quoted
+    as what was said, and the correction ('SALAH (False): "<claim>". Fact: <correction>').
+    """
     label = str(case.label) if case.label else ""
     said = meaning(case)
     head = f"{label} ({said})" if said else label
-    claim = case.public_title.strip()
-    if claim and claim[-1] not in ".!?…":
-        claim += "."
-    return " ".join(part for part in (f"{head}: {claim}", fact(case)) if part)
+    claim = case.public_title.strip().rstrip(".")
+    quoted = f"\u201c{claim}\u201d." if claim else ""
+    return " ".join(part for part in (f"{head}: {quoted}", fact(case)) if part)
 
 
 def stamp_text(case: HoaxCase, *, address: str, site_name: str) -> stamp.StampText:
