@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from pledge import i18n
 from pledge.config import get_settings
 from pledge.hoaxes.models import CaseStatus, HoaxCase, HoaxReport
+from pledge.i18n import translations
 from pledge.mail import Channel
 from pledge.moderation import service as moderation
 from pledge.moderation.service import reporters
@@ -96,9 +97,12 @@ def test_ticking_the_box_without_a_contact_is_refused_beside_it(
 ) -> None:
     response = post_report(client, world.a, contact="", may_contact="on")
     assert response.status_code == 422
-    assert errors_of(response) == {
-        "may_contact": "Give your email or mobile number above, or untick this box."
-    }
+    # In the reporter's language (Indonesian, the default).
+    message = translations("id").gettext(
+        "Give your email or mobile number above, or untick this box."
+    )
+    assert message != "Give your email or mobile number above, or untick this box."
+    assert errors_of(response) == {"may_contact": message}
     assert fresh(session).exec(select(HoaxReport)).all() == []
 
 
