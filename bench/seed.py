@@ -19,9 +19,11 @@ import argparse
 import random
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -34,7 +36,18 @@ from pledge.cli import upgrade
 from pledge.config import get_settings
 from pledge.db import create_db_engine, utcnow
 from pledge.hoaxes import textmatch
-from pledge.hoaxes.models import Category, HoaxCase, HoaxReport, HoaxTextBand, Platform
+from pledge.hoaxes.models import (
+    Category,
+    EscalationOutcome,
+    EscalationTarget,
+    HoaxTextBand,
+    Platform,
+    Verdict,
+    escalation_table,
+    hoax_case_table,
+    hoax_report_table,
+)
+from pledge.hoaxes.service import months
 from pledge.provinces import AGE_BANDS, PROVINCES
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Signature, Supporter, SupporterState
@@ -184,56 +197,42 @@ def add_pending(session: Session, count: int, secrets_file: Path | None = None) 
             out.close()
 
 
+# Of the seeded cases, the share whose verdict is published, and of those the share reported to
+# a platform: the gallery, the verdict pages and the transparency page read them.
+PUBLISHED_SHARE = 0.03
+ESCALATED_SHARE = 0.3
+LABELS = list(Verdict)
+
+
 def add_reports(session: Session, count: int) -> None:
-    """count open hoax cases, one report each, as a queue of the campaign's moderators."""
+    """count hoax cases, one report each, as a queue of the campaign's moderators: most open,
+    a few published (with reports to platforms), over the last 30 days; with their monthly
+    counts, as the site keeps them."""
     view = campaigns.get_view(session, slug=SLUG)
-    case_t = HoaxCase.__table__  # type: ignore[attr-defined]
-    report_t = HoaxReport.__table__  # type: ignore[attr-defined]
     rng = random.Random(count)
     now = utcnow()
     done = 0
-    platforms, categories = list(Platform), list(Category)
     matcher = textmatch.default_matcher()
     while done < count:
         size = min(BATCH, count - done)
-        stamp = secrets.token_hex(4)
-        cases = [
-            {
-                "campaign_id": view.id,
-                "status": "new",
-                "platform": rng.choice(platforms).value,
-                "category": rng.choice(categories).value,
-                "canonical_url": f"https://www.facebook.com/bench/{stamp}/{n}",
-                "report_count": rng.randint(1, 30),
-                "public_title": "",
-                "public_explanation": "",
-                "created_at": now - timedelta(seconds=rng.randrange(30 * 86400)),
-                "updated_at": now,
-            }
-            for n in range(size)
-        ]
-        ids = session.execute(
-            sa.insert(case_t).returning(case_t.c.id, sort_by_parameter_order=True), cases
-        ).scalars()
+        cases = [_case(view.id, rng, now) for _n in range(size)]
+        ids = list(
+            session.execute(
+                sa.insert(hoax_case_table).returning(
+                    hoax_case_table.c.id, sort_by_parameter_order=True
+                ),
+                cases,
+            ).scalars()
+        )
         reports = [
-            {
-                "campaign_id": view.id,
-                "case_id": case_id,
-                "tracking_code": secrets.token_urlsafe(9)[:12],
-                "url": case["canonical_url"],
-                "canonical_url": case["canonical_url"],
-                "platform": case["platform"],
-                "category": case["category"],
-                "description": (claim := _claim(rng)),
-                "match_text": matcher.prepare(claim).text,
-                "province": "ID-JK",
-                "locale": "id",
-                "created_at": case["created_at"],
-            }
+            _report(view.id, case_id, case, rng, matcher)
             for case_id, case in zip(ids, cases, strict=True)
         ]
         report_ids = session.execute(
-            sa.insert(report_t).returning(report_t.c.id, sort_by_parameter_order=True), reports
+            sa.insert(hoax_report_table).returning(
+                hoax_report_table.c.id, sort_by_parameter_order=True
+            ),
+            reports,
         ).scalars()
         bands = [
             {"report_id": report_id, "campaign_id": view.id, "band": band, "value": value}
@@ -241,8 +240,108 @@ def add_reports(session: Session, count: int) -> None:
             for band, value in dict.fromkeys(matcher.bands(matcher.prepare(report["match_text"])))
         ]
         session.execute(sa.insert(HoaxTextBand.__table__), bands)  # type: ignore[attr-defined]
+        _add_escalations(session, view.id, ids, cases, rng)
+        _count_months(session, view.id, cases)
         session.commit()
         done += size
+
+
+def _case(campaign_id: int, rng: random.Random, now: datetime) -> dict[str, Any]:
+    created = now - timedelta(seconds=rng.randrange(30 * 86400))
+    published = rng.random() < PUBLISHED_SHARE
+    claim = _claim(rng)
+    return {
+        "campaign_id": campaign_id,
+        "status": "published" if published else "new",
+        "platform": rng.choice(list(Platform)).value,
+        "category": rng.choice(list(Category)).value,
+        "canonical_url": f"https://www.facebook.com/bench/{secrets.token_hex(6)}",
+        "report_count": rng.randint(1, 30),
+        "label": rng.choice(LABELS).value if published else None,
+        "public_title": claim if published else "",
+        "correction": "Faktanya berbeda: lihat penjelasan." if published else "",
+        "public_explanation": "Penjelasan moderator.\n\nSumber resmi." if published else "",
+        "published_at": created + timedelta(hours=rng.randint(2, 96)) if published else None,
+        "created_at": created,
+        "updated_at": now,
+        # Kept for the report's own text below.
+        "_claim": claim,
+    }
+
+
+def _report(
+    campaign_id: int,
+    case_id: int,
+    case: dict[str, Any],
+    rng: random.Random,
+    matcher: textmatch.TextMatcher,
+) -> dict[str, Any]:
+    claim = case.pop("_claim")
+    return {
+        "campaign_id": campaign_id,
+        "case_id": case_id,
+        "tracking_code": secrets.token_urlsafe(9)[:12],
+        "url": case["canonical_url"],
+        "canonical_url": case["canonical_url"],
+        "platform": case["platform"],
+        "category": case["category"],
+        "description": claim,
+        "match_text": matcher.prepare(claim).text,
+        "province": "ID-JK",
+        "locale": "id",
+        "created_at": case["created_at"],
+    }
+
+
+def _add_escalations(
+    session: Session,
+    campaign_id: int,
+    ids: list[int],
+    cases: list[dict[str, Any]],
+    rng: random.Random,
+) -> None:
+    """Reports to platforms of some published verdicts, most with an outcome."""
+    rows = []
+    for case_id, case in zip(ids, cases, strict=True):
+        if case["status"] != "published" or rng.random() >= ESCALATED_SHARE:
+            continue
+        reported = case["published_at"].date()
+        answered = rng.random() < 0.8
+        rows.append(
+            {
+                "campaign_id": campaign_id,
+                "case_id": case_id,
+                "target": rng.choice(list(EscalationTarget)).value,
+                "target_name": "Lainnya" if rng.random() < 0.1 else "",
+                "reported_on": reported,
+                "reference": f"BENCH-{case_id}",
+                "outcome": rng.choice(list(EscalationOutcome)).value if answered else None,
+                "outcome_on": reported + timedelta(days=rng.randint(0, 9)) if answered else None,
+                "created_at": case["published_at"],
+                "updated_at": case["published_at"],
+            }
+        )
+    for row in rows:
+        if row["target_name"]:
+            row["target"] = EscalationTarget.OTHER.value
+    if rows:
+        session.execute(sa.insert(escalation_table), rows)
+
+
+def _count_months(session: Session, campaign_id: int, cases: list[dict[str, Any]]) -> None:
+    """The monthly counts of this batch: its reports, cases and published verdicts."""
+    tally: Counter[tuple[str, Any]] = Counter()
+    for case in cases:
+        month = months.month_of(case["created_at"])
+        tally[(months.REPORTS, month)] += 1
+        tally[(months.CASES, month)] += 1
+        if case["status"] == "published":
+            tally[
+                (months.verdict_metric(case["label"]), months.month_of(case["published_at"]))
+            ] += 1
+    for (metric, month), number in tally.items():
+        moment = datetime(month.year, month.month, 15, tzinfo=UTC)
+        months.count(session, campaign_id=campaign_id, metric=metric, moment=moment, by=number)
 
 
 # Claims as reporters word them: a template with other people, places, numbers and dates, so
