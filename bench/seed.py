@@ -38,6 +38,7 @@ from pledge.db import create_db_engine, utcnow
 from pledge.hoaxes import textmatch
 from pledge.hoaxes.models import (
     Category,
+    Escalation,
     EscalationOutcome,
     EscalationTarget,
     HoaxTextBand,
@@ -326,6 +327,8 @@ def _add_escalations(
             row["target"] = EscalationTarget.OTHER.value
     if rows:
         session.execute(sa.insert(escalation_table), rows)
+    for row in rows:  # counted as the site counts them
+        months.count_escalation(session, escalation=Escalation(**row), by=1)
 
 
 def _count_months(session: Session, campaign_id: int, cases: list[dict[str, Any]]) -> None:

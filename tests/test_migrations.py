@@ -323,6 +323,9 @@ def test_monthly_counts_are_filled_from_what_is_stored(tmp_path) -> None:
             (2, apr, "cases"): 1,
             (1, apr, "verdict:SALAH"): 1,
             (2, apr, "verdict:SATIRE"): 1,
+            # Hours from the first report to the verdict: 10 March 08:00 to 20 April 08:00.
+            (1, apr, "verdict_hours:984"): 1,
+            (2, apr, "verdict_hours:0"): 1,
         }
     finally:
         engine.dispose()

@@ -47,10 +47,13 @@ def seeded(session: Session, make_campaign: MakeCampaign, make_case: MakeCase) -
         (a, at(10), 2, "SALAH"), (a, at(11), 4, "SALAH"), (a, at(12), 9, "MENYESATKAN"),
         (a, at(10, 2), 24, "SALAH"), (b, at(8), 6, "SATIRE"), (draft, at(8), 1, "SALAH"),
     ):  # fmt: skip
-        make_case(
+        published = make_case(
             view, status="published", created_at=created,
             published_at=created + timedelta(hours=hours), label=label,
         )  # fmt: skip
+        # Counted by its hours to verdict as approving counts it (its label is counted above).
+        metric = f"{months.VERDICT_HOURS_PREFIX}{months.hours_to_verdict(published)}"
+        months.count(session, campaign_id=view.id, metric=metric, moment=published.published_at)
     case = make_case(a, created_at=at(2))
     secret = make_case(draft, created_at=at(2))
     # A's January reports elsewhere: removed after 2 days, labelled after 4, no action, open.
@@ -58,20 +61,20 @@ def seeded(session: Session, make_campaign: MakeCampaign, make_case: MakeCase) -
         (EscalationOutcome.REMOVED, 2), (EscalationOutcome.LABELLED, 4),
         (EscalationOutcome.NO_ACTION, 1), (None, None),
     ):  # fmt: skip
-        session.add(
-            Escalation(
-                campaign_id=a.id, case_id=case.id or 0, target=EscalationTarget.TIKTOK,
-                reported_on=date(2026, 1, 5), outcome=outcome,
-                outcome_on=date(2026, 1, 5) + timedelta(days=days) if days else None,
-            )
+        escalation = Escalation(
+            campaign_id=a.id, case_id=case.id or 0, target=EscalationTarget.TIKTOK,
+            reported_on=date(2026, 1, 5), outcome=outcome,
+            outcome_on=date(2026, 1, 5) + timedelta(days=days) if days else None,
         )  # fmt: skip
-    session.add(
-        Escalation(
-            campaign_id=draft.id, case_id=secret.id or 0, target=EscalationTarget.X,
-            reported_on=date(2026, 1, 5), outcome=EscalationOutcome.REMOVED,
-            outcome_on=date(2026, 1, 6),
-        )
+        session.add(escalation)
+        months.count_escalation(session, escalation=escalation, by=1)
+    escalation = Escalation(
+        campaign_id=draft.id, case_id=secret.id or 0, target=EscalationTarget.X,
+        reported_on=date(2026, 1, 5), outcome=EscalationOutcome.REMOVED,
+        outcome_on=date(2026, 1, 6),
     )  # fmt: skip
+    session.add(escalation)
+    months.count_escalation(session, escalation=escalation, by=1)
     session.commit()
     return {"a": a, "b": b, "draft": draft}
 

@@ -145,7 +145,10 @@ def test_a_verdict_without_a_correction_shares_the_verdict_and_the_claim(
 ) -> None:
     case_id = make_verdict(picture=False, correction="")
     whatsapp = share_links(html(client.get(f"/hoaxes/{case_id}?lang=en")))[0]
-    assert query(whatsapp)["text"] == f"SALAH (False): \u201c{CLAIM}\u201d. http://testserver/v/{case_id}"
+    assert (
+        query(whatsapp)["text"]
+        == f"SALAH (False): \u201c{CLAIM}\u201d. http://testserver/v/{case_id}"
+    )
 
 
 def test_the_story_picture_can_be_downloaded_from_the_page(

@@ -354,4 +354,40 @@ def test_a_published_verdict_and_a_merge_are_counted(
     )  # fmt: skip
     _hold(session, HoaxCase(id=first.case_id), world.mod_a2)
     moderation.approve(session, access=access(world.mod_a2), case_id=first.case_id, reason="Ok.")
-    assert _month_counts(session) == {"reports": 2, "cases": 1, "verdict:SALAH": 1}
+    # The verdict, by its label and by its whole hours to verdict (approved at once here).
+    assert _month_counts(session) == {
+        "reports": 2, "cases": 1, "verdict:SALAH": 1, "verdict_hours:0": 1,
+    }  # fmt: skip
+
+
+def test_the_monthly_counts_follow_an_escalation_and_its_replaced_outcome(
+    session: Session, world: World, make_case: MakeCase, browser: Browser
+) -> None:
+    case = old_case(make_case, world, days=20)
+    ayu = browser(world.mod_a)
+    reported = today() - timedelta(days=10)
+    assert escalate(ayu, case, reported_on=reported.isoformat()).status_code == 303
+    [esc] = stored(session)
+    assert _escalation_counts(session) == {"escalations": 1}
+
+    outcome = case_url(case, f"escalations/{esc.id}/outcome")
+    removed = (reported + timedelta(days=3)).isoformat()
+    assert post(ayu, outcome, outcome="removed", outcome_on=removed).status_code == 303
+    assert _escalation_counts(session) == {
+        "escalations": 1, "escalations_answered": 1, "escalations_acted": 1, "action_days:3": 1,
+    }  # fmt: skip
+
+    # A later outcome replaces the earlier one in the counts too: no action, no days.
+    later = (reported + timedelta(days=5)).isoformat()
+    assert post(ayu, outcome, outcome="no_action", outcome_on=later).status_code == 303
+    assert _escalation_counts(session) == {"escalations": 1, "escalations_answered": 1}
+
+
+def _escalation_counts(session: Session) -> dict[str, int]:
+    """The monthly counts of reports made elsewhere that are not zero (the month of the
+    report)."""
+    return {
+        m.metric: m.count
+        for m in fresh(session).exec(select(HoaxMonth))
+        if m.count and (m.metric.startswith("escalations") or m.metric.startswith("action_days"))
+    }

@@ -4,7 +4,6 @@ rows themselves. Who may record them and what is checked is in
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,6 +19,7 @@ from pledge.hoaxes.models import (
     HoaxCase,
     escalation_table,
 )
+from pledge.hoaxes.service import months
 from pledge.i18n import gettext as _
 
 
@@ -68,6 +68,7 @@ def create(
     )
     session.add(escalation)
     session.flush()
+    months.count_escalation(session, escalation=escalation, by=1)
     return escalation
 
 
@@ -94,12 +95,15 @@ def set_outcome(
     outcome_on: date,
     now: datetime | None = None,
 ) -> Escalation:
-    """Record what came of the report (a later outcome replaces an earlier one)."""
+    """Record what came of the report (a later outcome replaces an earlier one, in the
+    monthly counts too)."""
+    months.count_escalation(session, escalation=escalation, by=-1)
     escalation.outcome = outcome
     escalation.outcome_on = outcome_on
     escalation.updated_at = now or utcnow()
     session.add(escalation)
     session.flush()
+    months.count_escalation(session, escalation=escalation, by=1)
     return escalation
 
 
@@ -133,22 +137,3 @@ def select_open_case_ids(campaign_id: int) -> sa.Select[tuple[int]]:
     outcome (a range of ix_hoax_escalation_open)."""
     esc = escalation_table
     return sa.select(esc.c.case_id).where(esc.c.campaign_id == campaign_id, esc.c.outcome.is_(None))
-
-
-def list_dates(
-    session: Session, *, campaign_ids: Collection[int]
-) -> list[tuple[int, date, EscalationOutcome | None, date | None]]:
-    """(campaign id, reported on, outcome, outcome on) of every escalation of these campaigns:
-    a few per case at most, written by hand by moderators."""
-    if not campaign_ids:
-        return []
-    esc = escalation_table
-    rows = session.execute(
-        sa.select(esc.c.campaign_id, esc.c.reported_on, esc.c.outcome, esc.c.outcome_on)
-        .where(esc.c.campaign_id.in_(sorted(campaign_ids)))
-        .order_by(esc.c.campaign_id, esc.c.reported_on, esc.c.id)
-    ).all()
-    return [
-        (int(c), day, EscalationOutcome(outcome) if outcome else None, outcome_day)
-        for c, day, outcome, outcome_day in rows
-    ]

@@ -12,11 +12,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from pledge.campaigns import service as campaigns
-from pledge.hoaxes.models import Verdict, hoax_month_table
+from pledge.hoaxes.models import (
+    Escalation,
+    EscalationOutcome,
+    HoaxCase,
+    Verdict,
+    hoax_month_table,
+)
 
 REPORTS = "reports"
 CASES = "cases"
 VERDICT_PREFIX = "verdict:"
+# Published verdicts by whole hours from a case's first report to its verdict, in the month
+# published: the median is read from these, never from the cases.
+VERDICT_HOURS_PREFIX = "verdict_hours:"
+# Reports made to platforms and authorities, in the month they were made: all, those with an
+# outcome, those acted on, and the acted ones by whole days to the outcome.
+ESCALATIONS = "escalations"
+ANSWERED = "escalations_answered"
+ACTED = "escalations_acted"
+ACTION_DAYS_PREFIX = "action_days:"
 
 
 def verdict_metric(label: Verdict | str) -> str:
@@ -54,6 +69,61 @@ def count(
     conn = session.connection()
     row = {"campaign_id": campaign_id, "month": month_of(moment), "metric": metric, "count": by}
     conn.execute(_UPSERT[conn.dialect.name], [row])
+
+
+def count_day(session: Session, *, campaign_id: int, metric: str, day: date, by: int = 1) -> None:
+    """As count, in the month of a day (a date already in Jakarta time)."""
+    row = {"campaign_id": campaign_id, "month": day.replace(day=1), "metric": metric, "count": by}
+    conn = session.connection()
+    conn.execute(_UPSERT[conn.dialect.name], [row])
+
+
+def hours_to_verdict(case: HoaxCase) -> int:
+    """Whole hours from a case's first report to its verdict."""
+    assert case.published_at is not None
+    created, published = case.created_at, case.published_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return max(int((published - created).total_seconds() // 3600), 0)
+
+
+def count_verdict(session: Session, *, case: HoaxCase, by: int = 1) -> None:
+    """A published verdict, counted by its label and by its hours to verdict, in the month it
+    was published."""
+    assert case.label is not None and case.published_at is not None
+    for metric in (verdict_metric(case.label), f"{VERDICT_HOURS_PREFIX}{hours_to_verdict(case)}"):
+        count(
+            session,
+            campaign_id=case.campaign_id,
+            metric=metric,
+            moment=case.published_at,
+            by=by,
+        )
+
+
+def count_escalation(session: Session, *, escalation: Escalation, by: int) -> None:
+    """What a report made elsewhere adds to its month (``by=-1`` takes it back, before its
+    outcome changes): one more report, answered when it has an outcome, acted on when the
+    outcome removed, labelled or restricted it, with its days to that outcome."""
+    metrics = [ESCALATIONS]
+    outcome = escalation.outcome
+    if outcome is not None:
+        metrics.append(ANSWERED)
+        if EscalationOutcome(outcome).acted_on:
+            metrics.append(ACTED)
+            if escalation.outcome_on is not None:
+                days = max((escalation.outcome_on - escalation.reported_on).days, 0)
+                metrics.append(f"{ACTION_DAYS_PREFIX}{days}")
+    for metric in metrics:
+        count_day(
+            session,
+            campaign_id=escalation.campaign_id,
+            metric=metric,
+            day=escalation.reported_on,
+            by=by,
+        )
 
 
 def list_counts(

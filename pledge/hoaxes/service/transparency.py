@@ -2,22 +2,21 @@
 cases opened, the verdicts by label, how long a verdict took, and how often platforms and
 authorities acted on what moderators reported to them.
 
-Read from aggregates only: the monthly counts (``hoax_month``), the published cases (their
-first-report and publishing times) and the escalations; never from every report. Computed at
-most once per ``CACHE_SECONDS`` per process."""
+Read from the monthly counts (``hoax_month``) alone, kept in the transaction of each change:
+the medians come from the counts of verdicts by whole hours to verdict and of actions by whole
+days, so the page costs the same with ten reports or a million. Computed at most once per
+``CACHE_SECONDS`` per process."""
 
 from __future__ import annotations
 
 import csv
 import io
-import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from markupsafe import Markup
 from sqlmodel import Session
 
@@ -27,9 +26,8 @@ from pledge.campaigns.models import PUBLIC_STATUSES
 from pledge.dashboard.charts import Bar, bar_chart
 from pledge.db import utcnow
 from pledge.errors import NotFound
-from pledge.hoaxes.models import Verdict, hoax_case_table
-from pledge.hoaxes.service import escalations, months
-from pledge.hoaxes.states import CaseStatus
+from pledge.hoaxes.models import Verdict
+from pledge.hoaxes.service import months
 from pledge.i18n import gettext as _
 
 CACHE_SECONDS = 300
@@ -58,8 +56,25 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
+def _median(counts: Counter[int]) -> float | None:
+    """The median of whole numbers given as how many times each occurs (a month's hours to
+    verdict, or days to action): the middle one, or the mean of the two in the middle."""
+    items = sorted((value, n) for value, n in counts.items() if n > 0)
+    total = sum(n for _value, n in items)
+    if not total:
+        return None
+
+    def nth(k: int) -> int:  # the k-th value in order, from 0
+        seen = 0
+        for value, n in items:
+            seen += n
+            if k < seen:
+                return value
+        raise AssertionError("unreachable")
+
+    if total % 2:
+        return float(nth(total // 2))
+    return round((nth(total // 2 - 1) + nth(total // 2)) / 2, 1)
 
 
 @dataclass(slots=True)
@@ -70,11 +85,11 @@ class Figures:
     reports: int = 0
     cases: int = 0
     verdicts: dict[Verdict, int] = field(default_factory=dict)
-    verdict_hours: list[float] = field(default_factory=list)  # first report to verdict
+    verdict_hours: Counter[int] = field(default_factory=Counter)  # first report to verdict
     escalations: int = 0
     answered: int = 0  # escalations with an outcome
     acted: int = 0  # ... of which removed, labelled or restricted
-    action_days: list[int] = field(default_factory=list)  # report to action, acted ones
+    action_days: Counter[int] = field(default_factory=Counter)  # report to action, acted ones
 
     @property
     def verdicts_total(self) -> int:
@@ -91,7 +106,7 @@ class Figures:
 
     @property
     def median_days_to_action(self) -> float | None:
-        return _median([float(days) for days in self.action_days])
+        return _median(self.action_days)
 
     def add(self, other: Figures) -> None:
         """Add another campaign's figures of the same month."""
@@ -99,11 +114,11 @@ class Figures:
         self.cases += other.cases
         for label, n in other.verdicts.items():
             self.verdicts[label] = self.verdicts.get(label, 0) + n
-        self.verdict_hours += other.verdict_hours
+        self.verdict_hours.update(other.verdict_hours)
         self.escalations += other.escalations
         self.answered += other.answered
         self.acted += other.acted
-        self.action_days += other.action_days
+        self.action_days.update(other.action_days)
 
     def row(self) -> dict[str, Any]:
         """The numbers as the downloads give them (without the campaign)."""
@@ -161,8 +176,6 @@ def compute(session: Session, *, now: datetime | None = None) -> Data:
         return figures.setdefault((campaign_id, month), Figures(month=month))
 
     _add_counts(session, ids, at)
-    _add_verdict_times(session, ids, at)
-    _add_escalations(session, ids, at)
     return Data(campaigns=public, figures=figures, computed_at=now or utcnow())
 
 
@@ -174,54 +187,31 @@ def _public_campaigns(session: Session) -> list[PublicCampaign]:
 
 
 def _add_counts(session: Session, ids: list[int], at: Any) -> None:
-    """Reports, cases and verdicts by label, from the monthly counts."""
+    """Every figure, from the monthly counts: reports, cases, verdicts by label and by hours
+    to verdict, reports to platforms with their outcomes and days to action."""
     labels = {months.verdict_metric(label): label for label in Verdict}
+    plain = {
+        months.REPORTS: "reports",
+        months.CASES: "cases",
+        months.ESCALATIONS: "escalations",
+        months.ANSWERED: "answered",
+        months.ACTED: "acted",
+    }
     for campaign_id, month, metric, n in months.list_counts(session, campaign_ids=ids):
         figures = at(campaign_id, month)
-        if metric == months.REPORTS:
-            figures.reports += n
-        elif metric == months.CASES:
-            figures.cases += n
+        if metric in plain:
+            setattr(figures, plain[metric], getattr(figures, plain[metric]) + n)
         elif metric in labels:
             label = labels[metric]
             figures.verdicts[label] = figures.verdicts.get(label, 0) + n
+        elif metric.startswith(months.VERDICT_HOURS_PREFIX):
+            figures.verdict_hours[_number(metric)] += n
+        elif metric.startswith(months.ACTION_DAYS_PREFIX):
+            figures.action_days[_number(metric)] += n
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _add_verdict_times(session: Session, ids: list[int], at: Any) -> None:
-    """Hours from a published case's first report to its verdict, in the month published."""
-    if not ids:
-        return
-    case_t = hoax_case_table
-    rows = session.execute(
-        sa.select(case_t.c.campaign_id, case_t.c.created_at, case_t.c.published_at).where(
-            case_t.c.campaign_id.in_(ids),
-            case_t.c.status == CaseStatus.PUBLISHED.value,
-            case_t.c.published_at.is_not(None),
-        )
-    ).all()
-    for campaign_id, created_at, published_at in rows:
-        hours = (_aware(published_at) - _aware(created_at)).total_seconds() / 3600
-        at(campaign_id, months.month_of(published_at)).verdict_hours.append(max(hours, 0.0))
-
-
-def _add_escalations(session: Session, ids: list[int], at: Any) -> None:
-    """Escalations in the month they were made: answered, acted on, and how soon."""
-    for campaign_id, reported_on, outcome, outcome_on in escalations.list_dates(
-        session, campaign_ids=ids
-    ):
-        figures = at(campaign_id, date(reported_on.year, reported_on.month, 1))
-        figures.escalations += 1
-        if outcome is None:
-            continue
-        figures.answered += 1
-        if outcome.acted_on:
-            figures.acted += 1
-            if outcome_on is not None:
-                figures.action_days.append((outcome_on - reported_on).days)
+def _number(metric: str) -> int:
+    return int(metric.rpartition(":")[2])
 
 
 # --- what the page and the downloads show ---------------------------------------------------

@@ -6,7 +6,7 @@ put to reporters and when they answered, and when the verdict was last corrected
 verdict. ``hoax_answer`` keeps reporters' answers, ``hoax_correction`` changes to published
 verdicts, ``hoax_escalation`` reports made to platforms and authorities, and ``hoax_month`` the
 counts per campaign and month that the transparency page reads (filled here from the reports,
-cases and verdicts already stored).
+cases and verdicts already stored; no report to a platform is stored yet).
 
 Revision ID: b18d2f4a6c01
 Revises: a17c3e5f7b90
@@ -258,28 +258,37 @@ def _month(moment: datetime) -> date:
     return date(local.year, local.month, 1)
 
 
+def _aware(moment: datetime | str) -> datetime:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _count_months() -> None:
-    """The monthly counts of what is already stored: reports, cases, published verdicts."""
+    """The monthly counts of what is already stored: reports, cases, published verdicts (by
+    label and by whole hours to verdict)."""
     conn = op.get_bind()
     counts: Counter[tuple[int, date, str]] = Counter()
-    queries = (
-        ("reports", "SELECT campaign_id, created_at, NULL FROM hoax_report"),
-        (
-            "cases",
-            "SELECT campaign_id, created_at, NULL FROM hoax_case WHERE status != 'duplicate'",
-        ),
-        (
-            "verdict",
-            "SELECT campaign_id, published_at, label FROM hoax_case "
-            "WHERE status = 'published' AND published_at IS NOT NULL AND label IS NOT NULL",
-        ),
+    for campaign_id, moment in conn.execute(
+        sa.text("SELECT campaign_id, created_at FROM hoax_report")
+    ):
+        counts[(campaign_id, _month(_aware(moment)), "reports")] += 1
+    for campaign_id, moment in conn.execute(
+        sa.text("SELECT campaign_id, created_at FROM hoax_case WHERE status != 'duplicate'")
+    ):
+        counts[(campaign_id, _month(_aware(moment)), "cases")] += 1
+    verdicts = conn.execute(
+        sa.text(
+            "SELECT campaign_id, created_at, published_at, label FROM hoax_case "
+            "WHERE status = 'published' AND published_at IS NOT NULL AND label IS NOT NULL"
+        )
     )
-    for metric, query in queries:
-        for campaign_id, moment, label in conn.execute(sa.text(query)):
-            if isinstance(moment, str):
-                moment = datetime.fromisoformat(moment)
-            name = f"verdict:{label}" if metric == "verdict" else metric
-            counts[(campaign_id, _month(moment), name)] += 1
+    for campaign_id, created, published, label in verdicts:
+        published, created = _aware(published), _aware(created)
+        month = _month(published)
+        hours = max(int((published - created).total_seconds() // 3600), 0)
+        counts[(campaign_id, month, f"verdict:{label}")] += 1
+        counts[(campaign_id, month, f"verdict_hours:{hours}")] += 1
     if counts:
         table = sa.table(
             "hoax_month",

@@ -59,12 +59,7 @@ def approve(
             now=now,
         )
         if case.label is not None:
-            months.count(
-                session,
-                campaign_id=case.campaign_id,
-                metric=months.verdict_metric(case.label),
-                moment=now,
-            )
+            months.count_verdict(session, case=case)
     return case
 
 
