@@ -13,7 +13,7 @@ from sqlmodel import Session
 from pledge.campaigns.models import CampaignView
 from pledge.db import utcnow
 from pledge.hoaxes.models import CaseStatus, Verdict
-from tests.support.factories import MakeReport, Publish, published_cases, set_case_status
+from tests.support.factories import VERDICT, MakeReport, Publish, published_cases, set_case_status
 from tests.support.images import screenshot
 
 MakeCampaign = Callable[..., CampaignView]
@@ -21,6 +21,9 @@ MakeCampaign = Callable[..., CampaignView]
 FIELDS = {
     "id",
     "title",
+    "correction",
+    "corrected_at",
+    "card_url",
     "label",
     "explanation",
     "fact_check_url",
@@ -58,6 +61,9 @@ def test_fields_of_a_verdict(
     assert set(item) == FIELDS
     assert item["id"] == report.case_id
     assert item["title"] == "Bansos palsu"
+    assert item["correction"] == VERDICT["correction"]
+    assert item["corrected_at"] is None
+    assert item["card_url"] == f"http://testserver/hoaxes/{report.case_id}/card.jpg"
     assert item["label"] == "PENIPUAN"
     assert item["explanation"] == "Penipuan."
     assert item["fact_check_url"] == "https://cekfakta.example.id/kotak-suara"

@@ -24,7 +24,8 @@ class HoaxItem(BaseModel):
     """One published verdict. Never holds anything of the people who reported it."""
 
     id: int
-    title: str = Field(description="The claim, as the moderators titled it")
+    title: str = Field(description="The claim, as it circulates (what the label says is false)")
+    correction: str = Field(description="What is true instead, in one sentence; may be empty")
     label: str = Field(description="The verdict: SALAH, MENYESATKAN, DIMANIPULASI, ...")
     explanation: str = Field(description="Why, in plain text")
     fact_check_url: str | None = Field(description="A fact-check article about it, if any")
@@ -33,7 +34,11 @@ class HoaxItem(BaseModel):
     campaign: str = Field(description="The slug of the campaign it was reported to")
     reports: int = Field(description="How many people reported it")
     published_at: datetime
+    corrected_at: datetime | None = Field(
+        description="When the verdict was last corrected; null if never"
+    )
     url: str = Field(description="The verdict's page")
+    card_url: str = Field(description="A 1200 x 630 picture of the verdict, for link previews")
     image_url: str | None = Field(description="The picture with the label stamped on it")
 
 
@@ -91,6 +96,7 @@ def list_open_data(
         HoaxItem(
             id=hoax.id,
             title=hoax.case.public_title,
+            correction=hoax.case.correction,
             label=str(hoax.case.label or ""),
             explanation=hoax.case.public_explanation,
             fact_check_url=hoax.case.fact_check_url,
@@ -99,7 +105,9 @@ def list_open_data(
             campaign=hoax.campaign.slug,
             reports=hoax.case.report_count,
             published_at=hoax.published_at,
+            corrected_at=hoax.case.corrected_at,
             url=f"{base_url}/hoaxes/{hoax.id}",
+            card_url=f"{base_url}/hoaxes/{hoax.id}/card.jpg",
             image_url=f"{base_url}/hoaxes/{hoax.id}/image.jpg" if hoax.has_image else None,
         )
         for hoax in page
