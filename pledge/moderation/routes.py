@@ -531,47 +531,56 @@ def moderation_correct(
     return _act(request, session, access, case_id, change, failed="correct", posted=asdict(posted))
 
 
-def moderation_approve_correction(
-    request: Request,
-    session: SessionDep,
-    access: Moderator,
-    case_id: CaseId,
-    correction_id: RowId,
-    form: CheckedForm,
-) -> Response:
-    reason = moderation.read_reason(form)
+class CorrectionChange(Protocol):
+    """A service call that approves or withdraws a waiting correction, for a reason."""
 
-    def change() -> str:
-        moderation.approve_correction(
-            session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
-        )
-        return "corrected"
-
-    posted = {"reason": reason}
-    response = _act(
-        request, session, access, case_id, change, failed="approve_correction", posted=posted
-    )
-    _deliver_after(request, response)
-    return response
+    def __call__(
+        self,
+        session: Session,
+        *,
+        access: ModeratorContext,
+        case_id: int,
+        correction_id: int,
+        reason: str,
+    ) -> object: ...
 
 
-def moderation_withdraw_correction(
-    request: Request,
-    session: SessionDep,
-    access: Moderator,
-    case_id: CaseId,
-    correction_id: RowId,
-    form: CheckedForm,
-) -> Response:
-    reason = moderation.read_reason(form)
+def _correction_route(
+    change: CorrectionChange, *, done: str, failed: str, delivers: bool = False
+) -> Callable[..., Response]:
+    """The route that approves or withdraws a waiting correction: the reason alone is posted;
+    named after the service function (``moderation_approve_correction``)."""
 
-    def change() -> str:
-        moderation.withdraw_correction(
-            session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
-        )
-        return "correction-withdrawn"
+    def route(
+        request: Request,
+        session: SessionDep,
+        access: Moderator,
+        case_id: CaseId,
+        correction_id: RowId,
+        form: CheckedForm,
+    ) -> Response:
+        reason = moderation.read_reason(form)
 
-    posted = {"reason": reason}
-    return _act(
-        request, session, access, case_id, change, failed="withdraw_correction", posted=posted
-    )
+        def act() -> str:
+            change(
+                session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
+            )
+            return done
+
+        posted = {"reason": reason}
+        response = _act(request, session, access, case_id, act, failed=failed, posted=posted)
+        if delivers:
+            _deliver_after(request, response)
+        return response
+
+    route.__name__ = route.__qualname__ = f"moderation_{change.__name__}"  # type: ignore[attr-defined]
+    return route
+
+
+# Approving a correction tells the reporters: their messages are sent after the answer.
+moderation_approve_correction = _correction_route(
+    moderation.approve_correction, done="corrected", failed="approve_correction", delivers=True
+)
+moderation_withdraw_correction = _correction_route(
+    moderation.withdraw_correction, done="correction-withdrawn", failed="withdraw_correction"
+)
