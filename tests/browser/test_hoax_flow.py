@@ -76,7 +76,7 @@ def test_report_to_published_verdict(
     reporter.locator("#category").select_option("money_politics")
     reporter.locator("#description").fill("Foto kandidat bagi-bagi uang, sepertinya palsu.")
     reporter.locator("input[name=consent]").check()
-    reporter.locator("form button[type=submit]").click()
+    reporter.locator("form[enctype='multipart/form-data'] button[type=submit]").click()
     reporter.wait_for_url(f"{url}/reports/**")
     status_url = reporter.url
     report_text = reporter.locator("main").inner_text()
