@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 from contextvars import ContextVar
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -13,6 +13,9 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+
+# The site's times are shown in Western Indonesian Time.
+WIB = timezone(timedelta(hours=7), "WIB")
 
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
@@ -62,6 +65,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def month_name(day: date) -> str:
     """A month and its year as readers of the current language write them: Februari 2024."""
     return format_date(day, "LLLL y", locale=get_locale())
+
+
+def day(value: date | datetime) -> str:
+    """A day as readers of the current language write it (6 Desember 2026); a time is taken
+    in Western Indonesian Time, as the site shows every time."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        value = moment.astimezone(WIB).date()
+    return format_date(value, "d MMMM y", locale=get_locale())
 
 
 def number(value: int | float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,12 @@ def static_version(path: str) -> str:
 
 def static_url(path: str) -> str:
     return f"/static/{path}?v={static_version(path)}"
+
+
+def utc_iso(moment: datetime) -> str:
+    """A stored time for a ``<time datetime>`` attribute: in UTC, to the second."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def label(member: Any) -> str:
@@ -113,6 +120,8 @@ def _make_environment() -> Environment:
         lang_url=lang_url,
         number=i18n.number,
         month_name=i18n.month_name,
+        day=i18n.day,
+        utc_iso=utc_iso,
         get_locale=i18n.get_locale,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         PROVINCES=PROVINCES,

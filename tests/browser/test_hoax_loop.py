@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +30,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, Route, expect
 from sqlmodel import Session, select
 
+from pledge import i18n
 from pledge.accounts.models import Organization
 from pledge.campaigns.models import CampaignView
 from pledge.deps import moderator_access
@@ -297,6 +298,18 @@ def reporter_reads_the_verdict(reporter: Page, session: Session, case_id: int, c
     assert box.locator(".fact-text").inner_text() == FACT
 
 
+def public_day(value: str | datetime, locale: str) -> str:
+    """A day as the public pages write it in a language: an ISO day, or a stored time (UTC)
+    taken in Jakarta's time."""
+    moment = date.fromisoformat(value) if isinstance(value, str) else value
+    previous = i18n.get_locale()
+    i18n.set_locale(locale)
+    try:
+        return i18n.day(moment)
+    finally:
+        i18n.set_locale(previous)
+
+
 def report_to_tiktok(second: Page, case_url: str) -> str:
     """The second moderator records the report to TikTok, then that it was removed; the day."""
     second.goto(case_url)
@@ -387,12 +400,12 @@ def test_a_reporter_answers_the_moderators_and_hears_the_verdict(
     reporter.wait_for_url(f"{url}/hoaxes/{case.id}")
     note = reporter.locator(".correction-note")
     reload_until(reporter, note)
-    # The day of the correction: the page writes it in UTC, the escalations in Jakarta's time.
-    days = {f"{approved:%Y-%m-%d}", f"{approved.replace(tzinfo=UTC).astimezone(JAKARTA):%Y-%m-%d}"}
-    assert note.inner_text() in {f"Dikoreksi pada {day}: {NOTE}" for day in days}
+    # Days as Indonesians write them, in Jakarta's time: "7 Desember 2026".
+    corrected_on = public_day(approved, "id")
+    assert note.inner_text() == f"Dikoreksi pada {corrected_on}: {NOTE}"
     next_steps = reporter.locator("#what-next").inner_text()
-    assert f"Dilaporkan ke TikTok pada {day}." in next_steps
-    assert f"Dihapus pada {day}." in next_steps
+    assert f"Dilaporkan ke TikTok pada {public_day(day, 'id')}." in next_steps
+    assert f"Dihapus pada {public_day(day, 'id')}." in next_steps
     assert REFERENCE not in reporter.content()
     fits_the_screen(reporter)
     shot(reporter, "6-verdict-corrected")
@@ -523,7 +536,7 @@ def check_the_verdict_page(reader: Page, url: str, case_id: int, day: str) -> No
     next_steps = reader.locator("#what-next")
     assert next_steps.locator("h2").inner_text() == "What happened next"
     assert next_steps.locator(".escalation").inner_text() == (
-        f"Reported to TikTok on {day}. Removed on {day}."
+        f"Reported to TikTok on {public_day(day, 'en')}. Removed on {public_day(day, 'en')}."
     )
     assert REFERENCE not in reader.content()
     fits_the_screen(reader)
@@ -591,7 +604,7 @@ def test_a_reader_shares_a_verdict_and_reads_the_numbers(
     assert share_buttons(reader) == ["whatsapp", "telegram", "x", "facebook"]
     assert meta(reader, "og:image") == f"{url}/hoaxes/{case_id}/card.jpg"
     assert reader.locator("#what-next .escalation").inner_text() == (
-        f"Dilaporkan ke TikTok pada {day}. Dihapus pada {day}."
+        f"Dilaporkan ke TikTok pada {public_day(day, 'id')}. Dihapus pada {public_day(day, 'id')}."
     )
     fits_the_screen(reader)
 

@@ -20,7 +20,7 @@ from tests.support.db import count, events, fresh, reload
 from tests.support.forms import code_of, post_report
 from tests.support.images import screenshot
 from tests.support.moderation import CSRF, World, case_url, make_world, post
-from tests.support.pages import csrf_token, errors_of, html
+from tests.support.pages import csrf_token, english_day, errors_of, html
 from tests.support.people import sign_in
 
 QUESTION = "Dari grup WhatsApp mana pesan ini? Kirim tangkapan layar aslinya."
@@ -185,7 +185,8 @@ def test_an_answer_with_text_link_and_screenshot_sends_the_case_back_to_the_queu
     assert page.select_one("#done").get_text(strip=True) == (
         "Thank you: moderators will look at your answer."
     )
-    today = utcnow().strftime("%Y-%m-%d")
+    # The day in Jakarta time, as readers write it ("6 December 2026").
+    today = english_day(utcnow())
     assert page.select_one("#answered").get_text(strip=True) == f"You answered on {today}."
     assert "Being reviewed again" in page.select_one(".status-text").get_text()
     assert "Dari grup RT 05." in page.select_one(".your-answers").get_text()

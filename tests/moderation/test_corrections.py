@@ -22,7 +22,7 @@ from pledge.moderation import service as moderation
 from tests.support.db import events, fresh, reload
 from tests.support.factories import MakeCase
 from tests.support.moderation import CSRF, Access, Browser, World, case_url, post
-from tests.support.pages import errors_of, html
+from tests.support.pages import english_day, errors_of, html
 
 FIELDS = {
     "label": "MENYESATKAN",
@@ -256,10 +256,9 @@ def test_a_second_moderator_approves_and_the_verdict_page_changes(
     assert page.select_one("h1 q.claim-text").get_text() == FIELDS["public_title"]
     assert page.select_one(".fact-text").get_text() == FIELDS["correction"]
     notes = [p.get_text(" ", strip=True) for p in page.select("#corrections .correction-note")]
-    day = stored.corrected_at.strftime("%Y-%m-%d")
-    assert notes == [f"Corrected on {day}: {FIELDS['note']}"]
+    assert notes == [f"Corrected on {english_day(stored.corrected_at)}: {FIELDS['note']}"]
     review = json.loads(page.select_one("script[type='application/ld+json']").string)
-    assert review["dateModified"] == day
+    assert review["dateModified"] == stored.corrected_at.strftime("%Y-%m-%d")
     assert review["claimReviewed"] == FIELDS["public_title"]
     assert review["reviewRating"]["alternateName"] == "MENYESATKAN"
 
@@ -292,15 +291,18 @@ def test_every_approved_correction_is_listed_newest_first_in_both_languages(
             reason="Benar.",
             now=when,
         )
-    today = utcnow().strftime("%Y-%m-%d")
+    today = english_day(utcnow())
     english = html(new_client(lang="en").get(f"/hoaxes/{case.id}"))
     notes = [p.get_text(" ", strip=True) for p in english.select("#corrections .correction-note")]
     assert notes == [
         f"Corrected on {today}: Catatan 1",
-        f"Corrected on {first_day.strftime('%Y-%m-%d')}: Catatan 0",
+        f"Corrected on {english_day(first_day)}: Catatan 0",
     ]
     indonesian = html(new_client(lang="id").get(f"/hoaxes/{case.id}"))
-    corrected_on = i18n.translations("id").gettext("Corrected on %(date)s:") % {"date": today}
+    i18n.set_locale("id")
+    corrected_on = i18n.translations("id").gettext("Corrected on %(date)s:") % {
+        "date": i18n.day(utcnow())
+    }
     first = indonesian.select_one("#corrections .correction-note")
     assert first.get_text(" ", strip=True) == f"{corrected_on} Catatan 1"
     assert indonesian.select_one("html")["lang"] == "id"

@@ -22,7 +22,7 @@ from pledge.moderation.service import DecisionForm, local_day
 from tests.support.db import events, fresh
 from tests.support.factories import MakeCase
 from tests.support.moderation import Browser, World, case_url, post
-from tests.support.pages import errors_of, html
+from tests.support.pages import english_day, errors_of, html
 
 
 def today() -> date:
@@ -290,8 +290,10 @@ def test_the_verdict_page_tells_what_happened_next_without_references(
     assert section is not None
     assert section.select_one("h2").get_text(strip=True) == "What happened next"
     items = [li.get_text(" ", strip=True) for li in section.select("li.escalation")]
-    assert items[0].startswith(f"Reported to Meta (Facebook, Instagram, WhatsApp) on {reported}")
-    assert f"Labelled on {acted}" in items[0]
+    assert items[0].startswith(
+        f"Reported to Meta (Facebook, Instagram, WhatsApp) on {english_day(reported)}"
+    )
+    assert f"Labelled on {english_day(acted)}" in items[0]
     assert "Polda Metro" in items[1] and "No outcome yet" in items[1]
     text = response.text
     assert "SECRET-REF-9" not in text and "LP/123" not in text

@@ -38,3 +38,15 @@ def errors_of(response: Any) -> dict[str, str]:
 def digits(text: str) -> int:
     """A count as shown on a page (8.215 or 8,215) as a number."""
     return int(re.sub(r"\D", "", text))
+
+
+def english_day(value: Any) -> str:
+    """A day as the English pages write it, in Jakarta time: "6 December 2026"."""
+    from pledge import i18n
+
+    previous = i18n.get_locale()
+    i18n.set_locale("en")
+    try:
+        return i18n.day(value)
+    finally:
+        i18n.set_locale(previous)
