@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from pledge import i18n, observability
+from pledge.cache import Cache
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
 from pledge.db import ID_MAX, SessionDep
@@ -369,15 +371,27 @@ def _transparency_answer(
     )
 
 
+_transparency_pages: Cache[tuple[str, str, datetime], bytes] = Cache(
+    "hoaxes.transparency_pages", size=64
+)
+
+
 def hoaxes_transparency(
     request: Request,
     session: SessionDep,
     campaign: Annotated[str, Query(max_length=80)] = "",
 ) -> Response:
     found = transparency.report(session, campaign=campaign)
-    context = {"found": found, "charts": transparency.charts(found), "verdicts": list(Verdict)}
-    page = render(request, "hoaxes/transparency.html", context)
-    return _transparency_answer(request, bytes(page.body), "text/html; charset=utf-8")
+    # Drawing the charts and tables costs a hundred times what reading the figures does: the
+    # page is drawn once per computation of the figures, language and address (whose query
+    # its language links repeat).
+    key = (i18n.get_locale(), request.url.query, found.computed_at)
+    body = _transparency_pages.get(key)
+    if body is None:
+        context = {"found": found, "charts": transparency.charts(found), "verdicts": list(Verdict)}
+        page = render(request, "hoaxes/transparency.html", context)
+        body = _transparency_pages.put(key, bytes(page.body))
+    return _transparency_answer(request, body, "text/html; charset=utf-8")
 
 
 def hoaxes_transparency_csv(

@@ -220,3 +220,25 @@ def test_reports_and_cases_are_counted_as_they_come(
 def test_a_month_is_counted_in_jakarta_time() -> None:
     assert months.month_of(datetime(2029, 3, 31, 17, 0, tzinfo=UTC)) == date(2029, 4, 1)
     assert months.month_of(datetime(2029, 3, 31, 16, 59)) == date(2029, 3, 1)
+
+
+def test_the_page_is_drawn_once_per_computation_language_and_address(
+    seeded: dict[str, Any], client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pledge.hoaxes.service import transparency
+
+    drawn: list[int] = []
+    charts = transparency.charts
+
+    def counting(found: Any) -> Any:
+        drawn.append(1)
+        return charts(found)
+
+    monkeypatch.setattr(transparency, "charts", counting)
+    first = client.get("/transparansi?lang=en")
+    again = client.get("/transparansi?lang=en")
+    assert first.text == again.text and len(drawn) == 1
+    one = client.get("/transparansi?campaign=kampanye-a&lang=en")
+    assert "Kampanye A" in one.text and len(drawn) == 2
+    indonesian = client.get("/transparansi?lang=id")
+    assert indonesian.text != first.text and len(drawn) == 3
