@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -14,8 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-# The site's times are shown in Western Indonesian Time.
-WIB = timezone(timedelta(hours=7), "WIB")
+from pledge.clock import WIB, as_utc
 
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
@@ -71,8 +70,7 @@ def day(value: date | datetime) -> str:
     """A day as readers of the current language write it (6 Desember 2026); a time is taken
     in Western Indonesian Time, as the site shows every time."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        value = moment.astimezone(WIB).date()
+        value = as_utc(value).astimezone(WIB).date()
     return format_date(value, "d MMMM y", locale=get_locale())
 
 

@@ -82,9 +82,6 @@ class DrawnPages:
             status=response.status_code, body=bytes(response.body), headers=_kept_headers(response)
         )
 
-    def clear(self) -> None:
-        self._pages.clear()
-
 
 class VersionReader:
     """A value read from the database at most once every `max_age` seconds per process and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from starlette.routing import NoMatchFound
 
 from pledge import i18n
+from pledge.clock import as_utc
 from pledge.config import get_settings
 from pledge.i18n import gettext as _
 from pledge.provinces import AGE_BANDS, PROVINCES
@@ -51,8 +52,7 @@ def static_url(path: str) -> str:
 
 def utc_iso(moment: datetime) -> str:
     """A stored time for a ``<time datetime>`` attribute: in UTC, to the second."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def label(member: Any) -> str:

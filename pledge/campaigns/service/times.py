@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 
-# Western Indonesian Time: UTC+7 all year (no daylight saving since 1964). A fixed offset
-# needs no time-zone database on the server.
-WIB = timezone(timedelta(hours=7), "WIB")
+from pledge import clock
+
+WIB = clock.WIB
 _LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -14,9 +14,7 @@ def local_input_value(moment: datetime | None) -> str:
     """A stored UTC time as a ``datetime-local`` field shows it, in Jakarta time."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(WIB).strftime(_LOCAL_FORMAT)
+    return clock.as_utc(moment).astimezone(WIB).strftime(_LOCAL_FORMAT)
 
 
 def local_display(moment: datetime | None) -> str:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
 
-from pledge import forms
+from pledge import clock, forms
 from pledge.i18n import get_locale
 from pledge.i18n import gettext as _
 
-WIB = timezone(timedelta(hours=7), "WIB")
+WIB = clock.WIB
 # Breakdowns about people never show a group smaller than this.
 MIN_BUCKET = 10
 # ... and show every count rounded to the nearest multiple of this, so that one supporter

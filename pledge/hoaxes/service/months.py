@@ -4,7 +4,7 @@ the change they count, so that the transparency page never reads every report.""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from pledge.campaigns import service as campaigns
+from pledge.clock import as_utc
 from pledge.hoaxes.models import (
     Escalation,
     EscalationOutcome,
@@ -42,9 +43,7 @@ def verdict_metric(label: Verdict | str) -> str:
 def month_of(moment: datetime) -> date:
     """The first day of the month a stored time (UTC, with or without its zone) falls in, in
     Jakarta time: a report sent at 01:00 WIB on 1 March counts in March."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(campaigns.WIB)
+    local = as_utc(moment).astimezone(campaigns.WIB)
     return date(local.year, local.month, 1)
 
 
@@ -66,9 +65,7 @@ def count(
     """Add ``by`` (negative to count back down) to a campaign's metric in the month of
     ``moment``, in one statement inside the caller's transaction: two writers at once both
     count."""
-    conn = session.connection()
-    row = {"campaign_id": campaign_id, "month": month_of(moment), "metric": metric, "count": by}
-    conn.execute(_UPSERT[conn.dialect.name], [row])
+    count_day(session, campaign_id=campaign_id, metric=metric, day=month_of(moment), by=by)
 
 
 def count_day(session: Session, *, campaign_id: int, metric: str, day: date, by: int = 1) -> None:
@@ -81,12 +78,8 @@ def count_day(session: Session, *, campaign_id: int, metric: str, day: date, by:
 def hours_to_verdict(case: HoaxCase) -> int:
     """Whole hours from a case's first report to its verdict."""
     assert case.published_at is not None
-    created, published = case.created_at, case.published_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
-    return max(int((published - created).total_seconds() // 3600), 0)
+    elapsed = as_utc(case.published_at) - as_utc(case.created_at)
+    return max(int(elapsed.total_seconds() // 3600), 0)
 
 
 def count_verdict(session: Session, *, case: HoaxCase, by: int = 1) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 from pledge import i18n
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES, Campaign
+from pledge.clock import as_utc
 from pledge.errors import NotFound
 from pledge.hoaxes.models import (
     HoaxCase,
@@ -275,6 +276,4 @@ def claim_review(
 
 
 def _day(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).date().isoformat()
+    return as_utc(moment).date().isoformat()

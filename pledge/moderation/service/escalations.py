@@ -6,7 +6,7 @@ platforms before the verdict is published."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -14,6 +14,7 @@ from sqlmodel import Session
 from pledge import audit, forms
 from pledge.audit import AuditAction
 from pledge.campaigns import service as campaigns
+from pledge.clock import as_utc
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict
 from pledge.forms import Checks, PostedForm, posted
@@ -33,9 +34,7 @@ TARGET_NAME_MAX = 120
 
 def local_day(moment: datetime) -> date:
     """The day a stored time falls on in Jakarta time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(campaigns.WIB).date()
+    return as_utc(moment).astimezone(campaigns.WIB).date()
 
 
 def _day(raw: str, *, earliest: date, today: date, early: str) -> date:
