@@ -198,6 +198,9 @@ class HoaxReport(SQLModel, table=True):
     case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", index=True)
     # Short and unguessable: the reporter's only key to the status page.
     tracking_code: str = Field(max_length=16, unique=True)
+    # The random key of the form the report was sent with: the same form sent again (a double
+    # tap, a retry on a slow connection) is the same report.
+    form_key: str | None = Field(default=None, max_length=32, unique=True)
     url: str | None = Field(default=None, max_length=2048)
     canonical_url: str | None = Field(default=None, max_length=2048, index=True)
     platform: Platform = Field(sa_type=enum_column(Platform, 24))
