@@ -214,5 +214,25 @@ def _normalise_phone(value: str) -> str:
         or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) not in MOBILE_TYPES
     ):
-        raise ContactError(_bad_mobile())
+        raise ContactError(_what_is_wrong(number))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _what_is_wrong(number: phonenumbers.PhoneNumber) -> str:
+    """Why an Indonesian number is no mobile number, as the person can fix it: the digits
+    after 08 too few or too many, another first digit (a landline), or a prefix no
+    operator uses."""
+    if not str(number.national_number).startswith("8"):
+        return _bad_mobile()
+    length = phonenumbers.is_possible_number_for_type_with_reason(
+        number, phonenumbers.PhoneNumberType.MOBILE
+    )
+    if length == phonenumbers.ValidationResult.TOO_SHORT:
+        return _(
+            "That mobile number is too short. Indonesian mobile numbers have 10 to 13 digits, like 0812 3456 7890."
+        )
+    if length == phonenumbers.ValidationResult.TOO_LONG:
+        return _(
+            "That mobile number is too long. Indonesian mobile numbers have 10 to 13 digits, like 0812 3456 7890."
+        )
+    return _("No Indonesian mobile number starts like that. Check the digits after 08.")

@@ -27,6 +27,10 @@ NOT_A_CONTACT = (
     "(like 0812 3456 7890)."
 )
 BAD_EMAIL = "That email address does not look right. Check it and try again."
+# A number that starts as a mobile number does is told what else is wrong with it.
+SHORT_MOBILE = "That mobile number is too short. Indonesian mobile numbers have 10 to 13 digits, like 0812 3456 7890."
+LONG_MOBILE = "That mobile number is too long. Indonesian mobile numbers have 10 to 13 digits, like 0812 3456 7890."
+UNKNOWN_PREFIX = "No Indonesian mobile number starts like that. Check the digits after 08."
 BAD_MOBILE = "That mobile number does not look right. Indonesian mobile numbers start with 08."
 FOREIGN = "Only Indonesian mobile numbers (+62) are accepted."
 
@@ -90,8 +94,10 @@ def test_a_phone_and_an_email_stay_distinct() -> None:
         pytest.param("021 555 1234", BAD_MOBILE, id="landline"),
         pytest.param("+62 21 555 1234", BAD_MOBILE, id="landline-e164"),
         pytest.param("+1 415 555 2671", FOREIGN, id="foreign"),
-        pytest.param("0812", BAD_MOBILE, id="too-short"),
-        pytest.param("0812 3456 7890 1234", BAD_MOBILE, id="too-long"),
+        pytest.param("0812", SHORT_MOBILE, id="too-short"),
+        pytest.param("0812-345", SHORT_MOBILE, id="too-short-written-with-a-dash"),
+        pytest.param("0812 3456 7890 1234", LONG_MOBILE, id="too-long"),
+        pytest.param("0800 1234 5678", UNKNOWN_PREFIX, id="no-operator-prefix"),
         pytest.param("halo kak", NOT_A_CONTACT, id="letters"),
         pytest.param("0812 3456 789O", NOT_A_CONTACT, id="letter-o-for-zero"),
         pytest.param("a@b", BAD_EMAIL, id="email-without-domain"),

@@ -96,6 +96,7 @@ def _page_context(
         "campaign": view.campaign,
         "page": page,
         "signable": campaigns.is_signable(view.campaign),
+        "contact_kinds": supporters.contact_kinds(view),
         "body_html": campaigns.render_markdown(view.campaign.body),
         "form": form or supporters.SignForm(),
         "errors": {},

@@ -208,7 +208,12 @@ def test_sign_and_report_with_the_keyboard_only(
     page.keyboard.press("Space")
     tab_to(page, "input[name=pledges][value=lawan-hoaks]")
     page.keyboard.press("Space")
-    tab_to(page, "#contact")
+    # WhatsApp is chosen first: the arrow key moves the choice to email, whose field shows.
+    tab_to(page, "#contact-kind-whatsapp")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#contact-kind-email").is_checked()
+    assert not page.locator("#contact").is_visible()
+    tab_to(page, "#contact_email")
     page.keyboard.type("sari.keyboard@example.com")
     tab_to(page, "#province")
     page.keyboard.type("Jawa Barat")

@@ -24,7 +24,7 @@ from pledge.supporters.models import Tally
 from tests.support.appserver import LiveServer
 from tests.support.pages import digits
 from tests.support.phone import OpenPhone, Phone
-from tests.support.signing import confirm_on_phone
+from tests.support.signing import confirm_on_phone, fill_contact
 
 LIVE_WITHIN = 3.0  # seconds from confirming on one phone to the new count on another
 TIMEOUT_MS = int(LIVE_WITHIN * 1000)
@@ -141,7 +141,7 @@ def sign_on_page(
     for slug in pledges:
         page.locator(f"input[name=pledges][value={slug}]").check()
     page.locator("#name").fill("Dewi Lestari")
-    page.locator("#contact").fill(contact)
+    fill_contact(page, contact)
     page.locator("#province").select_option("ID-JB")
     page.locator("input[name=age_ok]").check()
     page.locator("input[name=consent]").check()

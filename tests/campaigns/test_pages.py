@@ -187,7 +187,12 @@ def test_campaign_page_has_the_form_with_every_contract_field(
     form = form_to(soup, f"/c/{view.slug}/sign")
     assert str(form["method"]).lower() == "post"
     assert one(form, 'input[name="name"]')["type"] == "text"
-    assert one(form, 'input[name="contact"]')["type"] == "text"
+    # Two contact fields, WhatsApp first, and the choice between them; "contact" alone still
+    # takes either kind (see test_sign_form_fields.py).
+    assert one(form, 'input[name="contact"]')["type"] == "tel"
+    assert one(form, 'input[name="contact_email"]')["type"] == "email"
+    kinds = form.select('input[name="contact_kind"]')
+    assert [(k["type"], k["value"]) for k in kinds] == [("radio", "whatsapp"), ("radio", "email")]
 
     province = one(form, 'select[name="province"]')
     options = [str(o["value"]) for o in province.select("option")]

@@ -218,3 +218,15 @@ def confirm_on_phone(page: Any, session: Session, contact: str) -> float:
     assert answer.confirmed is not None, answer
     check.locator("a[href$='/thanks']").tap()
     return sent
+
+
+def fill_contact(page: Any, contact: str) -> None:
+    """In a real browser, on a campaign page: give the contact as a signer does, choosing
+    WhatsApp or email first where the form asks (the chosen field alone shows)."""
+    email = "@" in contact
+    choice = page.locator(f"label[for=contact-kind-{'email' if email else 'whatsapp'}]")
+    if choice.count():
+        choice.tap()
+        page.locator("#contact_email" if email else "#contact").fill(contact)
+    else:
+        page.locator("#contact").fill(contact)

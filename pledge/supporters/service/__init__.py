@@ -36,6 +36,7 @@ from pledge.supporters.service.form import (
     CleanSignature,
     SignForm,
     clean_name,
+    contact_kinds,
     first_name,
 )
 from pledge.supporters.service.invalidation import (
@@ -203,6 +204,7 @@ __all__ = [
     "confirm_link",
     "confirm_link_soon",
     "confirmation_queue",
+    "contact_kinds",
     "count_by_age_band",
     "count_by_hour",
     "count_by_province",

@@ -45,6 +45,11 @@ class SignForm:
 
     name: str = ""
     contact: str = ""
+    # A page that takes both kinds of contact shows a WhatsApp field (``contact``) and an
+    # email field (``contact_email``), and a choice between them (``contact_kind``). A client
+    # that posts ``contact`` alone, with either kind, signs as before.
+    contact_kind: str = ""
+    contact_email: str = ""
     province: str = ""
     age_band: str = ""
     age_ok: str = ""
@@ -61,6 +66,8 @@ class SignForm:
         return cls(
             name=form_text(form, "name"),
             contact=form_text(form, "contact"),
+            contact_kind=form_text(form, "contact_kind", 16),
+            contact_email=form_text(form, "contact_email"),
             province=form_text(form, "province"),
             age_band=form_text(form, "age_band"),
             age_ok=form_text(form, "age_ok"),
@@ -73,12 +80,22 @@ class SignForm:
             website=form_text(form, "website"),
         )
 
+    @property
+    def contact_field(self) -> str:
+        """The field the signer's contact is in: the email field when they chose email (or
+        filled in that field alone), otherwise ``contact``."""
+        if self.contact_email and (self.contact_kind == "email" or not self.contact):
+            return "contact_email"
+        if self.contact_kind == "email" and not self.contact:
+            return "contact_email"
+        return "contact"
+
     def check(self, view: CampaignView) -> CleanSignature:
         """The form checked against the campaign it was sent to; Invalid with a message for
         each bad field."""
         checks = Checks()
         name, contact = _check_person(self, checks)
-        _check_channel(view, contact, checks)
+        _check_channel(view, self, contact, checks)
         province, age_band = _check_answers(self, checks)
         pledge_ids = _check_pledges(view, self.pledges, checks)
         updates_partner_id = _check_updates_partner(view, self.updates_org, checks)
@@ -139,11 +156,24 @@ def _check_person(form: SignForm, checks: Checks) -> tuple[str, str]:
         )
     except FieldError as error:
         checks.refuse("name", str(error))
+    key = form.contact_field
+    typed = form.contact_email if key == "contact_email" else form.contact
+    if not typed.strip():
+        checks.refuse(key, _no_contact(form.contact_kind if key == "contact" else "email"))
+        return name, contact
     try:
-        contact = forms.contact(form.contact)
+        contact = forms.contact(typed)
     except FieldError as error:
-        checks.refuse("contact", str(error))
+        checks.refuse(key, str(error))
     return name, contact
+
+
+def _no_contact(kind: str) -> str:
+    if kind == "email":
+        return _("Enter your email address.")
+    if kind == "whatsapp":
+        return _("Enter your WhatsApp number.")
+    return _("Enter your email address or mobile number.")
 
 
 def whatsapp_confirms(view: CampaignView) -> bool:
@@ -156,19 +186,27 @@ def whatsapp_confirms(view: CampaignView) -> bool:
     )
 
 
-def _check_channel(view: CampaignView, contact: str, checks: Checks) -> None:
+def contact_kinds(view: CampaignView) -> tuple[str, ...]:
+    """The kinds of contact that can confirm this campaign's signatures, WhatsApp first:
+    the contact fields its page shows."""
+    kinds = ("whatsapp",) if whatsapp_confirms(view) else ()
+    return (*kinds, "email") if view.campaign.confirm_by_email else kinds
+
+
+def _check_channel(view: CampaignView, form: SignForm, contact: str, checks: Checks) -> None:
     """The contact can confirm the signature the ways this campaign takes."""
     if not contact:
         return
     if "@" in contact:
         if not view.campaign.confirm_by_email:
             checks.refuse(
-                "contact",
+                form.contact_field,
                 _("This campaign confirms signatures by WhatsApp: enter your mobile number."),
             )
     elif not whatsapp_confirms(view):
         checks.refuse(
-            "contact", _("This campaign confirms signatures by email: enter your email address.")
+            form.contact_field,
+            _("This campaign confirms signatures by email: enter your email address."),
         )
 
 
