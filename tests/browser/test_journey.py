@@ -152,6 +152,8 @@ def test_sign_in_english_after_switching_language(
     page.wait_for_url(f"{campaign_url}/thanks/**")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Thank you, Budi!"
-    assert page.locator(".number").inner_text() == "You are supporter #1 of Suara Anak Muda."
+    assert page.locator(".number").inner_text() == (
+        "Your signature is counted: you are the first supporter of Suara Anak Muda."
+    )
     assert page.locator(".signed li").all_inner_texts() == ["Janji gunakan-hak-pilih"]
     assert page.get_by_role("link", name="Withdraw my signature").is_visible()
