@@ -172,7 +172,7 @@ def test_the_share_link_carries_a_personal_invite_code(
     assert share_url(page) == f"{BASE}/c/{live.slug}?invite={code}"
     for link in page.select("ul.share-links a[href]"):
         assert quote(code, safe="") in str(link["href"])
-    assert friends_line(page) == "0 friends have signed through it so far."
+    assert friends_line(page) == "No friend has signed through it yet."
     note = one(page, "p.invite-note").get_text(" ", strip=True)
     assert "Only you can see this number" in note
 
@@ -226,7 +226,7 @@ def test_a_friend_who_signs_through_the_link_is_counted_for_its_holder(
 
     assert urlsplit(budi.location).query == "outcome=new&added=tolak-politik-uang"
     budi_page = thanks_page(friend, budi)
-    assert friends_line(budi_page) == "0 friends have signed through it so far."
+    assert friends_line(budi_page) == "No friend has signed through it yet."
     assert invite_code(budi_page) != code
     assert friends_line(thanks_page(english, holder)) == "1 friend has signed through it so far."
     assert invited_by(engine, "Budi Santoso") == "Rina Putri"
@@ -240,13 +240,14 @@ def test_the_count_reads_in_indonesian_too(
     english: TestClient, friend: TestClient, live: CampaignView, holder: Signed
 ) -> None:
     code = invite_code(thanks_page(english, holder))
-    sign_through(friend, live, f"invite={code}", contact="budi@example.com")
     english.cookies.set("lang", "id")
+    assert friends_line(thanks_page(english, holder)) == "Belum ada teman yang ikut lewat link-mu."
+    sign_through(friend, live, f"invite={code}", contact="budi@example.com")
 
     page = thanks_page(english, holder)
 
     assert one(page, "html")["lang"] == "id"
-    assert friends_line(page) == "1 teman sudah menandatangani lewat tautan ini."
+    assert friends_line(page) == "1 teman sudah ikut lewat link-mu."
 
 
 def test_a_friend_of_a_friend_counts_for_the_friend_only(
@@ -287,7 +288,7 @@ def test_the_count_is_shown_nowhere_else(
 
     # The friend's page shows the friend's own link and count, not the holder's.
     budi_page = thanks_page(friend, budi)
-    assert friends_line(budi_page) == "0 friends have signed through it so far."
+    assert friends_line(budi_page) == "No friend has signed through it yet."
     assert code not in str(budi_page)
 
 
@@ -305,7 +306,7 @@ def test_an_unknown_code_is_ignored(
     signed = sign_through(friend, live, f"invite={unknown}", name="Budi", contact="b@example.com")
 
     assert urlsplit(signed.location).query.startswith("outcome=new")
-    assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
+    assert friends_line(thanks_page(english, holder)) == "No friend has signed through it yet."
     assert invited_by(engine, "Budi") is None
     assert friend.get(f"/api/v1/campaigns/{live.slug}").json()["supporters"] == 2
 
@@ -371,7 +372,7 @@ def test_a_malformed_code_posted_directly_still_signs_and_credits_no_one(
     landed = confirm_landing(friend, live, "b@example.com")
     assert urlsplit(landed).query.startswith("outcome=new")
     assert invited_by(engine, "Budi") is None
-    assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
+    assert friends_line(thanks_page(english, holder)) == "No friend has signed through it yet."
 
 
 def test_signing_again_through_a_link_adds_no_friend(
@@ -391,7 +392,7 @@ def test_signing_again_through_a_link_adds_no_friend(
 
     assert again.path == first.path  # the same supporter, counted once
     assert urlsplit(again.location).query == "outcome=added&added=lawan-hoaks"
-    assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
+    assert friends_line(thanks_page(english, holder)) == "No friend has signed through it yet."
     assert invited_by(engine, "Budi") is None
 
 
@@ -405,7 +406,7 @@ def test_the_holder_cannot_count_themself(
     )
 
     assert again.path == holder.path
-    assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
+    assert friends_line(thanks_page(english, holder)) == "No friend has signed through it yet."
     assert invited_by(engine, "Rina Putri") is None
 
 
@@ -423,8 +424,8 @@ def test_a_code_from_another_campaign_credits_no_one(
 
     assert signed.path.startswith(f"/c/{other.slug}/thanks/")
     assert invited_by(engine, "Budi") is None
-    assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
-    assert friends_line(thanks_page(friend, signed)) == "0 friends have signed through it so far."
+    assert friends_line(thanks_page(english, holder)) == "No friend has signed through it yet."
+    assert friends_line(thanks_page(friend, signed)) == "No friend has signed through it yet."
 
 
 def test_a_bot_filling_the_honeypot_through_a_link_stores_nothing(
@@ -446,7 +447,7 @@ def test_a_bot_filling_the_honeypot_through_a_link_stores_nothing(
     assert friend.get(signed.location).status_code == 200
     assert friend.get(f"/c/{live.slug}/thanks").headers.get("location") is None
     assert supporters_stored(engine) == 1
-    assert friends_line(thanks_page(english, holder)) == "0 friends have signed through it so far."
+    assert friends_line(thanks_page(english, holder)) == "No friend has signed through it yet."
 
 
 def test_a_code_survives_a_form_with_mistakes(
@@ -493,7 +494,7 @@ def test_when_the_holder_withdraws_the_friends_stay_signed(
     assert [li.get_text(strip=True) for li in budi_page.select("ul.signed li")] == [
         "Janji tolak-politik-uang"
     ]
-    assert friends_line(budi_page) == "0 friends have signed through it so far."
+    assert friends_line(budi_page) == "No friend has signed through it yet."
     assert friend.get(f"/api/v1/campaigns/{live.slug}").json()["supporters"] == 1
 
     # The withdrawn holder's code now credits no one.
