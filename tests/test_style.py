@@ -18,36 +18,43 @@ ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "pledge" / "translations" / "messages.pot"
 PO = ROOT / "pledge" / "translations" / "id" / "LC_MESSAGES" / "messages.po"
 
-I = re.IGNORECASE
+ANY_CASE = re.IGNORECASE
 # Indonesian: (pattern, what the guide says instead).
 INDONESIAN_RULED_OUT: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bAnda\b", I), "speak to the reader as “kamu”"),
-    (re.compile(r"\bSaudara\b", I), "speak to the reader as “kamu”"),
-    (re.compile(r"\btautan(nya|mu|ku)?\b", I), "“link”"),
-    (re.compile(r"\bpranala\b", I), "“link”"),
-    (re.compile(r"\blinkmu\b", I), "“link-mu”"),
-    (re.compile(r"\bemailmu\b", I), "“email-mu”"),
-    (re.compile(r"\bsurel\b", I), "“email”"),
-    (re.compile(r"\be-mail\b", I), "“email”"),
-    (re.compile(r"tayang", I), "“terbitkan”, “diterbitkan”"),
-    (re.compile(r"\b(di)?publikasikan(nya)?\b", I), "“terbitkan”, “diterbitkan”"),
-    (re.compile(r"\bikrar", I), "“janji” for a pledge"),
-    (re.compile(r"menandatangan", I), "“ikut berjanji” (supporters) or “tanda tangan” (staff)"),
-    (re.compile(r"\bpenanda ?tangan\b", I), "“pendukung”"),
-    (re.compile(r"\bteken\b", I), "“ikut berjanji”"),
-    (re.compile(r"\bpetisi\b", I), "“kampanye”"),
-    (re.compile(r"\bhoax", I), "“hoaks”"),
-    (re.compile(r"\bperiksa fakta\b|\bpengecekan fakta\b", I), "“cek fakta”"),
-    (re.compile(r"\bvonis\b", I), "“putusan”"),
-    (re.compile(r"\bkode pelacak(an)?\b", I), "“kode lacak”"),
-    (re.compile(r"pemberitahuan privasi", I), "“Kebijakan Privasi”"),
+    (re.compile(r"\bAnda\b", ANY_CASE), "speak to the reader as “kamu”"),
+    (re.compile(r"\bSaudara\b", ANY_CASE), "speak to the reader as “kamu”"),
+    (re.compile(r"\btautan(nya|mu|ku)?\b", ANY_CASE), "“link”"),
+    (re.compile(r"\bpranala\b", ANY_CASE), "“link”"),
+    (re.compile(r"\blinkmu\b", ANY_CASE), "“link-mu”"),
+    (re.compile(r"\bemailmu\b", ANY_CASE), "“email-mu”"),
+    (re.compile(r"\bsurel\b", ANY_CASE), "“email”"),
+    (re.compile(r"\be-mail\b", ANY_CASE), "“email”"),
+    (re.compile(r"tayang", ANY_CASE), "“terbitkan”, “diterbitkan”"),
+    (re.compile(r"\b(di)?publikasikan(nya)?\b", ANY_CASE), "“terbitkan”, “diterbitkan”"),
+    (re.compile(r"\bikrar", ANY_CASE), "“janji” for a pledge"),
+    (
+        re.compile(r"menandatangan", ANY_CASE),
+        "“ikut berjanji” (supporters) or “tanda tangan” (staff)",
+    ),
+    (re.compile(r"\bpenanda ?tangan\b", ANY_CASE), "“pendukung”"),
+    (re.compile(r"\bteken\b", ANY_CASE), "“ikut berjanji”"),
+    (re.compile(r"\bpetisi\b", ANY_CASE), "“kampanye”"),
+    (re.compile(r"\bhoax", ANY_CASE), "“hoaks”"),
+    (re.compile(r"\bperiksa fakta\b|\bpengecekan fakta\b", ANY_CASE), "“cek fakta”"),
+    (re.compile(r"\bvonis\b", ANY_CASE), "“putusan”"),
+    (re.compile(r"\bkode pelacak(an)?\b", ANY_CASE), "“kode lacak”"),
+    (re.compile(r"\bdipegang\b", ANY_CASE), "“diklaim” for a case a moderator holds"),
+    (re.compile(r"pemberitahuan privasi", ANY_CASE), "“Kebijakan Privasi”"),
     (re.compile(r"\bkebijakan privasi\b"), "“Kebijakan Privasi”, capitalised as the page's name"),
-    (re.compile(r"peristiwa langsung|siaran langsung", I), "“pembaruan langsung”"),
-    (re.compile(r"\bnomor ponsel\b|\btelepon seluler\b", I), "“nomor HP” or “nomor WhatsApp”"),
-    (re.compile(r"\bdashboard\b", I), "“dasbor”"),
-    (re.compile(r"\bscreenshot\b", I), "“tangkapan layar”"),
-    (re.compile(r"\blog ?(in|out)\b", I), "“masuk” / “keluar”"),
-    (re.compile(r"\bsilakan\b|\bmohon\b|\bapabila\b|\bterlebih dahulu\b", I), "plain words"),
+    (re.compile(r"peristiwa langsung|siaran langsung", ANY_CASE), "“pembaruan langsung”"),
+    (
+        re.compile(r"\bnomor ponsel\b|\btelepon seluler\b", ANY_CASE),
+        "“nomor HP” or “nomor WhatsApp”",
+    ),
+    (re.compile(r"\bdashboard\b", ANY_CASE), "“dasbor”"),
+    (re.compile(r"\bscreenshot\b", ANY_CASE), "“tangkapan layar”"),
+    (re.compile(r"\blog ?(in|out)\b", ANY_CASE), "“masuk” / “keluar”"),
+    (re.compile(r"\bsilakan\b|\bmohon\b|\bapabila\b|\bterlebih dahulu\b", ANY_CASE), "plain words"),
     # Ordinals are “ke-86”; a # stays only before the number of a case or a report.
     (re.compile(r"#\s*%\((?!id\)|into\)|report\))"), "ordinals as “ke-%(n)s”"),
     (re.compile(r"#\d"), "ordinals as “ke-86”"),
@@ -60,7 +67,7 @@ READ_FORMATS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "dates as “6 Desember 2026”"),
     (re.compile(r"\b\d{1,2}:\d{2}\b"), "times as “10.36 WIB”"),
 ]
-SAYA = re.compile(r"\bsaya\b", I)
+SAYA = re.compile(r"\bsaya\b", ANY_CASE)
 # The pledge statements themselves stay “Saya …”: the supporter says them. In the catalogue
 # that is only the heading that opens them and the example of one in the campaign form.
 PLEDGE_STATEMENTS = {
@@ -70,13 +77,13 @@ PLEDGE_STATEMENTS = {
 }
 
 ENGLISH_RULED_OUT: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\be-mail\b", I), "“email”"),
-    (re.compile(r"\bclick here\b|\bclick this\b", I), "name where the link goes"),
-    (re.compile(r"\borganiz", I), "British spelling: “organisation”"),
-    (re.compile(r"\b(color|behavior|favor|honor|center|canceled|license)\b", I), "British"),
-    (re.compile(r"\b(recogni|apologi|reali|minimi|summari)z", I), "British spelling: -ise"),
-    (re.compile(r"\blog ?in\b|\blog ?out\b", I), "“sign in” / “sign out”"),
-    (re.compile(r"\bhoaxs\b", I), "“hoaxes”"),
+    (re.compile(r"\be-mail\b", ANY_CASE), "“email”"),
+    (re.compile(r"\bclick here\b|\bclick this\b", ANY_CASE), "name where the link goes"),
+    (re.compile(r"\borganiz", ANY_CASE), "British spelling: “organisation”"),
+    (re.compile(r"\b(color|behavior|favor|honor|center|canceled|license)\b", ANY_CASE), "British"),
+    (re.compile(r"\b(recogni|apologi|reali|minimi|summari)z", ANY_CASE), "British spelling: -ise"),
+    (re.compile(r"\blog ?in\b|\blog ?out\b", ANY_CASE), "“sign in” / “sign out”"),
+    (re.compile(r"\bhoaxs\b", ANY_CASE), "“hoaxes”"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
