@@ -54,6 +54,11 @@ PLEDGES = [
     ("lawan-hoaks", "Saya akan memeriksa dan melaporkan hoaks, bukan menyebarkannya."),
 ]
 
+CAMPAIGN_TITLE = "#SuarakanCintamu: Suara Anak Muda Tidak Dijual"
+CAMPAIGN_SUMMARY = (
+    "Berjanji bareng ribuan anak muda: tolak politik uang, pakai hak pilihmu, "
+    "dan lawan hoaks menjelang pemilu."
+)
 BODY = """\
 Pemilu adalah cara kita menyuarakan cinta untuk Indonesia. Tapi cinta itu diuji:
 amplop serangan fajar, hoaks tentang kandidat, dan gambar buatan AI yang menyesatkan.
@@ -68,7 +73,7 @@ Setiap nama dihitung. Ajak teman-temanmu, dan mari kita tunjukkan bahwa suara
 anak muda tidak bisa dibeli.
 
 Kampanye ini dijalankan bersama organisasi masyarakat sipil di seluruh Indonesia.
-Baca [pemberitahuan privasi](/privacy) untuk tahu data apa yang kami simpan.
+Baca [Kebijakan Privasi](/privacy) untuk tahu data apa saja yang kami simpan.
 """
 
 FIRST_NAMES = [
@@ -164,11 +169,8 @@ def _seed_campaign(session: Session, orgs: list[Organization]) -> Campaign:
         campaign = campaigns.create(
             session,
             slug=CAMPAIGN_SLUG,
-            title="#SuarakanCintamu: Suara Anak Muda Tidak Dijual",
-            summary=(
-                "Berjanjilah bersama ribuan anak muda: tolak politik uang, gunakan hak pilihmu, "
-                "dan lawan hoaks menjelang pemilu."
-            ),
+            title=CAMPAIGN_TITLE,
+            summary=CAMPAIGN_SUMMARY,
             body=BODY,
             lead_org=orgs[0],
             goal=10_000,

@@ -95,7 +95,7 @@ def test_sign_two_pledges_on_a_phone(
         assert (
             page.locator(".number")
             .inner_text()
-            .startswith("Kamu sudah pernah menandatangani janji-janji ini. Kamu tetap dihitung")
+            .startswith("Janji-janji ini sudah pernah kamu ikuti. Kamu tetap dihitung")
         )
         assert digits(page.locator(".thanks [data-count]").inner_text()) == before + 1
         assert page.locator(".signed li").all_inner_texts() == signed

@@ -16,7 +16,7 @@ from tests.support.people import Person, login
 MakeCampaign = Callable[..., CampaignView]
 
 REFUSED_ID = (
-    "Alamat ini memuat karakter yang tidak pernah ada di alamat situs ini. Periksa tautannya "
+    "Alamat ini memuat karakter yang tidak pernah ada di alamat situs ini. Periksa link-nya "
     "lalu coba lagi."
 )
 REFUSED_EN = (

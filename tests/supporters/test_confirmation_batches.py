@@ -185,7 +185,7 @@ def test_the_button_confirms_once_and_a_second_press_opens_the_same_page(
 
 @pytest.mark.parametrize(
     ("lang", "said"),
-    [("id", "Tautan konfirmasi ini tidak berlaku"), ("en", "This confirmation link is not valid")],
+    [("id", "Link konfirmasi ini tidak berlaku"), ("en", "This confirmation link is not valid")],
 )
 @pytest.mark.parametrize("secret", ["not-a-secret-at-all-0123", "x", "a" * 300])
 def test_pressing_a_link_that_is_not_one_is_not_found_in_the_readers_language(
@@ -241,7 +241,7 @@ def test_pressing_the_link_of_a_withdrawn_signing_is_not_found(
     response = client.post(path, data={"csrf_token": page})
 
     assert response.status_code == 404
-    assert "Tautan konfirmasi ini tidak berlaku" in html(response).get_text(" ")
+    assert "Link konfirmasi ini tidak berlaku" in html(response).get_text(" ")
 
 
 def test_pressing_the_button_without_its_csrf_token_is_refused(

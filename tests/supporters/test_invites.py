@@ -240,8 +240,9 @@ def test_the_count_reads_in_indonesian_too(
     english: TestClient, friend: TestClient, live: CampaignView, holder: Signed
 ) -> None:
     code = invite_code(thanks_page(english, holder))
-    sign_through(friend, live, f"invite={code}", contact="budi@example.com")
     english.cookies.set("lang", "id")
+    assert friends_line(thanks_page(english, holder)) == "Belum ada teman yang ikut lewat link-mu."
+    sign_through(friend, live, f"invite={code}", contact="budi@example.com")
 
     page = thanks_page(english, holder)
 
