@@ -191,3 +191,21 @@ def test_two_posts_at_once_make_one_report_and_keep_no_picture_of_the_second(
     assert stored(session) == before == (1, 1, 1)
     case = session.get(HoaxCase, winner.report.case_id)
     assert case is not None and case.report_count == 1
+
+
+def test_the_form_shows_its_progress_with_a_script_it_does_not_need(
+    client: TestClient, make_campaign: MakeCampaign
+) -> None:
+    """The upload's progress is an extra of report.js: the form is a plain post without it."""
+    view = make_campaign()
+    page = html(client.get(f"/c/{view.slug}/report"))
+    form = page.select_one("form[data-report]")
+    assert form is not None and form["method"] == "post"
+    assert "{percent}" in form["data-sending"] and "%" in form["data-sending"]
+    assert form.select_one("[data-report-status][role=status][aria-live=polite]") is not None
+    scripts = [s["src"] for s in page.select("script[src]")]
+    assert any(src.startswith("/static/js/report.js?v=") for src in scripts)
+    assert page.select("script:not([src]):not([type='application/ld+json'])") == []
+
+    closed = make_campaign(status="closed")
+    assert html(client.get(f"/c/{closed.slug}/report")).select("script[src*=report]") == []
