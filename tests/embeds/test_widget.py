@@ -75,6 +75,26 @@ def test_widget_shows_the_count_title_progress_and_link(
     assert count_of(widget(client, f"/embed/{signed.slug}")) == ("total", "4")
 
 
+def test_widget_shows_the_goal_in_the_readers_numbers(
+    client: TestClient, make_campaign: MakeCampaign, sign: Sign
+) -> None:
+    view = make_campaign(goal=20000, partners=2)
+    for n in range(3):
+        sign(view, contact=f"{n}@example.com")
+    indonesian = widget(client, f"/embed/{view.slug}")
+    english = widget(client, f"/embed/{view.slug}?lang=en")
+    assert indonesian.select_one(".goal").get_text(" ", strip=True) == "3 dari 20.000 pendukung"
+    assert english.select_one(".goal").get_text(" ", strip=True) == "3 of 20,000 supporters"
+    # Its count follows the live stream, as the big number and the bar do; so does a partner's.
+    assert english.select_one(".goal [data-count]").get_text(strip=True) == "3"
+    progress = english.select_one("progress")
+    assert (progress["value"], progress["max"]) == ("3", "20000")
+    partner = view.partners[1]
+    narrowed = widget(client, f"/embed/{view.slug}?partner={partner.slug}&lang=en")
+    assert narrowed.select_one(f".goal [data-partner={partner.slug}]").get_text() == "0"
+    assert narrowed.select_one(".goal").get_text(" ", strip=True) == "0 of 20,000 supporters"
+
+
 def test_widget_counts_only_one_partners_referrals(
     client: TestClient, signed: CampaignView
 ) -> None:
