@@ -122,14 +122,15 @@ async def embeds_badge(request: Request) -> Response:
 
 
 async def embeds_widget(request: Request) -> HTMLResponse:
-    """``GET /embed/{slug}?partner=&theme=`` (a lean route, see ``pledge.urls``)."""
+    """``GET /embed/{slug}?partner=&ref=&theme=`` (a lean route, see ``pledge.urls``)."""
     slug, query = request.path_params["slug"], request.query_params
     partner, theme = query.get("partner"), query.get("theme", "light")
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
     link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
-    if counter.partner is not None:
-        link += "?" + urlencode({"ref": counter.partner.referral_code})
+    referrer = embeds.referrer_of(counter, ref=query.get("ref"))
+    if referrer is not None:
+        link += "?" + urlencode({"ref": referrer.referral_code})
     context = {
         "counter": counter,
         "link": link,

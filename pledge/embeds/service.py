@@ -119,6 +119,14 @@ def counter_of(view: CampaignView, counts: Counts, *, partner: str | None = None
     return Counter(view=view, count=counts.partner(found.id), partner=found)
 
 
+def referrer_of(counter: Counter, *, ref: str | None) -> PartnerView | None:
+    """The partner the widget's link credits: the one whose referral code ``ref`` is (a partner
+    embedding everyone's count), else the partner whose count it shows, else none. A code that
+    is no partner's of this campaign is ignored: the widget still shows, crediting nobody."""
+    found = counter.view.partner_by_code(ref[:64]) if ref else None
+    return found or counter.partner
+
+
 # --- snippets for partner websites ------------------------------------------------------
 
 SCOPES = ("all", "ours")
@@ -168,6 +176,9 @@ def snippets(
     badge_url = f"{base_url}/embed/{view.slug}.svg?{urlencode(widget_query)}"
     if choice.theme != "light":
         widget_query["theme"] = choice.theme
+    if partner is not None and ours is None:
+        # Everyone's count on the partner's site: its button credits the partner all the same.
+        widget_query["ref"] = partner.referral_code
     widget_url = f"{base_url}/embed/{view.slug}?{urlencode(widget_query)}"
     campaign_url = f"{base_url}/c/{view.slug}"
     if partner is not None:

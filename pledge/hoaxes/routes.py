@@ -56,6 +56,9 @@ def report_page(view: CampaignView, form: hoaxes.ReportForm | None = None) -> di
         "campaign": view.campaign,
         "accepting": hoaxes.is_accepting_reports(view.campaign),
         "form": form or hoaxes.ReportForm(),
+        # A refused form keeps its key (nothing was stored with it): sent again, corrected,
+        # it is still one report however often it is sent.
+        "form_key": (form.key if form else None) or hoaxes.new_form_key(),
         "platforms": list(Platform),
         "categories": list(Category),
     }
@@ -72,17 +75,21 @@ def hoaxes_report(
 ) -> Response:
     posted = hoaxes.ReportForm.read(form, sender=client_key(request))
     try:
-        report = hoaxes.submit(session, view=view, form=posted, locale=i18n.get_locale())
+        sent = hoaxes.send(session, view=view, form=posted, locale=i18n.get_locale())
     except Invalid as error:
         # A browser never sends a file back: the reporter must choose it again.
         choose_again = bool(posted.screenshot and "screenshot" not in error.errors)
         context = report_page(view, posted)
         return redraw(request, "hoaxes/report.html", context, error, choose_again=choose_again)
-    observability.reported(request, report)
+    report = sent.report
     if report is None:
         url = request.app.url_path_for("hoaxes_received", slug=view.slug)
     else:
         url = request.app.url_path_for("hoaxes_status", code=report.tracking_code)
+    if sent.again:
+        # The same form sent before: the same answer, and nothing counted or done again.
+        return RedirectResponse(url, status_code=303)
+    observability.reported(request, report)
     follow = None
     if hoaxes.needs_following(report):
         assert report is not None and report.id is not None

@@ -118,7 +118,12 @@ def test_partner_admin_runs_a_campaign(
         page.locator("input[name=theme][value=dark]").check()
         page.get_by_role("button", name="Update the snippets").tap()
         page.wait_for_url("**/embed?*theme=dark*")
-        widget_url = f"{url}/embed/pemilih-muda-bersuara?lang=en&theme=dark"
+        # Everyone's count, whose button credits the organisation with its referral code.
+        ours = view.partner_by_slug("lembaga-muda")
+        assert ours is not None
+        widget_url = (
+            f"{url}/embed/pemilih-muda-bersuara?lang=en&theme=dark&ref={ours.referral_code}"
+        )
         snippet = (
             f'<iframe src="{escape(widget_url)}" title="Pemilih Muda Bersuara" width="320" '
             'height="230" style="border:0;max-width:100%" loading="lazy"></iframe>'

@@ -60,6 +60,13 @@ def query_of(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 
 
+def lead_code(world: World) -> str:
+    """The lead organisation's referral code, which its snippets for everyone's count carry."""
+    lead = world.view.partner_by_slug(world.lead.slug)
+    assert lead is not None
+    return lead.referral_code
+
+
 @pytest.fixture
 def lead_admin(world: World, as_user: AsUser) -> TestClient:
     return as_user(world.lead, Role.ADMIN)
@@ -75,7 +82,7 @@ def test_the_snippets_carry_absolute_urls_and_ready_markup(
     slug, title = world.view.slug, world.view.campaign.title
     lead = world.view.partner_by_slug(world.lead.slug)
     assert lead is not None
-    widget_url = f"{BASE}/embed/{slug}?lang=id"
+    widget_url = f"{BASE}/embed/{slug}?lang=id&ref={lead.referral_code}"
     badge_url = f"{BASE}/embed/{slug}.svg?lang=id"
     campaign_url = f"{BASE}/c/{slug}?ref={lead.referral_code}"
 
@@ -122,7 +129,9 @@ def test_behind_a_proxy_the_snippets_use_the_public_address(
         )
     public = "https://janji.example.org"
     slug = world.view.slug
-    assert snippet_tag(page, "code-iframe", "iframe")["src"] == f"{public}/embed/{slug}?lang=id"
+    assert snippet_tag(page, "code-iframe", "iframe")["src"] == (
+        f"{public}/embed/{slug}?lang=id&ref={lead_code(world)}"
+    )
     assert snippet_tag(page, "code-badge", "img")["src"] == f"{public}/embed/{slug}.svg?lang=id"
     assert str(snippet_tag(page, "code-badge", "a")["href"]).startswith(f"{public}/c/{slug}?ref=")
     assert code(page, "code-json") == f"{public}/api/v1/campaigns/{slug}"
@@ -166,7 +175,7 @@ def test_a_partner_can_count_only_the_supporters_it_brought_in(
     assert f"Only the supporters {world.partner.name} brought in" in scope_labels
 
     iframe = snippet_tag(everyone, "code-iframe", "iframe")
-    assert query_of(str(iframe["src"])) == {"lang": ["id"]}
+    assert query_of(str(iframe["src"])) == {"lang": ["id"], "ref": [partner.referral_code]}
     widget_url = str(snippet_tag(ours, "code-iframe", "iframe")["src"])
     badge_url = str(snippet_tag(ours, "code-badge", "img")["src"])
     assert widget_url == f"{BASE}/embed/{slug}?lang=id&partner={world.partner.slug}"
@@ -190,7 +199,7 @@ def test_dark_colours_are_for_the_widget_only(world: World, lead_admin: TestClie
 
     widget_url = str(snippet_tag(page, "code-iframe", "iframe")["src"])
     badge_url = str(snippet_tag(page, "code-badge", "img")["src"])
-    assert query_of(widget_url) == {"lang": ["id"], "theme": ["dark"]}
+    assert query_of(widget_url) == {"lang": ["id"], "theme": ["dark"], "ref": [lead_code(world)]}
     assert query_of(badge_url) == {"lang": ["id"]}
     assert "theme" not in code(page, "code-markdown")
     assert one(page, "iframe.preview")["src"] == widget_url
@@ -203,7 +212,8 @@ def test_dark_colours_are_for_the_widget_only(world: World, lead_admin: TestClie
 def test_the_counter_language_is_its_own_choice(world: World, lead_admin: TestClient) -> None:
     english_counter = open_page(lead_admin, embed_path(world.lead, world.view, "language=en"))
     assert query_of(str(snippet_tag(english_counter, "code-iframe", "iframe")["src"])) == {
-        "lang": ["en"]
+        "lang": ["en"],
+        "ref": [lead_code(world)],
     }
     assert query_of(str(snippet_tag(english_counter, "code-badge", "img")["src"])) == {
         "lang": ["en"]
@@ -216,11 +226,15 @@ def test_the_counter_language_is_its_own_choice(world: World, lead_admin: TestCl
     assert one(indonesian_page, "html")["lang"] == "id"
     assert one(indonesian_page, "h1").get_text(strip=True) == "Pasang kampanye ini"
     assert query_of(str(snippet_tag(indonesian_page, "code-iframe", "iframe")["src"])) == {
-        "lang": ["id"]
+        "lang": ["id"],
+        "ref": [lead_code(world)],
     }
     both = open_page(lead_admin, embed_path(world.lead, world.view, "lang=id&language=en"))
     assert one(both, "html")["lang"] == "id"
-    assert query_of(str(snippet_tag(both, "code-iframe", "iframe")["src"])) == {"lang": ["en"]}
+    assert query_of(str(snippet_tag(both, "code-iframe", "iframe")["src"])) == {
+        "lang": ["en"],
+        "ref": [lead_code(world)],
+    }
 
 
 @pytest.mark.parametrize(
@@ -262,6 +276,7 @@ def test_one_bad_choice_keeps_the_good_ones(
     query: str, expected: dict[str, list[str]], world: World, lead_admin: TestClient
 ) -> None:
     page = open_page(lead_admin, embed_path(world.lead, world.view, query))
+    expected = {**expected, "ref": [lead_code(world)]}
     assert query_of(str(snippet_tag(page, "code-iframe", "iframe")["src"])) == expected
 
 
@@ -329,7 +344,7 @@ def test_a_draft_has_snippets_but_no_preview(
     assert one(page, ".status")["data-status"] == "draft"
     assert page.select("iframe.preview, .preview img, iframe") == []
     assert snippet_tag(page, "code-iframe", "iframe")["src"] == (
-        f"{BASE}/embed/{draft.slug}?lang=id"
+        f"{BASE}/embed/{draft.slug}?lang=id&ref={draft.partners[0].referral_code}"
     )
     assert code(page, "code-json") == f"{BASE}/api/v1/campaigns/{draft.slug}"
 
@@ -341,7 +356,9 @@ def test_a_closed_campaign_still_has_its_preview(
     lead = accounts.get_org_by_slug(session, closed.partners[0].slug)
     page = open_page(as_user(lead, Role.ADMIN), embed_path(lead, closed))
     assert page.select_one(".alert") is None
-    assert one(page, "iframe.preview")["src"] == f"{BASE}/embed/{closed.slug}?lang=id"
+    assert one(page, "iframe.preview")["src"] == (
+        f"{BASE}/embed/{closed.slug}?lang=id&ref={closed.partners[0].referral_code}"
+    )
 
 
 def test_every_snippet_has_a_label_a_hint_and_a_copy_button(

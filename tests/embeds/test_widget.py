@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from pledge import i18n
 from pledge.campaigns.models import CampaignView
+from pledge.embeds import service as embeds
 from tests.support.pages import html
 
 MakeCampaign = Callable[..., CampaignView]
@@ -73,6 +75,26 @@ def test_widget_shows_the_count_title_progress_and_link(
     assert count_of(widget(client, f"/embed/{signed.slug}")) == ("total", "4")
 
 
+def test_widget_shows_the_goal_in_the_readers_numbers(
+    client: TestClient, make_campaign: MakeCampaign, sign: Sign
+) -> None:
+    view = make_campaign(goal=20000, partners=2)
+    for n in range(3):
+        sign(view, contact=f"{n}@example.com")
+    indonesian = widget(client, f"/embed/{view.slug}")
+    english = widget(client, f"/embed/{view.slug}?lang=en")
+    assert indonesian.select_one(".goal").get_text(" ", strip=True) == "3 dari 20.000 pendukung"
+    assert english.select_one(".goal").get_text(" ", strip=True) == "3 of 20,000 supporters"
+    # Its count follows the live stream, as the big number and the bar do; so does a partner's.
+    assert english.select_one(".goal [data-count]").get_text(strip=True) == "3"
+    progress = english.select_one("progress")
+    assert (progress["value"], progress["max"]) == ("3", "20000")
+    partner = view.partners[1]
+    narrowed = widget(client, f"/embed/{view.slug}?partner={partner.slug}&lang=en")
+    assert narrowed.select_one(f".goal [data-partner={partner.slug}]").get_text() == "0"
+    assert narrowed.select_one(".goal").get_text(" ", strip=True) == "0 of 20,000 supporters"
+
+
 def test_widget_counts_only_one_partners_referrals(
     client: TestClient, signed: CampaignView
 ) -> None:
@@ -86,6 +108,75 @@ def test_widget_counts_only_one_partners_referrals(
 
     other = widget(client, f"/embed/{signed.slug}?partner={signed.partners[0].slug}")
     assert count_of(other) == (f"partner:{signed.partners[0].slug}", "0")
+
+
+def link_of(page: BeautifulSoup) -> tuple[str, dict[str, list[str]]]:
+    """Where the widget's button leads: the path, and the query."""
+    href = str(page.select_one("a.sign")["href"])
+    return urlsplit(href).path, parse_qs(urlsplit(href).query)
+
+
+def test_everyones_count_on_a_partners_site_credits_that_partner(
+    client: TestClient, signed: CampaignView
+) -> None:
+    """The widget a partner embeds to show everyone's count passes its referral code on to the
+    campaign page, so that whoever signs from its site is counted for it."""
+    partner = signed.partners[1]
+    page = widget(client, f"/embed/{signed.slug}?ref={partner.referral_code}")
+    assert count_of(page) == ("total", "3")  # still everyone's count
+    assert page.select_one(".via") is None
+    assert link_of(page) == (f"/c/{signed.slug}", {"ref": [partner.referral_code]})
+
+    # With ?partner=, the count is that partner's; an explicit ref is the one the link carries.
+    other = signed.partners[0]
+    narrowed = widget(
+        client, f"/embed/{signed.slug}?partner={partner.slug}&ref={other.referral_code}"
+    )
+    assert count_of(narrowed) == (f"partner:{partner.slug}", "1")
+    assert link_of(narrowed)[1] == {"ref": [other.referral_code]}
+
+
+@pytest.mark.parametrize("ref", ["", "no-such-code", "x" * 500, "%3Cscript%3E"])
+def test_an_unknown_referral_code_is_ignored(
+    client: TestClient, signed: CampaignView, ref: str
+) -> None:
+    page = widget(client, f"/embed/{signed.slug}?ref={ref}")
+    assert count_of(page) == ("total", "3")
+    assert link_of(page) == (f"/c/{signed.slug}", {})
+
+
+def test_another_campaigns_referral_code_is_ignored(
+    client: TestClient, signed: CampaignView, make_campaign: MakeCampaign
+) -> None:
+    elsewhere = make_campaign(partners=2)
+    code = elsewhere.partners[1].referral_code
+    assert signed.partner_by_code(code) is None
+    assert link_of(widget(client, f"/embed/{signed.slug}?ref={code}"))[1] == {}
+
+
+def test_the_snippet_for_everyones_count_carries_the_partners_code(
+    client: TestClient, signed: CampaignView
+) -> None:
+    partner = signed.partners[1]
+    base = "https://janji.example.org"
+    everyone = embeds.snippets(
+        signed, partner, base_url=base, choice=embeds.EmbedChoice(theme="dark")
+    )
+    query = parse_qs(urlsplit(everyone.widget_url).query)
+    assert query == {"lang": ["id"], "theme": ["dark"], "ref": [partner.referral_code]}
+    assert f'src="{escape(everyone.widget_url)}"' in everyone.iframe
+    # The address pasted on the partner's site gives a widget whose link credits the partner.
+    split = urlsplit(everyone.widget_url)
+    assert link_of(widget(client, f"{split.path}?{split.query}"))[1] == {
+        "ref": [partner.referral_code]
+    }
+
+    # Its own supporters' count: partner= already gives the link its code.
+    ours = embeds.snippets(signed, partner, base_url=base, choice=embeds.EmbedChoice(scope="ours"))
+    assert parse_qs(urlsplit(ours.widget_url).query) == {"lang": ["id"], "partner": [partner.slug]}
+    # Without a partner (a site admin's view), no code.
+    nobody = embeds.snippets(signed, None, base_url=base, choice=embeds.EmbedChoice())
+    assert parse_qs(urlsplit(nobody.widget_url).query) == {"lang": ["id"]}
 
 
 def test_widget_with_an_unknown_partner_is_404(client: TestClient, signed: CampaignView) -> None:

@@ -41,7 +41,7 @@ from pledge.hoaxes.service.corrections import (
     mark_correction_approved,
 )
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
-from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm
+from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm, new_form_key
 from pledge.hoaxes.service.forms import clean_text as _clean_text
 from pledge.hoaxes.service.gallery import (
     GALLERY_PAGE_SIZE,
@@ -85,6 +85,7 @@ from pledge.hoaxes.service.reports import (
     CODE_ALPHABET,
     CODE_LENGTH,
     ReportStatus,
+    Sent,
     clean_tracking_code,
     get_status,
     is_accepting_reports,
@@ -92,6 +93,7 @@ from pledge.hoaxes.service.reports import (
     new_tracking_code,
     open_case,
     report_limit,
+    send,
     submit,
 )
 from pledge.hoaxes.service.shortlinks import (
@@ -138,6 +140,7 @@ __all__ = [
     "ReportForm",
     "ReportStatus",
     "ReporterLinks",
+    "Sent",
     "VerdictPicture",
     "VisibleMedia",
     "_clean_text",
@@ -175,6 +178,7 @@ __all__ = [
     "moderator_org_ids",
     "needs_following",
     "never_fetch",
+    "new_form_key",
     "new_tracking_code",
     "open_case",
     "picture_size",
@@ -182,6 +186,7 @@ __all__ = [
     "public_url",
     "report_limit",
     "resolve",
+    "send",
     "share_text",
     "similar_media",
     "submit",

@@ -5,6 +5,7 @@ reported at once."""
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from starlette.datastructures import FormData
@@ -20,6 +21,19 @@ from pledge.provinces import PROVINCES
 from pledge.security import FieldCipher
 
 DESCRIPTION_MAX = 1000
+# The key a report form is drawn with: 128 random bits, as 32 hexadecimal digits.
+FORM_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def new_form_key() -> str:
+    """A fresh key for a report form being drawn."""
+    return secrets.token_hex(16)
+
+
+def clean_form_key(raw: str) -> str | None:
+    """The posted form key, or None when there is none or it is not one the form draws (a key
+    of another shape is ignored, as if absent: the report is taken all the same)."""
+    return raw if FORM_KEY.fullmatch(raw) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +48,8 @@ class CleanReport:
     image: media.ProcessedImage | None
     # A moderator may write to the reporter about the report (only with a contact).
     may_contact: bool = False
+    # The key of the form it was sent with, when it had a well-formed one.
+    form_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +66,8 @@ class ReportForm:
     consent: str = ""
     website: str = ""  # honeypot: people never see it, bots fill it
     screenshot: bytes | None = None  # the uploaded file as sent, if any
+    # The random key the form was drawn with (absent from outside clients' posts).
+    form_key: str = ""
     # Who sent it (networks.limit_key of their address): their pictures take turns with
     # everyone else's for the decoders.
     sender: str = ""
@@ -67,6 +85,7 @@ class ReportForm:
             consent=form_text(form, "consent", 10),
             website=form_text(form, "website"),
             screenshot=form_file(form, "screenshot"),
+            form_key=form_text(form, "form_key", 64),
             sender=sender,
         )
 
@@ -108,7 +127,13 @@ class ReportForm:
             contact_encrypted=encrypted,
             image=image,
             may_contact=bool(self.may_contact and contact),
+            form_key=self.key,
         )
+
+    @property
+    def key(self) -> str | None:
+        """The form's key, when it is one the form draws."""
+        return clean_form_key(self.form_key)
 
     def _details(self, checks: Checks) -> tuple[str, str, str]:
         """The optional description, province and contact, and the consent."""

@@ -4,7 +4,7 @@ and the status page its sender follows. The form and its checks are in ``forms``
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -60,16 +60,37 @@ def new_tracking_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What became of a posted report form."""
+
+    report: HoaxReport | None  # None: the honeypot was filled, nothing stored
+    # The same form was sent before (a double tap, a retry): this is the report it stored
+    # then, and nothing was stored now.
+    again: bool = False
+
+
 def submit(
     session: Session, *, view: CampaignView, form: ReportForm, locale: str = "id"
 ) -> HoaxReport | None:
+    """Store a report and join it to the case of the same thing, or open a new case (see
+    ``send``); the report, or None when the honeypot was filled."""
+    return send(session, view=view, form=form, locale=locale).report
+
+
+def send(session: Session, *, view: CampaignView, form: ReportForm, locale: str = "id") -> Sent:
     """Store a report and join it to the case of the same thing, or open a new case.
 
-    Returns None when the honeypot was filled: nothing is stored, and the bot is shown a
-    success page all the same.
+    When the honeypot was filled, nothing is stored, and the bot is shown a success page all
+    the same. A form sent again with the key of a report it stored before (in this campaign)
+    is that report: nothing more is stored, even when two posts of it arrive at once.
     """
     if form.website:
-        return None
+        return Sent(None)
+    # Before the picture is decoded: a second tap costs one lookup, not a second decoding.
+    earlier = _sent_before(session, campaign_id=view.id, key=form.key)
+    if earlier is not None:
+        return Sent(earlier, again=True)
     if not is_accepting_reports(view.campaign):
         raise Conflict(_("This campaign is no longer taking hoax reports."))
     clean = form.check()  # decodes and re-encodes the image before any lock is taken
@@ -77,15 +98,41 @@ def submit(
     for attempt in range(3):
         try:
             with writing(session):
-                return _submit_in_transaction(
+                # Again under the write lock: the other post may have been stored meanwhile.
+                # On SQLite writes take turns, so this finds it; on PostgreSQL two posts may
+                # both miss it, and the unique key refuses the second one's insert below.
+                earlier = sent_with_key(session, key=clean.form_key)
+                if earlier is not None and earlier.campaign_id == view.id:
+                    return Sent(earlier, again=True)
+                if earlier is not None:
+                    # Another campaign's report has this key: a key only leads to a report
+                    # of the campaign it is posted to, and this one is stored without it.
+                    clean = replace(clean, form_key=None)
+                report = _submit_in_transaction(
                     session, campaign_id=view.id, clean=clean, locale=locale
                 )
+                return Sent(report)
         except IntegrityError:
-            # The same image stored by a concurrent report (or, once in an aeon, a
-            # tracking code drawn twice): the next try finds the stored row.
+            # The same form stored by a concurrent post, or the same image stored by a
+            # concurrent report (or, once in an aeon, a tracking code drawn twice): the
+            # transaction is rolled back whole, with any picture it stored, and the next try
+            # finds the stored row.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def sent_with_key(session: Session, *, key: str | None) -> HoaxReport | None:
+    """The report stored from the form drawn with this key, in any campaign, if any."""
+    if key is None:
+        return None
+    return session.exec(select(HoaxReport).where(HoaxReport.form_key == key)).first()
+
+
+def _sent_before(session: Session, *, campaign_id: int, key: str | None) -> HoaxReport | None:
+    """The report this campaign's form with this key stored before, if any."""
+    found = sent_with_key(session, key=key)
+    return found if found is not None and found.campaign_id == campaign_id else None
 
 
 def _submit_in_transaction(
@@ -113,6 +160,7 @@ def _submit_in_transaction(
         campaign_id=campaign_id,
         case_id=case_id,
         tracking_code=_unused_tracking_code(session),
+        form_key=clean.form_key,
         url=clean.url,
         canonical_url=clean.canonical,
         platform=clean.platform,
