@@ -424,30 +424,37 @@ def shoot(url: str, facts: Facts, only: set[str]) -> tuple[list[Path], list[str]
 # --- the sheets --------------------------------------------------------------------------
 
 SHEET_HEIGHT = 4000  # the tallest a sheet is drawn: taller pages are scaled down to fit
+LONGEST = 7000  # px of a page drawn on its sheet (the whole page stays in shots/)
 LABEL = 28
 GAP = 16
 
 
 def contact_sheet(name: str, drawn: dict[tuple[int, str], Path]) -> Path:
     """The page's eight drawings in one row, narrowest first, Indonesian then English, each
-    labelled; the desktop drawing at half the phones' scale so that the sheet stays legible."""
+    labelled; the desktop drawing at half the phones' scale so that the sheet stays legible.
+    A page longer than LONGEST px is cut there (its label says how much is left out)."""
     from PIL import Image, ImageDraw, ImageFont
 
     keys = [(w, lang) for w in WIDTHS for lang in LANGS]
-    images = {key: Image.open(drawn[key]).convert("RGB") for key in keys}
+    images, cut = {}, {}
+    for key in keys:
+        shot = Image.open(drawn[key]).convert("RGB")
+        cut[key] = max(0, shot.height - LONGEST)
+        images[key] = shot.crop((0, 0, shot.width, LONGEST)) if cut[key] else shot
     factor = {w: (0.5 if w > 800 else 1.0) for w in WIDTHS}
     tallest = max(images[(w, lang)].height * factor[w] for w, lang in keys)
-    scale = min(1.0, (SHEET_HEIGHT - LABEL - 2 * GAP) / tallest)
+    scale = min(1.0, (SHEET_HEIGHT - 2 * LABEL - 2 * GAP) / tallest)
     sizes = {
         (w, lang): (round(w * factor[w] * scale), max(1, round(img.height * factor[w] * scale)))
         for (w, lang), img in images.items()
     }
-    width = sum(size[0] for size in sizes.values()) + GAP * (len(keys) + 1)
-    height = max(size[1] for size in sizes.values()) + LABEL + 2 * GAP
+    columns = {key: max(size[0], 150) for key, size in sizes.items()}  # room for the label
+    width = sum(columns.values()) + GAP * (len(keys) + 1)
+    height = max(size[1] for size in sizes.values()) + 2 * LABEL + 2 * GAP
     sheet = Image.new("RGB", (width, height), "#8a8f98")
     draw = ImageDraw.Draw(sheet)
     try:
-        font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 16)
+        font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 15)
     except OSError:
         font = ImageFont.load_default()
     x = GAP
@@ -457,7 +464,10 @@ def contact_sheet(name: str, drawn: dict[tuple[int, str], Path]) -> Path:
         if sizes[key] != shot.size:
             shot = shot.resize(sizes[key], Image.Resampling.BILINEAR, reducing_gap=2.0)
         sheet.paste(shot, (x, GAP + LABEL))
-        x += sizes[key][0] + GAP
+        if cut[key]:
+            note = f"cut: {cut[key]} px more"
+            draw.text((x, GAP + LABEL + sizes[key][1] + 4), note, fill="#ffd54a", font=font)
+        x += columns[key] + GAP
     path = OUT / f"{name}.png"
     sheet.save(path, compress_level=1)
     return path

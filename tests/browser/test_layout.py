@@ -33,6 +33,7 @@ from playwright.sync_api import Page
 from sqlmodel import Session
 
 from pledge.accounts.models import Organization, Role
+from pledge.audit import AuditAction, record
 from pledge.campaigns.models import CampaignView
 from pledge.supporters import service as supporters
 from tests.support.appserver import LiveServer
@@ -48,6 +49,7 @@ TITLE = (
 )
 LONG_ORG = "Perkumpulan Sekolah Demokrasi dan Pendidikan Pemilih Pemula Nusantara Raya"
 LONG_NAME = "Kusumawardhaniningtyasputri Maharani"
+LONG_MODERATOR = "Moderator Demo Bernama Sangat Panjang Sekali"
 CLAIM = (
     "Beredar pesan berantai yang menyebut pemilih wajib membawa fotokopi KTP yang dilegalisir "
     "kelurahan dan pas foto berwarna ke TPS"
@@ -268,6 +270,7 @@ def test_public_pages_fit_a_phone(
     screens.visit("gallery", "/hoaxes?lang=en")
     screens.visit("verdict", f"/hoaxes/{published.id}", widths=(320, 360, 1280))
     screens.visit("transparency", "/transparansi?lang=en")
+    screens.visit("API reference", "/api/docs")
     assert not screens.problems, "\n".join(screens.problems)
 
 
@@ -279,12 +282,22 @@ def test_staff_pages_fit_a_phone(
     assert lead is not None
     admin = make_person(session, "admin@lembaga.example.org", LONG_NAME, org=lead)
     moderator = make_person(
-        session, "ayu@lembaga.example.org", "Ayu", org=lead, role=Role.MODERATOR
+        session, "ayu@lembaga.example.org", LONG_MODERATOR, org=lead, role=Role.MODERATOR
     )
     case = make_case(view, reports=12_345, description=CLAIM)
+    # Its history, as a long-named moderator leaves it: long words in narrow columns.
+    for action in (AuditAction.CASE_ESCALATE, AuditAction.CASE_ESCALATION_OUTCOME):
+        record(
+            session,
+            actor_id=moderator.id,
+            action=action,
+            subject=f"case:{case.id}",
+            reason="Sumber asli: https://contoh.example.org/berita/2026/12/kotak-suara",
+        )
+    session.commit()
 
     screens.sign_in(moderator)
-    screens.visit("moderator case", f"/mod/cases/{case.id}", widths=(320, 360, 1280))
+    screens.visit("moderator case", f"/mod/cases/{case.id}?lang=id", widths=(320, 360, 1280))
     screens.visit("moderator queue", "/mod")
     screens.sign_in(admin)
     screens.visit("dashboard", f"/dashboard/{lead.slug}")
