@@ -356,6 +356,11 @@ def sign_in(context: Any, url: str, email: str) -> None:
     page.close()
 
 
+EAGER = """() => Promise.all([...document.images].map(img => {
+  img.loading = "eager";
+  return img.complete ? null : new Promise(done => { img.onload = img.onerror = done; });
+}))"""
+
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
   const scrolls = e => { for (let p = e.parentElement; p; p = p.parentElement) {
@@ -403,6 +408,9 @@ def shoot(url: str, facts: Facts, only: set[str]) -> tuple[list[Path], list[str]
                     page.wait_for_load_state("load")
                 except Exception as error:  # one page's failure is a note, not the end
                     notes.append(f"{name} ({lang}): could not be reached: {error}".splitlines()[0])
+                # Pictures below the first screen load when scrolled to: load them all now.
+                page.evaluate(EAGER)
+                page.wait_for_load_state("load")
                 for width in WIDTHS:
                     page.set_viewport_size({"width": width, "height": HEIGHTS[width]})
                     wide = page.evaluate(OVERFLOW)

@@ -8,7 +8,8 @@ At 320 and 360 px wide (and 1280 px for some), each page is checked for:
   inside an element that scrolls or clips sideways on purpose (``overflow-x: auto``, as the
   table wrappers do);
 - no number or badge broken across lines: the text of a count (a text node holding only a
-  number of two or more digits, "12.345") or of a badge or label (``.badge``,
+  number of two or more digits, "12.345", or an email address of up to 32 characters, which
+  fits any phone) or of a badge or label (``.badge``,
   ``.verdict-label``) lies on one line: its client rects all share one top;
 - tap targets of at least 44x44 CSS px on phones: buttons, links styled as buttons,
   text inputs, selects, text areas and file inputs by their own box; a checkbox or radio
@@ -92,7 +93,8 @@ CHECKS = """(phone) => {
   for (let t = walker.nextNode(); t; t = walker.nextNode()) {
     const text = t.textContent.trim();
     const parent = t.parentElement;
-    if (/^[#+-]?\\d[\\d.,]*\\d%?$/.test(text) && shown(parent) && !offscreen(parent)
+    const short_email = text.length <= 32 && /^[^\\s@]+@[^\\s@]+$/.test(text);
+    if ((short_email || /^[#+-]?\\d[\\d.,]*\\d%?$/.test(text)) && shown(parent) && !offscreen(parent)
         && !parent.closest('script, style, textarea, option, progress')) oneLine(t, parent);
   }
   for (const e of document.querySelectorAll('.badge, .verdict-label'))
@@ -301,6 +303,8 @@ def test_staff_pages_fit_a_phone(
     screens.visit("moderator queue", "/mod")
     screens.sign_in(admin)
     screens.visit("dashboard", f"/dashboard/{lead.slug}")
+    screens.sign_in(make_person(session, "root@example.org", LONG_MODERATOR, site_admin=True))
+    screens.visit("users", "/admin/users?lang=id")
     screens.visit(
         "statistics",
         f"/dashboard/{lead.slug}/campaigns/{view.slug}/statistics",
