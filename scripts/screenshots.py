@@ -120,7 +120,11 @@ def seed(env: dict[str, str]) -> Facts:
             consent="on",
             pledges=pledges[:1],
         )
-        supporters.sign(session, view=view, form=waiting)
+        links = supporters.SignerLinks(
+            confirm=f"http://example.org/c/{SLUG}/confirm/",
+            private=f"http://example.org/c/{SLUG}/thanks/",
+        )
+        supporters.sign(session, view=view, form=waiting, links=links)
         session.commit()
     with engine.begin() as conn:
         q = conn.execute
