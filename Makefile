@@ -82,6 +82,14 @@ bench-quick: install-test
 	bash scripts/system-deps.sh
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
+# Contact sheets of every page at 320, 360, 414 and 1280 px, in Indonesian and English, with
+# long content and every form's errors, for checking the layout by eye: one PNG per page in
+# build/screenshots/ (scripts/screenshots.py; a throwaway database, the demo, pledge serve).
+.PHONY: screenshots
+screenshots: install-test
+	bash scripts/system-deps.sh
+	$(BIN)/python scripts/screenshots.py
+
 translations: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
 	  --sort-output --project=pledge -o pledge/translations/messages.pot .
