@@ -59,7 +59,7 @@ def test_by_the_emailed_code_in_english_and_the_emailed_link_in_indonesian(
         page.locator("form.code-form button[type=submit]").tap()
         page.wait_for_url(f"{campaign_url}/thanks/**")
         # The first to sign is told so; no order number ("#1") that withdrawals would falsify.
-        assert "pendukung pertama" in page.locator(".number").inner_text()
+        assert "you are the first supporter" in page.locator(".number").inner_text()
 
     with phone(locale="id-ID", slow_3g=False) as supporter:
         page = supporter.new_page()

@@ -172,13 +172,15 @@ class Screens:
         fill: Callable[[Page], None],
         widths: tuple[int, ...] = PHONES,
     ) -> None:
-        """Open the page, fill its form as ``fill`` does, send it, and check the answer."""
+        """Open the page, fill its form as ``fill`` does, send it, and check the refused form
+        that comes back (drawn in place by the report form's script, or as a new page)."""
         for width in widths:
             page = self.at(width)
             page.goto(f"{self.url}{path}")
             fill(page)
-            with page.expect_navigation():
-                page.locator(f"{form} button[type=submit]").first.click()
+            page.locator(f"{form} button[type=submit]").first.click()
+            page.locator("#form-errors").wait_for()
+            page.wait_for_load_state()
             self.check(name, page, width)
 
     def sign_in(self, person: Person) -> None:
