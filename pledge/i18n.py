@@ -81,10 +81,12 @@ def clock_time(value: datetime, locale: str | None = None) -> str:
     return format_skeleton("Hm", local(value), locale=locale or get_locale())
 
 
-def moment(value: datetime, locale: str | None = None) -> str:
+def moment(value: datetime, locale: str | None = None, *, zone: bool = True) -> str:
     """A stored (UTC) time as people write it, in Western Indonesian Time with its zone:
-    6 Desember 2026, 10.36 WIB; 6 December 2026, 10:36 WIB."""
-    return f"{day(value, locale)}, {clock_time(value, locale)} {ZONE_NAME}"
+    6 Desember 2026, 10.36 WIB; 6 December 2026, 10:36 WIB. Without the zone (``zone=False``)
+    for a sentence whose translation writes "WIB" after the time itself."""
+    written = f"{day(value, locale)}, {clock_time(value, locale)}"
+    return f"{written} {ZONE_NAME}" if zone else written
 
 
 # English ordinal suffixes by the plural category CLDR gives a number's ordinal.

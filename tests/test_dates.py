@@ -76,3 +76,7 @@ def test_templates_have_the_helpers() -> None:
     assert page.render(t=MORNING) == (
         "6 Desember 2026, 10.36 WIB|6 Desember 2026|10.36|ke-86|2026-12-06T03:36:00Z"
     )
+
+
+def test_a_time_can_leave_its_zone_to_a_sentence_that_writes_it() -> None:
+    assert i18n.moment(MORNING, "id", zone=False) == "6 Desember 2026, 10.36"
