@@ -75,10 +75,18 @@ def day(value: date | datetime, locale: str | None = None) -> str:
     return format_date(value, "d MMMM y", locale=locale or get_locale())
 
 
-def clock_time(value: datetime, locale: str | None = None) -> str:
+def short_day(value: date | datetime, locale: str | None = None) -> str:
+    """A day with its month cut short, for narrow columns: 6 Des 2026; 6 Dec 2026."""
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return format_date(value, "d MMM y", locale=locale or get_locale())
+
+
+def clock_time(value: datetime, locale: str | None = None, *, zone: bool = False) -> str:
     """The time of day of a stored time in Western Indonesian Time, on the 24-hour clock as
-    readers of the language write it (10.36; 10:36), without the zone."""
-    return format_skeleton("Hm", local(value), locale=locale or get_locale())
+    readers of the language write it (10.36; 10:36), with the zone when asked (10.36 WIB)."""
+    written = format_skeleton("Hm", local(value), locale=locale or get_locale())
+    return f"{written} {ZONE_NAME}" if zone else written
 
 
 def moment(value: datetime, locale: str | None = None, *, zone: bool = True) -> str:

@@ -80,3 +80,9 @@ def test_templates_have_the_helpers() -> None:
 
 def test_a_time_can_leave_its_zone_to_a_sentence_that_writes_it() -> None:
     assert i18n.moment(MORNING, "id", zone=False) == "6 Desember 2026, 10.36"
+
+
+def test_narrow_columns_get_a_short_month_and_the_hour_with_its_zone() -> None:
+    assert i18n.short_day(MORNING, "id") == "6 Des 2026"
+    assert i18n.short_day(LATE_EVENING_UTC, "en") == "6 Dec 2026"
+    assert i18n.clock_time(MORNING, "id", zone=True) == "10.36 WIB"

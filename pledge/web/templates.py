@@ -123,6 +123,7 @@ def _make_environment() -> Environment:
         day=i18n.day,
         moment=i18n.moment,
         clock_time=i18n.clock_time,
+        short_day=i18n.short_day,
         ordinal=i18n.ordinal,
         utc_iso=utc_iso,
         get_locale=i18n.get_locale,

@@ -924,7 +924,8 @@ def test_every_action_is_in_the_history_on_the_case_page(
     assert shown == expected
     assert all(
         re.fullmatch(
-            r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d WIB", r.select_one(".time").get_text(strip=True)
+            r"\d{1,2} [A-Z][a-z]+ \d{4} \d\d:\d\d WIB",
+            r.select_one(".time").get_text(" ", strip=True),
         )
         for r in rows
     )
