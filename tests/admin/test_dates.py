@@ -16,9 +16,17 @@ from tests.support.people import Person, sign_in
 LATE = datetime(2026, 12, 5, 20, 10, tzinfo=UTC)
 
 
+def words(node) -> str:
+    """The text as it reads: its words with single spaces."""
+    return " ".join(node.get_text().split())
+
+
 @pytest.mark.parametrize(
-    ("lang", "expected"),
-    [("en", "6 December 2026, 03:10 WIB"), ("id", "6 Desember 2026, 03.10 WIB")],
+    ("lang", "expected", "short"),
+    [
+        ("en", "6 December 2026, 03:10 WIB", "6 Dec 2026 03:10 WIB"),
+        ("id", "6 Desember 2026, 03.10 WIB", "6 Des 2026 03.10 WIB"),
+    ],
 )
 def test_a_users_page_gives_times_in_jakarta_time(
     session: Session,
@@ -28,6 +36,7 @@ def test_a_users_page_gives_times_in_jakarta_time(
     make_org: MakeOrg,
     lang: str,
     expected: str,
+    short: str,
 ) -> None:
     person = make_user("rina@example.org", org=make_org("mitra"))
     person.created_at = person.last_login_at = LATE
@@ -39,6 +48,6 @@ def test_a_users_page_gives_times_in_jakarta_time(
 
     for fact in ("last-login", "created"):
         shown = soup.select_one(f"dd[data-fact={fact}] time")
-        assert (shown.get_text(strip=True), shown["datetime"]) == (expected, "2026-12-05T20:10:00Z")
+        assert (words(shown), shown["datetime"]) == (expected, "2026-12-05T20:10:00Z")
     listed = html(client.get("/admin/users?q=rina")).select_one("main table time")
-    assert listed.get_text(strip=True) == expected
+    assert words(listed) == short
