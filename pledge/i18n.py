@@ -9,12 +9,13 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date
+from babel import Locale
+from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from pledge.clock import WIB, as_utc
+from pledge.clock import ZONE_NAME, local
 
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
@@ -66,12 +67,48 @@ def month_name(day: date) -> str:
     return format_date(day, "LLLL y", locale=get_locale())
 
 
-def day(value: date | datetime) -> str:
-    """A day as readers of the current language write it (6 Desember 2026); a time is taken
-    in Western Indonesian Time, as the site shows every time."""
+def day(value: date | datetime, locale: str | None = None) -> str:
+    """A day as readers of the language write it (6 Desember 2026; 6 December 2026); a
+    stored time is taken in Western Indonesian Time, as the site shows every time."""
     if isinstance(value, datetime):
-        value = as_utc(value).astimezone(WIB).date()
-    return format_date(value, "d MMMM y", locale=get_locale())
+        value = local(value).date()
+    return format_date(value, "d MMMM y", locale=locale or get_locale())
+
+
+def short_day(value: date | datetime, locale: str | None = None) -> str:
+    """A day with its month cut short, for narrow columns: 6 Des 2026; 6 Dec 2026."""
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return format_date(value, "d MMM y", locale=locale or get_locale())
+
+
+def clock_time(value: datetime, locale: str | None = None, *, zone: bool = False) -> str:
+    """The time of day of a stored time in Western Indonesian Time, on the 24-hour clock as
+    readers of the language write it (10.36; 10:36), with the zone when asked (10.36 WIB)."""
+    written = format_skeleton("Hm", local(value), locale=locale or get_locale())
+    return f"{written} {ZONE_NAME}" if zone else written
+
+
+def moment(value: datetime, locale: str | None = None, *, zone: bool = True) -> str:
+    """A stored (UTC) time as people write it, in Western Indonesian Time with its zone:
+    6 Desember 2026, 10.36 WIB; 6 December 2026, 10:36 WIB. Without the zone (``zone=False``)
+    for a sentence whose translation writes "WIB" after the time itself."""
+    written = f"{day(value, locale)}, {clock_time(value, locale)}"
+    return f"{written} {ZONE_NAME}" if zone else written
+
+
+# English ordinal suffixes by the plural category CLDR gives a number's ordinal.
+_EN_SUFFIXES = {"one": "st", "two": "nd", "few": "rd"}
+
+
+def ordinal(value: int, locale: str | None = None) -> str:
+    """A position as readers of the language write it: ke-86 (Indonesian), 86th (English)."""
+    locale = locale or get_locale()
+    written = format_decimal(value, locale=locale)
+    if locale == "id":
+        return f"ke-{written}"
+    form = Locale.parse(locale).ordinal_form(value)
+    return written + _EN_SUFFIXES.get(form, "th")
 
 
 def number(value: int | float) -> str:

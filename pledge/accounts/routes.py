@@ -108,8 +108,9 @@ def _link_problem(request: Request, error: NotFound | accounts.LinkGone, kind: s
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to another one. Browsers drop tabs
-    and newlines from URLs and read a backslash as a slash, so "/\\t/x" would be "//x"."""
+    """Only a path on this site: never an open redirect to another one; "" when there is
+    none, and the user goes where they start (``landing``). Browsers drop tabs and newlines
+    from URLs and read a backslash as a slash, so "/\\t/x" would be "//x"."""
     if (
         target
         and target.startswith("/")
@@ -118,13 +119,21 @@ def safe_next(target: str | None) -> str:
         and not any(ord(c) < 32 or ord(c) == 127 for c in target)
     ):
         return target[:500]
-    return "/dashboard"
+    return ""
 
 
-def accounts_login_form(request: Request, user: OptionalUser) -> Response:
+def landing(request: Request, session: Session, user: User) -> str:
+    """Where a user starts when no page asked for them: the hoax queue for who only moderates,
+    the dashboard for everyone else (docs/moderators.md, "Signing in")."""
+    if accounts.only_moderates(session, user=user):
+        return _path(request, "moderation_queue")
+    return _path(request, "dashboard_home")
+
+
+def accounts_login_form(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     target = safe_next(request.query_params.get("next"))
     if user is not None:
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(target or landing(request, session, user), status_code=303)
     return render(request, "accounts/login.html", {"next": target, "email": ""})
 
 
@@ -153,7 +162,7 @@ def _login(request: Request, session: Session, form: FormData) -> Response:
             request, "accounts/login.html", {"next": target, "email": posted.email}, error
         )
     start_user_session(request, user.id or 0, user.session_version)
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(target or landing(request, session, user), status_code=303)
 
 
 def accounts_logout(request: Request, session: SessionDep, form: CheckedForm) -> Response:

@@ -107,7 +107,6 @@ def edit_page(
         "preview": preview,
         "preview_html": campaigns.render_markdown(form.body),
         "public_url": absolute_url(request, "campaigns_show", slug=page.campaign.slug),
-        "local_time": campaigns.local_display,
         "signable": campaigns.is_signable(page.campaign),
         "done": "" if failed else request.query_params.get("done", ""),
     }

@@ -22,7 +22,6 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from pledge.accounts.models import Organization, User
-from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.dashboard import service as dashboard
 from pledge.errors import Conflict, Invalid
@@ -74,7 +73,6 @@ class Scope:
             "org": self.org,
             "errors": {},
             "partner_options": [(p.slug, p.name) for p in self.view.partners],
-            "wib": campaigns.local_display,
             **context,
         }
 

@@ -236,7 +236,6 @@ def _names_context(
         "campaign": campaign,
         "names": supporters.names_for_review(session, campaign_id=campaign.id or 0),
         "done": done if done in NAMES_DONE else None,
-        "local_time": campaigns.local_display,
     }
 
 

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from pledge import cache
+from pledge import cache, i18n
 from pledge.accounts.models import Role
 from pledge.dashboard import service as dashboard
 from pledge.dashboard.service import Bucket, Statistics
@@ -192,6 +192,6 @@ def test_the_page_says_what_is_done_and_when_the_numbers_were_taken(
     assert note is not None
     text = note.get_text(" ", strip=True)
     midnight = dashboard.day_start(datetime.now(UTC))
-    assert f"{midnight:%Y-%m-%d} 00:00 WIB" in text
+    assert f"{i18n.moment(midnight, lang)}; " in text
     for word in words:
         assert word in text

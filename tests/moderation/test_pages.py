@@ -14,7 +14,6 @@ from pledge import audit, i18n
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Role
 from pledge.audit import AuditAction
-from pledge.campaigns.service import local_display
 from pledge.db import utcnow
 from pledge.hoaxes.models import TRANSITIONS, CaseStatus, HoaxCase, HoaxReport
 from pledge.moderation.service import Decision, decisions_for
@@ -191,7 +190,7 @@ def test_queue_rows_link_the_case_and_its_picture_and_name_the_holder(
     assert row.select_one("a.open")["href"] == f"/mod/cases/{case.id}"
     assert row.select_one("img")["src"] == f"/media/{case.media_id}"
     holder = row.select_one(".holder").get_text(strip=True)
-    assert holder == f"Held by Budi until {local_display(case.claim_expires_at)} WIB."
+    assert holder == f"Held by Budi until {i18n.moment(case.claim_expires_at, 'en')}."
     assert html(response).select_one(f"#case-{expired.id} .holder") is None
 
 
@@ -321,10 +320,10 @@ def test_claim_renew_release_through_the_page(
     stored = reload(session, case)
     assert stored.claimed_by_id == world.mod_a.id
     page = client.get(f"/mod/cases/{case.id}?done=claimed")
-    expiry = local_display(stored.claim_expires_at)
+    expiry = i18n.moment(stored.claim_expires_at, "en")
     assert (
         html(page).select_one("#holder").get_text(strip=True)
-        == f"You hold this case until {expiry} WIB."
+        == f"You hold this case until {expiry}."
     )
     assert (
         html(page)
@@ -924,7 +923,10 @@ def test_every_action_is_in_the_history_on_the_case_page(
     ]
     assert shown == expected
     assert all(
-        re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r.select_one(".time").get_text(strip=True))
+        re.fullmatch(
+            r"\d{1,2} [A-Z][a-z]+ \d{4} \d\d:\d\d WIB",
+            r.select_one(".time").get_text(" ", strip=True),
+        )
         for r in rows
     )
     assert actions(session, case) == [
@@ -1032,7 +1034,7 @@ def test_a_verdict_keeps_who_spread_the_claim_and_when_and_satire_needs_no_corre
     )
     page = html(client.get(location))
     assert page.select_one("#proposed-claim-author").get_text() == "Akun TikTok @kabarpemilu"
-    assert page.select_one("#proposed-claim-date").get_text() == "2024-01-05"
+    assert page.select_one("#proposed-claim-date").get_text() == "5 January 2024"
 
 
 def test_the_verdict_form_speaks_indonesian(

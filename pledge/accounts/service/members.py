@@ -64,6 +64,16 @@ def list_memberships(session: Session, *, user_id: int) -> list[OrgRole]:
     return [OrgRole(org=org, role=membership.role) for membership, org in rows]
 
 
+def only_moderates(session: Session, *, user: User) -> bool:
+    """Whether the user's work is the hoax queue alone: a moderator of at least one
+    organisation, an admin of none, and no site administrator. Such a user starts at /mod after
+    signing in; anyone with an organisation or the site to run starts at the dashboard."""
+    if user.is_site_admin:
+        return False
+    roles = {membership.role for membership in list_memberships(session, user_id=user.id or 0)}
+    return roles == {Role.MODERATOR}
+
+
 def parse_role(raw: str | Role) -> Role:
     """A role named by its value; Invalid with the role field's message when it is none."""
     return forms.field("role", check_role, raw)

@@ -18,7 +18,7 @@ from pledge.dashboard.service.breakdowns import HOUR_WINDOW, WIB, day_label
 from pledge.dashboard.service.orgs import campaign_for_org
 from pledge.db import utcnow
 from pledge.errors import Forbidden, Invalid, NotFound
-from pledge.i18n import get_locale
+from pledge.i18n import clock_time, get_locale
 from pledge.i18n import gettext as _
 from pledge.supporters import service as supporters
 from pledge.supporters.models import SUSPECT, Counts, Invalidation
@@ -78,7 +78,8 @@ class Hour:
 
     @property
     def label(self) -> str:
-        return f"{day_label(self.start.date(), get_locale())} {self.start.strftime('%H:00')}"
+        locale = get_locale()
+        return f"{day_label(self.start.date(), locale)} {clock_time(self.start, locale)}"
 
     @property
     def filter(self) -> dict[str, str]:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from babel.dates import format_date
 
 from pledge import clock, forms
-from pledge.i18n import get_locale
+from pledge.i18n import clock_time, get_locale
 from pledge.i18n import gettext as _
 
 WIB = clock.WIB
@@ -132,12 +132,12 @@ def over_time(
     per_hour = []
     for i in range(HOUR_WINDOW):
         hour = hour_start + timedelta(hours=i)
-        clock = hour.strftime("%H:00")
-        label = f"{day_label(hour.date(), locale)} {clock}"
+        time_of_day = clock_time(hour, locale)  # 10.00 or 10:00, as the language writes it
+        label = f"{day_label(hour.date(), locale)} {time_of_day}"
         if hour.hour == 0:
             short = day_label(hour.date(), locale)
         elif hour.hour % 6 == 0:
-            short = clock
+            short = time_of_day
         else:
             short = ""
         per_hour.append(
