@@ -26,7 +26,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from pledge import mail
-from pledge.campaigns import service as campaigns
 from pledge.db import SessionDep, utcnow
 from pledge.deps import Moderator, ModeratorContext
 from pledge.errors import Conflict, Forbidden, Invalid
@@ -96,7 +95,6 @@ def age(moment: datetime, now: datetime | None = None) -> str:
 
 def _helpers() -> dict[str, Any]:
     return {
-        "local_time": campaigns.local_display,
         "age": age,
         "status_choices": STATUS_CHOICES,
         "platforms": list(Platform),

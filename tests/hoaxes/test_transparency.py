@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -189,6 +190,10 @@ def test_indonesian_by_default_english_on_request(seeded: dict[str, Any], new_cl
     english = html(indonesian.get("/transparansi?lang=en"))
     assert english.select_one("html")["lang"] == "en"
     assert cells(page, "table-received", "2026-01") == cells(english, "table-received", "2026-01")
+    # When the numbers were computed, as people write it: "6 Desember 2026, 10.36 WIB".
+    computed = page.select_one("#computed-at").get_text(" ", strip=True)
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}\.\d{2} WIB\b", computed), computed
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", computed), computed
 
 
 def test_an_empty_site_says_so(client: TestClient) -> None:

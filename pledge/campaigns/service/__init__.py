@@ -72,7 +72,6 @@ from pledge.campaigns.service.pledges import (
 from pledge.campaigns.service.status import TRANSITIONS, change_status, is_signable, set_status
 from pledge.campaigns.service.times import (
     WIB,
-    local_display,
     local_input_value,
     parse_local_datetime,
 )
@@ -141,7 +140,6 @@ __all__ = [
     "list_slugs",
     "list_titles",
     "list_views",
-    "local_display",
     "local_input_value",
     "manage_page",
     "move_pledge",

@@ -17,11 +17,6 @@ def local_input_value(moment: datetime | None) -> str:
     return clock.as_utc(moment).astimezone(WIB).strftime(_LOCAL_FORMAT)
 
 
-def local_display(moment: datetime | None) -> str:
-    """A stored UTC time written for people in Jakarta time: 2029-01-31 08:00."""
-    return local_input_value(moment).replace("T", " ")
-
-
 def parse_local_datetime(raw: str, *, end_of_day: bool = False) -> datetime | None:
     """A date or date-time typed in Jakarta time, as UTC; None when left empty.
 

@@ -243,11 +243,6 @@ class Report:
     computed_at: datetime
 
     @property
-    def computed_display(self) -> str:
-        """When the numbers were computed, in Jakarta time."""
-        return campaigns.local_display(self.computed_at)
-
-    @property
     def totals(self) -> Figures:
         total = Figures(month=date.min)
         for figures in self.months:
