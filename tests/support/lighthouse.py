@@ -60,6 +60,7 @@ class Found:
     lcp_ms: float
     failing: dict[str, list[str]]
     warnings: list[str]
+    benchmark_index: float  # Lighthouse's measure of this machine's CPU when it ran
     # Per category, each audit that counts: its id, weight and score (None: not applicable).
     parts: dict[str, list[tuple[str, float, float | None]]]
 
@@ -141,6 +142,7 @@ def read_report(report: dict[str, Any]) -> Found:
         lcp_ms=float(audits["largest-contentful-paint"]["numericValue"]),
         failing=failing,
         warnings=list(report.get("runWarnings", [])),
+        benchmark_index=float(report["environment"]["benchmarkIndex"]),
         parts=parts,
     )
 
