@@ -21,7 +21,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-# The outside checkers the suite runs: axe-core (in the browser) and the Nu Html Checker (Java).
+# The outside checkers the suite runs: axe-core (in the browser), the Nu Html Checker (Java)
+# and Lighthouse (Node, driving Chromium).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
@@ -77,6 +78,7 @@ test: install-test
 bench: install-test
 	bash scripts/system-deps.sh
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(MAKE) --no-print-directory node_modules/.installed && $(BIN)/python -m bench.lighthouse
 
 bench-quick: install-test
 	bash scripts/system-deps.sh
