@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.support.factories import MakeCampaign
+from tests.support.forms import post_report
 from tests.support.pages import errors_of, html
 from tests.support.signing import emails_to, post_sign, whatsapp_text
 
@@ -228,3 +229,20 @@ def test_the_error_summary_links_every_message_to_its_field_in_page_order(
         assert target is not None and target.name in ("input", "select"), href
     assert soup.select_one("#consent")["name"] == "consent"
     assert soup.select_one("#pledges")["name"] == "pledges"
+
+
+def test_the_report_form_sums_up_its_refusals_the_same_way(
+    english: TestClient, make_campaign: MakeCampaign
+) -> None:
+    view = make_campaign()
+
+    answer = post_report(english, view, url="", platform="", consent="")
+
+    assert answer.status_code == 422
+    summary = html(answer).select_one("#form-errors")
+    assert summary is not None and summary.has_attr("autofocus")
+    links = [a["href"] for a in summary.select("li a")]
+    assert links == ["#url", "#platform", "#consent"]
+    assert set(errors_of(answer)) == {"url", "platform", "consent"}
+    # A contact may be a WhatsApp number: no email keyboard forced on it.
+    assert not html(answer).select_one("#contact").has_attr("inputmode")
