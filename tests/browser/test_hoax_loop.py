@@ -98,7 +98,7 @@ def signed_in(phone: Phone, url: str, person: Person) -> Page:
     page.locator("#email").fill(person.email)
     page.locator("#password").fill(person.password or "")
     page.locator("form:has(#password) button[type=submit]").click()
-    page.wait_for_url(f"{url}/dashboard**")
+    page.wait_for_url(f"{url}/mod")  # a moderator starts at the queue
     return page
 
 
@@ -326,7 +326,11 @@ def report_to_tiktok(second: Page, case_url: str) -> str:
     escalation.locator("select[name=outcome]").select_option("removed")
     escalation.locator("input[name=outcome_on]").fill(day)
     submit(second, ".escalation details", "done=escalation-outcome")
-    assert second.locator("#escalations .outcome").inner_text() == f"Removed on {day}"
+    # The case page writes the day as people do ("7 December 2026"), like the public pages.
+    assert (
+        second.locator("#escalations .outcome").inner_text()
+        == f"Removed on {public_day(day, 'en')}"
+    )
     return day
 
 

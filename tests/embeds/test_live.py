@@ -424,7 +424,12 @@ def test_many_streams_share_one_tally_reader_and_all_see_the_change(
         visitor.sign(views[1], tokens[1], contact="rina@example.com")
         for view, events in zip(watching, streams, strict=True):
             expected = {"lawan_hoaks": 1} if view is views[0] else {"tolak_politik_uang": 1}
-            assert events.count() == counts_of(view, 1, **expected)
+            seen = events.count()
+            if seen == counts_of(view, 0, pending=1):
+                # The reader ran between the signing and its confirmation (a busy machine):
+                # the signature waiting is a true state of the count, and the next one follows.
+                seen = events.count()
+            assert seen == counts_of(view, 1, **expected)
         within_latency(request, "twenty_streams_latency_s", started, visitor.changed_at)
 
     wait_until(lambda: (live.streams, live.campaigns) == (0, 0))
