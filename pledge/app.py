@@ -79,11 +79,12 @@ def _add_routes(app: FastAPI) -> None:
         app.add_api_route(url.path, url.handler, methods=list(url.methods), **url.options)
     app.router.routes.extend(LEAN_ROUTES)
     app.mount(STATIC.path, CachedStaticFiles(directory=STATIC.directory), name=STATIC.name)
-    for router in API_ROUTERS:
-        app.include_router(router)
-    for router in PAGE_ROUTERS:
-        # Pages and forms are not part of the JSON API that OpenAPI describes.
-        app.include_router(router, include_in_schema=False)
+    # The routers' own routes, not copies: include_router would wrap each router for this app
+    # and work out every route's parameters again at its first request (a tenth of a second
+    # and more, for each app made). Pages and forms are left out of the API description by
+    # their routers (pledge.urls).
+    for router in (*API_ROUTERS, *PAGE_ROUTERS):
+        app.router.routes.extend(router.routes)
 
 
 def create_served_app() -> FastAPI:

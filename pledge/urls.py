@@ -107,7 +107,10 @@ def api(
 
 
 def router(*urls: Url, **options: Any) -> APIRouter:
-    """The routes of one part of the site, in this order; ``options`` apply to each."""
+    """The routes of one part of the site, in this order; ``options`` apply to each. Pages
+    and forms are not part of the JSON API that OpenAPI describes: a router of the API says
+    ``include_in_schema=True``."""
+    options.setdefault("include_in_schema", False)
     made = APIRouter(**options)
     for url in urls:
         made.add_api_route(url.path, url.handler, methods=list(url.methods), **url.options)
@@ -179,6 +182,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
         get("/c/{slug}/events", embeds.embeds_events, include_in_schema=False),
         page("/api/docs", embeds.embeds_api_docs, include_in_schema=False),
         tags=["campaigns"],
+        include_in_schema=True,
     ),
     router(
         api(
@@ -189,6 +193,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
             responses={422: {"model": ApiError, "description": "A bad limit or cursor"}},
         ),
         tags=["hoaxes"],
+        include_in_schema=True,
     ),
 )
 
