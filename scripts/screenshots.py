@@ -234,8 +234,10 @@ def post_form(
                 box.check()
             else:
                 box.fill(value)
-        with page.expect_navigation():
-            scope.evaluate("f => f.requestSubmit ? f.requestSubmit() : f.submit()")
+        # A refused form comes back as a new page, or (the report form's script) in place.
+        scope.evaluate("f => f.requestSubmit ? f.requestSubmit() : f.submit()")
+        page.locator("#form-errors, p.error").first.wait_for()
+        page.wait_for_load_state()
 
     return go
 
