@@ -178,7 +178,9 @@ def counts(session: Session, view: CampaignView) -> dict[str, int]:
 
 def audit_rows(session: Session) -> list[dict[str, Any]]:
     session.commit()
-    return [dict(row) for row in session.execute(sa.select(audit_t)).mappings()]
+    return [
+        dict(row) for row in session.execute(sa.select(audit_t).order_by(audit_t.c.id)).mappings()
+    ]
 
 
 def privacy_events(session: Session) -> list[dict[str, Any]]:
