@@ -37,7 +37,7 @@ from pledge import cache, i18n, ratelimit
 from pledge.cli import upgrade
 from pledge.config import Settings, get_settings
 from pledge.db import create_db_engine, metadata
-from tests.support import IN_CI, factories
+from tests.support import CHROMIUM, CHROMIUM_ARGS, IN_CI, factories
 from tests.support.appserver import LiveServer, serve_in_thread
 from tests.support.factories import (
     MakeCampaign,
@@ -304,8 +304,6 @@ def live_server(engine: sa.Engine) -> Iterator[LiveServer]:
 
 # --- a real browser ------------------------------------------------------------------
 
-CHROMIUM = os.environ.get("PLEDGE_TEST_CHROMIUM", "/usr/bin/chromium")
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
@@ -321,15 +319,7 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=list(CHROMIUM_ARGS),
         )
         stack.callback(browser.close)
         yield browser

@@ -25,23 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "package.json"
 DRIVER = Path(__file__).with_name("lighthouse.mjs")
-CHROMIUM = os.environ.get("PLEDGE_TEST_CHROMIUM", "/usr/bin/chromium")
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-# The same as the browser tests' Chromium (tests/conftest.py), in the new headless mode: no
-# sandbox (root in a container), no GPU, nothing fetched from outside (there is no network).
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
+# The browser tests' Chromium (tests/support/__init__.py), in the new headless mode.
+CHROME_FLAGS = ("--headless=new", *CHROMIUM_ARGS)
 # One Chromium, page after page. Two side by side on 2 cores took as long for five pages (78 s
 # against 71 s) and each stretched the other's main-thread work: their blocking times doubled.
 AT_ONCE = 1
