@@ -18,12 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from pledge import mail
 from pledge.db import SessionDep, utcnow
@@ -277,6 +279,32 @@ def _deliver_after(request: Request, response: Response) -> None:
         response.background = mail.delivery(request.app.state.engine)
 
 
+def _with_reason(
+    request: Request,
+    session: Session,
+    access: ModeratorContext,
+    case_id: int,
+    form: FormData,
+    apply: Callable[[str], None],
+    *,
+    done: str,
+    failed: str,
+    delivers: bool,
+) -> Response:
+    """A change asking for a reason alone: ``apply`` takes it; a refused one is shown again."""
+    reason = moderation.read_reason(form)
+
+    def act() -> str:
+        apply(reason)
+        return done
+
+    posted = {"reason": reason}
+    response = _act(request, session, access, case_id, act, failed=failed, posted=posted)
+    if delivers:
+        _deliver_after(request, response)
+    return response
+
+
 def _reason_route(
     change: ReasonChange, *, done: str, failed: str, delivers: bool = False
 ) -> Callable[..., Response]:
@@ -284,21 +312,15 @@ def _reason_route(
     approving, sending back): the service is called with it, and a refused reason is shown
     again beside its form. Named after the service function, as route functions are named:
     ``moderation_approve`` calls ``approve``."""
+    finish = partial(_with_reason, done=done, failed=failed, delivers=delivers)
 
     def route(
         request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
     ) -> Response:
-        reason = moderation.read_reason(form)
-
-        def act() -> str:
+        def apply(reason: str) -> None:
             change(session, access=access, case_id=case_id, reason=reason)
-            return done
 
-        posted = {"reason": reason}
-        response = _act(request, session, access, case_id, act, failed=failed, posted=posted)
-        if delivers:
-            _deliver_after(request, response)
-        return response
+        return finish(request, session, access, case_id, form, apply)
 
     route.__name__ = route.__qualname__ = f"moderation_{change.__name__}"  # type: ignore[attr-defined]
     return route
@@ -548,6 +570,7 @@ def _correction_route(
 ) -> Callable[..., Response]:
     """The route that approves or withdraws a waiting correction: the reason alone is posted;
     named after the service function (``moderation_approve_correction``)."""
+    finish = partial(_with_reason, done=done, failed=failed, delivers=delivers)
 
     def route(
         request: Request,
@@ -557,19 +580,12 @@ def _correction_route(
         correction_id: RowId,
         form: CheckedForm,
     ) -> Response:
-        reason = moderation.read_reason(form)
-
-        def act() -> str:
+        def apply(reason: str) -> None:
             change(
                 session, access=access, case_id=case_id, correction_id=correction_id, reason=reason
             )
-            return done
 
-        posted = {"reason": reason}
-        response = _act(request, session, access, case_id, act, failed=failed, posted=posted)
-        if delivers:
-            _deliver_after(request, response)
-        return response
+        return finish(request, session, access, case_id, form, apply)
 
     route.__name__ = route.__qualname__ = f"moderation_{change.__name__}"  # type: ignore[attr-defined]
     return route

@@ -84,11 +84,10 @@ class SignForm:
     def contact_field(self) -> str:
         """The field the signer's contact is in: the email field when they chose email (or
         filled in that field alone), otherwise ``contact``."""
-        if self.contact_email and (self.contact_kind == "email" or not self.contact):
-            return "contact_email"
-        if self.contact_kind == "email" and not self.contact:
-            return "contact_email"
-        return "contact"
+        chose_email = self.contact_kind == "email"
+        if not self.contact:
+            return "contact_email" if chose_email or self.contact_email else "contact"
+        return "contact_email" if chose_email and self.contact_email else "contact"
 
     def check(self, view: CampaignView) -> CleanSignature:
         """The form checked against the campaign it was sent to; Invalid with a message for
