@@ -8,15 +8,20 @@ health check, so it imports nothing of the application.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import sys
+import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from pledge.config import Settings
@@ -224,13 +229,271 @@ def log_format(settings: Settings) -> str:
     return "json" if settings.env == "production" else "text"
 
 
-def log_handler(log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
-    """The handler every log line goes through: the format, the request id, the redaction."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.addFilter(RequestIdFilter())
-    handler.addFilter(RedactFilter())
-    return handler
+# --- the handler, and its buffer ---------------------------------------------------------
+
+# Lines waiting for the writer thread, at most: about 3 MB. A stream that cannot take them
+# (a full disk, a reader that stopped reading stderr) costs lines, never the site.
+BUFFER_LINES = 10_000
+# The writer writes what waits at least this often (seconds), and at once when a batch is full.
+WRITE_EVERY = 0.2
+BATCH = 500
+# How long a flush, or closing the handler, waits for the writer before giving up on it.
+FLUSH_WAIT = 5.0
+
+
+class AccessLine(NamedTuple):
+    """What the access line of one request is made of, taken on the request's path as it is;
+    the writer thread formats it."""
+
+    created: float  # time.time()
+    level: int
+    request_id: str | None
+    method: str
+    route: str
+    path: str
+    status: int
+    duration_ms: float
+    client_ip: str | None
+
+    @property
+    def message(self) -> str:
+        return (
+            f'{self.client_ip or "-"} "{self.method} {self.path}" '
+            f"{self.status} {self.duration_ms:.1f}ms"
+        )
+
+
+# A contact in a path needs an @ or at least ten digits close together: most paths have
+# neither, and are written without the redaction's two passes.
+_MAY_HOLD_CONTACT = re.compile(r"@|\d(?:[ \-()]{0,2}\d){9}")
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _json(text: str) -> str:
+    quoted: str = _json_string(text)
+    return quoted.translate(JSON_ESCAPES) if CONTROL.search(quoted) else quoted
+
+
+class _Clock:
+    """The time of a line, formatted once a second and then only its milliseconds."""
+
+    def __init__(self, fmt: str, convert: Any) -> None:
+        self.fmt, self.convert = fmt, convert
+        self.second, self.text = -1, ""
+
+    def __call__(self, created: float) -> tuple[str, int]:
+        second = int(created)
+        if second != self.second:
+            self.second, self.text = second, time.strftime(self.fmt, self.convert(second))
+        return self.text, int((created - second) * 1000)
+
+
+class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler every log line goes through: the format, the request id, the redaction.
+
+    Buffered (as ``pledge serve`` runs it), a line is handed to a writer thread, which writes
+    what has come in a batch, off the requests' path: one write for hundreds of lines. The
+    access line of a request is handed over as its raw fields (``access``), formatted by the
+    writer. Nothing waits for the stream: when the buffer is full, lines are counted in
+    ``dropped`` and left out. A flush, and closing the handler (at a clean shutdown), writes
+    everything that waits."""
+
+    def __init__(
+        self, log_format: str = "text", stream: IO[str] | None = None, *, buffered: bool = False
+    ) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+        self.json = log_format == "json"
+        self.setFormatter(JsonFormatter() if self.json else TextFormatter())
+        self.addFilter(RequestIdFilter())
+        self.addFilter(RedactFilter())
+        self.buffered = buffered
+        self.dropped = 0
+        self._waiting: deque[AccessLine | str | threading.Event] = deque()
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._writer_pid = 0
+        self._closed = False
+        self._start_lock = threading.Lock()
+        self._clock = (
+            _Clock("%Y-%m-%dT%H:%M:%S", time.gmtime)
+            if self.json
+            else _Clock("%Y-%m-%d %H:%M:%S", time.localtime)
+        )
+
+    # -- taking lines --
+
+    def access(self, line: AccessLine) -> None:
+        """Write one request's access line (the level was checked by the caller)."""
+        if line.level >= self.level:
+            self._take(line)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self._take(text)
+
+    def _take(self, item: AccessLine | str) -> None:
+        if not self.buffered or self._closed:
+            self._write_now([item])
+            return
+        if self._writer is None or self._writer_pid != os.getpid():
+            self._start_writer()
+        waiting = self._waiting
+        if len(waiting) >= BUFFER_LINES:
+            self.dropped += 1
+            return
+        waiting.append(item)
+        if len(waiting) == BATCH:
+            self._wake.set()
+
+    # -- formatting --
+
+    def format_access(self, line: AccessLine) -> str:
+        path = redact(line.path) if _MAY_HOLD_CONTACT.search(line.path) else line.path
+        if path is not line.path:
+            line = line._replace(path=path)
+        stamp, ms = self._clock(line.created)
+        level = logging.getLevelName(line.level)
+        if not self.json:
+            request = escape_controls(line.request_id or "-")
+            message = escape_controls(line.message)
+            return f"{stamp},{ms:03d} {level} pledge.access [{request}] {message}\n"
+        request_id = "null" if line.request_id is None else _json(line.request_id)
+        client = "null" if line.client_ip is None else _json(line.client_ip)
+        return (
+            f'{{"time": "{stamp}.{ms:03d}Z", "level": "{level}", "logger": "pledge.access", '
+            f'"message": {_json(line.message)}, "request_id": {request_id}, '
+            f'"method": {_json(line.method)}, "route": {_json(line.route)}, '
+            f'"path": {_json(line.path)}, "status": {line.status}, '
+            f'"duration_ms": {line.duration_ms!r}, "client_ip": {client}}}\n'
+        )
+
+    def _text(self, items: list[AccessLine | str]) -> str:
+        return "".join(
+            item if isinstance(item, str) else self.format_access(item) for item in items
+        )
+
+    # -- writing --
+
+    def _write_now(self, items: list[AccessLine | str]) -> None:
+        text = self._text(items)
+        # Buffered, the writer thread is the stream's only writer, and holds no lock a
+        # request could wait on while the stream is stuck.
+        with contextlib.nullcontext() if self.buffered or self.lock is None else self.lock:
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except Exception:  # a full disk, a closed pipe: the lines are lost, not the site
+                self.dropped += len(items)
+
+    def _start_writer(self) -> None:
+        with self._start_lock:
+            if self._writer is not None and self._writer_pid == os.getpid():
+                return
+            # A forked child has this handler but not its thread, nor the lines before it.
+            self._waiting.clear()
+            self._writer_pid = os.getpid()
+            self._writer = threading.Thread(
+                target=self._write_batches, name="pledge-log-writer", daemon=True
+            )
+            self._writer.start()
+
+    def _write_batches(self) -> None:
+        while True:
+            self._wake.wait(WRITE_EVERY)
+            self._wake.clear()
+            stopping = self._closed
+            items: list[AccessLine | str] = []
+            markers: list[threading.Event] = []
+            waiting = self._waiting
+            while waiting:
+                item = waiting.popleft()
+                if isinstance(item, threading.Event):
+                    markers.append(item)
+                    break  # what came before a flush is written before it returns
+                items.append(item)
+            if items:
+                try:
+                    self._write_now(items)
+                except Exception:  # a line that cannot be formatted: the rest are written
+                    self.dropped += len(items)
+            for marker in markers:
+                marker.set()
+            if waiting:
+                self._wake.set()
+            elif stopping:
+                return
+
+    def flush(self) -> None:
+        """Everything handed over so far, written (or, from a stuck stream, given up)."""
+        writer = self._writer
+        if not self.buffered or writer is None or not writer.is_alive():
+            super().flush()
+            return
+        written = threading.Event()
+        self._waiting.append(written)
+        self._wake.set()
+        written.wait(FLUSH_WAIT)
+
+    def close(self) -> None:
+        if self.buffered and not self._closed:
+            self.flush()
+            self._closed = True
+            self._wake.set()
+            if self._writer is not None:
+                self._writer.join(FLUSH_WAIT)
+        super().close()
+
+
+def log_handler(
+    log_format: str = "text", stream: IO[str] | None = None, buffered: bool = False
+) -> LogHandler:
+    """The handler every log line goes through (see ``LogHandler``)."""
+    return LogHandler(log_format, stream, buffered=buffered)
+
+
+ACCESS_LOGGER = "pledge.access"
+_access_logger = logging.getLogger(ACCESS_LOGGER)
+
+
+def write_access(line: AccessLine) -> int:
+    """Hand a request's access line to the handlers of the access logger (and of its
+    parents, as logging would): the raw fields to ours, a log record to any other (a test's
+    capture, a handler an operator added). The lines our handlers have dropped so far."""
+    logger: logging.Logger | None = _access_logger
+    if not _access_logger.isEnabledFor(line.level):
+        return 0
+    dropped = 0
+    record = None
+    while logger is not None:
+        for handler in logger.handlers:
+            if isinstance(handler, LogHandler):
+                handler.access(line)
+                dropped += handler.dropped
+            elif line.level >= handler.level:
+                record = record or _access_record(line)
+                handler.handle(record)
+        logger = logger.parent if logger.propagate else None
+    return dropped
+
+
+def _access_record(line: AccessLine) -> logging.LogRecord:
+    record = _access_logger.makeRecord(
+        ACCESS_LOGGER,
+        line.level,
+        __file__,
+        0,
+        "%s",
+        (line.message,),
+        None,
+        extra={name: getattr(line, name) for name in ACCESS_FIELDS},
+    )
+    record.created = line.created
+    record.request_id = line.request_id
+    return record
 
 
 def log_config(settings: Settings) -> dict[str, Any]:
@@ -246,6 +509,8 @@ def log_config(settings: Settings) -> dict[str, Any]:
                 "()": "pledge.logs.log_handler",
                 "log_format": log_format(settings),
                 "stream": "ext://sys.stderr",
+                # Written in batches by a thread of its own, off the requests' path.
+                "buffered": True,
             }
         },
         "root": {"handlers": ["default"], "level": level},

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from pledge.supporters.models import Signing
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("pledge.access")
 
 # The logging half, where the callers of this module have always found it.
 REQUEST_ID_HEADER = logs.REQUEST_ID_HEADER
@@ -205,7 +204,14 @@ class Metrics:
             self.reports.labels(outcome=outcome)
         if self.multiprocess_dir is None:
             ProcessCollector(registry=registry)
+        self.dropped = Counter(
+            "pledge_log_lines_dropped",
+            "Log lines left out because the log's stream could not take them (a full disk, a "
+            "stderr nobody reads) and its buffer was full.",
+            registry=registry,
+        )
         self._streams_seen = -1
+        self._dropped_seen = 0
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method if method in METHODS else "other", route, f"{status // 100}xx")
@@ -217,6 +223,12 @@ class Metrics:
         if streams != self._streams_seen:
             self._streams_seen = streams
             self.streams.set(streams)
+
+    def log_lines_dropped(self, dropped: int) -> None:
+        """Mirror the lines this process's log handlers have dropped so far."""
+        if dropped > self._dropped_seen:
+            self.dropped.inc(dropped - self._dropped_seen)
+            self._dropped_seen = dropped
 
     def signed(self, signing: Signing) -> None:
         if signing.supporter is None:
@@ -390,28 +402,21 @@ class ObservabilityMiddleware:
         self.metrics.observe(method, route, status, duration)
         self._track_streams(scope)
         client = scope.get("client")
-        client_ip = client[0] if client else None
         if status >= 500:
             level = logging.WARNING
         elif route in QUIET_ROUTES:
             level = logging.DEBUG
         else:
             level = logging.INFO
-        duration_ms = round(duration * 1000, 1)
-        access_log.log(
+        line = logs.AccessLine(
+            time.time(),
             level,
-            '%s "%s %s" %d %.1fms',
-            client_ip or "-",
+            REQUEST_ID.get(),
             method,
+            route,
             path,
             status,
-            duration_ms,
-            extra={
-                "method": method,
-                "route": route,
-                "path": path,
-                "status": status,
-                "duration_ms": duration_ms,
-                "client_ip": client_ip,
-            },
+            round(duration * 1000, 1),
+            client[0] if client else None,
         )
+        self.metrics.log_lines_dropped(logs.write_access(line))
