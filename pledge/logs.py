@@ -13,10 +13,12 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -319,6 +321,9 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if self.json
             else _Clock("%Y-%m-%d %H:%M:%S", time.localtime)
         )
+        if buffered:
+            _BUFFERED.add(self)
+            _write_before_termination()
 
     # -- taking lines --
 
@@ -446,6 +451,28 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if self._writer is not None:
                 self._writer.join(FLUSH_WAIT)
         super().close()
+
+
+# Every buffered handler of this process, for a stop signal to write what waits.
+_BUFFERED: weakref.WeakSet[LogHandler] = weakref.WeakSet()
+
+
+def _write_then_end(signum: int, _frame: object) -> None:
+    for handler in list(_BUFFERED):
+        handler.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
+def _write_before_termination() -> None:
+    """uvicorn, stopped by SIGTERM, shuts down and then ends itself by the same signal, whose
+    default action ends the process at once: no exit handler, no flush. Here that action
+    writes what waits first. Only where nothing else handles the signal."""
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _write_then_end)
 
 
 def log_handler(
