@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from limits import parse
-from limits.storage import MemoryStorage, Storage
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 from slowapi import Limiter
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from pledge.config import get_settings
 from pledge.errors import TooManyRequests
 from pledge.i18n import gettext as _
 from pledge.networks import limit_key
+from pledge.ratecounts import SCHEME, LocalCounts
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def _make_limiter() -> Limiter:
     options: Any = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
     return Limiter(
         key_func=client_key,
-        storage_uri=settings.ratelimit_storage,
+        # In memory: this process's own counts (pledge.ratecounts), not limits' own storage.
+        storage_uri=settings.ratelimit_storage if shared else f"{SCHEME}://",
         storage_options=options if shared else {},
         enabled=settings.ratelimit_enabled,
         headers_enabled=False,
@@ -80,7 +82,7 @@ class _LocalFallback:
     """Per-process counting for hit() while the shared storage is down."""
 
     def __init__(self) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(LocalCounts())
         self.down_since: float | None = None
         self.lock = threading.Lock()
 
@@ -227,5 +229,5 @@ async def over_soft_limit(request: Request, soft: str, hard: str, scope: str) ->
 def reset() -> None:
     """Forget every count (tests, and an operator clearing a lock-out)."""
     limiter.reset()
-    _fallback.limiter = MovingWindowRateLimiter(MemoryStorage())
+    _fallback.limiter = MovingWindowRateLimiter(LocalCounts())
     _fallback.down_since = None
