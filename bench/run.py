@@ -1,12 +1,15 @@
-"""The benchmarks: the server started as in production, loaded by wrk on loopback.
+"""The benchmarks: the server started as operators run it, loaded by wrk on loopback.
 
-    python -m bench.run                 # the full run, SQLite (about 16 minutes)
+    python -m bench.run                 # the full run: SQLite, then PostgreSQL with Redis
     python -m bench.run --quick         # the same, shorter, without the growth test
-    python -m bench.run --db postgres   # on a throwaway PostgreSQL server
+    python -m bench.run --db sqlite     # one database only
 
-Every route's throughput is compared with /healthz measured in the same run, on the same
-machine: the ratios, not the absolute numbers, are the targets. The results are written to
-bench/RESULTS.md (or --out).
+The server runs as deployed (docs/deploy.md): ``PLEDGE_ENV=production`` with its JSON access
+log, rate limits on at their defaults (in Redis beside PostgreSQL, as compose.yaml sets them),
+two workers, behind a proxy that wrk plays: every request says who the client is in
+``X-Forwarded-For`` (bench/lua/forwarded.lua). Every route's throughput is compared with
+/healthz measured in the same run, on the same machine: the ratios, not the absolute numbers,
+are the targets. The results are written to bench/RESULTS.md (or --out).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +41,7 @@ from sqlmodel import Session
 from bench import reliability
 from bench import seed as seeding
 from bench.login_memory import LoginMemory, measure_login_memory
-from bench.streams import StreamResult, measure_streams
+from bench.streams import StreamResult, cpu_seconds, measure_streams
 from bench.upload_memory import Measured
 from bench.upload_memory import measure as measure_uploads
 from pledge.config import get_settings
@@ -153,6 +156,11 @@ class Load:
     p99_ms: float
     requests: int
     bad: int  # answers that were not 2xx or 3xx, plus socket errors
+    # CPU seconds each kind of process spent while wrk ran: "app", "postgres", "redis".
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def cpu_per_1000(self, kind: str) -> float:
+        return self.cpu.get(kind, 0.0) / max(self.requests, 1) * 1000
 
 
 def _ms(value: str) -> float:
@@ -167,6 +175,7 @@ def wrk(
     connections: int,
     script: str = "get.lua",
     args: tuple[str, ...] = (),
+    cpu: CpuMeter | None = None,
 ) -> Load:
     command = [
         "wrk",
@@ -182,11 +191,48 @@ def wrk(
     ]
     if args:
         command += ["--", *args]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    before = cpu() if cpu else {}
+    # From the scripts' folder, where they find the module they share (forwarded.lua).
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=LUA).stdout
+    used = {kind: seconds - before[kind] for kind, seconds in cpu().items()} if cpu else {}
     try:
-        return _parse_wrk(out)
+        load = _parse_wrk(out)
     except (TypeError, AttributeError, ValueError):
         raise RuntimeError(f"could not read wrk's output for {url}:\n{out}") from None
+    load.cpu = used
+    return load
+
+
+# --- CPU time of the server's processes -------------------------------------------------------
+
+CpuMeter = Callable[[], dict[str, float]]
+
+
+def cpu_of_named(name: str) -> float:
+    """CPU time so far of every process of this machine with that command name (the database
+    server's processes: only the benchmark's own run here)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
+
+
+def cpu_meter(server: Server, db: str) -> CpuMeter:
+    """What one measurement costs each part of the deployment, in CPU seconds."""
+
+    def measure() -> dict[str, float]:
+        used = {"app": sum(cpu_seconds(pid) for pid in server.worker_pids())}
+        if db == "postgres":
+            used["postgres"] = cpu_of_named("postgres")
+            used["redis"] = cpu_of_named("redis-server")
+        return used
+
+    return measure
 
 
 def _parse_wrk(out: str) -> Load:
@@ -384,16 +430,15 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
 
 class Ceilings:
     """/healthz, measured before and after every route: the machine is shared, and its speed
-    drifts by tens of percent within minutes. Every server of a run answers /healthz alike
-    (the same code, no database), so one series serves routes on several servers."""
+    drifts by tens of percent within minutes."""
 
-    def __init__(self, url: str, seconds: float) -> None:
-        self.url, self.seconds = url, seconds
+    def __init__(self, server: Server, seconds: float, cpu: CpuMeter | None = None) -> None:
+        self.url, self.seconds, self.cpu = server.url, seconds, cpu
         self.loads: list[Load] = []
-        wrk(url + "/healthz", seconds=1, connections=64)  # warm
+        wrk(self.url + "/healthz", seconds=1, connections=64)  # warm
 
     def measure(self) -> Load:
-        load = wrk(self.url + "/healthz", seconds=self.seconds, connections=64)
+        load = wrk(self.url + "/healthz", seconds=self.seconds, connections=64, cpu=self.cpu)
         self.loads.append(load)
         print(f"  `/healthz`: {load.rps:.0f}/s, p99 {load.p99_ms:.1f} ms", flush=True)
         return load
@@ -402,14 +447,9 @@ class Ceilings:
         """The route loaded on the server, with /healthz just before and just after it."""
         before = self.loads[-1] if self.loads else self.measure()
         url = server.url + plan.path
-        for length in (1, seconds):  # the first to warm up
-            load = wrk(
-                url,
-                seconds=length,
-                connections=plan.connections,
-                script=plan.script,
-                args=plan.args,
-            )
+        warm = dict(connections=plan.connections, script=plan.script, args=plan.args)
+        wrk(url, seconds=1, **warm)  # type: ignore[arg-type]
+        load = wrk(url, seconds=seconds, cpu=self.cpu, **warm)  # type: ignore[arg-type]
         route = Route(plan.key, plan.name, plan.target, load, (before, self.measure()))
         print(
             f"  {route.name}: {load.rps:.0f}/s, p50 {load.p50_ms:.1f} ms, "
@@ -420,10 +460,16 @@ class Ceilings:
 
 
 def measure_routes(
-    server: Server, world: seeding.World, *, seconds: float, ceiling_seconds: float, work: Path
+    server: Server,
+    world: seeding.World,
+    *,
+    seconds: float,
+    ceiling_seconds: float,
+    work: Path,
+    cpu: CpuMeter,
 ) -> Run:
     """Every route on one server, in turn."""
-    ceilings = Ceilings(server.url, ceiling_seconds)
+    ceilings = Ceilings(server, ceiling_seconds, cpu)
     run = Run("empty")
     for plan in route_plans(server, world, work).values():
         run.routes.append(ceilings.beside(server, plan, seconds))
@@ -444,21 +490,28 @@ def measure_growth(
     *,
     rounds: int,
     seconds: float,
-    ceiling_seconds: float,
     work: Path,
 ) -> Growth:
     """The growth routes in rounds: each route on the nearly empty and on the grown database
-    one just after the other (in turn, which first), both servers running."""
+    one just after the other (in turn, which first), both servers running, each warmed once."""
     servers = {"empty": empty, "grown": grown}
     plans = {label: route_plans(server, world, work) for label, server in servers.items()}
-    ceilings = Ceilings(empty.url, ceiling_seconds)
     pairs = [(Run("empty"), Run("grown")) for _ in range(rounds)]
     for key in GROWTH_ROUTES:
         for n, pair in enumerate(pairs):
             for run in reversed(pair) if n % 2 else pair:
-                print(f"Round {n + 1} of {rounds}, {run.label} database:", flush=True)
                 plan = plans[run.label][key]
-                run.routes.append(ceilings.beside(servers[run.label], plan, seconds))
+                url = servers[run.label].url + plan.path
+                how = dict(connections=plan.connections, script=plan.script, args=plan.args)
+                if n == 0:
+                    wrk(url, seconds=1, **how)  # type: ignore[arg-type]
+                load = wrk(url, seconds=seconds, **how)  # type: ignore[arg-type]
+                run.routes.append(Route(plan.key, plan.name, plan.target, load))
+                print(
+                    f"  round {n + 1}, {run.label} database, {plan.name}: {load.rps:.0f}/s, "
+                    f"p50 {load.p50_ms:.1f} ms, {load.bad} bad",
+                    flush=True,
+                )
     return Growth(pairs, seconds)
 
 
@@ -520,7 +573,7 @@ PAGES = ("stats", "queue1", "queue100")
 class Growth:
     """The growth routes measured in rounds on a fresh copy of the nearly empty database and on
     the grown one, one server just after the other (in turn, which first), so that the
-    machine's drift over minutes does not count."""
+    machine's drift over minutes does not count: each pair is seconds apart."""
 
     rounds: list[tuple[Run, Run]]  # (nearly empty, grown)
     seconds: float  # of each route's measurement
@@ -528,23 +581,20 @@ class Growth:
     transparency_ms: tuple[float, float] | None = None
 
     def compared(self, key: str) -> list[float]:
-        """Each round's grown route against the nearly empty one, both as ratios to the
-        /healthz beside them: for the counters and signing, the ratio of the rates; for the
-        pages, of the times (p50), since at a fixed number of connections a page's time is
-        the inverse of its rate."""
+        """Each round's grown route against the nearly empty one, measured one just after the
+        other: for the counters and signing, the ratio of the rates; for the pages, of the
+        times (p50), since at a fixed number of connections a page's time is the inverse of
+        its rate."""
         ratios = []
         for empty, grown in self.rounds:
-            before, after = empty.get(key), grown.get(key)
-            assert before.load is not None and after.load is not None
+            before, after = empty.get(key).load, grown.get(key).load
+            assert before is not None and after is not None
             if key not in PAGES:
-                ratios.append(after.ratio / before.ratio)
-            elif after.load.requests == 0:
+                ratios.append(after.rps / before.rps)
+            elif after.requests == 0:
                 ratios.append(float("inf"))
             else:
-                ratios.append(
-                    (after.load.p50_ms / before.load.p50_ms)
-                    * (after.ceiling_rps / before.ceiling_rps)
-                )
+                ratios.append(after.p50_ms / before.p50_ms)
         return ratios
 
     def median(self, key: str) -> tuple[float, Route]:
@@ -555,16 +605,32 @@ class Growth:
 
 
 @dataclass
+class DatabaseRun:
+    """What was measured on one database: every route, exactness under load, growth."""
+
+    db: str
+    empty: Run
+    exactness: reliability.Exactness
+    growth: Growth | None
+    seconds: float  # this database's part of the run
+
+
+@dataclass
+class Shared:
+    """What does not depend on the database, measured once (on the first database)."""
+
+    crashes: reliability.CrashSafety
+    streams: StreamResult
+    uploads: list[Measured]
+    upload_server_mib: float
+    logins: LoginMemory
+
+
+@dataclass
 class Results:
     args: argparse.Namespace
-    empty: Run
-    growth: Growth | None
-    exactness: reliability.Exactness | None
-    crashes: reliability.CrashSafety | None
-    streams: StreamResult | None
-    uploads: list[Measured]
-    upload_server_mib: float | None
-    logins: LoginMemory | None
+    databases: list[DatabaseRun]
+    shared: Shared | None
     started: datetime
     seconds: float
 
@@ -655,9 +721,14 @@ def server_peak_for_upload(env: dict[str, str], work: Path, world: seeding.World
     raise RuntimeError("no VmHWM")
 
 
-def main() -> None:
+DATABASES = ("sqlite", "postgres")
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--db", choices=DATABASES, action="append", help="default: SQLite, then PostgreSQL"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs, no growth test")
     parser.add_argument("--seconds", type=float, help="length of each measurement")
     parser.add_argument("--workers", type=int, default=2)
@@ -670,180 +741,235 @@ def main() -> None:
     parser.add_argument(
         "--waiting", type=int, help="signings seeded for the confirming route to confirm"
     )
+    parser.add_argument("--people", type=int, help="signing in the exactness test")
     parser.add_argument("--rounds", type=int, default=3, help="of the growth test")
     parser.add_argument("--out", type=Path, help="default: bench/RESULTS.md, or RESULTS-quick.md")
     args = parser.parse_args()
+    args.db = args.db or list(DATABASES)
     args.out = args.out or ROOT / "bench" / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
+    args.seconds = args.seconds or (2 if args.quick else 5)
+    args.ceiling_seconds = 1 if args.quick else 2
+    args.growth_seconds = 2
+    args.streams = (
+        args.streams or 5000
+    )  # the target's number: fewer would show more of a fixed cost
+    args.people = args.people or (1500 if args.quick else 6000)
+    # Signings for the confirming route to confirm, one a request: more than it can take in
+    # its time at 6,000 a second.
+    args.waiting = args.waiting or int(6000 * (args.seconds + 1))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk, or: make bench)")
-    seconds = args.seconds or (2 if args.quick else 10)
-    growth_seconds = seconds / 2
-    ceiling_seconds = 1 if args.quick else 3
-    streams = args.streams or 5000  # the target's number: fewer would show more of a fixed cost
     started, clock = datetime.now(UTC), time.monotonic()
-
+    secret_key = secrets.token_urlsafe(48)
+    # The signers' WhatsApp messages are taken in this process (as the webhook does): with
+    # the servers' key, which the digests of contacts and codes are made with.
+    os.environ["PLEDGE_SECRET_KEY"] = secret_key
+    get_settings.cache_clear()
+    parts: list[DatabaseRun] = []
+    shared: Shared | None = None
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pledge-bench-")))
         # Should a measurement fail, the servers' logs say why before their folder goes.
         finished: list[bool] = []
         stack.callback(lambda: finished or show_logs(work))
-        if args.db == "postgres":
-            from tests.support.pgserver import running_postgres
-
-            database_url = stack.enter_context(running_postgres())
-        else:
-            database_url = f"sqlite:///{work / 'bench.db'}"
-        env = {
-            **os.environ,
-            "PLEDGE_ENV": "production",
-            "PLEDGE_SECRET_KEY": secrets.token_urlsafe(48),
-            # Production starts only with it; each server is given its own port's (serving).
-            "PLEDGE_PUBLIC_URL": "http://127.0.0.1:8000",
-            "PLEDGE_DATABASE_URL": database_url,
-            "PLEDGE_RATELIMIT_ENABLED": "false",
-            "PLEDGE_LOG_LEVEL": "warning",
-            # Phone signers confirm by WhatsApp, which production takes only with a number, and
-            # the secret its webhook's messages are signed with.
-            "PLEDGE_WHATSAPP_NUMBER": "+62 811 0000 0001",
-            "PLEDGE_WHATSAPP_APP_SECRET": secrets.token_urlsafe(32),
-            "PYTHONUNBUFFERED": "1",
-        }
-        # The signers' WhatsApp messages are taken in this process (as the webhook does):
-        # with the servers' key, which the digests of contacts and codes are made with.
-        os.environ["PLEDGE_SECRET_KEY"] = env["PLEDGE_SECRET_KEY"]
-        get_settings.cache_clear()
-        print(f"Seeding a nearly empty database ({args.db})...", flush=True)
-        run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
-        # Untouched from here on: the growth test starts from copies of it.
-        pristine = clone_database(database_url, "bench_pristine")
-        # Signings for the confirming route to confirm, one a request: more than it can take
-        # in its time at 6,000 a second.
-        args.waiting = args.waiting or int(6000 * (seconds + 1))
-        print(f"Seeding {args.waiting:,} signings waiting for their confirmation...", flush=True)
-        run_seed(env, 0, 0, args.waiting, work / WAITING)
-        world = seeding.World(
-            seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
-        )
-        print(f"Measuring every route, {seconds:.0f} s each, --workers {args.workers}:")
-        with serving(env, args.workers, work / "server.log") as server:
-            empty = measure_routes(
-                server,
-                world,
-                seconds=seconds,
-                ceiling_seconds=ceiling_seconds,
-                work=work,
-            )
-
-        people, connections = (1500, 150) if args.quick else (20_000, 400)
-        kills = 2 if args.quick else 5
-        print(
-            f"Exactness: {len(reliability.attempts_of(people)):,} signatures ({people:,} people), "
-            "each confirmed, from "
-            f"{connections} connections, --workers {args.workers}...",
-            flush=True,
-        )
-        with serving(env, args.workers, work / "server-exact.log") as server:
-            exactness = reliability.measure_exactness(
-                server.url,
-                work / "server-exact.log",
-                database_url,
-                world.slug,
-                people=people,
-                connections=connections,
-                secret_key=env["PLEDGE_SECRET_KEY"],
-            )
-        print(f"  {exactness}", flush=True)
-        print(f"Crash safety: SIGKILL {kills} times under a signing load...", flush=True)
-        crashes = reliability.measure_crash_safety(
-            lambda: serving(env, args.workers, work / "server-crash.log"),
-            database_url,
-            world.slug,
-            secret_key=env["PLEDGE_SECRET_KEY"],
-            kills=kills,
-        )
-        print(f"  {crashes}", flush=True)
-
-        print(f"Holding {streams} event streams on one process...", flush=True)
-        # Every stream comes from this one address: its share raised to hold them all.
-        streams_env = {**env, "PLEDGE_LIVE_STREAMS_PER_ADDRESS": str(streams)}
-        with serving(streams_env, 1, work / "server-streams.log") as server:
-            stream_result = asyncio.run(
-                measure_streams(
-                    server.url,
-                    world.slug,
-                    streams,
-                    pid=server.worker_pids()[0],
-                    sign=lambda: sign_once(server, world, database_url),
-                )
-            )
-        print(f"  {stream_result}")
-
-        print("Upload memory...", flush=True)
-        uploads = measure_uploads()
-        upload_server = server_peak_for_upload(env, work, world)
-
-        attackers = 200
-        print(f"Login memory: {attackers} failed sign-ins at once...", flush=True)
-        with serving(env, args.workers, work / "server-login.log") as server:
-            logins = measure_login_memory(
-                server.url,
-                server.process.pid,
-                page=f"/c/{world.slug}",
-                accounts=[world.admin_email, seeding.MODERATOR],
-                attackers=attackers,
-                seconds=10 if args.quick else 30,
-            )
-        print(f"  {logins}", flush=True)
-
-        growth = None
-        if not args.quick:
-            print(
-                f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
-                f"confirmed yet and {args.reports:,} reports...",
-                flush=True,
-            )
-            grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
-            run_seed(grown_env, args.supporters, args.reports, args.pending)
-            empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
-            with (
-                serving(empty_env, args.workers, work / "server-empty.log") as empty_server,
-                serving(grown_env, args.workers, work / "server-grown.log") as grown_server,
-            ):
-                growth = measure_growth(
-                    empty_server,
-                    grown_server,
-                    world,
-                    rounds=args.rounds,
-                    seconds=growth_seconds,
-                    ceiling_seconds=ceiling_seconds,
-                    work=work,
-                )
-            growth.transparency_ms = (
-                transparency_ms(empty_env["PLEDGE_DATABASE_URL"]),
-                transparency_ms(grown_env["PLEDGE_DATABASE_URL"]),
-            )
+        for db in args.db:
+            with contextlib.ExitStack() as running:
+                folder = work / db
+                folder.mkdir()
+                env = deployed_env(running, db, folder, secret_key)
+                part, world = measure_database(args, db, env, folder)
+                if shared is None:
+                    shared = measure_shared(args, env, folder, world)
+                parts.append(part)
         finished.append(True)
-
-    results = Results(
-        args,
-        empty,
-        growth,
-        exactness,
-        crashes,
-        stream_result,
-        uploads,
-        upload_server,
-        logins,
-        started,
-        time.monotonic() - clock,
-    )
+    results = Results(args, parts, shared, started, time.monotonic() - clock)
     args.out.write_text(report(results))
     print(f"Wrote {args.out}")
 
 
+def deployed_env(
+    stack: contextlib.ExitStack, db: str, work: Path, secret_key: str
+) -> dict[str, str]:
+    """The server's settings, as docs/deploy.md has operators set them. SQLite: one machine,
+    rate limits counted in each process. PostgreSQL: a server with real durability (every
+    commit on disk) and the rate limits in Redis, as compose.yaml runs them."""
+    env = {
+        **os.environ,
+        "PLEDGE_ENV": "production",
+        "PLEDGE_SECRET_KEY": secret_key,
+        # Production starts only with it; each server is given its own port's (serving).
+        "PLEDGE_PUBLIC_URL": "http://127.0.0.1:8000",
+        # What deploy/pledge.env.example has operators set: /metrics behind a token.
+        "PLEDGE_METRICS_TOKEN": secrets.token_urlsafe(24),
+        # Phone signers confirm by WhatsApp, which production takes only with a number, and
+        # the secret its webhook's messages are signed with.
+        "PLEDGE_WHATSAPP_NUMBER": "+62 811 0000 0001",
+        "PLEDGE_WHATSAPP_APP_SECRET": secrets.token_urlsafe(32),
+        "PYTHONUNBUFFERED": "1",
+    }
+    # Whatever the shell running the benchmark has set for the application is not a default.
+    for name in list(env):
+        if name.startswith("PLEDGE_") and name not in DEPLOYED and name in os.environ:
+            del env[name]
+    if db == "postgres":
+        from tests.support.pgserver import running_postgres
+        from tests.support.redisserver import running_redis
+
+        env["PLEDGE_DATABASE_URL"] = stack.enter_context(running_postgres(durable=True))
+        env["PLEDGE_RATELIMIT_STORAGE"] = stack.enter_context(running_redis()).url
+    else:
+        env["PLEDGE_DATABASE_URL"] = f"sqlite:///{work / 'bench.db'}"
+    return env
+
+
+# The settings the benchmark gives the server; every other PLEDGE_ setting stays at its default.
+DEPLOYED = frozenset(
+    {
+        "PLEDGE_ENV",
+        "PLEDGE_SECRET_KEY",
+        "PLEDGE_PUBLIC_URL",
+        "PLEDGE_METRICS_TOKEN",
+        "PLEDGE_WHATSAPP_NUMBER",
+        "PLEDGE_WHATSAPP_APP_SECRET",
+    }
+)
+
+
+def measure_database(
+    args: argparse.Namespace, db: str, env: dict[str, str], work: Path
+) -> tuple[DatabaseRun, seeding.World]:
+    """Every route, exactness under load and (in a full run) growth, on one database."""
+    clock = time.monotonic()
+    print(f"Seeding a nearly empty database ({db})...", flush=True)
+    run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
+    # Untouched from here on: the growth test starts from copies of it.
+    pristine = clone_database(env["PLEDGE_DATABASE_URL"], "bench_pristine")
+    print(f"Seeding {args.waiting:,} signings waiting for their confirmation...", flush=True)
+    run_seed(env, 0, 0, args.waiting, work / WAITING)
+    world = seeding.World(
+        seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
+    )
+    print(f"Measuring every route on {db}, {args.seconds:.0f} s each, --workers {args.workers}:")
+    with serving(env, args.workers, work / "server.log") as server:
+        empty = measure_routes(
+            server,
+            world,
+            seconds=args.seconds,
+            ceiling_seconds=args.ceiling_seconds,
+            work=work,
+            cpu=cpu_meter(server, db),
+        )
+    print(f"Exactness: {args.people:,} people, each confirmed, from 400 connections...")
+    with serving(env, args.workers, work / "server-exact.log") as server:
+        exactness = reliability.measure_exactness(
+            server.url,
+            work / "server-exact.log",
+            env["PLEDGE_DATABASE_URL"],
+            world.slug,
+            people=args.people,
+            connections=400 if not args.quick else 150,
+            secret_key=env["PLEDGE_SECRET_KEY"],
+        )
+    print(f"  {exactness}", flush=True)
+    growth = None if args.quick else measure_growth_of(args, env, work, world, pristine)
+    return DatabaseRun(db, empty, exactness, growth, time.monotonic() - clock), world
+
+
+def measure_growth_of(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    work: Path,
+    world: seeding.World,
+    pristine: str,
+) -> Growth:
+    print(
+        f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
+        f"confirmed yet and {args.reports:,} reports...",
+        flush=True,
+    )
+    grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
+    run_seed(grown_env, args.supporters, args.reports, args.pending)
+    empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
+    print(f"Growth: {args.rounds} rounds, {args.growth_seconds:.0f} s each:", flush=True)
+    with (
+        serving(empty_env, args.workers, work / "server-empty.log") as empty_server,
+        serving(grown_env, args.workers, work / "server-grown.log") as grown_server,
+    ):
+        growth = measure_growth(
+            empty_server,
+            grown_server,
+            world,
+            rounds=args.rounds,
+            seconds=args.growth_seconds,
+            work=work,
+        )
+    growth.transparency_ms = (
+        transparency_ms(empty_env["PLEDGE_DATABASE_URL"]),
+        transparency_ms(grown_env["PLEDGE_DATABASE_URL"]),
+    )
+    return growth
+
+
+def measure_shared(
+    args: argparse.Namespace, env: dict[str, str], work: Path, world: seeding.World
+) -> Shared:
+    """Crash safety, live streams, upload memory and failed sign-ins: once."""
+    database_url = env["PLEDGE_DATABASE_URL"]
+    kills = 2 if args.quick else 3
+    print(f"Crash safety: SIGKILL {kills} times under a signing load...", flush=True)
+    crashes = reliability.measure_crash_safety(
+        lambda: serving(env, args.workers, work / "server-crash.log"),
+        database_url,
+        world.slug,
+        secret_key=env["PLEDGE_SECRET_KEY"],
+        kills=kills,
+    )
+    print(f"  {crashes}", flush=True)
+
+    print(f"Holding {args.streams} event streams on one process...", flush=True)
+    # Every stream comes from this one address: its share raised to hold them all.
+    streams_env = {**env, "PLEDGE_LIVE_STREAMS_PER_ADDRESS": str(args.streams)}
+    with serving(streams_env, 1, work / "server-streams.log") as server:
+        stream_result = asyncio.run(
+            measure_streams(
+                server.url,
+                world.slug,
+                args.streams,
+                pid=server.worker_pids()[0],
+                sign=lambda: sign_once(server, world, database_url),
+            )
+        )
+    print(f"  {stream_result}")
+
+    print("Upload memory...", flush=True)
+    uploads = measure_uploads()
+    upload_server = server_peak_for_upload(env, work, world)
+
+    attackers = 200
+    print(f"Login memory: {attackers} failed sign-ins at once...", flush=True)
+    # Rate limits off: the worst case, a flood from more addresses than the limits stop.
+    login_env = {**env, "PLEDGE_RATELIMIT_ENABLED": "false"}
+    with serving(login_env, args.workers, work / "server-login.log") as server:
+        logins = measure_login_memory(
+            server.url,
+            server.process.pid,
+            page=f"/c/{world.slug}",
+            accounts=[world.admin_email, seeding.MODERATOR],
+            attackers=attackers,
+            seconds=10 if args.quick else 20,
+        )
+    print(f"  {logins}", flush=True)
+    return Shared(crashes, stream_result, uploads, upload_server, logins)
+
+
 def show_logs(work: Path, lines: int = 40) -> None:
     """The last lines of every server log of the run, for a measurement that failed."""
-    for log in sorted(work.glob("*.log")):
+    for log in sorted(work.rglob("*.log")):
         tail = log.read_text(errors="replace").splitlines()[-lines:]
         print(f"--- the last {len(tail)} lines of {log.name}:", *tail, sep="\n", file=sys.stderr)
 
@@ -887,8 +1013,10 @@ def verdict(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
+DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL with Redis"}
+
+
 def report(results: Results) -> str:
-    empty = results.empty
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
@@ -900,144 +1028,254 @@ def report(results: Results) -> str:
         ),
         platform.processor(),
     )
-    ceilings = [c.rps for c in empty.ceilings]
+    args = results.args
+    parts = ", ".join(f"{DB_NAMES[part.db]} {part.seconds / 60:.1f}" for part in results.databases)
     lines = [
         "# Benchmark results",
         "",
         f"Run on {results.started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, "
-        f"{'quick run' if results.args.quick else 'full run'}, database: {results.args.db}, "
-        f"`pledge serve --workers {results.args.workers}` with `PLEDGE_ENV=production` and rate "
-        f"limits off; load from `wrk` on the same machine ({os.cpu_count()} cores, {cpu}). "
-        f"The whole run took {results.seconds / 60:.1f} minutes. Rerun with `make bench` "
-        "(or `make bench-quick`); see [docs/developers.md](../docs/developers.md#benchmarks).",
+        f"{'quick run' if args.quick else 'full run'}; load from `wrk` on the same machine "
+        f"({os.cpu_count()} cores, {cpu}). The whole run took {results.seconds / 60:.1f} "
+        f"minutes (of which, in minutes: {parts}; the rest is measured once, on the first "
+        "database). Rerun with `make bench` (or `make bench-quick`); see "
+        "[docs/developers.md](../docs/developers.md#benchmarks).",
         "",
-        "## Routes, on a nearly empty database",
+        *configuration(args),
+    ]
+    for part in results.databases:
+        lines += database_report(part, args)
+    if results.shared is not None:
+        lines += shared_report(results.shared, args, results.databases[0].db)
+    changes = ROOT / "bench" / "CHANGES.md"
+    if changes.exists():
+        lines += ["", changes.read_text().rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def configuration(args: argparse.Namespace) -> list[str]:
+    return [
+        "## The configuration: as deployed",
         "",
-        f"`/healthz`, an empty FastAPI route, is measured before and after every route: "
+        f"`pledge serve --workers {args.workers}` (the image's default `WORKERS`) as "
+        "[docs/deploy.md](../docs/deploy.md) has operators run it, with the production "
+        "defaults: `PLEDGE_ENV=production`, the JSON access log at `info` (one line a request, "
+        "to the server's standard error, here a file), rate limits on at their defaults, the "
+        "client's address taken from `X-Forwarded-For` of the proxy on `127.0.0.1` "
+        "(`--forwarded-allow-ips`). Every other `PLEDGE_` setting is left at its default. What "
+        "differs from a deployment, and why:",
+        "",
+        "- **No nginx in front:** `wrk` plays the proxy. Each request says who its client is "
+        "in `X-Forwarded-For`, as nginx does: signing, confirming and reporting come from "
+        "another of 4,096 addresses a `wrk` thread on every request (`bench/lua/forwarded.lua`) "
+        "and the exactness test's people from one address each, so that the per-address "
+        "limits count them apart instead of stopping a benchmark that comes from one machine. "
+        "TLS is the proxy's work and is not measured.",
+        "- **The address and secrets:** `PLEDGE_PUBLIC_URL` is the server's loopback port; "
+        "`PLEDGE_SECRET_KEY`, `PLEDGE_METRICS_TOKEN` and the WhatsApp app secret are random; "
+        "`PLEDGE_WHATSAPP_NUMBER` is set so that phone signers can confirm, as "
+        "`deploy/pledge.env.example` shows.",
+        "- **SQLite:** the database file on this machine's disk, rate limits counted in each "
+        "process's memory (the default without Redis).",
+        "- **PostgreSQL with Redis** (`compose.yaml`'s scale-out path): a throwaway PostgreSQL "
+        "server on this machine with a real server's durability (`fsync`, synchronous commits, "
+        "full-page writes and autovacuum on; `max_connections=200` as in `compose.yaml`), the "
+        "rate limits in a throwaway Redis (`PLEDGE_RATELIMIT_STORAGE`). Both on loopback, so a "
+        "round trip costs less than across a network.",
+        "- **Two tests change one setting each:** the live-stream test lets one address hold "
+        "all its streams (`PLEDGE_LIVE_STREAMS_PER_ADDRESS`), as they all come from this "
+        "machine; the failed sign-in test turns the rate limits off, to measure the memory of "
+        "a flood that comes from more addresses than the limits stop.",
+        "",
+        "CPU seconds are those of the server's worker processes (and of every PostgreSQL and "
+        "Redis process) while `wrk` ran, read from `/proc`; `wrk` itself is not counted.",
+    ]
+
+
+def database_report(part: DatabaseRun, args: argparse.Namespace) -> list[str]:
+    empty = part.empty
+    ceilings = [c.rps for c in empty.ceilings]
+    lines = [
+        "",
+        f"## {DB_NAMES[part.db]}: every route, on a nearly empty database",
+        "",
+        f"`/healthz`, an empty FastAPI route, is measured for {args.ceiling_seconds:.0f} s "
+        f"before and after every route ({args.seconds:.0f} s after a second of warming up): "
         f"{min(ceilings):,.0f} to {max(ceilings):,.0f} a second during this part of the run "
         f"(the machine is shared). Each ratio is to the mean of the two measurements beside its "
         f"route, and each p99 limit to the larger of their p99s. Confirming presses the button "
-        f"of another signing's emailed link on every request: {results.args.waiting:,} signings "
+        f"of another signing's emailed link on every request: {args.waiting:,} signings "
         f"by email, made by the server's own code, wait for it (none is confirmed twice).",
         "",
         "| route | requests/s | p50 ms | p99 ms | `/healthz` beside it | ratio | target | |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for route in empty.routes:
+        lines.append(route_row(route))
+    lines += throughput_report(part)
+    if part.growth:
+        lines += growth_report(part.growth, args, part.db)
+    lines += exactness_report(part.exactness, args)
+    return lines
+
+
+def route_row(route: Route) -> str:
+    load = route.load
+    assert load is not None
+    ratio = route.ratio
+    target = f">= {route.target}" if route.target else ""
+    ok = "" if route.target is None else verdict(ratio >= route.target)
+    if route.key == "sign":
+        extra = load.p99_ms <= 10 * route.ceiling_p99_ms and load.rps >= 2000
+        ok = verdict(ratio >= 0.25 and extra)
+        target = (
+            f">= 0.25, >= 2,000/s, p99 <= 10 x /healthz p99 ({10 * route.ceiling_p99_ms:.0f} ms)"
+        )
+    if route.key == "confirm":
+        ok, target = verdict(load.rps >= 1000), ">= 1,000/s"
+    bad = f" ({load.bad} errors)" if load.bad else ""
+    return (
+        f"| {route.name}{bad} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
+        f"| {route.ceiling_rps:,.0f} | {ratio:.2f} | {target} | {ok} |"
+    )
+
+
+# The routes whose cost an operator sizes a deployment by.
+SIZING = ("sign", "confirm", "api", "badge", "embed", "page")
+
+
+def throughput_report(part: DatabaseRun) -> list[str]:
+    kinds = ["app", "postgres", "redis"] if part.db == "postgres" else ["app"]
+    titles = {"app": "app", "postgres": "PostgreSQL", "redis": "Redis"}
+    healthz = Load(0, 0, 0, sum(c.requests for c in part.empty.ceilings), 0)
+    for kind in kinds:
+        healthz.cpu[kind] = sum(c.cpu.get(kind, 0.0) for c in part.empty.ceilings)
+    rows = [("`/healthz`", healthz)] + [
+        (part.empty.get(key).name, part.empty.get(key).load) for key in SIZING
+    ]
+    lines = [
+        "",
+        f"### {DB_NAMES[part.db]}: CPU per 1,000 requests",
+        "",
+        "CPU seconds for every 1,000 requests of the measurements above, and the requests one "
+        "core serves a second at that cost (all parts counted): what to size a deployment by.",
+        "",
+        "| route | "
+        + " | ".join(f"{titles[k]} CPU s per 1,000" for k in kinds)
+        + " | requests a second per core |",
+        "| --- | " + " | ".join("---:" for _ in kinds) + " | ---: |",
+    ]
+    for name, load in rows:
+        assert load is not None
+        costs = [load.cpu_per_1000(kind) for kind in kinds]
+        per_core = 1000 / sum(costs) if sum(costs) else float("nan")
+        cells = " | ".join(f"{c:.3f}" for c in costs)
+        lines.append(f"| {name} | {cells} | {per_core:,.0f} |")
+    return lines
+
+
+def growth_report(growth: Growth, args: argparse.Namespace, db: str) -> list[str]:
+    rounds = len(growth.rounds)
+    lines = [
+        "",
+        f"### {DB_NAMES[db]}: after growth to {args.supporters:,} supporters, "
+        f"{args.pending:,} signings waiting for their confirmation and {args.reports:,} hoax "
+        "reports",
+        "",
+        "Two servers run side by side, one on a copy of the nearly empty database (1,000 "
+        "supporters and 2,600 reports to start with) and one on the grown database. Each route "
+        f"is loaded {rounds} times on each, {growth.seconds:.0f} s at a time, the two servers "
+        "one just after the other (in turn, which first; each warmed up for a second before "
+        "its first round), and compared with itself on the nearly empty database: the rate's "
+        "ratio for the counters and signing, and for the pages the time (p50). Signing comes "
+        "last, as it adds supporters to the nearly empty database. The table shows the median "
+        "of each route's rounds, and every round in brackets.",
+        "",
+        "| route | requests/s | p50 ms | p99 ms | compared with the nearly empty database "
+        "| target | |",
+        "| --- | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for key in GROWTH_ROUTES:
+        ratio, route = growth.median(key)
         load = route.load
         assert load is not None
-        ratio = route.ratio
-        target = f">= {route.target}" if route.target else ""
-        ok = "" if route.target is None else verdict(ratio >= route.target)
-        if route.key == "sign":
-            extra = load.p99_ms <= 10 * route.ceiling_p99_ms and load.rps >= 2000
-            ok = verdict(ratio >= 0.25 and extra)
-            target = (
-                f">= 0.25, >= 2,000/s, p99 <= 10 x /healthz p99 "
-                f"({10 * route.ceiling_p99_ms:.0f} ms)"
-            )
-        if route.key == "confirm":
-            ok, target = verdict(load.rps >= 1000), ">= 1,000/s"
-        bad = f" ({load.bad} errors)" if load.bad else ""
+        each = ", ".join(f"{r:.2f}" for r in growth.compared(key))
+        if key in ("sign", "report"):
+            text, target, met = f"{ratio:.2f} of the rate", ">= 0.8 of the rate", ratio >= 0.8
+        elif key in PAGES:
+            text, target, met = f"{ratio:.2f} x the time", "<= 2 x the time", ratio <= 2
+        else:
+            text, target, met = f"{ratio:.2f} of the rate", "no slower", ratio >= 0.9
         lines.append(
-            f"| {route.name}{bad} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
-            f"| {route.ceiling_rps:,.0f} | {ratio:.2f} | {target} | {ok} |"
+            f"| {route.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
+            f"| {text} ({each}) | {target} | {verdict(met)} |"
         )
-    if results.growth:
-        rounds = len(results.growth.rounds)
+    if growth.transparency_ms is not None:
+        small, grown = growth.transparency_ms
+        ratio = grown / small
         lines += [
             "",
-            f"## After growth: {results.args.supporters:,} supporters, "
-            f"{results.args.pending:,} signings waiting for their confirmation and "
-            f"{results.args.reports:,} hoax reports",
-            "",
-            "Two servers run side by side, one on a copy of the nearly empty database (1,000 "
-            "supporters and 2,600 reports to start with) and one on the grown database. Each "
-            f"route is loaded {rounds} times on each, {results.growth.seconds:.0f} s at a time, "
-            "the two servers one just after the other (in turn, which first), and compared "
-            "with itself on the nearly empty database, both as ratios to the `/healthz` beside "
-            "them, so that the machine's drift does not count: the rate's ratio for the "
-            "counters and signing, and for the pages the time (p50) scaled by the same ratio. "
-            "Signing comes last, as it adds supporters to the nearly empty database. The table "
-            "shows the median of each route's rounds, and every round in brackets.",
-            "",
-            "| route | requests/s | p50 ms | p99 ms | `/healthz` beside it "
-            "| compared with the nearly empty database | target | |",
-            "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
+            f"The transparency page's numbers, computed without the page's cache (which "
+            f"keeps them 5 minutes per process; the page above is answered from it): "
+            f"{small:.1f} ms on the nearly empty database, {grown:.1f} ms on the grown one, "
+            f"{ratio:.2f} x the time (target <= 2 x). {verdict(ratio <= 2)}",
         ]
-        for key in GROWTH_ROUTES:
-            ratio, route = results.growth.median(key)
-            load = route.load
-            assert load is not None
-            each = ", ".join(f"{r:.2f}" for r in results.growth.compared(key))
-            if key in ("sign", "report"):
-                text, target, met = f"{ratio:.2f} of the rate", ">= 0.8 of the rate", ratio >= 0.8
-            elif key in PAGES:
-                text, target, met = f"{ratio:.2f} x the time", "<= 2 x the time", ratio <= 2
-            else:
-                text, target, met = f"{ratio:.2f} of the rate", "no slower", ratio >= 0.9
-            lines.append(
-                f"| {route.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
-                f"| {route.ceiling_rps:,.0f} | {text} ({each}) | {target} | {verdict(met)} |"
-            )
-        if results.growth.transparency_ms is not None:
-            small, grown = results.growth.transparency_ms
-            ratio = grown / small
-            lines += [
-                "",
-                f"The transparency page's numbers, computed without the page's cache (which "
-                f"keeps them 5 minutes per process; the page above is answered from it): "
-                f"{small:.1f} ms on the nearly empty database, {grown:.1f} ms on the grown one, "
-                f"{ratio:.2f} x the time (target <= 2 x). {verdict(ratio <= 2)}",
-            ]
-    if results.exactness and results.crashes:
-        e, c = results.exactness, results.crashes
-        answers = ", ".join(
-            f"{n:,} × {status or 'no answer'}" for status, n in sorted(e.statuses.items())
-        )
-        lines += [
-            "",
-            "## Reliability",
-            "",
-            f"- **Exact under load:** {e.requests:,} signing requests ({e.people:,} people, a "
-            f"third of them signing again with their phone number written another way; every "
-            f"signing confirmed amid the load, by the WhatsApp message or, for every sixth "
-            f"person, the emailed code; every fifth person confirming twice) from "
-            f"{e.connections} connections to `--workers {results.args.workers}`, in "
-            f"{e.seconds:.0f} s ({e.requests / e.seconds:,.0f}/s). Answers: {answers}. "
-            f"Confirmations: {e.confirmations:,}, of which not taken: {e.unconfirmed}; "
-            f"signatures left pending: {e.pending}. "
-            f'"database is locked" in the log: {e.locked}; tracebacks: {e.tracebacks}. '
-            f"Supporters counted: {e.added:,} of {e.people:,}; tallies equal a recount: "
-            f"{'yes' if e.tallies_agree else 'no'}. {verdict(e.ok)}",
-            f"- **Crash safety:** the server (every process of it) killed with SIGKILL "
-            f"{c.kills} times in the middle of a load of signings from 64 connections, each "
-            f"confirmed with its emailed code once answered, and started again. Signatures "
-            f"answered `303`: {c.answered:,}; of those missing afterwards: {c.missing}; "
-            f"confirmations answered `303`: {c.confirmed:,}; of those not counted afterwards: "
-            f"{c.lost}; supporters stored: {c.stored:,} (some were stored but their answer "
-            f"died with the process); tallies equal a recount: "
-            f"{'yes' if c.tallies_agree else 'no'}. {verdict(c.ok)}",
-        ]
-    if results.streams:
-        s = results.streams
-        lines += [
-            "",
-            "## Live counts: open event streams on one process",
-            "",
-            f"- Streams held: {s.opened:,} of {s.wanted:,} asked ({s.refused} refused).",
-            f"- Memory of the server process: {s.rss_before_mib:.0f} MiB before, "
-            f"{s.rss_after_mib:.0f} MiB with the streams open: "
-            f"**{s.kib_per_stream:.1f} KiB per stream** (target: at most 20 KB) "
-            f"{verdict(s.kib_per_stream * 1.024 <= 20)}.",
-            "- After one signature (signed, then confirmed with its emailed code), "
-            f"{s.updated:,} streams received the new count; the last "
-            f"one after **{s.slowest_s:.2f} s** (median {s.median_s:.2f} s; target: within 2 s) "
-            f"{verdict(s.updated == s.opened and s.slowest_s <= 2)}.",
-        ]
-    lines += [
+    return lines
+
+
+def exactness_report(e: reliability.Exactness, args: argparse.Namespace) -> list[str]:
+    answers = ", ".join(
+        f"{n:,} × {status or 'no answer'}" for status, n in sorted(e.statuses.items())
+    )
+    return [
         "",
-        "## Uploads: peak memory while re-encoding the largest allowed images",
+        "### Exact under load",
+        "",
+        f"{e.requests:,} signing requests ({e.people:,} people, each from an address of their "
+        f"own, a third of them signing again with their phone number written another way; "
+        f"every signing confirmed amid the load, by the WhatsApp message or, for every sixth "
+        f"person, the emailed code; every fifth person confirming twice) from "
+        f"{e.connections} connections to `--workers {args.workers}`, in "
+        f"{e.seconds:.0f} s ({e.requests / e.seconds:,.0f}/s). Answers: {answers}. "
+        f"Confirmations: {e.confirmations:,}, of which not taken: {e.unconfirmed}; "
+        f"signatures left pending: {e.pending}. "
+        f'"database is locked" in the log: {e.locked}; tracebacks: {e.tracebacks}. '
+        f"Supporters counted: {e.added:,} of {e.people:,}; tallies equal a recount: "
+        f"{'yes' if e.tallies_agree else 'no'}. {verdict(e.ok)}",
+    ]
+
+
+def shared_report(shared: Shared, args: argparse.Namespace, db: str) -> list[str]:
+    c, s = shared.crashes, shared.streams
+    lines = [
+        "",
+        f"## Measured once, on {DB_NAMES[db]}",
+        "",
+        f"- **Crash safety:** the server (every process of it) killed with SIGKILL "
+        f"{c.kills} times in the middle of a load of signings from 64 connections, each "
+        f"confirmed with its emailed code once answered, and started again. Signatures "
+        f"answered `303`: {c.answered:,}; of those missing afterwards: {c.missing}; "
+        f"confirmations answered `303`: {c.confirmed:,}; of those not counted afterwards: "
+        f"{c.lost}; supporters stored: {c.stored:,} (some were stored but their answer "
+        f"died with the process); tallies equal a recount: "
+        f"{'yes' if c.tallies_agree else 'no'}. {verdict(c.ok)}",
+        "",
+        "### Live counts: open event streams on one process",
+        "",
+        f"- Streams held: {s.opened:,} of {s.wanted:,} asked ({s.refused} refused).",
+        f"- Memory of the server process: {s.rss_before_mib:.0f} MiB before, "
+        f"{s.rss_after_mib:.0f} MiB with the streams open: "
+        f"**{s.kib_per_stream:.1f} KiB per stream** (target: at most 20 KB) "
+        f"{verdict(s.kib_per_stream * 1.024 <= 20)}.",
+        "- After one signature (signed, then confirmed with its emailed code), "
+        f"{s.updated:,} streams received the new count; the last "
+        f"one after **{s.slowest_s:.2f} s** (median {s.median_s:.2f} s; target: within 2 s) "
+        f"{verdict(s.updated == s.opened and s.slowest_s <= 2)}.",
+        f"- CPU of the server process from the signature to the last stream's update: "
+        f"{s.cpu_s:.2f} s, **{s.cpu_s / max(s.updated, 1) * 1e6:.0f} µs per stream updated** "
+        f"(the signature and its confirmation included): "
+        f"{max(s.updated, 1) / max(s.cpu_s, 1e-9):,.0f} stream updates a second per core.",
+        "",
+        "### Uploads: peak memory while re-encoding the largest allowed images",
         "",
         "Uploads are decoded in small decoder processes, never in the web process. Each image "
         "in a new decoder (peak resident memory of that process, VmHWM: interpreter, Pillow, "
@@ -1046,26 +1284,20 @@ def report(results: Results) -> str:
         "| image | file | peak of the decoder process | target: under 150 MB |",
         "| --- | ---: | ---: | --- |",
     ]
-    for m in results.uploads:
+    for m in shared.uploads:
         mb = m.peak_mib * 1.048576
         lines.append(
             f"| {m.name} | {m.file_mib:.1f} MiB | {m.peak_mib:.0f} MiB ({mb:.0f} MB) | "
             f"{verdict(mb < 150)} |"
         )
-    if results.upload_server_mib is not None:
-        mb = results.upload_server_mib * 1.048576
-        lines += [
-            "",
-            f"A one-worker web process taking the largest PNG upload through the report form "
-            f"peaked at **{results.upload_server_mib:.0f} MiB ({mb:.0f} MB)** resident, the app "
-            f"and the upload included (target: under 150 MB) {verdict(mb < 150)}.",
-        ]
-    if results.logins is not None:
-        lines += login_report(results.logins, results.args.workers)
-    changes = ROOT / "bench" / "CHANGES.md"
-    if changes.exists():
-        lines += ["", changes.read_text().rstrip()]
-    return "\n".join(lines) + "\n"
+    mb = shared.upload_server_mib * 1.048576
+    lines += [
+        "",
+        f"A one-worker web process taking the largest PNG upload through the report form "
+        f"peaked at **{shared.upload_server_mib:.0f} MiB ({mb:.0f} MB)** resident, the app "
+        f"and the upload included (target: under 150 MB) {verdict(mb < 150)}.",
+    ]
+    return lines + login_report(shared.logins, args.workers)
 
 
 def _median(values: list[float]) -> float:

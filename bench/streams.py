@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ class StreamResult:
     updated: int
     slowest_s: float
     median_s: float
+    cpu_s: float  # of the server process, from the signature to the last stream's update
 
     @property
     def kib_per_stream(self) -> float:
@@ -34,6 +36,15 @@ class StreamResult:
             f"{self.kib_per_stream:.1f} KiB each; {self.updated} updated, "
             f"slowest after {self.slowest_s:.2f} s"
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -104,8 +115,10 @@ async def measure_streams(
         delays.append(time.monotonic() - started)
 
     waiting = [asyncio.create_task(wait_for_change(s)) for s in streams]
+    cpu_before = cpu_seconds(pid)
     await asyncio.to_thread(sign)
     await asyncio.wait(waiting, timeout=15)
+    cpu_after = cpu_seconds(pid)
     for task in waiting:
         task.cancel()
     for stream in streams:
@@ -119,4 +132,5 @@ async def measure_streams(
         updated=len(delays),
         slowest_s=max(delays, default=float("inf")),
         median_s=statistics.median(delays) if delays else float("inf"),
+        cpu_s=cpu_after - cpu_before,
     )

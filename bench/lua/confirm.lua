@@ -4,6 +4,8 @@
 --   PATH    the confirmation path up to its secret, /c/<slug>/confirm/
 --   SECRETS a file of link secrets, one a line
 --   CURSOR  a file that keeps how many of each thread's secrets earlier runs used
+-- Each request comes from another address (forwarded.lua).
+local forwarded = require "forwarded"
 local threads = {}
 
 local function read_cursor(name)
@@ -38,6 +40,7 @@ end
 
 function request()
   used = used + 1
+  forwarded.next(id, used)
   -- Past the end of the file a secret comes round again (confirmed already): the run needs
   -- more secrets, which the benchmark checks against the number of requests.
   local secret = secrets[(used - 1) % #secrets + 1]

@@ -1,5 +1,14 @@
 -- Reporting a hoax with a screenshot: a multipart body read once from a file.
 -- wrk ... -s report.lua URL -- COOKIE PATH BODY_FILE BOUNDARY
+-- Each request comes from another address (forwarded.lua).
+local forwarded = require "forwarded"
+local threads, sent = 0, 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+
 function init(args)
   local cookie, file, boundary
   cookie, path, file, boundary = args[1], args[2], args[3], args[4]
@@ -12,5 +21,7 @@ function init(args)
 end
 
 function request()
+  sent = sent + 1
+  forwarded.next(id, sent)
   return wrk.format("POST", path, nil, body)
 end

@@ -1,5 +1,7 @@
 -- Signing with a valid CSRF token and a new contact on every request.
 -- wrk ... -s sign.lua URL -- COOKIE TOKEN PATH PREFIX
+-- Each request comes from another address (forwarded.lua).
+local forwarded = require "forwarded"
 local counter = 0
 local id = 0
 local threads = 0
@@ -18,6 +20,7 @@ end
 
 function request()
   counter = counter + 1
+  forwarded.next(id, counter)
   local body = "csrf_token=" .. token
     .. "&name=Pendukung+Bench&contact=" .. prefix .. id .. "-" .. counter .. "%40contoh.id"
     .. "&province=ID-JK&age_ok=on&consent=on"

@@ -50,6 +50,8 @@ _SERVER_SETTINGS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     " -c autovacuum=off"
 )
+# As deployed (compose.yaml): every commit on disk before it is acknowledged, autovacuum on.
+DURABLE_SETTINGS = "-c max_connections=200"
 _START_ATTEMPTS = 3
 _LOG_TAIL_LINES = 40
 _REQUIRED_BINARIES = ("initdb", "pg_ctl", "postgres")
@@ -155,13 +157,20 @@ def _initdb(pg_bin: Path, tmp: Path, data: Path) -> None:
     raise RuntimeError("initdb failed:\n" + "\n\n".join(errors))
 
 
-def _start(pg_bin: Path, tmp: Path, data: Path, logfile: Path, port: int | None = None) -> int:
+def _start(
+    pg_bin: Path,
+    tmp: Path,
+    data: Path,
+    logfile: Path,
+    port: int | None = None,
+    settings: str = _SERVER_SETTINGS,
+) -> int:
     """Start the server on the given port, or a free one, and return that port."""
     failures: list[str] = []
     for _ in range(_START_ATTEMPTS if port is None else 1):
         port = port or _free_port()
         logfile.unlink(missing_ok=True)
-        options = f"-p {port} -k {tmp} -h {HOST} {_SERVER_SETTINGS}"
+        options = f"-p {port} -k {tmp} -h {HOST} {settings}"
         # -t: pg_ctl waits this long for the server (60 s unless told), within _run's 120 s.
         result = _run(
             [pg_bin / "pg_ctl", "-D", data, "-o", options, "-l", logfile, "-w", "-t", "110",
@@ -220,8 +229,9 @@ def start_server(url: str) -> None:
 
 
 @contextlib.contextmanager
-def running_postgres() -> Iterator[str]:
-    """Run a throwaway PostgreSQL server; yield its SQLAlchemy URL.
+def running_postgres(*, durable: bool = False) -> Iterator[str]:
+    """Run a throwaway PostgreSQL server; yield its SQLAlchemy URL. Fast and disposable for
+    the tests; ``durable`` for the benchmarks, with the settings of a real server.
 
     The URL is ``postgresql+psycopg://pledge:pledge@127.0.0.1:{port}/pledge``. Raises
     RuntimeError when PostgreSQL is not installed or does not start.
@@ -238,7 +248,9 @@ def running_postgres() -> Iterator[str]:
     url = ""
     try:
         _initdb(pg_bin, tmp, data)
-        port = _start(pg_bin, tmp, data, logfile)
+        port = _start(
+            pg_bin, tmp, data, logfile, settings=DURABLE_SETTINGS if durable else _SERVER_SETTINGS
+        )
         try:
             _create_role_and_database(port)
         except psycopg.Error as exc:
