@@ -62,6 +62,49 @@ MODERATOR = "moderator-bench@contoh.id"
 BATCH = 5000
 
 
+def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their ids, in order. On PostgreSQL with COPY, the ids taken
+    from the table's sequence first (ten times as fast as an INSERT of many rows there)."""
+    if not rows:
+        return []
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        inserted = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(inserted, rows).scalars())
+    ids = list(
+        conn.execute(
+            sa.select(
+                sa.func.nextval(sa.func.pg_get_serial_sequence(table.name, "id"))
+            ).select_from(sa.func.generate_series(1, len(rows)))
+        ).scalars()
+    )
+    copy_rows(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def copy_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows without reading anything back: COPY on PostgreSQL, else one executemany."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        session.execute(sa.insert(table), rows)
+        return
+    names = list(rows[0])
+    # Each value as the column's type binds it (an enum by its name, say).
+    binds = [table.c[name].type.bind_processor(conn.dialect) for name in names]
+    columns = ", ".join(f'"{name}"' for name in names)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    bind(row[name]) if bind else row[name]
+                    for name, bind in zip(names, binds, strict=True)
+                ]
+            )
+
+
 @dataclass(frozen=True)
 class World:
     slug: str
@@ -146,16 +189,13 @@ def add_supporters(session: Session, count: int) -> None:
                     "state": SupporterState.COUNTED,
                 }
             )
-        ids = session.execute(
-            sa.insert(supporter_t).returning(supporter_t.c.id, sort_by_parameter_order=True),
-            rows,
-        ).scalars()
+        ids = insert_rows(session, supporter_t, rows)
         signatures = [
             {"supporter_id": sid, "pledge_id": pid, "created_at": now}
             for sid in ids
             for pid in rng.sample(pledge_ids, rng.randint(1, len(pledge_ids)))
         ]
-        session.execute(sa.insert(signature_t), signatures)
+        copy_rows(session, signature_t, signatures)
         session.commit()
         done += size
 
@@ -217,30 +257,18 @@ def add_reports(session: Session, count: int) -> None:
     while done < count:
         size = min(BATCH, count - done)
         cases = [_case(view.id, rng, now) for _n in range(size)]
-        ids = list(
-            session.execute(
-                sa.insert(hoax_case_table).returning(
-                    hoax_case_table.c.id, sort_by_parameter_order=True
-                ),
-                cases,
-            ).scalars()
-        )
+        ids = insert_rows(session, hoax_case_table, [_without_claim(case) for case in cases])
         reports = [
             _report(view.id, case_id, case, rng, matcher)
             for case_id, case in zip(ids, cases, strict=True)
         ]
-        report_ids = session.execute(
-            sa.insert(hoax_report_table).returning(
-                hoax_report_table.c.id, sort_by_parameter_order=True
-            ),
-            reports,
-        ).scalars()
+        report_ids = insert_rows(session, hoax_report_table, reports)
         bands = [
             {"report_id": report_id, "campaign_id": view.id, "band": band, "value": value}
             for report_id, report in zip(report_ids, reports, strict=True)
             for band, value in dict.fromkeys(matcher.bands(matcher.prepare(report["match_text"])))
         ]
-        session.execute(sa.insert(HoaxTextBand.__table__), bands)  # type: ignore[attr-defined]
+        copy_rows(session, HoaxTextBand.__table__, bands)  # type: ignore[arg-type]
         _add_escalations(session, view.id, ids, cases, rng)
         _count_months(session, view.id, cases)
         session.commit()
@@ -268,6 +296,10 @@ def _case(campaign_id: int, rng: random.Random, now: datetime) -> dict[str, Any]
         # Kept for the report's own text below.
         "_claim": claim,
     }
+
+
+def _without_claim(case: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in case.items() if name != "_claim"}
 
 
 def _report(

@@ -68,7 +68,8 @@ class LocalCounts(Storage, MovingWindowSupport):
             if window is None:
                 window = keys[key] = _Window()
             hits = window.hits
-            while hits and hits[0] <= now - expiry:
+            # As limits' own storages: a hit exactly one window old still counts.
+            while hits and hits[0] < now - expiry:
                 hits.popleft()
             if amount > limit or len(hits) + amount > limit:
                 return False
@@ -84,7 +85,7 @@ class LocalCounts(Storage, MovingWindowSupport):
             window = keys.get(key) if keys is not None else None
             if window is None:
                 return now, 0
-            live = [hit for hit in window.hits if hit > now - expiry]
+            live = [hit for hit in window.hits if hit >= now - expiry]
             return (live[0], len(live)) if live else (now, 0)
 
     @staticmethod
@@ -93,7 +94,7 @@ class LocalCounts(Storage, MovingWindowSupport):
             if not keys:
                 return
             key, oldest = next(iter(keys.items()))
-            if oldest.last > now - expiry:
+            if oldest.last >= now - expiry:
                 return  # the least recently hit is still live, and so is every other
             del keys[key]
 
