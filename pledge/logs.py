@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -277,17 +278,26 @@ def _json(text: str) -> str:
 
 
 class _Clock:
-    """The time of a line, formatted once a second and then only its milliseconds."""
+    """The time of a line, formatted once a second and then only its milliseconds: in JSON
+    as datetime writes it (the microseconds rounded first), in text as a LogRecord does."""
 
-    def __init__(self, fmt: str, convert: Any) -> None:
-        self.fmt, self.convert = fmt, convert
+    def __init__(self, fmt: str, convert: Any, *, rounded: bool) -> None:
+        self.fmt, self.convert, self.rounded = fmt, convert, rounded
         self.second, self.text = -1, ""
 
     def __call__(self, created: float) -> tuple[str, int]:
-        second = int(created)
+        fraction, whole = math.modf(created)
+        second = int(whole)
+        if self.rounded:
+            micro = round(fraction * 1e6)
+            if micro >= 1_000_000:
+                second, micro = second + 1, micro - 1_000_000
+            ms = micro // 1000
+        else:
+            ms = int(fraction * 1000)
         if second != self.second:
             self.second, self.text = second, time.strftime(self.fmt, self.convert(second))
-        return self.text, int((created - second) * 1000)
+        return self.text, ms
 
 
 class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -314,12 +324,12 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
         self._writer_pid = 0
-        self._closed = False
+        self._stopped = False
         self._start_lock = threading.Lock()
         self._clock = (
-            _Clock("%Y-%m-%dT%H:%M:%S", time.gmtime)
+            _Clock("%Y-%m-%dT%H:%M:%S", time.gmtime, rounded=True)
             if self.json
-            else _Clock("%Y-%m-%d %H:%M:%S", time.localtime)
+            else _Clock("%Y-%m-%d %H:%M:%S", time.localtime, rounded=False)
         )
         if buffered:
             _BUFFERED.add(self)
@@ -341,7 +351,7 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._take(text)
 
     def _take(self, item: AccessLine | str) -> None:
-        if not self.buffered or self._closed:
+        if not self.buffered or self._stopped:
             self._write_now([item])
             return
         if self._writer is None or self._writer_pid != os.getpid():
@@ -410,7 +420,7 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while True:
             self._wake.wait(WRITE_EVERY)
             self._wake.clear()
-            stopping = self._closed
+            stopping = self._stopped
             items: list[AccessLine | str] = []
             markers: list[threading.Event] = []
             waiting = self._waiting
@@ -444,9 +454,9 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
         written.wait(FLUSH_WAIT)
 
     def close(self) -> None:
-        if self.buffered and not self._closed:
+        if self.buffered and not self._stopped:
             self.flush()
-            self._closed = True
+            self._stopped = True
             self._wake.set()
             if self._writer is not None:
                 self._writer.join(FLUSH_WAIT)
@@ -519,6 +529,8 @@ def _access_record(line: AccessLine) -> logging.LogRecord:
         extra={name: getattr(line, name) for name in ACCESS_FIELDS},
     )
     record.created = line.created
+    record.msecs = int((line.created - int(line.created)) * 1000) + 0.0
+    record.relativeCreated = (line.created - logging._startTime) * 1000  # type: ignore[attr-defined]
     record.request_id = line.request_id
     return record
 
