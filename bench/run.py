@@ -680,11 +680,28 @@ def run_seed(
     pending: int = 0,
     secrets_file: Path | None = None,
 ) -> None:
+    seeding_process(env, supporters, reports, pending, secrets_file).wait_done()
+
+
+class Seeding(subprocess.Popen[bytes]):
+    def wait_done(self) -> None:
+        if self.wait() != 0:
+            raise RuntimeError(f"seeding failed with status {self.returncode}")
+
+
+def seeding_process(
+    env: dict[str, str],
+    supporters: int,
+    reports: int,
+    pending: int = 0,
+    secrets_file: Path | None = None,
+) -> Seeding:
+    """``bench.seed`` started in a process of its own."""
     command = [sys.executable, "-m", "bench.seed", "--supporters", str(supporters)]
     command += ["--reports", str(reports), "--pending", str(pending)]
     if secrets_file is not None:
         command += ["--secrets", str(secrets_file)]
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    return Seeding(command, cwd=ROOT, env=env)
 
 
 def server_peak_for_upload(env: dict[str, str], work: Path, world: seeding.World) -> float:
@@ -753,10 +770,10 @@ def parse_args() -> argparse.Namespace:
     args.streams = (
         args.streams or 5000
     )  # the target's number: fewer would show more of a fixed cost
-    args.people = args.people or (1500 if args.quick else 6000)
+    args.people = args.people or (1500 if args.quick else 5000)
     # Signings for the confirming route to confirm, one a request: more than it can take in
-    # its time at 6,000 a second.
-    args.waiting = args.waiting or int(6000 * (args.seconds + 1))
+    # its time at 4,000 a second.
+    args.waiting = args.waiting or int(4000 * (args.seconds + 1))
     return args
 
 
@@ -782,9 +799,8 @@ def main() -> None:
                 folder = work / db
                 folder.mkdir()
                 env = deployed_env(running, db, folder, secret_key)
-                part, world = measure_database(args, db, env, folder)
-                if shared is None:
-                    shared = measure_shared(args, env, folder, world)
+                part, once = measure_database(args, db, env, folder, first=shared is None)
+                shared = shared or once
                 parts.append(part)
         finished.append(True)
     results = Results(args, parts, shared, started, time.monotonic() - clock)
@@ -841,9 +857,17 @@ DEPLOYED = frozenset(
 
 
 def measure_database(
-    args: argparse.Namespace, db: str, env: dict[str, str], work: Path
-) -> tuple[DatabaseRun, seeding.World]:
-    """Every route, exactness under load and (in a full run) growth, on one database."""
+    args: argparse.Namespace,
+    db: str,
+    env: dict[str, str],
+    work: Path,
+    *,
+    first: bool,
+) -> tuple[DatabaseRun, Shared | None]:
+    """Every route, exactness under load and (in a full run) growth, on one database; on the
+    first, also what is measured once. The grown database is seeded while the tests that
+    check correctness or memory run (exactness, crash safety, upload memory), never while
+    a speed is measured."""
     clock = time.monotonic()
     print(f"Seeding a nearly empty database ({db})...", flush=True)
     run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
@@ -864,7 +888,34 @@ def measure_database(
             work=work,
             cpu=cpu_meter(server, db),
         )
-    print(f"Exactness: {args.people:,} people, each confirmed, from 400 connections...")
+    grown = None
+    if not args.quick:
+        print(
+            f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
+            f"confirmed yet and {args.reports:,} reports, meanwhile:",
+            flush=True,
+        )
+        grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
+        grown = seeding_process(grown_env, args.supporters, args.reports, args.pending)
+    try:
+        exactness = measure_exactness(args, env, work, world)
+        checks = measure_checks(args, env, work, world) if first else None
+    finally:
+        if grown is not None:
+            grown.wait_done()
+    shared = measure_timed_once(args, env, work, world, checks) if checks else None
+    growth = None
+    if grown is not None:
+        empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
+        growth = measure_growth_of(args, empty_env, grown_env, work, world)
+    return DatabaseRun(db, empty, exactness, growth, time.monotonic() - clock), shared
+
+
+def measure_exactness(
+    args: argparse.Namespace, env: dict[str, str], work: Path, world: seeding.World
+) -> reliability.Exactness:
+    connections = 150 if args.quick else 400
+    print(f"Exactness: {args.people:,} people, each confirmed, from {connections} connections...")
     with serving(env, args.workers, work / "server-exact.log") as server:
         exactness = reliability.measure_exactness(
             server.url,
@@ -872,29 +923,20 @@ def measure_database(
             env["PLEDGE_DATABASE_URL"],
             world.slug,
             people=args.people,
-            connections=400 if not args.quick else 150,
+            connections=connections,
             secret_key=env["PLEDGE_SECRET_KEY"],
         )
     print(f"  {exactness}", flush=True)
-    growth = None if args.quick else measure_growth_of(args, env, work, world, pristine)
-    return DatabaseRun(db, empty, exactness, growth, time.monotonic() - clock), world
+    return exactness
 
 
 def measure_growth_of(
     args: argparse.Namespace,
-    env: dict[str, str],
+    empty_env: dict[str, str],
+    grown_env: dict[str, str],
     work: Path,
     world: seeding.World,
-    pristine: str,
 ) -> Growth:
-    print(
-        f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
-        f"confirmed yet and {args.reports:,} reports...",
-        flush=True,
-    )
-    grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
-    run_seed(grown_env, args.supporters, args.reports, args.pending)
-    empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
     print(f"Growth: {args.rounds} rounds, {args.growth_seconds:.0f} s each:", flush=True)
     with (
         serving(empty_env, args.workers, work / "server-empty.log") as empty_server,
@@ -915,22 +957,42 @@ def measure_growth_of(
     return growth
 
 
-def measure_shared(
+@dataclass
+class Checks:
+    """What is measured once and is not a speed: crash safety and upload memory."""
+
+    crashes: reliability.CrashSafety
+    uploads: list[Measured]
+    upload_server_mib: float
+
+
+def measure_checks(
     args: argparse.Namespace, env: dict[str, str], work: Path, world: seeding.World
-) -> Shared:
-    """Crash safety, live streams, upload memory and failed sign-ins: once."""
-    database_url = env["PLEDGE_DATABASE_URL"]
+) -> Checks:
     kills = 2 if args.quick else 3
     print(f"Crash safety: SIGKILL {kills} times under a signing load...", flush=True)
     crashes = reliability.measure_crash_safety(
         lambda: serving(env, args.workers, work / "server-crash.log"),
-        database_url,
+        env["PLEDGE_DATABASE_URL"],
         world.slug,
         secret_key=env["PLEDGE_SECRET_KEY"],
         kills=kills,
     )
     print(f"  {crashes}", flush=True)
+    print("Upload memory...", flush=True)
+    uploads = measure_uploads()
+    return Checks(crashes, uploads, server_peak_for_upload(env, work, world))
 
+
+def measure_timed_once(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    work: Path,
+    world: seeding.World,
+    checks: Checks,
+) -> Shared:
+    """Live streams and failed sign-ins, whose times count: once, on a quiet machine."""
+    database_url = env["PLEDGE_DATABASE_URL"]
     print(f"Holding {args.streams} event streams on one process...", flush=True)
     # Every stream comes from this one address: its share raised to hold them all.
     streams_env = {**env, "PLEDGE_LIVE_STREAMS_PER_ADDRESS": str(args.streams)}
@@ -946,10 +1008,6 @@ def measure_shared(
         )
     print(f"  {stream_result}")
 
-    print("Upload memory...", flush=True)
-    uploads = measure_uploads()
-    upload_server = server_peak_for_upload(env, work, world)
-
     attackers = 200
     print(f"Login memory: {attackers} failed sign-ins at once...", flush=True)
     # Rate limits off: the worst case, a flood from more addresses than the limits stop.
@@ -964,7 +1022,7 @@ def measure_shared(
             seconds=10 if args.quick else 20,
         )
     print(f"  {logins}", flush=True)
-    return Shared(crashes, stream_result, uploads, upload_server, logins)
+    return Shared(checks.crashes, stream_result, checks.uploads, checks.upload_server_mib, logins)
 
 
 def show_logs(work: Path, lines: int = 40) -> None:

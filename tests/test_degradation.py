@@ -211,4 +211,3 @@ def test_without_redis_the_site_serves_and_limits_fall_back_to_each_process(
         wait_for(
             lambda: "falling back to in-memory storage" in server.log(), what="no warning logged"
         )
-        log = server.log()
