@@ -496,6 +496,8 @@ def measure_growth(
     one just after the other (in turn, which first), both servers running, each warmed once."""
     servers = {"empty": empty, "grown": grown}
     plans = {label: route_plans(server, world, work) for label, server in servers.items()}
+    for label, server in servers.items():
+        warm_pages(server, [plans[label][key] for key in GROWTH_ROUTES])
     pairs = [(Run("empty"), Run("grown")) for _ in range(rounds)]
     for key in GROWTH_ROUTES:
         for n, pair in enumerate(pairs):
@@ -513,6 +515,16 @@ def measure_growth(
                     flush=True,
                 )
     return Growth(pairs, seconds)
+
+
+def warm_pages(server: Server, plans: list[Plan]) -> None:
+    """Each page asked for once, however long it takes: a page whose figures a process
+    computes on its first visit (the statistics of a million supporters) is measured as
+    its visitors find it afterwards, not as the first one does."""
+    for plan in plans:
+        if plan.script == "get.lua":
+            headers = dict(h.split(": ", 1) for h in plan.args)
+            httpx.get(server.url + plan.path, headers=headers, timeout=300)
 
 
 def transparency_ms(database_url: str, rounds: int = 7) -> float:
@@ -770,7 +782,7 @@ def parse_args() -> argparse.Namespace:
     args.streams = (
         args.streams or 5000
     )  # the target's number: fewer would show more of a fixed cost
-    args.people = args.people or (1500 if args.quick else 5000)
+    args.people = args.people or (1500 if args.quick else 4000)
     # Signings for the confirming route to confirm, one a request: more than it can take in
     # its time at 4,000 a second.
     args.waiting = args.waiting or int(4000 * (args.seconds + 1))
@@ -787,25 +799,116 @@ def main() -> None:
     # the servers' key, which the digests of contacts and codes are made with.
     os.environ["PLEDGE_SECRET_KEY"] = secret_key
     get_settings.cache_clear()
-    parts: list[DatabaseRun] = []
-    shared: Shared | None = None
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pledge-bench-")))
         # Should a measurement fail, the servers' logs say why before their folder goes.
         finished: list[bool] = []
         stack.callback(lambda: finished or show_logs(work))
-        for db in args.db:
-            with contextlib.ExitStack() as running:
-                folder = work / db
-                folder.mkdir()
-                env = deployed_env(running, db, folder, secret_key)
-                part, once = measure_database(args, db, env, folder, first=shared is None)
-                shared = shared or once
-                parts.append(part)
+        bases = [Base.start(stack, args, db, work / db, secret_key) for db in args.db]
+        parts, shared = measure_all(args, bases)
         finished.append(True)
     results = Results(args, parts, shared, started, time.monotonic() - clock)
     args.out.write_text(report(results))
     print(f"Wrote {args.out}")
+
+
+@dataclass
+class Base:
+    """One database as deployed, seeded with the nearly empty campaign."""
+
+    db: str
+    env: dict[str, str]
+    work: Path
+    world: seeding.World
+    pristine: str  # a copy of the nearly empty database, untouched: the growth test's start
+    seconds: float = 0.0  # of the run spent on this database alone
+
+    @classmethod
+    def start(
+        cls,
+        stack: contextlib.ExitStack,
+        args: argparse.Namespace,
+        db: str,
+        work: Path,
+        secret_key: str,
+    ) -> Base:
+        clock = time.monotonic()
+        work.mkdir()
+        env = deployed_env(stack, db, work, secret_key)
+        print(f"Seeding a nearly empty database ({db})...", flush=True)
+        run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
+        pristine = clone_database(env["PLEDGE_DATABASE_URL"], "bench_pristine")
+        print(f"Seeding {args.waiting:,} signings waiting for their confirmation...", flush=True)
+        run_seed(env, 0, 0, args.waiting, work / WAITING)
+        world = seeding.World(
+            seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
+        )
+        return cls(db, env, work, world, pristine, time.monotonic() - clock)
+
+    def timed(self, started: float) -> None:
+        self.seconds += time.monotonic() - started
+
+
+def measure_all(
+    args: argparse.Namespace, bases: list[Base]
+) -> tuple[list[DatabaseRun], Shared | None]:
+    """Every route on each database, while nothing else runs; then the grown databases are
+    seeded, all at once, while the tests that check correctness or memory run (exactness on
+    each database, crash safety, upload memory), never while a speed is measured; then the
+    live streams and failed sign-ins, and the growth test on each database."""
+    empties = {}
+    for base in bases:
+        started = time.monotonic()
+        print(f"Every route on {base.db}, {args.seconds:.0f} s each, --workers {args.workers}:")
+        with serving(base.env, args.workers, base.work / "server.log") as server:
+            empties[base.db] = measure_routes(
+                server,
+                base.world,
+                seconds=args.seconds,
+                ceiling_seconds=args.ceiling_seconds,
+                work=base.work,
+                cpu=cpu_meter(server, base.db),
+            )
+        base.timed(started)
+    grown: dict[str, tuple[Seeding, dict[str, str]]] = {}
+    if not args.quick:
+        for base in bases:
+            print(
+                f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
+                f"confirmed yet and {args.reports:,} reports ({base.db}), meanwhile:",
+                flush=True,
+            )
+            url = clone_database(base.pristine, "bench_grown")
+            grown_env = {**base.env, "PLEDGE_DATABASE_URL": url}
+            grown[base.db] = (
+                seeding_process(grown_env, args.supporters, args.reports, args.pending),
+                grown_env,
+            )
+    try:
+        exactness = {
+            base.db: measure_exactness(args, base.env, base.work, base.world) for base in bases
+        }
+        first = bases[0]
+        checks = measure_checks(args, first.env, first.work, first.world)
+    finally:
+        for process, _env in grown.values():
+            process.wait_done()
+    shared = measure_timed_once(args, first.env, first.work, first.world, checks)
+    parts = []
+    for base in bases:
+        growth = None
+        if base.db in grown:
+            started = time.monotonic()
+            empty_env = {
+                **base.env,
+                "PLEDGE_DATABASE_URL": clone_database(base.pristine, "bench_empty"),
+            }
+            growth = measure_growth_of(args, empty_env, grown[base.db][1], base.work, base.world)
+            base.timed(started)
+        parts.append(
+            DatabaseRun(base.db, empties[base.db], exactness[base.db], growth, base.seconds)
+        )
+    return parts, shared
 
 
 def deployed_env(
@@ -854,61 +957,6 @@ DEPLOYED = frozenset(
         "PLEDGE_WHATSAPP_APP_SECRET",
     }
 )
-
-
-def measure_database(
-    args: argparse.Namespace,
-    db: str,
-    env: dict[str, str],
-    work: Path,
-    *,
-    first: bool,
-) -> tuple[DatabaseRun, Shared | None]:
-    """Every route, exactness under load and (in a full run) growth, on one database; on the
-    first, also what is measured once. The grown database is seeded while the tests that
-    check correctness or memory run (exactness, crash safety, upload memory), never while
-    a speed is measured."""
-    clock = time.monotonic()
-    print(f"Seeding a nearly empty database ({db})...", flush=True)
-    run_seed(env, 1000, 2600)  # 104 pages of the moderation queue
-    # Untouched from here on: the growth test starts from copies of it.
-    pristine = clone_database(env["PLEDGE_DATABASE_URL"], "bench_pristine")
-    print(f"Seeding {args.waiting:,} signings waiting for their confirmation...", flush=True)
-    run_seed(env, 0, 0, args.waiting, work / WAITING)
-    world = seeding.World(
-        seeding.SLUG, seeding.PARTNERS[0], seeding.ADMIN, seeding.MODERATOR, seeding.PASSWORD
-    )
-    print(f"Measuring every route on {db}, {args.seconds:.0f} s each, --workers {args.workers}:")
-    with serving(env, args.workers, work / "server.log") as server:
-        empty = measure_routes(
-            server,
-            world,
-            seconds=args.seconds,
-            ceiling_seconds=args.ceiling_seconds,
-            work=work,
-            cpu=cpu_meter(server, db),
-        )
-    grown = None
-    if not args.quick:
-        print(
-            f"Seeding {args.supporters:,} supporters, {args.pending:,} signings not "
-            f"confirmed yet and {args.reports:,} reports, meanwhile:",
-            flush=True,
-        )
-        grown_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_grown")}
-        grown = seeding_process(grown_env, args.supporters, args.reports, args.pending)
-    try:
-        exactness = measure_exactness(args, env, work, world)
-        checks = measure_checks(args, env, work, world) if first else None
-    finally:
-        if grown is not None:
-            grown.wait_done()
-    shared = measure_timed_once(args, env, work, world, checks) if checks else None
-    growth = None
-    if grown is not None:
-        empty_env = {**env, "PLEDGE_DATABASE_URL": clone_database(pristine, "bench_empty")}
-        growth = measure_growth_of(args, empty_env, grown_env, work, world)
-    return DatabaseRun(db, empty, exactness, growth, time.monotonic() - clock), shared
 
 
 def measure_exactness(
@@ -1094,8 +1142,9 @@ def report(results: Results) -> str:
         f"Run on {results.started:%Y-%m-%d %H:%M} UTC, commit `{commit}`, "
         f"{'quick run' if args.quick else 'full run'}; load from `wrk` on the same machine "
         f"({os.cpu_count()} cores, {cpu}). The whole run took {results.seconds / 60:.1f} "
-        f"minutes (of which, in minutes: {parts}; the rest is measured once, on the first "
-        "database). Rerun with `make bench` (or `make bench-quick`); see "
+        f"minutes; every route and the growth test took, in minutes, {parts}; the rest went "
+        "to seeding (the grown databases while exactness, crash safety and memory were checked), "
+        "exactness, and what is measured once. Rerun with `make bench` (or `make bench-quick`); see "
         "[docs/developers.md](../docs/developers.md#benchmarks).",
         "",
         *configuration(args),

@@ -63,14 +63,19 @@ BATCH = 5000
 
 
 def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their ids, in order. On PostgreSQL with COPY, the ids taken
-    from the table's sequence first (ten times as fast as an INSERT of many rows there)."""
+    """Insert rows and return their ids, in order, the ids chosen first: on PostgreSQL taken
+    from the table's sequence and the rows written with COPY (ten times as fast as an INSERT
+    of many rows there), on SQLite the ones after the largest, in one executemany."""
     if not rows:
         return []
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        inserted = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.execute(inserted, rows).scalars())
+        # SQLite has one writer, this one: the ids that follow the largest, given up front,
+        # let the rows go in with one executemany instead of a RETURNING per few rows.
+        last = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+        ids = list(range(last + 1, last + 1 + len(rows)))
+        copy_rows(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return ids
     ids = list(
         conn.execute(
             sa.select(

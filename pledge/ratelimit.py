@@ -3,10 +3,15 @@
 With Redis (``PLEDGE_RATELIMIT_STORAGE=redis://...``) every process and host counts against
 the same limits. When Redis cannot be reached the site keeps serving: each process counts in
 its own memory, logs a warning, and goes back to Redis once it answers again.
+
+The limits counted for every signature (and the WhatsApp webhook's) are counted in Redis from
+the event loop itself, with redis-py's asyncio client: a thread for each count cost more than
+the count, and under load the threads fought the loop for the interpreter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -14,7 +19,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from limits import parse
-from limits.storage import Storage
+from limits.aio.storage import MovingWindowSupport as AsyncMovingWindowSupport
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from slowapi import Limiter
 from starlette.concurrency import run_in_threadpool
@@ -186,44 +193,72 @@ def remembered(scope: str, *identifiers: str) -> bool:
     return _on_storage(lambda storage: storage.get(key)) > 0
 
 
+# Storages redis-py's asyncio client can count in, by the scheme of the setting.
+ASYNC_SCHEMES = frozenset({"redis", "rediss", "redis+unix"})
+_on_loop: tuple[asyncio.AbstractEventLoop, AsyncMovingWindowRateLimiter] | None = None
+
+
+def _loop_limiter() -> AsyncMovingWindowRateLimiter | None:
+    """The shared storage's limiter for the running event loop (its connections belong to
+    that loop), or None when the storage has no asyncio client (memory, memcached...)."""
+    global _on_loop
+    storage = get_settings().ratelimit_storage
+    if storage.split("://", 1)[0] not in ASYNC_SCHEMES:
+        return None
+    loop = asyncio.get_running_loop()
+    if _on_loop is None or _on_loop[0] is not loop:
+        shared = storage_from_string(
+            "async+" + storage,
+            implementation="redispy",
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+        )
+        assert isinstance(shared, AsyncMovingWindowSupport)
+        _on_loop = (loop, AsyncMovingWindowRateLimiter(shared))
+    return _on_loop[1]
+
+
+async def hit_on_loop(limit: str, *identifiers: str) -> bool:
+    """hit(), for a request on the event loop: counted in this process's memory, in Redis
+    without leaving the loop, or in another shared storage from the thread pool."""
+    if not limiter.enabled:
+        return True
+    shared = None if _fallback.shared_is_down() else _loop_limiter()
+    if shared is None:
+        if get_settings().ratelimit_storage.startswith("memory://") or _fallback.shared_is_down():
+            return hit(limit, *identifiers)
+        return await run_in_threadpool(hit, limit, *identifiers)
+    item = parse(limit)
+    try:
+        allowed = await shared.hit(item, *identifiers)
+    except Exception as error:  # any storage failure: the limit is kept locally instead
+        _fallback.mark_down(error)
+        return _fallback.limiter.hit(item, *identifiers)
+    _fallback.mark_up()
+    return allowed
+
+
 async def limit_request(request: Request, limit: str, scope: str) -> None:
-    """Count one request against a per-address limit of a route on the event loop; raise
-    TooManyRequests when it is over. A shared storage is a network round trip (and, when it
-    is down, a timeout): that count is made in the thread pool, so the loop never waits."""
+    """Count one request against a per-address limit of a route; raise TooManyRequests when
+    it is over. The event loop never waits for the shared storage (see hit_on_loop)."""
     if not limiter.enabled:
         return
-    address = client_key(request)
-    if get_settings().ratelimit_storage.startswith("memory://"):
-        allowed = hit(limit, address, scope)
-    else:
-        allowed = await run_in_threadpool(hit, limit, address, scope)
-    if not allowed:
+    if not await hit_on_loop(limit, client_key(request), scope):
         raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
-
-
-def _soft_and_hard(soft: str, hard: str, address: str, scope: str) -> bool | None:
-    """Count one attempt against both limits: None when over the hard one (then the soft
-    one is not counted), else whether it is over the soft one."""
-    if not hit(hard, address, scope + ":hard"):
-        return None
-    return not hit(soft, address, scope)
 
 
 async def over_soft_limit(request: Request, soft: str, hard: str, scope: str) -> bool:
     """Count one request against a per-address soft limit and a higher hard one: raise
     TooManyRequests over the hard limit, which protects the server; tell the caller whether
     it is over the soft one, which decides what the request is taken as, never whether it
-    is taken (many real people may share one carrier address)."""
+    is taken (many real people may share one carrier address). Over the hard limit the soft
+    one is not counted."""
     if not limiter.enabled:
         return False
     address = client_key(request)
-    if get_settings().ratelimit_storage.startswith("memory://"):
-        over = _soft_and_hard(soft, hard, address, scope)
-    else:
-        over = await run_in_threadpool(_soft_and_hard, soft, hard, address, scope)
-    if over is None:
+    if not await hit_on_loop(hard, address, scope + ":hard"):
         raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
-    return over
+    return not await hit_on_loop(soft, address, scope)
 
 
 def reset() -> None:

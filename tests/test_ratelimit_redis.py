@@ -1,0 +1,86 @@
+"""The limits counted for every signature, in Redis, from the event loop itself: one count
+shared by every process, no thread taken for it, and the process's own count while Redis is
+down."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from pledge import ratelimit
+from tests.support.redisserver import RedisServer, running_redis
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def in_redis(redis_server: RedisServer, use_settings: Any) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    use_settings(ratelimit_storage=redis_server.url, ratelimit_enabled="true")
+    yield client
+    client.close()
+
+
+def no_thread_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refused(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a count in Redis went to the thread pool")
+
+    monkeypatch.setattr(ratelimit, "run_in_threadpool", refused)
+
+
+def test_a_count_in_redis_is_made_on_the_loop_and_shared_by_its_key(
+    in_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_thread_pool(monkeypatch)
+    threads = set(threading.enumerate())
+
+    async def three() -> list[bool]:
+        return [await ratelimit.hit_on_loop("2/minute", "203.0.113.7", "sign") for _ in range(3)]
+
+    assert asyncio.run(three()) == [True, True, False]
+    assert set(threading.enumerate()) <= threads
+    [key] = [k.decode() for k in in_redis.keys("LIMITS*")]
+    assert "203.0.113.7" in key and "sign" in key
+    # The count the synchronous storage of another process (slowapi's) reads: one key, full.
+    elsewhere = MovingWindowRateLimiter(storage_from_string(in_redis_url(in_redis)))
+    assert elsewhere.hit(parse("2/minute"), "203.0.113.7", "sign") is False
+    assert elsewhere.hit(parse("2/minute"), "198.51.100.1", "sign") is True
+
+
+def in_redis_url(client: redis.Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/0"
+
+
+def test_while_redis_is_down_the_process_counts_on_its_own_and_goes_back(
+    redis_server: RedisServer, in_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_thread_pool(monkeypatch)
+    monkeypatch.setattr(ratelimit, "RETRY_SHARED_AFTER", 0.0)  # try Redis again at once
+    redis_server.stop()
+    try:
+        # Refused by the process's own count, not let through.
+        counts = asyncio.run(_hits("1/minute", "192.0.2.9", "sign", times=2))
+    finally:
+        redis_server.start()
+    assert counts == [True, False]
+    assert in_redis.keys("LIMITS*") == []
+    assert asyncio.run(_hits("1/minute", "192.0.2.10", "sign", times=2)) == [True, False]
+    assert any(b"192.0.2.10" in key for key in in_redis.keys("LIMITS*"))
+
+
+async def _hits(limit: str, address: str, scope: str, *, times: int) -> list[bool]:
+    return [await ratelimit.hit_on_loop(limit, address, scope) for _ in range(times)]
