@@ -782,7 +782,7 @@ def parse_args() -> argparse.Namespace:
     args.streams = (
         args.streams or 5000
     )  # the target's number: fewer would show more of a fixed cost
-    args.people = args.people or (1500 if args.quick else 4000)
+    args.people = args.people or (1500 if args.quick else 3000)
     # Signings for the confirming route to confirm, one a request: more than it can take in
     # its time at 4,000 a second.
     args.waiting = args.waiting or int(4000 * (args.seconds + 1))
