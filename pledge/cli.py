@@ -66,6 +66,9 @@ def _serve(args: argparse.Namespace) -> int:
             args.workers,
             args.workers,
         )
+        # Written now, before the workers start and fill the log.
+        for handler in logging.getLogger().handlers:
+            handler.flush()
     _raise_open_files_limit()
     # Several workers share their metrics through files in one folder, named in the
     # environment before uvicorn starts them.

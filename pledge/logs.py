@@ -21,7 +21,7 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -494,6 +494,21 @@ def log_handler(
 
 ACCESS_LOGGER = "pledge.access"
 _access_logger = logging.getLogger(ACCESS_LOGGER)
+
+
+def _our_handlers() -> Iterator[LogHandler]:
+    """The handlers of the access logger and its parents that are ours."""
+    logger: logging.Logger | None = _access_logger
+    while logger is not None:
+        for handler in logger.handlers:
+            if isinstance(handler, LogHandler):
+                yield handler
+        logger = logger.parent if logger.propagate else None
+
+
+def lines_dropped() -> int:
+    """The lines the access logger's handlers (ours) have dropped so far."""
+    return sum(handler.dropped for handler in _our_handlers())
 
 
 def write_access(line: AccessLine) -> int:

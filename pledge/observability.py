@@ -211,7 +211,8 @@ class Metrics:
             registry=registry,
         )
         self._streams_seen = -1
-        self._dropped_seen = 0
+        # Lines this process dropped before this app was made are not its to count.
+        self._dropped_seen = logs.lines_dropped()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method if method in METHODS else "other", route, f"{status // 100}xx")

@@ -5,6 +5,7 @@ tests/support, never from a conftest file."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -135,6 +136,23 @@ def _empty_tables(engine: sa.Engine) -> None:
             conn.exec_driver_sql(f'DELETE FROM "{name}"')
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(_RESTART_IDS)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that configures logging as `pledge serve` does (dictConfig, in this process)
+    leaves the root logger as it found it: its handler wrote to the test's captured stderr,
+    which is gone once the test ends."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ down."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from pledge import ratelimit
+from tests.support.aio import run_async
 from tests.support.redisserver import RedisServer, running_redis
 
 
@@ -50,7 +50,7 @@ def test_a_count_in_redis_is_made_on_the_loop_and_shared_by_its_key(
     async def three() -> list[bool]:
         return [await ratelimit.hit_on_loop("2/minute", "203.0.113.7", "sign") for _ in range(3)]
 
-    assert asyncio.run(three()) == [True, True, False]
+    assert run_async(three) == [True, True, False]
     assert set(threading.enumerate()) <= threads
     [key] = [k.decode() for k in in_redis.keys("LIMITS*")]
     assert "203.0.113.7" in key and "sign" in key
@@ -73,12 +73,12 @@ def test_while_redis_is_down_the_process_counts_on_its_own_and_goes_back(
     redis_server.stop()
     try:
         # Refused by the process's own count, not let through.
-        counts = asyncio.run(_hits("1/minute", "192.0.2.9", "sign", times=2))
+        counts = run_async(lambda: _hits("1/minute", "192.0.2.9", "sign", times=2))
     finally:
         redis_server.start()
     assert counts == [True, False]
     assert in_redis.keys("LIMITS*") == []
-    assert asyncio.run(_hits("1/minute", "192.0.2.10", "sign", times=2)) == [True, False]
+    assert run_async(lambda: _hits("1/minute", "192.0.2.10", "sign", times=2)) == [True, False]
     assert any(b"192.0.2.10" in key for key in in_redis.keys("LIMITS*"))
 
 
