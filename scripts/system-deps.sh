@@ -27,8 +27,11 @@ for lang in ind eng; do
         missing+=("tesseract-ocr-$lang")
 done
 
+# Writes XMP and EXIF into the test images of the provenance reader.
+command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
+
 if ((${#missing[@]} == 0)); then
-    echo "system-deps: all present (postgresql, chromium, redis-server, fonts-dejavu-core, wrk, npm, java, tesseract-ocr with ind and eng)"
+    echo "system-deps: all present (postgresql, chromium, redis-server, fonts-dejavu-core, wrk, npm, java, tesseract-ocr with ind and eng, exiftool)"
     exit 0
 fi
 
