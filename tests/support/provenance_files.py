@@ -268,6 +268,19 @@ def manifest_truncated(data: bytes) -> bytes:
     return data[:start] + segment + data[start + 2 + length :]
 
 
+TAMPERINGS = {
+    "pixels": pixels_changed,
+    "signature": signature_flipped,
+    "garbled": manifest_garbled,
+    "truncated": manifest_truncated,
+}
+
+
+def tampered_jpeg(how: str = "pixels") -> bytes:
+    """A signed JPEG tampered with after signing, in one of the TAMPERINGS."""
+    return TAMPERINGS[how](signed_jpeg())
+
+
 # --- XMP, EXIF and comments ----------------------------------------------------------------
 
 
