@@ -75,6 +75,8 @@ class AuditAction(StrEnum):
     CASE_CORRECT = "case.correct"
     CASE_ESCALATE = "case.escalate"
     CASE_ESCALATION_OUTCOME = "case.escalation_outcome"
+    CASE_ORIGINAL = "case.original"
+    CASE_ORIGINAL_REMOVE = "case.original_remove"
     PRIVACY_SEARCH = "privacy.search"
     PRIVACY_EXPORT = "privacy.export"
     PRIVACY_ERASE = "privacy.erase"
@@ -145,6 +147,8 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.CASE_CORRECT: lambda: _("Corrected the published verdict"),
     AuditAction.CASE_ESCALATE: lambda: _("Reported it to a platform or an authority"),
     AuditAction.CASE_ESCALATION_OUTCOME: lambda: _("Recorded what came of a report elsewhere"),
+    AuditAction.CASE_ORIGINAL: lambda: _("Attached the original picture"),
+    AuditAction.CASE_ORIGINAL_REMOVE: lambda: _("Removed the original picture"),
     AuditAction.PRIVACY_SEARCH: lambda: _("Searched a person's data"),
     AuditAction.PRIVACY_EXPORT: lambda: _("Copied a person's data"),
     AuditAction.PRIVACY_ERASE: lambda: _("Erased a person's data"),

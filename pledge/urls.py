@@ -270,6 +270,8 @@ HOAXES = router(
     get("/hoaxes/{case_id}/image.jpg", hoaxes.hoaxes_image, response_model=None),
     get("/hoaxes/{case_id}/card.jpg", hoaxes.hoaxes_card, response_model=None),
     get("/hoaxes/{case_id}/story.jpg", hoaxes.hoaxes_story, response_model=None),
+    get("/hoaxes/{case_id}/original.jpg", hoaxes.hoaxes_original, response_model=None),
+    get("/hoaxes/{case_id}/changed.jpg", hoaxes.hoaxes_changed, response_model=None),
     get("/v/{case_id}", hoaxes.hoaxes_short, response_model=None),
     page("/transparansi", hoaxes.hoaxes_transparency, response_model=None),
     get("/transparansi.csv", hoaxes.hoaxes_transparency_csv, response_model=None),
@@ -326,6 +328,13 @@ MODERATION = router(
     form(
         "/mod/cases/{case_id}/escalations/{escalation_id}/outcome",
         moderation.moderation_escalation_outcome,
+    ),
+    form("/mod/cases/{case_id}/original", moderation.moderation_original),
+    form("/mod/cases/{case_id}/original/remove", moderation.moderation_original_remove),
+    get(
+        "/mod/cases/{case_id}/original/{kind}.jpg",
+        moderation.moderation_original_picture,
+        response_model=None,
     ),
     form("/mod/cases/{case_id}/correct", moderation.moderation_correct),
     form(

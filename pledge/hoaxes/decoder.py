@@ -62,6 +62,7 @@ WAITING_MAX = 16
 IDLE_SECONDS = 60.0
 RETIRE_ABOVE_KIB = 64 * 1024
 _LENGTH = struct.Struct(">Q")
+_MAX_PARTS = 2
 
 
 class _Child:
@@ -78,20 +79,24 @@ class _Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def decode(
-        self, raw: bytes, *, locale: str, cpu_seconds: int, timeout: float
+    def ask(
+        self, operation: str, parts: list[bytes], *, locale: str, cpu_seconds: int, timeout: float
     ) -> tuple[str, object, bool, int]:
         assert self.process.stdin is not None and self.process.stdout is not None
         deadline = time.monotonic() + timeout
-        language = locale.encode()
+        language, name = locale.encode(), operation.encode()
         stdin = self.process.stdin
         stdin.write(
             _LENGTH.pack(len(language))
             + language
             + _LENGTH.pack(cpu_seconds)
-            + _LENGTH.pack(len(raw))
+            + _LENGTH.pack(len(name))
+            + name
+            + _LENGTH.pack(len(parts))
         )
-        stdin.write(raw)
+        for part in parts:
+            stdin.write(_LENGTH.pack(len(part)))
+            stdin.write(part)
         stdin.flush()
         out = self.process.stdout.fileno()
         (size,) = _LENGTH.unpack(_read(out, _LENGTH.size, deadline))
@@ -135,6 +140,18 @@ class Decoded:
     image: media.ProcessedImage | None
     refusal: str | None  # why the image was refused, in the request's language
     peak_kib: int  # the decoder process's peak resident memory so far (VmHWM)
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """difference.Comparison in plain values: the web process never imports OpenCV."""
+
+    outcome: str  # difference.Outcome
+    regions: tuple[tuple[int, int, int, int, float], ...]  # x, y, width, height, share
+    matches: int
+    changed_share: float
+    overlay: bytes
+    aligned: bytes
 
 
 class Busy(Exception):
@@ -221,33 +238,59 @@ class Decoders:
     def decode(self, raw: bytes, *, sender: str = "", timeout: float = TIMEOUT_SECONDS) -> Decoded:
         """media.process_upload in a decoder process, with the decoder's peak memory. The
         sender's uploads take their turns with everyone else's."""
+        kind, value, peak = self._ask("image", [raw], sender=sender, timeout=timeout)
+        if kind == "image" and isinstance(value, media.ProcessedImage):
+            return Decoded(image=value, refusal=None, peak_kib=peak)
+        return Decoded(image=None, refusal=str(value), peak_kib=peak)
+
+    def compare(
+        self, original: bytes, suspect: bytes, *, sender: str = "", timeout: float = TIMEOUT_SECONDS
+    ) -> Compared:
+        """difference.compare of two stored pictures in a decoder process (OpenCV is loaded
+        there, never in the web process); MediaError when the decoder could not answer."""
+        kind, value, _peak = self._ask(
+            "compare", [original, suspect], sender=sender, timeout=timeout
+        )
+        if kind == "comparison" and isinstance(value, Compared):
+            return value
+        raise media.MediaError(str(value))
+
+    def _ask(
+        self, operation: str, parts: list[bytes], *, sender: str, timeout: float
+    ) -> tuple[str, object, int]:
+        """An answer of a decoder process, in the sender's turn: (kind, value, peak KiB), or
+        ("refused", message, 0) when none could answer."""
         started = time.monotonic()
         try:
             with self._slots.slot(sender, timeout):
-                return self._decode(raw, timeout - (time.monotonic() - started))
+                return self._ask_child(operation, parts, timeout - (time.monotonic() - started))
         except Busy:
-            return Decoded(image=None, refusal=str(busy()), peak_kib=0)
+            return "refused", str(busy()), 0
 
-    def _decode(self, raw: bytes, timeout: float) -> Decoded:
+    def _ask_child(
+        self, operation: str, parts: list[bytes], timeout: float
+    ) -> tuple[str, object, int]:
         child = self._take()
         try:
-            kind, value, retiring, peak = child.decode(
-                raw, locale=get_locale(), cpu_seconds=self.cpu_seconds, timeout=timeout
+            kind, value, retiring, peak = child.ask(
+                operation,
+                parts,
+                locale=get_locale(),
+                cpu_seconds=self.cpu_seconds,
+                timeout=timeout,
             )
         except (OSError, EOFError, TimeoutError, pickle.UnpicklingError, struct.error):
             # Killed by the system (out of memory, or over its processor time), crashed in the
             # decoder, or too slow: the image is refused and the next upload gets a new decoder.
             child.kill()
             if child.process.returncode == -signal.SIGXCPU:
-                return Decoded(image=None, refusal=str(media.unusual()), peak_kib=0)
-            return Decoded(image=None, refusal=str(media.damaged()), peak_kib=0)
+                return "refused", str(media.unusual()), 0
+            return "refused", str(media.damaged()), 0
         if retiring:
             child.close()
         else:
             self._idle.put(child)
-        if kind == "image" and isinstance(value, media.ProcessedImage):
-            return Decoded(image=value, refusal=None, peak_kib=peak)
-        return Decoded(image=None, refusal=str(value), peak_kib=peak)
+        return kind, value, peak
 
     def process_upload(self, raw: bytes, *, sender: str = "") -> media.ProcessedImage:
         """media.process_upload, in a decoder process: the same answers and refusals."""
@@ -333,32 +376,76 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(parts)
 
 
+def _read_field(stream: BinaryIO) -> bytes | None:
+    head = _read_exactly(stream, _LENGTH.size)
+    return None if head is None else _read_exactly(stream, _LENGTH.unpack(head)[0])
+
+
+def _read_number(stream: BinaryIO) -> int | None:
+    head = _read_exactly(stream, _LENGTH.size)
+    return None if head is None else int(_LENGTH.unpack(head)[0])
+
+
+def _read_request(stream: BinaryIO) -> tuple[str, int, str, list[bytes]] | None:
+    """The next request: its language, processor seconds, operation and parts; None once the
+    web process has closed the pipe."""
+    language = _read_field(stream)
+    cpu = _read_number(stream)
+    operation = _read_field(stream)
+    count = _read_number(stream)
+    if language is None or cpu is None or operation is None or count is None:
+        return None
+    parts: list[bytes] = []
+    for _part in range(min(count, _MAX_PARTS)):
+        part = _read_field(stream)
+        if part is None:
+            return None
+        parts.append(part)
+    return language.decode(), cpu, operation.decode(), parts
+
+
+def _answer(operation: str, parts: list[bytes]) -> tuple[str, object]:
+    """What a decoder answers: an upload checked and re-encoded, or two stored pictures
+    compared (OpenCV is imported for that only, so a decoder that never compares stays
+    small; one that did is retired by its size)."""
+    if operation == "image" and len(parts) == 1:
+        try:
+            return "image", media.process_upload(parts[0])
+        except media.MediaError as error:
+            return "refused", str(error)
+    if operation == "compare" and len(parts) == 2:
+        from pledge.hoaxes import difference
+
+        found = difference.compare(parts[0], parts[1])
+        return "comparison", Compared(
+            outcome=str(found.outcome),
+            regions=tuple(
+                (region.x, region.y, region.width, region.height, region.share)
+                for region in found.regions
+            ),
+            matches=found.matches,
+            changed_share=found.changed_share,
+            overlay=found.overlay,
+            aligned=found.aligned_original,
+        )
+    return "refused", str(media.damaged())
+
+
 def serve(requests: BinaryIO, answers: BinaryIO, *, own_process: bool = False) -> None:
     """Answer images until the web process closes the pipe or none came for a while. In a
     decoder process of its own, each image's processor time is limited."""
     while True:
         if not select.select([requests], [], [], IDLE_SECONDS)[0]:
             return
-        head = _read_exactly(requests, _LENGTH.size)
-        if head is None:
+        request = _read_request(requests)
+        if request is None:
             return
-        language = _read_exactly(requests, _LENGTH.unpack(head)[0])
-        cpu = _read_exactly(requests, _LENGTH.size)
-        head = _read_exactly(requests, _LENGTH.size)
-        if language is None or cpu is None or head is None:
-            return
-        raw = _read_exactly(requests, _LENGTH.unpack(head)[0])
-        if raw is None:
-            return
-        set_locale(language.decode())
+        language, cpu, operation, parts = request
+        set_locale(language)
         if own_process:
-            _limit_processor_time(_LENGTH.unpack(cpu)[0])
-        answer: tuple[str, object]
-        try:
-            answer = ("image", media.process_upload(raw))
-        except media.MediaError as error:
-            answer = ("refused", str(error))
-        del raw
+            _limit_processor_time(cpu)
+        answer = _answer(operation, parts)
+        del parts, request
         retiring = _status_kib("VmRSS") > RETIRE_ABOVE_KIB
         data = pickle.dumps((*answer, retiring, _status_kib("VmHWM")))
         answers.write(_LENGTH.pack(len(data)) + data)

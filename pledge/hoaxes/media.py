@@ -10,7 +10,7 @@ from io import BytesIO
 
 from PIL import Image
 
-from pledge.hoaxes import fingerprint, ocr
+from pledge.hoaxes import fingerprint, ocr, provenance
 from pledge.hoaxes.headers import Header, TooManyParts, read_header, sniff
 from pledge.i18n import gettext as _
 
@@ -90,6 +90,9 @@ class ProcessedImage:
     fingerprint: bytes = b""
     # The picture's text (ocr.read_text): one line per line, "" when there is none.
     text: str = ""
+    # What the file said of where it came from, read before it was re-encoded
+    # (provenance.Provenance as JSON).
+    provenance: str = ""
 
 
 def _not_an_image() -> MediaError:
@@ -122,6 +125,8 @@ def _too_large(width: int, height: int) -> MediaError:
 def process_upload(raw: bytes) -> ProcessedImage:
     """Check an upload from its bytes alone and re-encode it as a metadata-free JPEG."""
     kind, header = _checked_header(raw)
+    # Read from the file as sent: nothing of it survives the re-encoding below.
+    found = provenance.read(raw)
     held = len(raw)  # the caller keeps the upload until the answer
     if kind == "PNG":
         raw = _png_pixel_chunks(raw)
@@ -143,6 +148,7 @@ def process_upload(raw: bytes) -> ProcessedImage:
         phash=dhash(picture),
         fingerprint=prints.to_bytes(),
         text=ocr.read_text(content),
+        provenance=found.to_json(),
     )
 
 

@@ -173,6 +173,9 @@ class HoaxCase(SQLModel, table=True):
     answered_at: datetime | None = None
     # When the published verdict was last corrected (its reporters are told again).
     corrected_at: datetime | None = None
+    # What Content Credentials in a reported file said, as the moderator chose to show it on
+    # the published verdict (provenance.PublicCredentials as JSON); empty when not shown.
+    credentials_note: str = Field(default="", max_length=1000)
     claimed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     claim_expires_at: datetime | None = None
     proposed_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
@@ -225,6 +228,9 @@ class HoaxReport(SQLModel, table=True):
     joined_by: str = Field(default="", max_length=120)
     # Where a short link (bit.ly, vt.tiktok.com, ...) led, once it was followed.
     resolved_url: str | None = Field(default=None, max_length=2048)
+    # What the uploaded file said of where it came from, read before its metadata was
+    # stripped (provenance.Provenance as JSON; "" without a picture). Moderators only.
+    provenance: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -393,6 +399,36 @@ class Escalation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class CaseOriginal(SQLModel, table=True):
+    """The original of a manipulated picture, attached to its case by a moderator, with the
+    comparison of the two: computed once, when attached, and kept."""
+
+    __tablename__ = "hoax_original"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="hoax_case.id", ondelete="CASCADE", unique=True)
+    # The original as stored (an upload, or the picture of another case).
+    media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
+    # The case whose picture it is, when it was taken from one.
+    source_case_id: int | None = Field(
+        default=None, foreign_key="hoax_case.id", ondelete="SET NULL"
+    )
+    # The case's picture it was compared with.
+    suspect_media_id: int | None = Field(default=None, foreign_key="media.id", ondelete="SET NULL")
+    outcome: str = Field(max_length=16)  # difference.Outcome
+    matches: int = Field(default=0)
+    changed_share: float = Field(default=0.0)
+    # The changed regions in the case's picture: JSON [[x, y, width, height, share], ...].
+    regions: str = Field(default="[]", sa_type=sa.Text)
+    # JPEGs: the case's picture with the changes outlined, and the original aligned to it.
+    overlay: bytes = Field(default=b"", sa_type=sa.LargeBinary)
+    aligned: bytes = Field(default=b"", sa_type=sa.LargeBinary)
+    # The published verdict shows the pair (stamped, as its other pictures).
+    show_public: bool = Field(default=False)
+    attached_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class HoaxMonth(SQLModel, table=True):
     """Counts per campaign and month that the transparency page reads instead of every report:
     ``metric`` is "reports", "cases", or "verdict:<LABEL>". Incremented in the transaction of
@@ -416,5 +452,6 @@ hoax_case_table = table(HoaxCase)
 hoax_report_table = table(HoaxReport)
 report_answer_table = table(ReportAnswer)
 correction_table = table(Correction)
+case_original_table = table(CaseOriginal)
 escalation_table = table(Escalation)
 hoax_month_table = table(HoaxMonth)

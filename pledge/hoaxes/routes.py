@@ -242,6 +242,8 @@ def _draw_verdict(request: Request, case_id: int) -> HTMLResponse:
             **verdict_sharing(request, session, hoax),
             "escalations": escalations.list_public(session, case_id=hoax.id),
             "corrections": hoaxes.list_corrections(session, case_id=hoax.id),
+            "credentials": hoaxes.PublicCredentials.from_json(hoax.case.credentials_note),
+            **_pair(request, session, hoax),
         }
     return render(request, "hoaxes/show.html", context)
 
@@ -278,6 +280,24 @@ def verdict_sharing(
         "image_size": hoaxes.picture_size(session, case=hoax.case) if hoax.has_image else None,
         "card_size": hoaxes.CARD_SIZE,
         "share": share_links(short, hoax.case.public_title, text=hoaxes.share_text(hoax.case)),
+    }
+
+
+def _pair(request: Request, session: Session, hoax: hoaxes.PublishedHoax) -> dict[str, Any]:
+    """The original beside the picture, where the verdict shows it: the two addresses (in
+    the page's language) and the number of changed regions."""
+    original = hoaxes.shown_original(session, case=hoax.case)
+    if original is None:
+        return {"pair": None}
+    locale = i18n.get_locale()
+    query = "" if locale == i18n.DEFAULT_LOCALE else "?" + urlencode({"lang": locale})
+    return {
+        "pair": {
+            "original": request.app.url_path_for("hoaxes_original", case_id=hoax.id) + query,
+            "changed": request.app.url_path_for("hoaxes_changed", case_id=hoax.id) + query,
+            "regions": len(hoaxes.stored_regions(original)),
+            "aligned": original.outcome == "aligned",
+        }
     }
 
 
@@ -328,6 +348,34 @@ def hoaxes_story(
         "Content-Disposition": f'attachment; filename="verdict-{case_id}-story.jpg"',
     }
     return Response(data, media_type="image/jpeg", headers=headers)
+
+
+def _pair_picture(
+    request: Request, session: Session, case_id: int, kind: hoaxes.PairPicture, lang: str | None
+) -> Response:
+    """One picture of the pair a verdict on a manipulated picture shows: the original, or
+    the reported picture with what was changed outlined; stamped, with the short link."""
+    i18n.set_locale(i18n.negotiate(lang) or i18n.DEFAULT_LOCALE)
+    data = hoaxes.pair_picture(
+        session,
+        case_id=case_id,
+        kind=kind,
+        address=short_link(request, case_id).split("://", 1)[-1],
+        site_name=get_settings().site_name,
+    )
+    return Response(data, media_type="image/jpeg", headers=VERDICT_PICTURE_HEADERS)
+
+
+def hoaxes_original(
+    request: Request, session: SessionDep, case_id: RowId, lang: PictureLanguage = None
+) -> Response:
+    return _pair_picture(request, session, case_id, hoaxes.PairPicture.ORIGINAL, lang)
+
+
+def hoaxes_changed(
+    request: Request, session: SessionDep, case_id: RowId, lang: PictureLanguage = None
+) -> Response:
+    return _pair_picture(request, session, case_id, hoaxes.PairPicture.CHANGED, lang)
 
 
 def hoaxes_short(request: Request, session: SessionDep, case_id: RowId) -> RedirectResponse:

@@ -236,14 +236,21 @@ def draw_blocks(
     return y
 
 
-def badge(draw: ImageDraw.ImageDraw, label: str, origin: tuple[float, float], size: int) -> float:
-    """The label, white on a red box with a white edge, from origin; the box's right edge."""
+def badge(
+    draw: ImageDraw.ImageDraw,
+    label: str,
+    origin: tuple[float, float],
+    size: int,
+    fill: tuple[int, int, int] = RED,
+) -> float:
+    """The label, white on a box of `fill` (red) with a white edge, from origin; the box's
+    right edge."""
     face = font(size)
     left, top, right, bottom = draw.textbbox((0, 0), label, font=face)
     pad = max(2, round(size * 0.28))
     x, y = origin
     box = (x, y, x + right - left + 2 * pad, y + bottom - top + 2 * pad)
-    draw.rounded_rectangle(box, radius=pad, fill=RED, outline=WHITE, width=max(1, size // 16))
+    draw.rounded_rectangle(box, radius=pad, fill=fill, outline=WHITE, width=max(1, size // 16))
     draw.text((x + pad - left, y + pad - top), label, font=face, fill=WHITE)
     return box[2]
 
@@ -323,7 +330,8 @@ def _claim(text: StampText, size: int, lines: int) -> list[Block]:
     ]
 
 
-def _fact(text: StampText, size: int, lines: int) -> list[Block]:
+def fact_blocks(text: StampText, size: int, lines: int) -> list[Block]:
+    """The correction, when the verdict has one."""
     return [Block(text.fact, size, FACT, max_lines=lines, space_after=0.6)] if text.fact else []
 
 
@@ -355,7 +363,7 @@ def card(picture: Image.Image | None, text: StampText) -> Image.Image:
     badge_size_ = largest_badge(text.label, column, 120, 84 if picture is not None else 100)
     badge(draw, text.label, (left, margin), badge_size_)
     top = margin + badge_size(text.label, badge_size_)[1] + 24
-    blocks = [*_heading(text, 36), *_claim(text, 40, 3), *_fact(text, 36, 4)]
+    blocks = [*_heading(text, 36), *_claim(text, 40, 3), *fact_blocks(text, 36, 4)]
     room = height - margin - footer * 1.6 - top
     draw_blocks(draw, blocks, (left, top, column), fitted_scale(blocks, column, room))
     _footer(draw, text, left, height - margin + 8, footer)
@@ -373,12 +381,12 @@ def story(picture: Image.Image | None, text: StampText) -> Image.Image:
     badge(draw, text.label, (margin, top), size)
     y: float = top + badge_size(text.label, size)[1] + 36
     head = [*_heading(text, 56), *_claim(text, 54, 4)]
-    tail = _fact(text, 50, 5)
+    tail = fact_blocks(text, 50, 5)
     footer = 46
     if picture is None:
         # Alone, the words are larger, and sit in the middle of the room they have.
         heading = _heading(text, 72)
-        blocks = [*_claim(text, 68, 5), *_fact(text, 64, 6)]
+        blocks = [*_claim(text, 68, 5), *fact_blocks(text, 64, 6)]
         room = bottom - footer * 2 - y
         scale = fitted_scale(heading + blocks, column, room)
         y = draw_blocks(draw, heading, (margin, y, column), scale)
@@ -409,7 +417,7 @@ def stamped(picture: Image.Image, text: StampText) -> Image.Image:
     badge(draw, text.label, ((width - badge_width) / 2, (height - badge_height) / 2), size)
     footer = max(8, min(40, round(width / 26)))
     blocks = [
-        *_fact(text, footer, 3),
+        *fact_blocks(text, footer, 3),
         Block(text.address, footer, WHITE, max_lines=1, space_after=0),
     ]
     pad = footer * 0.6

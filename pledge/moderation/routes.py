@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -28,81 +27,25 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from pledge import mail
-from pledge.db import SessionDep, utcnow
+from pledge.db import SessionDep
 from pledge.deps import Moderator, ModeratorContext
-from pledge.errors import Conflict, Forbidden, Invalid
+from pledge.errors import Conflict, Invalid, NotFound
 from pledge.forms import form_text
 from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import (
-    CaseStatus,
-    Category,
-    EscalationOutcome,
-    EscalationTarget,
-    HoaxCase,
-    Platform,
-    Verdict,
-)
 from pledge.i18n import gettext as _
-from pledge.i18n import ngettext
 from pledge.moderation import service as moderation
+from pledge.moderation.case_pages import (
+    CASE_PAGE,
+    NO_STORE,
+    act_on_case,
+    case_page,
+    helpers,
+)
 from pledge.ratelimit import client_key, limiter
 from pledge.web import CheckedForm, CheckedUpload, RowId, absolute_url, redraw, render
 
 CaseId = RowId
 QUEUE_PAGE = "moderation/queue.html"
-CASE_PAGE = "moderation/case.html"
-NO_STORE = {"Cache-Control": "no-store"}
-
-CASE_DONE = (
-    "claimed",
-    "renewed",
-    "released",
-    "broken",
-    "approved",
-    "sent-back",
-    "set-apart",
-    "split",
-    "correction-proposed",
-    "corrected",
-    "correction-withdrawn",
-    *(f"decided-{decision.value}" for decision in moderation.Decision),
-    "messaged-email",
-    "messaged-whatsapp",
-    "escalated",
-    "escalation-outcome",
-)
-
-
-# The queue's status filter: its groups around the single statuses.
-STATUS_CHOICES = (
-    moderation.StatusFilter.QUEUE,
-    moderation.StatusFilter.OPEN,
-    *CaseStatus,
-    moderation.StatusFilter.ALL,
-)
-
-
-def age(moment: datetime, now: datetime | None = None) -> str:
-    """How long ago, in the largest whole unit: 5 minutes, 3 hours, 2 days."""
-    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if minutes < 1:
-        return _("less than a minute")
-    if hours < 1:
-        return ngettext("%(num)s minute", "%(num)s minutes", minutes) % {"num": minutes}
-    if days < 2:
-        return ngettext("%(num)s hour", "%(num)s hours", hours) % {"num": hours}
-    return ngettext("%(num)s day", "%(num)s days", days) % {"num": days}
-
-
-def _helpers() -> dict[str, Any]:
-    return {
-        "age": age,
-        "status_choices": STATUS_CHOICES,
-        "platforms": list(Platform),
-        "categories": list(Category),
-        "verdicts": list(Verdict),
-    }
 
 
 def _int_param(request: Request, name: str) -> int:
@@ -135,7 +78,7 @@ def _queue_page(
         "rejected": _int_param(request, "rejected"),
         "skipped": _int_param(request, "skipped"),
         "reason_max": moderation.REASON_MAX,
-        **_helpers(),
+        **helpers(),
     }
 
 
@@ -176,71 +119,10 @@ def moderation_bulk_reject(
 # --- one case --------------------------------------------------------------------------
 
 
-def _case_page(
-    request: Request,
-    session: Session,
-    access: ModeratorContext,
-    case_id: int,
-    *,
-    failed: str = "",
-    posted: dict[str, str] | None = None,
-    problem: str = "",
-    refused: bool = False,
-) -> dict[str, Any]:
-    page = moderation.case_page(session, access=access, case_id=case_id)
-    done = None if refused else request.query_params.get("done")
-    return {
-        "page": page,
-        "case": page.case,
-        "failed": failed,
-        "posted": posted or {},
-        "problem": problem,
-        "done": done if done in CASE_DONE else None,
-        "reason_max": moderation.REASON_MAX,
-        "title_max": moderation.TITLE_MAX,
-        "explanation_max": moderation.EXPLANATION_MAX,
-        "claim_minutes": moderation.CLAIM_MINUTES,
-        "message_max": moderation.MESSAGE_MAX,
-        "correction_max": moderation.CORRECTION_MAX,
-        "claim_author_max": moderation.CLAIM_AUTHOR_MAX,
-        "note_max": moderation.NOTE_MAX,
-        "waiting_correction": moderation.waiting_correction(session, access=access, case=page.case),
-        **_helpers(),
-        **_escalations(session, page.case),
-    }
-
-
-def _act(
-    request: Request,
-    session: Session,
-    access: ModeratorContext,
-    case_id: int,
-    change: Callable[[], str],
-    *,
-    failed: str,
-    posted: dict[str, str] | None = None,
-) -> Response:
-    """Run one service call; 303 to the case with its notice, or re-render the case page
-    with the messages (422 beside the failed form's fields; 403 and 409 at the top)."""
-    try:
-        done = change()
-    except Invalid as error:
-        context = _case_page(
-            request, session, access, case_id, failed=failed, posted=posted, refused=True
-        )
-        errors = {f"{failed}-{name}": message for name, message in error.errors.items()}
-        return redraw(request, CASE_PAGE, context, errors, headers=NO_STORE)
-    except (Conflict, Forbidden) as error:
-        context = _case_page(request, session, access, case_id, problem=error.detail, refused=True)
-        return render(request, CASE_PAGE, context, status_code=error.status_code, headers=NO_STORE)
-    path = request.app.url_path_for("moderation_case", case_id=case_id)
-    return RedirectResponse(f"{path}?done={done}", status_code=303)
-
-
 def moderation_case(
     request: Request, session: SessionDep, access: Moderator, case_id: CaseId
 ) -> HTMLResponse:
-    context = _case_page(request, session, access, case_id)
+    context = case_page(request, session, access, case_id)
     return render(request, CASE_PAGE, context, headers=NO_STORE)
 
 
@@ -251,7 +133,7 @@ def moderation_claim(
         held = moderation.claim(session, access=access, case_id=case_id)
         return "renewed" if held.renewed else "claimed"
 
-    return _act(request, session, access, case_id, change, failed="claim")
+    return act_on_case(request, session, access, case_id, change, failed="claim")
 
 
 def moderation_release(
@@ -261,7 +143,7 @@ def moderation_release(
         moderation.release(session, access=access, case_id=case_id)
         return "released"
 
-    return _act(request, session, access, case_id, change, failed="release")
+    return act_on_case(request, session, access, case_id, change, failed="release")
 
 
 class ReasonChange(Protocol):
@@ -294,12 +176,12 @@ def _with_reason(
     """A change asking for a reason alone: ``apply`` takes it; a refused one is shown again."""
     reason = moderation.read_reason(form)
 
-    def act() -> str:
+    def change() -> str:
         apply(reason)
         return done
 
     posted = {"reason": reason}
-    response = _act(request, session, access, case_id, act, failed=failed, posted=posted)
+    response = act_on_case(request, session, access, case_id, change, failed=failed, posted=posted)
     if delivers:
         _deliver_after(request, response)
     return response
@@ -345,7 +227,7 @@ def moderation_decide(
 
     # An unknown decision has no form of its own: its message goes to the top of the page.
     known = posted.decision in {d.value for d in moderation.Decision}
-    return _act(
+    return act_on_case(
         request,
         session,
         access,
@@ -370,7 +252,9 @@ def moderation_join(
         return f"decided-{moderation.Decision.DUPLICATE.value}"
 
     posted = {"reason": reason, "target_case_id": target}
-    return _act(request, session, access, case_id, change, failed=f"join-{target}", posted=posted)
+    return act_on_case(
+        request, session, access, case_id, change, failed=f"join-{target}", posted=posted
+    )
 
 
 def moderation_set_apart(
@@ -390,7 +274,7 @@ def moderation_set_apart(
         return "set-apart"
 
     posted = {"reason": reason}
-    return _act(
+    return act_on_case(
         request, session, access, case_id, change, failed=f"apart-{match_id}", posted=posted
     )
 
@@ -408,7 +292,7 @@ def moderation_split(
         return "split"
 
     posted = {"reason": reason}
-    return _act(
+    return act_on_case(
         request, session, access, case_id, change, failed=f"split-{report_id}", posted=posted
     )
 
@@ -484,24 +368,14 @@ def moderation_message(
         return f"messaged-{channel.value}"
 
     failed = f"message-{report_id}"
-    response = _act(request, session, access, case_id, change, failed=failed, posted=asdict(posted))
+    response = act_on_case(
+        request, session, access, case_id, change, failed=failed, posted=asdict(posted)
+    )
     _deliver_after(request, response)
     return response
 
 
 # --- reports made elsewhere: to platforms and authorities ----------------------------------
-
-
-def _escalations(session: Session, case: HoaxCase) -> dict[str, Any]:
-    """What the case page's "Reported elsewhere" section shows and offers."""
-    return {
-        "escalations": moderation.list_escalations(session, case_id=case.id or 0),
-        "escalation_targets": list(EscalationTarget),
-        "escalation_outcomes": list(EscalationOutcome),
-        "reference_max": moderation.REFERENCE_MAX,
-        "target_name_max": moderation.TARGET_NAME_MAX,
-        "today": moderation.local_day(utcnow()).isoformat(),
-    }
 
 
 def moderation_escalate(
@@ -513,7 +387,9 @@ def moderation_escalate(
         moderation.escalate(session, access=access, case_id=case_id, form=posted)
         return "escalated"
 
-    return _act(request, session, access, case_id, change, failed="escalate", posted=asdict(posted))
+    return act_on_case(
+        request, session, access, case_id, change, failed="escalate", posted=asdict(posted)
+    )
 
 
 def moderation_escalation_outcome(
@@ -533,7 +409,9 @@ def moderation_escalation_outcome(
         return "escalation-outcome"
 
     failed = f"outcome-{escalation_id}"
-    return _act(request, session, access, case_id, change, failed=failed, posted=asdict(posted))
+    return act_on_case(
+        request, session, access, case_id, change, failed=failed, posted=asdict(posted)
+    )
 
 
 # --- corrections of a published verdict ------------------------------------------------
@@ -548,7 +426,9 @@ def moderation_correct(
         moderation.propose_correction(session, access=access, case_id=case_id, form=posted)
         return "correction-proposed"
 
-    return _act(request, session, access, case_id, change, failed="correct", posted=asdict(posted))
+    return act_on_case(
+        request, session, access, case_id, change, failed="correct", posted=asdict(posted)
+    )
 
 
 class CorrectionChange(Protocol):
@@ -598,3 +478,51 @@ moderation_approve_correction = _correction_route(
 moderation_withdraw_correction = _correction_route(
     moderation.withdraw_correction, done="correction-withdrawn", failed="withdraw_correction"
 )
+
+
+# --- the original of a manipulated picture ----------------------------------------------
+
+
+def moderation_original(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedUpload
+) -> Response:
+    """Attach the original (an upload or another case's picture), compared with the case's."""
+    posted = moderation.OriginalForm.read(form, sender=client_key(request))
+
+    def change() -> str:
+        moderation.attach_original(session, access=access, case_id=case_id, form=posted)
+        return "original"
+
+    shown = {"source_case": posted.source_case}
+    return act_on_case(request, session, access, case_id, change, failed="original", posted=shown)
+
+
+def moderation_original_remove(
+    request: Request, session: SessionDep, access: Moderator, case_id: CaseId, form: CheckedForm
+) -> Response:
+    def change() -> str:
+        moderation.remove_original(session, access=access, case_id=case_id)
+        return "original-removed"
+
+    return act_on_case(request, session, access, case_id, change, failed="original")
+
+
+# The comparison's pictures, for the moderators of the case's campaign only.
+ORIGINAL_PICTURES = ("overlay", "aligned")
+PRIVATE_PICTURE = {
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
+def moderation_original_picture(
+    session: SessionDep, access: Moderator, case_id: CaseId, kind: str
+) -> Response:
+    """The case's picture with what was changed outlined, or the original aligned to it."""
+    moderation.visible_case(session, access, case_id)
+    found = hoaxes.get_original(session, case_id=case_id)
+    data = getattr(found, kind, b"") if found is not None and kind in ORIGINAL_PICTURES else b""
+    if not data:
+        raise NotFound(_("We could not find that image."))
+    return Response(data, media_type="image/jpeg", headers=PRIVATE_PICTURE)

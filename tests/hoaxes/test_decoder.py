@@ -147,7 +147,17 @@ def test_the_web_process_never_holds_the_decoded_picture(tmp_path: Path) -> None
 def request(raw: bytes, locale: str = "en", cpu_seconds: int = 5) -> bytes:
     language = locale.encode()
     head = struct.Struct(">Q")
-    return head.pack(len(language)) + language + head.pack(cpu_seconds) + head.pack(len(raw)) + raw
+    operation = b"image"
+    return (
+        head.pack(len(language))
+        + language
+        + head.pack(cpu_seconds)
+        + head.pack(len(operation))
+        + operation
+        + head.pack(1)
+        + head.pack(len(raw))
+        + raw
+    )
 
 
 def read_answer(fd: int) -> tuple[object, ...]:

@@ -8,11 +8,14 @@
 - ``rekeying``: short links followed after the report is stored;
 - ``reports``: taking a report, and the status page its sender follows;
 - ``answers``: reporters' answers to a moderator's question, checked and stored;
+- ``credentials``: what the files of a case said of where they came from, and the note on
+  Content Credentials a verdict may publish;
 - ``media_access``: who may see an uploaded image;
 - ``published``, ``gallery`` and ``open_data``: one verdict with its ClaimReview, the public
   gallery and its filters, and the JSON API;
 - ``verdict_images``: a verdict's stamped picture, share card and story image, its share text;
 - ``corrections``: corrections of published verdicts, waiting or approved;
+- ``originals``: the original beside the fake on a published verdict;
 - ``privacy``: the reports a contact sent, and reporters' contacts removed;
 - ``notify``: reporters told the verdict (or its correction) by email or WhatsApp.
 
@@ -40,6 +43,15 @@ from pledge.hoaxes.service.corrections import (
     list_corrections,
     mark_correction_approved,
 )
+from pledge.hoaxes.service.credentials import (
+    Finding,
+    PublicCredentials,
+    action_label,
+    case_findings,
+    public_credentials,
+    source_type_label,
+    suggested_label,
+)
 from pledge.hoaxes.service.duplicates import similar_media, surviving_case
 from pledge.hoaxes.service.forms import DESCRIPTION_MAX, CleanReport, ReportForm, new_form_key
 from pledge.hoaxes.service.forms import clean_text as _clean_text
@@ -64,6 +76,19 @@ from pledge.hoaxes.service.open_data import (
     HoaxItem,
     HoaxPage,
     list_open_data,
+)
+from pledge.hoaxes.service.originals import (
+    PAIR_LABELS,
+    PairPicture,
+    delete_original,
+    get_original,
+    get_stored,
+    hide_original,
+    pair_picture,
+    save_original,
+    show_original,
+    shown_original,
+    stored_regions,
 )
 from pledge.hoaxes.service.privacy import (
     clear_contacts,
@@ -125,6 +150,7 @@ __all__ = [
     "CORRECTION_WINDOW",
     "DESCRIPTION_MAX",
     "GALLERY_PAGE_SIZE",
+    "PAIR_LABELS",
     "RATING_VALUES",
     "SHORT_LINK_HOSTS",
     "STORY_SIZE",
@@ -132,10 +158,13 @@ __all__ = [
     "AnswerForm",
     "CleanAnswer",
     "CleanReport",
+    "Finding",
     "GalleryFilters",
     "GalleryPage",
     "HoaxItem",
     "HoaxPage",
+    "PairPicture",
+    "PublicCredentials",
     "PublishedHoax",
     "ReportForm",
     "ReportStatus",
@@ -144,24 +173,30 @@ __all__ = [
     "VerdictPicture",
     "VisibleMedia",
     "_clean_text",
+    "action_label",
     "add_answer",
     "add_correction",
     "awaits_answers",
     "canonical_url",
+    "case_findings",
     "claim_review",
     "clean_tracking_code",
     "clean_url",
     "clear_contacts",
     "count_report_answers",
+    "delete_original",
     "discard_correction",
     "first_reported",
     "follow_short_link",
     "forget_closed_contacts",
     "get_correction",
     "get_media",
+    "get_original",
     "get_published",
     "get_status",
+    "get_stored",
     "get_waiting_correction",
+    "hide_original",
     "is_accepting_reports",
     "is_short_link",
     "keeps_contacts",
@@ -181,15 +216,23 @@ __all__ = [
     "new_form_key",
     "new_tracking_code",
     "open_case",
+    "pair_picture",
     "picture_size",
     "public_appearance_url",
+    "public_credentials",
     "public_url",
     "report_limit",
     "resolve",
+    "save_original",
     "send",
     "share_text",
+    "show_original",
+    "shown_original",
     "similar_media",
+    "source_type_label",
+    "stored_regions",
     "submit",
+    "suggested_label",
     "surviving_case",
     "tell_reporters",
     "verdict_message",

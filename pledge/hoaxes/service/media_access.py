@@ -1,5 +1,6 @@
 """Who may see an uploaded image: anyone once a published verdict shows it, before that only
-the moderators of the campaign it was sent to (with a report, or with a reporter's answer)."""
+the moderators of the campaign it was sent to (with a report, or with a reporter's answer),
+or whose case it was attached to as the original."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from pledge.accounts.permissions import Action, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import PUBLIC_STATUSES
 from pledge.errors import NotFound
-from pledge.hoaxes.models import Media, hoax_case_table, hoax_report_table, report_answer_table
+from pledge.hoaxes.models import (
+    Media,
+    case_original_table,
+    hoax_case_table,
+    hoax_report_table,
+    report_answer_table,
+)
 from pledge.hoaxes.states import CaseStatus
 from pledge.i18n import gettext as _
 
@@ -73,7 +80,14 @@ def _moderates(session: Session, media_id: int, user: User | None) -> bool:
         .join(report_t, report_t.c.id == answer_t.c.report_id)
         .where(answer_t.c.media_id == media_id, report_t.c.campaign_id.in_(partnered))
     )
-    held = sa.or_(in_report.exists(), in_case.exists(), in_answer.exists())
+    # The original a moderator attached to a case of the campaign.
+    original_t = case_original_table
+    in_original = (
+        sa.select(original_t.c.id)
+        .join(case_t, case_t.c.id == original_t.c.case_id)
+        .where(original_t.c.media_id == media_id, case_t.c.campaign_id.in_(partnered))
+    )
+    held = sa.or_(in_report.exists(), in_case.exists(), in_answer.exists(), in_original.exists())
     return bool(session.execute(sa.select(held)).scalar())
 
 

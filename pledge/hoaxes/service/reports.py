@@ -173,6 +173,7 @@ def _submit_in_transaction(
         locale=locale,
         match_text=matching.stored_text(signals.text),
         joined_by=found.joined_by[:120],
+        provenance=image.provenance if image is not None else "",
         created_at=now,
     )
     session.add(report)

@@ -10,7 +10,8 @@ One module per part, each importing only the ones below it:
 - ``matches``: joining a suggested case, setting a pair apart, taking a report out;
 - ``queue`` and ``review``: the queue page and one case as a moderator reviews it;
 - ``answers``: a reporter's answer sends the case back to the queue, marked as answered;
-- ``reporters``: the contacts moderators may see, and a message to a reporter.
+- ``reporters``: the contacts moderators may see, and a message to a reporter;
+- ``originals``: the original of a manipulated picture attached and compared.
 
 Callers import the package (``from pledge.moderation import service as moderation``); the
 rules of a case's status are in ``pledge.hoaxes.states``.
@@ -25,6 +26,7 @@ from pledge.moderation.service.cases import (
     subject,
     transition,
     visible_campaigns,
+    visible_case,
 )
 from pledge.moderation.service.claims import (
     CLAIM_MINUTES,
@@ -72,6 +74,7 @@ from pledge.moderation.service.forms import (
     read_reason,
 )
 from pledge.moderation.service.matches import join, set_apart, split
+from pledge.moderation.service.originals import OriginalForm, attach_original, remove_original
 from pledge.moderation.service.queue import (
     PAGE_SIZE,
     QueueDepth,
@@ -116,6 +119,7 @@ __all__ = [
     "DecisionForm",
     "EscalationForm",
     "MessageForm",
+    "OriginalForm",
     "OutcomeForm",
     "Proposal",
     "QueueDepth",
@@ -129,6 +133,7 @@ __all__ = [
     "answer_limit",
     "approve",
     "approve_correction",
+    "attach_original",
     "break_claim",
     "bulk_reject",
     "case_page",
@@ -150,6 +155,7 @@ __all__ = [
     "read_reason",
     "record_outcome",
     "release",
+    "remove_original",
     "send_back",
     "set_apart",
     "split",
@@ -157,6 +163,7 @@ __all__ = [
     "take_claim",
     "transition",
     "visible_campaigns",
+    "visible_case",
     "waiting_correction",
     "withdraw_correction",
 ]

@@ -90,6 +90,7 @@ def send_back(
             "claim_author": case.claim_author,
             "claim_date": case.claim_date.isoformat() if case.claim_date else None,
             "proposed_by_id": case.proposed_by_id,
+            "credentials": case.credentials_note,
         }
         case.label = None
         case.public_title = ""
@@ -98,7 +99,9 @@ def send_back(
         case.fact_check_url = None
         case.claim_author = ""
         case.claim_date = None
+        case.credentials_note = ""
         case.proposed_by_id = None
+        hoaxes.hide_original(session, case_id=case.id or 0)
         transition(
             session,
             case=case,

@@ -11,8 +11,11 @@ from sqlmodel import Session
 from pledge.audit import AuditAction
 from pledge.db import utcnow, writing
 from pledge.forms import Checks
-from pledge.hoaxes.models import HoaxCase
+from pledge.hoaxes import service as hoaxes
+from pledge.hoaxes.models import CaseOriginal, HoaxCase
+from pledge.hoaxes.service.originals import PAIR_LABELS
 from pledge.hoaxes.states import CaseStatus, Decision, decision_target
+from pledge.i18n import gettext as _
 from pledge.moderation.service.cases import case_not_found, case_number, locked_cases, transition
 from pledge.moderation.service.claims import claim_active, require_claim
 from pledge.moderation.service.forms import (
@@ -27,8 +30,49 @@ if TYPE_CHECKING:
     from pledge.accounts.access import ModeratorContext
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What a verdict may show besides its text: the note on the case's valid Content
+    Credentials, and the original a moderator attached."""
+
+    credentials: hoaxes.PublicCredentials | None = None
+    original: CaseOriginal | None = None
+
+
+def _evidence(session: Session, case: HoaxCase, form: DecisionForm) -> _Evidence:
+    """The evidence the posted verdict asks to show, where the case has it."""
+    credentials = None
+    if form.show_credentials:
+        findings = hoaxes.case_findings(session, case_id=case.id or 0)
+        credentials = hoaxes.public_credentials(findings)
+    return _Evidence(credentials, hoaxes.get_original(session, case_id=case.id or 0))
+
+
+def _check_evidence(checks: Checks, proposal: Proposal, evidence: _Evidence) -> None:
+    if proposal.show_credentials and evidence.credentials is None:
+        checks.refuse(
+            "show_credentials",
+            _(
+                "No file of this case carries valid Content Credentials, so the verdict "
+                "cannot quote them. Untick the box."
+            ),
+        )
+    if proposal.show_original and evidence.original is None:
+        checks.refuse("show_original", _("This case has no original to show. Untick the box."))
+    elif proposal.show_original and proposal.label not in PAIR_LABELS:
+        checks.refuse(
+            "show_original",
+            _("Only a %(labels)s verdict shows the original beside the picture.")
+            % {"labels": " / ".join(sorted(PAIR_LABELS))},
+        )
+
+
 def _checked(
-    form: DecisionForm, decision: Decision, case: HoaxCase, target: HoaxCase | None
+    form: DecisionForm,
+    decision: Decision,
+    case: HoaxCase,
+    target: HoaxCase | None,
+    evidence: _Evidence,
 ) -> tuple[str, Proposal | None, str]:
     """The reason, for a hoax the verdict proposed, and for "needs more information" the
     question for the reporters; Invalid with every message of this decision's form, by
@@ -42,6 +86,8 @@ def _checked(
         error = merge_refusal(case, form.target_case_id, target)
         if error:
             checks.refuse("target_case_id", error)
+    if proposal is not None:
+        _check_evidence(checks, proposal, evidence)
     checks.done()
     return reason, proposal, question
 
@@ -51,11 +97,14 @@ def _propose(
     *,
     case: HoaxCase,
     proposal: Proposal,
+    evidence: _Evidence,
     actor_id: int | None,
     reason: str,
     now: datetime,
 ) -> None:
-    """Write the verdict on the case, for a second moderator to approve."""
+    """Write the verdict on the case, for a second moderator to approve, with the note on
+    Content Credentials and the original beside the picture when the moderator chose to
+    show them."""
     case.label = proposal.label
     case.public_title = proposal.public_title
     case.correction = proposal.correction
@@ -63,6 +112,9 @@ def _propose(
     case.fact_check_url = proposal.fact_check_url
     case.claim_author = proposal.claim_author
     case.claim_date = proposal.claim_date
+    shown = evidence.credentials if proposal.show_credentials else None
+    case.credentials_note = shown.to_json() if shown is not None else ""
+    hoaxes.show_original(session, case_id=case.id or 0, shown=proposal.show_original)
     case.proposed_by_id = actor_id
     case.approved_by_id = None
     data: dict[str, Any] = {
@@ -71,6 +123,10 @@ def _propose(
         "public_title": case.public_title,
         "correction": case.correction,
     }
+    if case.credentials_note:
+        data["credentials"] = case.credentials_note
+    if proposal.show_original:
+        data["show_original"] = True
     transition(
         session,
         case=case,
@@ -105,9 +161,18 @@ def decide(
         require_claim(session, case, me, now)
         wanted = decision_target(case.status, decision)
         target = locked.get(target_id) if target_id is not None else None
-        reason, proposal, question = _checked(form, decision, case, target)
+        evidence = _evidence(session, case, form) if decision == Decision.HOAX else _Evidence()
+        reason, proposal, question = _checked(form, decision, case, target, evidence)
         if proposal is not None:
-            _propose(session, case=case, proposal=proposal, actor_id=me, reason=reason, now=now)
+            _propose(
+                session,
+                case=case,
+                proposal=proposal,
+                evidence=evidence,
+                actor_id=me,
+                reason=reason,
+                now=now,
+            )
         elif decision == Decision.DUPLICATE:
             assert target is not None
             merge(session, case=case, target=target, actor_id=me, reason=reason, now=now)

@@ -142,6 +142,10 @@ class Proposal:
     correction: str = ""
     claim_author: str = ""
     claim_date: date | None = None
+    # The verdict says what valid Content Credentials in a reported file said, and shows the
+    # original beside the picture.
+    show_credentials: bool = False
+    show_original: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +163,8 @@ class DecisionForm(PostedForm):
     fact_check_url: str = posted(limit=URL_MAX * 2)
     target_case_id: str = posted(limit=40)
     question: str = posted(limit=QUESTION_MAX * 2)
+    show_credentials: str = posted(limit=8)  # a checkbox: "1" when ticked
+    show_original: str = posted(limit=8)  # a checkbox: "1" when ticked
 
     def chosen(self) -> Decision:
         """The decision, one of those offered; Invalid otherwise."""
@@ -197,6 +203,8 @@ class DecisionForm(PostedForm):
             correction=correction,
             claim_author=author,
             claim_date=day,
+            show_credentials=bool(self.show_credentials),
+            show_original=bool(self.show_original),
         )
 
 

@@ -18,7 +18,7 @@ from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import Campaign
 from pledge.db import utcnow
 from pledge.hoaxes import service as hoaxes
-from pledge.hoaxes.models import HoaxCase, HoaxReport, ReportAnswer
+from pledge.hoaxes.models import HoaxCase, HoaxReport, ReportAnswer, Verdict
 from pledge.hoaxes.service import suggestions
 from pledge.hoaxes.service.suggestions import CaseSuggestion
 from pledge.hoaxes.states import CaseStatus, Decision, decisions_for
@@ -124,6 +124,11 @@ class CasePage:
     # the reporters who allowed moderators to write to them, by report id (while open).
     answers: list[ReportAnswer] = field(default_factory=list)
     contacts: dict[int, ReporterContact] = field(default_factory=dict)
+    # What the case's files said of where they came from, strongest first; the label that
+    # suggests, and what a verdict could publish of valid Content Credentials among them.
+    findings: list[hoaxes.Finding] = field(default_factory=list)
+    suggested: Verdict | None = None
+    credentials: hoaxes.PublicCredentials | None = None
 
     def may_split(self) -> bool:
         """A report may be taken out into a case of its own."""
@@ -176,7 +181,19 @@ def case_page(
         events=[_event(event, actors) for event in events],
         answers=hoaxes.list_case_answers(session, case=case),
         contacts=reporter_contacts(case, reports),
+        **_provenance(session, case),
     )
+
+
+def _provenance(session: Session, case: HoaxCase) -> dict[str, Any]:
+    """What the case's files said of where they came from, the label that suggests, and what
+    a verdict could quote of valid Content Credentials among them."""
+    findings = hoaxes.case_findings(session, case_id=case.id or 0)
+    return {
+        "findings": findings,
+        "suggested": hoaxes.suggested_label(findings),
+        "credentials": hoaxes.public_credentials(findings),
+    }
 
 
 def _may_join(case: HoaxCase, *, active: bool, me: int | None) -> bool:
