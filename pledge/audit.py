@@ -77,6 +77,7 @@ class AuditAction(StrEnum):
     CASE_ESCALATION_OUTCOME = "case.escalation_outcome"
     CASE_ORIGINAL = "case.original"
     CASE_ORIGINAL_REMOVE = "case.original_remove"
+    CASE_GAME = "case.game"
     PRIVACY_SEARCH = "privacy.search"
     PRIVACY_EXPORT = "privacy.export"
     PRIVACY_ERASE = "privacy.erase"
@@ -149,6 +150,7 @@ _LABELS: dict[AuditAction, Callable[[], str]] = {
     AuditAction.CASE_ESCALATION_OUTCOME: lambda: _("Recorded what came of a report elsewhere"),
     AuditAction.CASE_ORIGINAL: lambda: _("Attached the original picture"),
     AuditAction.CASE_ORIGINAL_REMOVE: lambda: _("Removed the original picture"),
+    AuditAction.CASE_GAME: lambda: _("Chose whether the verdict plays in the game"),
     AuditAction.PRIVACY_SEARCH: lambda: _("Searched a person's data"),
     AuditAction.PRIVACY_EXPORT: lambda: _("Copied a person's data"),
     AuditAction.PRIVACY_ERASE: lambda: _("Erased a person's data"),
