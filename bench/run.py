@@ -38,6 +38,7 @@ import httpx2 as httpx
 from PIL import Image
 from sqlmodel import Session
 
+from bench import provenance as provenance_cost
 from bench import reliability
 from bench import seed as seeding
 from bench.login_memory import LoginMemory, measure_login_memory
@@ -636,6 +637,7 @@ class Shared:
     uploads: list[Measured]
     upload_server_mib: float
     logins: LoginMemory
+    provenance: ProvenanceCost
 
 
 @dataclass
@@ -1012,6 +1014,15 @@ class Checks:
     crashes: reliability.CrashSafety
     uploads: list[Measured]
     upload_server_mib: float
+    provenance: ProvenanceCost
+
+
+@dataclass
+class ProvenanceCost:
+    """What reading provenance adds to a report, and what a comparison costs."""
+
+    reads: list[provenance_cost.Read]
+    compared: provenance_cost.Compared
 
 
 def measure_checks(
@@ -1029,7 +1040,10 @@ def measure_checks(
     print(f"  {crashes}", flush=True)
     print("Upload memory...", flush=True)
     uploads = measure_uploads()
-    return Checks(crashes, uploads, server_peak_for_upload(env, work, world))
+    peak = server_peak_for_upload(env, work, world)
+    print("Provenance and comparison cost...", flush=True)
+    cost = ProvenanceCost(provenance_cost.measure_reads(), provenance_cost.measure_compare())
+    return Checks(crashes, uploads, peak, cost)
 
 
 def measure_timed_once(
@@ -1070,7 +1084,14 @@ def measure_timed_once(
             seconds=10 if args.quick else 20,
         )
     print(f"  {logins}", flush=True)
-    return Shared(checks.crashes, stream_result, checks.uploads, checks.upload_server_mib, logins)
+    return Shared(
+        checks.crashes,
+        stream_result,
+        checks.uploads,
+        checks.upload_server_mib,
+        logins,
+        checks.provenance,
+    )
 
 
 def show_logs(work: Path, lines: int = 40) -> None:
@@ -1403,6 +1424,8 @@ def shared_report(shared: Shared, args: argparse.Namespace, db: str) -> list[str
         f"A one-worker web process taking the largest PNG upload through the report form "
         f"peaked at **{shared.upload_server_mib:.0f} MiB ({mb:.0f} MB)** resident, the app "
         f"and the upload included (target: under 150 MB) {verdict(mb < 150)}.",
+        "",
+        *provenance_cost.report(shared.provenance.reads, shared.provenance.compared, verdict),
     ]
     return lines + login_report(shared.logins, args.workers)
 

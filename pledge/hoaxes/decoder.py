@@ -251,8 +251,8 @@ class Decoders:
         kind, value, _peak = self._ask(
             "compare", [original, suspect], sender=sender, timeout=timeout
         )
-        if kind == "comparison" and isinstance(value, Compared):
-            return value
+        if kind == "comparison" and isinstance(value, tuple):
+            return Compared(*value)
         raise media.MediaError(str(value))
 
     def _ask(
@@ -414,20 +414,21 @@ def _answer(operation: str, parts: list[bytes]) -> tuple[str, object]:
         except media.MediaError as error:
             return "refused", str(error)
     if operation == "compare" and len(parts) == 2:
+        import cv2
+
         from pledge.hoaxes import difference
 
+        # One thread: the processor-time limit counts every thread, and the web process's
+        # cores are not the decoder's to take.
+        cv2.setNumThreads(1)
         found = difference.compare(parts[0], parts[1])
-        return "comparison", Compared(
-            outcome=str(found.outcome),
-            regions=tuple(
-                (region.x, region.y, region.width, region.height, region.share)
-                for region in found.regions
-            ),
-            matches=found.matches,
-            changed_share=found.changed_share,
-            overlay=found.overlay,
-            aligned=found.aligned_original,
+        # Plain values: this module runs as __main__ here, so its classes would not unpickle.
+        regions = tuple(
+            (region.x, region.y, region.width, region.height, region.share)
+            for region in found.regions
         )
+        values = (str(found.outcome), regions, found.matches, found.changed_share)
+        return "comparison", (*values, found.overlay, found.aligned_original)
     return "refused", str(media.damaged())
 
 

@@ -156,17 +156,16 @@ def test_each_finding_is_shown_once_strongest_first_with_its_reports(
     assert "In the files of 2 reports" in text(cards[1])
 
 
-def test_the_panel_reads_in_indonesian(
-    session: Session, world: World, new_client: Any
-) -> None:
+def test_the_panel_reads_in_indonesian(session: Session, world: World, new_client: Any) -> None:
     report = reported(session, world, files.signed_jpeg())
     client = sign_in(new_client(lang="id"), world.mod_a, csrf=CSRF)
     found = panel(client, report.case_id)
     assert text(found.select_one("#provenance-title")) == "Asal-usul"
-    assert text(found.select_one("#provenance-1 .badge")) == "Content Credentials, bertanda tangan dan sah"
-    assert text(found.select_one("#provenance-suggestion")).startswith(
-        "Saran label: BUATAN AI"
+    assert (
+        text(found.select_one("#provenance-1 .badge"))
+        == "Content Credentials, bertanda tangan dan sah"
     )
+    assert text(found.select_one("#provenance-suggestion")).startswith("Saran label: BUATAN AI")
 
 
 # --- the note a verdict may publish --------------------------------------------------------
