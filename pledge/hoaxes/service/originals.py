@@ -23,6 +23,8 @@ from pledge.i18n import gettext as _
 PAIR_LABELS = frozenset({Verdict.DIMANIPULASI, Verdict.BUATAN_AI})
 
 _drawn: Cache[tuple[str, ...], bytes] = Cache("hoaxes.original_pairs", size=24)
+# The longest side of each picture of a pair: side by side, each takes half a page's width.
+PAIR_SIDE = 720
 
 
 class PairPicture(StrEnum):
@@ -138,11 +140,24 @@ def _draw(
 ) -> Image.Image:
     if kind == PairPicture.ORIGINAL:
         data = original.aligned or _stored(session, original.media_id)
-        return stamp_pair.original(
-            media.open_stored(data), label=_("ORIGINAL"), address=text.address
-        )
-    picture = media.open_stored(_stored(session, case.media_id))
-    return stamp_pair.changed(picture, stored_regions(original), text)
+        picture, _scale = _small(media.open_stored(data))
+        return stamp_pair.original(picture, label=_("ORIGINAL"), address=text.address)
+    picture, scale = _small(media.open_stored(_stored(session, case.media_id)))
+    regions = [
+        (round(x * scale), round(y * scale), round(w * scale), round(h * scale), share)
+        for x, y, w, h, share in stored_regions(original)
+    ]
+    return stamp_pair.changed(picture, regions, text)
+
+
+def _small(picture: Image.Image) -> tuple[Image.Image, float]:
+    """The picture at most PAIR_SIDE on its longest side (two of them share a phone's width),
+    and the scale it was shrunk by."""
+    scale = min(1.0, PAIR_SIDE / max(picture.size))
+    if scale < 1.0:
+        size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    return picture, scale
 
 
 def _stored(session: Session, media_id: int | None) -> bytes:
