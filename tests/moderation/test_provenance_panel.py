@@ -241,3 +241,21 @@ def test_sending_a_verdict_back_drops_its_note(
     assert sent.status_code == 303
     stored = reload(session, session.get(HoaxCase, report.case_id))
     assert stored.status == CaseStatus.NEW and stored.credentials_note == ""
+
+
+@pytest.mark.parametrize("how", ["garbled", "truncated"])
+def test_a_damaged_manifest_never_fails_a_report_and_reads_as_unreadable(
+    session: Session, world: World, browser: Browser, new_client: Any, how: str
+) -> None:
+    from sqlmodel import select
+
+    from tests.support.forms import code_of, post_report
+
+    sent = post_report(
+        new_client(lang="en"), world.a, image=files.tampered_jpeg(how), mime="image/jpeg"
+    )
+    code = code_of(sent)  # taken: a 303 to the report's page
+    report = session.exec(select(HoaxReport).where(HoaxReport.tracking_code == code)).one()
+    card = panel(browser(world.mod_a), report.case_id).select_one("#provenance-1")
+    assert text(card.select_one(".badge")) == "Unreadable"
+    assert text(card.select_one(".unreadable")) == "c2pa"
