@@ -125,6 +125,18 @@ def test_provenance_and_the_original_from_report_to_published_pair(
     with second.expect_navigation():
         second.get_by_role("button", name="Approve and publish").click()
 
+    # The case page on a moderator's phone, in Indonesian: nothing scrolls sideways.
+    on_phone = phone(slow_3g=False).new_page()
+    on_phone.goto(f"{url}/login?lang=id")
+    on_phone.locator("#email").fill("mod1@contoh.id")
+    on_phone.locator("#password").fill(PASSWORD)
+    on_phone.locator("form button[type=submit]").click()
+    on_phone.wait_for_url(f"{url}/mod")
+    on_phone.goto(f"{url}/mod/cases/{manipulated.case_id}")
+    expect(on_phone.locator("#original-title")).to_have_text("Foto asli")
+    assert on_phone.evaluate("document.documentElement.scrollWidth") <= 360
+    on_phone.screenshot(path=str(tmp_path / "case-on-a-phone.png"), full_page=True)
+
     reader = phone().new_page()
     reader.goto(f"{url}/hoaxes/{manipulated.case_id}?lang=en")
     pair = reader.locator("#original-pair")
