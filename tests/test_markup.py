@@ -37,7 +37,7 @@ from pledge.errors import (
 from pledge.hoaxes import service as hoaxes
 from pledge.moderation import service as moderation
 from pledge.supporters import service as supporters
-from tests.support import IN_CI
+from tests.support import IN_CI, difference_files, provenance_files
 from tests.support.forms import form_data, sign_form
 from tests.support.pages import csrf_token, html
 from tests.support.people import sign_in
@@ -146,6 +146,17 @@ def seed_site(session: Session, make_campaign: Callable[..., CampaignView]) -> S
     assert first is not None and first.supporter is not None
     waiting = sign_by_email(session, view, "menunggu@example.com")
 
+    # Pictures with something to show: Content Credentials in the new case's picture (its
+    # provenance panel in full), and a manipulated photo in the claimed case, whose original
+    # is attached below (the case page's "The original" with its difference view).
+    photo = difference_files.photo(5, (960, 720))
+    _screenshots = {
+        0: provenance_files.signed_jpeg(),
+        1: difference_files.reshared(
+            difference_files.pasted(photo, (400, 260, 560, 380), (60, 40))
+        ).data,
+        3: screenshot_bytes(3),
+    }
     reports = [
         hoaxes.submit(
             session,
@@ -158,7 +169,7 @@ def seed_site(session: Session, make_campaign: Callable[..., CampaignView]) -> S
                 province="ID-JB",
                 contact="pelapor@example.com" if n == 0 else "",
                 consent="on",
-                screenshot=screenshot_bytes(n) if n in (0, 3) else None,
+                screenshot=_screenshots.get(n),
             ),
         )
         for n in range(4)
@@ -181,6 +192,8 @@ def seed_site(session: Session, make_campaign: Callable[..., CampaignView]) -> S
     moderation.claim(session, access=as_moderator, case_id=published)
     moderation.approve(session, access=as_moderator, case_id=published, reason="Sudah saya cek.")
     moderation.claim(session, access=as_moderator, case_id=case_claimed)
+    original = moderation.OriginalForm(original=difference_files.stored(photo))
+    moderation.attach_original(session, access=as_moderator, case_id=case_claimed, form=original)
     session.commit()
     assert reports[0] is not None
     return Site(
