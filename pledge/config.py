@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     # `embeddings` extra.
     text_model_dir: Path | None = None
 
+    # A PEM file of the certificates whose signers of Content Credentials count as trusted
+    # (the C2PA trust list, say). Decoder processes read it from the environment; it is
+    # checked here at start-up. Unset: every signer is shown as on no trust list.
+    c2pa_trust_anchors: Path | None = None
+
     # Supporters' personal data is anonymised this many months after their campaign closed
     # (`pledge retention run`, from cron); their counts and statistics stay.
     retention_months: int = Field(default=6, ge=1)
@@ -293,6 +298,28 @@ class Settings(BaseSettings):
                 "exported to ONNX (model.onnx and tokenizer.json, for example with "
                 "`optimum-cli export onnx --model intfloat/multilingual-e5-small DIR`), "
                 "see docs/matching-text.md; unset it to compare texts by character n-grams"
+            )
+        return value
+
+    @field_validator("c2pa_trust_anchors", mode="before")
+    @classmethod
+    def _blank_anchors(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("c2pa_trust_anchors")
+    @classmethod
+    def _anchors_file(cls, value: Path | None) -> Path | None:
+        # Checked at start-up: a list that does not load would trust nobody, silently.
+        if value is None:
+            return None
+        try:
+            held = value.read_text(encoding="ascii", errors="replace")
+        except OSError as error:
+            raise ValueError(f"PLEDGE_C2PA_TRUST_ANCHORS: cannot read {value}: {error}") from None
+        if "-----BEGIN CERTIFICATE-----" not in held:
+            raise ValueError(
+                f"PLEDGE_C2PA_TRUST_ANCHORS: {value} holds no PEM certificate "
+                "(-----BEGIN CERTIFICATE-----); unset it to trust no signer"
             )
         return value
 

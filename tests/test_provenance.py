@@ -5,7 +5,6 @@ reported when the signals are broken, gone or built to be costly."""
 
 from __future__ import annotations
 
-import copy
 import functools
 import io
 import random
@@ -21,11 +20,12 @@ from pathlib import Path
 import c2pa
 import pytest
 
-from pledge.hoaxes import provenance, provenance_text
+from pledge.hoaxes import provenance, provenance_c2pa, provenance_text
 from pledge.hoaxes.models import Verdict
 from pledge.hoaxes.provenance import Certainty, Credentials, Provenance
 from tests.support import provenance_files as files
 from tests.support.images import encoded, picture, screenshot
+from tests.support.settings import UseSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: a hang is what this catches, never a slow machine.
@@ -66,7 +66,7 @@ def test_signed_pictures_show_their_generator_signer_and_ai_source(fmt: str) -> 
 
 
 def test_a_signer_is_trusted_only_when_its_root_is_on_the_trust_list(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     data = files.signed_jpeg()
     assert read_within(data).credentials == Credentials(
@@ -77,11 +77,23 @@ def test_a_signer_is_trusted_only_when_its_root_is_on_the_trust_list(
         False,
         (("c2pa.created", "trainedAlgorithmicMedia"),),
     )
-    settings = copy.deepcopy(provenance.C2PA_SETTINGS)
-    settings["trust"] = {"trust_anchors": files.signing_chain().root_pem.decode()}
-    monkeypatch.setattr(provenance, "C2PA_SETTINGS", settings)
+    # The operator names a PEM file of trust anchors (the C2PA trust list, say).
+    anchors = tmp_path / "trust-anchors.pem"
+    anchors.write_bytes(files.signing_chain().root_pem)
+    monkeypatch.setenv(provenance_c2pa.TRUST_ANCHORS_ENV, str(anchors))
     trusted = read_within(data).credentials
     assert trusted is not None and trusted.trusted and trusted.signature_valid
+    # A file that holds no certificate, or none at all, trusts nobody.
+    for path in (tmp_path / "missing.pem", files_without_certificates(tmp_path)):
+        monkeypatch.setenv(provenance_c2pa.TRUST_ANCHORS_ENV, str(path))
+        untrusted = read_within(data).credentials
+        assert untrusted is not None and not untrusted.trusted and untrusted.signature_valid
+
+
+def files_without_certificates(folder: Path) -> Path:
+    path = folder / "empty.pem"
+    path.write_text("no certificates here\n")
+    return path
 
 
 def test_an_edit_with_generated_parts_suggests_manipulated() -> None:
@@ -172,8 +184,8 @@ def test_content_credentials_kept_elsewhere_are_never_fetched(
     result = read_within(data)
     assert result.unreadable == ("c2pa",)
     assert result.certainty is Certainty.UNREADABLE
-    with pytest.raises(provenance.CredentialsUnreadable):
-        provenance.read_credentials(data, "image/jpeg")  # c2pa itself, with our settings
+    with pytest.raises(provenance_c2pa.CredentialsUnreadable):
+        provenance_c2pa.read_credentials(data, "image/jpeg")  # c2pa itself, with our settings
     assert requests == []
     # c2pa's defaults would have asked the server: the settings are what keeps it quiet.
     with pytest.raises(c2pa.C2paError):
@@ -283,7 +295,7 @@ SIGNED_AND_BOUND = ["claimSignature.validated", "assertion.dataHash.match"]
 def test_status_codes_tell_signature_binding_and_trust_apart(
     success: list[str], failure: list[str], state: str, expected: tuple[bool, bool, bool]
 ) -> None:
-    credentials = provenance.credentials_from_store(_store(success, failure, state))
+    credentials = provenance_c2pa.credentials_from_store(_store(success, failure, state))
     assert (credentials.signature_valid, credentials.binding_valid, credentials.trusted) == expected
 
 
@@ -291,8 +303,8 @@ def test_status_codes_tell_signature_binding_and_trust_apart(
     "store", [None, {}, {"manifests": {}}, {"manifests": [], "active_manifest": 1}]
 )
 def test_a_store_without_an_active_manifest_is_unreadable(store: object) -> None:
-    with pytest.raises(provenance.CredentialsUnreadable):
-        provenance.credentials_from_store(store)
+    with pytest.raises(provenance_c2pa.CredentialsUnreadable):
+        provenance_c2pa.credentials_from_store(store)
 
 
 # --- XMP, EXIF and comments --------------------------------------------------------------
@@ -671,3 +683,18 @@ def test_no_facts_are_an_empty_object() -> None:
 )
 def test_anything_but_stored_json_reads_as_no_information(stored: str) -> None:
     assert Provenance.from_json(stored) == Provenance()
+
+
+def test_the_settings_refuse_a_trust_list_that_would_trust_nobody(
+    use_settings: UseSettings, tmp_path: Path
+) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="PLEDGE_C2PA_TRUST_ANCHORS: cannot read"):
+        use_settings(c2pa_trust_anchors=str(tmp_path / "missing.pem"))
+    with pytest.raises(ValidationError, match="holds no PEM certificate"):
+        use_settings(c2pa_trust_anchors=str(files_without_certificates(tmp_path)))
+    assert use_settings(c2pa_trust_anchors="").c2pa_trust_anchors is None
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(files.signing_chain().root_pem)
+    assert use_settings(c2pa_trust_anchors=str(anchors)).c2pa_trust_anchors == anchors
