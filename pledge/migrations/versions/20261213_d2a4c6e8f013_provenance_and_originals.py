@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("aligned", sa.LargeBinary(), nullable=False),
         sa.Column("show_public", sa.Boolean(), nullable=False),
         sa.Column("attached_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["hoax_case.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["media_id"], ["media.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["source_case_id"], ["hoax_case.id"], ondelete="SET NULL"),
