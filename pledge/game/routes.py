@@ -7,7 +7,7 @@ pages carry in their addresses and forms (``service.tokens``). The pages answer 
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -282,17 +282,18 @@ async def _item(request: Request) -> game.Item:
     return item
 
 
-def _drawing(request: Request, draw: Any, **options: Any) -> bytes:
+def _drawing(request: Request, draw: Callable[..., bytes], options: dict[str, Any]) -> bytes:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        return bytes(draw(session, **options))
+        return draw(session, **options)
 
 
 async def _picture(
-    request: Request, key: tuple[Hashable, ...], draw: Any, **options: Any
+    request: Request, key: tuple[Hashable, ...], draw: Callable[..., bytes], **options: Any
 ) -> Response:
+    """A picture as drawn (by key), or drawn now in the thread pool, once for all who ask."""
     found = game.kept(key)
     if found is None:
-        found = await shared_reads.read(("game-picture", *key), _drawing, request, draw, **options)
+        found = await shared_reads.read(("game-picture", *key), _drawing, request, draw, options)
     return Response(found, media_type="image/jpeg", headers=PICTURE_HEADERS)
 
 

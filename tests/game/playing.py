@@ -122,10 +122,15 @@ def question(client: TestClient, url: str) -> Step:
     return Step(token=str(token["value"]), key=key[1], response=response)
 
 
-def answer(client: TestClient, view: CampaignView, step: Step, said: str) -> Any:
-    """Press Real or Fake on the question page, as the browser posts it."""
+def answer(
+    client: TestClient, view: CampaignView, step: Step, said: str, *, token: str | None = None
+) -> Any:
+    """Press Real or Fake on the question page, as the browser posts it (with another token
+    in its form, when given)."""
     page = html(step.response)
     data = {
         field["name"]: field.get("value", "") for field in page.select("#form-answer input[name]")
     }
+    if token is not None:
+        data["t"] = token
     return client.post(f"/c/{view.slug}/game/play", data={**data, "answer": said})

@@ -178,10 +178,10 @@ def test_no_cookie_and_no_row_holds_anything_of_the_player(
     assert set(cookies) <= {SESSION_COOKIE, "lang"}
     session_data = _serializer(get_settings()).loads(cookies[SESSION_COOKIE])
     assert set(session_data) == {"csrf"}  # the forms' token, nothing of the game
-    with session.connection() as conn:
-        answers = conn.execute(sa.select(game_answer_table)).mappings().all()
-        counts = conn.execute(sa.select(game_count_table)).mappings().all()
-        items = conn.execute(sa.select(game_item_table)).mappings().all()
+    conn = session.connection()
+    answers = conn.execute(sa.select(game_answer_table)).mappings().all()
+    counts = conn.execute(sa.select(game_count_table)).mappings().all()
+    items = conn.execute(sa.select(game_item_table)).mappings().all()
     assert len(answers) == 4
     assert {tuple(row.keys()) for row in answers} == {
         ("id", "game_id", "position", "answer", "right", "created_at")
