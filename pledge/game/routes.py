@@ -75,7 +75,7 @@ def _state(request: Request, setting: Setting, token: str | None = None) -> game
     return game.load(raw[:2000], campaign_id=setting.view.id)
 
 
-async def _problem(
+def _problem(
     request: Request, setting: Setting, message: str, *, status_code: int = 400, back: str = ""
 ) -> HTMLResponse:
     """A game that cannot go on: why, and a new game (or back to the picture)."""
@@ -126,7 +126,7 @@ async def game_question(request: Request) -> Response:
     try:
         state = _state(request, setting)
     except game.BadToken as error:
-        return await _problem(request, setting, error.detail)
+        return _problem(request, setting, error.detail)
     if state.over:
         return RedirectResponse(_url(request, "game_score", slug, game.dump(state)), 303)
     item = setting.by_key.get(state.current)
@@ -165,7 +165,7 @@ async def game_answer(request: Request, form: CheckedForm) -> Response:
         if state.over:
             raise game.BadToken(game.TokenProblem.OVER)
     except game.BadToken as error:
-        return await _problem(request, setting, error.detail)
+        return _problem(request, setting, error.detail)
     item = setting.by_key.get(state.current)
     if item is None:
         return RedirectResponse(_url(request, "game_question", slug, token), 303)
@@ -173,7 +173,7 @@ async def game_answer(request: Request, form: CheckedForm) -> Response:
     if said not in set(game.Answer):
         back = _url(request, "game_question", slug, token)
         message = _("Choose “Real” or “Fake”.")
-        return await _problem(request, setting, message, status_code=422, back=back)
+        return _problem(request, setting, message, status_code=422, back=back)
     after = await run_in_threadpool(_answered, request, state, item, game.Answer(said))
     return RedirectResponse(_url(request, "game_result", slug, game.dump(after)), 303)
 
@@ -192,7 +192,7 @@ async def game_result(request: Request) -> Response:
     try:
         state = _state(request, setting)
     except game.BadToken as error:
-        return await _problem(request, setting, error.detail)
+        return _problem(request, setting, error.detail)
     item = setting.by_key.get(state.previous) if state.position and state.last else None
     if item is None:
         return RedirectResponse(
@@ -232,13 +232,13 @@ async def game_score(request: Request) -> Response:
     try:
         state = _state(request, setting)
     except game.BadToken as error:
-        return await _problem(request, setting, error.detail)
+        return _problem(request, setting, error.detail)
     if not state.over:
         return RedirectResponse(
             _url(request, "game_question", slug, request.query_params["t"]), 303
         )
     context = _score_context(request, setting, state)
-    key = (state.score, state.total, state.invite, setting.version)
+    key = (setting.view.id, state.score, state.total, state.invite, setting.version)
     html = await pages.drawn(request, key, "game/score.html", context, {"t": str(hole("token"))})
     return pages.filled(request, html, _numbers(request, state))
 

@@ -8,14 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlmodel import Session, col, select
-from starlette.datastructures import FormData
 
-from pledge import audit
+from pledge import audit, forms
 from pledge.accounts.access import ModeratorContext
 from pledge.audit import AuditAction
 from pledge.db import utcnow, writing
 from pledge.errors import Conflict, Invalid
-from pledge.forms import form_text
+from pledge.forms import Checks, PostedForm, posted
 from pledge.game.models import GameCount, GameItem
 from pledge.game.service.figures import fooling_by_campaign
 from pledge.hoaxes import service as hoaxes
@@ -41,27 +40,29 @@ class Play(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ChoiceForm:
-    play: str = ""
-    reason: str = ""
+class ChoiceForm(PostedForm):
+    """The game's form on a case page, as posted: in or out, and the reason."""
 
-    @classmethod
-    def read(cls, form: FormData) -> ChoiceForm:
-        return cls(play=form_text(form, "play", 10), reason=moderation.read_reason(form))
+    play: str = posted(limit=10)
+    reason: str = posted(limit=moderation.REASON_FIELD_MAX)
 
     def check(self) -> tuple[Play, str]:
         """The choice and its reason; Invalid with the message of each field to fix."""
-        errors: dict[str, str] = {}
-        reason = ""
-        try:
-            reason = moderation.clean_reason(self.reason)
-        except Invalid as error:
-            errors.update(error.errors)
-        if self.play not in set(Play):
-            errors["play"] = _("Choose whether the verdict plays in the game.")
-        if errors:
-            raise Invalid(errors)
-        return Play(self.play), reason
+        with Checks() as checks:
+            play = checks.run(
+                "play",
+                forms.member,
+                self.play,
+                Play,
+                message=_("Choose whether the verdict plays in the game."),
+            )
+            reason = ""
+            try:
+                reason = moderation.clean_reason(self.reason)
+            except Invalid as error:
+                checks.merge(error.errors)
+        assert play is not None
+        return play, reason
 
 
 def playable_problem(case: HoaxCase) -> str:

@@ -65,7 +65,11 @@ def is_right(item: Item, answer: Answer) -> bool:
 
 def _once(dialect: str) -> Any:
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(game_answer_table).on_conflict_do_nothing(index_elements=["game_id", "position"])
+    t = game_answer_table
+    # The row's id when it was added; nothing when the same picture of the game had an answer.
+    return (
+        insert(t).on_conflict_do_nothing(index_elements=["game_id", "position"]).returning(t.c.id)
+    )
 
 
 def _count_upsert(dialect: str) -> Any:
@@ -104,7 +108,7 @@ def answer(
             "right": right,
             "created_at": now,
         }
-        if conn.execute(_ONCE[conn.dialect.name], [row]).rowcount == 1:
+        if conn.execute(_ONCE[conn.dialect.name], row).first() is not None:
             _add_to_counts(conn, state=state, item=item, right=right, now=now)
         else:
             first = conn.execute(
