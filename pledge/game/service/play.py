@@ -64,12 +64,21 @@ def is_right(item: Item, answer: Answer) -> bool:
 
 
 def _once(dialect: str) -> Any:
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     t = game_answer_table
-    # The row's id when it was added; nothing when the same picture of the game had an answer.
-    return (
-        insert(t).on_conflict_do_nothing(index_elements=["game_id", "position"]).returning(t.c.id)
-    )
+    if dialect == "postgresql":
+        # The new row's id, or no row when the picture of that game had its answer already
+        # (psycopg counts no row of an insert that returns its key: -1).
+        stmt = postgresql.insert(t).on_conflict_do_nothing(index_elements=["game_id", "position"])
+        return stmt.returning(t.c.id)
+    return sqlite.insert(t).on_conflict_do_nothing(index_elements=["game_id", "position"])
+
+
+def _added(conn: sa.Connection, row: dict[str, Any]) -> bool:
+    """Add the answer unless that picture of that game has one: whether it was added."""
+    result = conn.execute(_ONCE[conn.dialect.name], row)
+    if conn.dialect.name == "postgresql":
+        return result.first() is not None
+    return result.rowcount == 1
 
 
 def _count_upsert(dialect: str) -> Any:
@@ -108,7 +117,7 @@ def answer(
             "right": right,
             "created_at": now,
         }
-        if conn.execute(_ONCE[conn.dialect.name], row).first() is not None:
+        if _added(conn, row):
             _add_to_counts(conn, state=state, item=item, right=right, now=now)
         else:
             first = conn.execute(
