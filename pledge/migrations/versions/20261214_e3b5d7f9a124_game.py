@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("fake_fooled", sa.Integer(), nullable=False),
         sa.Column("real_shown", sa.Integer(), nullable=False),
         sa.Column("real_fooled", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["case_id"], ["hoax_case.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("case_id"),
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("right", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("game_id", "position"),
     )
