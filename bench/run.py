@@ -351,6 +351,8 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
         Plan("page", "campaign page", 0.5, f"/c/{slug}", 64, "get.lua"),
         Plan("verdict", "a published verdict's page", 0.5, f"/hoaxes/{verdict}", 64, "get.lua"),
         Plan("gallery", "the verdicts' gallery, first page", 0.5, "/hoaxes", 64, "get.lua"),
+        # Drawn once per version of the game and language, the visitor's token put in.
+        Plan("game", "the real-or-fake game's page", 0.5, f"/c/{slug}/game", 64, "get.lua"),
         Plan("transparency", "the transparency page", None, "/transparansi", 64, "get.lua"),
         Plan("api", "API JSON, 200", 0.8, f"/api/v1/campaigns/{slug}", 64, "get.lua"),
         Plan(

@@ -3,6 +3,7 @@
 from pledge.accounts.models import Membership, Organization, User, UserToken
 from pledge.audit import AuditEvent
 from pledge.campaigns.models import Campaign, CampaignPartner, Pledge
+from pledge.game.models import GameAnswer, GameCount, GameItem
 from pledge.hoaxes.models import (
     CaseMatch,
     HoaxCase,
@@ -21,6 +22,9 @@ __all__ = [
     "Campaign",
     "CampaignPartner",
     "CaseMatch",
+    "GameAnswer",
+    "GameCount",
+    "GameItem",
     "HoaxCase",
     "HoaxReport",
     "HoaxTextBand",

@@ -41,6 +41,7 @@ from pledge.campaigns import routes as campaigns
 from pledge.dashboard import routes as dashboard
 from pledge.embeds import routes as embeds
 from pledge.embeds.models import ApiError, CampaignCounts
+from pledge.game import routes as game
 from pledge.hoaxes import routes as hoaxes
 from pledge.hoaxes.service import HoaxPage
 from pledge.moderation import routes as moderation
@@ -278,6 +279,23 @@ HOAXES = router(
     get("/transparansi.json", hoaxes.hoaxes_transparency_json, response_model=None),
 )
 
+# --- the real-or-fake game ---------------------------------------------------------------------
+# A campaign's game, played without an account (its state in a signed token), its pictures and
+# share card; and the moderators' choice of the published verdicts that play.
+
+GAME = router(
+    page("/c/{slug}/game", game.game_start_page, response_model=None),
+    form("/c/{slug}/game", game.game_start),
+    page("/c/{slug}/game/play", game.game_question, response_model=None),
+    form("/c/{slug}/game/play", game.game_answer),
+    page("/c/{slug}/game/result", game.game_result, response_model=None),
+    page("/c/{slug}/game/score", game.game_score, response_model=None),
+    get("/c/{slug}/game/pictures/{key}.jpg", game.game_picture, response_model=None),
+    get("/c/{slug}/game/answers/{key}.jpg", game.game_answer_picture, response_model=None),
+    get("/c/{slug}/game/card.jpg", game.game_card, response_model=None),
+    form("/mod/cases/{case_id}/game", game.game_choose),
+)
+
 # --- accounts ---------------------------------------------------------------------------------
 # Signing in and out, passwords, invitations, one's account; an organisation's members and
 # profile, in its dashboard.
@@ -456,6 +474,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     WEBHOOKS,
     DASHBOARD_CAMPAIGNS,
     HOAXES,
+    GAME,
     ACCOUNTS,
     MODERATION,
     DASHBOARD,

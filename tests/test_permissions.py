@@ -138,6 +138,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/correct"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/approve"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/withdraw"): CASE_MODERATORS,
+    # Choosing the verdicts of the game: any moderator of the case (409 here: not published).
+    ("POST", "/mod/cases/{case_id}/game"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
     ("GET", "/admin/orgs"): SITE_ADMINS,
     ("POST", "/admin/orgs"): SITE_ADMINS,

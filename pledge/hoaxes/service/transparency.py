@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -145,12 +145,45 @@ class PublicCampaign:
 
 
 @dataclass(frozen=True, slots=True)
+class GameVerdict:
+    """A verdict whose picture fooled players of the real-or-fake game."""
+
+    case_id: int
+    title: str
+    label: str
+    shown: int  # answers to its picture
+    fooled: int  # ... that took it for a real one
+
+
+@dataclass(frozen=True, slots=True)
+class GameFigures:
+    """A campaign's games (or several campaigns' together) and the verdicts that fooled most."""
+
+    started: int = 0
+    finished: int = 0
+    verdicts: tuple[GameVerdict, ...] = ()  # most fooling first, at most GAME_VERDICTS
+
+
+GAME_VERDICTS = 3
+# The game's figures of each public campaign: told by the game's domain, which builds on this
+# one and registers, when it is imported, how to read them (this module never imports it).
+GameSource = Callable[[Session, list[int]], dict[int, GameFigures]]
+_game_sources: list[GameSource] = []
+
+
+def register_game(source: GameSource) -> None:
+    """Read the game's figures with source from now on (the game's service, on import)."""
+    _game_sources[:] = [source]
+
+
+@dataclass(frozen=True, slots=True)
 class Data:
     """Every public campaign's figures by month, as computed at one time."""
 
     campaigns: list[PublicCampaign]  # by title
     figures: dict[tuple[int, date], Figures]
     computed_at: datetime
+    game: dict[int, GameFigures] | None = None  # None: no game registered
 
 
 # One entry: the whole site's figures (a few campaigns × months), recomputed when older than
@@ -176,7 +209,8 @@ def compute(session: Session, *, now: datetime | None = None) -> Data:
         return figures.setdefault((campaign_id, month), Figures(month=month))
 
     _add_counts(session, ids, at)
-    return Data(campaigns=public, figures=figures, computed_at=now or utcnow())
+    game = _game_sources[0](session, ids) if _game_sources else None
+    return Data(campaigns=public, figures=figures, computed_at=now or utcnow(), game=game)
 
 
 def _public_campaigns(session: Session) -> list[PublicCampaign]:
@@ -241,6 +275,7 @@ class Report:
     months: list[Figures]  # summed over the chosen campaigns
     rows: list[Row]  # campaign × month
     computed_at: datetime
+    game: GameFigures | None = None  # the chosen campaigns' games; None: no game registered
 
     @property
     def totals(self) -> Figures:
@@ -273,6 +308,23 @@ def report(session: Session, *, campaign: str = "") -> Report:
         months=_by_month(r.figures for r in rows),
         rows=rows,
         computed_at=data.computed_at,
+        game=_game_of(data, list(by_id)),
+    )
+
+
+def _game_of(data: Data, campaign_ids: list[int]) -> GameFigures | None:
+    """The games of these campaigns together, and the verdicts that fooled most among them."""
+    if data.game is None:
+        return None
+    found = [data.game[i] for i in campaign_ids if i in data.game]
+    verdicts = sorted(
+        (verdict for figures in found for verdict in figures.verdicts),
+        key=lambda v: (-v.fooled, v.shown, v.case_id),
+    )
+    return GameFigures(
+        started=sum(f.started for f in found),
+        finished=sum(f.finished for f in found),
+        verdicts=tuple(verdicts[:GAME_VERDICTS]),
     )
 
 
