@@ -23,6 +23,7 @@ from pledge.campaigns.models import PartnerStatus
 from pledge.db import utcnow
 from pledge.hoaxes.models import (
     CaseMatch,
+    CaseOriginal,
     Category,
     Correction,
     Escalation,
@@ -138,6 +139,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/mod/cases/{case_id}/correct"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/approve"): CASE_MODERATORS,
     ("POST", "/mod/cases/{case_id}/corrections/{correction_id}/withdraw"): CASE_MODERATORS,
+    # The original beside the fake: attached and removed by the moderator holding the case
+    # (409 here: nobody holds it); the comparison's pictures for any moderator of the case.
+    ("POST", "/mod/cases/{case_id}/original"): CASE_MODERATORS,
+    ("POST", "/mod/cases/{case_id}/original/remove"): CASE_MODERATORS,
+    ("GET", "/mod/cases/{case_id}/original/{kind}.jpg"): CASE_MODERATORS,
     # Choosing the verdicts of the game: any moderator of the case (409 here: not published).
     ("POST", "/mod/cases/{case_id}/game"): CASE_MODERATORS,
     ("GET", "/admin"): SITE_ADMINS,
@@ -258,6 +264,12 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
         case_id=case.id or 0, label=Verdict.SALAH, public_title="Klaim", note="Catatan"
     )
     session.add(correction)
+    # The original of the case's picture, with its comparison's pictures.
+    session.add(
+        CaseOriginal(
+            case_id=case.id or 0, outcome="aligned", overlay=b"\xff\xd8", aligned=b"\xff\xd8"
+        )
+    )
     accounts.invite(
         session,
         org=org,
@@ -298,6 +310,7 @@ def make_world(session: Session, make_org: Any, make_campaign: Any) -> World:
             "correction_id": correction.id or 0,
             "invitation_id": invitation.id or 0,
             "run_id": run.id or 0,
+            "kind": "overlay",
         },
         users=users,
     )
