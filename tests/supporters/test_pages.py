@@ -756,3 +756,20 @@ def test_a_made_up_withdrawal_token_is_not_found(
     assert response.status_code == 404
     assert one(html(response), "section.error-page h1").get_text(strip=True) == "Page not found"
     assert api(english, live)["supporters"] == 1
+
+
+def test_the_thank_you_page_invites_to_the_game_with_the_personal_invite_code(
+    english: TestClient, live: CampaignView, engine: sa.Engine
+) -> None:
+    soup = html(english.get(sign_confirmed(english, live)))
+    link = one(soup, "#game-link a")
+    assert link["href"] == f"/c/{live.slug}/game?invite={newest_invite_code(engine)}"
+    assert "Asli atau palsu?" in link.get_text()
+    # The game's start page takes the code: its share links will carry it.
+    start = english.get(str(link["href"]))
+    assert start.status_code == 200
+
+
+def test_the_campaign_page_links_the_game(english: TestClient, live: CampaignView) -> None:
+    soup = html(english.get(f"/c/{live.slug}"))
+    assert one(soup, ".game-link a")["href"] == f"/c/{live.slug}/game"
