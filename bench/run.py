@@ -134,6 +134,18 @@ def form_token(server: Server, path: str, cookie: str = "") -> tuple[str, str]:
     return session_cookie(response, cookie), match[1]
 
 
+def game_question(server: Server, slug: str) -> str:
+    """The address of a game's first question: a game started as a player starts one."""
+    cookie, token = form_token(server, f"/c/{slug}/game")
+    response = httpx.post(
+        f"{server.url}/c/{slug}/game", data={"csrf_token": token}, headers={"Cookie": cookie}
+    )
+    assert response.status_code == 303, response.text[:300]
+    location = response.headers["location"]
+    assert "/game/play?" in location, location
+    return location
+
+
 def signed_in(server: Server, email: str, password: str) -> str:
     cookie, token = form_token(server, "/login")
     response = httpx.post(
@@ -351,8 +363,16 @@ def route_plans(server: Server, world: seeding.World, work: Path) -> dict[str, P
         Plan("page", "campaign page", 0.5, f"/c/{slug}", 64, "get.lua"),
         Plan("verdict", "a published verdict's page", 0.5, f"/hoaxes/{verdict}", 64, "get.lua"),
         Plan("gallery", "the verdicts' gallery, first page", 0.5, "/hoaxes", 64, "get.lua"),
-        # Drawn once per version of the game and language, the visitor's token put in.
-        Plan("game", "the real-or-fake game's page", 0.5, f"/c/{slug}/game", 64, "get.lua"),
+        # A question of a game started here: drawn once per picture, language and version of
+        # the game, the player's token put in.
+        Plan(
+            "game",
+            "the real-or-fake game, a question",
+            0.5,
+            game_question(server, slug),
+            64,
+            "get.lua",
+        ),
         Plan("transparency", "the transparency page", None, "/transparansi", 64, "get.lua"),
         Plan("api", "API JSON, 200", 0.8, f"/api/v1/campaigns/{slug}", 64, "get.lua"),
         Plan(

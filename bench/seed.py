@@ -16,6 +16,8 @@ PLEDGE_SECRET_KEY, so that their confirmation links work on a server with the sa
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import random
 import secrets
 import time
@@ -26,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from PIL import Image, ImageDraw
+from sqlmodel import Session, col, select
 
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
@@ -35,13 +38,17 @@ from pledge.campaigns.models import Campaign, CampaignStatus
 from pledge.cli import upgrade
 from pledge.config import get_settings
 from pledge.db import create_db_engine, utcnow
+from pledge.game.models import GameItem
 from pledge.hoaxes import textmatch
 from pledge.hoaxes.models import (
+    CaseStatus,
     Category,
     Escalation,
     EscalationOutcome,
     EscalationTarget,
+    HoaxCase,
     HoaxTextBand,
+    Media,
     Platform,
     Verdict,
     escalation_table,
@@ -404,6 +411,54 @@ def _claim(rng: random.Random) -> str:
     return template.format(who=rng.choice(_WHO), place=place, n=rng.randrange(1, 999))
 
 
+# Published verdicts of the campaign that play in its real-or-fake game, each given a picture.
+GAME_PICTURES = 10
+
+
+def add_game(session: Session) -> None:
+    """Put GAME_PICTURES published verdicts with a picture in the campaign's game (the game's
+    pages are measured on them); nothing when they are there already."""
+    campaign = session.exec(select(Campaign).where(Campaign.slug == SLUG)).one()
+    playing = session.exec(
+        select(sa.func.count()).select_from(GameItem).where(GameItem.campaign_id == campaign.id)
+    ).one()
+    if playing >= GAME_PICTURES:
+        return
+    cases = session.exec(
+        select(HoaxCase)
+        .where(HoaxCase.campaign_id == campaign.id, HoaxCase.status == CaseStatus.PUBLISHED)
+        .order_by(col(HoaxCase.id))
+        .limit(GAME_PICTURES)
+    ).all()
+    for n, case in enumerate(cases):
+        if case.media_id is None:
+            case.media_id = _picture(session, n)
+            session.add(case)
+        session.add(GameItem(case_id=case.id or 0, campaign_id=campaign.id or 0, in_game=True))
+    session.commit()
+
+
+def _picture(session: Session, n: int) -> int:
+    """A stored picture of a verdict: a 960 × 720 JPEG with shapes, as a screenshot."""
+    rng = random.Random(n)
+    image = Image.new("RGB", (960, 720), (rng.randrange(256), rng.randrange(256), 160))
+    draw = ImageDraw.Draw(image)
+    for _shape in range(20):
+        x, y = rng.randrange(900), rng.randrange(660)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.rectangle((x, y, x + rng.randrange(40, 300), y + rng.randrange(30, 200)), fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    data = out.getvalue()
+    media = Media(
+        sha256=hashlib.sha256(data).hexdigest(), mime="image/jpeg", width=960, height=720,
+        size=len(data), data=data, phash=0,
+    )  # fmt: skip
+    session.add(media)
+    session.flush()
+    return media.id or 0
+
+
 def _bulk_loading(dbapi_connection: Any, _record: object) -> None:
     """The seed's own connections: a large page cache (the unique indexes of a million
     supporters take random keys), and commits that do not wait for the disk. A seed that
@@ -432,6 +487,7 @@ def seed(
         world = ensure_world(session)
         add_supporters(session, supporters_count)
         add_reports(session, reports_count)
+        add_game(session)
         add_pending(session, pending_count, secrets_file)
         supporters.reconcile(session)
     engine.dispose()

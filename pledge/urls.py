@@ -162,6 +162,10 @@ LEAN_ROUTES: tuple[BaseRoute, ...] = (
     LeanRoute("/hoaxes/{case_id}", hoaxes.hoaxes_show),
     LeanFormRoute("/c/{slug}/sign", supporters.supporters_sign),
     LeanFormRoute("/c/{slug}/confirm/{secret}", supporters.supporters_confirm_link),
+    # The real-or-fake game, a picture at a time: drawn once per picture, the token put in.
+    LeanRoute("/c/{slug}/game/play", game.game_question),
+    LeanFormRoute("/c/{slug}/game/play", game.game_answer),
+    LeanRoute("/c/{slug}/game/result", game.game_result),
 )
 
 # --- static files -----------------------------------------------------------------------------
@@ -286,9 +290,6 @@ HOAXES = router(
 GAME = router(
     page("/c/{slug}/game", game.game_start_page, response_model=None),
     form("/c/{slug}/game", game.game_start),
-    page("/c/{slug}/game/play", game.game_question, response_model=None),
-    form("/c/{slug}/game/play", game.game_answer),
-    page("/c/{slug}/game/result", game.game_result, response_model=None),
     page("/c/{slug}/game/score", game.game_score, response_model=None),
     get("/c/{slug}/game/pictures/{key}.jpg", game.game_picture, response_model=None),
     get("/c/{slug}/game/answers/{key}.jpg", game.game_answer_picture, response_model=None),

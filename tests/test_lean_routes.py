@@ -31,6 +31,9 @@ LEAN = {
     ("POST", "/c/{slug}/confirm/{secret}"),
     ("GET", "/hoaxes"),
     ("GET", "/hoaxes/{case_id}"),
+    ("GET", "/c/{slug}/game/play"),
+    ("POST", "/c/{slug}/game/play"),
+    ("GET", "/c/{slug}/game/result"),
 }
 
 

@@ -5,6 +5,7 @@ holes where those go, and each answer fills the holes in one pass over the text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -93,7 +94,17 @@ def filled(
     """A drawn page with this request's values in its holes (the CSRF token made on first
     use). Every value is a number or URL-safe text: nothing to escape."""
     wanted = {"csrf": "", **{name: str(value) for name, value in values.items()}}
-    if "<game-csrf>" in html:
+    pieces, tail = _pieces(html)
+    if any(name == "csrf" for _text, name in pieces):
         wanted["csrf"] = csrf_token(request)
-    body = _HOLES.sub(lambda match: wanted.get(match[1] or match[2], ""), html)
-    return HTMLResponse(body, status_code=status_code, headers=PRIVATE)
+    body = "".join([piece for text, name in pieces for piece in (text, wanted.get(name, ""))])
+    return HTMLResponse(body + tail, status_code=status_code, headers=PRIVATE)
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces(html: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """A drawn page cut at its holes, once: (text before a hole, the hole's name) pairs, and
+    the text after the last hole."""
+    parts = _HOLES.split(html)  # text, then for each hole its two groups and the text after
+    pairs = tuple((parts[at], parts[at + 1] or parts[at + 2]) for at in range(0, len(parts) - 1, 3))
+    return pairs, parts[-1]

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from pledge import i18n
 from pledge.config import get_settings
@@ -155,7 +156,7 @@ def _numbers(request: Request, state: game.GameState) -> dict[str, object]:
     }
 
 
-async def game_answer(request: Request, form: CheckedForm) -> Response:
+async def game_answer(request: Request, form: FormData) -> Response:
     """``POST /c/{slug}/game/play``: the answer, counted once; then its page."""
     setting = await _setting(request)
     slug = setting.view.slug
