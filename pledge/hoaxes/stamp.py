@@ -406,6 +406,11 @@ def story(picture: Image.Image | None, text: StampText) -> Image.Image:
     return canvas.convert("RGB")
 
 
+def footer_size(width: int) -> int:
+    """The size of the band's text at the foot of a picture this wide."""
+    return max(8, min(40, round(width / 26)))
+
+
 def stamped(picture: Image.Image, text: StampText) -> Image.Image:
     """The picture at its own size, voided, the label's badge across its middle and a band
     at its foot with the correction and the short link."""
@@ -415,7 +420,7 @@ def stamped(picture: Image.Image, text: StampText) -> Image.Image:
     size = largest_badge(text.label, width * 0.84, height * 0.3, max(4, round(width * 0.2)))
     badge_width, badge_height = badge_size(text.label, size)
     badge(draw, text.label, ((width - badge_width) / 2, (height - badge_height) / 2), size)
-    footer = max(8, min(40, round(width / 26)))
+    footer = footer_size(width)
     blocks = [
         *fact_blocks(text, footer, 3),
         Block(text.address, footer, WHITE, max_lines=1, space_after=0),

@@ -30,7 +30,7 @@ def _corner_badge(
 def _footer(canvas: Image.Image, blocks: list[Block]) -> None:
     """A dark band at the foot of the picture holding these blocks."""
     width, height = canvas.size
-    pad = max(8, min(40, round(width / 26))) * 0.6
+    pad = stamp.footer_size(width) * 0.6
     scale = stamp.fitted_scale(blocks, width - 2 * pad, height * 0.3)
     band = stamp.measure(blocks, width - 2 * pad, scale) + 2 * pad
     draw = ImageDraw.Draw(canvas)
@@ -38,16 +38,12 @@ def _footer(canvas: Image.Image, blocks: list[Block]) -> None:
     stamp.draw_blocks(draw, blocks, (pad, height - band + pad, width - 2 * pad), scale)
 
 
-def _footer_size(width: int) -> int:
-    return max(8, min(40, round(width / 26)))
-
-
 def original(picture: Image.Image, *, label: str, address: str) -> Image.Image:
     """The original as it is, marked as the original in a corner, with the verdict's short
     link at its foot."""
     canvas = picture.convert("RGBA")
     _corner_badge(canvas, label, GREEN)
-    _footer(canvas, [Block(address, _footer_size(canvas.width), WHITE, max_lines=1)])
+    _footer(canvas, [Block(address, stamp.footer_size(canvas.width), WHITE, max_lines=1)])
     return canvas.convert("RGB")
 
 
@@ -61,7 +57,7 @@ def changed(picture: Image.Image, regions: Sequence[Region], text: StampText) ->
     for x, y, width, height, _share in regions:
         draw.rectangle((x, y, x + width, y + height), outline=OUTLINE, width=line)
     _corner_badge(canvas, text.label, stamp.RED, share=0.6)
-    size = _footer_size(canvas.width)
+    size = stamp.footer_size(canvas.width)
     blocks = [*stamp.fact_blocks(text, size, 3), Block(text.address, size, WHITE, max_lines=1)]
     _footer(canvas, blocks)
     return canvas.convert("RGB")

@@ -78,14 +78,6 @@ def delete_original(session: Session, *, case_id: int) -> CaseOriginal | None:
     return row
 
 
-def hide_original(session: Session, *, case_id: int) -> None:
-    """The case's original is no longer shown on its verdict (a proposal sent back)."""
-    row = get_original(session, case_id=case_id)
-    if row is not None and row.show_public:
-        row.show_public = False
-        session.add(row)
-
-
 def show_original(session: Session, *, case_id: int, shown: bool) -> None:
     """Whether the case's verdict shows its original (when it has one)."""
     row = get_original(session, case_id=case_id)

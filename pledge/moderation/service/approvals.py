@@ -101,7 +101,7 @@ def send_back(
         case.claim_date = None
         case.credentials_note = ""
         case.proposed_by_id = None
-        hoaxes.hide_original(session, case_id=case.id or 0)
+        hoaxes.show_original(session, case_id=case.id or 0, shown=False)
         transition(
             session,
             case=case,

@@ -62,16 +62,23 @@ class _Picture:
     source_case_id: int | None
 
 
-def _open_case(session: Session, access: ModeratorContext, case_id: int, now: datetime) -> Media:
-    """The case's own picture, when the case is open, has one, and is held by this moderator."""
-    case = visible_case(session, access, case_id)
+def _require_open(case: HoaxCase) -> None:
     if case.status not in CaseStatus.OPEN:
         raise Conflict(_("This case is closed: its original can no longer be changed."))
+
+
+def _open_case(
+    session: Session, access: ModeratorContext, case_id: int, now: datetime
+) -> tuple[HoaxCase, Media]:
+    """The case and its own picture, when the case is open, has one, and is held by this
+    moderator."""
+    case = visible_case(session, access, case_id)
+    _require_open(case)
     require_claim(session, case, access.user.id, now)
     suspect = hoaxes.get_stored(session, media_id=case.media_id)
     if suspect is None:
         raise Conflict(_("This case has no picture to compare an original with."))
-    return suspect
+    return case, suspect
 
 
 def _picture(
@@ -138,8 +145,7 @@ def attach_original(
     order: the case is visible (404), open, has a picture and is held by this moderator
     (409), the original is a picture and not the case's own (422)."""
     now = now or utcnow()
-    suspect = _open_case(session, access, case_id, now)
-    case = visible_case(session, access, case_id)
+    case, suspect = _open_case(session, access, case_id, now)
     picture = _picture(session, access, case, form)
     compared = _compared(picture, suspect, form.sender)
     with writing(session):
@@ -184,8 +190,7 @@ def remove_original(
     now = now or utcnow()
     with writing(session):
         case = locked_case(session, access, case_id)
-        if case.status not in CaseStatus.OPEN:
-            raise Conflict(_("This case is closed: its original can no longer be changed."))
+        _require_open(case)
         require_claim(session, case, access.user.id, now)
         row = hoaxes.delete_original(session, case_id=case_id)
         if row is None:
