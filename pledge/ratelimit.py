@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.storage import MovingWindowSupport as AsyncMovingWindowSupport
 from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
 from limits.storage import Storage, storage_from_string
@@ -195,27 +195,66 @@ def remembered(scope: str, *identifiers: str) -> bool:
 
 # Storages redis-py's asyncio client can count in, by the scheme of the setting.
 ASYNC_SCHEMES = frozenset({"redis", "rediss", "redis+unix"})
-_on_loop: tuple[asyncio.AbstractEventLoop, AsyncMovingWindowRateLimiter] | None = None
+# The prefix limits' Redis storage puts before every key (``RedisStorage.PREFIX``).
+REDIS_PREFIX = "LIMITS"
+# A soft and a hard moving-window limit counted in one round trip, as limits' own script
+# counts one (same keys, same entries): the hard limit first, and the soft one only when the
+# hard one had room. 0: over the hard limit; 1: over the soft one; 2: within both.
+_SOFT_AND_HARD = """
+local now = tonumber(ARGV[1])
+local function acquire(key, limit, expiry)
+  local entry = redis.call('lindex', key, limit - 1)
+  if entry and tonumber(entry) >= now - expiry then
+    return false
+  end
+  redis.call('lpush', key, now)
+  redis.call('ltrim', key, 0, limit - 1)
+  redis.call('expire', key, expiry)
+  return true
+end
+if not acquire(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3])) then
+  return 0
+end
+if not acquire(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5])) then
+  return 1
+end
+return 2
+"""
 
 
-def _loop_limiter() -> AsyncMovingWindowRateLimiter | None:
-    """The shared storage's limiter for the running event loop (its connections belong to
-    that loop), or None when the storage has no asyncio client (memory, memcached...)."""
+class _OnLoop:
+    """The shared storage's limiter for one event loop (its connections belong to that loop),
+    and the script that counts a soft and a hard limit at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, storage: str) -> None:
+        self.loop = loop
+        options: Any = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+        shared = storage_from_string("async+" + storage, implementation="redispy", **options)
+        assert isinstance(shared, AsyncMovingWindowSupport)
+        self.limiter = AsyncMovingWindowRateLimiter(shared)
+        import redis.asyncio  # only where the limits are counted in Redis
+
+        # limits' own scheme for a socket (redis+unix) is redis-py's unix.
+        client = redis.asyncio.Redis.from_url(
+            storage.replace("redis+unix://", "unix://"), **options
+        )
+        self.soft_and_hard = client.register_script(_SOFT_AND_HARD)
+
+
+_on_loop: _OnLoop | None = None
+
+
+def _shared_on_loop() -> _OnLoop | None:
+    """The shared storage's counting for the running event loop, or None when the storage
+    has no asyncio client (memory, memcached...)."""
     global _on_loop
     storage = get_settings().ratelimit_storage
     if storage.split("://", 1)[0] not in ASYNC_SCHEMES:
         return None
     loop = asyncio.get_running_loop()
-    if _on_loop is None or _on_loop[0] is not loop:
-        shared = storage_from_string(
-            "async+" + storage,
-            implementation="redispy",
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-        )
-        assert isinstance(shared, AsyncMovingWindowSupport)
-        _on_loop = (loop, AsyncMovingWindowRateLimiter(shared))
-    return _on_loop[1]
+    if _on_loop is None or _on_loop.loop is not loop:
+        _on_loop = _OnLoop(loop, storage)
+    return _on_loop
 
 
 async def hit_on_loop(limit: str, *identifiers: str) -> bool:
@@ -223,14 +262,14 @@ async def hit_on_loop(limit: str, *identifiers: str) -> bool:
     without leaving the loop, or in another shared storage from the thread pool."""
     if not limiter.enabled:
         return True
-    shared = None if _fallback.shared_is_down() else _loop_limiter()
+    shared = None if _fallback.shared_is_down() else _shared_on_loop()
     if shared is None:
         if get_settings().ratelimit_storage.startswith("memory://") or _fallback.shared_is_down():
             return hit(limit, *identifiers)
         return await run_in_threadpool(hit, limit, *identifiers)
     item = parse(limit)
     try:
-        allowed = await shared.hit(item, *identifiers)
+        allowed = await shared.limiter.hit(item, *identifiers)
     except Exception as error:  # any storage failure: the limit is kept locally instead
         _fallback.mark_down(error)
         return _fallback.limiter.hit(item, *identifiers)
@@ -252,13 +291,42 @@ async def over_soft_limit(request: Request, soft: str, hard: str, scope: str) ->
     TooManyRequests over the hard limit, which protects the server; tell the caller whether
     it is over the soft one, which decides what the request is taken as, never whether it
     is taken (many real people may share one carrier address). Over the hard limit the soft
-    one is not counted."""
+    one is not counted. In Redis both are counted in one round trip."""
     if not limiter.enabled:
         return False
     address = client_key(request)
-    if not await hit_on_loop(hard, address, scope + ":hard"):
+    shared = None if _fallback.shared_is_down() else _shared_on_loop()
+    if shared is None:
+        within_hard = await hit_on_loop(hard, address, scope + ":hard")
+        within_soft = within_hard and await hit_on_loop(soft, address, scope)
+    else:
+        within_hard, within_soft = await _soft_and_hard(
+            shared, parse(soft), parse(hard), address, scope
+        )
+    if not within_hard:
         raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
-    return not await hit_on_loop(soft, address, scope)
+    return not within_soft
+
+
+async def _soft_and_hard(
+    shared: _OnLoop, soft: RateLimitItem, hard: RateLimitItem, address: str, scope: str
+) -> tuple[bool, bool]:
+    """Whether a request is within the hard limit, and within the soft one, counted in Redis
+    at once; in this process's memory while Redis is down."""
+    hard_key = hard.key_for(address, scope + ":hard")
+    soft_key = soft.key_for(address, scope)
+    try:
+        counted = await shared.soft_and_hard(
+            keys=[f"{REDIS_PREFIX}:{hard_key}", f"{REDIS_PREFIX}:{soft_key}"],
+            args=[time.time(), hard.amount, hard.get_expiry(), soft.amount, soft.get_expiry()],
+        )
+    except Exception as error:  # any storage failure: the limits are kept locally instead
+        _fallback.mark_down(error)
+        local = _fallback.limiter
+        within_hard = local.hit(hard, address, scope + ":hard")
+        return within_hard, within_hard and local.hit(soft, address, scope)
+    _fallback.mark_up()
+    return counted > 0, counted > 1
 
 
 def reset() -> None:

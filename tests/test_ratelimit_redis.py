@@ -13,8 +13,10 @@ import redis
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
 
 from pledge import ratelimit
+from pledge.errors import TooManyRequests
 from tests.support.aio import run_async
 from tests.support.redisserver import RedisServer, running_redis
 
@@ -84,3 +86,91 @@ def test_while_redis_is_down_the_process_counts_on_its_own_and_goes_back(
 
 async def _hits(limit: str, address: str, scope: str, *, times: int) -> list[bool]:
     return [await ratelimit.hit_on_loop(limit, address, scope) for _ in range(times)]
+
+
+def _request(address: str) -> Request:
+    return Request({"type": "http", "client": (address, 40000), "headers": []})
+
+
+def _evals(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval")
+    )
+
+
+def test_a_soft_and_a_hard_limit_are_counted_in_one_round_trip_on_limits_own_keys(
+    in_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_thread_pool(monkeypatch)
+    address = "203.0.113.20"
+
+    async def four() -> list[bool | str]:
+        answers: list[bool | str] = []
+        for _ in range(4):
+            try:
+                answers.append(
+                    await ratelimit.over_soft_limit(
+                        _request(address), "2/minute", "3/minute", "sign"
+                    )
+                )
+            except TooManyRequests:
+                answers.append("429")
+        return answers
+
+    run_async(four)  # the script is loaded once per server
+    in_redis.flushall()
+    before = _evals(in_redis)
+    # Within both, within both, over the soft one (taken, held apart), over the hard one.
+    assert run_async(four) == [False, False, True, "429"]
+    assert _evals(in_redis) - before == 4
+    # The counts are limits' own: its synchronous limiter (another process's) reads them full,
+    # and the soft count stopped at its limit (the request over the hard one counted nothing).
+    elsewhere = MovingWindowRateLimiter(storage_from_string(in_redis_url(in_redis)))
+    assert elsewhere.test(parse("3/minute"), address, "sign:hard") is False
+    assert elsewhere.test(parse("2/minute"), address, "sign") is False
+    assert elsewhere.test(parse("4/minute"), address, "sign:hard") is True
+    assert elsewhere.test(parse("3/minute"), address, "sign") is True
+    assert [len(in_redis.lrange(key, 0, -1)) for key in sorted(in_redis.keys("LIMITS*"))] == [
+        2,
+        3,
+    ]
+    # Another address has its own counts.
+    assert (
+        run_async(
+            lambda: ratelimit.over_soft_limit(
+                _request("198.51.100.3"), "2/minute", "3/minute", "sign"
+            )
+        )
+        is False
+    )
+
+
+def test_while_redis_is_down_both_limits_are_counted_in_the_process(
+    redis_server: RedisServer, in_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_thread_pool(monkeypatch)
+    monkeypatch.setattr(ratelimit, "RETRY_SHARED_AFTER", 0.0)
+
+    async def three(address: str) -> list[bool | str]:
+        answers: list[bool | str] = []
+        for _ in range(3):
+            try:
+                answers.append(
+                    await ratelimit.over_soft_limit(
+                        _request(address), "1/minute", "2/minute", "sign"
+                    )
+                )
+            except TooManyRequests:
+                answers.append("429")
+        return answers
+
+    redis_server.stop()
+    try:
+        assert run_async(lambda: three("192.0.2.30")) == [False, True, "429"]
+    finally:
+        redis_server.start()
+    assert in_redis.keys("LIMITS*") == []
+    # Back in Redis as soon as it answers.
+    assert run_async(lambda: three("192.0.2.31")) == [False, True, "429"]
+    assert len(in_redis.keys("LIMITS*")) == 2
