@@ -3,7 +3,6 @@
 -- Each request comes from another address (forwarded.lua).
 local forwarded = require "forwarded"
 local counter = 0
-local id = 0
 local threads = 0
 
 function setup(thread)
