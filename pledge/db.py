@@ -271,6 +271,10 @@ _WHOLE_BATCH_ERRORS: tuple[type[Exception], ...] = (
     sa.exc.DisconnectionError,
 )
 RETRIES = 3
+# At most this many turns of the event loop a batch waits for more jobs while they keep coming.
+# Under load a batch then holds about twice as many jobs: half the transactions, and fewer
+# pages written per signature.
+GATHER_TURNS = 3
 # How often the event loop asks again for SQLite's write lock while another process holds it.
 LOCK_POLL_SECONDS = 0.0005
 # At most this long after a commit of the event loop's writer, a checkpoint flushes the WAL
@@ -404,6 +408,7 @@ class GroupCommit(Generic[Job, Result]):
         batch: list[tuple[Job, asyncio.Future[Result]]] = []
         try:
             while self._pending:
+                await self._gather()
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
                 jobs = [job for job, _future in batch]
@@ -438,6 +443,19 @@ class GroupCommit(Generic[Job, Result]):
             raise
         finally:
             self._draining = None
+
+    async def _gather(self) -> None:
+        """Give the loop a few more turns while jobs keep arriving, before a batch is taken:
+        the requests whose bodies came in meanwhile join this batch instead of waiting for the
+        next one. A turn is the loop's pass over what is ready, a few dozen microseconds; a
+        job alone waits for one turn."""
+        for _turn in range(GATHER_TURNS):
+            waiting = len(self._pending)
+            if waiting >= self.max_batch:
+                return
+            await asyncio.sleep(0)
+            if len(self._pending) == waiting:
+                return
 
     def _write_in_thread(self, jobs: list[Job]) -> list[Result | Exception]:
         with Session(self.engine, expire_on_commit=False) as session:

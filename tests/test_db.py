@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -215,3 +215,53 @@ def test_every_commit_is_followed_by_a_checkpoint_that_flushes_it(
     # Every commit has a checkpoint that began after it, never more than one pending at once.
     assert all(any(c >= t for c in checkpoints) for t in commits)
     assert len(checkpoints) < len(commits)
+
+
+# --- group commits ------------------------------------------------------------------------
+
+
+def _recording_queue(engine: sa.Engine, sizes: list[int]) -> db.GroupCommit[int, int]:
+    def write(_session: Session, jobs: Sequence[int]) -> list[int]:
+        sizes.append(len(jobs))
+        return [job * 2 for job in jobs]
+
+    return db.GroupCommit(engine, write)
+
+
+def test_a_batch_waits_a_few_turns_for_jobs_that_keep_arriving_and_no_longer(
+    engine: sa.Engine,
+) -> None:
+    """Requests whose bodies arrive a moment after the first join its batch, so a loaded
+    process writes fewer, larger transactions; a steady stream still gets its first batch
+    written after a few turns of the loop."""
+    sizes: list[int] = []
+    queue = _recording_queue(engine, sizes)
+
+    async def submit_after(job: int, turns: int) -> int:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return await queue.submit(job)
+
+    async def one_a_turn() -> list[int]:
+        return await asyncio.gather(*(submit_after(n, n) for n in range(12)))
+
+    assert run_async(one_a_turn) == [n * 2 for n in range(12)]
+    assert sum(sizes) == 12
+    # Without waiting, the first job would be written alone; with it, the jobs of the next
+    # turns join, and only as many as GATHER_TURNS turns bring.
+    assert 3 <= sizes[0] <= db.GATHER_TURNS + 2
+    assert len(sizes) >= 2
+
+
+def test_a_job_alone_is_written_at_once(engine: sa.Engine) -> None:
+    sizes: list[int] = []
+    queue = _recording_queue(engine, sizes)
+
+    async def alone() -> tuple[int, float]:
+        started = time.monotonic()
+        result = await queue.submit(21)
+        return result, time.monotonic() - started
+
+    result, took = run_async(alone)
+    assert (result, sizes) == (42, [1])
+    assert took < 5
