@@ -38,6 +38,7 @@ from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel
 from starlette.background import BackgroundTask
 
+from pledge.bulk import insert_rows
 from pledge.config import Environment, Settings, get_settings
 from pledge.db import table, utcnow, writing
 from pledge.security import FieldCipher
@@ -117,12 +118,9 @@ def queue(session: Session, *, to: str, subject: str, body: str) -> OutboxMessag
     return message
 
 
-_INSERT = sa.insert(outbox_message_table)
-
-
 def queue_rows(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Add messages (``outbox_row``) to the connection's transaction in one statement."""
-    conn.execute(_INSERT, list(rows))
+    insert_rows(conn, outbox_message_table, rows)
 
 
 def list_messages_to(session: Session, *, email: str) -> Sequence[sa.Row[Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from pledge.bulk import insert_rows
 from pledge.supporters.models import (
     PENDING,
     TOTAL,
@@ -270,5 +271,5 @@ def _write(batch: _Batch, *, now: datetime) -> None:
     if confirmed:
         conn.execute(_CONFIRM, confirmed)
     if batch.signatures:
-        conn.execute(sa.insert(signature_table), batch.signatures)
+        insert_rows(conn, signature_table, batch.signatures)
     add_to_tallies(conn, batch.changes, now=now)

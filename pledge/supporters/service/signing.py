@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge import mail
+from pledge.bulk import insert_rows
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
@@ -257,16 +258,11 @@ _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number),
 SIGNING_LOCK = sa.select(
     sa.func.pg_advisory_xact_lock(0x7369676E, sa.bindparam("campaign_id", type_=sa.Integer))
 )
-# Without RETURNING: one executemany, where SQLite would insert row by row to return ids;
-# the ids are read back with _FIND_SUPPORTERS.
-_INSERT_SUPPORTERS = sa.insert(supporter_table)
 _REKEY = (
     sa.update(supporter_table)
     .where(supporter_table.c.id == sa.bindparam("supporter_id"))
     .values(contact_digest=sa.bindparam("digest"))
 )
-_INSERT_SIGNATURE = sa.insert(signature_table)
-_INSERT_CONFIRMATION = sa.insert(confirmation_table)
 
 
 def lock_campaign(conn: sa.Connection, campaign_id: int) -> bool:
@@ -565,7 +561,8 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
     """Insert the new supporters (and read back their ids), the signatures counted at once,
     the confirmations and the emails, and add to the counters."""
     if plan.new_rows:
-        conn.execute(_INSERT_SUPPORTERS, [row for _entry, row in plan.new_rows])
+        # Without RETURNING (which COPY has not): the ids are read back with _FIND_SUPPORTERS.
+        insert_rows(conn, supporter_table, [row for _entry, row in plan.new_rows])
         for campaign_id in dict.fromkeys(row["campaign_id"] for _entry, row in plan.new_rows):
             inserted = {
                 row["contact_digest"]: entry
@@ -583,9 +580,10 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
         for pid in added
     ]
     if signatures:
-        conn.execute(_INSERT_SIGNATURE, signatures)
-    conn.execute(
-        _INSERT_CONFIRMATION,
+        insert_rows(conn, signature_table, signatures)
+    insert_rows(
+        conn,
+        confirmation_table,
         [{**row, "supporter_id": entry.id} for entry, row in plan.confirmations],
     )
     if plan.mails:

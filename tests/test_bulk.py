@@ -1,0 +1,167 @@
+"""Rows added in one statement: COPY on PostgreSQL, executemany elsewhere, with the same rows
+stored either way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from pledge import bulk
+from pledge.campaigns.models import CampaignView
+from pledge.mail import outbox_message_table
+from pledge.supporters.models import SupporterState, supporter_table
+
+MakeCampaign = Callable[..., CampaignView]
+AWKWARD = 'tab\there, new\nline, back\\slash, "quotes", \\N, émoji 🗳️, and a comma,'
+
+
+def _outbox(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "channel": "email",
+        "to": f"person{n}@example.com",
+        "subject": f"{AWKWARD} {n}",
+        "body": "" if n % 2 else AWKWARD * 20,
+        "created_at": datetime(2026, 12, 7, 9, 30, n, 123456, tzinfo=UTC),
+        "attempts": n,
+        **extra,
+    }
+
+
+@pytest.fixture
+def copies(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows went in by COPY, call by call."""
+    seen: list[int] = []
+    real = bulk._copy
+
+    def counted(conn: sa.Connection, table: sa.Table, names: Any, rows: Any) -> None:
+        seen.append(len(rows))
+        real(conn, table, names, rows)
+
+    monkeypatch.setattr(bulk, "_copy", counted)
+    return seen
+
+
+def test_rows_are_stored_as_an_insert_stores_them_whatever_they_hold(
+    engine: sa.Engine, session: Session, copies: list[int]
+) -> None:
+    rows = [_outbox(n) for n in range(5)]
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, rows)
+
+    table = outbox_message_table
+    stored = session.execute(
+        sa.select(
+            table.c.to, table.c.subject, table.c.body, table.c.created_at, table.c.attempts
+        ).order_by(table.c.id)
+    ).all()
+    assert [tuple(row) for row in stored] == [
+        (
+            f"person{n}@example.com",
+            f"{AWKWARD} {n}",
+            "" if n % 2 else AWKWARD * 20,
+            datetime(2026, 12, 7, 9, 30, n, 123456, tzinfo=UTC),
+            n,
+        )
+        for n in range(5)
+    ]
+    assert copies == ([5] if engine.dialect.name == "postgresql" else [])
+
+
+def test_an_enum_a_flag_and_empty_values_are_stored_as_their_columns_take_them(
+    engine: sa.Engine, session: Session, make_campaign: MakeCampaign, copies: list[int]
+) -> None:
+    campaign = make_campaign()
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    rows = [
+        {
+            "campaign_id": campaign.id,
+            "contact_digest": f"{n:064x}",
+            "token": f"token-{n}",
+            "display_name": AWKWARD[:80],
+            "province": "ID-JK",
+            "age_band": None,
+            "show_name": n == 0,
+            "invite_code": f"inv{n}",
+            "number": n,
+            "locale": "id",
+            "created_at": now,
+            "state": SupporterState.COUNTED if n == 0 else SupporterState.SUSPECT,
+        }
+        for n in range(2)
+    ]
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, supporter_table, rows)
+
+    session.commit()  # a snapshot taken when the campaign was made ends
+    stored = session.execute(
+        sa.select(
+            supporter_table.c.display_name,
+            supporter_table.c.age_band,
+            supporter_table.c.show_name,
+            supporter_table.c.state,
+            supporter_table.c.created_at,
+        ).order_by(supporter_table.c.number)
+    ).all()
+    assert [tuple(row) for row in stored] == [
+        (AWKWARD[:80], None, True, SupporterState.COUNTED, now),
+        (AWKWARD[:80], None, False, SupporterState.SUSPECT, now),
+    ]
+    # Stored as the enum's value, as every other query of the column reads it.
+    raw = session.execute(sa.text("SELECT state FROM supporter ORDER BY number")).scalars()
+    assert list(raw) == ["counted", "suspect"]
+    assert copies == ([2] if engine.dialect.name == "postgresql" else [])
+
+
+def test_a_single_row_and_a_row_without_its_defaults_are_inserted_and_get_them(
+    engine: sa.Engine, session: Session, copies: list[int]
+) -> None:
+    lacking = [{"to": f"d{n}@example.com", "subject": "s", "body": "b"} for n in range(3)]
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(1)])
+        bulk.insert_rows(conn, outbox_message_table, lacking)
+        bulk.insert_rows(conn, outbox_message_table, [])
+
+    table = outbox_message_table
+    stored = session.execute(
+        sa.select(table.c.to, table.c.channel, table.c.attempts, table.c.created_at).order_by(
+            table.c.id
+        )
+    ).all()
+    assert [row.to for row in stored] == ["person1@example.com"] + [
+        f"d{n}@example.com" for n in range(3)
+    ]
+    assert all(row.channel == "email" and row.created_at is not None for row in stored[1:])
+    assert [row.attempts for row in stored] == [1, 0, 0, 0]
+    assert copies == []  # one row, then rows the defaults must be filled in for
+
+
+def test_a_row_the_database_refuses_raises_sqlalchemys_error_and_leaves_nothing_of_the_batch(
+    engine: sa.Engine, session: Session
+) -> None:
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(0, id=1), _outbox(1, id=2)])
+
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn, conn.begin_nested():
+        bulk.insert_rows(
+            conn, outbox_message_table, [_outbox(2, id=3), _outbox(3, id=2), _outbox(4, id=4)]
+        )
+
+    with engine.begin() as conn:
+        savepoint = conn.begin_nested()
+        with pytest.raises(sa.exc.IntegrityError):
+            bulk.insert_rows(conn, outbox_message_table, [_outbox(5, id=5), _outbox(6, id=1)])
+        savepoint.rollback()
+        # The transaction goes on after its savepoint is rolled back, as write_batch needs.
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(7, id=7), _outbox(8, id=8)])
+
+    ids = (
+        session.execute(sa.select(outbox_message_table.c.id).order_by(outbox_message_table.c.id))
+        .scalars()
+        .all()
+    )
+    assert ids == [1, 2, 7, 8]
