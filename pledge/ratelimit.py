@@ -12,6 +12,7 @@ the count, and under load the threads fought the loop for the interpreter.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 RETRY_SHARED_AFTER = 10.0
 # A Redis that does not answer within this is treated as down: requests must not hang on it.
 REDIS_TIMEOUT = 0.5
+
+
+# A limit's string parsed once: limits parses it anew on each call (two regular expressions),
+# and signing counts two limits on every signature.
+limit_item = functools.lru_cache(maxsize=256)(parse)
 
 
 def client_address(request: Request) -> str:
@@ -120,7 +126,7 @@ def hit(limit: str, *identifiers: str) -> bool:
     """Count one attempt against a limit keyed by anything (an email, say); False when over."""
     if not limiter.enabled:
         return True
-    item = parse(limit)
+    item = limit_item(limit)
     if _fallback.shared_is_down():
         return _fallback.limiter.hit(item, *identifiers)
     try:
@@ -137,7 +143,7 @@ def within(limit: str, *identifiers: str) -> bool:
     (count the failures alone with hit())."""
     if not limiter.enabled:
         return True
-    item = parse(limit)
+    item = limit_item(limit)
     if _fallback.shared_is_down():
         return _fallback.limiter.test(item, *identifiers)
     try:
@@ -267,7 +273,7 @@ async def hit_on_loop(limit: str, *identifiers: str) -> bool:
         if get_settings().ratelimit_storage.startswith("memory://") or _fallback.shared_is_down():
             return hit(limit, *identifiers)
         return await run_in_threadpool(hit, limit, *identifiers)
-    item = parse(limit)
+    item = limit_item(limit)
     try:
         allowed = await shared.limiter.hit(item, *identifiers)
     except Exception as error:  # any storage failure: the limit is kept locally instead
@@ -301,7 +307,7 @@ async def over_soft_limit(request: Request, soft: str, hard: str, scope: str) ->
         within_soft = within_hard and await hit_on_loop(soft, address, scope)
     else:
         within_hard, within_soft = await _soft_and_hard(
-            shared, parse(soft), parse(hard), address, scope
+            shared, limit_item(soft), limit_item(hard), address, scope
         )
     if not within_hard:
         raise TooManyRequests(_("Too many requests. Please wait a moment and try again."))
