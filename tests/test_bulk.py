@@ -3,6 +3,7 @@ stored either way."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -165,3 +166,20 @@ def test_a_row_the_database_refuses_raises_sqlalchemys_error_and_leaves_nothing_
         .all()
     )
     assert ids == [1, 2, 7, 8]
+
+
+@pytest.mark.postgres_only  # SQLite takes a longer string; PostgreSQL refuses it
+def test_an_error_tells_which_row_but_never_what_it_held(engine: sa.Engine) -> None:
+    secret = "Siti Rahasia " * 30  # longer than the column takes
+    with pytest.raises(sa.exc.DataError) as refused, engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(0), _outbox(1, subject=secret)])
+    told = str(refused.value)
+    assert "line 2" in told and "Siti" not in told
+    assert "Siti" not in "".join(traceback.format_exception(refused.value))
+    assert refused.value.orig.sqlstate == "22001"  # string data right truncation
+
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(0, id=9), _outbox(1, id=10)])
+    with pytest.raises(sa.exc.IntegrityError) as again, engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(2, id=11), _outbox(3, id=9)])
+    assert "(id)=(9)" not in str(again.value) and "line 2" in str(again.value)
