@@ -99,30 +99,32 @@ def _evals(client: redis.Redis) -> int:
     )
 
 
+def _signing_answers(address: str, soft: str, hard: str, times: int) -> list[bool | str]:
+    """over_soft_limit's answers to requests from one address, in turn: whether each is over
+    the soft limit, or "429" where it was refused over the hard one."""
+
+    async def answers() -> list[bool | str]:
+        told: list[bool | str] = []
+        for _ in range(times):
+            try:
+                told.append(await ratelimit.over_soft_limit(_request(address), soft, hard, "sign"))
+            except TooManyRequests:
+                told.append("429")
+        return told
+
+    return run_async(answers)
+
+
 def test_a_soft_and_a_hard_limit_are_counted_in_one_round_trip_on_limits_own_keys(
     in_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     no_thread_pool(monkeypatch)
     address = "203.0.113.20"
-
-    async def four() -> list[bool | str]:
-        answers: list[bool | str] = []
-        for _ in range(4):
-            try:
-                answers.append(
-                    await ratelimit.over_soft_limit(
-                        _request(address), "2/minute", "3/minute", "sign"
-                    )
-                )
-            except TooManyRequests:
-                answers.append("429")
-        return answers
-
-    run_async(four)  # the script is loaded once per server
+    _signing_answers(address, "2/minute", "3/minute", 1)  # the script is loaded once per server
     in_redis.flushall()
     before = _evals(in_redis)
     # Within both, within both, over the soft one (taken, held apart), over the hard one.
-    assert run_async(four) == [False, False, True, "429"]
+    assert _signing_answers(address, "2/minute", "3/minute", 4) == [False, False, True, "429"]
     assert _evals(in_redis) - before == 4
     # The counts are limits' own: its synchronous limiter (another process's) reads them full,
     # and the soft count stopped at its limit (the request over the hard one counted nothing).
@@ -136,14 +138,7 @@ def test_a_soft_and_a_hard_limit_are_counted_in_one_round_trip_on_limits_own_key
         3,
     ]
     # Another address has its own counts.
-    assert (
-        run_async(
-            lambda: ratelimit.over_soft_limit(
-                _request("198.51.100.3"), "2/minute", "3/minute", "sign"
-            )
-        )
-        is False
-    )
+    assert _signing_answers("198.51.100.3", "2/minute", "3/minute", 1) == [False]
 
 
 def test_while_redis_is_down_both_limits_are_counted_in_the_process(
@@ -151,26 +146,12 @@ def test_while_redis_is_down_both_limits_are_counted_in_the_process(
 ) -> None:
     no_thread_pool(monkeypatch)
     monkeypatch.setattr(ratelimit, "RETRY_SHARED_AFTER", 0.0)
-
-    async def three(address: str) -> list[bool | str]:
-        answers: list[bool | str] = []
-        for _ in range(3):
-            try:
-                answers.append(
-                    await ratelimit.over_soft_limit(
-                        _request(address), "1/minute", "2/minute", "sign"
-                    )
-                )
-            except TooManyRequests:
-                answers.append("429")
-        return answers
-
     redis_server.stop()
     try:
-        assert run_async(lambda: three("192.0.2.30")) == [False, True, "429"]
+        assert _signing_answers("192.0.2.30", "1/minute", "2/minute", 3) == [False, True, "429"]
     finally:
         redis_server.start()
     assert in_redis.keys("LIMITS*") == []
     # Back in Redis as soon as it answers.
-    assert run_async(lambda: three("192.0.2.31")) == [False, True, "429"]
+    assert _signing_answers("192.0.2.31", "1/minute", "2/minute", 3) == [False, True, "429"]
     assert len(in_redis.keys("LIMITS*")) == 2
