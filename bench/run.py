@@ -221,34 +221,33 @@ def wrk(
 CpuMeter = Callable[[], dict[str, float]]
 
 
-def cpu_of_named(name: str) -> float:
-    """CPU time so far of every process of this machine with that command name (the database
-    server's processes: only the benchmark's own run here)."""
+def _cpu_of_processes(chosen: Callable[[Path], bool]) -> float:
+    """CPU time so far of every process of this machine that ``chosen`` picks by its /proc
+    folder (one that ends before it is read is skipped)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == name:
+                if chosen(entry):
                     total += cpu_seconds(int(entry.name))
             except OSError:
                 continue
     return total
 
 
+def cpu_of_named(name: str) -> float:
+    """CPU time so far of every process of this machine with that command name (the database
+    server's processes: only the benchmark's own run here)."""
+    return _cpu_of_processes(lambda entry: (entry / "comm").read_text().strip() == name)
+
+
 def cpu_of_kernel_threads() -> float:
     """CPU time so far of the kernel's own threads (children of kthreadd, pid 2): mostly
     writing what the databases flush to disk. Those of the whole machine, and a thread that
     ends during a measurement takes its time with it: an estimate, from below."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
-            except OSError:
-                continue
-            if parent == "2":
-                total += cpu_seconds(int(entry.name))
-    return total
+    return _cpu_of_processes(
+        lambda entry: (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == "2"
+    )
 
 
 def cpu_meter(server: Server, db: str) -> CpuMeter:

@@ -7,6 +7,7 @@ far less. Elsewhere, and for a single row, they are inserted by executemany.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,7 +31,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     which fills it in; a database error is raised as SQLAlchemy's, as an insert's would be."""
     if not rows:
         return
-    names = list(rows[0])
+    names = tuple(rows[0])
     if (
         conn.dialect.name != "postgresql"
         or len(rows) < COPY_FROM_ROWS
@@ -41,9 +42,25 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     _copy(conn, table, names, rows)
 
 
-def _defaults_left_out(table: sa.Table, names: Sequence[str]) -> bool:
+# The same few tables and column lists come back batch after batch: each is worked out once.
+@functools.lru_cache(maxsize=64)
+def _defaults_left_out(table: sa.Table, names: tuple[str, ...]) -> bool:
     named = set(names)
     return any(column.default is not None and column.name not in named for column in table.c)
+
+
+@functools.lru_cache(maxsize=64)
+def _copy_plan(
+    dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    """The COPY statement for these columns, and what SQLAlchemy does to each column's value
+    before it reaches the driver (an enum's member to its stored value, a time to UTC...)."""
+    quote = dialect.identifier_preparer
+    statement = (
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(name) for name in names)}) "
+        "FROM STDIN"
+    )
+    return statement, [table.c[name].type.bind_processor(dialect) for name in names]
 
 
 def _copy(
@@ -51,14 +68,7 @@ def _copy(
 ) -> None:
     import psycopg  # only where PostgreSQL is the database
 
-    quote = conn.dialect.identifier_preparer
-    statement = (
-        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(name) for name in names)}) "
-        "FROM STDIN"
-    )
-    # What SQLAlchemy does to each value of a column before it reaches the driver (an enum's
-    # member to its stored value, a time to UTC...).
-    processors = [table.c[name].type.bind_processor(conn.dialect) for name in names]
+    statement, processors = _copy_plan(conn.dialect, table, tuple(names))
     dbapi = conn.connection.dbapi_connection
     assert isinstance(dbapi, psycopg.Connection)
     try:

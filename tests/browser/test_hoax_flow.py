@@ -17,12 +17,9 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, Role
 from tests.support.appserver import LiveServer
+from tests.support.moderation import MODERATOR_PASSWORD, moderators_of
 from tests.support.phone import OpenPhone
-
-PASSWORD = "kata-sandi-moderator-2029"
 
 
 def screenshot(path: Path) -> Path:
@@ -40,7 +37,7 @@ def signed_in(phone: OpenPhone, url: str, email: str) -> Page:
     page = phone().new_page()
     page.goto(f"{url}/login?lang=en")
     page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").fill(MODERATOR_PASSWORD)
     page.locator("form button[type=submit]").click()
     page.wait_for_url(f"{url}/mod")  # a moderator starts at the queue
     return page
@@ -55,12 +52,7 @@ def test_report_to_published_verdict(
     tmp_path: Path,
 ) -> None:
     view = make_campaign(title="Pemilu Damai")
-    org = session.get(Organization, view.campaign.lead_org_id)
-    assert org is not None
-    for email in ("mod1@contoh.id", "mod2@contoh.id"):
-        user = accounts.create(session, email=email, password=PASSWORD)
-        accounts.add_member(session, user=user, org=org, role=Role.MODERATOR)
-    session.commit()
+    moderators_of(session, view, "mod1@contoh.id", "mod2@contoh.id")
     url = live_server.url
 
     reporter = phone().new_page()

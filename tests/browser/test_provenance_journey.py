@@ -14,15 +14,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from pledge.accounts import service as accounts
-from pledge.accounts.models import Organization, Role
 from tests.support import difference_files as pictures
 from tests.support import provenance_files as files
 from tests.support.appserver import LiveServer
 from tests.support.factories import make_report
+from tests.support.moderation import MODERATOR_PASSWORD, moderators_of
 from tests.support.phone import OpenPhone
 
-PASSWORD = "kata-sandi-moderator-2029"
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
@@ -30,7 +28,7 @@ def desktop_moderator(browser: Any, url: str, email: str) -> Page:
     page: Page = browser.new_context(**DESKTOP).new_page()
     page.goto(f"{url}/login?lang=en")
     page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").fill(MODERATOR_PASSWORD)
     page.locator("form button[type=submit]").click()
     page.wait_for_url(f"{url}/mod")
     return page
@@ -60,12 +58,7 @@ def test_provenance_and_the_original_from_report_to_published_pair(
     tmp_path: Path,
 ) -> None:
     view = make_campaign(title="Pemilu Damai")
-    org = session.get(Organization, view.campaign.lead_org_id)
-    assert org is not None
-    for email in ("mod1@contoh.id", "mod2@contoh.id"):
-        user = accounts.create(session, email=email, password=PASSWORD)
-        accounts.add_member(session, user=user, org=org, role=Role.MODERATOR)
-    session.commit()
+    moderators_of(session, view, "mod1@contoh.id", "mod2@contoh.id")
     url = live_server.url
     signed = tmp_path / "kandidat.jpg"
     signed.write_bytes(files.signed_jpeg(size=(1200, 900)))
@@ -129,7 +122,7 @@ def test_provenance_and_the_original_from_report_to_published_pair(
     on_phone = phone(slow_3g=False).new_page()
     on_phone.goto(f"{url}/login?lang=id")
     on_phone.locator("#email").fill("mod1@contoh.id")
-    on_phone.locator("#password").fill(PASSWORD)
+    on_phone.locator("#password").fill(MODERATOR_PASSWORD)
     on_phone.locator("form button[type=submit]").click()
     on_phone.wait_for_url(f"{url}/mod")
     on_phone.goto(f"{url}/mod/cases/{manipulated.case_id}")

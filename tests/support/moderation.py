@@ -20,6 +20,9 @@ from tests.support.factories import make_campaign, make_user
 # The CSRF token of every moderation browser's session (see ``people.sign_in``).
 CSRF = "moderation-test-csrf-token-0123456789"
 
+# The password of the moderators the browser journeys sign in as (``moderators_of``).
+MODERATOR_PASSWORD = "kata-sandi-moderator-2029"
+
 Browser = Callable[[User | None], TestClient]
 Access = Callable[[User], ModeratorContext]
 
@@ -89,3 +92,14 @@ HOAX_FIELDS = {
     "fact_check_url": "https://cekfakta.example.id/tps",
     "reason": "Dicek ke KPU setempat.",
 }
+
+
+def moderators_of(session: Session, view: CampaignView, *emails: str) -> None:
+    """Accounts that moderate for the campaign's lead organisation, each with
+    MODERATOR_PASSWORD, committed."""
+    org = session.get(Organization, view.campaign.lead_org_id)
+    assert org is not None
+    for email in emails:
+        user = accounts.create(session, email=email, password=MODERATOR_PASSWORD)
+        accounts.add_member(session, user=user, org=org, role=Role.MODERATOR)
+    session.commit()
