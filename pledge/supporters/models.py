@@ -34,7 +34,10 @@ class SupporterState(StrEnum):
 
 class Supporter(SQLModel, table=True):
     __table_args__ = (
-        sa.UniqueConstraint("campaign_id", "contact_digest"),
+        # One supporter per person and campaign. The digest comes first: signing finds the
+        # signers of a batch by their digests alone, on this index, which no other index can
+        # stand in for whatever the statistics say of the campaign (see service/known.py).
+        sa.UniqueConstraint("contact_digest", "campaign_id"),
         sa.Index("ix_supporter_campaign_id_number", "campaign_id", "number"),
         # The statistics page groups a campaign's supporters by these: each group-by reads
         # one index in order, never the table.

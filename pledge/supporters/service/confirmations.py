@@ -25,7 +25,7 @@ from pledge.supporters.models import (
     signature_table,
     supporter_table,
 )
-from pledge.supporters.service.signing import lock_campaign
+from pledge.supporters.service.known import lock_campaign
 from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 
 

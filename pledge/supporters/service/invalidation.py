@@ -45,8 +45,8 @@ from pledge.supporters.models import (
     signature_table,
     supporter_table,
 )
+from pledge.supporters.service.known import lock_campaign
 from pledge.supporters.service.matching import Filter, conditions, describe, network_of, preview
-from pledge.supporters.service.signing import lock_campaign
 from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 
 log = logging.getLogger(__name__)

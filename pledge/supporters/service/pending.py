@@ -27,9 +27,9 @@ from pledge.supporters.models import (
     confirmation_table,
     supporter_table,
 )
+from pledge.supporters.service.known import lock_campaign
 from pledge.supporters.service.messages import SignerLinks, reminder_email
 from pledge.supporters.service.secrets import code_digest, new_code
-from pledge.supporters.service.signing import lock_campaign
 from pledge.supporters.service.tallies import add_to_tallies, invalidate_counts
 
 # The first message and at most two reminders, two days apart.

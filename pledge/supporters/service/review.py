@@ -19,8 +19,8 @@ from pledge.config import get_settings
 from pledge.db import utcnow, writing
 from pledge.supporters.models import SupporterState, supporter_table
 from pledge.supporters.service.invalidation import move_counts, subject
+from pledge.supporters.service.known import lock_campaign
 from pledge.supporters.service.matching import Filter, conditions, describe
-from pledge.supporters.service.signing import lock_campaign
 from pledge.supporters.service.tallies import invalidate_counts
 
 PAGE_SIZE = 50

@@ -50,6 +50,12 @@ from pledge.supporters.models import (
     supporter_table,
 )
 from pledge.supporters.service.form import CleanSignature, SignForm
+from pledge.supporters.service.known import (
+    Known,
+    KnownInCampaign,
+    find_supporters,
+    look_up,
+)
 from pledge.supporters.service.messages import SignerLinks, signing_email
 from pledge.supporters.service.origins import email_domain_of
 from pledge.supporters.service.secrets import code_digest, new_code
@@ -222,42 +228,6 @@ def _counts_changed(jobs: Sequence[PendingSigning]) -> None:
 # --- writing a batch -----------------------------------------------------------------
 
 
-# The statements of the signing path, built once: SQLAlchemy compiles each of them once per
-# process and then only binds the values. Each is run once per batch, whatever its size.
-_FIND_SUPPORTERS = sa.select(
-    supporter_table.c.contact_digest,
-    supporter_table.c.id,
-    supporter_table.c.token,
-    supporter_table.c.state,
-).where(
-    supporter_table.c.campaign_id == sa.bindparam("campaign_id"),
-    supporter_table.c.contact_digest.in_(sa.bindparam("digests", expanding=True)),
-)
-_SIGNED_BY = sa.select(signature_table.c.supporter_id, signature_table.c.pledge_id).where(
-    signature_table.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True))
-)
-_MESSAGED_SINCE = (
-    sa.select(confirmation_table.c.supporter_id, sa.func.count())
-    .where(
-        confirmation_table.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True)),
-        confirmation_table.c.created_at >= sa.bindparam("since"),
-        confirmation_table.c.messages > 0,
-    )
-    .group_by(confirmation_table.c.supporter_id)
-)
-_INVITERS = sa.select(supporter_table.c.invite_code, supporter_table.c.id).where(
-    supporter_table.c.campaign_id == sa.bindparam("campaign_id"),
-    supporter_table.c.invite_code.in_(sa.bindparam("codes", expanding=True)),
-    supporter_table.c.state == SupporterState.COUNTED,
-)
-_LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
-    supporter_table.c.campaign_id == sa.bindparam("campaign_id")
-)
-# PostgreSQL's advisory lock on a campaign's signing, held until the transaction ends: the
-# first key names the lock's kind ("sign" in ASCII), the second is the campaign.
-SIGNING_LOCK = sa.select(
-    sa.func.pg_advisory_xact_lock(0x7369676E, sa.bindparam("campaign_id", type_=sa.Integer))
-)
 _REKEY = (
     sa.update(supporter_table)
     .where(supporter_table.c.id == sa.bindparam("supporter_id"))
@@ -265,48 +235,13 @@ _REKEY = (
 )
 
 
-def lock_campaign(conn: sa.Connection, campaign_id: int) -> bool:
-    """On PostgreSQL, one writer of a campaign's supporters at a time across processes, until
-    the transaction ends: places are given once each, and two batches that meet the same
-    signers never wait for each other in a circle. SQLite has one writer anyway (whose
-    transaction began with the write lock). True when a lock was waited for: what was read
-    before it may have changed."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(SIGNING_LOCK, {"campaign_id": campaign_id})
-        return True
-    return False
-
-
-class _Known:
-    """A supporter met in this batch: found in the database, or about to be inserted."""
-
-    __slots__ = ("counted", "id", "messaged", "signed", "token")
-
-    def __init__(self, supporter_id: int | None, token: str, *, counted: bool) -> None:
-        self.id = supporter_id
-        self.token = token
-        self.counted = counted
-        self.signed: set[int] = set()
-        self.messaged = 0  # messages sent about signings in the last day
-
-
-@dataclass(slots=True)
-class _Campaign:
-    """What the database holds already for one campaign of a batch."""
-
-    known: dict[str, _Known]  # by contact digest; the batch's new supporters join them
-    inviters: dict[str, int]  # supporter id by invite code
-    last_number: int  # the last place given in the campaign; 0 when nobody is counted at once
-    rekeyed: list[dict[str, Any]]  # supporters found by their old digest, given the new one
-
-
 @dataclass(slots=True)
 class _Plan:
     """The rows and counter changes a batch makes, and each signature's outcome, in order."""
 
-    outcomes: list[tuple[SignOutcome, _Known, tuple[int, ...], bool]] = field(default_factory=list)
-    new_rows: list[tuple[_Known, dict[str, Any]]] = field(default_factory=list)
-    confirmations: list[tuple[_Known, dict[str, Any]]] = field(default_factory=list)
+    outcomes: list[tuple[SignOutcome, Known, tuple[int, ...], bool]] = field(default_factory=list)
+    new_rows: list[tuple[Known, dict[str, Any]]] = field(default_factory=list)
+    confirmations: list[tuple[Known, dict[str, Any]]] = field(default_factory=list)
     mails: list[dict[str, Any]] = field(default_factory=list)
     # (campaign id, counter key) -> [pledge id, partner id, delta]
     deltas: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
@@ -325,7 +260,7 @@ def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Wr
     one for the emails and one upsert for every counter they change."""
     conn = session.connection()
     now = utcnow()
-    found = _look_up(conn, jobs, now=now)
+    found = look_up(conn, jobs, now=now)
     plan = _plan(jobs, found, now=now)
     rekeyed = [change for state in found.values() for change in state.rekeyed]
     if rekeyed:
@@ -337,70 +272,9 @@ def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Wr
     ]
 
 
-def _look_up(
-    conn: sa.Connection, jobs: Sequence[PendingSigning], *, now: datetime
-) -> dict[int, _Campaign]:
-    """Per campaign of the batch: the signers already known and what they signed, the
-    inviters named, and the last place given when someone is counted at once."""
-    found: dict[int, _Campaign] = {}
-    for campaign_id in sorted({job.campaign_id for job in jobs}):
-        lock_campaign(conn, campaign_id)
-        mine = [job for job in jobs if job.campaign_id == campaign_id]
-        rekeyed: list[dict[str, Any]] = []
-        known = _known_signers(conn, campaign_id, mine, now=now, rekeyed=rekeyed)
-        codes = sorted({job.clean.invite for job in mine if job.clean.invite})
-        inviters: dict[str, int] = {}
-        if codes:
-            named = conn.execute(_INVITERS, {"campaign_id": campaign_id, "codes": codes})
-            inviters = {code: inviter_id for code, inviter_id in named}
-        last_number = 0
-        if any(job.counted_at_once and job.digest not in known for job in mine):
-            last_number = int(conn.execute(_LAST_NUMBER, {"campaign_id": campaign_id}).scalar_one())
-        found[campaign_id] = _Campaign(known, inviters, last_number, rekeyed)
-    return found
-
-
-def _known_signers(
-    conn: sa.Connection,
-    campaign_id: int,
-    mine: Sequence[PendingSigning],
-    *,
-    now: datetime,
-    rekeyed: list[dict[str, Any]],
-) -> dict[str, _Known]:
-    """The campaign's supporters among these signers, by digest, with the pledges each has
-    signed already and the messages each was sent in the last day."""
-    known: dict[str, _Known] = {}
-    legacy = {job.legacy_digest: job.digest for job in mine if job.legacy_digest}
-    rows = conn.execute(
-        _FIND_SUPPORTERS,
-        {"campaign_id": campaign_id, "digests": sorted({job.digest for job in mine} | set(legacy))},
-    )
-    found_legacy: dict[str, _Known] = {}
-    for digest, supporter_id, token, state in rows:
-        entry = _Known(supporter_id, token, counted=state == SupporterState.COUNTED)
-        if digest in legacy:
-            found_legacy[legacy[digest]] = entry
-        else:
-            known[digest] = entry
-    for digest, entry in found_legacy.items():
-        if digest not in known:
-            # Someone who signed before contacts were folded, whose contact was not kept: found
-            # by the old digest, and recognised by the new one from now on.
-            known[digest] = entry
-            rekeyed.append({"supporter_id": entry.id, "digest": digest})
-    by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
-    if by_id:
-        ids = {"supporter_ids": sorted(by_id)}
-        for supporter_id, pledge_id in conn.execute(_SIGNED_BY, ids):
-            by_id[supporter_id].signed.add(pledge_id)
-        since = now - timedelta(days=1)
-        for supporter_id, messaged in conn.execute(_MESSAGED_SINCE, {**ids, "since": since}):
-            by_id[supporter_id].messaged = int(messaged)
-    return known
-
-
-def _plan(jobs: Sequence[PendingSigning], found: dict[int, _Campaign], *, now: datetime) -> _Plan:
+def _plan(
+    jobs: Sequence[PendingSigning], found: dict[int, KnownInCampaign], *, now: datetime
+) -> _Plan:
     """What each signature adds, in order, without I/O: a signer met twice in one batch is
     new once, then known."""
     plan = _Plan()
@@ -409,7 +283,7 @@ def _plan(jobs: Sequence[PendingSigning], found: dict[int, _Campaign], *, now: d
         state = found[job.campaign_id]
         entry = state.known.get(job.digest)
         if entry is None:
-            entry = state.known[job.digest] = _Known(
+            entry = state.known[job.digest] = Known(
                 None, random_token(16), counted=job.counted_at_once
             )
             outcome, added, to_confirm = _plan_new(plan, job, entry, state, now=now)
@@ -432,7 +306,7 @@ def _plan(jobs: Sequence[PendingSigning], found: dict[int, _Campaign], *, now: d
 
 
 def _plan_new(
-    plan: _Plan, job: PendingSigning, entry: _Known, state: _Campaign, *, now: datetime
+    plan: _Plan, job: PendingSigning, entry: Known, state: KnownInCampaign, *, now: datetime
 ) -> tuple[SignOutcome, tuple[int, ...], tuple[int, ...]]:
     """A new supporter's row and counts: pending, or counted at once where the campaign
     counts unconfirmed signatures; held for review, in no count, when it came over the
@@ -465,7 +339,7 @@ def _plan_new(
 def _plan_mail(
     plan: _Plan,
     job: PendingSigning,
-    entry: _Known,
+    entry: Known,
     outcome: SignOutcome,
     to_confirm: tuple[int, ...],
 ) -> bool:
@@ -524,7 +398,7 @@ def _confirmation_row(
 
 
 def _supporter_row(
-    job: PendingSigning, entry: _Known, state: _Campaign, *, number: int, now: datetime
+    job: PendingSigning, entry: Known, state: KnownInCampaign, *, number: int, now: datetime
 ) -> dict[str, Any]:
     """The supporter row of a new signer."""
     clean = job.clean
@@ -561,7 +435,7 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
     """Insert the new supporters (and read back their ids), the signatures counted at once,
     the confirmations and the emails, and add to the counters."""
     if plan.new_rows:
-        # Without RETURNING (which COPY has not): the ids are read back with _FIND_SUPPORTERS.
+        # Without RETURNING (which COPY has not): the ids are read back by their digests.
         insert_rows(conn, supporter_table, [row for _entry, row in plan.new_rows])
         for campaign_id in dict.fromkeys(row["campaign_id"] for _entry, row in plan.new_rows):
             inserted = {
@@ -569,10 +443,9 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
                 for entry, row in plan.new_rows
                 if row["campaign_id"] == campaign_id
             }
-            found = conn.execute(
-                _FIND_SUPPORTERS, {"campaign_id": campaign_id, "digests": sorted(inserted)}
-            )
-            for digest, supporter_id, _token, _state in found:
+            for digest, supporter_id, _token, _state in find_supporters(
+                conn, campaign_id, inserted
+            ):
                 inserted[digest].id = supporter_id
     signatures = [
         {"supporter_id": entry.id, "pledge_id": pid, "created_at": now}

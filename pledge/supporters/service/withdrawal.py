@@ -22,7 +22,7 @@ from pledge.supporters.models import (
     signature_table,
     supporter_table,
 )
-from pledge.supporters.service.signing import lock_campaign
+from pledge.supporters.service.known import lock_campaign
 from pledge.supporters.service.tallies import bump, invalidate_counts
 
 

@@ -1,0 +1,200 @@
+"""The signers of a batch of signings that a campaign knows already, and what they have
+signed: read once per campaign of a batch, under the campaign's signing lock.
+
+Signers are looked up by their contact digests alone, and inviters by their invite codes alone,
+on the unique indexes those lead, and the rows of other campaigns are left out here. With the
+campaign in the query, PostgreSQL weighs the indexes that start with the campaign against
+them, and for a campaign its statistics do not know yet (a new deployment, a new campaign gone
+viral before autovacuum looks again) it takes one of those: every batch then reads all of the
+campaign's rows, and the writes slow down as the campaign grows, when it grows fastest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from pledge.supporters.models import (
+    SupporterState,
+    confirmation_table,
+    signature_table,
+    supporter_table,
+)
+
+if TYPE_CHECKING:
+    from pledge.supporters.service.signing import PendingSigning
+
+
+def _by_keys(columns: Sequence[Any], key: Any, name: str) -> dict[str, sa.Select[Any]]:
+    """A statement per database for the rows whose ``key`` is in the list bound as ``name``:
+    an IN list on SQLite, one array on PostgreSQL (one statement to prepare, whatever the
+    list's length)."""
+    in_array = key == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.String)))
+    return {
+        "sqlite": sa.select(*columns).where(key.in_(sa.bindparam(name, expanding=True))),
+        "postgresql": sa.select(*columns).where(in_array),
+    }
+
+
+# The statements of the signing path, built once: SQLAlchemy compiles each of them once per
+# process and then only binds the values. Each is run once per batch, whatever its size.
+_FIND_SUPPORTERS = _by_keys(
+    (
+        supporter_table.c.contact_digest,
+        supporter_table.c.id,
+        supporter_table.c.token,
+        supporter_table.c.state,
+        supporter_table.c.campaign_id,
+    ),
+    supporter_table.c.contact_digest,
+    "digests",
+)
+_INVITERS = _by_keys(
+    (
+        supporter_table.c.invite_code,
+        supporter_table.c.id,
+        supporter_table.c.campaign_id,
+        supporter_table.c.state,
+    ),
+    supporter_table.c.invite_code,
+    "codes",
+)
+_SIGNED_BY = sa.select(signature_table.c.supporter_id, signature_table.c.pledge_id).where(
+    signature_table.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True))
+)
+_MESSAGED_SINCE = (
+    sa.select(confirmation_table.c.supporter_id, sa.func.count())
+    .where(
+        confirmation_table.c.supporter_id.in_(sa.bindparam("supporter_ids", expanding=True)),
+        confirmation_table.c.created_at >= sa.bindparam("since"),
+        confirmation_table.c.messages > 0,
+    )
+    .group_by(confirmation_table.c.supporter_id)
+)
+_LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
+    supporter_table.c.campaign_id == sa.bindparam("campaign_id")
+)
+# PostgreSQL's advisory lock on a campaign's signing, held until the transaction ends: the
+# first key names the lock's kind ("sign" in ASCII), the second is the campaign.
+SIGNING_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(0x7369676E, sa.bindparam("campaign_id", type_=sa.Integer))
+)
+
+
+def find_supporters(
+    conn: sa.Connection, campaign_id: int, digests: Iterable[str]
+) -> list[tuple[str, int, str, SupporterState]]:
+    """The campaign's supporters with these contact digests: (digest, id, token, state)."""
+    found = conn.execute(_FIND_SUPPORTERS[conn.dialect.name], {"digests": sorted(digests)})
+    return [
+        (digest, supporter_id, token, state)
+        for digest, supporter_id, token, state, of_campaign in found
+        if of_campaign == campaign_id
+    ]
+
+
+def lock_campaign(conn: sa.Connection, campaign_id: int) -> bool:
+    """On PostgreSQL, one writer of a campaign's supporters at a time across processes, until
+    the transaction ends: places are given once each, and two batches that meet the same
+    signers never wait for each other in a circle. SQLite has one writer anyway (whose
+    transaction began with the write lock). True when a lock was waited for: what was read
+    before it may have changed."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(SIGNING_LOCK, {"campaign_id": campaign_id})
+        return True
+    return False
+
+
+class Known:
+    """A supporter met in this batch: found in the database, or about to be inserted."""
+
+    __slots__ = ("counted", "id", "messaged", "signed", "token")
+
+    def __init__(self, supporter_id: int | None, token: str, *, counted: bool) -> None:
+        self.id = supporter_id
+        self.token = token
+        self.counted = counted
+        self.signed: set[int] = set()
+        self.messaged = 0  # messages sent about signings in the last day
+
+
+@dataclass(slots=True)
+class KnownInCampaign:
+    """What the database holds already for one campaign of a batch."""
+
+    known: dict[str, Known]  # by contact digest; the batch's new supporters join them
+    inviters: dict[str, int]  # supporter id by invite code
+    last_number: int  # the last place given in the campaign; 0 when nobody is counted at once
+    rekeyed: list[dict[str, Any]]  # supporters found by their old digest, given the new one
+
+
+def look_up(
+    conn: sa.Connection, jobs: Sequence[PendingSigning], *, now: datetime
+) -> dict[int, KnownInCampaign]:
+    """Per campaign of the batch: the signers already known and what they signed, the
+    inviters named, and the last place given when someone is counted at once."""
+    found: dict[int, KnownInCampaign] = {}
+    for campaign_id in sorted({job.campaign_id for job in jobs}):
+        lock_campaign(conn, campaign_id)
+        mine = [job for job in jobs if job.campaign_id == campaign_id]
+        rekeyed: list[dict[str, Any]] = []
+        known = _known_signers(conn, campaign_id, mine, now=now, rekeyed=rekeyed)
+        codes = sorted({job.clean.invite for job in mine if job.clean.invite})
+        inviters = _inviters(conn, campaign_id, codes) if codes else {}
+        last_number = 0
+        if any(job.counted_at_once and job.digest not in known for job in mine):
+            last_number = int(conn.execute(_LAST_NUMBER, {"campaign_id": campaign_id}).scalar_one())
+        found[campaign_id] = KnownInCampaign(known, inviters, last_number, rekeyed)
+    return found
+
+
+def _known_signers(
+    conn: sa.Connection,
+    campaign_id: int,
+    mine: Sequence[PendingSigning],
+    *,
+    now: datetime,
+    rekeyed: list[dict[str, Any]],
+) -> dict[str, Known]:
+    """The campaign's supporters among these signers, by digest, with the pledges each has
+    signed already and the messages each was sent in the last day."""
+    known: dict[str, Known] = {}
+    legacy = {job.legacy_digest: job.digest for job in mine if job.legacy_digest}
+    rows = find_supporters(conn, campaign_id, {job.digest for job in mine} | set(legacy))
+    found_legacy: dict[str, Known] = {}
+    for digest, supporter_id, token, state in rows:
+        entry = Known(supporter_id, token, counted=state == SupporterState.COUNTED)
+        if digest in legacy:
+            found_legacy[legacy[digest]] = entry
+        else:
+            known[digest] = entry
+    for digest, entry in found_legacy.items():
+        if digest not in known:
+            # Someone who signed before contacts were folded, whose contact was not kept: found
+            # by the old digest, and recognised by the new one from now on.
+            known[digest] = entry
+            rekeyed.append({"supporter_id": entry.id, "digest": digest})
+    by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
+    if by_id:
+        ids = {"supporter_ids": sorted(by_id)}
+        for supporter_id, pledge_id in conn.execute(_SIGNED_BY, ids):
+            by_id[supporter_id].signed.add(pledge_id)
+        since = now - timedelta(days=1)
+        for supporter_id, messaged in conn.execute(_MESSAGED_SINCE, {**ids, "since": since}):
+            by_id[supporter_id].messaged = int(messaged)
+    return known
+
+
+def _inviters(conn: sa.Connection, campaign_id: int, codes: list[str]) -> dict[str, int]:
+    """The counted supporters of the campaign these invite codes are of, by code."""
+    named = conn.execute(_INVITERS[conn.dialect.name], {"codes": codes})
+    return {
+        code: inviter_id
+        for code, inviter_id, of_campaign, state in named
+        if of_campaign == campaign_id and state == SupporterState.COUNTED
+    }
