@@ -4,6 +4,7 @@ down."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -139,6 +140,34 @@ def test_a_soft_and_a_hard_limit_are_counted_in_one_round_trip_on_limits_own_key
     ]
     # Another address has its own counts.
     assert _signing_answers("198.51.100.3", "2/minute", "3/minute", 1) == [False]
+
+
+def test_requests_that_arrive_together_are_counted_in_one_round_trip_each_in_turn(
+    in_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_thread_pool(monkeypatch)
+    _signing_answers("203.0.113.40", "2/minute", "3/minute", 1)  # the script is loaded
+    in_redis.flushall()
+    crowd = ["203.0.113.41"] * 5 + ["198.51.100.42"] * 2
+
+    async def at_once() -> list[bool | str]:
+        async def one(address: str) -> bool | str:
+            try:
+                return await ratelimit.over_soft_limit(
+                    _request(address), "2/minute", "3/minute", "s"
+                )
+            except TooManyRequests:
+                return "429"
+
+        return list(await asyncio.gather(*(one(address) for address in crowd)))
+
+    before = _evals(in_redis)
+    # In the order they came: within, within, over the soft limit, then refused over the hard.
+    assert run_async(at_once) == [False, False, True, "429", "429", False, False]
+    assert _evals(in_redis) - before == 1
+    elsewhere = MovingWindowRateLimiter(storage_from_string(in_redis_url(in_redis)))
+    assert elsewhere.test(parse("3/minute"), "203.0.113.41", "s:hard") is False
+    assert elsewhere.test(parse("3/minute"), "198.51.100.42", "s:hard") is True
 
 
 def test_while_redis_is_down_both_limits_are_counted_in_the_process(
