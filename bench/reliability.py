@@ -35,7 +35,7 @@ import time
 import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,8 @@ class Exactness:
     confirmations: int = 0  # confirmations sent, repeated ones included
     unconfirmed: int = 0  # of those, not taken (a refused code, a message that matched none)
     pending: int = 0  # of the run's signatures, those left waiting for their confirmation
+    # Why requests got no answer: the error and the request, as "ReadTimeout on POST /c/*/sign".
+    failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -315,6 +317,21 @@ async def sign_and_confirm(
     )
 
 
+def failure_of(error: httpx.HTTPError) -> str:
+    """An error that left a request without an answer, and the request it was: its method and
+    path with the campaign and any secret left out ("ReadTimeout on POST /c/*/sign")."""
+    try:
+        request = error.request
+    except RuntimeError:  # raised before a request was made
+        return type(error).__name__
+    steps = [part if part in PATH_WORDS else "*" for part in request.url.path.split("/")[1:]]
+    return f"{type(error).__name__} on {request.method} /{'/'.join(steps)}"
+
+
+# The parts of the paths the test requests that are not names or secrets.
+PATH_WORDS = frozenset({"c", "sign", "check", "confirm", "s", "code", "whatsapp", "webhook"})
+
+
 def attempts_of(people: int) -> list[tuple[int, int]]:
     """(person, how the contact is written), shuffled: a third of the people sign twice, the
     second time writing their number another way (the email signers sign once)."""
@@ -345,7 +362,7 @@ def measure_exactness(
     log_start = logfile.stat().st_size
     inbox = Inbox(database_url, secret_key)
 
-    async def load() -> tuple[list[int], list[bool]]:
+    async def load() -> tuple[list[int], list[bool], dict[str, int]]:
         # Idle connections are let go before the server closes them (after 5 s): a request on
         # one it is closing would get no answer. People wait between their steps.
         limits = httpx.Limits(
@@ -356,6 +373,7 @@ def measure_exactness(
             queue = iter(attempts)
             statuses: list[int] = []
             taken: list[bool] = []
+            failures: dict[str, int] = {}
 
             async def signer() -> None:
                 for n, style in queue:
@@ -365,17 +383,18 @@ def measure_exactness(
                         status, confirmed = await sign_and_confirm(
                             client, slug, browser, contact, inbox, times=times
                         )
-                    except httpx.HTTPError:
+                    except httpx.HTTPError as error:
                         status, confirmed = 0, []
+                        failures[failure_of(error)] = failures.get(failure_of(error), 0) + 1
                     statuses.append(status)
                     taken.extend(confirmed)
 
             await asyncio.gather(*(signer() for _ in range(connections)))
-            return statuses, taken
+            return statuses, taken, failures
 
     started = time.monotonic()
     try:
-        statuses, taken = asyncio.run(load())
+        statuses, taken, failures = asyncio.run(load())
     finally:
         inbox.close()
     seconds = time.monotonic() - started
@@ -398,6 +417,7 @@ def measure_exactness(
         tallies_agree=after.tallies_agree,
         confirmations=len(taken),
         unconfirmed=taken.count(False),
+        failures=failures,
         pending=after.pending - pending_before,
     )
 

@@ -1395,6 +1395,8 @@ def exactness_report(e: reliability.Exactness, args: argparse.Namespace) -> list
     answers = ", ".join(
         f"{n:,} × {status or 'no answer'}" for status, n in sorted(e.statuses.items())
     )
+    if e.failures:
+        answers += " (" + "; ".join(f"{n:,} × {why}" for why, n in sorted(e.failures.items())) + ")"
     return [
         "",
         "### Exact under load",

@@ -29,6 +29,7 @@ from bench.reliability import (
     Inbox,
     attempts_of,
     contact_of,
+    failure_of,
     form,
     nonzero,
     open_browser,
@@ -128,6 +129,18 @@ def test_thousands_of_signatures_from_hundreds_of_connections_on_two_processes_a
     truth = recount_agrees(session, view)
     assert truth["total"] == people
     assert truth.get("pending", 0) == 0
+
+
+def test_a_request_left_without_an_answer_is_reported_by_its_error_and_route_only() -> None:
+    signing = httpx.Request("POST", "http://127.0.0.1:8000/c/suarakan-cintamu/sign")
+    confirming = httpx.Request("GET", "http://127.0.0.1:8000/c/suarakan-cintamu/confirm?x=1")
+    assert failure_of(httpx.ReadTimeout("timed out", request=signing)) == (
+        "ReadTimeout on POST /c/*/sign"
+    )
+    assert failure_of(httpx.RemoteProtocolError("closed", request=confirming)) == (
+        "RemoteProtocolError on GET /c/*/confirm"
+    )
+    assert failure_of(httpx.ConnectError("refused")) == "ConnectError"
 
 
 # --- crash safety ---------------------------------------------------------------------------
