@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -25,9 +25,22 @@ from pledge.supporters.models import (
     signature_table,
     supporter_table,
 )
+from pledge.supporters.service.form import CleanSignature
 
-if TYPE_CHECKING:
-    from pledge.supporters.service.signing import PendingSigning
+
+class Signer(Protocol):
+    """What a look-up needs of a signing of the batch (signing.PendingSigning)."""
+
+    @property
+    def campaign_id(self) -> int: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def legacy_digest(self) -> str | None: ...
+    @property
+    def counted_at_once(self) -> bool: ...
+    @property
+    def clean(self) -> CleanSignature: ...
 
 
 def _by_keys(columns: Sequence[Any], key: Any, name: str) -> dict[str, sa.Select[Any]]:
@@ -134,7 +147,7 @@ class KnownInCampaign:
 
 
 def look_up(
-    conn: sa.Connection, jobs: Sequence[PendingSigning], *, now: datetime
+    conn: sa.Connection, jobs: Sequence[Signer], *, now: datetime
 ) -> dict[int, KnownInCampaign]:
     """Per campaign of the batch: the signers already known and what they signed, the
     inviters named, and the last place given when someone is counted at once."""
@@ -156,7 +169,7 @@ def look_up(
 def _known_signers(
     conn: sa.Connection,
     campaign_id: int,
-    mine: Sequence[PendingSigning],
+    mine: Sequence[Signer],
     *,
     now: datetime,
     rekeyed: list[dict[str, Any]],
