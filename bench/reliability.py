@@ -385,7 +385,8 @@ def measure_exactness(
                         )
                     except httpx.HTTPError as error:
                         status, confirmed = 0, []
-                        failures[failure_of(error)] = failures.get(failure_of(error), 0) + 1
+                        why = failure_of(error)
+                        failures[why] = failures.get(why, 0) + 1
                     statuses.append(status)
                     taken.extend(confirmed)
 

@@ -247,7 +247,6 @@ class _Together:
 
     def __init__(self, script: Any) -> None:
         self.script = script
-        self.calls = 0  # made so far, for tests and the curious
         self._waiting: list[tuple[list[str], list[float], asyncio.Future[int]]] = []
         self._sending: asyncio.Task[None] | None = None
 
@@ -268,7 +267,6 @@ class _Together:
                 del self._waiting[:MAX_COUNTED_TOGETHER]
                 keys = [key for item_keys, _args, _future in batch for key in item_keys]
                 args = [time.time(), *(arg for _keys, item_args, _f in batch for arg in item_args)]
-                self.calls += 1
                 try:
                     answers = await self.script(keys=keys, args=args)
                 except Exception as error:
