@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
@@ -223,46 +223,6 @@ def writing(session: Session) -> Iterator[Session]:
         session.commit()
 
 
-# --- reads shared by concurrent requests ----------------------------------------------------
-
-T = TypeVar("T")
-
-
-class SharedReads:
-    """Reads in the thread pool that concurrent requests share.
-
-    When a process's copy of something (a campaign, its counts, its drawn page) expires, every
-    request that arrives before it is read again would read it again, a few dozen at once
-    under load. Here the first one reads it and the others wait for its result, or its error.
-    """
-
-    def __init__(self) -> None:
-        self._reading: dict[Hashable, asyncio.Task[Any]] = {}
-
-    async def read(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        task = self._reading.get(key)
-        if task is None or task.get_loop() is not loop:
-            # A task of its own, in a context of its own: a reader whose client goes away
-            # does not cancel the read the others wait for.
-            task = loop.create_task(
-                anyio.to_thread.run_sync(fn, *args), context=contextvars.copy_context()
-            )
-            self._reading[key] = task
-            task.add_done_callback(lambda done: self._forget(key, done))
-        result: T = await asyncio.shield(task)
-        return result
-
-    def _forget(self, key: Hashable, task: asyncio.Task[Any]) -> None:
-        if self._reading.get(key) is task:
-            del self._reading[key]
-        if not task.cancelled():
-            task.exception()  # retrieved: an error nobody waited for is not logged as lost
-
-
-shared_reads = SharedReads()
-
-
 # --- group commit ------------------------------------------------------------------------
 
 Job = TypeVar("Job")
@@ -350,6 +310,20 @@ def _start_over(error: Exception) -> bool:
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+_Batch = list[tuple[Job, "asyncio.Future[Result]"]]
+
+
+def _settle(batch: _Batch[Job, Result], results: Sequence[Result | Exception]) -> None:
+    """Each request of a written batch gets its job's result, or its exception."""
+    for (_job, future), result in zip(batch, results, strict=True):
+        if future.done():  # the request was cancelled; its job is written
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+
 class GroupCommit(Generic[Job, Result]):
     """Writes that requests queue on the event loop, committed together.
 
@@ -366,7 +340,8 @@ class GroupCommit(Generic[Job, Result]):
     connection does not copy the WAL back into the database file at commit
     (``wal_autocheckpoint=0``, a disk flush); a thread does it every CHECKPOINT_SECONDS.
     On PostgreSQL, whose every statement is a network round trip, batches go to the thread
-    pool.
+    pool, and the next batch is begun there as soon as one is committed, before that one's
+    requests are answered.
     """
 
     def __init__(
@@ -410,34 +385,31 @@ class GroupCommit(Generic[Job, Result]):
         return await future
 
     async def _drain(self) -> None:
-        batch: list[tuple[Job, asyncio.Future[Result]]] = []
+        batch: _Batch[Job, Result] = []  # being written
+        done: _Batch[Job, Result] = []  # written, its requests not answered yet
+        writing: Awaitable[list[Result | Exception]] | None = None
         try:
-            while self._pending:
-                await self._gather()
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                jobs = [job for job, _future in batch]
-                if self.on_loop:
-                    results = await self._write_on_loop(jobs)
-                else:
-                    results = await anyio.to_thread.run_sync(self._write_in_thread, jobs)
+            while self._pending or writing is not None:
+                if writing is None:
+                    await self._gather()
+                    batch, writing = self._take()
+                results = await writing
+                done, batch, writing = batch, [], None
                 self.batches += 1
                 if self.committed is not None:
-                    self.committed(jobs)
-                for (_job, future), result in zip(batch, results, strict=True):
-                    if future.done():  # the request was cancelled; its job is written
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-                batch = []
-                if self._pending:
+                    self.committed([job for job, _future in done])
+                if self._pending and not self.on_loop:
+                    # The thread writes the next batch while this one's requests are
+                    # answered, instead of waiting for them.
+                    batch, writing = self._take()
+                _settle(done, results)
+                done = []
+                if self._pending and writing is None:
                     await asyncio.sleep(0)  # the requests that wait get a turn first
         except BaseException as error:
             # The loop is shutting down, or writing failed in a way no job caused: nobody
             # may be left waiting.
-            for _job, future in [*batch, *self._pending]:
+            for _job, future in [*done, *batch, *self._pending]:
                 if future.done():
                     continue
                 if isinstance(error, asyncio.CancelledError):
@@ -448,6 +420,16 @@ class GroupCommit(Generic[Job, Result]):
             raise
         finally:
             self._draining = None
+
+    def _take(self) -> tuple[_Batch[Job, Result], Awaitable[list[Result | Exception]]]:
+        """The next batch, and its writing: begun at once in the thread pool, on the loop
+        once awaited."""
+        batch = self._pending[: self.max_batch]
+        del self._pending[: self.max_batch]
+        jobs = [job for job, _future in batch]
+        if self.on_loop:
+            return batch, self._write_on_loop(jobs)
+        return batch, asyncio.ensure_future(anyio.to_thread.run_sync(self._write_in_thread, jobs))
 
     async def _gather(self) -> None:
         """Give the loop a few more turns while jobs keep arriving, before a batch is taken:

@@ -21,9 +21,10 @@ from pledge.accounts.models import User, Viewer
 from pledge.accounts.permissions import Action, allowed, principals
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
-from pledge.db import SessionDep, shared_reads
+from pledge.db import SessionDep
 from pledge.errors import Forbidden, LoginRequired
 from pledge.i18n import gettext as _
+from pledge.sharedreads import shared_reads
 from pledge.web import session_data
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from pledge import db
 from pledge.campaigns.models import CampaignView
+from pledge.sharedreads import SharedReads
 from pledge.supporters import service as supporters
 from tests.support.aio import run_async
 from tests.support.forms import sign_form
@@ -26,7 +27,7 @@ MakeCampaign = Callable[..., CampaignView]
 
 
 def test_concurrent_reads_of_one_key_read_once_and_all_get_the_result() -> None:
-    reads = db.SharedReads()
+    reads = SharedReads()
     calls: list[str] = []
     gate = threading.Event()
 
@@ -46,7 +47,7 @@ def test_concurrent_reads_of_one_key_read_once_and_all_get_the_result() -> None:
 
 
 def test_reads_of_other_keys_and_later_reads_are_their_own() -> None:
-    reads = db.SharedReads()
+    reads = SharedReads()
     calls: list[str] = []
 
     def read(key: str) -> str:
@@ -63,7 +64,7 @@ def test_reads_of_other_keys_and_later_reads_are_their_own() -> None:
 
 
 def test_an_error_reaches_every_reader_and_the_next_read_tries_again() -> None:
-    reads = db.SharedReads()
+    reads = SharedReads()
     attempts = []
 
     def read() -> str:
@@ -84,7 +85,7 @@ def test_an_error_reaches_every_reader_and_the_next_read_tries_again() -> None:
 
 
 def test_a_reader_that_goes_away_does_not_cancel_the_read_for_the_others() -> None:
-    reads = db.SharedReads()
+    reads = SharedReads()
     gate = threading.Event()
 
     def read() -> str:

@@ -13,11 +13,11 @@ from sqlmodel import Session
 
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView, PartnerView
-from pledge.db import shared_reads
 from pledge.embeds.models import CampaignCounts, PartnerCount, PledgeCount
 from pledge.errors import NotFound
 from pledge.i18n import LOCALES
 from pledge.i18n import gettext as _
+from pledge.sharedreads import shared_reads
 from pledge.supporters import service as supporters
 from pledge.supporters.models import Counts
 

@@ -18,9 +18,9 @@ from markupsafe import Markup
 
 from pledge.cache import Cache
 from pledge.campaigns.models import CampaignView
-from pledge.db import shared_reads
 from pledge.game import service as game
 from pledge.i18n import get_locale
+from pledge.sharedreads import shared_reads
 from pledge.web import csrf_token, render
 
 # A hole is written unescaped: its "<" cannot come from any text of the page (escaped to

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from pledge import i18n
 from pledge.config import get_settings
-from pledge.db import SessionDep, shared_reads
+from pledge.db import SessionDep
 from pledge.deps import Moderator, public_campaign
 from pledge.errors import NotFound
 from pledge.game import card, pages
@@ -28,6 +28,7 @@ from pledge.game.pages import Setting, hole
 from pledge.hoaxes.models import HoaxCase
 from pledge.i18n import gettext as _
 from pledge.moderation.case_pages import act_on_case
+from pledge.sharedreads import shared_reads
 from pledge.supporters import service as supporters
 from pledge.web import (
     CheckedForm,

@@ -35,7 +35,7 @@ from pledge.cache import Cache
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.config import Environment, get_settings
-from pledge.db import SessionDep, shared_reads
+from pledge.db import SessionDep
 from pledge.deps import CampaignDep, public_campaign
 from pledge.errors import Gone, Invalid, TooManyRequests
 from pledge.i18n import get_locale
@@ -49,6 +49,7 @@ from pledge.ratelimit import (
     sign_limit,
 )
 from pledge.security import random_token
+from pledge.sharedreads import shared_reads
 from pledge.supporters import by_whatsapp
 from pledge.supporters import service as supporters
 from pledge.supporters.models import ConfirmationChannel, ConfirmationTicket, SignOutcome

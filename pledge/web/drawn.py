@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from pledge.cache import Cache
-from pledge.db import shared_reads
 from pledge.i18n import get_locale
+from pledge.sharedreads import shared_reads
 from pledge.web.templates import signed_in
 
 # A drawn page's address is part of its key: a query this long is drawn, never kept.

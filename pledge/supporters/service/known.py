@@ -93,10 +93,11 @@ _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number),
     supporter_table.c.campaign_id == sa.bindparam("campaign_id")
 )
 # PostgreSQL's advisory lock on a campaign's signing, held until the transaction ends: the
-# first key names the lock's kind ("sign" in ASCII), the second is the campaign.
-SIGNING_LOCK = sa.select(
-    sa.func.pg_advisory_xact_lock(0x7369676E, sa.bindparam("campaign_id", type_=sa.Integer))
-)
+# first key names the lock's kind ("sign" in ASCII), the second is the campaign. Shared, it is
+# held by any number of signing batches at once, and by nobody while it is held alone.
+_LOCK_KEYS = (sa.literal(0x7369676E), sa.bindparam("campaign_id", type_=sa.Integer))
+SIGNING_LOCK = sa.select(sa.func.pg_advisory_xact_lock(*_LOCK_KEYS))
+SIGNING_LOCK_SHARED = sa.select(sa.func.pg_advisory_xact_lock_shared(*_LOCK_KEYS))
 
 
 def find_supporters(
@@ -111,14 +112,20 @@ def find_supporters(
     ]
 
 
-def lock_campaign(conn: sa.Connection, campaign_id: int) -> bool:
+def lock_campaign(conn: sa.Connection, campaign_id: int, *, shared: bool = False) -> bool:
     """On PostgreSQL, one writer of a campaign's supporters at a time across processes, until
-    the transaction ends: places are given once each, and two batches that meet the same
-    signers never wait for each other in a circle. SQLite has one writer anyway (whose
-    transaction began with the write lock). True when a lock was waited for: what was read
-    before it may have changed."""
+    the transaction ends: places are given once each, and what a confirmation, a review or a
+    withdrawal reads of the campaign's supporters stays true until it commits. SQLite has one
+    writer anyway (whose transaction began with the write lock). True when a lock was waited
+    for: what was read before it may have changed.
+
+    ``shared``: for a batch of signatures that gives no places, which only adds supporters and
+    their confirmations. Such batches write side by side; each still waits for any holder of
+    the whole lock, and it for them. Two of them that add the same new signer meet on the
+    unique key: the second waits for the first to commit, fails, and is written again, then
+    finding the signer known (``pledge.db.write_batch``)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(SIGNING_LOCK, {"campaign_id": campaign_id})
+        conn.execute(SIGNING_LOCK_SHARED if shared else SIGNING_LOCK, {"campaign_id": campaign_id})
         return True
     return False
 
@@ -153,8 +160,10 @@ def look_up(
     inviters named, and the last place given when someone is counted at once."""
     found: dict[int, KnownInCampaign] = {}
     for campaign_id in sorted({job.campaign_id for job in jobs}):
-        lock_campaign(conn, campaign_id)
         mine = [job for job in jobs if job.campaign_id == campaign_id]
+        # Places are given only where signatures count at once: elsewhere batches of the
+        # campaign share its lock.
+        lock_campaign(conn, campaign_id, shared=not any(job.counted_at_once for job in mine))
         rekeyed: list[dict[str, Any]] = []
         known = _known_signers(conn, campaign_id, mine, now=now, rekeyed=rekeyed)
         codes = sorted({job.clean.invite for job in mine if job.clean.invite})

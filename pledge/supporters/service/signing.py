@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,7 +54,6 @@ from pledge.supporters.service.form import CleanSignature, SignForm
 from pledge.supporters.service.known import (
     Known,
     KnownInCampaign,
-    find_supporters,
     look_up,
 )
 from pledge.supporters.service.messages import SignerLinks, signing_email
@@ -431,22 +431,25 @@ def _new_state(job: PendingSigning) -> SupporterState:
     return SupporterState.COUNTED if job.counted_at_once else SupporterState.PENDING
 
 
+_SIGNER_KEY = itemgetter("campaign_id", "contact_digest")
+
+
 def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
-    """Insert the new supporters (and read back their ids), the signatures counted at once,
+    """Insert the new supporters (returning their ids), the signatures counted at once,
     the confirmations and the emails, and add to the counters."""
     if plan.new_rows:
-        # Without RETURNING (which COPY has not): the ids are read back by their digests.
-        insert_rows(conn, supporter_table, [row for _entry, row in plan.new_rows])
-        for campaign_id in dict.fromkeys(row["campaign_id"] for _entry, row in plan.new_rows):
-            inserted = {
-                row["contact_digest"]: entry
-                for entry, row in plan.new_rows
-                if row["campaign_id"] == campaign_id
-            }
-            for digest, supporter_id, _token, _state in find_supporters(
-                conn, campaign_id, inserted
-            ):
-                inserted[digest].id = supporter_id
+        entries = {
+            (row["campaign_id"], row["contact_digest"]): entry for entry, row in plan.new_rows
+        }
+        # In one order in every batch: two batches that add the same new signers at once wait
+        # for each other's keys in that order, never in a circle.
+        for supporter_id, campaign_id, digest in insert_rows(
+            conn,
+            supporter_table,
+            sorted((row for _entry, row in plan.new_rows), key=_SIGNER_KEY),
+            returning=("id", "campaign_id", "contact_digest"),
+        ):
+            entries[campaign_id, digest].id = supporter_id
     signatures = [
         {"supporter_id": entry.id, "pledge_id": pid, "created_at": now}
         for _outcome, entry, added, _emailed in plan.outcomes
