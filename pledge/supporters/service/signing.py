@@ -262,7 +262,11 @@ def _write_signings(session: Session, jobs: Sequence[PendingSigning]) -> list[Wr
     now = utcnow()
     found = look_up(conn, jobs, now=now)
     plan = _plan(jobs, found, now=now)
-    rekeyed = [change for state in found.values() for change in state.rekeyed]
+    # By id, as every batch changes them: two batches never wait for each other in a circle.
+    rekeyed = sorted(
+        (change for state in found.values() for change in state.rekeyed),
+        key=itemgetter("supporter_id"),
+    )
     if rekeyed:
         conn.execute(_REKEY, rekeyed)
     _write(conn, plan, now=now)
