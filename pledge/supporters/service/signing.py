@@ -442,9 +442,7 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
     """Insert the new supporters (returning their ids), the signatures counted at once,
     the confirmations and the emails, and add to the counters."""
     if plan.new_rows:
-        entries = {
-            (row["campaign_id"], row["contact_digest"]): entry for entry, row in plan.new_rows
-        }
+        entries = {_SIGNER_KEY(row): entry for entry, row in plan.new_rows}
         # In one order in every batch: two batches that add the same new signers at once wait
         # for each other's keys in that order, never in a circle.
         for supporter_id, campaign_id, digest in insert_rows(
