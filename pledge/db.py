@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 from pledge.config import Settings
+from pledge.sqlitefile import keep_private
 
 log = logging.getLogger(__name__)
 
@@ -123,31 +123,6 @@ def create_db_engine(settings: Settings) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
-
-
-# The database holds contacts, password hashes and messages waiting to be sent: readable by
-# the app's own user only, whatever the umask.
-PRIVATE_FILE = 0o600
-PRIVATE_DIR = 0o700
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-
-
-def keep_private(path: Path) -> None:
-    """Create a SQLite database file (and its folder) readable by its owner only, before
-    SQLite first opens it, and take group and other access away from one made earlier.
-    SQLite creates the -wal and -shm files with the mode of the database file."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    with suppress(FileExistsError):  # made earlier, or by another worker just now
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
-    for name in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
-        try:
-            if name.stat().st_mode & 0o077:
-                name.chmod(PRIVATE_FILE)
-        except FileNotFoundError:
-            continue
-        except PermissionError:
-            log.warning("%s is readable by other users and not ours to change: chmod 600 it", name)
 
 
 # Sessions that still hold a connection are closed on threads of their own. Closed on the
@@ -286,17 +261,29 @@ def commit_batch(
 ) -> list[Result | Exception]:
     """The jobs written in one write transaction (``writing``) and committed once: a result
     or an exception per job, in order. Blocks while another writer holds the database; a
-    transaction PostgreSQL rolled back to break a deadlock is written again."""
+    transaction PostgreSQL rolled back to break a deadlock is written again.
+
+    The batch is first written without a savepoint, which on PostgreSQL is two round trips
+    and a subtransaction more: almost every batch commits at the first try. One that fails
+    is rolled back whole and written again by ``write_batch``, each try in a savepoint."""
     failure: Exception | None = None
-    for _attempt in range(RETRIES):
+    in_savepoints = False
+    attempts = 0
+    while attempts < RETRIES:
         try:
             with writing(session):
-                return write_batch(session, jobs, write)
+                if in_savepoints:
+                    return write_batch(session, jobs, write)
+                return list(write(session, jobs))
         except _WHOLE_BATCH_ERRORS as error:
             session.rollback()
-            failure = error
+            failure, attempts = error, attempts + 1
             if not _start_over(error):
                 break
+        except Exception:
+            if in_savepoints:
+                raise
+            in_savepoints = True  # a job was refused, or another writer took a key first
     assert failure is not None
     return [failure] * len(jobs)
 
@@ -308,8 +295,6 @@ def _start_over(error: Exception) -> bool:
 
 
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
 _Batch = list[tuple[Job, "asyncio.Future[Result]"]]
 
 
@@ -361,7 +346,8 @@ class GroupCommit(Generic[Job, Result]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[Job, asyncio.Future[Result]]] = []
         self._draining: asyncio.Task[None] | None = None
-        self._connection: sa.Connection | None = None
+        self._connection: sa.Connection | None = None  # SQLite's, on the loop
+        self._kept: sa.Connection | None = None  # PostgreSQL's, between batches in a thread
         self._configured: object = None  # the DB-API connection the pragmas were set on
         self._checkpointed_at = 0.0
         self._checkpointing: asyncio.Task[None] | None = None
@@ -420,6 +406,9 @@ class GroupCommit(Generic[Job, Result]):
             raise
         finally:
             self._draining = None
+            kept, self._kept = self._kept, None
+            if kept is not None:  # idle: its last batch was committed
+                kept.close()
 
     def _take(self) -> tuple[_Batch[Job, Result], Awaitable[list[Result | Exception]]]:
         """The next batch, and its writing: begun at once in the thread pool, on the loop
@@ -445,8 +434,23 @@ class GroupCommit(Generic[Job, Result]):
                 return
 
     def _write_in_thread(self, jobs: list[Job]) -> list[Result | Exception]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return commit_batch(session, jobs, self.write)
+        """The batch written on the connection the last one used, while batches follow one
+        another: no pool checkout and no ping (a round trip) each time. Once no job waits, it
+        goes back to the pool, and the next batch takes one the pool has checked."""
+        conn, self._kept = self._kept, None  # never shared, should two batches overlap
+        if conn is None:
+            conn = self.engine.connect()
+        try:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                results = commit_batch(session, jobs, self.write)
+        except BaseException:
+            conn.close()
+            raise
+        if self._pending and not conn.invalidated:
+            self._kept = conn
+        else:
+            conn.close()
+        return results
 
     async def _write_on_loop(self, jobs: list[Job]) -> list[Result | Exception]:
         session = Session(bind=self._writer_connection(), expire_on_commit=False)

@@ -55,7 +55,10 @@ def recorded_network(host: str) -> str | None:
     if address is None:
         return None
     if isinstance(address, ipaddress.IPv4Address):
-        return str(ipaddress.IPv4Network((address, IPV4_RECORDED_PREFIX), strict=False))
+        # The /24 written from the address's first three bytes: on every signature from a
+        # new address, a network object would parse them all again.
+        first, second, third, _host = address.packed
+        return f"{first}.{second}.{third}.0/{IPV4_RECORDED_PREFIX}"
     return str(ipaddress.IPv6Network((address, IPV6_RECORDED_PREFIX), strict=False))
 
 

@@ -266,3 +266,36 @@ def test_a_job_alone_is_written_at_once(engine: sa.Engine) -> None:
     result, took = run_async(alone)
     assert (result, sizes) == (42, [1])
     assert took < 5
+
+
+@pytest.mark.postgres_only
+def test_batches_that_follow_one_another_keep_their_connection_and_give_it_back_once_idle(
+    engine: sa.Engine,
+) -> None:
+    """On PostgreSQL the batches are written in a thread. While jobs wait, the next batch is
+    written on the connection the last one used, without a checkout from the pool (and its
+    ping, a round trip); once none waits, the pool has it back."""
+    checkouts: list[object] = []
+    used: list[object] = []
+
+    def write(session: Session, jobs: Sequence[int]) -> list[int]:
+        used.append(session.connection().connection.dbapi_connection)
+        return [job * 2 for job in jobs]
+
+    def checked_out(dbapi_connection: object, *_args: object) -> None:
+        checkouts.append(dbapi_connection)
+
+    queue = db.GroupCommit(engine, write, max_batch=2)
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(queue.submit(n) for n in range(10)))
+
+    sa.event.listen(engine, "checkout", checked_out)
+    try:
+        assert run_async(burst) == [n * 2 for n in range(10)]
+    finally:
+        sa.event.remove(engine, "checkout", checked_out)
+    assert queue.batches == 5
+    assert len(checkouts) == 1
+    assert all(connection is checkouts[0] for connection in used)
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]

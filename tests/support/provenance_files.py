@@ -244,8 +244,10 @@ def signature_flipped(data: bytes) -> bytes:
     label = data.index(b"c2pa.signature")
     cbor = data.index(b"cbor", label) - 4
     box = data[cbor : cbor + int.from_bytes(data[cbor : cbor + 4], "big")]
-    signature = box.rindex(b"\x58\x40") + 2  # a 64-byte string: ES256's r and s
-    assert signature + 64 <= len(box)
+    # The box ends with the signature, a 64-byte string (ES256's r and s): found by where it
+    # ends, as its random bytes may hold its own header's two bytes.
+    signature = len(box) - 64
+    assert box[signature - 2 : signature] == b"\x58\x40"
     changed = bytearray(data)
     changed[cbor + signature + 10] ^= 0x01
     return _with_png_crcs(bytes(changed))

@@ -224,6 +224,53 @@ def test_a_signature_that_fails_fails_alone_and_the_rest_of_its_batch_is_kept(
     assert stored(session, view)[1]["total"] == 2
 
 
+def test_a_batch_takes_a_savepoint_only_once_one_of_its_jobs_has_failed(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    """Almost every batch commits at its first try, which takes no savepoint (on PostgreSQL,
+    two round trips and a subtransaction). A batch whose first try fails is rolled back
+    whole and written again, each try in a savepoint, so that only the job at fault fails."""
+    view = make_campaign()
+    real = signing_service._write_signings
+    tries: list[int] = []
+    savepoints: list[str] = []
+
+    def write(session: Session, jobs: Sequence[supporters.PendingSigning]) -> list[Any]:
+        tries.append(len(jobs))
+        written = real(session, jobs)
+        if any(job.clean.display_name == "Boom" for job in jobs):
+            raise ValueError("a bug that one signature sets off, once it is written")
+        return written
+
+    def savepoint(_conn: sa.Connection, name: str) -> None:
+        savepoints.append(name)
+
+    def prepared(*names: str) -> list[supporters.PendingSigning]:
+        return [
+            signing_service.prepare(
+                view, sign_form(contact=f"{name.lower()}@example.com", name=name)
+            )
+            for name in names
+        ]
+
+    sa.event.listen(engine, "savepoint", savepoint)
+    try:
+        calm = db.commit_batch(session, prepared("Satu", "Dua", "Tiga"), write)
+        assert (tries, savepoints) == ([3], [])
+        tries.clear()
+        first, failed, third = db.commit_batch(session, prepared("Empat", "Boom", "Lima"), write)
+    finally:
+        sa.event.remove(engine, "savepoint", savepoint)
+
+    assert all(isinstance(r, Written) and r.outcome == SignOutcome.NEW for r in calm)
+    # The first try, the whole batch in a savepoint, then each job in one of its own.
+    assert tries == [3, 3, 1, 1, 1]
+    assert len(savepoints) == 4
+    assert isinstance(failed, ValueError)
+    assert first.outcome == third.outcome == SignOutcome.NEW
+    assert stored(session, view) == (5, {"pending": 5})
+
+
 def test_a_database_that_fails_the_commit_fails_every_signature_of_the_batch(
     engine: sa.Engine, make_campaign: MakeCampaign, session: Session
 ) -> None:
