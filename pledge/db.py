@@ -348,6 +348,7 @@ class GroupCommit(Generic[Job, Result]):
         self._draining: asyncio.Task[None] | None = None
         self._connection: sa.Connection | None = None  # SQLite's, on the loop
         self._kept: sa.Connection | None = None  # PostgreSQL's, between batches in a thread
+        self._kept_lock = threading.Lock()  # taken by the thread, or by the loop at the end
         self._configured: object = None  # the DB-API connection the pragmas were set on
         self._checkpointed_at = 0.0
         self._checkpointing: asyncio.Task[None] | None = None
@@ -406,7 +407,7 @@ class GroupCommit(Generic[Job, Result]):
             raise
         finally:
             self._draining = None
-            kept, self._kept = self._kept, None
+            kept = self._take_kept()
             if kept is not None:  # idle: its last batch was committed
                 kept.close()
 
@@ -437,9 +438,7 @@ class GroupCommit(Generic[Job, Result]):
         """The batch written on the connection the last one used, while batches follow one
         another: no pool checkout and no ping (a round trip) each time. Once no job waits, it
         goes back to the pool, and the next batch takes one the pool has checked."""
-        conn, self._kept = self._kept, None  # never shared, should two batches overlap
-        if conn is None:
-            conn = self.engine.connect()
+        conn = self._take_kept() or self.engine.connect()
         try:
             with Session(bind=conn, expire_on_commit=False) as session:
                 results = commit_batch(session, jobs, self.write)
@@ -451,6 +450,11 @@ class GroupCommit(Generic[Job, Result]):
         else:
             conn.close()
         return results
+
+    def _take_kept(self) -> sa.Connection | None:
+        with self._kept_lock:  # never the same connection for two
+            kept, self._kept = self._kept, None
+        return kept
 
     async def _write_on_loop(self, jobs: list[Job]) -> list[Result | Exception]:
         session = Session(bind=self._writer_connection(), expire_on_commit=False)
