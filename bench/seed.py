@@ -11,17 +11,24 @@ campaign. The tallies are recounted at the end, as `pledge tallies reconcile` wo
 Pending signings (signed, not confirmed yet) are taken by the server's own write path, with
 PLEDGE_SECRET_KEY, so that their confirmation links work on a server with the same key;
 --secrets writes those links' secrets, one a line.
+
+--without-foreign-key-checks (PostgreSQL, as a superuser) writes the rows without the checks of
+their foreign keys, as `pg_restore --disable-triggers` does: every row the seed writes refers
+to one it wrote before or found there, so the checks only cost time (a third of PostgreSQL's
+processor time in the benchmark's million supporters).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import random
 import secrets
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,26 +102,29 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
 
 
 def copy_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows without reading anything back: COPY on PostgreSQL, else one executemany."""
+    """Insert rows without reading anything back: COPY on PostgreSQL, else one executemany of
+    the driver's, each value bound as the column's type binds it (an enum by its name, say)."""
     if not rows:
         return
     conn = session.connection()
-    if conn.dialect.name != "postgresql":
-        session.execute(sa.insert(table), rows)
-        return
     names = list(rows[0])
-    # Each value as the column's type binds it (an enum by its name, say).
-    binds = [table.c[name].type.bind_processor(conn.dialect) for name in names]
+    types = [table.c[name].type.dialect_impl(conn.dialect) for name in names]
+    binds = [kind.bind_processor(conn.dialect) for kind in types]
+    bound = (
+        [bind(row[name]) if bind else row[name] for name, bind in zip(names, binds, strict=True)]
+        for row in rows
+    )
     columns = ", ".join(f'"{name}"' for name in names)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name != "postgresql":
+        # The INSERT as SQLAlchemy writes it for this driver: a "?" a column, in this order.
+        bare = sa.table(table.name, *(sa.column(name) for name in names))  # no defaults added
+        insert = sa.insert(bare).compile(dialect=conn.dialect)
+        cursor.executemany(str(insert), bound)
+        return
     with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    bind(row[name]) if bind else row[name]
-                    for name, bind in zip(names, binds, strict=True)
-                ]
-            )
+        for values in bound:
+            copy.write_row(values)
 
 
 @dataclass(frozen=True)
@@ -270,15 +280,18 @@ def add_reports(session: Session, count: int) -> None:
         size = min(BATCH, count - done)
         cases = [_case(view.id, rng, now) for _n in range(size)]
         ids = insert_rows(session, hoax_case_table, [_without_claim(case) for case in cases])
+        # Each claim prepared once, as the server does: its stored text and its bands.
+        claims = [case.pop("_claim") for case in cases]
+        texts = [matcher.prepare(claim) for claim in claims]
         reports = [
-            _report(view.id, case_id, case, rng, matcher)
-            for case_id, case in zip(ids, cases, strict=True)
+            _report(view.id, case_id, case, claim, text)
+            for case_id, case, claim, text in zip(ids, cases, claims, texts, strict=True)
         ]
         report_ids = insert_rows(session, hoax_report_table, reports)
         bands = [
             {"report_id": report_id, "campaign_id": view.id, "band": band, "value": value}
-            for report_id, report in zip(report_ids, reports, strict=True)
-            for band, value in dict.fromkeys(matcher.bands(matcher.prepare(report["match_text"])))
+            for report_id, text in zip(report_ids, texts, strict=True)
+            for band, value in dict.fromkeys(matcher.bands(text))
         ]
         copy_rows(session, HoaxTextBand.__table__, bands)  # type: ignore[arg-type]
         _add_escalations(session, view.id, ids, cases, rng)
@@ -315,13 +328,8 @@ def _without_claim(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report(
-    campaign_id: int,
-    case_id: int,
-    case: dict[str, Any],
-    rng: random.Random,
-    matcher: textmatch.TextMatcher,
+    campaign_id: int, case_id: int, case: dict[str, Any], claim: str, text: textmatch.Prepared
 ) -> dict[str, Any]:
-    claim = case.pop("_claim")
     return {
         "campaign_id": campaign_id,
         "case_id": case_id,
@@ -331,7 +339,7 @@ def _report(
         "platform": case["platform"],
         "category": case["category"],
         "description": claim,
-        "match_text": matcher.prepare(claim).text,
+        "match_text": text.text,
         "province": "ID-JK",
         "locale": "id",
         "created_at": case["created_at"],
@@ -472,21 +480,71 @@ def _bulk_loading(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def _without_foreign_key_checks(dbapi_connection: Any, _record: object) -> None:
+    """PostgreSQL's constraint triggers off for this connection (a superuser's setting)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET session_replication_role = replica")
+    cursor.close()
+
+
+# The tables the bulk rows go into: their secondary indexes are built once the rows are in.
+BULK_TABLES = ("supporter", "signature", "hoax_case", "hoax_report", "hoax_text_band")
+
+
+@contextlib.contextmanager
+def indexes_built_after(session: Session, tables: tuple[str, ...]) -> Iterator[None]:
+    """The tables' secondary indexes (neither unique nor a key) dropped, and created again
+    from their own definitions, read from the database, once the block is done: one sort
+    each instead of a random insert for every row. It took SQLite's million supporters from
+    130 s to 77 s. A seed killed in the block leaves them missing: seed a fresh database."""
+    conn = session.connection()
+    names = sa.bindparam("names", tables, expanding=True)
+    if conn.dialect.name == "postgresql":
+        found = sa.text(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+            " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
+            " WHERE t.relname IN :names AND NOT x.indisunique AND NOT x.indisprimary"
+            " AND t.relnamespace = current_schema()::regnamespace"
+        )
+    else:
+        found = sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN :names"
+            " AND sql IS NOT NULL AND upper(sql) NOT LIKE 'CREATE UNIQUE%'"
+        )
+    indexes = conn.execute(found.bindparams(names)).all()
+    quote = conn.dialect.identifier_preparer.quote
+    for name, _definition in indexes:
+        conn.execute(sa.text("DROP INDEX " + quote(name)))
+    session.commit()
+    try:
+        yield
+    finally:
+        for _name, definition in indexes:
+            session.execute(sa.text(definition))
+        session.commit()
+
+
 def seed(
     *,
     supporters_count: int,
     reports_count: int,
     pending_count: int = 0,
     secrets_file: Path | None = None,
+    foreign_key_checks: bool = True,
 ) -> World:
     settings = get_settings()
     upgrade(settings.database_url)
     engine = create_db_engine(settings)
     sa.event.listen(engine, "connect", _bulk_loading)
+    if not foreign_key_checks:
+        if engine.dialect.name != "postgresql":
+            raise SystemExit("--without-foreign-key-checks is for PostgreSQL only")
+        sa.event.listen(engine, "connect", _without_foreign_key_checks)
     with Session(engine, expire_on_commit=False) as session:
         world = ensure_world(session)
-        add_supporters(session, supporters_count)
-        add_reports(session, reports_count)
+        with indexes_built_after(session, BULK_TABLES):
+            add_supporters(session, supporters_count)
+            add_reports(session, reports_count)
         add_game(session)
         add_pending(session, pending_count, secrets_file)
         supporters.reconcile(session)
@@ -500,6 +558,12 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=0)
     parser.add_argument("--pending", type=int, default=0, help="signings not confirmed yet")
     parser.add_argument("--secrets", type=Path, help="where to write the pending links' secrets")
+    parser.add_argument(
+        "--without-foreign-key-checks",
+        dest="foreign_key_checks",
+        action="store_false",
+        help="PostgreSQL, connected as a superuser: load without checking the foreign keys",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     seed(
@@ -507,6 +571,7 @@ def main() -> None:
         reports_count=args.reports,
         pending_count=args.pending,
         secrets_file=args.secrets,
+        foreign_key_checks=args.foreign_key_checks,
     )
     print(
         f"Seeded {args.supporters} supporters, {args.reports} reports and {args.pending} "

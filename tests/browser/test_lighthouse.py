@@ -102,3 +102,29 @@ def test_public_pages_meet_the_lighthouse_floors(
     assert found[PRIVATE].audit_score(KEPT_OUT) == 0, "the thank-you page must stay unindexed"
     problems = [line for name, each in found.items() for line in misses(name, each)]
     assert not problems, "\n".join(problems)
+
+
+def test_a_page_whose_trace_lighthouse_failed_to_record_is_measured_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support import lighthouse
+
+    bad = {"runtimeError": {"code": "NO_NAVSTART", "message": "Please run Lighthouse again."}}
+    broken = {"runtimeError": {"code": "ERRORED_DOCUMENT_REQUEST", "message": "status 500"}}
+    answers = {"/a": [bad, bad, {"page": "a"}], "/b": [{"page": "b"}], "/c": [broken]}
+    asked: list[str] = []
+
+    def measure(urls: list[str]) -> list[dict[str, object]]:
+        asked.extend(urls)
+        return [answers[url].pop(0) for url in urls]
+
+    monkeypatch.setattr(lighthouse, "_run_in_one_chromium", measure)
+    monkeypatch.setattr(lighthouse, "read_report", lambda report: report)
+    found = lighthouse.run_all(["/a", "/b", "/c"])
+    # A recording fault is measured again; a page that failed to load is not.
+    assert found == [{"page": "a"}, {"page": "b"}, broken]
+    assert asked == ["/a", "/b", "/c", "/a", "/a"]
+
+    monkeypatch.undo()  # one that still fails after its runs again says why
+    with pytest.raises(RuntimeError, match="NO_NAVSTART"):
+        lighthouse.read_report({**bad, "requestedUrl": "/a"})

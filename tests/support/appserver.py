@@ -70,6 +70,10 @@ def app_process(port: int | None = None, **env: str) -> Iterator[AppProcess]:
     try:
         _wait_until_up(server)
         yield server
+    except Exception:
+        # A test that failed while the process served shows what the process logged.
+        print(f"--- log of the app process on {server.url} ---\n{server.log()[-6000:]}")
+        raise
     finally:
         if process.poll() is None:
             process.terminate()

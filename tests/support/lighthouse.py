@@ -37,6 +37,14 @@ CHROME_FLAGS = ("--headless=new", *CHROMIUM_ARGS)
 # against 71 s) and each stretched the other's main-thread work: their blocking times doubled.
 AT_ONCE = 1
 TIMEOUT = 120  # seconds for one page; one takes 5 to 25 s on a 2-core machine
+# Lighthouse's own errors for a trace or screenshots it failed to record, whose message asks
+# for another run (lighthouse/core/lib/lh-error.js): a fault of the recording on a busy
+# machine, not of the page. A page whose load failed so is measured again, at most this often.
+RECORDING_FAILED = frozenset(
+    {"NO_TRACING_STARTED", "NO_RESOURCE_REQUEST", "NO_NAVSTART", "NO_DCL",
+     "NO_SPEEDLINE_FRAMES", "SPEEDINDEX_OF_ZERO", "NO_SCREENSHOTS", "INVALID_SPEEDLINE"}
+)  # fmt: skip
+RECORD_AGAIN = 2
 
 
 @dataclass
@@ -82,7 +90,21 @@ def run_lighthouse(url: str) -> Found:
 
 def run_all(urls: list[str], at_once: int = AT_ONCE) -> list[Found]:
     """Lighthouse on each page, in the order given: ``at_once`` Chromiums side by side, each
-    started once and given every ``at_once``-th page."""
+    started once and given every ``at_once``-th page. A page whose trace Lighthouse failed to
+    record is measured again, up to ``RECORD_AGAIN`` times."""
+    reports = _reports(urls, at_once)
+    for _ in range(RECORD_AGAIN):
+        again = [i for i, report in enumerate(reports) if recording_failed(report)]
+        for i, report in zip(again, _reports([urls[i] for i in again], at_once), strict=True):
+            reports[i] = report
+    return [read_report(report) for report in reports]
+
+
+def recording_failed(report: dict[str, Any]) -> bool:
+    return (report.get("runtimeError") or {}).get("code") in RECORDING_FAILED
+
+
+def _reports(urls: list[str], at_once: int) -> list[dict[str, Any]]:
     if not urls:
         return []
     at_once = max(1, min(at_once, len(urls)))
@@ -91,7 +113,7 @@ def run_all(urls: list[str], at_once: int = AT_ONCE) -> list[Found]:
     return [shares[i % at_once][i // at_once] for i in range(len(urls))]
 
 
-def _run_in_one_chromium(urls: list[str]) -> list[Found]:
+def _run_in_one_chromium(urls: list[str]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="pledge-lighthouse-") as work:
         flags = {"chromeFlags": list(CHROME_FLAGS), "onlyCategories": list(CATEGORIES)}
         command = ["node", str(DRIVER), work, json.dumps(flags), *urls]
@@ -103,7 +125,7 @@ def _run_in_one_chromium(urls: list[str]) -> list[Found]:
         reports = [Path(work) / f"{i}.json" for i in range(len(urls))]
         if done.returncode != 0 or not all(each.exists() for each in reports):
             raise RuntimeError(f"lighthouse failed on {urls}:\n{done.stderr[-3000:]}")
-        return [read_report(json.loads(each.read_text(encoding="utf-8"))) for each in reports]
+        return [json.loads(each.read_text(encoding="utf-8")) for each in reports]
 
 
 def read_report(report: dict[str, Any]) -> Found:

@@ -214,6 +214,14 @@ def _create_role_and_database(port: int) -> None:
 _SERVERS: dict[str, tuple[Path, Path, Path, Path, int]] = {}
 
 
+def superuser_url(url: str) -> str:
+    """The same database on a server started by running_postgres, as its superuser (trusted
+    on loopback): for a bulk load that turns off what only a superuser may."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username="postgres", password=None).render_as_string()
+
+
 def stop_server(url: str) -> None:
     """Stop a server started by running_postgres, as an outage would. A clean stop: this
     server runs without synchronous commits (fast, disposable), so a crash would lose the
