@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,3 +223,17 @@ def test_the_pages_offer_both_files(world: World, as_user: AsUser) -> None:
         assert "Excel" in workbook.get_text()
     page = html(as_user(world.lead, Role.MODERATOR).get(world.path("org")))
     assert page.select_one("a.export-xlsx") is None
+
+
+def test_a_web_process_starts_without_openpyxl_and_numpy() -> None:
+    """openpyxl imports numpy, about 20 MB of each web process: they are loaded by the first
+    workbook asked for (the tests above), not by every process that serves pages."""
+    program = (
+        "import sys\n"
+        "import pledge.app\n"
+        "print(sorted(m for m in ('numpy', 'openpyxl') if m in sys.modules))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert completed.stdout.strip() == "[]"

@@ -14,13 +14,9 @@ import tempfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
@@ -35,6 +31,10 @@ from pledge.i18n import gettext as _
 from pledge.provinces import PROVINCES
 from pledge.security import FieldCipher
 from pledge.supporters import service as supporters
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 EXPORT_BATCH = 500
 XLSX_CHUNK = 64 * 1024
@@ -202,6 +202,10 @@ def _xlsx_chunks(reading: _Reading, *, header: list[str]) -> Generator[bytes, No
     number with its `+`, a name that starts with `=`) and runs nothing. A workbook is a zip
     archive written whole, so it is built in a temporary file (in memory while small) and
     sent from there."""
+    # Imported on the first export, not by every web process: openpyxl brings numpy with it,
+    # about 20 MB of each process's memory.
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Supporters")[:31])  # a sheet's name has at most 31 characters
     sheet.append(_text_cells(sheet, header))
@@ -216,6 +220,9 @@ def _xlsx_chunks(reading: _Reading, *, header: list[str]) -> Generator[bytes, No
 
 
 def _text_cells(sheet: WriteOnlyWorksheet, values: list[str]) -> list[Cell]:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     cells = []
     for value in values:
         # The control characters a workbook cannot hold are dropped, not refused: the name
