@@ -1296,7 +1296,7 @@ def database_report(part: DatabaseRun, args: argparse.Namespace) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for route in empty.routes:
-        lines.append(route_row(route))
+        lines.append(route_row(route, part.db))
     lines += throughput_report(part)
     if part.growth:
         lines += growth_report(part.growth, args, part.db)
@@ -1304,24 +1304,33 @@ def database_report(part: DatabaseRun, args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def route_row(route: Route) -> str:
+# On SQLite, one machine's database, the counters and the campaign page have higher floors
+# than the routes' own (which hold on both databases); signing there has a rate to reach too.
+SQLITE_TARGETS = {"api": 0.9, "api304": 0.9, "badge": 0.9, "embed": 0.9, "page": 0.6}
+SQLITE_SIGNINGS = 2000  # a second
+
+
+def route_row(route: Route, db: str) -> str:
     load = route.load
     assert load is not None
     ratio = route.ratio
-    target = f">= {route.target}" if route.target else ""
-    ok = "" if route.target is None else verdict(ratio >= route.target)
+    least = SQLITE_TARGETS.get(route.key, route.target) if db == "sqlite" else route.target
+    target = f">= {least}" if least else ""
+    ok = "" if least is None else verdict(ratio >= least)
     if route.key == "sign":
-        extra = load.p99_ms <= 10 * route.ceiling_p99_ms and load.rps >= 2000
-        ok = verdict(ratio >= 0.25 and extra)
-        target = (
-            f">= 0.25, >= 2,000/s, p99 <= 10 x /healthz p99 ({10 * route.ceiling_p99_ms:.0f} ms)"
-        )
+        ceiling = 10 * route.ceiling_p99_ms
+        rate = load.rps >= SQLITE_SIGNINGS if db == "sqlite" else True
+        ok = verdict(ratio >= 0.25 and load.p99_ms <= ceiling and rate)
+        least_rate = f" >= {SQLITE_SIGNINGS:,}/s," if db == "sqlite" else ""
+        target = f">= 0.25,{least_rate} p99 <= 10 x /healthz p99 ({ceiling:.0f} ms)"
     if route.key == "confirm":
         ok, target = verdict(load.rps >= 1000), ">= 1,000/s"
     bad = f" ({load.bad} errors)" if load.bad else ""
+    # A ratio that misses its floor by less than the rounding shows its third decimal.
+    shown = f"{ratio:.3f}" if least and ratio < least <= round(ratio, 2) else f"{ratio:.2f}"
     return (
         f"| {route.name}{bad} | {load.rps:,.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} "
-        f"| {route.ceiling_rps:,.0f} | {ratio:.2f} | {target} | {ok} |"
+        f"| {route.ceiling_rps:,.0f} | {shown} | {target} | {ok} |"
     )
 
 
