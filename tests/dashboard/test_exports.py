@@ -226,7 +226,7 @@ def test_the_pages_offer_both_files(world: World, as_user: AsUser) -> None:
 
 
 def test_a_web_process_starts_without_openpyxl_and_numpy() -> None:
-    """openpyxl imports numpy, about 20 MB of each web process: they are loaded by the first
+    """openpyxl imports numpy, about 17 MiB of each web process: they are loaded by the first
     workbook asked for (the tests above), not by every process that serves pages."""
     program = (
         "import sys\n"

@@ -203,7 +203,7 @@ def _xlsx_chunks(reading: _Reading, *, header: list[str]) -> Generator[bytes, No
     archive written whole, so it is built in a temporary file (in memory while small) and
     sent from there."""
     # Imported on the first export, not by every web process: openpyxl brings numpy with it,
-    # about 20 MB of each process's memory.
+    # about 17 MiB of each process's memory.
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
