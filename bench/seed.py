@@ -108,20 +108,20 @@ def copy_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> 
         return
     conn = session.connection()
     names = list(rows[0])
-    types = [table.c[name].type.dialect_impl(conn.dialect) for name in names]
-    binds = [kind.bind_processor(conn.dialect) for kind in types]
+    dialect = conn.dialect
+    binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     bound = (
         [bind(row[name]) if bind else row[name] for name, bind in zip(names, binds, strict=True)]
         for row in rows
     )
-    columns = ", ".join(f'"{name}"' for name in names)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    if conn.dialect.name != "postgresql":
+    if dialect.name != "postgresql":
         # The INSERT as SQLAlchemy writes it for this driver: a "?" a column, in this order.
         bare = sa.table(table.name, *(sa.column(name) for name in names))  # no defaults added
         insert = sa.insert(bare).compile(dialect=conn.dialect)
         cursor.executemany(str(insert), bound)
         return
+    columns = ", ".join(f'"{name}"' for name in names)
     with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for values in bound:
             copy.write_row(values)
@@ -279,9 +279,9 @@ def add_reports(session: Session, count: int) -> None:
     while done < count:
         size = min(BATCH, count - done)
         cases = [_case(view.id, rng, now) for _n in range(size)]
-        ids = insert_rows(session, hoax_case_table, [_without_claim(case) for case in cases])
-        # Each claim prepared once, as the server does: its stored text and its bands.
         claims = [case.pop("_claim") for case in cases]
+        ids = insert_rows(session, hoax_case_table, cases)
+        # Each claim prepared once, as the server does: its stored text and its bands.
         texts = [matcher.prepare(claim) for claim in claims]
         reports = [
             _report(view.id, case_id, case, claim, text)
@@ -321,10 +321,6 @@ def _case(campaign_id: int, rng: random.Random, now: datetime) -> dict[str, Any]
         # Kept for the report's own text below.
         "_claim": claim,
     }
-
-
-def _without_claim(case: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in case.items() if name != "_claim"}
 
 
 def _report(

@@ -38,6 +38,9 @@ import psycopg
 PG_SYSTEM_USER = "postgres"
 """System user that runs the server binaries when the tests run as root."""
 
+SUPERUSER = "postgres"
+"""The server's superuser role, trusted on loopback like every role of a test server."""
+
 DB_NAME = "pledge"
 DB_USER = "pledge"
 DB_PASSWORD = "pledge"
@@ -143,7 +146,7 @@ def _initdb(pg_bin: Path, tmp: Path, data: Path) -> None:
         "-A",
         "trust",
         "-U",
-        "postgres",
+        SUPERUSER,
         "--encoding=UTF8",
     ]
     errors: list[str] = []
@@ -204,7 +207,7 @@ def _stop(pg_bin: Path, tmp: Path, data: Path, mode: str = "immediate") -> None:
 
 def _create_role_and_database(port: int) -> None:
     with psycopg.connect(
-        host=HOST, port=port, user="postgres", dbname="postgres", autocommit=True
+        host=HOST, port=port, user=SUPERUSER, dbname="postgres", autocommit=True
     ) as conn:
         conn.execute(f"CREATE ROLE {DB_USER} LOGIN CREATEDB PASSWORD '{DB_PASSWORD}'")
         conn.execute(f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}")
@@ -219,7 +222,7 @@ def superuser_url(url: str) -> str:
     on loopback): for a bulk load that turns off what only a superuser may."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).set(username="postgres", password=None).render_as_string()
+    return make_url(url).set(username=SUPERUSER, password=None).render_as_string()
 
 
 def stop_server(url: str) -> None:

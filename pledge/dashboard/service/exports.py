@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -208,10 +208,11 @@ def _xlsx_chunks(reading: _Reading, *, header: list[str]) -> Generator[bytes, No
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Supporters")[:31])  # a sheet's name has at most 31 characters
-    sheet.append(_text_cells(sheet, header))
+    text_cells = _text_cells(sheet)
+    sheet.append(text_cells(header))
     for batch in reading.batches():
         for cells in batch:
-            sheet.append(_text_cells(sheet, cells))
+            sheet.append(text_cells(cells))
     with tempfile.SpooledTemporaryFile(max_size=XLSX_IN_MEMORY) as file:
         book.save(file)
         file.seek(0)
@@ -219,20 +220,24 @@ def _xlsx_chunks(reading: _Reading, *, header: list[str]) -> Generator[bytes, No
             yield chunk
 
 
-def _text_cells(sheet: WriteOnlyWorksheet, values: list[str]) -> list[Cell]:
+def _text_cells(sheet: WriteOnlyWorksheet) -> Callable[[list[str]], list[Cell]]:
+    """What makes a row's values into the sheet's text cells, openpyxl's names found once."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    cells = []
-    for value in values:
-        # The control characters a workbook cannot hold are dropped, not refused: the name
-        # was accepted when it was signed. A carriage return is a line break, as any XML
-        # reader would read it anyway.
-        text = ILLEGAL_CHARACTERS_RE.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
-        cell = WriteOnlyCell(sheet, value=text)
-        # openpyxl makes a formula of a text starting with "=" and an error of "#N/A":
-        # every cell is text, and stays text when someone edits it.
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        cells.append(cell)
-    return cells
+    def cells_of(values: list[str]) -> list[Cell]:
+        cells = []
+        for value in values:
+            # The control characters a workbook cannot hold are dropped, not refused: the
+            # name was accepted when it was signed. A carriage return is a line break, as any
+            # XML reader would read it anyway.
+            text = ILLEGAL_CHARACTERS_RE.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
+            cell = WriteOnlyCell(sheet, value=text)
+            # openpyxl makes a formula of a text starting with "=" and an error of "#N/A":
+            # every cell is text, and stays text when someone edits it.
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            cells.append(cell)
+        return cells
+
+    return cells_of
