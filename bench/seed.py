@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw
 from sqlmodel import Session, col, select
 
+from pledge import bulk
 from pledge.accounts import service as accounts
 from pledge.accounts.models import Organization, Role, User
 from pledge.campaigns import service as campaigns
@@ -109,11 +110,7 @@ def copy_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> 
     conn = session.connection()
     names = list(rows[0])
     dialect = conn.dialect
-    binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    bound = (
-        [bind(row[name]) if bind else row[name] for name, bind in zip(names, binds, strict=True)]
-        for row in rows
-    )
+    bound = bulk.bound_rows(dialect, table, names, rows)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     if dialect.name != "postgresql":
         # The INSERT as SQLAlchemy writes it for this driver: a "?" a column, in this order.

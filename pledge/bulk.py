@@ -9,6 +9,11 @@ it holds its campaign's lock. It can return the new rows' ids (RETURNING), which
 Measured against COPY on batches of 15 signatures: the app's CPU per signature written about
 15 % lower, PostgreSQL's about 25 % lower. Elsewhere, and for a single row, the rows are
 inserted by executemany.
+
+On SQLite the rows go to the driver, bound once, as inserts of several rows each (below):
+SQLAlchemy's executemany prepared each row's parameters in Python and stepped one statement a
+row. Measured on batches of 16 supporters (13 indexes) and of 16 emails: about 10 % and
+35 % less CPU a row.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,17 +51,17 @@ def insert_rows(
     if not rows:
         return []
     names = tuple(rows[0])
-    if (
-        conn.dialect.name != "postgresql"
-        or len(rows) < JSON_FROM_ROWS
-        or _defaults_left_out(table, names)
-    ):
-        statement = sa.insert(table)
-        if returning:
-            return conn.execute(statement.returning(*(table.c[n] for n in returning)), rows).all()
-        conn.execute(statement, list(rows))
-        return []
-    return _insert_json(conn, table, names, rows, tuple(returning))
+    if not _defaults_left_out(table, names):
+        # A transaction SQLAlchemy has begun: the driver's statements join it.
+        if conn.dialect.name == "sqlite" and conn.in_transaction():
+            return _insert_on_sqlite(conn, table, names, rows, tuple(returning))
+        if conn.dialect.name == "postgresql" and len(rows) >= JSON_FROM_ROWS:
+            return _insert_json(conn, table, names, rows, tuple(returning))
+    statement = sa.insert(table)
+    if returning:
+        return conn.execute(statement.returning(*(table.c[n] for n in returning)), rows).all()
+    conn.execute(statement, list(rows))
+    return []
 
 
 # The same few tables and column lists come back batch after batch: each is worked out once.
@@ -124,3 +130,111 @@ def _insert_json(
         raise sa.exc.DBAPIError.instance(
             statement, None, bare, psycopg.Error, hide_parameters=True, dialect=conn.dialect
         ) from None
+
+
+def bound_rows(
+    dialect: sa.Dialect, table: sa.Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Each row's values in the order of ``names``, as the columns' types bind them for this
+    dialect's driver (an enum by its stored value, a time as SQLite stores it)."""
+    binds = _binds(dialect, table, tuple(names))
+    return (
+        tuple(
+            value if bind is None or value is None else bind(value)
+            for value, bind in zip((row[name] for name in names), binds, strict=True)
+        )
+        for row in rows
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _binds(dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...]) -> list[Any]:
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+
+
+# Rows go in as one statement of several rows (VALUES (...), (...)): SQLite then opens the
+# table and each of its indexes once for all of them, where a statement a row opens them for
+# each. So that a few statements serve every batch, and stay in the driver's cache of prepared
+# statements, rows go in groups of a power of two (23 rows: 16, 4, 2 and 1).
+SQLITE_MOST_ROWS = 64
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_statement(
+    dialect: sa.Dialect,
+    table: sa.Table,
+    names: tuple[str, ...],
+    returning: tuple[str, ...],
+    count: int,
+) -> str:
+    """INSERT of ``count`` rows of these columns, a "?" a value, row after row, as
+    SQLAlchemy writes it for the driver."""
+    columns = [*names, *(name for name in returning if name not in names)]
+    bare = sa.table(table.name, *(sa.column(name) for name in columns))  # no defaults added
+    statement = sa.insert(bare).values(
+        [{name: sa.bindparam(f"{name}_{n}") for name in names} for n in range(count)]
+    )
+    if returning:
+        statement = statement.returning(*(bare.c[name] for name in returning))
+    compiled = statement.compile(dialect=dialect)
+    # The driver takes the values in this order: the first row's, then the next.
+    assert compiled.positiontup == [f"{name}_{n}" for n in range(count) for name in names]
+    return str(compiled)
+
+
+@functools.lru_cache(maxsize=64)
+def _readers(dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...]) -> list[Any]:
+    """How each column asked back is read, as SQLAlchemy reads it."""
+    return [
+        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in names
+    ]
+
+
+def _groups(count: int, most: int) -> Iterator[int]:
+    """``count`` rows as groups of a power of two, none larger than ``most``, largest first."""
+    size = 1 << (most.bit_length() - 1)
+    while count:
+        while size > count:
+            size >>= 1
+        yield size
+        count -= size
+
+
+def _insert_on_sqlite(
+    conn: sa.Connection,
+    table: sa.Table,
+    names: tuple[str, ...],
+    rows: Sequence[Mapping[str, Any]],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    dbapi = conn.connection.dbapi_connection
+    assert isinstance(dbapi, sqlite3.Connection)
+    most = min(SQLITE_MOST_ROWS, dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names))
+    values = list(bound_rows(conn.dialect, table, names, rows))
+    found: list[Any] = []
+    cursor = dbapi.cursor()
+    statement = ""
+    try:
+        start = 0
+        for size in _groups(len(values), max(most, 1)):
+            statement = _sqlite_statement(conn.dialect, table, names, returning, size)
+            flat = [value for row in values[start : start + size] for value in row]
+            cursor.execute(statement, flat)
+            if returning:
+                found.extend(cursor.fetchall())
+            start += size
+    except sqlite3.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            statement, None, error, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
+        ) from error
+    finally:
+        cursor.close()
+    if not returning:
+        return []
+    readers = _readers(conn.dialect, table, returning)
+    return [
+        tuple(
+            value if read is None else read(value) for value, read in zip(row, readers, strict=True)
+        )
+        for row in found
+    ]

@@ -1,5 +1,5 @@
-"""Rows added in one statement: an insert of a JSON array of rows on PostgreSQL, executemany
-elsewhere, with the same rows stored either way."""
+"""Rows added in one statement: an insert of a JSON array of rows on PostgreSQL, the driver's
+own executemany on SQLite, with the same rows stored either way."""
 
 from __future__ import annotations
 
@@ -33,18 +33,29 @@ def _outbox(n: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def copies(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many rows went in as one JSON array, call by call."""
+def _rows_by_call(monkeypatch: pytest.MonkeyPatch, path: str) -> list[int]:
+    """How many rows went through ``bulk``'s function of that name, call by call."""
     seen: list[int] = []
-    real = bulk._insert_json
+    real = getattr(bulk, path)
 
     def counted(conn: sa.Connection, table: sa.Table, names: Any, rows: Any, *more: Any) -> Any:
         seen.append(len(rows))
         return real(conn, table, names, rows, *more)
 
-    monkeypatch.setattr(bulk, "_insert_json", counted)
+    monkeypatch.setattr(bulk, path, counted)
     return seen
+
+
+@pytest.fixture
+def copies(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows went in as one JSON array (PostgreSQL), call by call."""
+    return _rows_by_call(monkeypatch, "_insert_json")
+
+
+@pytest.fixture
+def on_driver(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows went straight to SQLite's driver, call by call."""
+    return _rows_by_call(monkeypatch, "_insert_on_sqlite")
 
 
 def test_rows_are_stored_as_an_insert_stores_them_whatever_they_hold(
@@ -201,3 +212,47 @@ def test_the_columns_asked_for_come_back_for_every_row_inserted(
     assert sorted(row[1] for row in many) == [f"person{n}@example.com" for n in range(4)]
     assert nothing == []
     assert copies == ([4] if engine.dialect.name == "postgresql" else [])
+
+
+@pytest.mark.sqlite_only
+def test_on_sqlite_rows_go_to_the_driver_inside_the_transaction_and_leave_with_its_rollback(
+    engine: sa.Engine, session: Session, on_driver: list[int]
+) -> None:
+    with engine.connect() as conn:
+        conn.begin()
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(n) for n in range(3)])
+        got = bulk.insert_rows(conn, outbox_message_table, [_outbox(7)], returning=("id", "to"))
+        assert [row[1] for row in got] == ["person7@example.com"]
+        inside = conn.execute(sa.select(sa.func.count()).select_from(outbox_message_table))
+        assert inside.scalar_one() == 4
+        conn.rollback()
+        # Not begun yet: SQLAlchemy's own insert, which begins the transaction first.
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(8), _outbox(9)])
+        conn.rollback()
+
+    assert on_driver == [3, 1]
+    stored = session.execute(sa.select(sa.func.count()).select_from(outbox_message_table))
+    assert stored.scalar_one() == 0
+
+
+def test_a_batch_larger_than_one_statement_takes_is_stored_whole_and_comes_back_whole(
+    engine: sa.Engine, session: Session
+) -> None:
+    rows = [_outbox(n % 60, to=f"many{n}@example.com") for n in range(150)]
+    with engine.begin() as conn:
+        back = bulk.insert_rows(conn, outbox_message_table, rows, returning=("id", "to"))
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(n) for n in range(3)])
+
+    table = outbox_message_table
+    stored = session.execute(sa.select(table.c.id, table.c.to).order_by(table.c.id)).all()
+    assert len(stored) == 153
+    assert sorted(tuple(row) for row in back) == [tuple(row) for row in stored[:150]]
+    assert sorted(row[1] for row in back) == sorted(f"many{n}@example.com" for n in range(150))
+
+
+def test_rows_are_grouped_in_powers_of_two_up_to_the_largest() -> None:
+    assert list(bulk._groups(23, 64)) == [16, 4, 2, 1]
+    assert list(bulk._groups(150, 64)) == [64, 64, 16, 4, 2]
+    assert list(bulk._groups(150, 50)) == [32] * 4 + [16, 4, 2]
+    assert list(bulk._groups(1, 1)) == [1]
+    assert list(bulk._groups(0, 64)) == []

@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -447,3 +450,29 @@ def test_a_client_gone_before_its_form_arrived_is_no_error_in_the_log(
     assert start["status"] == 499
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "Traceback" not in caplog.text
+
+
+def test_a_served_process_freezes_its_start_and_collects_the_young_less_often(
+    tmp_path: Any,
+) -> None:
+    """What ``pledge serve`` builds in each worker: everything made at start is out of the
+    collector's reach, and the youngest generation is collected every GC_YOUNG_OBJECTS."""
+    program = (
+        "import gc\n"
+        "from pledge.app import GC_YOUNG_OBJECTS, create_served_app\n"
+        "before = gc.get_threshold()\n"
+        "create_served_app()\n"
+        "print(before[0], gc.get_threshold() == (GC_YOUNG_OBJECTS, *before[1:]), "
+        "gc.get_freeze_count() > 10_000, GC_YOUNG_OBJECTS)\n"
+    )
+    env = {**os.environ, "PLEDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}"}
+    completed = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert completed.stdout.split() == ["700", "True", "True", "10000"]
