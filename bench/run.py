@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,6 +174,13 @@ class Load:
 
     def cpu_per_1000(self, kind: str) -> float:
         return self.cpu.get(kind, 0.0) / max(self.requests, 1) * 1000
+
+    @classmethod
+    def together(cls, loads: Sequence[Load]) -> Load:
+        """The requests, errors and CPU seconds of several loads, as one (no rate or times)."""
+        kinds = {kind for load in loads for kind in load.cpu}
+        cpu = {kind: sum(load.cpu.get(kind, 0.0) for load in loads) for kind in kinds}
+        return cls(0, 0, 0, sum(x.requests for x in loads), sum(x.bad for x in loads), cpu)
 
 
 def _ms(value: str) -> float:
@@ -510,10 +517,7 @@ class Ceilings:
             load = wrk(url, seconds=seconds, cpu=self.cpu, **how)  # type: ignore[arg-type]
             tried.append(Route(plan.key, plan.name, plan.target, load, (before, self.measure())))
         route = sorted(tried, key=lambda r: r.ratio)[len(tried) // 2]
-        loads = [r.load for r in tried if r.load is not None]
-        route.pooled = Load(0, 0, 0, sum(x.requests for x in loads), sum(x.bad for x in loads))
-        for kind in {kind for x in loads for kind in x.cpu}:
-            route.pooled.cpu[kind] = sum(x.cpu.get(kind, 0.0) for x in loads)
+        route.pooled = Load.together([r.load for r in tried if r.load is not None])
         route.rounds = tuple(r.ratio for r in tried) if rounds > 1 else ()
         assert route.load is not None
         every = f" (rounds {', '.join(f'{r:.2f}' for r in route.rounds)})" if route.rounds else ""
@@ -1382,10 +1386,7 @@ SIZING = ("sign", "confirm", "api", "badge", "embed", "page")
 def throughput_report(part: DatabaseRun) -> list[str]:
     kinds = ["app", "postgres", "redis", "kernel"] if part.db == "postgres" else ["app", "kernel"]
     titles = {"app": "app", "postgres": "PostgreSQL", "redis": "Redis", "kernel": "kernel threads'"}
-    healthz = Load(0, 0, 0, sum(c.requests for c in part.empty.ceilings), 0)
-    for kind in kinds:
-        healthz.cpu[kind] = sum(c.cpu.get(kind, 0.0) for c in part.empty.ceilings)
-    rows = [("`/healthz`", healthz)] + [
+    rows = [("`/healthz`", Load.together(part.empty.ceilings))] + [
         (route.name, route.pooled or route.load) for route in map(part.empty.get, SIZING)
     ]
     lines = [

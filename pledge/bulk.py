@@ -87,7 +87,7 @@ def _json_plan(
     statement = sa.insert(table).from_select(names, chosen, include_defaults=False)
     if returning:
         statement = statement.returning(*(table.c[name] for name in returning))
-    processors = [(name, table.c[name].type.bind_processor(dialect)) for name in names]
+    processors = zip(names, _binds(dialect, table, names), strict=True)
     return str(statement.compile(dialect=dialect)), [
         (name, process) for name, process in processors if process is not None
     ]
