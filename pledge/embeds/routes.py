@@ -127,21 +127,23 @@ async def embeds_widget(request: Request) -> HTMLResponse:
     partner, theme = query.get("partner"), query.get("theme", "light")
     view, counts = await embeds.view_and_counts_soon(request.app.state.engine, slug=slug)
     counter = embeds.counter_of(view, counts, partner=partner)
-    link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
     referrer = embeds.referrer_of(counter, ref=query.get("ref"))
-    if referrer is not None:
-        link += "?" + urlencode({"ref": referrer.referral_code})
-    context = {
-        "counter": counter,
-        "link": link,
-        "theme": theme if theme in embeds.THEMES else "light",
-    }
-    # The widget is the same for every visitor (no cookie, no form): drawn once per change.
-    page, _etag = _rendered.get(
-        (view, counts),
-        ("widget", link, context["theme"], get_locale()),
-        lambda: bytes(render(request, "embeds/widget.html", context).body),
-    )
+    theme = theme if theme in embeds.THEMES else "light"
+
+    def draw() -> bytes:
+        link = absolute_url(request, "campaigns_show", slug=counter.view.slug)
+        if referrer is not None:
+            link += "?" + urlencode({"ref": referrer.referral_code})
+        context = {"counter": counter, "link": link, "theme": theme}
+        return bytes(render(request, "embeds/widget.html", context).body)
+
+    # The widget is the same for every visitor (no cookie, no form): drawn once per change,
+    # its link too. The key holds what the page is drawn from: the site's address (the
+    # request's own where none is configured), whose count, who is credited, the colours and
+    # the language.
+    credited = referrer.referral_code if referrer is not None else None
+    key = ("widget", public_base_url(request), partner, credited, theme, get_locale())
+    page, _etag = _rendered.get((view, counts), key, draw)
     return HTMLResponse(page, headers={"Cache-Control": CACHE_CONTROL})
 
 

@@ -136,6 +136,21 @@ def test_everyones_count_on_a_partners_site_credits_that_partner(
     assert link_of(narrowed)[1] == {"ref": [other.referral_code]}
 
 
+def test_a_partners_count_and_everyones_count_crediting_it_are_drawn_apart(
+    client: TestClient, signed: CampaignView
+) -> None:
+    """Both link to the campaign with the partner's code: the drawn page is kept per count
+    shown, not per link."""
+    partner = signed.partners[1]
+    everyone = widget(client, f"/embed/{signed.slug}?ref={partner.referral_code}")
+    theirs = widget(client, f"/embed/{signed.slug}?partner={partner.slug}")
+    again = widget(client, f"/embed/{signed.slug}?ref={partner.referral_code}")
+
+    assert link_of(everyone) == link_of(theirs) == link_of(again)
+    assert count_of(everyone) == count_of(again) == ("total", "3")
+    assert count_of(theirs) == (f"partner:{partner.slug}", "1")
+
+
 @pytest.mark.parametrize("ref", ["", "no-such-code", "x" * 500, "%3Cscript%3E"])
 def test_an_unknown_referral_code_is_ignored(
     client: TestClient, signed: CampaignView, ref: str

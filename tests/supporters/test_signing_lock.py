@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from pledge.campaigns.models import CampaignView
+from pledge.supporters.models import confirmation_table
 from pledge.supporters.service import known
 from pledge.supporters.service import signing as signing_service
 from tests.support.forms import sign_form
+from tests.support.signing import sign_by_email
 
 pytestmark = pytest.mark.postgres_only  # SQLite has one writer: it takes no lock of its own
 
@@ -103,3 +106,48 @@ def test_each_campaign_of_a_batch_is_locked_as_its_own_signatures_need(
     assert [tuple(row) for row in modes] == sorted(
         [(confirmed_first.id, "ShareLock"), (at_once.id, "ExclusiveLock")]
     )
+
+
+def _message_again(conn: sa.Connection, supporter_id: int) -> None:
+    """A second message to the supporter, as a batch that signed them again would add."""
+    sent = (
+        conn.execute(
+            sa.select(confirmation_table).where(confirmation_table.c.supporter_id == supporter_id)
+        )
+        .mappings()
+        .first()
+    )
+    assert sent is not None
+    again = {**sent, "link_digest": "another-link"}
+    del again["id"]
+    conn.execute(sa.insert(confirmation_table), again)
+
+
+def test_batches_side_by_side_that_meet_one_known_signer_read_each_others_messages(
+    engine: sa.Engine, make_campaign: MakeCampaign
+) -> None:
+    """A signer may be messaged MESSAGES_PER_DAY times a day. Two batches that share the
+    campaign's lock and both sign someone known must not each count the messages as they were
+    before either: the second waits for the first's commit, then counts its message too."""
+    view = make_campaign()
+    with Session(engine) as session:
+        sign_by_email(session, view, "satu@example.com")  # known, and messaged once today
+    now = datetime.now(UTC)
+    with engine.connect() as first, engine.connect() as second, engine.connect() as third:
+        with first.begin():
+            seen = known.look_up(first, _jobs(view, "satu@example.com"), now=now)
+            (entry,) = seen[view.id].known.values()
+            assert entry.messaged == 1
+            with pytest.raises(sa.exc.OperationalError) as waited, _impatient(second).begin():
+                known.look_up(second, _jobs(view, "satu@example.com"), now=now)
+            assert waited.value.orig.sqlstate == LOCK_NOT_AVAILABLE  # type: ignore[union-attr]
+            # Another signer of the campaign is not held back.
+            with _impatient(third).begin():
+                others = known.look_up(third, _jobs(view, "dua@example.com"), now=now)
+                assert others[view.id].known == {}
+            assert entry.id is not None
+            _message_again(first, entry.id)
+        with second.begin():
+            after = known.look_up(second, _jobs(view, "satu@example.com"), now=now)
+    (again,) = after[view.id].known.values()
+    assert (again.id, again.messaged) == (entry.id, 2)

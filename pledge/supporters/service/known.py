@@ -106,6 +106,17 @@ _MESSAGED_SINCE = (
     )
     .group_by(confirmation_table.c.supporter_id)
 )
+# On PostgreSQL, batches that share their campaign's lock may meet the same known signer: each
+# holds the signer's row from its look-up until it commits, so that the second reads the
+# signatures and the messages of the first (a signer is messaged MESSAGES_PER_DAY times at
+# most, however many processes write). In one order, never waiting in a circle; FOR NO KEY
+# UPDATE, which the key share of a foreign key check (a confirmation added) does not wait for.
+_HOLD_SIGNERS = (
+    sa.select(supporter_table.c.id)
+    .where(supporter_table.c.id.in_(sa.bindparam("supporter_ids", expanding=True)))
+    .order_by(supporter_table.c.id)
+    .with_for_update(key_share=True)
+)
 _LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(supporter_table.c.number), 0)).where(
     supporter_table.c.campaign_id == sa.bindparam("campaign_id")
 )
@@ -221,6 +232,8 @@ def _known_signers(
     by_id = {entry.id: entry for entry in known.values() if entry.id is not None}
     if by_id:
         ids = {"supporter_ids": sorted(by_id)}
+        if conn.dialect.name == "postgresql":
+            conn.execute(_HOLD_SIGNERS, ids).all()
         for supporter_id, pledge_id in conn.execute(_SIGNED_BY, ids):
             by_id[supporter_id].signed.add(pledge_id)
         since = now - timedelta(days=1)
