@@ -490,12 +490,22 @@ def test_the_writers_own_connection_settings_stay_off_the_pool(
     queue = supporters.signing_queue(engine)
     run_together(queue, view, [sign_form(contact="x@example.com")])
 
-    # Every pooled connection still waits for a busy database and checkpoints by itself.
+    # The writer's own: no busy wait, no checkpoint at commit, a larger page cache.
+    assert queue._connection is not None
+    writer = queue._connection.connection.dbapi_connection
+    assert writer is not None
+    assert [
+        writer.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("busy_timeout", "wal_autocheckpoint", "cache_size")
+    ] == [0, 0, -db.WRITER_CACHE_KIB]
+    # Every pooled connection still waits for a busy database, checkpoints by itself, and
+    # keeps SQLite's default cache.
     conns = [engine.connect() for _ in range(3)]
     try:
         for conn in conns:
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.BUSY_TIMEOUT_MS
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
     finally:
         for conn in conns:
             conn.close()
