@@ -509,3 +509,33 @@ def test_the_writers_own_connection_settings_stay_off_the_pool(
     finally:
         for conn in conns:
             conn.close()
+
+
+@pytest.mark.sqlite_only
+def test_a_write_lock_refused_for_another_reason_than_busy_fails_the_batch_and_frees_the_writer(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    """SQLite refusing BEGIN IMMEDIATE for a reason other than another writer (here a
+    database it may not write) is no reason to ask again: the batch fails at once with
+    SQLAlchemy's error, and the process's writer lock is free for the next batch."""
+    view = make_campaign()
+    queue = supporters.signing_queue(engine)
+    run_together(queue, view, [sign_form(contact="satu@example.com")])
+    assert queue._connection is not None
+    writer = queue._connection.connection.dbapi_connection
+    assert writer is not None
+    writer.execute("PRAGMA query_only=ON")  # BEGIN IMMEDIATE: SQLITE_READONLY, not busy
+    started = time.monotonic()
+    (refused,) = run_together(queue, view, [sign_form(contact="dua@example.com")])
+    waited = time.monotonic() - started
+
+    assert isinstance(refused, sa.exc.OperationalError)
+    assert "readonly" in str(refused.orig)
+    assert waited < db.WRITER_WAIT_SECONDS  # not asked again until the deadline
+    assert db._sqlite_writer.acquire(blocking=False)
+    db._sqlite_writer.release()
+
+    writer.execute("PRAGMA query_only=OFF")
+    (signed,) = run_together(queue, view, [sign_form(contact="tiga@example.com")])
+    assert isinstance(signed, Signing), signed
+    assert stored(session, view)[0] == 2
