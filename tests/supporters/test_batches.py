@@ -482,6 +482,14 @@ def test_a_write_lock_held_too_long_fails_the_batch_instead_of_waiting_for_ever(
     assert stored(session, view)[0] == 0
 
 
+def _writer_of(queue: db.GroupCommit[Any, Any]) -> Any:
+    """The DB-API connection SQLite's batches are written on, once one was written."""
+    assert queue._connection is not None
+    writer = queue._connection.connection.dbapi_connection
+    assert writer is not None
+    return writer
+
+
 @pytest.mark.sqlite_only
 def test_the_writers_own_connection_settings_stay_off_the_pool(
     engine: sa.Engine, make_campaign: MakeCampaign
@@ -491,9 +499,7 @@ def test_the_writers_own_connection_settings_stay_off_the_pool(
     run_together(queue, view, [sign_form(contact="x@example.com")])
 
     # The writer's own: no busy wait, no checkpoint at commit, a larger page cache.
-    assert queue._connection is not None
-    writer = queue._connection.connection.dbapi_connection
-    assert writer is not None
+    writer = _writer_of(queue)
     assert [
         writer.execute(f"PRAGMA {name}").fetchone()[0]
         for name in ("busy_timeout", "wal_autocheckpoint", "cache_size")
@@ -521,9 +527,7 @@ def test_a_write_lock_refused_for_another_reason_than_busy_fails_the_batch_and_f
     view = make_campaign()
     queue = supporters.signing_queue(engine)
     run_together(queue, view, [sign_form(contact="satu@example.com")])
-    assert queue._connection is not None
-    writer = queue._connection.connection.dbapi_connection
-    assert writer is not None
+    writer = _writer_of(queue)
     writer.execute("PRAGMA query_only=ON")  # BEGIN IMMEDIATE: SQLITE_READONLY, not busy
     started = time.monotonic()
     (refused,) = run_together(queue, view, [sign_form(contact="dua@example.com")])
