@@ -3,6 +3,7 @@ own executemany on SQLite, with the same rows stored either way."""
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from pledge import bulk
 from pledge.campaigns.models import CampaignView
 from pledge.mail import outbox_message_table
 from pledge.supporters.models import SupporterState, supporter_table
+from tests.support.exchanges import round_trips
 
 MakeCampaign = Callable[..., CampaignView]
 AWKWARD = 'tab\there, new\nline, back\\slash, "quotes", \\N, émoji 🗳️, and a comma,'
@@ -256,3 +258,144 @@ def test_rows_are_grouped_in_powers_of_two_up_to_the_largest() -> None:
     assert list(bulk._groups(150, 50)) == [32] * 4 + [16, 4, 2]
     assert list(bulk._groups(1, 1)) == [1]
     assert list(bulk._groups(0, 64)) == []
+
+
+# --- statements sent together -------------------------------------------------------------
+
+
+def _supporters(campaign: CampaignView, *states: SupporterState) -> list[dict[str, Any]]:
+    return [
+        {
+            "campaign_id": campaign.id,
+            "contact_digest": f"{n:064x}",
+            "token": f"token-{n}",
+            "display_name": f"Orang {n}",
+            "province": "ID-JK",
+            "show_name": False,
+            "invite_code": f"inv{n}",
+            "locale": "id",
+            "created_at": datetime(2026, 12, 7, 9, n, tzinfo=UTC),
+            "state": state,
+        }
+        for n, state in enumerate(states)
+    ]
+
+
+def test_reads_sent_together_each_come_back_with_their_rows_as_sqlalchemy_reads_them(
+    engine: sa.Engine, make_campaign: MakeCampaign
+) -> None:
+    campaign = make_campaign()
+    with engine.begin() as conn:
+        bulk.insert_rows(
+            conn,
+            supporter_table,
+            _supporters(campaign, SupporterState.COUNTED, SupporterState.PENDING),
+        )
+    table = supporter_table
+    of_campaign = table.c.campaign_id == campaign.id
+    queries = [
+        (
+            sa.select(table.c.token, table.c.state, table.c.created_at)
+            .where(of_campaign)
+            .order_by(table.c.token),
+            {},
+        ),
+        (sa.select(table.c.id).where(table.c.token == sa.bindparam("token")), {"token": "none"}),
+        (
+            sa.select(sa.func.count()).where(of_campaign, table.c.state == sa.bindparam("s")),
+            {"s": SupporterState.PENDING},
+        ),
+    ]
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            with round_trips(conn) as exchanged:
+                answers = bulk.read_together(conn, queries)
+            assert exchanged == [2]  # the transaction's BEGIN, then the three queries
+            with round_trips(conn) as exchanged:
+                assert bulk.read_together(conn, queries) == answers
+            assert exchanged == [1]  # in a transaction begun already
+        else:
+            answers = bulk.read_together(conn, queries)
+
+    assert answers == [
+        [
+            ("token-0", SupporterState.COUNTED, datetime(2026, 12, 7, 9, 0, tzinfo=UTC)),
+            ("token-1", SupporterState.PENDING, datetime(2026, 12, 7, 9, 1, tzinfo=UTC)),
+        ],
+        [],
+        [(1,)],
+    ]
+
+
+@pytest.mark.postgres_only  # SQLite runs the queries one by one, as they come
+def test_a_read_sent_together_that_fails_raises_sqlalchemys_error_and_the_rest_are_not_run(
+    engine: sa.Engine, session: Session
+) -> None:
+    with engine.connect() as conn:
+        with pytest.raises(sa.exc.DataError) as refused:
+            bulk.read_together(
+                conn,
+                [
+                    (sa.select(sa.func.pg_advisory_xact_lock(7, 7)), {}),
+                    (
+                        sa.select(sa.literal(1) / sa.bindparam("none", type_=sa.Integer)),
+                        {"none": 0},
+                    ),
+                    (sa.select(sa.func.pg_advisory_xact_lock(8, 8)), {}),
+                ],
+            )
+        assert refused.value.orig.sqlstate == "22012"  # division by zero
+        conn.rollback()
+        # The connection goes on after the rollback; the lock before the error went with it.
+        held = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert conn.execute(held).scalar_one() == 0
+        assert bulk.read_together(conn, [(sa.select(sa.literal(5)), {})]) == [[(5,)]]
+
+
+def test_the_writes_of_a_pipelined_block_are_stored_and_answered_in_one_round_trip(
+    engine: sa.Engine, session: Session
+) -> None:
+    on_postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(0)])  # BEGIN, and a first write
+        counting = round_trips(conn) if on_postgresql else contextlib.nullcontext([])
+        with counting as exchanged, bulk.pipelined(conn):
+            bulk.insert_rows(conn, outbox_message_table, [_outbox(1)])
+            bulk.insert_rows(conn, outbox_message_table, [_outbox(2), _outbox(3)])
+            lacking = {"to": "d@example.com", "subject": "s", "body": "b"}
+            bulk.insert_rows(conn, outbox_message_table, [lacking])
+        assert exchanged == ([1] if on_postgresql else [])
+
+    table = outbox_message_table
+    stored = session.execute(sa.select(table.c.to, table.c.attempts).order_by(table.c.id)).all()
+    assert [tuple(row) for row in stored] == [
+        ("person0@example.com", 0),
+        ("person1@example.com", 1),
+        ("person2@example.com", 2),
+        ("person3@example.com", 3),
+        ("d@example.com", 0),  # its default filled in
+    ]
+
+
+@pytest.mark.postgres_only  # elsewhere the block's statements run, and fail, one by one
+def test_a_write_of_a_pipelined_block_that_fails_is_raised_at_its_end_without_the_rows_values(
+    engine: sa.Engine, session: Session
+) -> None:
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(0, id=1)])
+
+    with engine.begin() as conn:
+        savepoint = conn.begin_nested()
+        with pytest.raises(sa.exc.IntegrityError) as refused, bulk.pipelined(conn):
+            bulk.insert_rows(conn, outbox_message_table, [_outbox(1, id=2)])
+            bulk.insert_rows(conn, outbox_message_table, [_outbox(2, id=1, subject="Siti")])
+            bulk.insert_rows(conn, outbox_message_table, [_outbox(3, id=3)])  # never run
+        savepoint.rollback()
+        # The transaction goes on after its savepoint is rolled back, as write_batch needs.
+        bulk.insert_rows(conn, outbox_message_table, [_outbox(4, id=4)])
+
+    assert "pk_outbox_message" in str(refused.value)
+    assert "(id)=(1)" not in str(refused.value) and "Siti" not in str(refused.value)
+    ids = session.execute(sa.select(outbox_message_table.c.id).order_by(outbox_message_table.c.id))
+    assert ids.scalars().all() == [1, 4]

@@ -20,6 +20,7 @@ from pledge.supporters.models import Signing, SignOutcome, Supporter, Tally
 from pledge.supporters.service import signing as signing_service
 from pledge.supporters.service.signing import Written
 from tests.support.aio import run_async
+from tests.support.exchanges import round_trips
 from tests.support.forms import sign_form
 from tests.support.signing import confirm_signing
 
@@ -269,6 +270,31 @@ def test_a_batch_takes_a_savepoint_only_once_one_of_its_jobs_has_failed(
     assert isinstance(failed, ValueError)
     assert first.outcome == third.outcome == SignOutcome.NEW
     assert stored(session, view) == (5, {"pending": 5})
+
+
+@pytest.mark.postgres_only  # SQLite is a file of this process: no round trips
+def test_a_batch_of_new_signers_is_five_round_trips_to_postgresql_whatever_its_size(
+    engine: sa.Engine, make_campaign: MakeCampaign, session: Session
+) -> None:
+    """Under load a round trip costs the writer's thread more than its statement does (it
+    waits for the server, then for the interpreter): BEGIN; the campaign's lock with the
+    look-up of its signers; the new supporters; their confirmations, emails and counters
+    together; COMMIT."""
+    view = make_campaign()
+    for size in (1, 3, 40):
+        jobs = [
+            signing_service.prepare(view, sign_form(contact=f"s{size}n{n}@example.com"))
+            for n in range(size)
+        ]
+        with (
+            engine.connect() as conn,
+            round_trips(conn) as exchanged,
+            Session(bind=conn, expire_on_commit=False) as batch,
+        ):
+            results = db.commit_batch(batch, jobs, signing_service._write_signings)
+        assert all(isinstance(r, Written) and r.outcome == SignOutcome.NEW for r in results)
+        assert exchanged == [5], size
+    assert stored(session, view) == (44, {"pending": 44})
 
 
 def test_a_database_that_fails_the_commit_fails_every_signature_of_the_batch(

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from pledge.bulk import read_together
 from pledge.supporters.models import (
     SupporterState,
     confirmation_table,
@@ -132,7 +133,15 @@ def find_supporters(
     conn: sa.Connection, campaign_id: int, digests: Iterable[str]
 ) -> list[tuple[str, int, str, SupporterState]]:
     """The campaign's supporters with these contact digests: (digest, id, token, state)."""
-    found = conn.execute(_FIND_SUPPORTERS[conn.dialect.name], {"digests": sorted(digests)})
+    return _of_campaign(
+        conn.execute(_FIND_SUPPORTERS[conn.dialect.name], {"digests": sorted(digests)}),
+        campaign_id,
+    )
+
+
+def _of_campaign(
+    found: Iterable[Sequence[Any]], campaign_id: int
+) -> list[tuple[str, int, str, SupporterState]]:
     return [
         (digest, supporter_id, token, state)
         for digest, supporter_id, token, state, of_campaign in found
@@ -185,37 +194,69 @@ def look_up(
     conn: sa.Connection, jobs: Sequence[Signer], *, now: datetime
 ) -> dict[int, KnownInCampaign]:
     """Per campaign of the batch: the signers already known and what they signed, the
-    inviters named, and the last place given when someone is counted at once."""
+    inviters named, and the last place given when someone is counted at once.
+
+    What every batch reads (each campaign's lock, its signers, its inviters, its last place)
+    is read in one round trip on PostgreSQL; what a known signer has signed and been sent,
+    in another when there is one."""
+    by_campaign: dict[int, list[Signer]] = {}
+    for job in sorted(jobs, key=lambda job: job.campaign_id):
+        by_campaign.setdefault(job.campaign_id, []).append(job)
+    asked = {
+        campaign_id: _reads(conn.dialect.name, campaign_id, mine)
+        for campaign_id, mine in by_campaign.items()
+    }
+    answers = iter(
+        read_together(conn, [read for reads in asked.values() for read in reads.values()])
+    )
     found: dict[int, KnownInCampaign] = {}
-    for campaign_id in sorted({job.campaign_id for job in jobs}):
-        mine = [job for job in jobs if job.campaign_id == campaign_id]
-        # Places are given only where signatures count at once: elsewhere batches of the
-        # campaign share its lock.
-        lock_campaign(conn, campaign_id, shared=not any(job.counted_at_once for job in mine))
+    for campaign_id, mine in by_campaign.items():
+        answered = {name: next(answers) for name in asked[campaign_id]}
         rekeyed: list[dict[str, Any]] = []
-        known = _known_signers(conn, campaign_id, mine, now=now, rekeyed=rekeyed)
-        codes = sorted({job.clean.invite for job in mine if job.clean.invite})
-        inviters = _inviters(conn, campaign_id, codes) if codes else {}
-        last_number = 0
-        if any(job.counted_at_once and job.digest not in known for job in mine):
-            last_number = int(conn.execute(_LAST_NUMBER, {"campaign_id": campaign_id}).scalar_one())
+        rows = _of_campaign(answered["signers"], campaign_id)
+        known = _known_signers(conn, mine, rows, now=now, rekeyed=rekeyed)
+        inviters = _inviters(answered.get("inviters", ()), campaign_id)
+        last_number = int(answered["last"][0][0]) if "last" in answered else 0
         found[campaign_id] = KnownInCampaign(known, inviters, last_number, rekeyed)
     return found
 
 
+def _reads(
+    dialect: str, campaign_id: int, mine: Sequence[Signer]
+) -> dict[str, tuple[sa.Select[Any], dict[str, Any]]]:
+    """What a batch reads of one campaign, in order: on PostgreSQL its signing lock first."""
+    reads: dict[str, tuple[sa.Select[Any], dict[str, Any]]] = {}
+    at_once = any(job.counted_at_once for job in mine)
+    if dialect == "postgresql":
+        # Places are given only where signatures count at once: elsewhere batches of the
+        # campaign share its lock.
+        lock = SIGNING_LOCK if at_once else SIGNING_LOCK_SHARED
+        reads["lock"] = (lock, {"campaign_id": campaign_id})
+    digests = {job.digest for job in mine} | {
+        job.legacy_digest for job in mine if job.legacy_digest
+    }
+    reads["signers"] = (_FIND_SUPPORTERS[dialect], {"digests": sorted(digests)})
+    codes = sorted({job.clean.invite for job in mine if job.clean.invite})
+    if codes:
+        reads["inviters"] = (_INVITERS[dialect], {"codes": codes})
+    if at_once:
+        reads["last"] = (_LAST_NUMBER, {"campaign_id": campaign_id})
+    return reads
+
+
 def _known_signers(
     conn: sa.Connection,
-    campaign_id: int,
     mine: Sequence[Signer],
+    rows: Iterable[tuple[str, int, str, SupporterState]],
     *,
     now: datetime,
     rekeyed: list[dict[str, Any]],
 ) -> dict[str, Known]:
-    """The campaign's supporters among these signers, by digest, with the pledges each has
-    signed already and the messages each was sent in the last day."""
+    """The campaign's supporters among these signers (``rows``, found by their digests), by
+    digest, with the pledges each has signed already and the messages each was sent in the
+    last day."""
     known: dict[str, Known] = {}
     legacy = {job.legacy_digest: job.digest for job in mine if job.legacy_digest}
-    rows = find_supporters(conn, campaign_id, {job.digest for job in mine} | set(legacy))
     found_legacy: dict[str, Known] = {}
     for digest, supporter_id, token, state in rows:
         entry = Known(supporter_id, token, counted=state == SupporterState.COUNTED)
@@ -242,9 +283,8 @@ def _known_signers(
     return known
 
 
-def _inviters(conn: sa.Connection, campaign_id: int, codes: list[str]) -> dict[str, int]:
-    """The counted supporters of the campaign these invite codes are of, by code."""
-    named = conn.execute(_INVITERS[conn.dialect.name], {"codes": codes})
+def _inviters(named: Iterable[Sequence[Any]], campaign_id: int) -> dict[str, int]:
+    """The counted supporters of the campaign among those found by invite code, by code."""
     return {
         code: inviter_id
         for code, inviter_id, of_campaign, state in named

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pledge import mail
-from pledge.bulk import insert_rows
+from pledge.bulk import insert_rows, pipelined
 from pledge.campaigns import service as campaigns
 from pledge.campaigns.models import CampaignView
 from pledge.config import get_settings
@@ -457,20 +457,24 @@ def _write(conn: sa.Connection, plan: _Plan, *, now: datetime) -> None:
         for _outcome, entry, added, _emailed in plan.outcomes
         for pid in added
     ]
-    if signatures:
-        insert_rows(conn, signature_table, signatures)
-    insert_rows(
-        conn,
-        confirmation_table,
-        [{**row, "supporter_id": entry.id} for entry, row in plan.confirmations],
-    )
-    if plan.mails:
-        mail.queue_rows(conn, plan.mails)
-    add_to_tallies(
-        conn,
-        [
-            (campaign_id, key, pledge_id, partner_id, delta)
-            for (campaign_id, key), (pledge_id, partner_id, delta) in sorted(plan.deltas.items())
-        ],
-        now=now,
-    )
+    # Nothing is read back from here on: on PostgreSQL the rest goes in one round trip.
+    with pipelined(conn):
+        if signatures:
+            insert_rows(conn, signature_table, signatures)
+        insert_rows(
+            conn,
+            confirmation_table,
+            [{**row, "supporter_id": entry.id} for entry, row in plan.confirmations],
+        )
+        if plan.mails:
+            mail.queue_rows(conn, plan.mails)
+        add_to_tallies(
+            conn,
+            [
+                (campaign_id, key, pledge_id, partner_id, delta)
+                for (campaign_id, key), (pledge_id, partner_id, delta) in sorted(
+                    plan.deltas.items()
+                )
+            ],
+            now=now,
+        )

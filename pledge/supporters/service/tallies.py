@@ -36,7 +36,8 @@ from pledge.supporters.models import (
 
 def _tally_upsert(dialect: str) -> Any:
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(tally_table)
+    # Inline: nothing read back, so that the upsert can join a pipeline (pledge.bulk).
+    stmt = insert(tally_table).inline()
     return stmt.on_conflict_do_update(
         index_elements=["campaign_id", "key", "shard"],
         set_={
