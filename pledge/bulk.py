@@ -159,15 +159,11 @@ def read_together(
     Only for the statements of a hot path, built once: each is compiled once per process."""
     if conn.dialect.name != "postgresql":
         return [[tuple(row) for row in conn.execute(query, params)] for query, params in queries]
-    import psycopg
-
-    if not conn.in_transaction():
-        conn.begin()  # as SQLAlchemy begins one on a first statement: the caller ends it
     dbapi = conn.connection.dbapi_connection
-    assert isinstance(dbapi, psycopg.Connection)
+    assert dbapi is not None
     sent = []
     try:
-        with dbapi.pipeline():
+        with pipelined(conn):
             for query, params in queries:
                 sql, defaults, binds = _compiled_read(conn.dialect, query)
                 bound = {**defaults, **params}
@@ -178,8 +174,6 @@ def read_together(
                 cursor.execute(sql, bound)
                 sent.append((query, cursor))
         return [_rows(conn.dialect, query, cursor) for query, cursor in sent]
-    except psycopg.Error as error:
-        raise _without_values(error, "(pipeline)", conn.dialect) from None
     finally:
         for _query, cursor in sent:
             cursor.close()
@@ -227,8 +221,9 @@ def pipelined(conn: sa.Connection) -> Iterator[None]:
     (psycopg's pipeline mode), and their answers read together as the block ends: one round
     trip for them all. Only for statements whose rows nobody reads: an insert, an upsert. An
     error of one of them is raised as SQLAlchemy raises it, without the row's values, when
-    the block ends or at a later statement of it; the statements after it are not run.
-    Elsewhere the block runs as it is.
+    the block ends or at a later statement of it; the statements after it are not run. A
+    transaction is begun if none is, as SQLAlchemy begins one. Elsewhere the block runs as it
+    is.
 
     Under load a round trip costs the batch writer's thread more than the statement: it waits
     for the server, then for the interpreter, which the event loop holds."""
@@ -237,6 +232,8 @@ def pipelined(conn: sa.Connection) -> Iterator[None]:
         return
     import psycopg
 
+    if not conn.in_transaction():
+        conn.begin()  # as SQLAlchemy begins one on a first statement: the caller ends it
     dbapi = conn.connection.dbapi_connection
     assert isinstance(dbapi, psycopg.Connection)
     try:

@@ -133,10 +133,9 @@ def find_supporters(
     conn: sa.Connection, campaign_id: int, digests: Iterable[str]
 ) -> list[tuple[str, int, str, SupporterState]]:
     """The campaign's supporters with these contact digests: (digest, id, token, state)."""
-    return _of_campaign(
-        conn.execute(_FIND_SUPPORTERS[conn.dialect.name], {"digests": sorted(digests)}),
-        campaign_id,
-    )
+    query = _FIND_SUPPORTERS[conn.dialect.name]
+    (found,) = read_together(conn, [(query, {"digests": sorted(digests)})])
+    return _of_campaign(found, campaign_id)
 
 
 def _of_campaign(
